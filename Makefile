@@ -1,0 +1,43 @@
+# deskbase: `make run` serves the demo, `make test` runs the whole suite.
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format install stop clean reset
+
+run: install
+	$(BIN)/deskbase up
+
+test: install lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+format: install
+	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@python=$$(scripts/find-python) || exit 1; \
+	if [ ! -x $(BIN)/python ] || ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then \
+		echo "creating $(VENV) with $$python"; rm -rf $(VENV); "$$python" -m venv $(VENV) || exit 1; \
+	fi
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+# Stops the embedded PostgreSQL if it is running; keeps the data.
+stop: install
+	$(BIN)/deskbase pg stop
+
+# Deletes every piece of local data (database, attachments, logs, secret key).
+reset: install
+	-$(BIN)/deskbase pg stop
+	rm -rf var
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache

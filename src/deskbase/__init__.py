@@ -1,0 +1,1 @@
+"""deskbase: a multi-tenant helpdesk on Django and PostgreSQL."""

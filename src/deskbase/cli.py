@@ -1,0 +1,305 @@
+"""The `deskbase` command: `up`, `pg ...`, and every Django management command."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+
+from deskbase import config
+from deskbase.embedded.cluster import APP_ROLE, OWNER_ROLE, SUPERUSER
+from deskbase.embedded.errors import EmbeddedError
+
+MIN_POSTGRES = 15
+USAGE = """\
+usage: deskbase <command> [options]
+
+  up [--port N] [--host H] [--dev] [--no-demo]
+                        start PostgreSQL (embedded mode), migrate, load the demo data
+                        when the database is empty, and serve with gunicorn
+  pg start|stop|status  manage the embedded PostgreSQL in var/pg
+  pg url [--role R] [--tcp]
+                        print a connection URL (R: app, owner or superuser)
+  pg psql [--role R] [psql args]
+                        open psql on the deskbase database
+  <django command>      any Django management command (migrate, shell, createsuperuser ...);
+                        these run as the owner role
+
+Configuration comes from environment variables; see README.md.
+"""
+
+
+class CliError(Exception):
+    """A one-line problem the operator can fix; printed without a traceback."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in {"-h", "--help"}:
+        print(USAGE)
+        return 0
+    command, rest = args[0], args[1:]
+    try:
+        if command == "up":
+            return up(rest)
+        if command == "pg":
+            return pg(rest)
+        return django_command(args)
+    except (CliError, EmbeddedError) as exc:
+        print(f"deskbase: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+# --------------------------------------------------------------------- django
+def setup_django(role: str) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "deskbase.settings")
+    os.environ["DESKBASE_DB_ROLE"] = role
+    import django
+
+    django.setup()
+
+
+def django_command(args: list[str]) -> int:
+    """Run a Django management command as the owner role, with a one-line database error."""
+    from django.db.utils import OperationalError
+
+    os.environ.setdefault("DESKBASE_DB_ROLE", "owner")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "deskbase.settings")
+    from django.core.management import execute_from_command_line
+
+    try:
+        execute_from_command_line(["deskbase", *args])
+    except OperationalError as exc:
+        raise CliError(database_unreachable(exc)) from None
+    return 0
+
+
+def database_unreachable(exc: Exception) -> str:
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if config.embedded():
+        return (
+            f"the embedded PostgreSQL is not reachable ({reason}); "
+            "start it with `deskbase pg start` or `deskbase up`"
+        )
+    return f"cannot reach the database named by DATABASE_URL ({reason}); check the URL and server"
+
+
+def check_external_database() -> str:
+    """Connect to DATABASE_URL; return the server version or raise a one-line error."""
+    import psycopg
+
+    try:
+        with psycopg.connect(config.database_url("owner"), connect_timeout=5) as conn:
+            version = conn.info.server_version
+            shown = conn.execute("SHOW server_version").fetchone()[0]
+    except psycopg.Error as exc:
+        raise CliError(database_unreachable(exc)) from None
+    if version < MIN_POSTGRES * 10000:
+        raise CliError(f"DATABASE_URL points at PostgreSQL {shown}; deskbase needs {MIN_POSTGRES}+")
+    return shown
+
+
+# ------------------------------------------------------------------------ pg
+def pg(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="deskbase pg")
+    parser.add_argument("action", choices=["start", "stop", "status", "url", "psql"])
+    parser.add_argument("--role", choices=["app", "owner", "superuser"], default=None)
+    parser.add_argument("--tcp", action="store_true", help="url: a TCP URL with password")
+    options, extra = parser.parse_known_args(args)
+    role = {"app": APP_ROLE, "owner": OWNER_ROLE, "superuser": SUPERUSER, None: None}[options.role]
+    if not config.embedded():
+        return pg_external(options.action, extra)
+    cluster = config.cluster()
+    if options.action == "start":
+        started = cluster.start()
+        cluster.ensure_database()
+        state = "started" if started else "already running"
+        print(f"PostgreSQL {state}: port {cluster.port}, data {cluster.data_dir}")
+        print(f"  stop it with: deskbase pg stop   (log: {cluster.log_file})")
+    elif options.action == "stop":
+        print("PostgreSQL stopped" if cluster.stop() else "PostgreSQL was not running")
+    elif options.action == "status":
+        status = cluster.status()
+        print(f"PostgreSQL {status.describe()}")
+        return 0 if status.running else 3
+    elif options.action == "url":
+        print(cluster.url(role or APP_ROLE, tcp=options.tcp))
+    elif options.action == "psql":
+        if not cluster.status().running:
+            raise CliError(
+                "the embedded PostgreSQL is not running; start it with `deskbase pg start`"
+            )
+        return cluster.psql(extra, role=role or OWNER_ROLE)
+    return 0
+
+
+def pg_external(action: str, extra: list[str]) -> int:
+    if action in {"start", "stop"}:
+        raise CliError(f"DATABASE_URL is set: deskbase does not {action} that server")
+    if action == "status":
+        print(f"external PostgreSQL {check_external_database()} reachable")
+    elif action == "url":
+        print(config.database_url("owner"))
+    elif action == "psql":
+        return subprocess.call([config.cluster().bin("psql"), config.database_url("owner"), *extra])
+    return 0
+
+
+# ------------------------------------------------------------------------ up
+def up(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="deskbase up")
+    parser.add_argument("--host", default=os.environ.get("DESKBASE_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=config.env_int("PORT", 8000))
+    parser.add_argument("--dev", action="store_true", help="Django's runserver with DEBUG on")
+    parser.add_argument("--no-demo", action="store_true", help="do not load the demo data")
+    options = parser.parse_args(args)
+
+    check_port_free(options.host, options.port)
+    cluster = config.cluster() if config.embedded() else None
+    started_pg = False
+    if cluster is not None:
+        say(f"starting the embedded PostgreSQL in {cluster.data_dir} ...")
+        started_pg = cluster.start()
+        cluster.ensure_database()
+    else:
+        say(f"using the external PostgreSQL {check_external_database()} from DATABASE_URL")
+    try:
+        prepare_database(load_demo=not options.no_demo)
+        return serve(options, started_pg)
+    finally:
+        if started_pg and cluster is not None:
+            say("stopping the embedded PostgreSQL ...")
+            cluster.stop()
+
+
+def say(message: str) -> None:
+    print(f"deskbase: {message}", flush=True)
+
+
+def check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise CliError(
+                    f"port {port} on {host} is in use by another program; "
+                    "stop it or choose another port with PORT=<n>"
+                ) from None
+            raise CliError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def prepare_database(*, load_demo: bool) -> None:
+    from django.core.management import call_command
+    from django.db.utils import OperationalError
+
+    setup_django("owner")
+    try:
+        say("applying migrations ...")
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        if load_demo:
+            from deskbase.core.demo import load_demo as load
+
+            if load():
+                say("loaded the demo organization")
+    except OperationalError as exc:
+        raise CliError(database_unreachable(exc)) from None
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+
+
+def server_command(options: argparse.Namespace) -> list[str]:
+    if options.dev:
+        return [sys.executable, "-m", "deskbase.cli", "runserver", f"{options.host}:{options.port}"]
+    log_dir = config.var_dir() / "log"
+    return [
+        sys.executable, "-m", "gunicorn", "deskbase.wsgi:application",
+        "--bind", f"{options.host}:{options.port}",
+        "--worker-class", "gthread",
+        "--workers", str(config.env_int("DESKBASE_WEB_WORKERS", 2)),
+        "--threads", str(config.env_int("DESKBASE_WEB_THREADS", 4)),
+        "--graceful-timeout", "10",
+        "--no-control-socket",
+        "--access-logfile", str(log_dir / "access.log"),
+        "--error-logfile", "-",
+    ]  # fmt: skip
+
+
+def serve(options: argparse.Namespace, started_pg: bool) -> int:
+    env = dict(os.environ, DESKBASE_DB_ROLE="app")
+    if options.dev:
+        env["DESKBASE_DEBUG"] = "1"
+    # Its own process group: a terminal's Ctrl-C reaches only us, and we stop the
+    # server with one SIGTERM (a graceful stop) instead of it also getting SIGINT.
+    server = subprocess.Popen(server_command(options), env=env, process_group=0)
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        url = f"http://{options.host}:{options.port}/"
+        if wait_until_serving(url, server):
+            print_banner(url, started_pg, demo=not options.no_demo)
+        code = server.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if server.poll() is None:
+            server.terminate()
+            server.wait(timeout=30)
+    if stopping:
+        say("web server stopped")
+        return 0
+    say(f"the web server exited unexpectedly with code {code}; see var/log/deskbase.log")
+    return code or 1
+
+
+def wait_until_serving(url: str, server: subprocess.Popen, timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            with urllib.request.urlopen(url + "health", timeout=2):  # noqa: S310 (our own URL)
+                return True
+        except urllib.error.HTTPError:
+            return True  # it answered: a 503 still means the server is up
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    return False
+
+
+def print_banner(url: str, started_pg: bool, *, demo: bool) -> None:
+    from deskbase.core.demo import DEMO_LOGINS
+
+    lines = [f"deskbase is running at {url}"]
+    if demo:
+        lines.append("  demo logins (email / password):")
+        lines += [f"    {login.role:<9} {login.email} / {login.password}" for login in DEMO_LOGINS]
+    lines += [f"  health: {url}health   admin: {url}admin/"]
+    if started_pg:
+        lines.append("  Ctrl-C stops the web server and the PostgreSQL it started.")
+    else:
+        lines.append("  Ctrl-C stops the web server; PostgreSQL keeps running (deskbase pg stop).")
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,13 @@
+from django.core.management.base import BaseCommand
+
+from deskbase.core.demo import DEMO_LOGINS, load_demo
+
+
+class Command(BaseCommand):
+    help = "Load the demo organization and its logins when the database holds no organization."
+
+    def handle(self, *args, **options) -> None:
+        created = load_demo()
+        self.stdout.write("demo data loaded" if created else "database already has data; unchanged")
+        for login in DEMO_LOGINS:
+            self.stdout.write(f"  {login.role:<9} {login.email}  {login.password}")

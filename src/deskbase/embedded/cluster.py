@@ -248,6 +248,9 @@ class Cluster:
 
     def _check_port_free(self) -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # As PostgreSQL does: connections in TIME_WAIT from before a restart
+            # do not block the port; a program listening on it does.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind((self.listen, self.port))
             except OSError as exc:

@@ -1,0 +1,244 @@
+"""`deskbase up` and friends as an operator runs them: real processes, real servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from deskbase.embedded.cluster import APP_ROLE, OWNER_ROLE
+from deskbase.testing.plugin import free_port
+from tests.helpers import (
+    DESKBASE,
+    deskbase_env,
+    http_get,
+    session_opener,
+    stop_process,
+    wait_for_http,
+)
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_up(env: dict[str, str], *args: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [DESKBASE, "up", "--port", str(port), *args],
+        env=env | {"PORT": str(port)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    return process, f"http://127.0.0.1:{port}/"
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [DESKBASE, *args], env=env, capture_output=True, text=True, timeout=180, check=False
+    )
+
+
+def sign_in(base: str, email: str, password: str) -> str:
+    """Sign in through the login form; return the home page's HTML."""
+    opener = session_opener()
+    page = opener.open(base + "login/", timeout=10).read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    form = urllib.parse.urlencode(
+        {"username": email, "password": password, "csrfmiddlewaretoken": token, "next": "/"}
+    ).encode()
+    request = urllib.request.Request(base + "login/", data=form, headers={"Referer": base})
+    with opener.open(request, timeout=10) as response:
+        return response.read().decode()
+
+
+def test_up_serves_the_demo_and_stops_what_it_started(workdir):
+    # Given a fresh checkout's var directory
+    env = deskbase_env(DESKBASE_VAR_DIR=str(workdir / "var"), DESKBASE_PG_PORT=str(free_port()))
+    # When the operator runs `deskbase up`
+    process, base = start_up(env)
+    try:
+        health = wait_for_http(base + "health", process)
+        # Then the server answers as the application role, fully migrated
+        assert health.status == 200
+        body = json.loads(health.body)
+        assert body["database"]["role"] == APP_ROLE
+        assert body["database"]["unapplied_migrations"] == []
+        assert "Server-Timing" in health.headers
+        # And the demo agent can sign in with the printed login
+        home = sign_in(base, "agent@demo.deskbase.test", "demo-agent-pass")
+        assert "signed in as <strong>Agent</strong> of <strong>Demo Support</strong>" in home
+        # And static files are served with DEBUG off
+        assert http_get(base + "static/deskbase/base.css").status == 200
+    finally:
+        output = stop_process(process)
+    # Then SIGTERM stopped the web server and the PostgreSQL this run started
+    assert process.returncode == 0, output
+    assert f"deskbase is running at {base}" in output
+    assert "agent@demo.deskbase.test / demo-agent-pass" in output
+    assert "stopping the embedded PostgreSQL" in output
+    assert run(env, "pg", "status").returncode == 3
+
+    # When it runs a second time
+    process, base = start_up(env)
+    try:
+        assert wait_for_http(base + "health", process).status == 200
+    finally:
+        output = stop_process(process)
+    # Then the data was reused: the demo was not loaded again
+    assert "loaded the demo organization" not in output
+    assert process.returncode == 0, output
+
+
+def test_up_leaves_a_postgresql_it_did_not_start_running(workdir):
+    env = deskbase_env(DESKBASE_VAR_DIR=str(workdir / "var"), DESKBASE_PG_PORT=str(free_port()))
+    assert run(env, "pg", "start").returncode == 0
+    try:
+        process, base = start_up(env, "--no-demo")
+        try:
+            assert wait_for_http(base + "health", process).status == 200
+        finally:
+            process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+            output = stop_process(process)
+        assert process.returncode == 0, output
+        assert "PostgreSQL keeps running" in output
+        assert run(env, "pg", "status").returncode == 0
+    finally:
+        run(env, "pg", "stop")
+
+
+def test_external_database_migrations_and_health_up_and_down(make_cluster, workdir):
+    # Given a PostgreSQL started separately, with an owner and an application role
+    server = make_cluster(workdir / "server")
+    server.start()
+    server.ensure_database()
+    env = deskbase_env(
+        DATABASE_URL=server.url(OWNER_ROLE, tcp=True),
+        DATABASE_APP_URL=server.url(APP_ROLE, tcp=True),
+        DESKBASE_VAR_DIR=str(workdir / "var"),
+    )
+    # When the operator migrates and serves against it
+    migrated = run(env, "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    process, base = start_up(env, "--no-demo")
+    try:
+        health = wait_for_http(base + "health", process)
+        # Then the health check is green, and no embedded cluster was created
+        assert health.status == 200, health.body
+        assert json.loads(health.body)["database"]["role"] == APP_ROLE
+        assert not (workdir / "var" / "pg").exists()
+
+        # When the database goes down
+        server.stop()
+        down = http_get(base + "health")
+        # Then the check answers 503 with the reason
+        assert down.status == 503
+        body = json.loads(down.body)
+        assert body["status"] == "unavailable"
+        assert body["database"]["reachable"] is False
+        assert body["reason"].startswith("database unreachable:")
+
+        # When it comes back, the same server recovers without a restart
+        server.start()
+        assert http_get(base + "health").status == 200
+    finally:
+        output = stop_process(process)
+    assert process.returncode == 0, output
+    assert server.status().running, "up must not stop a server it did not start"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["migrate"], ["up", "--no-demo"], ["pg", "status"]],
+    ids=["migrate", "up", "pg-status"],
+)
+def test_an_unreachable_database_url_is_one_clear_line(workdir, args):
+    env = deskbase_env(
+        DATABASE_URL=f"postgresql://nobody@127.0.0.1:{free_port()}/nothing",
+        DESKBASE_VAR_DIR=str(workdir / "var"),
+        DESKBASE_DB_CONNECT_TIMEOUT="2",
+    )
+    result = run(env, *args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("deskbase: cannot reach the database named by DATABASE_URL")
+
+
+def test_pg_start_with_an_external_database_is_refused(workdir):
+    env = deskbase_env(DATABASE_URL="postgresql://x@127.0.0.1/x", DESKBASE_VAR_DIR=str(workdir))
+    result = run(env, "pg", "start")
+    assert result.returncode == 2
+    assert "DATABASE_URL is set: deskbase does not start that server" in result.stderr
+
+
+def test_a_web_port_in_use_is_refused_before_anything_starts(workdir):
+    env = deskbase_env(DESKBASE_VAR_DIR=str(workdir / "var"), DESKBASE_PG_PORT=str(free_port()))
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        result = run(env, "up", "--port", str(port))
+    assert result.returncode == 2
+    assert f"port {port} on 127.0.0.1 is in use" in result.stderr
+    assert not (workdir / "var" / "pg").exists()
+
+
+def test_management_commands_without_a_running_database_say_how_to_start_it(workdir):
+    env = deskbase_env(DESKBASE_VAR_DIR=str(workdir / "var"), DESKBASE_PG_PORT=str(free_port()))
+    result = run(env, "migrate")
+    assert result.returncode == 2
+    assert "start it with `deskbase pg start`" in result.stderr
+
+
+def test_pg_url_prints_socket_and_tcp_urls(workdir):
+    port = free_port()
+    env = deskbase_env(DESKBASE_VAR_DIR=str(workdir / "var"), DESKBASE_PG_PORT=str(port))
+    socket_url = run(env, "pg", "url").stdout.strip()
+    assert socket_url == f"postgresql://{APP_ROLE}@/deskbase?host={workdir}/var/run&port={port}"
+    owner = run(env, "pg", "url", "--role", "owner").stdout.strip()
+    assert owner.startswith(f"postgresql://{OWNER_ROLE}@/deskbase")
+
+
+def test_make_names_the_missing_python(tmp_path):
+    # Given a machine whose only python3 is too old
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "python3").write_text("#!/bin/sh\nexit 1\n")
+    (fake / "python3").chmod(0o755)
+    if list(Path("/usr/local/bin").glob("python3.1[2-9]")):
+        pytest.skip("this machine has a Python >= 3.12 at a fixed path")
+    env = {"PATH": f"{fake}:/bin:/usr/bin", "HOME": str(tmp_path)}
+    env["PATH"] = ":".join(
+        p for p in env["PATH"].split(":") if not any(Path(p).glob("python3.1[2-9]"))
+    )
+    result = subprocess.run(
+        ["/bin/sh", str(ROOT / "scripts" / "find-python")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "deskbase needs Python >= 3.12" in result.stderr
+    assert "PYTHON=" in result.stderr
+
+
+def test_make_finds_the_suite_python():
+    env = dict(os.environ, PYTHON=str(Path(os.sys.executable)))
+    result = subprocess.run(
+        ["/bin/sh", str(ROOT / "scripts" / "find-python")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(result.stdout.strip()).exists()

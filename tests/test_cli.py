@@ -102,6 +102,8 @@ def test_up_leaves_a_postgresql_it_did_not_start_running(workdir):
     env = deskbase_env(DESKBASE_VAR_DIR=str(workdir / "var"), DESKBASE_PG_PORT=str(free_port()))
     assert run(env, "pg", "start").returncode == 0
     try:
+        psql = run(env, "pg", "psql", "-tAc", "SELECT current_user")
+        assert psql.stdout.strip() == OWNER_ROLE, psql.stderr
         process, base = start_up(env, "--no-demo")
         try:
             assert wait_for_http(base + "health", process).status == 200

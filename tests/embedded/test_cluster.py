@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -276,3 +277,29 @@ def test_an_ordinary_user_runs_the_cluster_as_itself(workdir):
         assert (var / "pg").stat().st_uid == account.pw_uid
     finally:
         run("stop")
+
+
+@as_root
+def test_as_root_binaries_the_server_user_cannot_reach_are_copied_out(
+    make_cluster, workdir, monkeypatch
+):
+    # Given PostgreSQL's binaries inside a directory only root may enter (a venv in /root)
+    import deskbase.embedded.cluster as module
+
+    private = workdir / "private"
+    private.mkdir(mode=0o700)
+    hidden = private / module.postgres_distribution().name
+    shutil.copytree(module.postgres_distribution(), hidden, symlinks=True)
+    monkeypatch.setattr(module, "postgres_distribution", lambda: hidden)
+    relocated = module.RELOCATION_ROOT / "dist" / hidden.name
+    existed = relocated.exists()
+    try:
+        # When a cluster starts
+        cluster = make_cluster()
+        assert cluster.start() is True
+        # Then it runs from a copy its user can reach
+        assert cluster.dist == relocated
+        assert Path(f"/proc/{cluster.status().pid}/exe").resolve().is_relative_to(relocated)
+    finally:
+        if not existed:
+            shutil.rmtree(relocated, ignore_errors=True)

@@ -47,13 +47,19 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def sign_in(base: str, email: str, password: str) -> str:
+def sign_in(base: str, organization: str, email: str, password: str) -> str:
     """Sign in through the login form; return the home page's HTML."""
     opener = session_opener()
     page = opener.open(base + "login/", timeout=10).read().decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
     form = urllib.parse.urlencode(
-        {"username": email, "password": password, "csrfmiddlewaretoken": token, "next": "/"}
+        {
+            "organization": organization,
+            "username": email,
+            "password": password,
+            "csrfmiddlewaretoken": token,
+            "next": "/",
+        }
     ).encode()
     request = urllib.request.Request(base + "login/", data=form, headers={"Referer": base})
     with opener.open(request, timeout=10) as response:
@@ -74,7 +80,7 @@ def test_up_serves_the_demo_and_stops_what_it_started(workdir):
         assert body["database"]["unapplied_migrations"] == []
         assert "Server-Timing" in health.headers
         # And the demo agent can sign in with the printed login
-        home = sign_in(base, "agent@demo.deskbase.test", "demo-agent-pass")
+        home = sign_in(base, "demo", "agent@demo.deskbase.test", "demo-agent-pass")
         assert "signed in as <strong>Agent</strong> of <strong>Demo Support</strong>" in home
         # And static files are served with DEBUG off
         assert http_get(base + "static/deskbase/base.css").status == 200

@@ -287,11 +287,11 @@ def wait_until_serving(url: str, server: subprocess.Popen, timeout: float = 60) 
 
 
 def print_banner(url: str, started_pg: bool, *, demo: bool) -> None:
-    from deskbase.core.demo import DEMO_LOGINS
+    from deskbase.core.demo import DEMO_LOGINS, DEMO_SLUG
 
     lines = [f"deskbase is running at {url}"]
     if demo:
-        lines.append("  demo logins (email / password):")
+        lines.append(f"  demo logins (organization {DEMO_SLUG!r}; email / password):")
         lines += [f"    {login.role:<9} {login.email} / {login.password}" for login in DEMO_LOGINS]
     lines += [f"  health: {url}health   admin: {url}admin/"]
     if started_pg:

@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "deskbase.core",
     "deskbase.organizations",
     "deskbase.accounts",
+    "deskbase.tickets",
+    "deskbase.sla",
 ]
 
 MIDDLEWARE = [
@@ -45,6 +47,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "deskbase.core.tenant_middleware.TenantMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -110,6 +113,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # ---------------------------------------------------------------------- auth
 AUTH_USER_MODEL = "accounts.User"
+# Emails are unique per organization; the backend resolves the tenant first.
+AUTHENTICATION_BACKENDS = ["deskbase.accounts.backends.TenantEmailBackend"]
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -139,6 +145,10 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_ROOT = VAR_DIR / "media"
+# Largest attachment accepted, in bytes (25 MiB by default).
+MAX_ATTACHMENT_BYTES = config.env_int("DESKBASE_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024)
+# Soft-deleted rows are purged after this many days in the trash.
+TRASH_RETENTION_DAYS = config.env_int("DESKBASE_TRASH_RETENTION_DAYS", 30)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Hashed names and compressed copies, served by whitenoise with DEBUG off;

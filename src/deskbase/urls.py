@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
+from django.views.generic import RedirectView
 
+from deskbase.accounts.forms import SignInForm
 from deskbase.core import views
 from deskbase.core.health import health
 
@@ -10,9 +12,13 @@ urlpatterns = [
     path("health", health, name="health"),
     path(
         "login/",
-        auth_views.LoginView.as_view(template_name="deskbase/login.html"),
+        auth_views.LoginView.as_view(
+            template_name="deskbase/login.html", authentication_form=SignInForm
+        ),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The admin signs in through the same form: it needs the organization.
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
 ]

@@ -1,4 +1,4 @@
-"""Users sign in with an email address; the database keeps emails unique and well-formed."""
+"""Users sign in with an email address unique in their organization."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
+from deskbase.accounts import services
 from deskbase.accounts.models import Role, User
+from deskbase.core.errors import PermissionDenied, ValidationFailed
 from deskbase.organizations.models import Organization
 
 pytestmark = pytest.mark.django_db
@@ -26,43 +28,84 @@ def test_create_user_stores_the_email_in_lower_case_and_hashes_with_argon2(acme)
     assert user.role == Role.CUSTOMER
 
 
-def test_a_second_user_with_the_same_email_in_any_case_is_refused(acme):
+def test_the_same_email_may_exist_once_per_organization(acme):
+    other = Organization.objects.create(slug="other", name="Other")
     User.objects.create_user("ann@example.com", "pw-123456", organization=acme)
+    # Another tenant may have its own ann@example.com: nothing reveals the first one
+    User.objects.create_user("ann@example.com", "pw-123456", organization=other)
+    # But not the same tenant, in any case
     with pytest.raises(ValidationError) as error:
         User.objects.create_user("ANN@example.com", "pw-123456", organization=acme)
-    assert "email" in error.value.message_dict
+    assert "already exists" in str(error.value)
+
+
+INSERT = (
+    "INSERT INTO accounts_user (email, role, password, organization_id, full_name, is_active,"
+    " is_staff, is_superuser, customer_tier, availability, skills, max_concurrent_tickets,"
+    " delete_reason) VALUES (%(email)s, %(role)s, '', %(org)s, '', true, false, false, %(tier)s,"
+    " %(availability)s, %(skills)s::jsonb, %(max)s, '')"
+)
+GOOD = {
+    "email": "ok@example.com",
+    "role": "agent",
+    "tier": "basic",
+    "availability": None,
+    "skills": "[]",
+    "max": 5,
+}
 
 
 @pytest.mark.parametrize(
-    ("column", "value", "constraint"),
+    ("field", "value", "constraint"),
     [
         ("email", "Upper@Example.com", "accounts_user_email_lowercase"),
         ("email", "not-an-address", "accounts_user_email_format"),
         ("role", "overlord", "accounts_user_role_valid"),
+        ("customer_tier", "platinum", "accounts_user_customer_tier_valid"),
+        ("max_concurrent_tickets", 0, "accounts_user_max_concurrent_range"),
+        ("max_concurrent_tickets", 101, "accounts_user_max_concurrent_range"),
     ],
 )
-def test_the_database_refuses_what_the_model_refuses(acme, column, value, constraint):
-    # Given a raw SQL write that bypasses the model
-    values = {"email": "ok@example.com", "role": "agent"} | {column: value}
+def test_each_rule_is_refused_by_postgresql_and_by_the_service(acme, field, value, constraint):
+    # Given a raw SQL write that bypasses the model: PostgreSQL refuses it
+    column = {"customer_tier": "tier", "max_concurrent_tickets": "max"}.get(field, field)
     with (
         pytest.raises(IntegrityError, match=constraint),
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
-        cursor.execute(
-            "INSERT INTO accounts_user (email, role, password, organization_id, full_name,"
-            " is_active, is_staff, is_superuser)"
-            " VALUES (%s, %s, '', %s, '', true, false, false)",
-            [values["email"], values["role"], acme.id],
-        )
-    # And through the model the same rule is an error naming the field,
-    # except upper case, which the model normalizes instead of refusing
-    user = User(email=values["email"], role=values["role"], organization=acme)
-    user.set_password("pw-123456")
+        cursor.execute(INSERT, {**GOOD, "org": acme.id, column: value})
+    # And the service refuses the same rule with an error naming the field,
+    # except upper case, which the service normalizes instead of refusing
+    kwargs = {"role": "agent", field: value} if field != "email" else {"role": "agent"}
+    email = value if field == "email" else "new@example.com"
     if constraint == "accounts_user_email_lowercase":
-        user.full_clean()
+        user = services.user_create(organization=acme, actor=None, email=email, **kwargs)
         assert user.email == value.lower()
         return
-    with pytest.raises(ValidationError) as error:
-        user.full_clean()
-    assert column in error.value.message_dict
+    with pytest.raises(ValidationFailed) as error:
+        services.user_create(organization=acme, actor=None, email=email, **kwargs)
+    assert error.value.field == field
+    assert not User.objects.filter(email=email.lower()).exists()
+
+
+def test_availability_belongs_to_agents_only(acme):
+    with (
+        pytest.raises(IntegrityError, match="accounts_user_availability_staff_only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            INSERT, {**GOOD, "org": acme.id, "role": "customer", "availability": "online"}
+        )
+    with pytest.raises(ValidationFailed) as error:
+        services.user_create(
+            organization=acme, actor=None, email="c@example.com", role="customer",
+            availability="online",
+        )  # fmt: skip
+    assert error.value.field == "availability"
+
+
+def test_agents_cannot_manage_people(tenant_a):
+    with pytest.raises(PermissionDenied):
+        services.user_create(organization=tenant_a.org, actor=tenant_a.agent, email="x@example.com")

@@ -1,7 +1,16 @@
+"""People: staff and customers of a tenant, and teams of agents."""
+
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower, Now
+
+from deskbase.core.models import LiveManager, SoftDeleteModel, TenantModel, TimestampedModel
 
 
 class Role(models.TextChoices):
@@ -11,31 +20,53 @@ class Role(models.TextChoices):
     CUSTOMER = "customer", "Customer"
 
 
-class UserManager(BaseUserManager["User"]):
-    def create_user(self, email: str, password: str | None = None, **fields) -> "User":
+STAFF_ROLES = (Role.ADMIN, Role.MANAGER, Role.AGENT)
+
+
+class CustomerTier(models.TextChoices):
+    BASIC = "basic", "Basic"
+    PREMIUM = "premium", "Premium"
+    ENTERPRISE = "enterprise", "Enterprise"
+
+
+class Availability(models.TextChoices):
+    ONLINE = "online", "Online"
+    AWAY = "away", "Away"
+    OFFLINE = "offline", "Offline"
+
+
+def validate_skills(value: Any) -> None:
+    if not isinstance(value, list) or not all(isinstance(s, str) and s for s in value):
+        raise ValidationError("Skills are a list of non-empty names.")
+
+
+class UserManager(LiveManager, BaseUserManager["User"]):
+    def create_user(self, email: str, password: str | None = None, **fields: Any) -> User:
         if not email:
             raise ValueError("a user needs an email address")
-        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user = self.model(email=self.normalize_email(email).strip().lower(), **fields)
         user.set_password(password)
         user.full_clean(exclude=["password"])
         user.save(using=self._db)
         return user
 
-    def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
+    def create_superuser(self, email: str, password: str | None = None, **fields: Any) -> User:
+        """A platform operator: no organization, signs in to nothing but the command line."""
         fields.update(is_staff=True, is_superuser=True)
         fields.setdefault("role", Role.ADMIN)
         return self.create_user(email, password, **fields)
 
+    def get_by_natural_key(self, username: str | None) -> User:
+        # Under row-level security only the current tenant's users are visible,
+        # so an email is unique here (see accounts.backends).
+        return self.get(email=(username or "").strip().lower())
 
-class User(AbstractBaseUser, PermissionsMixin):
+
+class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
     """A person who signs in with an email address: staff of a tenant, or its customer."""
 
     id = models.BigAutoField(primary_key=True)
-    email = models.EmailField(
-        max_length=254,
-        unique=True,
-        error_messages={"unique": "A user with this email address already exists."},
-    )
+    email = models.EmailField(max_length=254)
     full_name = models.CharField(max_length=200, blank=True)
     organization = models.ForeignKey(
         "organizations.Organization",
@@ -43,9 +74,19 @@ class User(AbstractBaseUser, PermissionsMixin):
         related_name="users",
         null=True,
         blank=True,
+        db_index=False,
         help_text="Empty only for platform operators.",
     )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.CUSTOMER)
+    customer_tier = models.CharField(
+        max_length=16, choices=CustomerTier.choices, default=CustomerTier.BASIC
+    )
+    availability = models.CharField(
+        max_length=16, choices=Availability.choices, null=True, blank=True
+    )
+    skills = models.JSONField(default=list, blank=True, validators=[validate_skills])
+    max_concurrent_tickets = models.PositiveSmallIntegerField(default=20)
+    last_active_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="May use the Django admin.")
     date_joined = models.DateTimeField(db_default=Now(), editable=False)
@@ -58,28 +99,134 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         db_table = "accounts_user"
+        indexes = [models.Index(fields=["organization", "role"], name="accounts_user_org_role")]
         constraints = [
-            # Emails are stored lower-case, so the plain unique index is case-insensitive.
+            # Unique per tenant, so an error never reveals another tenant's user.
+            models.UniqueConstraint(
+                fields=["organization", "email"],
+                name="accounts_user_email_unique_per_org",
+                violation_error_code="email",
+                violation_error_message="A user with this email address already exists.",
+            ),
+            models.UniqueConstraint(
+                fields=["email"],
+                condition=models.Q(organization__isnull=True),
+                name="accounts_user_operator_email_unique",
+                violation_error_code="email",
+                violation_error_message="An operator with this email address already exists.",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "id"], name="accounts_user_org_id_unique"
+            ),
+            # Emails are stored lower-case, so uniqueness is case-insensitive.
             models.CheckConstraint(
                 condition=models.Q(email=Lower("email")),
                 name="accounts_user_email_lowercase",
+                violation_error_code="email",
                 violation_error_message="Email addresses are stored in lower case.",
             ),
             models.CheckConstraint(
                 condition=models.Q(email__regex=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
                 name="accounts_user_email_format",
+                violation_error_code="email",
                 violation_error_message="Enter a valid email address.",
             ),
             models.CheckConstraint(
                 condition=models.Q(role__in=Role.values),
                 name="accounts_user_role_valid",
+                violation_error_code="role",
                 violation_error_message="Unknown role.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(customer_tier__in=CustomerTier.values),
+                name="accounts_user_customer_tier_valid",
+                violation_error_code="customer_tier",
+                violation_error_message="Unknown customer tier.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(availability__isnull=True)
+                | models.Q(availability__in=Availability.values, role__in=STAFF_ROLES),
+                name="accounts_user_availability_staff_only",
+                violation_error_code="availability",
+                violation_error_message="Only agents have an availability.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_concurrent_tickets__gte=1, max_concurrent_tickets__lte=100),
+                name="accounts_user_max_concurrent_range",
+                violation_error_code="max_concurrent_tickets",
+                violation_error_message="Concurrent tickets must be between 1 and 100.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(organization__isnull=False) | models.Q(is_superuser=True),
+                name="accounts_user_org_required",
+                violation_error_code="organization",
+                violation_error_message=(
+                    "Every user but a platform operator belongs to an organization."
+                ),
             ),
         ]
 
     def __str__(self) -> str:
         return self.email
 
+    @property
+    def is_staff_member(self) -> bool:
+        """Works tickets (admin, manager or agent), as opposed to a customer."""
+        return self.role in STAFF_ROLES
+
     def clean(self) -> None:
         super().clean()
-        self.email = self.email.strip().lower()
+        self.email = (self.email or "").strip().lower()
+
+    def validate_constraints(self, exclude: Any = None) -> None:
+        # Field-named errors for the rules the constraints above enforce.
+        errors: dict[str, list[str]] = {}
+        if self.availability and self.role not in STAFF_ROLES:
+            errors.setdefault("availability", []).append("Only agents have an availability.")
+        if errors:
+            raise ValidationError(errors)
+        super().validate_constraints(exclude=exclude)
+
+
+class Team(TenantModel, TimestampedModel):
+    """A group of agents that tickets can be routed to."""
+
+    id = models.BigAutoField(primary_key=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    members = models.ManyToManyField(User, through="TeamMembership", related_name="teams")
+
+    class Meta:
+        db_table = "accounts_team"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"],
+                name="accounts_team_name_unique_per_org",
+                violation_error_code="name",
+                violation_error_message="A team with this name already exists.",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "id"], name="accounts_team_org_id_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamMembership(TenantModel):
+    id = models.BigAutoField(primary_key=True)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "accounts_teammembership"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "team", "user"],
+                name="accounts_teammembership_unique",
+                violation_error_code="user",
+                violation_error_message="This agent is already in the team.",
+            ),
+        ]

@@ -444,6 +444,13 @@ class Cluster:
                         sql.SQL(verb), sql.Identifier(role), sql.Literal(passwords[role])
                     )
                 )
+            # The owner may act as the application role (SET ROLE), which is how
+            # tests and operators check what the running server would see.
+            conn.execute(
+                sql.SQL("GRANT {} TO {}").format(
+                    sql.Identifier(APP_ROLE), sql.Identifier(OWNER_ROLE)
+                )
+            )
             createdb = "CREATEDB" if owner_can_create_databases else "NOCREATEDB"
             conn.execute(sql.SQL("ALTER ROLE {} " + createdb).format(sql.Identifier(OWNER_ROLE)))
             if not conn.execute(

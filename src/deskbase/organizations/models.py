@@ -1,17 +1,122 @@
+"""The tenant, its working calendar and its holidays."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Now
 
+from deskbase.core.models import SoftDeleteModel, TimestampedModel
 
-class Organization(models.Model):
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+
+
+def default_business_hours() -> dict[str, list[list[str]]]:
+    return {day: ([["09:00", "17:00"]] if day not in ("sat", "sun") else []) for day in WEEKDAYS}
+
+
+def validate_business_hours(value: object) -> None:
+    """{"mon": [["09:00", "17:00"]], ...}: each day a list of ordered, non-overlapping spans."""
+    if not isinstance(value, dict):
+        raise ValidationError("Business hours must map weekdays to lists of [start, end] spans.")
+    for day, spans in value.items():
+        if day not in WEEKDAYS:
+            raise ValidationError(f"Unknown weekday {day!r}; use {', '.join(WEEKDAYS)}.")
+        if not isinstance(spans, list):
+            raise ValidationError(f"{day}: expected a list of [start, end] spans.")
+        previous_end = ""
+        for span in spans:
+            if not (
+                isinstance(span, list) and len(span) == 2 and all(isinstance(t, str) for t in span)
+            ):
+                raise ValidationError(f'{day}: each span is ["HH:MM", "HH:MM"].')
+            start, end = span
+            if not (_HHMM.match(start) and _HHMM.match(end)):
+                raise ValidationError(f"{day}: times are HH:MM, 00:00 to 24:00.")
+            if start >= end:
+                raise ValidationError(f"{day}: a span must end after it starts ({start}-{end}).")
+            if start < previous_end:
+                raise ValidationError(f"{day}: spans overlap or are out of order.")
+            previous_end = end
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"Unknown time zone {value!r}.") from None
+
+
+class Tier(models.TextChoices):
+    FREE = "free", "Free"
+    STARTER = "starter", "Starter"
+    PROFESSIONAL = "professional", "Professional"
+    ENTERPRISE = "enterprise", "Enterprise"
+
+
+class Organization(TimestampedModel, SoftDeleteModel):
     """The tenant: every tenant-owned row carries its organization_id."""
 
     id = models.BigAutoField(primary_key=True)
-    slug = models.SlugField(max_length=63, unique=True)
+    slug = models.SlugField(
+        max_length=63,
+        unique=True,
+        error_messages={"unique": "This slug is taken; choose another."},
+    )
+    name = models.CharField(max_length=200)
+    tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.FREE)
+    settings = models.JSONField(default=dict, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    business_hours = models.JSONField(
+        default=default_business_hours, validators=[validate_business_hours]
+    )
+
+    class Meta:
+        db_table = "organizations_organization"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(tier__in=Tier.values),
+                name="organizations_organization_tier_valid",
+                violation_error_code="tier",
+                violation_error_message="Unknown subscription tier.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(slug__regex=r"^[a-z0-9][a-z0-9-]*$"),
+                name="organizations_organization_slug_format",
+                violation_error_code="slug",
+                violation_error_message="A slug is lower-case letters, digits and hyphens.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Holiday(models.Model):
+    """A day the organization's business-hours SLA clock does not run."""
+
+    id = models.BigAutoField(primary_key=True)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="holidays", db_index=False
+    )
+    date = models.DateField()
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
 
     class Meta:
-        db_table = "organizations_organization"
+        db_table = "organizations_holiday"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "date"],
+                name="organizations_holiday_unique_date",
+                violation_error_code="date",
+                violation_error_message="This day is already a holiday.",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return self.name
+        return f"{self.date} {self.name}"

@@ -1,0 +1,128 @@
+"""Writes to people and teams, each in one transaction under the tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from deskbase.accounts.models import STAFF_ROLES, Role, Team, TeamMembership, User
+from deskbase.core import events
+from deskbase.core.errors import PermissionDenied, ValidationFailed
+from deskbase.core.tenancy import tenant_atomic
+from deskbase.organizations.models import Organization
+
+PROFILE_FIELDS = frozenset(
+    {"full_name", "role", "customer_tier", "availability", "skills", "max_concurrent_tickets",
+     "is_active"}
+)  # fmt: skip
+
+
+def _clean(instance: Any, exclude: list[str] | None = None) -> None:
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as error:
+        raise ValidationFailed.from_django(error) from None
+
+
+def _ensure_admin(actor: User | None) -> None:
+    # None: an operator command (the owner role), which may do anything.
+    if actor is not None and actor.role not in (Role.ADMIN, Role.MANAGER):
+        raise PermissionDenied("only admins and managers may manage people and teams")
+
+
+@tenant_atomic
+def user_create(
+    *,
+    organization: Organization,
+    actor: User | None,
+    email: str,
+    password: str | None = None,
+    role: str = Role.CUSTOMER,
+    **fields: Any,
+) -> User:
+    _ensure_admin(actor)
+    if role == Role.ADMIN and actor is not None and actor.role != Role.ADMIN:
+        raise PermissionDenied("only admins may create admins")
+    if role in STAFF_ROLES:
+        fields.setdefault("availability", "offline")
+    user = User(organization=organization, email=(email or "").strip().lower(), role=role, **fields)
+    user.set_password(password)
+    _clean(user, exclude=["password"])
+    user.save()
+    events.after(events.Event("user.created", organization.id, actor.id if actor else None, user))
+    return user
+
+
+@tenant_atomic
+def user_update(
+    *, organization: Organization, actor: User | None, user: User, **changes: Any
+) -> User:
+    """Change a profile; a new customer tier recomputes the SLA of their open tickets."""
+    if actor is None or actor.id != user.id or set(changes) - {"full_name", "availability"}:
+        _ensure_admin(actor)
+    unknown = set(changes) - PROFILE_FIELDS
+    if unknown:
+        field = sorted(unknown)[0]
+        raise ValidationFailed.one(field, f"{field} cannot be changed here.")
+    if user.organization_id != organization.id:
+        raise ValidationFailed.one("user", "No such user in this organization.")
+    current = User.objects.select_for_update().get(pk=user.pk)
+    before = {k: getattr(current, k) for k in changes}
+    for key, value in changes.items():
+        setattr(current, key, value)
+    _clean(current, exclude=["password"])
+    current.save(update_fields=sorted(changes))
+    if "customer_tier" in changes and before["customer_tier"] != current.customer_tier:
+        _recompute_customer_sla(current)
+    diff = {k: (before[k], getattr(current, k)) for k in changes}
+    events.after(
+        events.Event("user.updated", organization.id, actor.id if actor else None, current, diff)
+    )
+    return current
+
+
+def _recompute_customer_sla(customer: User) -> None:
+    from django.db.models import F
+    from django.utils import timezone
+
+    from deskbase.sla.services import sla_recompute
+    from deskbase.tickets.models import ACTIVE_STATUSES, Ticket
+
+    now = timezone.now()
+    tickets = Ticket.objects.select_for_update().filter(
+        customer=customer, status__in=ACTIVE_STATUSES
+    )
+    for ticket in tickets.order_by("id"):
+        ticket.customer = customer
+        fields = sla_recompute(ticket, reason="customer tier changed", at=now)
+        if fields:
+            ticket.version = F("version") + 1
+            ticket.save(update_fields=[*fields, "version"])
+
+
+@tenant_atomic
+def team_create(
+    *, organization: Organization, actor: User | None, name: str, description: str = ""
+) -> Team:
+    _ensure_admin(actor)
+    team = Team(organization=organization, name=(name or "").strip(), description=description)
+    _clean(team)
+    team.save()
+    return team
+
+
+@tenant_atomic
+def team_add_member(
+    *, organization: Organization, actor: User | None, team: Team, user: User
+) -> TeamMembership:
+    _ensure_admin(actor)
+    for field, obj in (("team", team), ("user", user)):
+        if obj.organization_id != organization.id:
+            raise ValidationFailed.one(field, f"No such {field} in this organization.")
+    if user.role not in STAFF_ROLES:
+        raise ValidationFailed.one("user", "Only agents can join a team.")
+    membership, _ = TeamMembership.objects.get_or_create(
+        organization=organization, team=team, user=user
+    )
+    return membership

@@ -1,0 +1,93 @@
+"""The tenant of the current transaction, as PostgreSQL's row-level security sees it.
+
+Policies compare `organization_id` with `current_setting('deskbase.org_id')`.
+The setting is made with `set_config(..., is_local => true)`, i.e. SET LOCAL:
+it ends with the transaction, so a pooled connection (or pgbouncer in
+transaction mode) never carries one tenant's setting into another's work.
+`deskbase.actor_id` names who acts, for the history trigger.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from django.db import connections, transaction
+
+ORG_SETTING = "deskbase.org_id"
+ACTOR_SETTING = "deskbase.actor_id"
+
+
+def _id(value: Any) -> int | None:
+    if value is None:
+        return None
+    return value if isinstance(value, int) else value.pk
+
+
+def current_tenant(using: str = "default") -> int | None:
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT nullif(current_setting(%s, true), '')::bigint", [ORG_SETTING])
+        return cursor.fetchone()[0]
+
+
+def set_tenant(organization: Any, actor: Any = None, *, using: str = "default") -> None:
+    """SET LOCAL the tenant (and actor) of the current transaction."""
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        raise RuntimeError("set_tenant() needs a transaction: use `with tenant(...)`")
+    org_id, actor_id = _id(organization), _id(actor)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config(%s, %s, true), set_config(%s, %s, true)",
+            [ORG_SETTING, str(org_id or ""), ACTOR_SETTING, str(actor_id or "")],
+        )
+
+
+def _swap(connection, org_id: int | None, actor_id: int | None) -> tuple[str, str]:
+    """Set tenant and actor; return the previous values (one statement, read then set)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(current_setting(%s, true), ''),"
+            " coalesce(current_setting(%s, true), ''),"
+            " set_config(%s, %s, true), set_config(%s, %s, true)",
+            [ORG_SETTING, ACTOR_SETTING, ORG_SETTING, str(org_id or ""), ACTOR_SETTING,
+             str(actor_id or "")],
+        )  # fmt: skip
+        previous_org, previous_actor, *_ = cursor.fetchone()
+    return previous_org, previous_actor
+
+
+@contextlib.contextmanager
+def tenant(
+    organization: Any, actor: Any = None, *, using: str = "default", savepoint: bool = True
+) -> Iterator[None]:
+    """A transaction (or savepoint) in which `organization` is the tenant.
+
+    Nested in a transaction with another tenant or actor, it puts the outer
+    values back on the way out. Reads may pass savepoint=False to spare the
+    SAVEPOINT round trips; an error inside then dooms the outer transaction.
+    """
+    connection = connections[using]
+    nested = connection.in_atomic_block
+    org_id, actor_id = _id(organization), _id(actor)
+    with transaction.atomic(using=using, savepoint=savepoint):
+        outer = _swap(connection, org_id, actor_id)
+        try:
+            yield
+        finally:
+            wanted = (str(org_id or ""), str(actor_id or ""))
+            if nested and outer != wanted and not connection.needs_rollback:
+                _swap(connection, *(int(v) if v else None for v in outer))
+
+
+def tenant_atomic(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a service in one transaction with its `organization` (and `actor`) set."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with tenant(kwargs["organization"], kwargs.get("actor")):
+            return func(*args, **kwargs)
+
+    return wrapper

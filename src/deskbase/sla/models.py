@@ -1,0 +1,147 @@
+"""SLA policies and the clock events of each ticket."""
+
+from __future__ import annotations
+
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import RangeOperators
+from django.db import models
+from django.db.models import Func, Q
+from django.db.models.functions import Now
+
+from deskbase.accounts.models import CustomerTier
+from deskbase.core.models import TenantModel, TimestampedModel
+from deskbase.tickets.models import Priority
+
+
+class TstzRange(Func):
+    function = "TSTZRANGE"
+    output_field = models.DateTimeField()  # only used inside the constraint
+
+
+class SlaPolicy(TenantModel, TimestampedModel):
+    """Targets for one (priority, customer tier) in one period of validity."""
+
+    id = models.BigAutoField(primary_key=True)
+    name = models.CharField(max_length=120)
+    priority = models.CharField(max_length=16, choices=Priority.choices)
+    customer_tier = models.CharField(max_length=16, choices=CustomerTier.choices)
+    first_response_minutes = models.PositiveIntegerField()
+    resolution_minutes = models.PositiveIntegerField()
+    business_hours = models.BooleanField(
+        default=True, help_text="Count only the organization's business hours (else calendar time)."
+    )
+    is_active = models.BooleanField(default=True)
+    valid_from = models.DateTimeField(db_default=Now())
+    valid_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "sla_slapolicy"
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+        indexes = [
+            models.Index("organization", "priority", "customer_tier", name="sla_policy_lookup",
+                         condition=Q(is_active=True)),
+        ]  # fmt: skip
+        constraints = [
+            ExclusionConstraint(
+                name="sla_slapolicy_no_overlap",
+                violation_error_code="valid_from",
+                expressions=[
+                    ("organization", RangeOperators.EQUAL),
+                    ("priority", RangeOperators.EQUAL),
+                    ("customer_tier", RangeOperators.EQUAL),
+                    (TstzRange("valid_from", "valid_until"), RangeOperators.OVERLAPS),
+                ],
+                condition=Q(is_active=True),
+                violation_error_message=(
+                    "An active policy for this priority and customer tier already covers this"
+                    " period."
+                ),
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "id"], name="sla_slapolicy_org_id_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__in=Priority.values),
+                name="sla_slapolicy_priority_valid",
+                violation_error_code="priority",
+                violation_error_message="Unknown priority.",
+            ),
+            models.CheckConstraint(
+                condition=Q(customer_tier__in=CustomerTier.values),
+                name="sla_slapolicy_customer_tier_valid",
+                violation_error_code="customer_tier",
+                violation_error_message="Unknown customer tier.",
+            ),
+            models.CheckConstraint(
+                condition=Q(first_response_minutes__gt=0),
+                name="sla_slapolicy_first_response_positive",
+                violation_error_code="first_response_minutes",
+                violation_error_message="The first-response target must be at least a minute.",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolution_minutes__gte=models.F("first_response_minutes")),
+                name="sla_slapolicy_resolution_after_first_response",
+                violation_error_code="resolution_minutes",
+                violation_error_message=(
+                    "The resolution target cannot be shorter than the first response."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gt=models.F("valid_from")),
+                name="sla_slapolicy_validity_ordered",
+                violation_error_code="valid_until",
+                violation_error_message="A policy must end after it starts.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SlaEventKind(models.TextChoices):
+    STARTED = "started", "Started"
+    PAUSED = "paused", "Paused"
+    RESUMED = "resumed", "Resumed"
+    MET = "met", "Met"
+    BREACHED = "breached", "Breached"
+    RECOMPUTED = "recomputed", "Recomputed"
+
+
+class SlaTarget(models.TextChoices):
+    FIRST_RESPONSE = "first_response", "First response"
+    RESOLUTION = "resolution", "Resolution"
+
+
+class SlaEvent(TenantModel):
+    """One event of a ticket's SLA clock: the answer to "why is this ticket breached"."""
+
+    id = models.BigAutoField(primary_key=True)
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="sla_events", db_index=False
+    )
+    kind = models.CharField(max_length=16, choices=SlaEventKind.choices)
+    target = models.CharField(max_length=16, choices=SlaTarget.choices, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "sla_slaevent"
+        indexes = [
+            models.Index("organization", "ticket", "created_at", "id", name="sla_event_by_ticket")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=SlaEventKind.values),
+                name="sla_slaevent_kind_valid",
+                violation_error_code="kind",
+                violation_error_message="Unknown SLA event.",
+            ),
+            models.CheckConstraint(
+                condition=Q(target="") | Q(target__in=SlaTarget.values),
+                name="sla_slaevent_target_valid",
+                violation_error_code="target",
+                violation_error_message="Unknown SLA target.",
+            ),
+        ]

@@ -1,0 +1,380 @@
+"""The SLA clock of a ticket: due times, pauses, recomputation and breaches (docs/sla.md).
+
+Every function but mark_breaches runs inside the caller's transaction, whose tenant
+the caller has already set (`with tenant(...)`). They change the SLA fields of the
+ticket instance in memory, write SlaEvent rows and return the names of the ticket
+fields they changed: the caller saves the ticket (`save(update_fields=...)`).
+
+The clock model ("clock stop"): a target is due when the time counted by its policy
+(business or calendar time), leaving out the paused periods, reaches the target.
+So a pause only moves a due time that had not yet passed when the pause began.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+
+from deskbase.core.tenancy import tenant
+from deskbase.organizations.models import Organization
+from deskbase.sla.calendar import BusinessCalendar, calendar_for
+from deskbase.sla.models import SlaEvent, SlaEventKind, SlaPolicy, SlaTarget
+from deskbase.tickets.models import ACTIVE_STATUSES, Ticket
+
+Pause = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class _Target:
+    name: SlaTarget
+    due_field: str  # the ticket's due time
+    done_field: str  # set by the ticket services once the target is met
+    minutes_field: str  # the policy's target
+
+    def is_running(self, ticket: Ticket) -> bool:
+        return getattr(ticket, self.done_field) is None
+
+
+TARGETS = (
+    _Target(
+        SlaTarget.FIRST_RESPONSE,
+        "first_response_due_at",
+        "first_response_at",
+        "first_response_minutes",
+    ),
+    _Target(SlaTarget.RESOLUTION, "resolution_due_at", "resolved_at", "resolution_minutes"),
+)
+
+
+# --- policies and due times ---------------------------------------------------------------
+
+
+def policy_for(
+    *, organization: Organization | int, priority: str, customer_tier: str, at: datetime
+) -> SlaPolicy | None:
+    """The active policy for (priority, customer tier) whose [valid_from, valid_until) holds `at`.
+
+    The exclusion constraint sla_slapolicy_no_overlap guarantees at most one.
+    """
+    return (
+        SlaPolicy.objects.filter(
+            organization=organization,
+            priority=priority,
+            customer_tier=customer_tier,
+            is_active=True,
+            valid_from__lte=at,
+        )
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=at))
+        .order_by("-valid_from")
+        .first()
+    )
+
+
+def due_at(
+    policy: SlaPolicy, *, start: datetime, minutes: int, calendar: BusinessCalendar | None
+) -> datetime:
+    """`minutes` after `start`: business time if the policy counts business hours, else
+    calendar time. Without a calendar, a business-hours policy loads its organization's."""
+    if not policy.business_hours:
+        return start + timedelta(minutes=minutes)
+    if calendar is None:
+        calendar = calendar_for(policy.organization)
+    return calendar.add(start, minutes)
+
+
+def _calendar(policy: SlaPolicy, ticket: Ticket) -> BusinessCalendar | None:
+    # Loaded (one query for the holidays) only when the policy counts business hours.
+    return calendar_for(ticket.organization) if policy.business_hours else None
+
+
+def _extend(
+    calendar: BusinessCalendar | None, due: datetime, since: datetime, until: datetime
+) -> datetime:
+    """`due` moved later by the time counted from `since` to `until` (a pause)."""
+    if calendar is None:
+        return due + max(until - since, timedelta(0))
+    return calendar.advance(due, calendar.between(since, until))
+
+
+def _due_after_pauses(
+    policy: SlaPolicy,
+    calendar: BusinessCalendar | None,
+    start: datetime,
+    minutes: int,
+    pauses: list[Pause],
+) -> datetime:
+    due = due_at(policy, start=start, minutes=minutes, calendar=calendar)
+    for paused, resumed in pauses:
+        if paused >= due:  # the target was reached before this pause: it cannot move it
+            break
+        due = _extend(calendar, due, paused, resumed)
+    return due
+
+
+# --- events and fields --------------------------------------------------------------------
+
+
+def _event(
+    ticket: Ticket,
+    kind: SlaEventKind,
+    at: datetime,
+    target: _Target | None = None,
+    due: datetime | None = None,
+    reason: str = "",
+) -> SlaEvent:
+    # created_at is the clock's time (`at`), not the transaction's: sla_recompute
+    # measures the pauses from it.
+    return SlaEvent(
+        organization_id=ticket.organization_id,
+        ticket=ticket,
+        kind=kind,
+        target=target.name if target else "",
+        due_at=due,
+        reason=reason.strip()[:300],
+        created_at=at,
+    )
+
+
+def _set(ticket: Ticket, field: str, value: object, changed: list[str]) -> None:
+    if getattr(ticket, field) != value:
+        setattr(ticket, field, value)
+        changed.append(field)
+
+
+def _set_policy(ticket: Ticket, policy: SlaPolicy | None, changed: list[str]) -> None:
+    if ticket.sla_policy_id != (policy.pk if policy else None):
+        ticket.sla_policy = policy
+        changed.append("sla_policy")
+
+
+def _completed_pauses(ticket: Ticket) -> list[Pause]:
+    """(paused, resumed) pairs from the ticket's events; a running pause is left out."""
+    rows = (
+        SlaEvent.objects.filter(
+            organization_id=ticket.organization_id,
+            ticket=ticket,
+            kind__in=[SlaEventKind.PAUSED, SlaEventKind.RESUMED],
+        )
+        .order_by("created_at", "id")
+        .values_list("kind", "created_at")
+    )
+    pauses: list[Pause] = []
+    opened: datetime | None = None
+    for kind, when in rows:
+        if kind == SlaEventKind.PAUSED and opened is None:
+            opened = when
+        elif kind == SlaEventKind.RESUMED and opened is not None:
+            pauses.append((opened, when))  # a resume writes one event per target: pair the first
+            opened = None
+    return pauses
+
+
+# --- the clock of one ticket --------------------------------------------------------------
+
+
+def sla_start(ticket: Ticket, *, at: datetime) -> list[str]:
+    """A just-created ticket: choose its policy and set both due times from created_at.
+
+    The policy is the one valid when the ticket was created (`created_at`), so an
+    imported ticket gets the contract of its time; `at` stamps the events.
+    """
+    policy = policy_for(
+        organization=ticket.organization_id,
+        priority=ticket.priority,
+        customer_tier=ticket.customer.customer_tier,
+        at=ticket.created_at,
+    )
+    if policy is None:
+        return []
+    changed: list[str] = []
+    _set_policy(ticket, policy, changed)
+    calendar = _calendar(policy, ticket)
+    events = []
+    for target in TARGETS:
+        minutes = getattr(policy, target.minutes_field)
+        due = due_at(policy, start=ticket.created_at, minutes=minutes, calendar=calendar)
+        _set(ticket, target.due_field, due, changed)
+        events.append(_event(ticket, SlaEventKind.STARTED, at, target, due))
+    SlaEvent.objects.bulk_create(events)
+    return changed
+
+
+def sla_pause(ticket: Ticket, *, reason: str, at: datetime) -> list[str]:
+    """The ticket waits on someone else (pending): stop the clock. No-op if already paused
+    or without a policy."""
+    if ticket.sla_paused_at is not None or ticket.sla_policy_id is None:
+        return []
+    ticket.sla_paused_at = at
+    _event(ticket, SlaEventKind.PAUSED, at, reason=reason).save()
+    return ["sla_paused_at"]
+
+
+def sla_resume(ticket: Ticket, *, at: datetime) -> list[str]:
+    """Restart the clock: move each running due time by the time paused.
+
+    A due time already past when the pause began is not moved (its target had
+    elapsed), nor is a met target's. One `resumed` event per moved target; a bare
+    one when none moved, so that the pause is closed for sla_recompute.
+    """
+    paused_at = ticket.sla_paused_at
+    if paused_at is None:
+        return []
+    changed: list[str] = []
+    _set(ticket, "sla_paused_at", None, changed)
+    events = []
+    policy = ticket.sla_policy
+    if policy is not None:
+        calendar = _calendar(policy, ticket)
+        for target in TARGETS:
+            due = getattr(ticket, target.due_field)
+            if not target.is_running(ticket) or due is None or due <= paused_at:
+                continue
+            moved = _extend(calendar, due, paused_at, at)
+            _set(ticket, target.due_field, moved, changed)
+            events.append(_event(ticket, SlaEventKind.RESUMED, at, target, moved))
+    SlaEvent.objects.bulk_create(events or [_event(ticket, SlaEventKind.RESUMED, at)])
+    return changed
+
+
+def sla_recompute(ticket: Ticket, *, reason: str, at: datetime) -> list[str]:
+    """Priority or customer tier changed: choose the policy again and recompute the due
+    time of each running target from created_at, moved by the completed pauses.
+
+    While the ticket is paused, the running pause is NOT counted: sla_resume moves the
+    due times by it when the clock restarts, so it is never counted twice, and the
+    result equals a recompute made after the resume. A met target keeps its due time
+    (it is history). When no policy applies any more, the running due times are cleared.
+    """
+    policy = policy_for(
+        organization=ticket.organization_id,
+        priority=ticket.priority,
+        customer_tier=ticket.customer.customer_tier,
+        at=ticket.created_at,
+    )
+    changed: list[str] = []
+    _set_policy(ticket, policy, changed)
+    calendar = _calendar(policy, ticket) if policy else None
+    pauses = _completed_pauses(ticket) if policy else []
+    events = []
+    for target in TARGETS:
+        if not target.is_running(ticket):
+            continue
+        due = None
+        if policy is not None:
+            minutes = getattr(policy, target.minutes_field)
+            due = _due_after_pauses(policy, calendar, ticket.created_at, minutes, pauses)
+        _set(ticket, target.due_field, due, changed)
+        events.append(_event(ticket, SlaEventKind.RECOMPUTED, at, target, due, reason))
+    SlaEvent.objects.bulk_create(events)
+    return changed
+
+
+def sla_record_first_response(ticket: Ticket, *, at: datetime) -> list[str]:
+    """The first public reply: `met` or `breached` for the first-response target."""
+    return _record(ticket, TARGETS[0], at)
+
+
+def sla_record_resolution(ticket: Ticket, *, at: datetime) -> list[str]:
+    """The ticket is resolved: `met` or `breached` for the resolution target."""
+    return _record(ticket, TARGETS[1], at)
+
+
+def _record(ticket: Ticket, target: _Target, at: datetime) -> list[str]:
+    due = getattr(ticket, target.due_field)
+    if due is None:
+        return []
+    # While paused the clock stands still: what counts is when it stopped.
+    clock = at if ticket.sla_paused_at is None else min(at, ticket.sla_paused_at)
+    if clock <= due:
+        _event(ticket, SlaEventKind.MET, at, target, due).save()
+        return []
+    changed: list[str] = []
+    _set(ticket, "sla_breach", True, changed)
+    # mark_breaches may have recorded this breach already: one event per target.
+    already = SlaEvent.objects.filter(
+        organization_id=ticket.organization_id,
+        ticket=ticket,
+        kind=SlaEventKind.BREACHED,
+        target=target.name,
+    ).exists()
+    if not already:
+        late = f"{target.name.label} came {clock - due} after the due time"
+        _event(ticket, SlaEventKind.BREACHED, at, target, due, late).save()
+    return changed
+
+
+# --- breaches of a whole organization -----------------------------------------------------
+
+# One statement: find the overdue (ticket, target) pairs, record a `breached` event for
+# each pair that has none yet, and flag the tickets. Data-modifying CTEs all see the
+# same snapshot, which is why the UPDATE keys on `overdue`, not on the new events.
+_MARK_BREACHES = """
+WITH candidate AS (
+    SELECT t.id, t.organization_id, t.first_response_due_at, t.first_response_at,
+           t.resolution_due_at, t.resolved_at
+    FROM tickets_ticket t
+    WHERE t.organization_id = %(org)s
+      AND t.deleted_at IS NULL
+      AND t.status = ANY(%(active)s)
+      AND t.sla_paused_at IS NULL
+      AND ((t.first_response_at IS NULL AND t.first_response_due_at < %(now)s)
+           OR (t.resolved_at IS NULL AND t.resolution_due_at < %(now)s))
+),
+overdue AS (
+    SELECT c.id, c.organization_id, target.name AS target, target.due_at
+    FROM candidate c
+    CROSS JOIN LATERAL (VALUES
+        ('first_response', CASE WHEN c.first_response_at IS NULL THEN c.first_response_due_at END),
+        ('resolution', CASE WHEN c.resolved_at IS NULL THEN c.resolution_due_at END)
+    ) AS target (name, due_at)
+    WHERE target.due_at < %(now)s
+),
+recorded AS (
+    INSERT INTO sla_slaevent (organization_id, ticket_id, kind, target, due_at, reason, created_at)
+    SELECT o.organization_id, o.id, 'breached', o.target, o.due_at, %(reason)s, %(now)s
+    FROM overdue o
+    WHERE NOT EXISTS (
+        SELECT 1 FROM sla_slaevent e
+        WHERE e.organization_id = o.organization_id AND e.ticket_id = o.id
+          AND e.kind = 'breached' AND e.target = o.target
+    )
+    RETURNING ticket_id
+),
+flagged AS (
+    UPDATE tickets_ticket t SET sla_breach = true, version = t.version + 1
+    WHERE t.organization_id = %(org)s AND NOT t.sla_breach
+      AND t.id IN (SELECT id FROM candidate)
+)
+SELECT count(DISTINCT ticket_id) FROM recorded
+"""
+
+
+def mark_breaches(*, organization: Organization | int, now: datetime | None = None) -> int:
+    """Flag the organization's running tickets whose due time has passed, in one transaction.
+
+    Skips deleted, inactive (resolved, closed, cancelled) and paused tickets, and met
+    targets. Writes one `breached` event per (ticket, target), ever: running it again
+    writes nothing new. Returns the number of tickets that got a new breached target.
+    """
+    now = now or timezone.now()
+    org_id = organization if isinstance(organization, int) else organization.pk
+    with tenant(org_id), connection.cursor() as cursor:
+        # Two runs at once (two schedulers) would both see "no event yet": take turns.
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"deskbase.sla.mark_breaches:{org_id}"],
+        )
+        cursor.execute(
+            _MARK_BREACHES,
+            {
+                "org": org_id,
+                "active": [status.value for status in ACTIVE_STATUSES],
+                "now": now,
+                "reason": "past due (mark_breaches)",
+            },
+        )
+        return cursor.fetchone()[0]

@@ -1,0 +1,469 @@
+"""Tickets and their conversation. Rules live in Meta.constraints and in triggers (migrations)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Now
+
+from deskbase.core.models import SoftDeleteModel, TenantModel, TimestampedModel
+
+
+class Status(models.TextChoices):
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    PENDING = "pending", "Pending"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# The state machine (docs/tickets.md); the trigger tickets_ticket_status_transition
+# enforces the same table in PostgreSQL.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.NEW: frozenset(
+        {Status.OPEN, Status.PENDING, Status.RESOLVED, Status.CLOSED, Status.CANCELLED}
+    ),
+    Status.OPEN: frozenset({Status.PENDING, Status.RESOLVED, Status.CLOSED, Status.CANCELLED}),
+    Status.PENDING: frozenset({Status.OPEN, Status.RESOLVED, Status.CLOSED, Status.CANCELLED}),
+    Status.RESOLVED: frozenset({Status.OPEN, Status.CLOSED}),
+    Status.CLOSED: frozenset(),
+    Status.CANCELLED: frozenset(),
+}
+ACTIVE_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING)
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    WEB = "web", "Web"
+    PORTAL = "portal", "Portal"
+    CHAT = "chat", "Chat"
+    PHONE = "phone", "Phone"
+    API = "api", "API"
+
+
+class Category(TenantModel, TimestampedModel):
+    """A node of the organization's category tree; `skill` routes tickets to agents."""
+
+    id = models.BigAutoField(primary_key=True)
+    name = models.CharField(max_length=120)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    skill = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        db_table = "tickets_category"
+        verbose_name_plural = "categories"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "parent", "name"],
+                nulls_distinct=False,
+                name="tickets_category_name_unique_per_parent",
+                violation_error_code="name",
+                violation_error_message="A category with this name already exists here.",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "id"], name="tickets_category_org_id_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(parent=models.F("id")),
+                name="tickets_category_not_own_parent",
+                violation_error_code="parent",
+                violation_error_message="A category cannot be its own parent.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ticket(TenantModel, TimestampedModel, SoftDeleteModel):
+    id = models.BigAutoField(primary_key=True)
+    # Allocated per organization by the trigger tickets_ticket_number (0 = allocate).
+    number = models.PositiveIntegerField(db_default=0, editable=False)
+    subject = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    description_html = models.TextField(blank=True, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.MEDIUM)
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.WEB)
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
+    custom_fields = models.JSONField(default=dict, blank=True)
+    # Foreign keys covered by a composite index led by organization_id get no index of their own.
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="requested_tickets",
+        db_index=False,
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+        db_index=False,
+    )
+    team = models.ForeignKey(
+        "accounts.Team",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        db_index=False,
+    )
+    sla_policy = models.ForeignKey(
+        "sla.SlaPolicy", on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    sla_paused_at = models.DateTimeField(null=True, blank=True)
+    sla_breach = models.BooleanField(default=False)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    satisfaction = models.PositiveSmallIntegerField(null=True, blank=True)
+    time_to_first_response = models.DurationField(null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="merged_tickets"
+    )
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        db_table = "tickets_ticket"
+        indexes = [
+            # Agent queues: by assignee, by team, by status; newest change first.
+            models.Index(
+                "organization", "assignee", "status", models.F("updated_at").desc(),
+                models.F("id").desc(), name="tickets_queue_assignee",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                "organization", "team", "status", models.F("updated_at").desc(),
+                models.F("id").desc(), name="tickets_queue_team",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                "organization", "status", models.F("updated_at").desc(), models.F("id").desc(),
+                name="tickets_queue_status", condition=Q(deleted_at__isnull=True),
+            ),
+            # Queues ordered by SLA: the soonest resolution due first.
+            models.Index(
+                "organization", "resolution_due_at", "id", name="tickets_queue_sla_due",
+                condition=Q(deleted_at__isnull=True, status__in=ACTIVE_STATUSES),
+            ),
+            models.Index(
+                "organization", "customer", models.F("created_at").desc(),
+                name="tickets_by_customer",
+            ),
+            models.Index("organization", "deleted_at", name="tickets_trash",
+                         condition=Q(deleted_at__isnull=False)),
+            GinIndex(fields=["custom_fields"], name="tickets_custom_fields_gin",
+                     opclasses=["jsonb_path_ops"]),
+            GinIndex(fields=["tags"], name="tickets_tags_gin"),
+        ]  # fmt: skip
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "number"],
+                name="tickets_ticket_number_unique",
+                violation_error_code="number",
+                violation_error_message="This ticket number is taken.",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "id"], name="tickets_ticket_org_id_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=Status.values),
+                name="tickets_ticket_status_valid",
+                violation_error_code="status",
+                violation_error_message="Unknown status.",
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__in=Priority.values),
+                name="tickets_ticket_priority_valid",
+                violation_error_code="priority",
+                violation_error_message="Unknown priority.",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=Channel.values),
+                name="tickets_ticket_channel_valid",
+                violation_error_code="channel",
+                violation_error_message="Unknown channel.",
+            ),
+            models.CheckConstraint(
+                condition=Q(satisfaction__isnull=True)
+                | Q(satisfaction__gte=1, satisfaction__lte=5),
+                name="tickets_ticket_satisfaction_range",
+                violation_error_code="satisfaction",
+                violation_error_message="Satisfaction is a rating from 1 to 5.",
+            ),
+            models.CheckConstraint(
+                condition=Q(time_to_first_response__isnull=True)
+                | Q(time_to_first_response__gte="0 seconds"),
+                name="tickets_ticket_ttfr_not_negative",
+                violation_error_code="time_to_first_response",
+                violation_error_message="Time to first response cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=Q(updated_at__gte=models.F("created_at")),
+                name="tickets_ticket_updated_after_created",
+                violation_error_code="updated_at",
+                violation_error_message="A ticket cannot be updated before it was created.",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=models.F("created_at")),
+                name="tickets_ticket_resolved_after_created",
+                violation_error_code="resolved_at",
+                violation_error_message="A ticket cannot be resolved before it was created.",
+            ),
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True) | Q(closed_at__gte=models.F("created_at")),
+                name="tickets_ticket_closed_after_created",
+                violation_error_code="closed_at",
+                violation_error_message="A ticket cannot be closed before it was created.",
+            ),
+            models.CheckConstraint(
+                condition=Q(first_response_at__isnull=True)
+                | Q(first_response_at__gte=models.F("created_at")),
+                name="tickets_ticket_first_response_after_created",
+                violation_error_code="first_response_at",
+                violation_error_message="A ticket cannot be answered before it was created.",
+            ),
+            models.CheckConstraint(
+                condition=Q(number__gt=0),
+                name="tickets_ticket_number_positive",
+                violation_error_code="number",
+                violation_error_message="Ticket numbers start at 1.",
+            ),
+            models.CheckConstraint(
+                condition=Q(version__gte=1),
+                name="tickets_ticket_version_positive",
+                violation_error_code="version",
+                violation_error_message="Version starts at 1.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(merged_into=models.F("id")),
+                name="tickets_ticket_not_merged_into_itself",
+                violation_error_code="merged_into",
+                violation_error_message="A ticket cannot be merged into itself.",
+            ),
+            models.CheckConstraint(
+                condition=Q(subject__regex=r"\S"),
+                name="tickets_ticket_subject_not_blank",
+                violation_error_code="subject",
+                violation_error_message="A ticket needs a subject.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.subject}"
+
+
+class TicketCounter(models.Model):
+    """The last ticket number of each organization (row-locked while a ticket is created)."""
+
+    organization = models.OneToOneField(
+        "organizations.Organization", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "tickets_ticketcounter"
+
+
+class CommentKind(models.TextChoices):
+    PUBLIC = "public", "Public reply"
+    INTERNAL = "internal", "Internal note"
+    SYSTEM = "system", "System"
+
+
+class TicketComment(TenantModel, TimestampedModel, SoftDeleteModel):
+    id = models.BigAutoField(primary_key=True)
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="comments", db_index=False
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=CommentKind.choices, default=CommentKind.PUBLIC)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "tickets_ticketcomment"
+        indexes = [
+            models.Index(
+                "organization", "ticket", "created_at", "id", name="tickets_comment_by_ticket"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=CommentKind.values),
+                name="tickets_ticketcomment_kind_valid",
+                violation_error_code="kind",
+                violation_error_message="Unknown comment kind.",
+            ),
+            models.CheckConstraint(
+                condition=Q(body_text__regex=r"\S"),
+                name="tickets_ticketcomment_body_not_blank",
+                violation_error_code="body",
+                violation_error_message="A comment needs a body.",
+            ),
+            models.CheckConstraint(
+                condition=Q(author__isnull=False) | Q(kind=CommentKind.SYSTEM),
+                name="tickets_ticketcomment_author_required",
+                violation_error_code="author",
+                violation_error_message="Only system comments have no author.",
+            ),
+        ]
+
+
+class TicketAttachment(TenantModel):
+    """A file on a ticket; the bytes live once per content under var/media by sha256."""
+
+    id = models.BigAutoField(primary_key=True)
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="attachments", db_index=False
+    )
+    comment = models.ForeignKey(
+        TicketComment, on_delete=models.SET_NULL, null=True, blank=True, related_name="attachments"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    file_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=127)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    download_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "tickets_ticketattachment"
+        indexes = [
+            models.Index("organization", "ticket", "id", name="tickets_attachment_by_ticket")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(size__gt=0),
+                name="tickets_ticketattachment_size_positive",
+                violation_error_code="file",
+                violation_error_message="An attachment cannot be empty.",
+            ),
+            models.CheckConstraint(
+                condition=Q(download_count__gte=0),
+                name="tickets_ticketattachment_downloads_not_negative",
+                violation_error_code="download_count",
+                violation_error_message="Download count cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=Q(sha256__regex=r"^[0-9a-f]{64}$"),
+                name="tickets_ticketattachment_sha256_format",
+                violation_error_code="sha256",
+                violation_error_message="Not a sha256 digest.",
+            ),
+            models.CheckConstraint(
+                condition=Q(file_name__regex=r"^[^/\\\x00]+$"),
+                name="tickets_ticketattachment_file_name_safe",
+                violation_error_code="file_name",
+                violation_error_message="A file name cannot contain slashes.",
+            ),
+        ]
+
+
+class TicketHistory(models.Model):
+    """One changed field of a ticket. Append-only: PostgreSQL refuses UPDATE and DELETE."""
+
+    id = models.BigAutoField(primary_key=True)
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    # The composite (organization_id, ticket_id) key of the migration refers to the
+    # ticket; history stays readable for users who are gone, so actor has no key.
+    ticket = models.ForeignKey(Ticket, on_delete=models.DO_NOTHING, related_name="history",
+                               db_constraint=False, db_index=False)  # fmt: skip
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, null=True, related_name="+",
+        db_constraint=False, db_index=False,
+    )  # fmt: skip
+    field = models.CharField(max_length=64)
+    old_value = models.TextField(null=True)
+    new_value = models.TextField(null=True)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "tickets_tickethistory"
+        indexes = [
+            models.Index(
+                "organization", "ticket", "created_at", "id", name="tickets_history_by_ticket"
+            )
+        ]
+
+
+class CannedResponse(TenantModel, TimestampedModel, SoftDeleteModel):
+    """A reusable reply with placeholders; shared when `owner` is empty, else personal."""
+
+    id = models.BigAutoField(primary_key=True)
+    name = models.CharField(max_length=120)
+    body = models.TextField()
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    usage_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "tickets_cannedresponse"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "owner", "name"],
+                nulls_distinct=False,
+                condition=Q(deleted_at__isnull=True),
+                name="tickets_cannedresponse_name_unique",
+                violation_error_code="name",
+                violation_error_message="A canned response with this name already exists.",
+            ),
+            models.CheckConstraint(
+                condition=Q(usage_count__gte=0),
+                name="tickets_cannedresponse_usage_not_negative",
+                violation_error_code="usage_count",
+                violation_error_message="Usage count cannot be negative.",
+            ),
+        ]
+
+
+class CsatResponse(TenantModel):
+    """A customer's rating of a resolved ticket (one per ticket)."""
+
+    id = models.BigAutoField(primary_key=True)
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="csat")
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    rating = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "tickets_csatresponse"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__gte=1, rating__lte=5),
+                name="tickets_csatresponse_rating_range",
+                violation_error_code="rating",
+                violation_error_message="Satisfaction is a rating from 1 to 5.",
+            ),
+        ]

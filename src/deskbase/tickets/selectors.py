@@ -1,0 +1,194 @@
+"""Every read of tickets a view or the API needs, scoped to the tenant and the reader."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from deskbase.accounts.models import User
+from deskbase.core.errors import NotFound, ValidationFailed
+from deskbase.core.tenancy import tenant
+from deskbase.organizations.models import Organization
+from deskbase.sla.models import SlaEvent
+from deskbase.tickets.models import (
+    ACTIVE_STATUSES,
+    CommentKind,
+    Status,
+    Ticket,
+    TicketAttachment,
+    TicketComment,
+    TicketHistory,
+)
+from deskbase.tickets.permissions import ensure_can_view_ticket, is_staff_member
+
+QUEUES = ("mine", "unassigned", "team", "open", "all", "customer")
+ORDERS = ("updated", "sla_due")
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Ticket]
+    next_cursor: str | None
+
+
+def _encode(values: list[Any]) -> str:
+    raw = json.dumps(values, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str, size: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationFailed.one(
+            "cursor", "This cursor is not one the server gave out."
+        ) from None
+    if not isinstance(values, list) or len(values) != size:
+        raise ValidationFailed.one("cursor", "This cursor is not one the server gave out.")
+    return values
+
+
+def _queue_filter(queue: str, actor: User, team_id: int | None) -> Q:
+    if queue == "mine":
+        return Q(assignee=actor, status__in=ACTIVE_STATUSES)
+    if queue == "unassigned":
+        return Q(assignee__isnull=True, status__in=ACTIVE_STATUSES)
+    if queue == "team":
+        if team_id is None:
+            raise ValidationFailed.one("team", "The team queue needs a team.")
+        return Q(team_id=team_id, status__in=ACTIVE_STATUSES)
+    if queue == "open":
+        return Q(status__in=ACTIVE_STATUSES)
+    return Q()
+
+
+def ticket_queue(
+    *,
+    organization: Organization,
+    actor: User,
+    queue: str = "mine",
+    status: str | None = None,
+    team_id: int | None = None,
+    order: str = "updated",
+    after: str | None = None,
+    limit: int = 25,
+) -> Page:
+    """A page of a queue, keyset-paginated. Budget: 2 queries (tenant, page), any page size.
+
+    `updated` orders by last change (newest first) on the tickets_queue_* indexes;
+    `sla_due` by resolution due time (soonest first) on tickets_queue_sla_due.
+    """
+    if queue not in QUEUES:
+        raise ValidationFailed.one("queue", f"Unknown queue {queue!r}; use {', '.join(QUEUES)}.")
+    if order not in ORDERS:
+        raise ValidationFailed.one("order", f"Unknown order {order!r}; use {', '.join(ORDERS)}.")
+    if status is not None and status not in Status.values:
+        raise ValidationFailed.one("status", f"Unknown status {status!r}.")
+    limit = max(1, min(int(limit), 100))
+    with tenant(organization, actor, savepoint=False):
+        queryset = Ticket.objects.filter(organization=organization)
+        if not is_staff_member(actor):
+            queryset = queryset.filter(customer=actor)
+        elif queue != "customer":
+            queryset = queryset.filter(_queue_filter(queue, actor, team_id))
+        if status is not None:
+            queryset = queryset.filter(status=status)
+        queryset, key = _ordered(queryset, order, after)
+        rows = list(
+            queryset.select_related("customer", "assignee", "team", "category")[: limit + 1]
+        )
+    items = rows[:limit]
+    next_cursor = _encode(key(items[-1])) if len(rows) > limit else None
+    return Page(items, next_cursor)
+
+
+def _ordered(queryset: QuerySet[Ticket], order: str, after: str | None):
+    if order == "sla_due":
+        queryset = queryset.filter(resolution_due_at__isnull=False, status__in=ACTIVE_STATUSES)
+        if after:
+            due, last_id = _decode(after, 2)
+            due_at = datetime.fromisoformat(due)
+            queryset = queryset.filter(
+                Q(resolution_due_at__gt=due_at) | Q(resolution_due_at=due_at, id__gt=last_id)
+            )
+        return queryset.order_by("resolution_due_at", "id"), lambda t: [
+            t.resolution_due_at.isoformat(),
+            t.id,
+        ]
+    if after:
+        updated, last_id = _decode(after, 2)
+        updated_at = datetime.fromisoformat(updated)
+        queryset = queryset.filter(
+            Q(updated_at__lt=updated_at) | Q(updated_at=updated_at, id__lt=last_id)
+        )
+    return queryset.order_by("-updated_at", "-id"), lambda t: [t.updated_at.isoformat(), t.id]
+
+
+@dataclass(frozen=True)
+class TicketDetail:
+    ticket: Ticket
+    comments: list[TicketComment]
+    attachments: list[TicketAttachment]
+    history: list[TicketHistory]
+    sla_events: list[SlaEvent]
+
+
+def ticket_detail(*, organization: Organization, actor: User, number: int) -> TicketDetail:
+    """A ticket with its conversation. Budget: 6 queries (tenant, ticket, comments,
+    attachments, history, SLA events), whatever the size of the conversation.
+
+    Customers see public replies and system notes only, and no history.
+    """
+    staff = is_staff_member(actor)
+    comments = TicketComment.objects.select_related("author").order_by("created_at", "id")
+    attachments = TicketAttachment.objects.order_by("id")
+    if not staff:
+        comments = comments.exclude(kind=CommentKind.INTERNAL)
+        attachments = attachments.exclude(comment__kind=CommentKind.INTERNAL)
+    prefetch = [
+        Prefetch("comments", queryset=comments, to_attr="conversation"),
+        Prefetch("attachments", queryset=attachments, to_attr="files"),
+    ]
+    if staff:
+        prefetch += [
+            Prefetch("history", queryset=TicketHistory.objects.order_by("created_at", "id"),
+                     to_attr="changes"),
+            Prefetch("sla_events", queryset=SlaEvent.objects.order_by("created_at", "id"),
+                     to_attr="clock"),
+        ]  # fmt: skip
+    with tenant(organization, actor, savepoint=False):
+        ticket = (
+            Ticket.objects.filter(organization=organization, number=number)
+            .select_related("customer", "assignee", "team", "category", "sla_policy")
+            .prefetch_related(*prefetch)
+            .first()
+        )
+    if ticket is None:
+        raise NotFound(f"no ticket #{number}", field="number")
+    ensure_can_view_ticket(actor, ticket)
+    return TicketDetail(
+        ticket=ticket,
+        comments=ticket.conversation,
+        attachments=ticket.files,
+        history=getattr(ticket, "changes", []),
+        sla_events=getattr(ticket, "clock", []),
+    )
+
+
+def ticket_trash(*, organization: Organization, actor: User, limit: int = 50) -> list[Ticket]:
+    """Deleted tickets, most recently deleted first (staff only). Budget: 2 queries."""
+    if not is_staff_member(actor):
+        return []
+    with tenant(organization, actor, savepoint=False):
+        return list(
+            Ticket.all_objects.filter(organization=organization, deleted_at__isnull=False)
+            .select_related("customer", "deleted_by")
+            .order_by("-deleted_at", "-id")[: max(1, min(limit, 200))]
+        )

@@ -1,0 +1,516 @@
+"""Every write to a ticket. One transaction each, with the tenant set for row-level security.
+
+Each service validates first (errors name the field), locks the ticket, checks
+the caller's `version` (a stale one is a Conflict), writes, and announces the
+change as a domain event. History rows are written by the database trigger
+`tickets_ticket_history` in the same transaction, with the actor from
+`deskbase.actor_id`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import F
+from django.utils import timezone
+
+from deskbase.accounts.models import User
+from deskbase.core import events
+from deskbase.core.errors import Conflict, PermissionDenied, ValidationFailed
+from deskbase.core.sanitize import clean_html, html_to_text, text_to_html
+from deskbase.core.tenancy import tenant_atomic
+from deskbase.organizations.models import Organization
+from deskbase.sla import services as sla
+from deskbase.tickets import routing
+from deskbase.tickets.locks import lock_tickets
+from deskbase.tickets.models import (
+    TRANSITIONS,
+    CommentKind,
+    CsatResponse,
+    Status,
+    Ticket,
+    TicketComment,
+)
+from deskbase.tickets.permissions import ensure_can_view_ticket, ensure_staff, is_staff_member
+
+EDITABLE_FIELDS = frozenset(
+    {"subject", "description", "priority", "channel", "category", "team", "tags", "custom_fields"}
+)
+
+
+# ------------------------------------------------------------------ helpers
+def _event(name: str, organization: Organization, actor: User | None, ticket: Any, **changes: Any):
+    return events.Event(
+        name=name,
+        organization_id=organization.id,
+        actor_id=actor.id if actor else None,
+        instance=ticket,
+        changes=changes,
+    )
+
+
+def _check_same_tenant(organization: Organization, **references: Any) -> None:
+    """A reference to another tenant's row is an error naming the field (RLS hides it anyway)."""
+    for field, obj in references.items():
+        if obj is not None and getattr(obj, "organization_id", None) != organization.id:
+            raise ValidationFailed.one(field, f"No such {field} in this organization.")
+
+
+def _validated(instance: Any, exclude: Iterable[str] = ()) -> None:
+    try:
+        instance.full_clean(exclude=list(exclude))
+    except ValidationError as error:
+        raise ValidationFailed.from_django(error) from None
+
+
+def _locked(ticket: Ticket, version: int | None) -> Ticket:
+    """Lock the ticket's row and check the caller saw its latest version."""
+    current = lock_tickets([ticket.id])[ticket.id]
+    if version is not None and current.version != version:
+        raise Conflict(
+            f"ticket #{current.number} was changed by someone else: you edited version "
+            f"{version}, the latest is {current.version}; reload and try again",
+            field="version",
+        )
+    return current
+
+
+def _save(ticket: Ticket, fields: Iterable[str], *, bump: bool = True) -> None:
+    fields = set(fields)
+    if not fields:
+        return
+    if bump:
+        ticket.version = F("version") + 1
+        fields.add("version")
+    ticket.save(update_fields=sorted(fields))
+    ticket.refresh_from_db(fields=["version", "updated_at"])
+
+
+def _sanitized_body(body: str, *, is_html: bool) -> tuple[str, str]:
+    """(plain text, sanitized HTML) of a body given as text or as HTML."""
+    if is_html:
+        html = clean_html(body)
+        return html_to_text(html), html
+    return body, text_to_html(body)
+
+
+def _now() -> datetime:
+    return timezone.now()
+
+
+def _past(at: datetime) -> datetime:
+    if timezone.is_naive(at) or at > _now():
+        raise ValidationFailed.one("at", "An import time must be an aware time in the past.")
+    return at
+
+
+# ------------------------------------------------------------------ create
+@tenant_atomic
+def ticket_create(
+    *,
+    organization: Organization,
+    actor: User,
+    subject: str,
+    description: str = "",
+    description_is_html: bool = False,
+    customer: User | None = None,
+    priority: str = "medium",
+    channel: str = "web",
+    category: Any = None,
+    team: Any = None,
+    tags: Iterable[str] = (),
+    custom_fields: dict | None = None,
+    assignee: User | None = None,
+    auto_assign: bool = False,
+    at: datetime | None = None,
+) -> Ticket:
+    """Open a ticket. A customer opens it for themselves; staff name the customer.
+
+    `at` backdates an imported ticket to when it was really opened (staff only).
+    """
+    if not is_staff_member(actor):
+        if customer is not None and customer.id != actor.id:
+            raise PermissionDenied("customers open tickets only for themselves")
+        customer, assignee, auto_assign, at = actor, None, False, None
+    if customer is None:
+        raise ValidationFailed.one("customer", "A ticket needs a customer.")
+    _check_same_tenant(
+        organization, customer=customer, category=category, team=team, assignee=assignee
+    )
+    text, html = _sanitized_body(description, is_html=description_is_html)
+    ticket = Ticket(
+        organization=organization,
+        subject=(subject or "").strip(),
+        description=text,
+        description_html=html,
+        customer=customer,
+        priority=priority,
+        channel=channel,
+        category=category,
+        team=team,
+        tags=_normalized_tags(tags),
+        custom_fields=custom_fields or {},
+    )
+    if at is not None:
+        ticket.created_at = _past(at)
+    _validated(ticket, exclude=["number"])
+    if assignee is not None:
+        routing.check_assignable(organization=organization, agent=assignee)
+    events.before(_event("ticket.created", organization, actor, ticket))
+    ticket.save()
+    ticket.refresh_from_db(fields=["number", "created_at", "updated_at"])
+    changed = sla.sla_start(ticket, at=ticket.created_at)
+    if assignee is not None:
+        ticket.assignee = assignee
+        changed.append("assignee")
+    elif auto_assign:
+        chosen = routing.pick_agent(organization=organization, ticket=ticket)
+        if chosen is not None:
+            ticket.assignee = chosen
+            changed.append("assignee")
+    _save(ticket, changed, bump=False)
+    events.after(_event("ticket.created", organization, actor, ticket))
+    return ticket
+
+
+def _normalized_tags(tags: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for tag in tags or ():
+        cleaned = str(tag).strip().lower()
+        if not cleaned:
+            continue
+        if len(cleaned) > 50:
+            raise ValidationFailed.one("tags", f"Tag {cleaned[:20]!r}... is longer than 50.")
+        seen[cleaned] = None
+    return list(seen)
+
+
+# ------------------------------------------------------------------ update
+@tenant_atomic
+def ticket_update(
+    *, organization: Organization, actor: User, ticket: Ticket, version: int, **changes: Any
+) -> Ticket:
+    """Change editable fields (subject, priority, category, team, tags ...) at `version`."""
+    ensure_staff(actor, "edit tickets")
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        field = sorted(unknown)[0]
+        raise ValidationFailed.one(field, f"{field} cannot be changed here.")
+    _check_same_tenant(organization, category=changes.get("category"), team=changes.get("team"))
+    current = _locked(ticket, version)
+    if "tags" in changes:
+        changes["tags"] = _normalized_tags(changes["tags"])
+    if "description" in changes:
+        changes["description"], current.description_html = _sanitized_body(
+            changes["description"], is_html=False
+        )
+        changes["description_html"] = current.description_html
+    before = {name: getattr(current, name) for name in changes}
+    for name, value in changes.items():
+        setattr(current, name, value)
+    _validated(current)
+    diff = {k: (before[k], v) for k, v in changes.items() if before[k] != v}
+    if not diff:
+        return current
+    events.before(_event("ticket.updated", organization, actor, current, **diff))
+    fields = set(diff)
+    if "priority" in diff:
+        fields.update(sla.sla_recompute(current, reason="priority changed", at=_now()))
+    _save(current, fields)
+    events.after(_event("ticket.updated", organization, actor, current, **diff))
+    return current
+
+
+# ------------------------------------------------------------------ status
+def _check_transition(ticket: Ticket, status: str) -> None:
+    if status not in Status.values:
+        raise ValidationFailed.one("status", f"Unknown status {status!r}.")
+    if status not in TRANSITIONS[ticket.status]:
+        raise ValidationFailed.one(
+            "status", f"A ticket cannot go from {ticket.status} to {status}."
+        )
+
+
+def _customer_may_set(ticket: Ticket, status: str) -> bool:
+    """Customers may close their ticket, or reopen it once resolved."""
+    return status == Status.CLOSED or (ticket.status == Status.RESOLVED and status == Status.OPEN)
+
+
+@tenant_atomic
+def ticket_change_status(
+    *,
+    organization: Organization,
+    actor: User,
+    ticket: Ticket,
+    status: str,
+    version: int | None = None,
+    reason: str = "",
+    at: datetime | None = None,
+) -> Ticket:
+    ensure_can_view_ticket(actor, ticket)
+    current = _locked(ticket, version)
+    if current.status == status:
+        return current
+    _check_transition(current, status)
+    if not is_staff_member(actor) and not _customer_may_set(current, status):
+        raise PermissionDenied(f"customers cannot set a ticket to {status}")
+    previous = current.status
+    events.before(_event("ticket.updated", organization, actor, current, status=(previous, status)))
+    when = _past(at) if at is not None and is_staff_member(actor) else _now()
+    fields = _apply_status(current, status, reason=reason, at=when)
+    _save(current, fields)
+    events.after(_event("ticket.updated", organization, actor, current, status=(previous, status)))
+    return current
+
+
+def _apply_status(ticket: Ticket, status: str, *, reason: str, at: datetime) -> set[str]:
+    """Set the status and what follows from it: timestamps and the SLA clock."""
+    previous, ticket.status = ticket.status, status
+    fields = {"status"}
+    if previous == Status.PENDING:
+        fields.update(sla.sla_resume(ticket, at=at))
+    if status == Status.PENDING:
+        fields.update(sla.sla_pause(ticket, reason=reason or "waiting on the customer", at=at))
+    elif status == Status.RESOLVED:
+        ticket.resolved_at = at
+        fields.add("resolved_at")
+        fields.update(sla.sla_record_resolution(ticket, at=at))
+    elif status == Status.CLOSED:
+        ticket.closed_at = at
+        fields.add("closed_at")
+        if ticket.resolved_at is None:
+            ticket.resolved_at = at
+            fields.add("resolved_at")
+    elif status == Status.OPEN and previous == Status.RESOLVED:
+        ticket.resolved_at = None
+        fields.add("resolved_at")
+    return fields
+
+
+# ------------------------------------------------------------------ assign
+@tenant_atomic
+def ticket_assign(
+    *,
+    organization: Organization,
+    actor: User,
+    ticket: Ticket,
+    assignee: User | None = None,
+    auto: bool = False,
+    version: int | None = None,
+) -> Ticket:
+    """Assign by hand (assignee, or None to unassign) or automatically (auto=True)."""
+    ensure_staff(actor, "assign tickets")
+    _check_same_tenant(organization, assignee=assignee)
+    current = _locked(ticket, version)
+    if auto:
+        assignee = routing.pick_agent(organization=organization, ticket=current)
+        if assignee is None:
+            raise Conflict(
+                "no available agent can take this ticket now (all offline, at their "
+                "limit of concurrent tickets, or lacking the category's skill)",
+                field="assignee",
+            )
+    elif assignee is not None:
+        routing.check_assignable(organization=organization, agent=assignee)
+    if current.assignee_id == (assignee.id if assignee else None):
+        return current
+    change = {"assignee": (current.assignee_id, assignee.id if assignee else None)}
+    events.before(_event("ticket.updated", organization, actor, current, **change))
+    current.assignee = assignee
+    _save(current, {"assignee"})
+    events.after(_event("ticket.updated", organization, actor, current, **change))
+    return current
+
+
+# ------------------------------------------------------------------ conversation
+@tenant_atomic
+def comment_add(
+    *,
+    organization: Organization,
+    actor: User,
+    ticket: Ticket,
+    body: str,
+    kind: str = CommentKind.PUBLIC,
+    body_is_html: bool = False,
+    at: datetime | None = None,
+) -> TicketComment:
+    """Add a reply or internal note; the first public staff reply is the first response."""
+    ensure_can_view_ticket(actor, ticket)
+    staff = is_staff_member(actor)
+    if kind not in (CommentKind.PUBLIC, CommentKind.INTERNAL):
+        raise ValidationFailed.one("kind", f"Unknown comment kind {kind!r}.")
+    if kind == CommentKind.INTERNAL and not staff:
+        raise PermissionDenied("customers cannot write internal notes")
+    text, html = _sanitized_body(body or "", is_html=body_is_html)
+    comment = TicketComment(
+        organization=organization, ticket=ticket, author=actor, kind=kind,
+        body_text=text.strip(), body_html=html,
+    )  # fmt: skip
+    if at is not None and staff:
+        comment.created_at = _past(at)
+    _validated(comment, exclude=["ticket", "author", "organization"])
+    current = _locked(ticket, None)
+    if current.status in (Status.CLOSED, Status.CANCELLED):
+        raise Conflict(f"ticket #{current.number} is {current.status}; open a new ticket")
+    events.before(_event("comment.added", organization, actor, comment))
+    comment.save()
+    fields = _after_reply(current, comment, staff=staff, at=comment_time(comment))
+    _save(current, fields, bump=bool(fields))
+    if not fields:  # the conversation changed: the ticket moves up the "recently updated" queue
+        current.save(update_fields=["updated_at"])
+    events.after(_event("comment.added", organization, actor, comment))
+    return comment
+
+
+def comment_time(comment: TicketComment) -> datetime:
+    comment.refresh_from_db(fields=["created_at"])
+    return comment.created_at
+
+
+def _after_reply(ticket: Ticket, comment: TicketComment, *, staff: bool, at: datetime) -> set[str]:
+    fields: set[str] = set()
+    if comment.kind != CommentKind.PUBLIC:
+        return fields
+    if staff:
+        if ticket.first_response_at is None:
+            ticket.first_response_at = at
+            ticket.time_to_first_response = max(at - ticket.created_at, timedelta(0))
+            fields.update({"first_response_at", "time_to_first_response"})
+            fields.update(sla.sla_record_first_response(ticket, at=at))
+        if ticket.status == Status.NEW:
+            fields.update(_apply_status(ticket, Status.OPEN, reason="", at=at))
+    elif ticket.status in (Status.PENDING, Status.RESOLVED):
+        # The customer answered: the ticket needs an agent again.
+        fields.update(_apply_status(ticket, Status.OPEN, reason="", at=at))
+    return fields
+
+
+@tenant_atomic
+def csat_record(
+    *, organization: Organization, actor: User, ticket: Ticket, rating: int, comment: str = ""
+) -> CsatResponse:
+    """The customer rates their resolved ticket, once."""
+    if ticket.customer_id != actor.id:
+        raise PermissionDenied("only the ticket's customer may rate it")
+    if not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise ValidationFailed.one("rating", "Satisfaction is a rating from 1 to 5.")
+    current = _locked(ticket, None)
+    if current.status not in (Status.RESOLVED, Status.CLOSED):
+        raise Conflict("a ticket can be rated once it is resolved", field="status")
+    if CsatResponse.objects.filter(ticket=current).exists():
+        raise Conflict("this ticket has already been rated", field="rating")
+    response = CsatResponse(
+        organization=organization, ticket=current, customer=actor, rating=rating,
+        comment=comment.strip(),
+    )  # fmt: skip
+    response.save()
+    current.satisfaction = rating
+    _save(current, {"satisfaction"}, bump=False)
+    events.after(_event("csat.recorded", organization, actor, response))
+    return response
+
+
+# ------------------------------------------------------------------ merge
+@tenant_atomic
+def ticket_merge(
+    *, organization: Organization, actor: User, source: Ticket, target: Ticket
+) -> Ticket:
+    """Move the source's conversation into the target; close the source with a link."""
+    ensure_staff(actor, "merge tickets")
+    _check_same_tenant(organization, source=source, target=target)
+    if source.id == target.id:
+        raise ValidationFailed.one("target", "A ticket cannot be merged into itself.")
+    locked = lock_tickets([source.id, target.id])
+    src, dst = locked[source.id], locked[target.id]
+    for ticket, field in ((src, "source"), (dst, "target")):
+        if ticket.status in (Status.CLOSED, Status.CANCELLED):
+            raise ValidationFailed.one(field, f"Ticket #{ticket.number} is {ticket.status}.")
+    events.before(_event("ticket.merged", organization, actor, src, merged_into=(None, dst.id)))
+    TicketComment.all_objects.filter(ticket=src).update(ticket=dst)
+    src.attachments.update(ticket=dst)
+    _copy_history(src, dst)
+    dst.tags = _normalized_tags([*dst.tags, *src.tags])
+    _save(dst, {"tags"})
+    note = f"Ticket #{src.number} ({src.subject}) was merged into this ticket."
+    _system_comment(organization, dst, note)
+    _system_comment(organization, src, f"Merged into ticket #{dst.number}.")
+    src.merged_into = dst
+    fields = _apply_status(src, Status.CLOSED, reason="merged", at=_now()) | {"merged_into"}
+    _save(src, fields)
+    events.after(_event("ticket.merged", organization, actor, src, merged_into=(None, dst.id)))
+    return dst
+
+
+def _system_comment(organization: Organization, ticket: Ticket, text: str) -> TicketComment:
+    return TicketComment.objects.create(
+        organization=organization, ticket=ticket, author=None, kind=CommentKind.SYSTEM,
+        body_text=text, body_html=text_to_html(text),
+    )  # fmt: skip
+
+
+def _copy_history(source: Ticket, target: Ticket) -> None:
+    """History is append-only: the target gets copies, the source keeps its own rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO tickets_tickethistory
+                (organization_id, ticket_id, actor_id, field, old_value, new_value, created_at)
+            SELECT organization_id, %s, actor_id, 'merged #' || %s || ': ' || field,
+                   old_value, new_value, created_at
+            FROM tickets_tickethistory WHERE ticket_id = %s ORDER BY id
+            """,
+            [target.id, source.number, source.id],
+        )
+
+
+# ------------------------------------------------------------------ trash
+@tenant_atomic
+def ticket_soft_delete(
+    *, organization: Organization, actor: User, ticket: Ticket, reason: str = ""
+) -> Ticket:
+    ensure_staff(actor, "delete tickets")
+    current = Ticket.all_objects.select_for_update().get(pk=ticket.pk)
+    events.before(_event("ticket.soft_deleted", organization, actor, current))
+    current.soft_delete(actor, reason)
+    events.after(_event("ticket.soft_deleted", organization, actor, current))
+    return current
+
+
+@tenant_atomic
+def ticket_restore(*, organization: Organization, actor: User, ticket: Ticket) -> Ticket:
+    ensure_staff(actor, "restore tickets")
+    current = Ticket.all_objects.select_for_update().get(pk=ticket.pk)
+    events.before(_event("ticket.restored", organization, actor, current))
+    current.restore(actor)
+    events.after(_event("ticket.restored", organization, actor, current))
+    return current
+
+
+@tenant_atomic
+def purge_trash(
+    *, organization: Organization, actor: User | None = None, now: datetime | None = None
+) -> dict[str, int]:
+    """Hard-delete tickets, comments and canned responses deleted before the retention period.
+
+    History rows of purged tickets go with them (the one DELETE the append-only
+    trigger allows: the cascade of the ticket's own deletion).
+    """
+    from django.conf import settings
+
+    from deskbase.tickets.models import CannedResponse
+
+    cutoff = (now or _now()) - timedelta(days=settings.TRASH_RETENTION_DAYS)
+    purged = {}
+    for label, model in (
+        ("comments", TicketComment), ("canned_responses", CannedResponse), ("tickets", Ticket),
+    ):  # fmt: skip
+        doomed = model.all_objects.filter(organization=organization, deleted_at__lt=cutoff)
+        purged[label] = doomed.count()
+        if purged[label]:
+            doomed.delete()
+    events.after(events.Event("trash.purged", organization.id, actor.id if actor else None))
+    return purged

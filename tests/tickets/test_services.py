@@ -1,0 +1,280 @@
+"""Ticket services: one transaction each, errors that name the field, history for every change."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from deskbase.core import events
+from deskbase.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, Vetoed
+from deskbase.core.tenancy import tenant
+from deskbase.tickets import services
+from deskbase.tickets.models import Category, Status, Ticket, TicketComment, TicketHistory
+from tests.tickets.factories import open_ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def history_of(world, ticket) -> list[tuple[str, str | None, str | None]]:
+    with tenant(world.org):
+        return list(
+            TicketHistory.objects.filter(ticket_id=ticket.id)
+            .order_by("id")
+            .values_list("field", "old_value", "new_value")
+        )
+
+
+def test_tickets_are_numbered_per_organization(tenant_a, tenant_b, app_role):
+    # Given two tenants opening tickets
+    a1, a2 = open_ticket(tenant_a), open_ticket(tenant_a)
+    b1 = open_ticket(tenant_b)
+    # Then each counts from 1 on its own
+    assert (a1.number, a2.number, b1.number) == (1, 2, 1)
+
+
+def test_create_records_who_created_it(tenant_a, app_role):
+    ticket = open_ticket(tenant_a, priority="high", tags=["VIP", "vip", " billing "])
+    assert ticket.tags == ["vip", "billing"]
+    with tenant(tenant_a.org):
+        created = TicketHistory.objects.get(ticket_id=ticket.id, field="created")
+    assert created.actor_id == tenant_a.agent.id
+    assert created.new_value == "new"
+
+
+def test_a_customer_opens_tickets_only_for_themselves(tenant_a, app_role):
+    ticket = services.ticket_create(
+        organization=tenant_a.org, actor=tenant_a.customer, subject="Help", priority="urgent"
+    )
+    assert ticket.customer_id == tenant_a.customer.id
+    with pytest.raises(PermissionDenied):
+        services.ticket_create(
+            organization=tenant_a.org, actor=tenant_a.customer, subject="x",
+            customer=tenant_a.agent,
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("status", "exploded"), ("priority", "whenever"), ("channel", "pigeon"), ("subject", "  ")],
+)
+def test_bad_values_name_the_field_and_write_nothing(tenant_a, app_role, field, value):
+    kwargs = {"subject": "ok", field: value} if field != "status" else {"subject": "ok"}
+    if field == "status":
+        ticket = open_ticket(tenant_a)
+        with pytest.raises(ValidationFailed) as error:
+            services.ticket_change_status(
+                organization=tenant_a.org, actor=tenant_a.agent, ticket=ticket, status=value
+            )
+        assert error.value.field == "status"
+        return
+    with pytest.raises(ValidationFailed) as error:
+        open_ticket(tenant_a, **kwargs)
+    assert error.value.field == field
+    with tenant(tenant_a.org):
+        assert not Ticket.objects.exists()
+
+
+def test_references_to_another_tenant_are_refused(tenant_a, tenant_b, app_role):
+    # Given tenant B's agent, customer and category
+    with tenant(tenant_b.org):
+        foreign_category = Category.objects.create(organization=tenant_b.org, name="B only")
+    # When tenant A refers to them, the error names the field and nothing is written
+    for field, value in (
+        ("customer", tenant_b.customer),
+        ("assignee", tenant_b.agent),
+        ("category", foreign_category),
+    ):
+        with pytest.raises(ValidationFailed) as error:
+            open_ticket(tenant_a, **{field: value})
+        assert error.value.field == field
+    with tenant(tenant_a.org):
+        assert not Ticket.objects.exists()
+
+
+def test_update_writes_history_and_bumps_the_version(tenant_a, app_role):
+    ticket = open_ticket(tenant_a)
+    updated = services.ticket_update(
+        organization=tenant_a.org, actor=tenant_a.agent, ticket=ticket, version=ticket.version,
+        subject="Printer on fire (again)", priority="urgent",
+    )  # fmt: skip
+    assert updated.version == ticket.version + 1
+    changes = history_of(tenant_a, ticket)
+    assert ("subject", "Printer on fire", "Printer on fire (again)") in changes
+    assert ("priority", "medium", "urgent") in changes
+
+
+def test_a_stale_version_is_a_conflict_that_names_the_newer_version(tenant_a, app_role):
+    ticket = open_ticket(tenant_a)
+    services.ticket_update(
+        organization=tenant_a.org, actor=tenant_a.agent, ticket=ticket, version=1, subject="A"
+    )
+    with pytest.raises(Conflict, match="you edited version 1, the latest is 2") as error:
+        services.ticket_update(
+            organization=tenant_a.org, actor=tenant_a.manager, ticket=ticket, version=1, subject="B"
+        )
+    assert error.value.field == "version"
+    with tenant(tenant_a.org):
+        assert Ticket.objects.get(pk=ticket.pk).subject == "A"
+
+
+def test_status_machine_and_its_timestamps(tenant_a, app_role):
+    ticket = open_ticket(tenant_a)
+    change = lambda status, actor=tenant_a.agent: services.ticket_change_status(  # noqa: E731
+        organization=tenant_a.org, actor=actor, ticket=ticket, status=status
+    )
+    assert change(Status.PENDING).sla_paused_at is not None or ticket.sla_policy_id is None
+    resolved = change(Status.RESOLVED)
+    assert resolved.resolved_at is not None
+    # A customer may reopen a resolved ticket, which clears resolved_at
+    reopened = change(Status.OPEN, actor=tenant_a.customer)
+    assert reopened.resolved_at is None
+    closed = change(Status.CLOSED)
+    assert closed.closed_at is not None
+    # Closed is final
+    with pytest.raises(ValidationFailed, match="cannot go from closed to open"):
+        change(Status.OPEN)
+
+
+def test_the_first_public_staff_reply_is_the_first_response(tenant_a, app_role):
+    ticket = open_ticket(tenant_a)
+    services.comment_add(organization=tenant_a.org, actor=tenant_a.agent, ticket=ticket,
+                         body="internal", kind="internal")  # fmt: skip
+    with tenant(tenant_a.org):
+        assert Ticket.objects.get(pk=ticket.pk).first_response_at is None
+    services.comment_add(organization=tenant_a.org, actor=tenant_a.agent, ticket=ticket,
+                         body="Hello <b>there</b>")  # fmt: skip
+    with tenant(tenant_a.org):
+        fresh = Ticket.objects.get(pk=ticket.pk)
+        reply = TicketComment.objects.filter(ticket=ticket, kind="public").get()
+    assert fresh.first_response_at == reply.created_at
+    assert fresh.time_to_first_response >= timedelta(0)
+    assert fresh.status == Status.OPEN
+    assert "<b>" not in reply.body_html  # text is escaped, never interpreted as HTML
+
+
+def test_customers_write_no_internal_notes_and_reopen_by_replying(tenant_a, app_role):
+    ticket = open_ticket(tenant_a)
+    with pytest.raises(PermissionDenied):
+        services.comment_add(organization=tenant_a.org, actor=tenant_a.customer, ticket=ticket,
+                             body="psst", kind="internal")  # fmt: skip
+    services.ticket_change_status(organization=tenant_a.org, actor=tenant_a.agent, ticket=ticket,
+                                  status="pending")  # fmt: skip
+    services.comment_add(organization=tenant_a.org, actor=tenant_a.customer, ticket=ticket,
+                         body="Here are the logs")  # fmt: skip
+    with tenant(tenant_a.org):
+        assert Ticket.objects.get(pk=ticket.pk).status == Status.OPEN
+
+
+def test_another_customer_cannot_touch_the_ticket(tenant_a, app_role):
+    from deskbase.accounts.services import user_create
+
+    stranger = user_create(organization=tenant_a.org, actor=None, email="s@acme.test")
+    ticket = open_ticket(tenant_a)
+    with pytest.raises(NotFound):
+        services.comment_add(organization=tenant_a.org, actor=stranger, ticket=ticket, body="hi")
+
+
+def test_csat_once_per_resolved_ticket_by_its_customer(tenant_a, app_role):
+    ticket = open_ticket(tenant_a)
+    rate = lambda rating, actor=tenant_a.customer: services.csat_record(  # noqa: E731
+        organization=tenant_a.org, actor=actor, ticket=ticket, rating=rating
+    )
+    with pytest.raises(Conflict, match="once it is resolved"):
+        rate(5)
+    services.ticket_change_status(organization=tenant_a.org, actor=tenant_a.agent, ticket=ticket,
+                                  status="resolved")  # fmt: skip
+    with pytest.raises(ValidationFailed) as error:
+        rate(6)
+    assert error.value.field == "rating"
+    with pytest.raises(PermissionDenied):
+        rate(5, actor=tenant_a.agent)
+    rate(4)
+    with pytest.raises(Conflict, match="already been rated"):
+        rate(5)
+    with tenant(tenant_a.org):
+        assert Ticket.objects.get(pk=ticket.pk).satisfaction == 4
+
+
+def test_merge_moves_the_conversation_and_closes_the_source(tenant_a, app_role):
+    source, target = open_ticket(tenant_a, tags=["a"]), open_ticket(tenant_a, tags=["b"])
+    services.comment_add(organization=tenant_a.org, actor=tenant_a.customer, ticket=source,
+                         body="from the source")  # fmt: skip
+    services.ticket_merge(organization=tenant_a.org, actor=tenant_a.agent, source=source,
+                          target=target)  # fmt: skip
+    with tenant(tenant_a.org):
+        src, dst = Ticket.objects.get(pk=source.pk), Ticket.objects.get(pk=target.pk)
+        bodies = list(TicketComment.objects.filter(ticket=dst).values_list("body_text", flat=True))
+    assert src.status == Status.CLOSED
+    assert src.merged_into_id == dst.id
+    assert "from the source" in bodies
+    assert any("was merged into this ticket" in b for b in bodies)
+    assert set(dst.tags) == {"a", "b"}
+    copied = [field for field, *_ in history_of(tenant_a, dst)]
+    assert any(field.startswith(f"merged #{src.number}: ") for field in copied)
+    with pytest.raises(ValidationFailed) as error:
+        services.ticket_merge(organization=tenant_a.org, actor=tenant_a.agent, source=target,
+                              target=target)  # fmt: skip
+    assert error.value.field == "target"
+
+
+def test_soft_delete_restore_and_purge(tenant_a, app_role, settings):
+    ticket = open_ticket(tenant_a)
+    deleted = services.ticket_soft_delete(organization=tenant_a.org, actor=tenant_a.agent,
+                                          ticket=ticket, reason="spam")  # fmt: skip
+    assert deleted.delete_reason == "spam"
+    with tenant(tenant_a.org):
+        assert not Ticket.objects.filter(pk=ticket.pk).exists()  # hidden by default
+        assert Ticket.all_objects.filter(pk=ticket.pk).exists()
+    with pytest.raises(Conflict, match="already deleted"):
+        services.ticket_soft_delete(organization=tenant_a.org, actor=tenant_a.agent, ticket=ticket)
+    services.ticket_restore(organization=tenant_a.org, actor=tenant_a.agent, ticket=ticket)
+    with pytest.raises(Conflict, match="not deleted"):
+        services.ticket_restore(organization=tenant_a.org, actor=tenant_a.agent, ticket=ticket)
+    # Deleted again, then purged once the retention period has passed
+    services.ticket_soft_delete(organization=tenant_a.org, actor=tenant_a.agent, ticket=ticket)
+    settings.TRASH_RETENTION_DAYS = 30
+    early = services.purge_trash(organization=tenant_a.org, now=timezone.now())
+    assert early["tickets"] == 0
+    later = services.purge_trash(organization=tenant_a.org, now=timezone.now() + timedelta(days=31))
+    assert later["tickets"] == 1
+    with tenant(tenant_a.org):
+        assert not Ticket.all_objects.filter(pk=ticket.pk).exists()
+        assert not TicketHistory.objects.filter(ticket_id=ticket.pk).exists()
+
+
+def test_before_subscribers_can_veto_and_commit_subscribers_cannot_undo(
+    tenant_a, app_role, django_capture_on_commit_callbacks, caplog
+):
+    seen: list[str] = []
+
+    def veto(event):
+        if "forbidden" in event.instance.subject:
+            raise Vetoed("subjects may not say forbidden", field="subject")
+
+    def record(event):
+        seen.append(event.instance.subject)
+
+    def broken_mailer(event):
+        raise RuntimeError("mail server down")
+
+    subscriptions = [(veto, "before"), (record, "after"), (broken_mailer, "commit")]
+    for handler, phase in subscriptions:
+        events.subscribe("ticket.created", phase)(handler)
+    try:
+        # When a before-subscriber refuses, nothing is written
+        with pytest.raises(Vetoed):
+            open_ticket(tenant_a, subject="forbidden words")
+        # When an on-commit subscriber fails, the write stands and the failure is logged
+        with django_capture_on_commit_callbacks(execute=True):
+            ticket = open_ticket(tenant_a, subject="fine words")
+    finally:
+        for handler, phase in subscriptions:
+            events.unsubscribe("ticket.created", handler, phase)
+    assert seen == ["fine words"]
+    assert "on-commit subscriber" in caplog.text
+    assert "mail server down" in caplog.text
+    with tenant(tenant_a.org):
+        assert list(Ticket.objects.values_list("subject", flat=True)) == ["fine words"]
+    assert ticket.number == 1

@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "deskbase.accounts",
     "deskbase.tickets",
     "deskbase.sla",
+    "deskbase.datagen",
+    "deskbase.benchmarks",
 ]
 
 MIDDLEWARE = [

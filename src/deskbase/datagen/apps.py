@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DatagenConfig(AppConfig):
+    name = "deskbase.datagen"
+    label = "datagen"

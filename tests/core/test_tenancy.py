@@ -87,3 +87,23 @@ def test_the_tenant_setting_ends_with_its_transaction(tenant_a, app_role):
         cursor.execute("SELECT coalesce(current_setting('deskbase.org_id', true), '')")
         # The test's own transaction is still open: the nested block restored its value
         assert cursor.fetchone()[0] == ""
+
+
+def test_a_constraint_caught_only_by_postgresql_is_still_a_field_error(tenant_a, tenant_b):
+    """The services check first; when only the database notices, the error names the field."""
+    from deskbase.core.errors import ValidationFailed
+    from deskbase.core.tenancy import tenant_atomic
+
+    @tenant_atomic
+    def raw_assign(*, organization, actor, ticket_id, agent_id):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE tickets_ticket SET assignee_id = %s WHERE id = %s", [agent_id, ticket_id]
+            )
+
+    ticket = open_ticket(tenant_a)
+    with pytest.raises(ValidationFailed) as error:
+        raw_assign(organization=tenant_a.org, actor=None, ticket_id=ticket.id,
+                   agent_id=tenant_b.agent.id)  # fmt: skip
+    assert error.value.field == "assignee"
+    assert error.value.errors == {"assignee": ["No such assignee in this organization."]}

@@ -126,3 +126,34 @@ def team_add_member(
         organization=organization, team=team, user=user
     )
     return membership
+
+
+@tenant_atomic
+def user_soft_delete(
+    *, organization: Organization, actor: User | None, user: User, reason: str = ""
+) -> User:
+    """Remove a person: hidden, signed out for good, their tickets kept."""
+    _ensure_admin(actor)
+    if actor is not None and actor.id == user.id:
+        raise ValidationFailed.one("user", "You cannot delete yourself.")
+    current = User.all_objects.select_for_update().get(pk=user.pk)
+    current.is_active = False
+    current.save(update_fields=["is_active"])
+    current.soft_delete(actor, reason)
+    events.after(
+        events.Event("user.soft_deleted", organization.id, actor.id if actor else None, current)
+    )
+    return current
+
+
+@tenant_atomic
+def user_restore(*, organization: Organization, actor: User | None, user: User) -> User:
+    _ensure_admin(actor)
+    current = User.all_objects.select_for_update().get(pk=user.pk)
+    current.restore(actor)
+    current.is_active = True
+    current.save(update_fields=["is_active"])
+    events.after(
+        events.Event("user.restored", organization.id, actor.id if actor else None, current)
+    )
+    return current

@@ -71,3 +71,44 @@ class Vetoed(DomainError):
     """An in-transaction event subscriber refused the change."""
 
     status = 422
+
+
+def constraint_fields() -> dict[str, str]:
+    """Constraint name -> field, for every constraint a model declares with a code."""
+    from django.apps import apps
+
+    fields: dict[str, str] = {}
+    for model in apps.get_models():
+        for constraint in model._meta.constraints:
+            code = getattr(constraint, "violation_error_code", None)
+            if code:
+                fields[constraint.name] = code
+    return fields
+
+
+# Constraints that live only in migrations: triggers and composite same-tenant keys.
+DATABASE_ONLY_FIELDS = {
+    "tickets_ticket_status_transition": "status",
+    "tickets_category_no_cycle": "parent",
+    "organizations_organization_timezone_valid": "timezone",
+}
+
+
+def from_integrity_error(error: Exception) -> ValidationFailed | None:
+    """The field error a constraint violation stands for, or None if it is not ours."""
+    cause = getattr(error, "__cause__", None)
+    diag = getattr(cause, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    if not name:
+        return None
+    field = DATABASE_ONLY_FIELDS.get(name) or constraint_fields().get(name)
+    table = getattr(diag, "table_name", None) or ""
+    if field is None and name.startswith(f"{table}_") and name.endswith("_same_org"):
+        # <table>_<column>_same_org (core.rls.tenant_foreign_key): another tenant's row
+        field = name[len(table) + 1 : -len("_same_org")].removesuffix("_id")
+    if field is None:
+        return None
+    message = (diag.message_primary or "violates a rule").strip()
+    if name.endswith("_same_org"):
+        message = f"No such {field} in this organization."
+    return ValidationFailed.one(field, message[0].upper() + message[1:])

@@ -14,7 +14,9 @@ import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from django.db import connections, transaction
+from django.db import IntegrityError, connections, transaction
+
+from deskbase.core.errors import from_integrity_error
 
 ORG_SETTING = "deskbase.org_id"
 ACTOR_SETTING = "deskbase.actor_id"
@@ -74,12 +76,12 @@ def tenant(
     org_id, actor_id = _id(organization), _id(actor)
     with transaction.atomic(using=using, savepoint=savepoint):
         outer = _swap(connection, org_id, actor_id)
-        try:
-            yield
-        finally:
-            wanted = (str(org_id or ""), str(actor_id or ""))
-            if nested and outer != wanted and not connection.needs_rollback:
-                _swap(connection, *(int(v) if v else None for v in outer))
+        yield
+        # On an exception nothing is restored: rolling back the savepoint undoes the
+        # SET LOCAL, and without a savepoint the outer transaction is lost anyway.
+        wanted = (str(org_id or ""), str(actor_id or ""))
+        if nested and outer != wanted:
+            _swap(connection, *(int(v) if v else None for v in outer))
 
 
 def tenant_atomic(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -87,7 +89,15 @@ def tenant_atomic(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with tenant(kwargs["organization"], kwargs.get("actor")):
-            return func(*args, **kwargs)
+        try:
+            with tenant(kwargs["organization"], kwargs.get("actor")):
+                return func(*args, **kwargs)
+        except IntegrityError as error:
+            # A race the service's own checks could not see (two writers, one
+            # unique name): still an error naming the field, never a 500.
+            failed = from_integrity_error(error)
+            if failed is None:
+                raise
+            raise failed from error
 
     return wrapper

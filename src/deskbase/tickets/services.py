@@ -102,9 +102,12 @@ def _now() -> datetime:
     return timezone.now()
 
 
-def _past(at: datetime) -> datetime:
+def _past(at: datetime, *, not_before: datetime | None = None) -> datetime:
+    """An imported time: aware, not in the future, not before the ticket was opened."""
     if timezone.is_naive(at) or at > _now():
         raise ValidationFailed.one("at", "An import time must be an aware time in the past.")
+    if not_before is not None and at < not_before:
+        raise ValidationFailed.one("at", "This happened before the ticket was opened.")
     return at
 
 
@@ -260,7 +263,8 @@ def ticket_change_status(
         raise PermissionDenied(f"customers cannot set a ticket to {status}")
     previous = current.status
     events.before(_event("ticket.updated", organization, actor, current, status=(previous, status)))
-    when = _past(at) if at is not None and is_staff_member(actor) else _now()
+    staff = is_staff_member(actor)
+    when = _past(at, not_before=current.created_at) if at is not None and staff else _now()
     fields = _apply_status(current, status, reason=reason, at=when)
     _save(current, fields)
     events.after(_event("ticket.updated", organization, actor, current, status=(previous, status)))
@@ -350,10 +354,10 @@ def comment_add(
         organization=organization, ticket=ticket, author=actor, kind=kind,
         body_text=text.strip(), body_html=html,
     )  # fmt: skip
-    if at is not None and staff:
-        comment.created_at = _past(at)
     _validated(comment, exclude=["ticket", "author", "organization"])
     current = _locked(ticket, None)
+    if at is not None and staff:
+        comment.created_at = _past(at, not_before=current.created_at)
     if current.status in (Status.CLOSED, Status.CANCELLED):
         raise Conflict(f"ticket #{current.number} is {current.status}; open a new ticket")
     events.before(_event("comment.added", organization, actor, comment))
@@ -514,3 +518,28 @@ def purge_trash(
             doomed.delete()
     events.after(events.Event("trash.purged", organization.id, actor.id if actor else None))
     return purged
+
+
+@tenant_atomic
+def comment_soft_delete(
+    *, organization: Organization, actor: User, comment: TicketComment, reason: str = ""
+) -> TicketComment:
+    """Hide a comment (staff, or the customer who wrote a public reply)."""
+    current = TicketComment.all_objects.select_for_update().get(pk=comment.pk)
+    if not is_staff_member(actor) and current.author_id != actor.id:
+        raise PermissionDenied("only staff or the author may delete a comment")
+    events.before(_event("comment.soft_deleted", organization, actor, current))
+    current.soft_delete(actor, reason)
+    events.after(_event("comment.soft_deleted", organization, actor, current))
+    return current
+
+
+@tenant_atomic
+def comment_restore(
+    *, organization: Organization, actor: User, comment: TicketComment
+) -> TicketComment:
+    ensure_staff(actor, "restore comments")
+    current = TicketComment.all_objects.select_for_update().get(pk=comment.pk)
+    current.restore(actor)
+    events.after(_event("comment.restored", organization, actor, current))
+    return current

@@ -10,7 +10,13 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower, Now
 
-from deskbase.core.models import LiveManager, SoftDeleteModel, TenantModel, TimestampedModel
+from deskbase.core.models import (
+    LiveManager,
+    SoftDeleteModel,
+    TenantModel,
+    TimestampedModel,
+    choice_constraint,
+)
 
 
 class Role(models.TextChoices):
@@ -131,17 +137,17 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
                 violation_error_code="email",
                 violation_error_message="Enter a valid email address.",
             ),
-            models.CheckConstraint(
-                condition=models.Q(role__in=Role.values),
+            choice_constraint(
+                "role",
+                Role,
                 name="accounts_user_role_valid",
-                violation_error_code="role",
-                violation_error_message="Unknown role.",
+                message="Unknown role.",
             ),
-            models.CheckConstraint(
-                condition=models.Q(customer_tier__in=CustomerTier.values),
+            choice_constraint(
+                "customer_tier",
+                CustomerTier,
                 name="accounts_user_customer_tier_valid",
-                violation_error_code="customer_tier",
-                violation_error_message="Unknown customer tier.",
+                message="Unknown customer tier.",
             ),
             models.CheckConstraint(
                 condition=models.Q(availability__isnull=True)

@@ -92,3 +92,15 @@ class SoftDeleteModel(models.Model):
         self.deleted_by = None
         self.delete_reason = ""
         self.save(update_fields=["deleted_at", "deleted_by", "delete_reason"])
+
+
+def choice_constraint(
+    field: str, choices: type[models.TextChoices], *, name: str, message: str
+) -> models.CheckConstraint:
+    """CHECK (field IN choices), reported by full_clean() on `field`."""
+    return models.CheckConstraint(
+        condition=models.Q(**{f"{field}__in": choices.values}),
+        name=name,
+        violation_error_code=field,
+        violation_error_message=message,
+    )

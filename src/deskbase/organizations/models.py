@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Now
 
-from deskbase.core.models import SoftDeleteModel, TimestampedModel
+from deskbase.core.models import SoftDeleteModel, TimestampedModel, choice_constraint
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
@@ -78,11 +78,11 @@ class Organization(TimestampedModel, SoftDeleteModel):
     class Meta:
         db_table = "organizations_organization"
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(tier__in=Tier.values),
+            choice_constraint(
+                "tier",
+                Tier,
                 name="organizations_organization_tier_valid",
-                violation_error_code="tier",
-                violation_error_message="Unknown subscription tier.",
+                message="Unknown subscription tier.",
             ),
             models.CheckConstraint(
                 condition=models.Q(slug__regex=r"^[a-z0-9][a-z0-9-]*$"),

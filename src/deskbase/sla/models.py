@@ -9,7 +9,7 @@ from django.db.models import Func, Q
 from django.db.models.functions import Now
 
 from deskbase.accounts.models import CustomerTier
-from deskbase.core.models import TenantModel, TimestampedModel
+from deskbase.core.models import TenantModel, TimestampedModel, choice_constraint
 from deskbase.tickets.models import Priority
 
 
@@ -61,17 +61,17 @@ class SlaPolicy(TenantModel, TimestampedModel):
             models.UniqueConstraint(
                 fields=["organization", "id"], name="sla_slapolicy_org_id_unique"
             ),
-            models.CheckConstraint(
-                condition=Q(priority__in=Priority.values),
+            choice_constraint(
+                "priority",
+                Priority,
                 name="sla_slapolicy_priority_valid",
-                violation_error_code="priority",
-                violation_error_message="Unknown priority.",
+                message="Unknown priority.",
             ),
-            models.CheckConstraint(
-                condition=Q(customer_tier__in=CustomerTier.values),
+            choice_constraint(
+                "customer_tier",
+                CustomerTier,
                 name="sla_slapolicy_customer_tier_valid",
-                violation_error_code="customer_tier",
-                violation_error_message="Unknown customer tier.",
+                message="Unknown customer tier.",
             ),
             models.CheckConstraint(
                 condition=Q(first_response_minutes__gt=0),
@@ -132,11 +132,11 @@ class SlaEvent(TenantModel):
             models.Index("organization", "ticket", "created_at", "id", name="sla_event_by_ticket")
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(kind__in=SlaEventKind.values),
+            choice_constraint(
+                "kind",
+                SlaEventKind,
                 name="sla_slaevent_kind_valid",
-                violation_error_code="kind",
-                violation_error_message="Unknown SLA event.",
+                message="Unknown SLA event.",
             ),
             models.CheckConstraint(
                 condition=Q(target="") | Q(target__in=SlaTarget.values),

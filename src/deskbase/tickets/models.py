@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
-from deskbase.core.models import SoftDeleteModel, TenantModel, TimestampedModel
+from deskbase.core.models import SoftDeleteModel, TenantModel, TimestampedModel, choice_constraint
 
 
 class Status(models.TextChoices):
@@ -186,23 +186,23 @@ class Ticket(TenantModel, TimestampedModel, SoftDeleteModel):
             models.UniqueConstraint(
                 fields=["organization", "id"], name="tickets_ticket_org_id_unique"
             ),
-            models.CheckConstraint(
-                condition=Q(status__in=Status.values),
+            choice_constraint(
+                "status",
+                Status,
                 name="tickets_ticket_status_valid",
-                violation_error_code="status",
-                violation_error_message="Unknown status.",
+                message="Unknown status.",
             ),
-            models.CheckConstraint(
-                condition=Q(priority__in=Priority.values),
+            choice_constraint(
+                "priority",
+                Priority,
                 name="tickets_ticket_priority_valid",
-                violation_error_code="priority",
-                violation_error_message="Unknown priority.",
+                message="Unknown priority.",
             ),
-            models.CheckConstraint(
-                condition=Q(channel__in=Channel.values),
+            choice_constraint(
+                "channel",
+                Channel,
                 name="tickets_ticket_channel_valid",
-                violation_error_code="channel",
-                violation_error_message="Unknown channel.",
+                message="Unknown channel.",
             ),
             models.CheckConstraint(
                 condition=Q(satisfaction__isnull=True)
@@ -311,11 +311,11 @@ class TicketComment(TenantModel, TimestampedModel, SoftDeleteModel):
             ),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(kind__in=CommentKind.values),
+            choice_constraint(
+                "kind",
+                CommentKind,
                 name="tickets_ticketcomment_kind_valid",
-                violation_error_code="kind",
-                violation_error_message="Unknown comment kind.",
+                message="Unknown comment kind.",
             ),
             models.CheckConstraint(
                 condition=Q(body_text__regex=r"\S"),

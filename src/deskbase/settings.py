@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "ninja",
     "deskbase.core",
     "deskbase.organizations",
     "deskbase.accounts",
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "deskbase.sla",
     "deskbase.datagen",
     "deskbase.benchmarks",
+    "deskbase.api",
 ]
 
 MIDDLEWARE = [

@@ -4,6 +4,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from deskbase.accounts.forms import SignInForm
+from deskbase.api.main import api
 from deskbase.core import views
 from deskbase.core.health import health
 
@@ -21,4 +22,5 @@ urlpatterns = [
     # The admin signs in through the same form: it needs the organization.
     path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
+    path("api/", api.urls),
 ]

@@ -236,3 +236,49 @@ class TeamMembership(TenantModel):
                 violation_error_message="This agent is already in the team.",
             ),
         ]
+
+
+class ApiToken(TenantModel):
+    """A personal API token. Only its sha256 is stored; the token is shown once.
+
+    Tokens read `dsk_<organization id>_<secret>`: the organization id lets the
+    server set the tenant before it looks the token up under row-level security.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(
+        max_length=16, help_text="The token's first characters, to recognize it."
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "accounts_apitoken"
+        indexes = [models.Index("organization", "user", name="accounts_apitoken_by_user")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(token_hash__regex=r"^[0-9a-f]{64}$"),  # noqa: S106
+                name="accounts_apitoken_hash_format",
+                violation_error_code="token_hash",
+                violation_error_message="Not a sha256 digest.",
+            ),
+        ]
+
+
+class SignInThrottle(models.Model):
+    """Failed sign-ins per key (hashed account or address) in the current window.
+
+    Shared by every server process; holds no tenant data, only digests.
+    """
+
+    key = models.CharField(max_length=64, primary_key=True)
+    failures = models.PositiveIntegerField(default=0)
+    window_started_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "accounts_signinthrottle"

@@ -28,5 +28,6 @@ class TenantMiddleware:
         with transaction.atomic():
             tenant_id = request.session.get(SESSION_KEY)
             if tenant_id:
-                set_tenant(int(tenant_id))
+                user_id = request.session.get("_auth_user_id")
+                set_tenant(int(tenant_id), int(user_id) if user_id else None)
             return self.get_response(request)

@@ -6,10 +6,12 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from deskbase.accounts.models import User
 from deskbase.core.errors import NotFound, ValidationFailed
@@ -192,3 +194,149 @@ def ticket_trash(*, organization: Organization, actor: User, limit: int = 50) ->
             .select_related("customer", "deleted_by")
             .order_by("-deleted_at", "-id")[: max(1, min(limit, 200))]
         )
+
+
+# ------------------------------------------------------------------ the API's list
+SORTS = ("updated", "created", "priority", "sla_due")
+AT_RISK_WINDOW = timedelta(hours=1)
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+PRIORITY_RANK = Case(
+    When(priority="urgent", then=Value(4)),
+    When(priority="high", then=Value(3)),
+    When(priority="medium", then=Value(2)),
+    default=Value(1),
+    output_field=IntegerField(),
+)
+# Each sort: the keyset columns (annotation or field) and whether each descends.
+KEYSETS: dict[str, list[tuple[str, bool]]] = {
+    "updated": [("updated_at", True), ("id", True)],
+    "created": [("created_at", True), ("id", True)],
+    "priority": [("priority_rank", True), ("updated_at", True), ("id", True)],
+    "sla_due": [("sla_key", False), ("id", False)],
+}
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    status: tuple[str, ...] = ()
+    priority: tuple[str, ...] = ()
+    assignee: str | None = None  # "me", "unassigned" or an id
+    team_id: int | None = None
+    customer_id: int | None = None
+    tag: str | None = None
+    category_id: int | None = None
+    channel: str | None = None
+    sla: str | None = None  # "breached" or "at_risk"
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+
+
+def _filter_q(filters: TicketFilters, actor: User) -> Q:
+    q = Q()
+    if filters.status:
+        q &= Q(status__in=filters.status)
+    if filters.priority:
+        q &= Q(priority__in=filters.priority)
+    if filters.assignee == "me":
+        q &= Q(assignee_id=actor.id)
+    elif filters.assignee == "unassigned":
+        q &= Q(assignee__isnull=True)
+    elif filters.assignee is not None:
+        if not filters.assignee.isdigit():
+            raise ValidationFailed.one("assignee", "Use me, unassigned or an agent's id.")
+        q &= Q(assignee_id=int(filters.assignee))
+    for field in ("team_id", "customer_id", "category_id", "channel"):
+        if getattr(filters, field) is not None:
+            q &= Q(**{field: getattr(filters, field)})
+    if filters.tag:
+        q &= Q(tags__contains=[filters.tag.strip().lower()])
+    for name, lookup in (
+        ("created_after", "created_at__gte"), ("created_before", "created_at__lt"),
+        ("updated_after", "updated_at__gte"), ("updated_before", "updated_at__lt"),
+    ):  # fmt: skip
+        if getattr(filters, name) is not None:
+            q &= Q(**{lookup: getattr(filters, name)})
+    return q & _sla_q(filters.sla)
+
+
+def _sla_q(state: str | None) -> Q:
+    if state is None:
+        return Q()
+    if state == "breached":
+        return Q(sla_breach=True)
+    if state == "at_risk":
+        soon = timezone.now() + AT_RISK_WINDOW
+        return Q(sla_breach=False, status__in=ACTIVE_STATUSES, sla_paused_at__isnull=True) & (
+            Q(first_response_at__isnull=True, first_response_due_at__lte=soon)
+            | Q(resolution_due_at__lte=soon)
+        )
+    raise ValidationFailed.one("sla", "Use breached or at_risk.")
+
+
+def _keyset_after(keys: list[tuple[str, bool]], values: list[Any]) -> Q:
+    """Rows strictly after `values` in the order `keys` (lexicographic)."""
+    condition = Q()
+    for i in range(len(keys) - 1, -1, -1):
+        name, descending = keys[i]
+        step = Q(**{f"{name}__{'lt' if descending else 'gt'}": values[i]})
+        condition = step if i == len(keys) - 1 else step | (Q(**{name: values[i]}) & condition)
+    return condition
+
+
+def _cursor_values(ticket: Ticket, keys: list[tuple[str, bool]]) -> list[Any]:
+    out = []
+    for name, _ in keys:
+        value = getattr(ticket, name)
+        out.append(value.isoformat() if isinstance(value, datetime) else value)
+    return out
+
+
+def _parse_cursor(cursor: str, keys: list[tuple[str, bool]]) -> list[Any]:
+    values = _decode(cursor, len(keys))
+    parsed = []
+    for (name, _), value in zip(keys, values, strict=True):
+        try:
+            parsed.append(
+                datetime.fromisoformat(value) if name.endswith(("_at", "_key")) else int(value)
+            )
+        except (TypeError, ValueError):
+            raise ValidationFailed.one(
+                "cursor", "This cursor is not one the server gave out."
+            ) from None
+    return parsed
+
+
+def ticket_list(
+    *,
+    organization: Organization,
+    actor: User,
+    filters: TicketFilters = TicketFilters(),
+    sort: str = "updated",
+    after: str | None = None,
+    limit: int = 25,
+) -> Page:
+    """Filtered, sorted, keyset-paginated tickets. Budget: 1 query plus the tenant check."""
+    if sort not in SORTS:
+        raise ValidationFailed.one("sort", f"Unknown sort {sort!r}; use {', '.join(SORTS)}.")
+    keys = KEYSETS[sort]
+    limit = max(1, min(int(limit), 100))
+    queryset = Ticket.objects.filter(organization=organization).filter(_filter_q(filters, actor))
+    if not is_staff_member(actor):
+        queryset = queryset.filter(customer=actor)
+    queryset = queryset.annotate(
+        priority_rank=PRIORITY_RANK, sla_key=Coalesce("resolution_due_at", Value(FAR_FUTURE))
+    )
+    if after:
+        queryset = queryset.filter(_keyset_after(keys, _parse_cursor(after, keys)))
+    ordering = [f"-{name}" if desc else name for name, desc in keys]
+    with tenant(organization, actor, savepoint=False):
+        rows = list(
+            queryset.select_related("customer", "assignee", "team", "category").order_by(*ordering)[
+                : limit + 1
+            ]
+        )
+    items = rows[:limit]
+    cursor = _encode(_cursor_values(items[-1], keys)) if len(rows) > limit else None
+    return Page(items, cursor)

@@ -1,0 +1,72 @@
+"""Throttling failed sign-ins, per account and per address, shared by all processes.
+
+Each failure counts against two keys — the account (organization + email) and
+the client address — in a fixed window. Past the limit, sign-in is refused for
+the rest of the window with a message that says when to try again, even with
+the right password (a guesser learns nothing from the answer).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import connection
+
+ACCOUNT_LIMIT = 5
+ADDRESS_LIMIT = 20
+WINDOW = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Throttled(Exception):
+    retry_after: int  # seconds
+
+    @property
+    def message(self) -> str:
+        minutes = max(1, round(self.retry_after / 60))
+        return f"Too many failed sign-ins; try again in {minutes} minute{'s' * (minutes != 1)}."
+
+
+def _keys(organization: str, email: str, address: str) -> dict[str, int]:
+    account = f"account:{organization.strip().lower()}:{email.strip().lower()}"
+    return {
+        hashlib.sha256(account.encode()).hexdigest(): ACCOUNT_LIMIT,
+        hashlib.sha256(f"address:{address}".encode()).hexdigest(): ADDRESS_LIMIT,
+    }
+
+
+def check(organization: str, email: str, address: str) -> None:
+    """Raise Throttled when the account or the address is over its limit."""
+    keys = _keys(organization, email, address)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT key, failures, extract(epoch FROM window_started_at + %s - now())::int"
+            " FROM accounts_signinthrottle WHERE key = ANY(%s)"
+            " AND window_started_at > now() - %s",
+            [WINDOW, list(keys), WINDOW],
+        )
+        for key, failures, remaining in cursor.fetchall():
+            if failures >= keys[key]:
+                raise Throttled(retry_after=max(int(remaining), 1))
+
+
+def record_failure(organization: str, email: str, address: str) -> None:
+    with connection.cursor() as cursor:
+        for key in _keys(organization, email, address):
+            cursor.execute(
+                "INSERT INTO accounts_signinthrottle AS t (key, failures, window_started_at)"
+                " VALUES (%s, 1, now()) ON CONFLICT (key) DO UPDATE SET"
+                " failures = CASE WHEN t.window_started_at > now() - %s"
+                "   THEN t.failures + 1 ELSE 1 END,"
+                " window_started_at = CASE WHEN t.window_started_at > now() - %s"
+                "   THEN t.window_started_at ELSE now() END",
+                [key, WINDOW, WINDOW],
+            )
+
+
+def record_success(organization: str, email: str) -> None:
+    account_key = next(iter(_keys(organization, email, "")))
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM accounts_signinthrottle WHERE key = %s", [account_key])

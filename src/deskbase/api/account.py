@@ -1,0 +1,110 @@
+"""/api/v1/auth and /api/v1/tokens: sign in, sign out, who am I, personal tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth import authenticate, login, logout
+from django.http import HttpRequest
+from ninja import Field, Router, Schema, Status
+
+from deskbase.accounts import throttle, tokens
+from deskbase.accounts.models import ApiToken
+from deskbase.api.schemas import ERRORS
+from deskbase.api.tickets import Strict, organization_of
+from deskbase.core.errors import DomainError
+from deskbase.core.tenancy import tenant
+
+router = Router(tags=["account"])
+
+
+class SignInIn(Strict):
+    organization: str = Field(..., min_length=1, max_length=63)
+    email: str = Field(..., min_length=3, max_length=254)
+    password: str = Field(..., min_length=1, max_length=1000)
+
+
+class MeOut(Schema):
+    id: int
+    email: str
+    full_name: str
+    role: str
+    organization_id: int
+
+
+class TokenIn(Strict):
+    name: str = Field(..., min_length=1, max_length=100)
+    expires_at: datetime | None = None
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(..., description="Shown once; only its digest is stored.")
+
+
+class Unauthorized(DomainError):
+    status = 401
+
+
+def client_address(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+@router.post("/auth/login", auth=None, response={200: MeOut, **ERRORS})
+def sign_in(request: HttpRequest, payload: SignInIn):
+    """Start a browser session (then send the CSRF token with unsafe requests)."""
+    address = client_address(request)
+    throttle.check(payload.organization, payload.email, address)
+    user = authenticate(request, username=payload.email, password=payload.password,
+                        organization=payload.organization)  # fmt: skip
+    if user is None:
+        throttle.record_failure(payload.organization, payload.email, address)
+        raise Unauthorized("Your organization, email address and password did not match.")
+    throttle.record_success(payload.organization, payload.email)
+    login(request, user)
+    return user
+
+
+@router.post("/auth/logout", response={204: None, **ERRORS})
+def sign_out(request: HttpRequest):
+    logout(request)
+    return Status(204, None)
+
+
+@router.get("/me", response={200: MeOut, **ERRORS})
+def me(request: HttpRequest):
+    return request.auth
+
+
+@router.get("/tokens", response={200: list[TokenOut], **ERRORS})
+def list_tokens(request: HttpRequest):
+    """The caller's own tokens (revoked ones included, so they can be recognized)."""
+    user = request.auth
+    with tenant(user.organization_id, user, savepoint=False):
+        return list(ApiToken.objects.filter(user=user).order_by("-created_at", "-id"))
+
+
+@router.post("/tokens", response={201: NewTokenOut, **ERRORS})
+def create_token(request: HttpRequest, payload: TokenIn):
+    user = request.auth
+    token, plain = tokens.token_create(
+        organization=organization_of(user), actor=user, name=payload.name,
+        expires_at=payload.expires_at,
+    )  # fmt: skip
+    return Status(201, {**TokenOut.model_validate(token).model_dump(), "token": plain})
+
+
+@router.delete("/tokens/{token_id}", response={204: None, **ERRORS})
+def revoke_token(request: HttpRequest, token_id: int):
+    tokens.token_revoke(organization=organization_of(request.auth), actor=request.auth,
+                        token_id=token_id)  # fmt: skip
+    return Status(204, None)

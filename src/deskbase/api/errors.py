@@ -1,0 +1,107 @@
+"""Every error the API returns is a JSON problem (RFC 9457): type, title, status, detail,
+and the failing fields. Bad input is a 4xx; another tenant's object is a 404."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import IntegrityError
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as SchemaValidationError
+
+from deskbase.accounts.throttle import Throttled
+from deskbase.core.errors import DomainError, ValidationFailed, from_integrity_error
+
+logger = logging.getLogger(__name__)
+TITLES = {
+    400: "Bad request",
+    401: "Not signed in",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict",
+    413: "Too large",
+    422: "Invalid input",
+    429: "Too many requests",
+}
+
+
+def problem(
+    api: NinjaAPI,
+    request: HttpRequest,
+    status: int,
+    detail: str,
+    errors: list[dict[str, str]] | None = None,
+    **extra: Any,
+) -> HttpResponse:
+    title = TITLES.get(status, "Error")
+    body: dict[str, Any] = {
+        "type": f"https://deskbase.dev/problems/{title.lower().replace(' ', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "errors": errors or [],
+        **extra,
+    }
+    response = api.create_response(request, body, status=status)
+    response["Content-Type"] = "application/problem+json"
+    return response
+
+
+def _schema_errors(exc: SchemaValidationError) -> list[dict[str, str]]:
+    errors = []
+    for error in exc.errors:
+        # loc is ("body", "payload", "field", ...) or ("query", "field"): keep the field path
+        loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "payload")]
+        if loc and loc[0] in ("query", "path", "header", "form", "file"):
+            loc = loc[1:]
+        errors.append({"field": ".".join(loc) or "__all__", "message": error.get("msg", "")})
+    return errors
+
+
+def install(api: NinjaAPI) -> None:
+    """Map every error deskbase raises, once, for the whole API."""
+
+    @api.exception_handler(ValidationFailed)
+    def validation_failed(request: HttpRequest, exc: ValidationFailed) -> HttpResponse:
+        errors = [{"field": f, "message": m} for f, ms in exc.errors.items() for m in ms]
+        return problem(api, request, exc.status, exc.message, errors)
+
+    @api.exception_handler(DomainError)
+    def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+        errors = [{"field": exc.field, "message": exc.message}] if exc.field else []
+        return problem(api, request, exc.status, exc.message, errors)
+
+    @api.exception_handler(SchemaValidationError)
+    def schema_error(request: HttpRequest, exc: SchemaValidationError) -> HttpResponse:
+        errors = _schema_errors(exc)
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:3])
+        return problem(api, request, 422, detail or "Invalid input.", errors)
+
+    @api.exception_handler(IntegrityError)
+    def integrity_error(request: HttpRequest, exc: IntegrityError) -> HttpResponse:
+        failed = from_integrity_error(exc)
+        if failed is not None:
+            return validation_failed(request, failed)
+        logger.warning("unmapped constraint violation: %s", exc)
+        return problem(api, request, 409, "The change conflicts with the current data.")
+
+    @api.exception_handler(Http404)
+    def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+        return problem(api, request, 404, "Not found.")
+
+    @api.exception_handler(AuthenticationError)
+    def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        return problem(api, request, 401, "Sign in, or send `Authorization: Bearer <token>`.")
+
+    @api.exception_handler(Throttled)
+    def throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+        response = problem(api, request, 429, exc.message)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @api.exception_handler(HttpError)
+    def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        return problem(api, request, exc.status_code, str(exc))

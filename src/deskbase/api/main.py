@@ -1,0 +1,33 @@
+"""The API: /api/v1/..., its OpenAPI spec at /api/openapi.json, docs at /api/docs."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from deskbase.api import errors
+from deskbase.api.account import router as account_router
+from deskbase.api.attachments import router as attachments_router
+from deskbase.api.auth import AUTH
+from deskbase.api.canned import router as canned_router
+from deskbase.api.organization import router as organization_router
+from deskbase.api.people import router as people_router
+from deskbase.api.tickets import router as tickets_router
+
+api = NinjaAPI(
+    title="deskbase API",
+    version="1",
+    description=(
+        "The helpdesk's API. Authenticate with a browser session (send the CSRF token) or a "
+        "personal token (`Authorization: Bearer dsk_…`). Errors are JSON problems "
+        "(RFC 9457) naming the failing fields; another organization's objects are 404."
+    ),
+    auth=AUTH,
+    urls_namespace="api",
+)
+errors.install(api)
+api.add_router("/v1", account_router)
+api.add_router("/v1/tickets", tickets_router)
+api.add_router("/v1", attachments_router)
+api.add_router("/v1", canned_router)
+api.add_router("/v1", people_router)
+api.add_router("/v1", organization_router)

@@ -1,0 +1,12 @@
+from django.db import migrations
+
+from deskbase.core.rls import enable_rls, tenant_foreign_key
+
+
+class Migration(migrations.Migration):
+    dependencies = [("api", "0001_initial"), ("accounts", "0005_api_token_rules")]
+
+    operations = [
+        tenant_foreign_key("api_idempotencykey", "user_id", "accounts_user", on_delete="CASCADE"),
+        enable_rls("api_idempotencykey"),
+    ]

@@ -1,0 +1,299 @@
+"""/api/v1/tickets: thin handlers over the ticket services and selectors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Query, Router, Schema, Status
+from pydantic import ConfigDict
+
+from deskbase.accounts.models import Team, User
+from deskbase.api import idempotency
+from deskbase.api.schemas import ERRORS, CommentOut, TicketDetailOut, TicketOut, TicketPage
+from deskbase.core.errors import NotFound, ValidationFailed
+from deskbase.core.tenancy import tenant
+from deskbase.organizations.models import Organization
+from deskbase.tickets import selectors, services
+from deskbase.tickets.models import Category, Ticket
+from deskbase.tickets.permissions import can_view_ticket
+
+router = Router(tags=["tickets"])
+
+StatusName = Literal["new", "open", "pending", "resolved", "closed", "cancelled"]
+PriorityName = Literal["low", "medium", "high", "urgent"]
+ChannelName = Literal["email", "web", "portal", "chat", "phone", "api"]
+
+
+class Strict(Schema):
+    # A field the caller may not set (organization, role, number ...) is an error,
+    # never silently dropped.
+    model_config = ConfigDict(extra="forbid")
+
+
+class TicketQuery(Schema):
+    status: list[StatusName] = Field(default_factory=list)
+    priority: list[PriorityName] = Field(default_factory=list)
+    assignee: str | None = Field(None, description="me, unassigned or an agent id")
+    team: int | None = None
+    customer: int | None = None
+    tag: str | None = Field(None, max_length=50)
+    category: int | None = None
+    channel: ChannelName | None = None
+    sla: Literal["breached", "at_risk"] | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+    sort: Literal["updated", "created", "priority", "sla_due"] = "updated"
+    cursor: str | None = Field(None, max_length=500)
+    limit: int = Field(25, ge=1, le=100)
+
+
+class TicketIn(Strict):
+    subject: str = Field(..., min_length=1, max_length=300)
+    description: str = Field("", max_length=100_000)
+    customer_id: int | None = None
+    priority: PriorityName = "medium"
+    channel: ChannelName = "api"
+    category_id: int | None = None
+    team_id: int | None = None
+    assignee_id: int | None = None
+    auto_assign: bool = False
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    custom_fields: dict = Field(default_factory=dict)
+
+
+class TicketPatch(Strict):
+    subject: str | None = Field(None, min_length=1, max_length=300)
+    description: str | None = Field(None, max_length=100_000)
+    priority: PriorityName | None = None
+    channel: ChannelName | None = None
+    category_id: int | None = None
+    team_id: int | None = None
+    tags: list[str] | None = Field(None, max_length=50)
+    custom_fields: dict | None = None
+
+
+class StatusIn(Strict):
+    status: StatusName
+    reason: str = Field("", max_length=300)
+
+
+class AssignIn(Strict):
+    assignee_id: int | None = None
+    auto: bool = False
+
+
+class MergeIn(Strict):
+    into: int = Field(..., description="number of the ticket that receives this one")
+
+
+class DeleteIn(Strict):
+    reason: str = Field("", max_length=500)
+
+
+class CommentIn(Strict):
+    body: str = Field(..., min_length=1, max_length=100_000)
+    kind: Literal["public", "internal"] = "public"
+    body_is_html: bool = False
+
+
+# ------------------------------------------------------------------ helpers
+def organization_of(user: User) -> Organization:
+    """The caller's organization, by id only: the services need nothing else here."""
+    return Organization(id=user.organization_id)
+
+
+def _ticket(user: User, number: int, *, deleted: bool = False) -> Ticket:
+    """The caller's ticket by number; another tenant's or another customer's is a 404."""
+    manager = Ticket.all_objects if deleted else Ticket.objects
+    with tenant(user.organization_id, user, savepoint=False):
+        ticket = manager.filter(organization_id=user.organization_id, number=number).first()
+    if ticket is None or not can_view_ticket(user, ticket):
+        raise NotFound(f"no ticket #{number}", field="number")
+    return ticket
+
+
+def _ref(model: type, user: User, pk: int | None, field: str):
+    if pk is None:
+        return None
+    with tenant(user.organization_id, user, savepoint=False):
+        found = model.objects.filter(organization_id=user.organization_id, pk=pk).first()
+    if found is None:
+        raise ValidationFailed.one(field, f"No such {field.removesuffix('_id')} here.")
+    return found
+
+
+def _version(request: HttpRequest) -> int:
+    raw = request.headers.get("If-Match", "").strip().strip('"').removeprefix("W/").strip('"')
+    if not raw.isdigit():
+        raise ValidationFailed.one(
+            "If-Match", "Send the ticket's version in If-Match (the ETag of its last read)."
+        )
+    return int(raw)
+
+
+def _detail(user: User, number: int, response: HttpResponse | None = None) -> dict:
+    detail = selectors.ticket_detail(organization=organization_of(user), actor=user, number=number)
+    ticket = detail.ticket
+    if response is not None:
+        response["ETag"] = f'"{ticket.version}"'
+    return {
+        **TicketOut.model_validate(ticket).model_dump(),
+        "description": ticket.description,
+        "description_html": ticket.description_html,
+        "comments": detail.comments,
+        "attachments": detail.attachments,
+        "history": detail.history,
+        "sla_events": detail.sla_events,
+    }
+
+
+# ------------------------------------------------------------------ endpoints
+@router.get("", response={200: TicketPage, **ERRORS})
+def list_tickets(request: HttpRequest, query: Query[TicketQuery]):
+    """Tickets the caller may see, filtered and sorted, one keyset page at a time."""
+    user = request.auth
+    filters = selectors.TicketFilters(
+        status=tuple(query.status), priority=tuple(query.priority), assignee=query.assignee,
+        team_id=query.team, customer_id=query.customer, tag=query.tag,
+        category_id=query.category, channel=query.channel, sla=query.sla,
+        created_after=query.created_after, created_before=query.created_before,
+        updated_after=query.updated_after, updated_before=query.updated_before,
+    )  # fmt: skip
+    page = selectors.ticket_list(
+        organization=organization_of(user), actor=user, filters=filters, sort=query.sort,
+        after=query.cursor, limit=query.limit,
+    )  # fmt: skip
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.get("/trash", response={200: list[TicketOut], **ERRORS})
+def trash(request: HttpRequest):
+    """Deleted tickets, most recent first (staff)."""
+    return selectors.ticket_trash(organization=organization_of(request.auth), actor=request.auth)
+
+
+@router.post("", response={201: TicketDetailOut, **ERRORS})
+def create_ticket(request: HttpRequest, payload: TicketIn, response: HttpResponse):
+    user = request.auth
+
+    def create() -> tuple[int, dict]:
+        ticket = services.ticket_create(
+            organization=organization_of(user), actor=user, subject=payload.subject,
+            description=payload.description,
+            customer=_ref(User, user, payload.customer_id, "customer_id"),
+            priority=payload.priority, channel=payload.channel,
+            category=_ref(Category, user, payload.category_id, "category_id"),
+            team=_ref(Team, user, payload.team_id, "team_id"),
+            assignee=_ref(User, user, payload.assignee_id, "assignee_id"),
+            auto_assign=payload.auto_assign, tags=payload.tags,
+            custom_fields=payload.custom_fields,
+        )  # fmt: skip
+        return 201, TicketDetailOut(**_detail(user, ticket.number, response)).model_dump()
+
+    return Status(*idempotency.run(request, scope="tickets.create", payload=payload.model_dump(),
+                                   work=create))  # fmt: skip
+
+
+@router.get("/{number}", response={200: TicketDetailOut, **ERRORS})
+def get_ticket(request: HttpRequest, number: int, response: HttpResponse):
+    """A ticket with its conversation; customers see public replies only. ETag: version."""
+    return _detail(request.auth, number, response)
+
+
+@router.patch("/{number}", response={200: TicketDetailOut, **ERRORS})
+def update_ticket(request: HttpRequest, number: int, payload: TicketPatch, response: HttpResponse):
+    """Change fields at the version sent in If-Match; a stale version is a 409."""
+    user = request.auth
+    ticket = _ticket(user, number)
+    changes = payload.dict(exclude_unset=True)
+    if "category_id" in changes:
+        changes["category"] = _ref(Category, user, changes.pop("category_id"), "category_id")
+    if "team_id" in changes:
+        changes["team"] = _ref(Team, user, changes.pop("team_id"), "team_id")
+    for field in ("subject", "priority", "channel", "tags", "custom_fields", "description"):
+        if field in changes and changes[field] is None:
+            raise ValidationFailed.one(field, f"{field} cannot be null.")
+    services.ticket_update(
+        organization=organization_of(user), actor=user, ticket=ticket,
+        version=_version(request), **changes,
+    )  # fmt: skip
+    return _detail(user, number, response)
+
+
+@router.post("/{number}/status", response={200: TicketDetailOut, **ERRORS})
+def change_status(request: HttpRequest, number: int, payload: StatusIn, response: HttpResponse):
+    user = request.auth
+    version = _version(request) if "If-Match" in request.headers else None
+    services.ticket_change_status(
+        organization=organization_of(user), actor=user, ticket=_ticket(user, number),
+        status=payload.status, reason=payload.reason, version=version,
+    )  # fmt: skip
+    return _detail(user, number, response)
+
+
+@router.post("/{number}/assign", response={200: TicketDetailOut, **ERRORS})
+def assign(request: HttpRequest, number: int, payload: AssignIn, response: HttpResponse):
+    """Assign to an agent, unassign (null), or let routing choose (auto: true)."""
+    user = request.auth
+    version = _version(request) if "If-Match" in request.headers else None
+    services.ticket_assign(
+        organization=organization_of(user), actor=user, ticket=_ticket(user, number),
+        assignee=_ref(User, user, payload.assignee_id, "assignee_id"), auto=payload.auto,
+        version=version,
+    )  # fmt: skip
+    return _detail(user, number, response)
+
+
+@router.post("/{number}/merge", response={200: TicketDetailOut, **ERRORS})
+def merge(request: HttpRequest, number: int, payload: MergeIn, response: HttpResponse):
+    """Merge this ticket into `into`; returns the target."""
+    user = request.auth
+    source, target = _ticket(user, number), _ticket(user, payload.into)
+    services.ticket_merge(organization=organization_of(user), actor=user, source=source,
+                          target=target)  # fmt: skip
+    return _detail(user, payload.into, response)
+
+
+@router.delete("/{number}", response={204: None, **ERRORS})
+def delete_ticket(request: HttpRequest, number: int, reason: str = ""):
+    user = request.auth
+    services.ticket_soft_delete(organization=organization_of(user), actor=user,
+                                ticket=_ticket(user, number), reason=reason[:500])  # fmt: skip
+    return Status(204, None)
+
+
+@router.post("/{number}/restore", response={200: TicketDetailOut, **ERRORS})
+def restore_ticket(request: HttpRequest, number: int, response: HttpResponse):
+    user = request.auth
+    services.ticket_restore(organization=organization_of(user), actor=user,
+                            ticket=_ticket(user, number, deleted=True))  # fmt: skip
+    return _detail(user, number, response)
+
+
+@router.get("/{number}/comments", response={200: list[CommentOut], **ERRORS})
+def list_comments(request: HttpRequest, number: int):
+    """The conversation in order; internal notes for staff only."""
+    detail = selectors.ticket_detail(
+        organization=organization_of(request.auth), actor=request.auth, number=number
+    )
+    return detail.comments
+
+
+@router.post("/{number}/comments", response={201: CommentOut, **ERRORS})
+def add_comment(request: HttpRequest, number: int, payload: CommentIn):
+    user = request.auth
+
+    def add() -> tuple[int, dict]:
+        comment = services.comment_add(
+            organization=organization_of(user), actor=user, ticket=_ticket(user, number),
+            body=payload.body, kind=payload.kind, body_is_html=payload.body_is_html,
+        )  # fmt: skip
+        comment.author = user
+        return 201, CommentOut.model_validate(comment).model_dump()
+
+    scope = f"tickets.{number}.comments"
+    return Status(*idempotency.run(request, scope=scope, payload=payload.model_dump(), work=add))

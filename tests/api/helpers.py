@@ -1,0 +1,33 @@
+"""Calling the API as a person of a tenant, with a personal token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.test import Client
+
+from deskbase.accounts.tokens import token_create
+
+
+class ApiClient:
+    def __init__(self, user: Any) -> None:
+        self.user = user
+        _, self.token = token_create(organization=user.organization, actor=user, name="tests")
+        self.client = Client()
+
+    def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", **(extra or {})}
+
+    def get(self, path: str, headers: dict[str, str] | None = None, **params: Any):
+        return self.client.get(f"/api/v1{path}", params, headers=self._headers(headers))
+
+    def post(self, path: str, body: Any = None, headers: dict[str, str] | None = None):
+        return self.client.post(f"/api/v1{path}", body or {}, content_type="application/json",
+                                headers=self._headers(headers))  # fmt: skip
+
+    def patch(self, path: str, body: Any, headers: dict[str, str] | None = None):
+        return self.client.patch(f"/api/v1{path}", body, content_type="application/json",
+                                 headers=self._headers(headers))  # fmt: skip
+
+    def delete(self, path: str, headers: dict[str, str] | None = None):
+        return self.client.delete(f"/api/v1{path}", headers=self._headers(headers))

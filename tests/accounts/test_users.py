@@ -109,3 +109,20 @@ def test_availability_belongs_to_agents_only(acme):
 def test_agents_cannot_manage_people(tenant_a):
     with pytest.raises(PermissionDenied):
         services.user_create(organization=tenant_a.org, actor=tenant_a.agent, email="x@example.com")
+
+
+def test_managers_manage_agents_and_customers_but_not_managers_or_admins(tenant_a):
+    # A manager may create an agent
+    services.user_create(organization=tenant_a.org, actor=tenant_a.manager,
+                         email="new-agent@acme.test", role="agent")  # fmt: skip
+    # But not an admin or another manager, nor promote anyone to admin
+    for role in ("admin", "manager"):
+        with pytest.raises(PermissionDenied):
+            services.user_create(organization=tenant_a.org, actor=tenant_a.manager,
+                                 email=f"{role}2@acme.test", role=role)  # fmt: skip
+    with pytest.raises(PermissionDenied):
+        services.user_update(organization=tenant_a.org, actor=tenant_a.manager,
+                             user=tenant_a.agent, role="admin")  # fmt: skip
+    with pytest.raises(PermissionDenied):
+        services.user_soft_delete(organization=tenant_a.org, actor=tenant_a.manager,
+                                  user=tenant_a.admin)  # fmt: skip

@@ -31,6 +31,14 @@ def _ensure_admin(actor: User | None) -> None:
         raise PermissionDenied("only admins and managers may manage people and teams")
 
 
+def _ensure_may_manage(actor: User | None, *roles: str) -> None:
+    """Managers manage agents and customers; only admins manage managers and admins."""
+    _ensure_admin(actor)
+    senior = any(role in (Role.ADMIN, Role.MANAGER) for role in roles)
+    if actor is not None and actor.role == Role.MANAGER and senior:
+        raise PermissionDenied("only admins may manage managers and admins")
+
+
 @tenant_atomic
 def user_create(
     *,
@@ -41,9 +49,7 @@ def user_create(
     role: str = Role.CUSTOMER,
     **fields: Any,
 ) -> User:
-    _ensure_admin(actor)
-    if role == Role.ADMIN and actor is not None and actor.role != Role.ADMIN:
-        raise PermissionDenied("only admins may create admins")
+    _ensure_may_manage(actor, role)
     if role in STAFF_ROLES:
         fields.setdefault("availability", "offline")
     user = User(organization=organization, email=(email or "").strip().lower(), role=role, **fields)
@@ -60,7 +66,7 @@ def user_update(
 ) -> User:
     """Change a profile; a new customer tier recomputes the SLA of their open tickets."""
     if actor is None or actor.id != user.id or set(changes) - {"full_name", "availability"}:
-        _ensure_admin(actor)
+        _ensure_may_manage(actor, user.role, changes.get("role", user.role))
     unknown = set(changes) - PROFILE_FIELDS
     if unknown:
         field = sorted(unknown)[0]
@@ -133,7 +139,7 @@ def user_soft_delete(
     *, organization: Organization, actor: User | None, user: User, reason: str = ""
 ) -> User:
     """Remove a person: hidden, signed out for good, their tickets kept."""
-    _ensure_admin(actor)
+    _ensure_may_manage(actor, user.role)
     if actor is not None and actor.id == user.id:
         raise ValidationFailed.one("user", "You cannot delete yourself.")
     current = User.all_objects.select_for_update().get(pk=user.pk)
@@ -148,7 +154,7 @@ def user_soft_delete(
 
 @tenant_atomic
 def user_restore(*, organization: Organization, actor: User | None, user: User) -> User:
-    _ensure_admin(actor)
+    _ensure_may_manage(actor, user.role)
     current = User.all_objects.select_for_update().get(pk=user.pk)
     current.restore(actor)
     current.is_active = True

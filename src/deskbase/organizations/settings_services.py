@@ -1,0 +1,88 @@
+"""Changing an organization's own settings: name, time zone, business hours, settings.
+
+Admins only. The slug (it signs people in) and the subscription tier are platform
+matters and are not changed here.
+
+New business hours, time zone or holidays apply to SLA clocks computed from now
+on (new tickets, recomputations, resumes); the due times tickets already carry
+are not moved (docs/sla.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from deskbase.accounts.models import Role, User
+from deskbase.core import events
+from deskbase.core.errors import PermissionDenied, ValidationFailed
+from deskbase.core.tenancy import tenant_atomic
+from deskbase.organizations.models import Organization
+
+EDITABLE = frozenset({"name", "timezone", "business_hours", "settings"})
+
+
+def _ensure_admin(actor: User | None) -> None:
+    # None: an operator command (the owner role), which may do anything.
+    if actor is not None and actor.role != Role.ADMIN:
+        raise PermissionDenied("only admins may change the organization's settings")
+
+
+def _normalized(changes: dict[str, Any]) -> dict[str, Any]:
+    for field, value in changes.items():
+        if value is None:
+            raise ValidationFailed.one(field, f"{field} cannot be null.")
+    if "name" in changes:
+        changes["name"] = str(changes["name"]).strip()
+    if "timezone" in changes:
+        changes["timezone"] = str(changes["timezone"]).strip()
+    if "settings" in changes and not isinstance(changes["settings"], dict):
+        raise ValidationFailed.one("settings", "Settings are a JSON object.")
+    hours = changes.get("business_hours")
+    if isinstance(hours, dict) and not any(spans for spans in hours.values()):
+        # A week without an open minute cannot count business time: every
+        # business-hours SLA would fail to compute a due time.
+        raise ValidationFailed.one("business_hours", "Open at least one span in the week.")
+    return changes
+
+
+@tenant_atomic
+def organization_settings_update(
+    *, organization: Organization, actor: User | None, **changes: Any
+) -> Organization:
+    """Change any of name, timezone, business_hours and settings (a whole JSON object)."""
+    _ensure_admin(actor)
+    unknown = set(changes) - EDITABLE
+    if unknown:
+        field = sorted(unknown)[0]
+        raise ValidationFailed.one(field, f"{field} cannot be changed here.")
+    changes = _normalized(dict(changes))
+    current = Organization.objects.select_for_update().get(pk=organization.id)
+    diff = {
+        field: (getattr(current, field), value)
+        for field, value in changes.items()
+        if getattr(current, field) != value
+    }
+    if not diff:
+        return current
+    for field, (_, value) in diff.items():
+        setattr(current, field, value)
+    try:
+        # Only what changed: the slug's uniqueness is not this caller's business.
+        current.full_clean(
+            exclude=[f.name for f in Organization._meta.fields if f.name not in diff]
+        )
+    except ValidationError as error:
+        raise ValidationFailed.from_django(error) from None
+    events.before(
+        events.Event("organization.updated", organization.id, actor.id if actor else None,
+                     current, diff)
+    )  # fmt: skip
+    current.save(update_fields=sorted(diff))
+    current.refresh_from_db(fields=["updated_at"])
+    events.after(
+        events.Event("organization.updated", organization.id, actor.id if actor else None,
+                     current, diff)
+    )  # fmt: skip
+    return current

@@ -1,0 +1,164 @@
+"""Writing SLA policies: create, change and deactivate them (admins and managers).
+
+A policy's priority and customer tier are what it is *for*: they never change.
+To change a contract from some date on, end the old policy (`valid_until`) and
+create a new one from that date. Editing the targets of a policy in place does
+not move the due times tickets already got from it (docs/sla.md: a ticket's
+clock is computed when it starts or is recomputed, never behind its back).
+
+Two active policies of one (priority, customer tier) may not overlap in time:
+`full_clean` reports the exclusion constraint on `valid_from`, and a concurrent
+writer that slips past the check gets the same field error from the database
+(`tenant_atomic` maps the IntegrityError).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from deskbase.accounts.models import Role, User
+from deskbase.core import events
+from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed
+from deskbase.core.tenancy import tenant_atomic
+from deskbase.organizations.models import Organization
+from deskbase.sla.models import SlaPolicy
+
+POLICY_MANAGERS = (Role.ADMIN, Role.MANAGER)
+CHANGEABLE = frozenset(
+    {"name", "first_response_minutes", "resolution_minutes", "business_hours", "valid_from",
+     "valid_until", "is_active"}
+)  # fmt: skip
+NOT_NULL = frozenset(CHANGEABLE - {"valid_until"})
+
+
+def _ensure_may_manage(actor: User | None) -> None:
+    # None: an operator command (the owner role), which may do anything.
+    if actor is not None and actor.role not in POLICY_MANAGERS:
+        raise PermissionDenied("only admins and managers may manage SLA policies")
+
+
+def _event(
+    name: str, organization: Organization, actor: User | None, policy: SlaPolicy, /, **changes: Any
+) -> events.Event:
+    return events.Event(
+        name=name,
+        organization_id=organization.id,
+        actor_id=actor.id if actor else None,
+        instance=policy,
+        changes=changes,
+    )
+
+
+def _validate(policy: SlaPolicy) -> None:
+    if policy.valid_until is not None and policy.valid_until <= policy.valid_from:
+        # Checked first: the overlap check cannot build a backwards range (PostgreSQL
+        # refuses it, and Django reports that as an overlap).
+        raise ValidationFailed.one("valid_until", "A policy must end after it starts.")
+    try:
+        # Nothing excluded: the overlap constraint spans organization, priority and tier.
+        policy.full_clean()
+    except ValidationError as error:
+        raise ValidationFailed.from_django(error) from None
+
+
+def _current(organization: Organization, policy: SlaPolicy) -> SlaPolicy:
+    found = (
+        SlaPolicy.objects.select_for_update()
+        .filter(organization_id=organization.id, pk=policy.pk)
+        .first()
+    )
+    if found is None:
+        raise NotFound("no such SLA policy", field="policy")
+    return found
+
+
+@tenant_atomic
+def sla_policy_create(
+    *,
+    organization: Organization,
+    actor: User | None,
+    name: str,
+    priority: str,
+    customer_tier: str,
+    first_response_minutes: int,
+    resolution_minutes: int,
+    business_hours: bool = True,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+) -> SlaPolicy:
+    """An active policy, valid from `valid_from` (default: now) until `valid_until` (open)."""
+    _ensure_may_manage(actor)
+    policy = SlaPolicy(
+        organization=organization, name=(name or "").strip(), priority=priority,
+        customer_tier=customer_tier, first_response_minutes=first_response_minutes,
+        resolution_minutes=resolution_minutes, business_hours=business_hours, is_active=True,
+        # A real value, not the column's default: full_clean checks overlaps with it.
+        valid_from=valid_from or timezone.now(), valid_until=valid_until,
+    )  # fmt: skip
+    _validate(policy)
+    events.before(_event("sla_policy.created", organization, actor, policy))
+    policy.save()
+    events.after(_event("sla_policy.created", organization, actor, policy))
+    return policy
+
+
+@tenant_atomic
+def sla_policy_update(
+    *, organization: Organization, actor: User | None, policy: SlaPolicy, **changes: Any
+) -> SlaPolicy:
+    """Change a policy's name, targets, counting or validity; (re)activate it.
+
+    Priority and customer tier cannot change (create another policy instead).
+    """
+    _ensure_may_manage(actor)
+    unknown = set(changes) - CHANGEABLE
+    if unknown:
+        field = sorted(unknown)[0]
+        raise ValidationFailed.one(field, f"{field} cannot be changed; create a new policy.")
+    for field in sorted(NOT_NULL & set(changes)):
+        if changes[field] is None:
+            raise ValidationFailed.one(field, f"{field} cannot be null.")
+    current = _current(organization, policy)
+    if "name" in changes:
+        changes["name"] = changes["name"].strip()
+    diff = {
+        field: (getattr(current, field), value)
+        for field, value in changes.items()
+        if getattr(current, field) != value
+    }
+    if not diff:
+        return current
+    for field, (_, value) in diff.items():
+        setattr(current, field, value)
+    _validate(current)
+    events.before(_event("sla_policy.updated", organization, actor, current, **diff))
+    current.save(update_fields=sorted(diff))
+    current.refresh_from_db(fields=["updated_at"])
+    events.after(_event("sla_policy.updated", organization, actor, current, **diff))
+    return current
+
+
+@tenant_atomic
+def sla_policy_deactivate(
+    *, organization: Organization, actor: User | None, policy: SlaPolicy
+) -> SlaPolicy:
+    """No new ticket gets this policy; tickets that have it keep their due times.
+
+    Deactivating an inactive policy changes nothing (and announces nothing).
+    """
+    _ensure_may_manage(actor)
+    current = _current(organization, policy)
+    if not current.is_active:
+        return current
+    events.before(_event("sla_policy.deactivated", organization, actor, current))
+    current.is_active = False
+    current.save(update_fields=["is_active"])
+    current.refresh_from_db(fields=["updated_at"])
+    events.after(
+        _event("sla_policy.deactivated", organization, actor, current, is_active=(True, False))
+    )
+    return current

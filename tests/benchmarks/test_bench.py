@@ -1,0 +1,219 @@
+"""`deskbase bench` works: every scenario runs and reports its shape. Times are never asserted.
+
+The bench connects as the application role on its own connections (one per
+client thread, and a raw psycopg one), which cannot see an uncommitted test
+transaction: the tests that measure use committed data (transaction=True) on a
+tiny demo data set, and pytest-django empties the tables afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from io import StringIO
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.core.management import CommandError, call_command
+from django.db import connection
+from psycopg.conninfo import conninfo_to_dict
+
+from deskbase.benchmarks import registry, runner
+from deskbase.benchmarks.httpclient import Login, ServerTiming
+from deskbase.benchmarks.management.commands.bench import result_name
+from deskbase.benchmarks.stats import percentile, summarize
+from deskbase.benchmarks.subjects import BENCH_TAG, label_for, pick_subjects
+from deskbase.core.demo import DEMO_LOGINS, load_demo
+
+IN_PROCESS = [
+    "queue_first_page", "queue_page_40", "ticket_detail", "customer_tickets", "ticket_create",
+    "comment_add",
+]  # fmt: skip
+# The selectors' documented budgets (tenant + page; tenant + ticket + 4 prefetches).
+READ_QUERIES = {"queue_first_page": 2, "queue_page_40": 2, "customer_tickets": 2,
+                "ticket_detail": 6}  # fmt: skip
+APP_ROLE = conninfo_to_dict(os.environ.get("DATABASE_APP_URL", "")).get("user")
+
+
+def bench(*args: str) -> dict:
+    out, err = StringIO(), StringIO()
+    call_command("bench", *args, stdout=out, stderr=err)
+    return json.loads(out.getvalue())
+
+
+@pytest.fixture
+def demo_data(transactional_db) -> None:
+    assert load_demo(tickets=30)
+
+
+def bench_tickets() -> int:
+    with connection.cursor() as cursor:  # the owner role: every tenant
+        cursor.execute("SELECT count(*) FROM tickets_ticket WHERE %s = ANY(tags)", [BENCH_TAG])
+        return cursor.fetchone()[0]
+
+
+# ---------------------------------------------------------------- in-process
+def test_every_scenario_runs_and_reports_latency_queries_and_raw_sql(demo_data, tmp_path):
+    # When every in-process scenario runs with a tiny sample count
+    output = tmp_path / "results" / "run.json"
+    report = bench("--samples", "5", "--warmup", "2", "--output", str(output))
+    # Then the JSON is printed and written, and names where it ran
+    assert json.loads(output.read_text()) == report
+    assert report["mode"] == "in-process"
+    assert report["options"] == {"samples": 5, "warmup": 2, "concurrency": 1,
+                                 "scenarios": IN_PROCESS}  # fmt: skip
+    environment = report["environment"]
+    assert environment["postgresql"]["version"]
+    assert environment["data_set"] == {"organizations": 2, "tickets": 35, "bench_tickets": 0,
+                                       "label": "tiny"}  # fmt: skip
+    assert {"date", "commit", "dirty", "python", "cpus"} <= set(environment)
+    assert report["subjects"]["organization_slug"] == "demo"
+    if APP_ROLE:  # measured like the server: as the application role, under RLS
+        assert environment["postgresql"]["role"] == APP_ROLE
+        assert environment["postgresql"]["rls_enforced"] is True
+    with connection.cursor() as cursor:  # and this test's connection is the owner's again
+        cursor.execute("SELECT current_user")
+        assert cursor.fetchone()[0] == conninfo_to_dict(os.environ["DATABASE_URL"])["user"]
+    # And each scenario has its latency, a constant query count and its raw SQL
+    assert list(report["scenarios"]) == IN_PROCESS
+    for name, result in report["scenarios"].items():
+        assert result["samples"] == 5, (name, result)
+        assert result["errors"] == 0, result["error_messages"]
+        assert 0 < result["median_ms"] <= result["p95_ms"] <= result["p99_ms"]
+        assert result["queries_min"] == result["queries_max"] == result["queries_per_request"]
+        assert result["queries_per_request"] == READ_QUERIES.get(name, result["queries_min"]) > 0
+        assert result["raw_sql"]["statements"] >= 1
+        assert result["raw_sql"]["median_ms"] > 0
+        assert result["ratio"] > 0
+        assert result["throughput_rps"] > 0
+    assert report["scenarios"]["queue_page_40"]["details"]["page"] >= 1
+    assert report["scenarios"]["ticket_detail"]["raw_sql"]["statements"] == 5
+
+
+def test_writers_add_tagged_rows_that_do_not_move_the_subjects(demo_data):
+    before = pick_subjects()
+    # When the writers run with three client threads each
+    report = bench("--scenario", "comment_add", "--scenario", "ticket_create",
+                   "--samples", "6", "--warmup", "1", "--concurrency", "3")  # fmt: skip
+    # Then they ran in registry order, all six calls of each, without errors
+    assert list(report["scenarios"]) == ["ticket_create", "comment_add"]
+    for result in report["scenarios"].values():
+        assert (result["samples"], result["errors"], result["concurrency"]) == (6, 0, 3)
+        assert result["writes"] is True
+        assert result["raw_sql"]["rolled_back"] is True
+    # And what they wrote is tagged, and not counted when the next run picks its subjects:
+    # ticket_create: 3 threads x 1 warm-up + 6 samples + 1 captured call;
+    # comment_add: a ticket per thread and one for the captured call.
+    assert bench_tickets() == 10 + 4
+    after = pick_subjects()
+    assert after.data_set["bench_tickets"] == 14
+    assert (after.organization_id, after.agent_id, after.customer_id, after.detail_number) == (
+        before.organization_id, before.agent_id, before.customer_id, before.detail_number
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------- HTTP
+def test_http_mode_reads_queries_from_server_timing(demo_data, live_server):
+    # When the bench drives a server over HTTP with two clients
+    report = bench("--http", live_server.url, "--samples", "4", "--warmup", "1",
+                   "--concurrency", "2")  # fmt: skip
+    # Then the pages that exist were measured, with the server's own query counts
+    assert report["mode"] == "http"
+    assert report["target"] == live_server.url
+    assert list(report["scenarios"]) == ["health", "login_page", "home"]
+    for result in report["scenarios"].values():
+        assert (result["samples"], result["errors"]) == (4, 0), result
+        assert result["server_median_ms"] is not None
+        assert result["raw_sql"] is None  # the bench cannot see a server's SQL
+    assert report["scenarios"]["health"]["queries_per_request"] > 0
+    # signed in without a password: a session for the busiest agent, as the subjects say
+    assert report["scenarios"]["home"]["details"]["signed_in"] == report["subjects"]["agent_email"]
+    assert report["scenarios"]["home"]["queries_min"] == report["scenarios"]["home"]["queries_max"]
+    # And with --login it signs in through the form instead
+    agent = next(login for login in DEMO_LOGINS if login.role == "agent")
+    report = bench("--http", live_server.url, "--scenario", "home", "--samples", "2",
+                   "--login", f"demo:{agent.email}:{agent.password}")  # fmt: skip
+    assert report["scenarios"]["home"]["details"]["signed_in"] == agent.email
+    assert report["scenarios"]["home"]["errors"] == 0
+    # And the sessions the bench opened are gone (deleted, or signed out)
+    assert not Session.objects.exists()
+
+
+def test_a_scenario_needing_a_sign_in_is_skipped_when_it_fails(transactional_db, live_server):
+    # An empty database: health answers, but nobody can sign in
+    report = bench("--http", live_server.url, "--scenario", "health", "--scenario", "home",
+                   "--samples", "1", "--login", "demo:agent@demo.deskbase.test:wrong")  # fmt: skip
+    assert report["subjects"] is None
+    assert report["scenarios"]["health"]["samples"] == 1
+    skipped = report["scenarios"]["home"]["skipped"]
+    assert "sign-in as agent@demo.deskbase.test in 'demo' failed" in skipped
+
+
+def test_a_failing_scenario_is_reported_and_the_others_still_run(
+    transactional_db, live_server, monkeypatch
+):
+    def broken(ctx):
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(registry.REGISTRY, "broken", registry.Scenario("broken", "fails",
+                                                                       http=broken))  # fmt: skip
+    options = runner.Options(mode="http", base_url=live_server.url, scenarios=["broken", "health"],
+                             samples=2, warmup=0)  # fmt: skip
+    report = runner.run(options)
+    assert report["scenarios"]["broken"]["error"] == "RuntimeError: boom"
+    assert report["scenarios"]["health"]["samples"] == 2
+    with pytest.raises(CommandError, match="scenarios failed: broken"):
+        bench("--http", live_server.url, "--scenario", "broken", "--samples", "1")
+
+
+# ------------------------------------------------------------- no measuring
+def test_an_empty_database_is_an_error_naming_how_to_load_data(db):
+    with pytest.raises(CommandError, match="deskbase demo"):
+        bench("--samples", "1")
+
+
+def test_scenario_names_are_checked_against_the_mode():
+    with pytest.raises(CommandError, match="unknown scenario 'nope'"):
+        bench("--scenario", "nope")
+    with pytest.raises(CommandError, match="no http driver yet"):
+        bench("--scenario", "ticket_detail", "--http", "http://127.0.0.1:9")
+
+
+def test_list_names_every_scenario_and_its_modes():
+    out = StringIO()
+    call_command("bench", "--list", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert any(line.startswith("queue_page_40") and "[in-process]" in line for line in lines)
+    assert any(line.startswith("health") and "[http]" in line for line in lines)
+
+
+def test_percentiles_are_nearest_rank():
+    values = list(range(1, 201))  # 1..200 ms
+    assert percentile(values, 99) == 198
+    assert percentile(values, 95) == 190
+    assert percentile([5.0], 99) == 5.0
+    summary = summarize([3.0, 1.0, 2.0])
+    assert (summary["median_ms"], summary["min_ms"], summary["max_ms"]) == (2.0, 1.0, 3.0)
+    assert summarize([])["median_ms"] is None
+
+
+def test_saved_results_are_named_by_date_data_set_mode_and_commit():
+    report = {"mode": "in-process", "options": {"concurrency": 8},
+              "environment": {"date": "2026-11-22T00:40:03+00:00", "commit": "94ac296b59",
+                              "dirty": True, "data_set": {"label": "standard"}}}  # fmt: skip
+    assert result_name(report) == "2026-11-22T0040-standard-in-process-c8-94ac296-dirty.json"
+    assert [label_for(n) for n in (35, 95_000, 1_100_000, 9_000_000, 3_000_000)] == [
+        "tiny", "small", "standard", "large", "other"
+    ]  # fmt: skip
+
+
+def test_server_timing_and_logins_parse():
+    header = 'total;dur=12.5, db;dur=3.1;desc="4 queries", app;dur=9.4'
+    assert ServerTiming.parse(header) == ServerTiming(12.5, 3.1, 4)
+    assert ServerTiming.parse('total;dur=1.0, db;dur=0.2;desc="1 query", app;dur=0.8').queries == 1
+    assert ServerTiming.parse(None) is None
+    assert Login.parse("demo:a@b.test:pw:with:colons") == Login(
+        "demo", "a@b.test", "pw:with:colons"
+    )
+    with pytest.raises(ValueError, match="SLUG:EMAIL:PASSWORD"):
+        Login.parse("demo:a@b.test")

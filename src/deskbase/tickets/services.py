@@ -67,9 +67,12 @@ def _validated(instance: Any, exclude: Iterable[str] = ()) -> None:
     own (a dozen round trips per ticket); the database checks them on the write
     anyway, and `tenant_atomic` turns a violation into the same field error.
     """
+    # Foreign keys too: PostgreSQL checks them (and the same-tenant composite keys);
+    # _check_same_tenant has already named a reference to another tenant.
+    references = [f.name for f in instance._meta.concrete_fields if f.is_relation]
     try:
         instance.full_clean(
-            exclude=list(exclude), validate_unique=False, validate_constraints=False
+            exclude=[*exclude, *references], validate_unique=False, validate_constraints=False
         )
     except ValidationError as error:
         raise ValidationFailed.from_django(error) from None
@@ -379,7 +382,8 @@ def comment_add(
 
 
 def comment_time(comment: TicketComment) -> datetime:
-    comment.refresh_from_db(fields=["created_at"])
+    if not isinstance(comment.created_at, datetime):  # not returned by the INSERT
+        comment.refresh_from_db(fields=["created_at"])
     return comment.created_at
 
 

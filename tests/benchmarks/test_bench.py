@@ -18,7 +18,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from psycopg.conninfo import conninfo_to_dict
 
+from deskbase.accounts.models import ApiToken
 from deskbase.benchmarks import registry, runner
+from deskbase.benchmarks.http_scenarios import TOKEN_NAME
 from deskbase.benchmarks.httpclient import Login, ServerTiming
 from deskbase.benchmarks.management.commands.bench import result_name
 from deskbase.benchmarks.stats import percentile, summarize
@@ -33,6 +35,7 @@ IN_PROCESS = [
 READ_QUERIES = {"queue_first_page": 2, "queue_page_40": 2, "customer_tickets": 2,
                 "ticket_detail": 6}  # fmt: skip
 APP_ROLE = conninfo_to_dict(os.environ.get("DATABASE_APP_URL", "")).get("user")
+PAGES = ("--scenario", "health", "--scenario", "login_page", "--scenario", "home")
 
 
 def bench(*args: str) -> dict:
@@ -114,10 +117,10 @@ def test_writers_add_tagged_rows_that_do_not_move_the_subjects(demo_data):
 
 # ---------------------------------------------------------------------- HTTP
 def test_http_mode_reads_queries_from_server_timing(demo_data, live_server):
-    # When the bench drives a server over HTTP with two clients
+    # When the bench drives a server's pages over HTTP with two clients
     report = bench("--http", live_server.url, "--samples", "4", "--warmup", "1",
-                   "--concurrency", "2")  # fmt: skip
-    # Then the pages that exist were measured, with the server's own query counts
+                   "--concurrency", "2", *PAGES)  # fmt: skip
+    # Then the pages were measured, with the server's own query counts
     assert report["mode"] == "http"
     assert report["target"] == live_server.url
     assert list(report["scenarios"]) == ["health", "login_page", "home"]
@@ -137,6 +140,36 @@ def test_http_mode_reads_queries_from_server_timing(demo_data, live_server):
     assert report["scenarios"]["home"]["errors"] == 0
     # And the sessions the bench opened are gone (deleted, or signed out)
     assert not Session.objects.exists()
+
+
+def test_http_mode_drives_the_rest_api_with_tokens_for_the_subjects(demo_data, live_server):
+    # When the ticket scenarios run over HTTP, through the REST API, with two clients
+    chosen = [arg for name in IN_PROCESS for arg in ("--scenario", name)]
+    report = bench("--http", live_server.url, "--samples", "4", "--warmup", "1",
+                   "--concurrency", "2", *chosen)  # fmt: skip
+    # Then each was measured without errors, with the server's own constant query counts
+    assert list(report["scenarios"]) == IN_PROCESS
+    for name, result in report["scenarios"].items():
+        assert (result["samples"], result["errors"]) == (4, 0), (name, result)
+        assert result["details"]["path"].startswith("/api/v1/tickets"), result["details"]
+        assert result["server_median_ms"] is not None
+        assert result["queries_min"] == result["queries_max"] > 0, (name, result)
+        # And the raw SQL of its in-process twin, and the ratio
+        assert result["raw_sql"]["statements"] >= 1, (name, result["raw_sql"])
+        assert result["ratio"] > 0
+    # And it called the API as the subjects, with one expiring bench token each
+    subjects, scenarios = report["subjects"], report["scenarios"]
+    assert scenarios["queue_first_page"]["details"]["signed_in"] == subjects["agent_email"]
+    assert scenarios["customer_tickets"]["details"]["signed_in"] == subjects["customer_email"]
+    assert scenarios["ticket_detail"]["details"]["number"] == subjects["detail_number"]
+    tokens = ApiToken.objects.filter(name=TOKEN_NAME)
+    assert sorted(tokens.values_list("user_id", flat=True)) == sorted(
+        [subjects["agent_id"], subjects["customer_id"]]
+    )
+    assert all(token.expires_at is not None for token in tokens)
+    # And what the writers added is tagged like in-process: ticket_create's 2 x 1 warm-up
+    # + 4 samples + 1 captured in-process call; comment_add's ticket per thread and one more.
+    assert bench_tickets() == (2 + 4 + 1) + (2 + 1)
 
 
 def test_a_scenario_needing_a_sign_in_is_skipped_when_it_fails(transactional_db, live_server):
@@ -172,18 +205,20 @@ def test_an_empty_database_is_an_error_naming_how_to_load_data(db):
         bench("--samples", "1")
 
 
-def test_scenario_names_are_checked_against_the_mode():
+def test_scenario_names_are_checked_against_the_mode(monkeypatch):
     with pytest.raises(CommandError, match="unknown scenario 'nope'"):
         bench("--scenario", "nope")
+    in_process_only = registry.Scenario("in_process_only", "x", inprocess=lambda ctx: None)
+    monkeypatch.setitem(registry.REGISTRY, "in_process_only", in_process_only)
     with pytest.raises(CommandError, match="no http driver yet"):
-        bench("--scenario", "ticket_detail", "--http", "http://127.0.0.1:9")
+        bench("--scenario", "in_process_only", "--http", "http://127.0.0.1:9")
 
 
 def test_list_names_every_scenario_and_its_modes():
     out = StringIO()
     call_command("bench", "--list", stdout=out)
     lines = out.getvalue().splitlines()
-    assert any(line.startswith("queue_page_40") and "[in-process]" in line for line in lines)
+    assert any(line.startswith("queue_page_40") and "[in-process, http]" in line for line in lines)
     assert any(line.startswith("health") and "[http]" in line for line in lines)
 
 

@@ -57,7 +57,11 @@ def token_create(
 
 @tenant_atomic
 def token_revoke(*, organization: Organization, actor: User, token_id: int) -> ApiToken:
-    token = ApiToken.objects.select_for_update().filter(pk=token_id).first()
+    token = (
+        ApiToken.objects.select_for_update()
+        .filter(organization_id=organization.id, pk=token_id)
+        .first()
+    )
     if token is None or (token.user_id != actor.id and actor.role != "admin"):
         raise NotFound("no such token", field="token")
     if token.revoked_at is None:

@@ -11,7 +11,7 @@ from ninja import Field, Router, Schema, Status
 from deskbase.accounts import throttle, tokens
 from deskbase.accounts.models import ApiToken
 from deskbase.api.schemas import ERRORS
-from deskbase.api.tickets import Strict, organization_of
+from deskbase.api.tickets import Strict, UtcDatetime, organization_of
 from deskbase.core.errors import DomainError
 from deskbase.core.tenancy import tenant
 
@@ -34,7 +34,7 @@ class MeOut(Schema):
 
 class TokenIn(Strict):
     name: str = Field(..., min_length=1, max_length=100)
-    expires_at: datetime | None = None
+    expires_at: UtcDatetime | None = None
 
 
 class TokenOut(Schema):

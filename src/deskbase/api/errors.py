@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -87,6 +87,12 @@ def install(api: NinjaAPI) -> None:
             return validation_failed(request, failed)
         logger.warning("unmapped constraint violation: %s", exc)
         return problem(api, request, 409, "The change conflicts with the current data.")
+
+    @api.exception_handler(DataError)
+    def data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
+        # A value PostgreSQL cannot store (out of range, bad encoding): the input's fault.
+        detail = (str(exc).strip().splitlines() or ["invalid value"])[0]
+        return problem(api, request, 422, f"The database cannot store a value: {detail}.")
 
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:

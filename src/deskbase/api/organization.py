@@ -223,6 +223,7 @@ def get_policy(request: HttpRequest, policy_id: int):
 def update_policy(request: HttpRequest, policy_id: int, payload: SlaPolicyPatch):
     """Admins and managers. Priority and tier never change: create another policy."""
     user = request.auth
+    ensure_manager(user)
     policy = _policy(user, policy_id)
     changes = payload.dict(exclude_unset=True)
     return policies.sla_policy_update(
@@ -234,6 +235,7 @@ def update_policy(request: HttpRequest, policy_id: int, payload: SlaPolicyPatch)
 def deactivate_policy(request: HttpRequest, policy_id: int):
     """Deactivate (admins and managers): no new ticket gets it; the row stays."""
     user = request.auth
+    ensure_manager(user)
     policy = _policy(user, policy_id)
     policies.sla_policy_deactivate(organization=organization_of(user), actor=user, policy=policy)
     return Status(204, None)
@@ -279,3 +281,9 @@ def rate_ticket(request: HttpRequest, number: int, payload: CsatIn):
     rated = {"ticket": ticket.number, "rating": response.rating, "comment": response.comment,
              "created_at": response.created_at}  # fmt: skip
     return Status(201, rated)
+
+
+def ensure_manager(user: User) -> None:
+    """Managers and admins only, checked before any lookup: ids reveal nothing to others."""
+    if user.role not in ("admin", "manager"):
+        raise PermissionDenied("only admins and managers manage SLA policies")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import ConfigDict
+from pydantic import AfterValidator, ConfigDict, model_validator
 
 from deskbase.accounts.models import Team, User
 from deskbase.api import idempotency
@@ -17,7 +17,7 @@ from deskbase.core.tenancy import tenant
 from deskbase.organizations.models import Organization
 from deskbase.tickets import selectors, services
 from deskbase.tickets.models import Category, Ticket
-from deskbase.tickets.permissions import can_view_ticket
+from deskbase.tickets.permissions import can_view_ticket, ensure_staff
 
 router = Router(tags=["tickets"])
 
@@ -26,10 +26,37 @@ PriorityName = Literal["low", "medium", "high", "urgent"]
 ChannelName = Literal["email", "web", "portal", "chat", "phone", "api"]
 
 
+def _no_nul(value: Any, path: str = "") -> None:
+    """PostgreSQL text cannot hold U+0000: refuse it up front, naming the field."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValidationFailed.one(path or "__all__", "Text cannot contain NUL characters.")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(key, path)
+            _no_nul(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _no_nul(item, f"{path}.{index}" if path else str(index))
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # PostgreSQL accepts UTC offsets up to 15:59; any valid offset becomes UTC first.
+    return value.astimezone(UTC) if value is not None and value.tzinfo else value
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+
+
 class Strict(Schema):
     # A field the caller may not set (organization, role, number ...) is an error,
     # never silently dropped.
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: Any) -> Any:
+        _no_nul(data)
+        return data
 
 
 class TicketQuery(Schema):
@@ -38,14 +65,14 @@ class TicketQuery(Schema):
     assignee: str | None = Field(None, description="me, unassigned or an agent id")
     team: int | None = None
     customer: int | None = None
-    tag: str | None = Field(None, max_length=50)
+    tag: str | None = Field(None, max_length=50, pattern=r"^[^\x00]*$")
     category: int | None = None
     channel: ChannelName | None = None
     sla: Literal["breached", "at_risk"] | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    updated_after: datetime | None = None
-    updated_before: datetime | None = None
+    created_after: UtcDatetime | None = None
+    created_before: UtcDatetime | None = None
+    updated_after: UtcDatetime | None = None
+    updated_before: UtcDatetime | None = None
     sort: Literal["updated", "created", "priority", "sla_due"] = "updated"
     cursor: str | None = Field(None, max_length=500)
     limit: int = Field(25, ge=1, le=100)
@@ -173,6 +200,7 @@ def list_tickets(request: HttpRequest, query: Query[TicketQuery]):
 @router.get("/trash", response={200: list[TicketOut], **ERRORS})
 def trash(request: HttpRequest):
     """Deleted tickets, most recent first (staff)."""
+    ensure_staff(request.auth, "see the trash")
     return selectors.ticket_trash(organization=organization_of(request.auth), actor=request.auth)
 
 
@@ -252,7 +280,11 @@ def assign(request: HttpRequest, number: int, payload: AssignIn, response: HttpR
 def merge(request: HttpRequest, number: int, payload: MergeIn, response: HttpResponse):
     """Merge this ticket into `into`; returns the target."""
     user = request.auth
-    source, target = _ticket(user, number), _ticket(user, payload.into)
+    source = _ticket(user, number)
+    try:
+        target = _ticket(user, payload.into)
+    except NotFound:
+        raise ValidationFailed.one("into", f"No ticket #{payload.into} here.") from None
     services.ticket_merge(organization=organization_of(user), actor=user, source=source,
                           target=target)  # fmt: skip
     return _detail(user, payload.into, response)

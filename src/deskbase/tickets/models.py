@@ -173,6 +173,12 @@ class Ticket(TenantModel, TimestampedModel, SoftDeleteModel):
                 "organization", "resolution_due_at", "id", name="tickets_queue_sla_due",
                 condition=Q(deleted_at__isnull=True, status__in=ACTIVE_STATUSES),
             ),
+            # A customer's own tickets, most recently changed first (the portal, the API).
+            models.Index(
+                "organization", "customer", models.F("updated_at").desc(),
+                models.F("id").desc(), name="tickets_customer_updated",
+                condition=Q(deleted_at__isnull=True),
+            ),
             models.Index(
                 "organization", "customer", models.F("created_at").desc(),
                 name="tickets_by_customer",

@@ -163,3 +163,26 @@ def test_unauthenticated_and_bad_tokens_are_401(client, tenant_a, app_role):
         "/api/v1/tickets", headers={"Authorization": "Bearer dsk_1_notatoken00000000000"}
     )
     assert forged.status_code == 401
+
+
+def test_the_same_idempotency_key_while_the_first_request_runs_is_a_conflict(agent, tenant_a):
+    # Given the first request with this key still running (it holds the key's lock)
+    import os
+
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(os.environ["DATABASE_URL"])
+    params["dbname"] = connection.settings_dict["NAME"]
+    lock = f"idempotency:{tenant_a.org.id}:{tenant_a.agent.id}:tickets.create:slow-1"
+    with psycopg.connect(**params) as first:
+        first.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [lock])
+        # When a retry with the same key arrives meanwhile
+        retry = agent.post(
+            "/tickets", {"subject": "Retry", "customer_id": tenant_a.customer.id},
+            headers={"Idempotency-Key": "slow-1"},
+        )  # fmt: skip
+    # Then it is told so, and nothing was written twice
+    assert retry.status_code == 409
+    assert retry.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert agent.get("/tickets").json()["items"] == []

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
-
 from deskbase.accounts.models import STAFF_ROLES, Role, Team, TeamMembership, User
 from deskbase.core import events
-from deskbase.core.errors import PermissionDenied, ValidationFailed
+from deskbase.core.errors import PermissionDenied, ValidationFailed, validated
 from deskbase.core.tenancy import tenant_atomic
 from deskbase.organizations.models import Organization
 
@@ -19,10 +17,7 @@ PROFILE_FIELDS = frozenset(
 
 
 def _clean(instance: Any, exclude: list[str] | None = None) -> None:
-    try:
-        instance.full_clean(exclude=exclude)
-    except ValidationError as error:
-        raise ValidationFailed.from_django(error) from None
+    validated(instance, exclude=exclude)
 
 
 def _ensure_admin(actor: User | None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 
 
@@ -71,6 +73,14 @@ class Vetoed(DomainError):
     """An in-transaction event subscriber refused the change."""
 
     status = 422
+
+
+def validated(instance: Any, **full_clean: Any) -> None:
+    """instance.full_clean(**full_clean), its errors raised as ValidationFailed by field."""
+    try:
+        instance.full_clean(**full_clean)
+    except ValidationError as error:
+        raise ValidationFailed.from_django(error) from None
 
 
 def constraint_fields() -> dict[str, str]:

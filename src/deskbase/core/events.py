@@ -38,6 +38,19 @@ class Event:
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
 
+def event(
+    name: str, organization: Any, actor: Any = None, instance: Any = None, /, **changes: Any
+) -> Event:
+    """The event a service announces: who did `name` to `instance`, in which organization."""
+    return Event(
+        name=name,
+        organization_id=organization.id,
+        actor_id=actor.id if actor else None,
+        instance=instance,
+        changes=changes,
+    )
+
+
 _subscribers: dict[tuple[str, Phase], list[Handler]] = defaultdict(list)
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from deskbase.core.errors import ValidationFailed
+from deskbase.core.errors import validated
 from deskbase.core.tenancy import tenant
 from deskbase.organizations.models import Holiday, Organization
 
@@ -18,10 +17,7 @@ def organization_create(*, slug: str, name: str, **fields: Any) -> Organization:
     organization = Organization(
         slug=(slug or "").strip().lower(), name=(name or "").strip(), **fields
     )
-    try:
-        organization.full_clean()
-    except ValidationError as error:
-        raise ValidationFailed.from_django(error) from None
+    validated(organization)
     organization.save()
     return organization
 
@@ -29,9 +25,6 @@ def organization_create(*, slug: str, name: str, **fields: Any) -> Organization:
 def holiday_add(*, organization: Organization, date: Any, name: str) -> Holiday:
     with tenant(organization):
         holiday = Holiday(organization=organization, date=date, name=name.strip())
-        try:
-            holiday.full_clean()
-        except ValidationError as error:
-            raise ValidationFailed.from_django(error) from None
+        validated(holiday)
         holiday.save()
         return holiday

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
-
 from deskbase.accounts.models import Role, User
 from deskbase.core import events
-from deskbase.core.errors import PermissionDenied, ValidationFailed
+from deskbase.core.errors import PermissionDenied, ValidationFailed, validated
 from deskbase.core.tenancy import tenant_atomic
 from deskbase.organizations.models import Organization
 
@@ -68,13 +66,8 @@ def organization_settings_update(
         return current
     for field, (_, value) in diff.items():
         setattr(current, field, value)
-    try:
-        # Only what changed: the slug's uniqueness is not this caller's business.
-        current.full_clean(
-            exclude=[f.name for f in Organization._meta.fields if f.name not in diff]
-        )
-    except ValidationError as error:
-        raise ValidationFailed.from_django(error) from None
+    # Only what changed: the slug's uniqueness is not this caller's business.
+    validated(current, exclude=[f.name for f in Organization._meta.fields if f.name not in diff])
     events.before(
         events.Event("organization.updated", organization.id, actor.id if actor else None,
                      current, diff)

@@ -17,12 +17,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from deskbase.accounts.models import Role, User
 from deskbase.core import events
-from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed
+from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed, validated
 from deskbase.core.tenancy import tenant_atomic
 from deskbase.organizations.models import Organization
 from deskbase.sla.models import SlaPolicy
@@ -41,28 +40,13 @@ def _ensure_may_manage(actor: User | None) -> None:
         raise PermissionDenied("only admins and managers may manage SLA policies")
 
 
-def _event(
-    name: str, organization: Organization, actor: User | None, policy: SlaPolicy, /, **changes: Any
-) -> events.Event:
-    return events.Event(
-        name=name,
-        organization_id=organization.id,
-        actor_id=actor.id if actor else None,
-        instance=policy,
-        changes=changes,
-    )
-
-
 def _validate(policy: SlaPolicy) -> None:
     if policy.valid_until is not None and policy.valid_until <= policy.valid_from:
         # Checked first: the overlap check cannot build a backwards range (PostgreSQL
         # refuses it, and Django reports that as an overlap).
         raise ValidationFailed.one("valid_until", "A policy must end after it starts.")
-    try:
-        # Nothing excluded: the overlap constraint spans organization, priority and tier.
-        policy.full_clean()
-    except ValidationError as error:
-        raise ValidationFailed.from_django(error) from None
+    # Nothing excluded: the overlap constraint spans organization, priority and tier.
+    validated(policy)
 
 
 def _current(organization: Organization, policy: SlaPolicy) -> SlaPolicy:
@@ -100,9 +84,9 @@ def sla_policy_create(
         valid_from=valid_from or timezone.now(), valid_until=valid_until,
     )  # fmt: skip
     _validate(policy)
-    events.before(_event("sla_policy.created", organization, actor, policy))
+    events.before(events.event("sla_policy.created", organization, actor, policy))
     policy.save()
-    events.after(_event("sla_policy.created", organization, actor, policy))
+    events.after(events.event("sla_policy.created", organization, actor, policy))
     return policy
 
 
@@ -135,10 +119,10 @@ def sla_policy_update(
     for field, (_, value) in diff.items():
         setattr(current, field, value)
     _validate(current)
-    events.before(_event("sla_policy.updated", organization, actor, current, **diff))
+    events.before(events.event("sla_policy.updated", organization, actor, current, **diff))
     current.save(update_fields=sorted(diff))
     current.refresh_from_db(fields=["updated_at"])
-    events.after(_event("sla_policy.updated", organization, actor, current, **diff))
+    events.after(events.event("sla_policy.updated", organization, actor, current, **diff))
     return current
 
 
@@ -154,11 +138,13 @@ def sla_policy_deactivate(
     current = _current(organization, policy)
     if not current.is_active:
         return current
-    events.before(_event("sla_policy.deactivated", organization, actor, current))
+    events.before(events.event("sla_policy.deactivated", organization, actor, current))
     current.is_active = False
     current.save(update_fields=["is_active"])
     current.refresh_from_db(fields=["updated_at"])
     events.after(
-        _event("sla_policy.deactivated", organization, actor, current, is_active=(True, False))
+        events.event(
+            "sla_policy.deactivated", organization, actor, current, is_active=(True, False)
+        )
     )
     return current

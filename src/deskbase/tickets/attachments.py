@@ -23,16 +23,15 @@ import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import BinaryIO, Protocol
 
 import filetype
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db.models import F, Q, QuerySet
 
 from deskbase.accounts.models import User
 from deskbase.core import events
-from deskbase.core.errors import Conflict, NotFound, ValidationFailed
+from deskbase.core.errors import Conflict, NotFound, ValidationFailed, validated
 from deskbase.core.tenancy import tenant_atomic
 from deskbase.organizations.models import Organization
 from deskbase.tickets.models import CommentKind, Status, Ticket, TicketAttachment, TicketComment
@@ -187,10 +186,6 @@ def _move_into_place(temp: Path, target: Path, size: int) -> None:
 
 
 # ------------------------------------------------------------------ services
-def _event(name: str, organization: Organization, actor: User, instance: Any) -> events.Event:
-    return events.Event(
-        name=name, organization_id=organization.id, actor_id=actor.id, instance=instance
-    )
 
 
 def _attachable_ticket(organization: Organization, actor: User, ticket: Ticket) -> Ticket:
@@ -242,14 +237,11 @@ def attachment_add(
         file_name=sanitize_file_name(file_name), content_type=stored.content_type,
         size=stored.size, sha256=stored.sha256,
     )  # fmt: skip
-    try:
-        attachment.full_clean(exclude=["organization", "ticket", "comment", "uploaded_by"])
-    except ValidationError as error:
-        raise ValidationFailed.from_django(error) from None
-    events.before(_event("attachment.added", organization, actor, attachment))
+    validated(attachment, exclude=["organization", "ticket", "comment", "uploaded_by"])
+    events.before(events.event("attachment.added", organization, actor, attachment))
     attachment.save()
     attachment.refresh_from_db(fields=["created_at"])
-    events.after(_event("attachment.added", organization, actor, attachment))
+    events.after(events.event("attachment.added", organization, actor, attachment))
     return attachment
 
 

@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 
 from deskbase.accounts.models import Role, User
 from deskbase.core import events
-from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed
+from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed, validated
 from deskbase.core.tenancy import tenant_atomic
 from deskbase.organizations.models import Organization
 from deskbase.tickets.models import CannedResponse, Status, Ticket
@@ -76,16 +74,6 @@ def render_body(body: str, *, ticket: Ticket, agent: User, organization: Organiz
 
 
 # ------------------------------------------------------------------ helpers
-def _event(
-    name: str, organization: Organization, actor: User, canned: Any, /, **changes: Any
-) -> events.Event:
-    return events.Event(
-        name=name,
-        organization_id=organization.id,
-        actor_id=actor.id,
-        instance=canned,
-        changes=changes,
-    )
 
 
 def _ensure_may_manage(actor: User, *, shared: bool) -> None:
@@ -111,11 +99,8 @@ def _current(organization: Organization, actor: User, canned: CannedResponse) ->
 
 def _validate(canned: CannedResponse) -> None:
     check_placeholders(canned.body)
-    try:
-        # Nothing excluded: the name's unique constraint spans organization and owner.
-        canned.full_clean()
-    except ValidationError as error:
-        raise _validation_failed(error) from None
+    # Nothing excluded: the name's unique constraint spans organization and owner.
+    validated(canned)
 
 
 def _save(canned: CannedResponse, fields: list[str] | None = None) -> None:
@@ -126,11 +111,6 @@ def _save(canned: CannedResponse, fields: list[str] | None = None) -> None:
         if "tickets_cannedresponse_name_unique" in str(error):
             raise ValidationFailed.one("name", _DUPLICATE) from None
         raise
-
-
-def _validation_failed(error: ValidationError) -> ValidationFailed:
-    """Django's errors by field; the name's unique constraint names "name" by its code."""
-    return ValidationFailed.from_django(error)
 
 
 # ------------------------------------------------------------------ services
@@ -147,9 +127,9 @@ def canned_response_create(
         owner=actor if personal else None,
     )
     _validate(canned)
-    events.before(_event("canned_response.created", organization, actor, canned))
+    events.before(events.event("canned_response.created", organization, actor, canned))
     _save(canned)
-    events.after(_event("canned_response.created", organization, actor, canned))
+    events.after(events.event("canned_response.created", organization, actor, canned))
     return canned
 
 
@@ -177,10 +157,10 @@ def canned_response_update(
     for field, (_, value) in changes.items():
         setattr(current, field, value)
     _validate(current)
-    events.before(_event("canned_response.updated", organization, actor, current, **changes))
+    events.before(events.event("canned_response.updated", organization, actor, current, **changes))
     _save(current, sorted(changes))
     current.refresh_from_db(fields=["updated_at"])
-    events.after(_event("canned_response.updated", organization, actor, current, **changes))
+    events.after(events.event("canned_response.updated", organization, actor, current, **changes))
     return current
 
 
@@ -192,9 +172,9 @@ def canned_response_delete(
     ensure_staff(actor, "manage canned responses")
     current = _current(organization, actor, canned)
     _ensure_may_manage(actor, shared=current.owner_id is None)
-    events.before(_event("canned_response.soft_deleted", organization, actor, current))
+    events.before(events.event("canned_response.soft_deleted", organization, actor, current))
     current.soft_delete(actor, reason)
-    events.after(_event("canned_response.soft_deleted", organization, actor, current))
+    events.after(events.event("canned_response.soft_deleted", organization, actor, current))
     return current
 
 

@@ -13,14 +13,13 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
 from deskbase.accounts.models import User
 from deskbase.core import events
-from deskbase.core.errors import Conflict, PermissionDenied, ValidationFailed
+from deskbase.core.errors import Conflict, PermissionDenied, ValidationFailed, validated
 from deskbase.core.sanitize import clean_html, html_to_text, text_to_html
 from deskbase.core.tenancy import tenant_atomic
 from deskbase.organizations.models import Organization
@@ -43,14 +42,6 @@ EDITABLE_FIELDS = frozenset(
 
 
 # ------------------------------------------------------------------ helpers
-def _event(name: str, organization: Organization, actor: User | None, ticket: Any, **changes: Any):
-    return events.Event(
-        name=name,
-        organization_id=organization.id,
-        actor_id=actor.id if actor else None,
-        instance=ticket,
-        changes=changes,
-    )
 
 
 def _check_same_tenant(organization: Organization, **references: Any) -> None:
@@ -70,12 +61,12 @@ def _validated(instance: Any, exclude: Iterable[str] = ()) -> None:
     # Foreign keys too: PostgreSQL checks them (and the same-tenant composite keys);
     # _check_same_tenant has already named a reference to another tenant.
     references = [f.name for f in instance._meta.concrete_fields if f.is_relation]
-    try:
-        instance.full_clean(
-            exclude=[*exclude, *references], validate_unique=False, validate_constraints=False
-        )
-    except ValidationError as error:
-        raise ValidationFailed.from_django(error) from None
+    validated(
+        instance,
+        exclude=[*exclude, *references],
+        validate_unique=False,
+        validate_constraints=False,
+    )
 
 
 def _locked(ticket: Ticket, version: int | None) -> Ticket:
@@ -174,7 +165,7 @@ def ticket_create(
     _validated(ticket, exclude=["number"])
     if assignee is not None:
         routing.check_assignable(organization=organization, agent=assignee)
-    events.before(_event("ticket.created", organization, actor, ticket))
+    events.before(events.event("ticket.created", organization, actor, ticket))
     ticket.save()
     ticket.refresh_from_db(fields=["number", "created_at", "updated_at"])
     changed = sla.sla_start(ticket, at=ticket.created_at)
@@ -187,7 +178,7 @@ def ticket_create(
             ticket.assignee = chosen
             changed.append("assignee")
     _save(ticket, changed, bump=False)
-    events.after(_event("ticket.created", organization, actor, ticket))
+    events.after(events.event("ticket.created", organization, actor, ticket))
     return ticket
 
 
@@ -230,12 +221,12 @@ def ticket_update(
     diff = {k: (before[k], v) for k, v in changes.items() if before[k] != v}
     if not diff:
         return current
-    events.before(_event("ticket.updated", organization, actor, current, **diff))
+    events.before(events.event("ticket.updated", organization, actor, current, **diff))
     fields = set(diff)
     if "priority" in diff:
         fields.update(sla.sla_recompute(current, reason="priority changed", at=_now()))
     _save(current, fields)
-    events.after(_event("ticket.updated", organization, actor, current, **diff))
+    events.after(events.event("ticket.updated", organization, actor, current, **diff))
     return current
 
 
@@ -273,12 +264,16 @@ def ticket_change_status(
     if not is_staff_member(actor) and not _customer_may_set(current, status):
         raise PermissionDenied(f"customers cannot set a ticket to {status}")
     previous = current.status
-    events.before(_event("ticket.updated", organization, actor, current, status=(previous, status)))
+    events.before(
+        events.event("ticket.updated", organization, actor, current, status=(previous, status))
+    )
     staff = is_staff_member(actor)
     when = _past(at, not_before=current.created_at) if at is not None and staff else _now()
     fields = _apply_status(current, status, reason=reason, at=when)
     _save(current, fields)
-    events.after(_event("ticket.updated", organization, actor, current, status=(previous, status)))
+    events.after(
+        events.event("ticket.updated", organization, actor, current, status=(previous, status))
+    )
     return current
 
 
@@ -334,10 +329,10 @@ def ticket_assign(
     if current.assignee_id == (assignee.id if assignee else None):
         return current
     change = {"assignee": (current.assignee_id, assignee.id if assignee else None)}
-    events.before(_event("ticket.updated", organization, actor, current, **change))
+    events.before(events.event("ticket.updated", organization, actor, current, **change))
     current.assignee = assignee
     _save(current, {"assignee"})
-    events.after(_event("ticket.updated", organization, actor, current, **change))
+    events.after(events.event("ticket.updated", organization, actor, current, **change))
     return current
 
 
@@ -371,13 +366,13 @@ def comment_add(
         comment.created_at = _past(at, not_before=current.created_at)
     if current.status in (Status.CLOSED, Status.CANCELLED):
         raise Conflict(f"ticket #{current.number} is {current.status}; open a new ticket")
-    events.before(_event("comment.added", organization, actor, comment))
+    events.before(events.event("comment.added", organization, actor, comment))
     comment.save()
     fields = _after_reply(current, comment, staff=staff, at=comment_time(comment))
     _save(current, fields, bump=bool(fields))
     if not fields:  # the conversation changed: the ticket moves up the "recently updated" queue
         current.save(update_fields=["updated_at"])
-    events.after(_event("comment.added", organization, actor, comment))
+    events.after(events.event("comment.added", organization, actor, comment))
     return comment
 
 
@@ -426,7 +421,7 @@ def csat_record(
     response.save()
     current.satisfaction = rating
     _save(current, {"satisfaction"}, bump=False)
-    events.after(_event("csat.recorded", organization, actor, response))
+    events.after(events.event("csat.recorded", organization, actor, response))
     return response
 
 
@@ -445,7 +440,9 @@ def ticket_merge(
     for ticket, field in ((src, "source"), (dst, "target")):
         if ticket.status in (Status.CLOSED, Status.CANCELLED):
             raise ValidationFailed.one(field, f"Ticket #{ticket.number} is {ticket.status}.")
-    events.before(_event("ticket.merged", organization, actor, src, merged_into=(None, dst.id)))
+    events.before(
+        events.event("ticket.merged", organization, actor, src, merged_into=(None, dst.id))
+    )
     TicketComment.all_objects.filter(ticket=src).update(ticket=dst)
     src.attachments.update(ticket=dst)
     _copy_history(src, dst)
@@ -457,7 +454,9 @@ def ticket_merge(
     src.merged_into = dst
     fields = _apply_status(src, Status.CLOSED, reason="merged", at=_now()) | {"merged_into"}
     _save(src, fields)
-    events.after(_event("ticket.merged", organization, actor, src, merged_into=(None, dst.id)))
+    events.after(
+        events.event("ticket.merged", organization, actor, src, merged_into=(None, dst.id))
+    )
     return dst
 
 
@@ -490,9 +489,9 @@ def ticket_soft_delete(
 ) -> Ticket:
     ensure_staff(actor, "delete tickets")
     current = Ticket.all_objects.select_for_update().get(pk=ticket.pk)
-    events.before(_event("ticket.soft_deleted", organization, actor, current))
+    events.before(events.event("ticket.soft_deleted", organization, actor, current))
     current.soft_delete(actor, reason)
-    events.after(_event("ticket.soft_deleted", organization, actor, current))
+    events.after(events.event("ticket.soft_deleted", organization, actor, current))
     return current
 
 
@@ -500,9 +499,9 @@ def ticket_soft_delete(
 def ticket_restore(*, organization: Organization, actor: User, ticket: Ticket) -> Ticket:
     ensure_staff(actor, "restore tickets")
     current = Ticket.all_objects.select_for_update().get(pk=ticket.pk)
-    events.before(_event("ticket.restored", organization, actor, current))
+    events.before(events.event("ticket.restored", organization, actor, current))
     current.restore(actor)
-    events.after(_event("ticket.restored", organization, actor, current))
+    events.after(events.event("ticket.restored", organization, actor, current))
     return current
 
 
@@ -540,9 +539,9 @@ def comment_soft_delete(
     current = TicketComment.all_objects.select_for_update().get(pk=comment.pk)
     if not is_staff_member(actor) and current.author_id != actor.id:
         raise PermissionDenied("only staff or the author may delete a comment")
-    events.before(_event("comment.soft_deleted", organization, actor, current))
+    events.before(events.event("comment.soft_deleted", organization, actor, current))
     current.soft_delete(actor, reason)
-    events.after(_event("comment.soft_deleted", organization, actor, current))
+    events.after(events.event("comment.soft_deleted", organization, actor, current))
     return current
 
 
@@ -553,5 +552,5 @@ def comment_restore(
     ensure_staff(actor, "restore comments")
     current = TicketComment.all_objects.select_for_update().get(pk=comment.pk)
     current.restore(actor)
-    events.after(_event("comment.restored", organization, actor, current))
+    events.after(events.event("comment.restored", organization, actor, current))
     return current

@@ -42,6 +42,10 @@ INSTALLED_APPS = [
     "deskbase.datagen",
     "deskbase.benchmarks",
     "deskbase.api",
+    "deskbase.search",
+    "deskbase.analytics",
+    "deskbase.dbtools",
+    "deskbase.web",
 ]
 
 MIDDLEWARE = [

@@ -6,11 +6,13 @@ from ninja import NinjaAPI
 
 from deskbase.api import errors
 from deskbase.api.account import router as account_router
+from deskbase.api.analytics import router as analytics_router
 from deskbase.api.attachments import router as attachments_router
 from deskbase.api.auth import AUTH
 from deskbase.api.canned import router as canned_router
 from deskbase.api.organization import router as organization_router
 from deskbase.api.people import router as people_router
+from deskbase.api.search import router as search_router
 from deskbase.api.tickets import router as tickets_router
 
 api = NinjaAPI(
@@ -31,3 +33,7 @@ api.add_router("/v1", attachments_router)
 api.add_router("/v1", canned_router)
 api.add_router("/v1", people_router)
 api.add_router("/v1", organization_router)
+api.add_router("/v1/search", search_router)
+
+
+api.add_router("/v1/analytics", analytics_router)

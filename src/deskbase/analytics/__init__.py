@@ -1,0 +1,1 @@
+"""Dashboard statistics: materialized views and live rollups."""

@@ -1,0 +1,7 @@
+"""The analytics endpoints of /api/v1."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["analytics"])

@@ -1,0 +1,1 @@
+"""Partitions, maintenance, query monitoring and caching of the data layer."""

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DbtoolsConfig(AppConfig):
+    name = "deskbase.dbtools"
+    label = "dbtools"

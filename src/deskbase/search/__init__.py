@@ -1,0 +1,1 @@
+"""Full-text and fuzzy search, suggestions and search analytics."""

@@ -1,0 +1,1 @@
+"""The agent workspace, the customer portal and tenant administration."""

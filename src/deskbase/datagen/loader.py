@@ -22,6 +22,7 @@ All of it is transactional DDL: a failure rolls it back with the rows.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -40,6 +41,11 @@ BULK_TABLES = (
 ID_TABLES = SETUP_TABLES + BULK_TABLES
 LOCKED_TABLES = (*ID_TABLES, "tickets_ticketcounter")
 TICKET_INSERT_TRIGGERS = ("tickets_ticket_number", "tickets_ticket_history")
+# Apps whose derived rows are kept by triggers that a COPY would fire row by row: each
+# module names its TRIGGERS [(table, trigger)], disabled during the load, and has
+# rebuild(cursor, after_ticket_id) -> Iterator[str] (STEPS items) computing the rows in bulk SQL,
+# called first thing on restore (before the indexes are rebuilt).
+DERIVED_MODULES = ("deskbase.search.bulk",)
 SESSION = {
     # Fail with a clear message rather than queue behind a running web server.
     "lock_timeout": "10s",
@@ -80,14 +86,17 @@ class SetAside:
     foreign_keys: list[tuple[str, str, str]] = field(default_factory=list)
     indexes: list[tuple[str, str]] = field(default_factory=list)
     forced: list[str] = field(default_factory=list)
+    last_ticket_id: int = 0  # derived rows are rebuilt for the tickets after this one
 
     @property
     def steps(self) -> int:
-        return len(self.foreign_keys) + len(self.indexes) + 2
+        return len(self.foreign_keys) + len(self.indexes) + 2 + sum(m.STEPS for m in _derived())
 
 
 def set_aside(cursor) -> SetAside:
     state = SetAside()
+    cursor.execute("SELECT coalesce(max(id), 0) FROM tickets_ticket")
+    state.last_ticket_id = cursor.fetchone()[0]
     bulk = list(BULK_TABLES)
     cursor.execute(
         """SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
@@ -127,10 +136,24 @@ def _triggers(cursor, *, enable: bool) -> None:
         sql.SQL("{} TRIGGER {}").format(verb, ident(name)) for name in TICKET_INSERT_TRIGGERS
     )
     cursor.execute(sql.SQL("ALTER TABLE tickets_ticket {}").format(actions))
+    for table, name in _derived_triggers():
+        cursor.execute(
+            sql.SQL("ALTER TABLE {} {} TRIGGER {}").format(ident(table), verb, ident(name))
+        )
+
+
+def _derived() -> list:
+    return [importlib.import_module(name) for name in DERIVED_MODULES]
+
+
+def _derived_triggers() -> list[tuple[str, str]]:
+    return [trigger for module in _derived() for trigger in module.TRIGGERS]
 
 
 def restore(cursor, state: SetAside) -> Iterator[str]:
     """Put everything back; yields what it is doing, for the progress display."""
+    for module in _derived():
+        yield from module.rebuild(cursor, state.last_ticket_id)
     for name, definition in state.indexes:
         yield f"index {name}"
         cursor.execute(definition)

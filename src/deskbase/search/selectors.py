@@ -1,0 +1,593 @@
+# ruff: noqa: S608 - the SQL is assembled from constants of this module; every value
+# the caller gives (query text, filters, cursor) is a bound parameter.
+"""Global search: every read of the search API, scoped to the tenant and to the caller.
+
+Query budget of `search`: 1 query for the organization's configuration and the
+parsed query; for staff, 1 for the per-lexeme estimates (none when cached, see
+`plan`); the ticket and comment groups share their hits: 1 or 2 queries each for
+documents and comments, then 1 for each group's page; 1 for every other type; 1
+for "did you mean" when nothing matched. A `#1234` naming a visible ticket: 1.
+
+Two plans for the hits of tickets' documents and of comments (docs/search.md):
+
+- *index*: every match from the GIN index is ranked, the best first. Right for
+  rare terms; for a word in a third of a big tenant's tickets it would rank
+  100,000+ rows;
+- *recent*: walk the tenant's newest rows (a btree on organization_id and id)
+  and keep the first WALK that match, ranked. Right for frequent terms, whose
+  first matches come at once; the walk reads at most CAP rows, so a term rarer
+  than expected costs a bounded scan, after which the index plan takes over when
+  the matches turn out few.
+
+An upper bound of the match count (`plan.estimate`, from the planner's per-lexeme
+statistics) picks one; `@@` is written `(... @@ q) IS TRUE` in the walk so that
+PostgreSQL cannot turn it back into a bitmap scan of every match.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+from django.utils.html import escape
+
+from deskbase.accounts.models import User
+from deskbase.core.tenancy import tenant
+from deskbase.search import plan
+from deskbase.search.query import (
+    START,
+    STOP,
+    Cursor,
+    encode_cursor,
+    like_pattern,
+    ticket_number,
+    words,
+)
+from deskbase.tickets.permissions import is_staff_member
+
+STAFF_TYPES = ("tickets", "comments", "canned_responses", "users", "attachments", "organizations")
+CUSTOMER_TYPES = ("tickets", "comments", "attachments")
+# Up to INDEX_MAX (bounded) matches, every match is ranked from the GIN index; above
+# it, the first WALK matches among the tenant's CAP newest rows. Documents are narrow
+# rows (about 40 a page): walking 50,000 reads fewer pages than fetching 1,000 matches.
+# Comments are wide (their text is beside the vector): a walk costs more, so it is
+# shorter and kept for terms with more matches.
+WALK = 200
+INDEX_MAX = {"documents": 1000, "comments": 5000}
+CAP = {"documents": 50_000, "comments": 20_000}
+# ts_rank normalization 32: rank / (rank + 1), so that scores stay in [0, 1).
+RANK = "ts_rank({vector}, q.q, 32)"
+# Recency: a score is 60 % text rank, 40 % more for a ticket changed today, decaying
+# with a 30-day scale. A subject (A) match outranks a comment (C) match of any age.
+RECENCY = "(0.6 + 0.4 / (1 + extract(epoch FROM (%(now)s - {column})) / 2592000.0))"
+HEADLINE = (
+    f"StartSel={START}, StopSel={STOP}, MaxWords=30, MinWords=12, MaxFragments=2,"
+    ' FragmentDelimiter=" … "'
+)
+SUBJECT_HEADLINE = f"StartSel={START}, StopSel={STOP}, HighlightAll=true"
+
+
+@dataclass
+class Filters:
+    status: list[str] = field(default_factory=list)
+    priority: list[str] = field(default_factory=list)
+    assignee: str | None = None  # "me", "unassigned" or an id
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+@dataclass
+class Group:
+    items: list[dict[str, Any]]
+    next_cursor: str | None = None
+    plan: str | None = None
+
+
+@dataclass
+class Results:
+    query: str
+    groups: dict[str, Group]
+    direct: dict[str, Any] | None = None
+    did_you_mean: str | None = None
+    estimates: dict[str, float] | None = None
+
+    @property
+    def count(self) -> int:
+        return sum(len(g.items) for g in self.groups.values()) + (1 if self.direct else 0)
+
+
+def html_snippet(value: str | None) -> str:
+    """ts_headline's output made HTML-safe: everything escaped, then the marks put in."""
+    return str(escape(value or "")).replace(START, "<mark>").replace(STOP, "</mark>")
+
+
+def visible_types(user: User) -> tuple[str, ...]:
+    return STAFF_TYPES if is_staff_member(user) else CUSTOMER_TYPES
+
+
+def _rows(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [c.name for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+@dataclass
+class _Context:
+    """One search's parameters, shared by its groups (hits are computed once)."""
+
+    params: dict[str, Any]
+    filters: Filters
+    staff: bool
+    estimate: plan.Estimate | None
+    hits: tuple[Hits, Hits] | None = None
+
+
+# ------------------------------------------------------------------ the entry point
+def search(
+    *,
+    user: User,
+    text: str,
+    types: list[str] | None = None,
+    filters: Filters | None = None,
+    cursor: Cursor | None = None,
+    limit: int = 20,
+) -> Results:
+    """Search `text` in what `user` may see; one group per type, best first."""
+    filters = filters or Filters()
+    allowed = visible_types(user)
+    wanted = [t for t in (types or allowed) if t in allowed]
+    if cursor is not None:
+        wanted = [cursor.type] if cursor.type in allowed else []
+    results = Results(query=text, groups={})
+    staff = is_staff_member(user)
+    with tenant(user.organization_id, user, savepoint=False):
+        number = ticket_number(text)
+        if number is not None and cursor is None:
+            results.direct = _direct_ticket(user, number)
+            if results.direct is not None:
+                return results
+        cfg, nodes, tree = _prepare(user.organization_id, text)
+        if nodes == 0:
+            return results
+        estimate = None
+        if staff and ({"tickets", "comments"} & set(wanted)):
+            estimate = plan.estimate(user.organization_id, tree)
+            results.estimates = vars(estimate)
+        params = {
+            "org": user.organization_id, "me": user.id, "cfg": cfg, "q": text,
+            "now": cursor.now if cursor else timezone.now(), "limit": limit + 1,
+            "walk": WALK, "after_score": cursor.score if cursor else None,
+            "after_id": cursor.id if cursor else None,
+        }  # fmt: skip
+        context = _Context(params=params, filters=filters, staff=staff, estimate=estimate)
+        for kind in wanted:
+            rows, how = GROUPS[kind](context)
+            results.groups[kind] = _page(kind, rows, limit, params["now"], how)
+        if staff and not any(g.items for g in results.groups.values()) and cursor is None:
+            results.did_you_mean = _did_you_mean(user.organization_id, text)
+    return results
+
+
+def _page(kind: str, rows: list[dict[str, Any]], limit: int, now: datetime, how: str) -> Group:
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if more:
+        last = rows[-1]
+        next_cursor = encode_cursor(Cursor(kind, float(last["score"]), int(last["id"]), now))
+    return Group(items=rows, next_cursor=next_cursor, plan=how)
+
+
+def _prepare(org: int, text: str) -> tuple[str, int, str]:
+    """The organization's configuration, the parsed query's size and its indexable part."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.cfg::text, numnode(x.q), querytree(x.q)"
+            " FROM (SELECT search_config(%s) AS cfg) c,"
+            " LATERAL (SELECT websearch_to_tsquery(c.cfg, %s) AS q) x",
+            [org, text],
+        )
+        return cursor.fetchone()
+
+
+def _direct_ticket(user: User, number: int) -> dict[str, Any] | None:
+    rows = _rows(
+        """SELECT t.id, t.number, t.subject, t.status, t.priority FROM tickets_ticket t
+           WHERE t.organization_id = %(org)s AND t.number = %(number)s
+             AND t.deleted_at IS NULL AND (%(staff)s OR t.customer_id = %(me)s)""",
+        {"org": user.organization_id, "number": number, "me": user.id,
+         "staff": is_staff_member(user)},
+    )  # fmt: skip
+    return rows[0] if rows else None
+
+
+# ------------------------------------------------------------------ shared SQL pieces
+QUERY = "(SELECT websearch_to_tsquery(%(cfg)s::regconfig, %(q)s) AS q) q"
+AFTER = (
+    "(%(after_score)s::float8 IS NULL OR (s.score, s.id) < (%(after_score)s::float8, %(after_id)s))"
+)
+
+
+def _ticket_filters(filters: Filters, alias: str = "t") -> tuple[str, dict[str, Any]]:
+    parts, params = [], {}
+    if filters.status:
+        parts.append(f"{alias}.status = ANY(%(f_status)s)")
+        params["f_status"] = list(filters.status)
+    if filters.priority:
+        parts.append(f"{alias}.priority = ANY(%(f_priority)s)")
+        params["f_priority"] = list(filters.priority)
+    if filters.assignee == "me":
+        parts.append(f"{alias}.assignee_id = %(me)s")
+    elif filters.assignee == "unassigned":
+        parts.append(f"{alias}.assignee_id IS NULL")
+    elif filters.assignee is not None:
+        parts.append(f"{alias}.assignee_id = %(f_assignee)s")
+        params["f_assignee"] = int(filters.assignee)
+    if filters.created_after is not None:
+        parts.append(f"{alias}.created_at >= %(f_after)s")
+        params["f_after"] = filters.created_after
+    if filters.created_before is not None:
+        parts.append(f"{alias}.created_at < %(f_before)s")
+        params["f_before"] = filters.created_before
+    return "".join(f" AND {p}" for p in parts), params
+
+
+def _visible_tickets(staff: bool, alias: str = "t") -> str:
+    owner = "" if staff else f" AND {alias}.customer_id = %(me)s"
+    return f"{alias}.organization_id = %(org)s AND {alias}.deleted_at IS NULL{owner}"
+
+
+def _comment_kinds(staff: bool, alias: str = "c") -> str:
+    return "" if staff else f" AND {alias}.kind = 'public'"
+
+
+# ------------------------------------------------------------------ hits
+@dataclass
+class Hits:
+    """Matching (ticket, rank, comment) rows found by one plan, before scoping and paging."""
+
+    rows: list[tuple[int, float, int | None]]
+    plan: str
+
+
+def _walk(kind: str, params: dict[str, Any], where: str, extra: dict[str, Any]) -> list[tuple]:
+    """The first WALK matches among the tenant's CAP newest documents or comments."""
+    if kind == "documents":
+        sql = f"""
+        SELECT w.ticket_id, {RANK.format(vector="w.document")} AS rank, NULL::bigint
+        FROM (SELECT d.ticket_id, d.document FROM search_ticketdocument d
+              WHERE d.organization_id = %(org)s
+              ORDER BY d.organization_id DESC, d.ticket_id DESC LIMIT %(cap)s) w
+        CROSS JOIN {QUERY}
+        JOIN tickets_ticket t ON t.id = w.ticket_id
+        WHERE (w.document @@ q.q) IS TRUE AND {_visible_tickets(True)}{where}
+        LIMIT %(walk)s"""
+    else:
+        sql = f"""
+        SELECT w.ticket_id, {RANK.format(vector="w.search_vector")} AS rank, w.id
+        FROM (SELECT c.id, c.ticket_id, c.search_vector FROM tickets_ticketcomment c
+              WHERE c.organization_id = %(org)s AND c.deleted_at IS NULL
+              ORDER BY c.organization_id DESC, c.id DESC LIMIT %(cap)s) w
+        CROSS JOIN {QUERY}
+        JOIN tickets_ticket t ON t.organization_id = %(org)s AND t.id = w.ticket_id
+        WHERE (w.search_vector @@ q.q) IS TRUE AND {_visible_tickets(True)}{where}
+        LIMIT %(walk)s"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {**params, **extra, "cap": CAP[kind]})
+        return cursor.fetchall()
+
+
+def _index(kind: str, params: dict[str, Any]) -> list[tuple]:
+    """Every match, from the GIN index (scoping and filters come with the page)."""
+    if kind == "documents":
+        sql = f"""SELECT d.ticket_id, {RANK.format(vector="d.document")}, NULL::bigint
+                  FROM search_ticketdocument d, {QUERY}
+                  WHERE d.organization_id = %(org)s AND d.document @@ q.q"""
+    else:
+        sql = f"""SELECT c.ticket_id, {RANK.format(vector="c.search_vector")}, c.id
+                  FROM tickets_ticketcomment c, {QUERY}
+                  WHERE c.organization_id = %(org)s AND c.search_vector @@ q.q
+                    AND c.deleted_at IS NULL"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _staff_hits(kind: str, params, filters: Filters, estimate: plan.Estimate) -> Hits:
+    """Index plan for rare terms; the recent walk for frequent ones (module docstring)."""
+    bound = estimate.documents if kind == "documents" else estimate.comments
+    tenant_rows = estimate.tenant_documents if kind == "documents" else estimate.tenant_comments
+    if bound <= INDEX_MAX[kind]:
+        return Hits(_index(kind, params), "index")
+    where, extra = _ticket_filters(filters)
+    rows = _walk(kind, params, where, extra)
+    if len(rows) >= WALK or tenant_rows <= CAP[kind]:
+        return Hits(rows, "recent")
+    # Fewer than WALK matches among the newest CAP rows: the term is rarer than its
+    # bound said. Rank every match if that is still cheap, else keep the recent ones.
+    if len(rows) * tenant_rows / CAP[kind] <= INDEX_MAX[kind]:
+        return Hits(_index(kind, params), "index")
+    return Hits(rows, "recent")
+
+
+def _customer_hits(params, filters: Filters) -> Hits:
+    """A customer's own tickets and their public comments (a handful: no plan to pick)."""
+    where, extra = _ticket_filters(filters)
+    sql = f"""
+    SELECT d.ticket_id, {RANK.format(vector="d.document")}, NULL::bigint
+    FROM tickets_ticket t JOIN search_ticketdocument d ON d.ticket_id = t.id, {QUERY}
+    WHERE {_visible_tickets(False)}{where} AND d.document @@ q.q
+    UNION ALL
+    SELECT c.ticket_id, {RANK.format(vector="c.search_vector")}, c.id
+    FROM tickets_ticket t JOIN tickets_ticketcomment c
+      ON c.organization_id = t.organization_id AND c.ticket_id = t.id, {QUERY}
+    WHERE {_visible_tickets(False)}{where} AND c.deleted_at IS NULL
+      AND c.kind = 'public' AND c.search_vector @@ q.q"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {**params, **extra})
+        return Hits(cursor.fetchall(), "own tickets")
+
+
+def _hits(context: _Context) -> tuple[Hits, Hits]:
+    """(document hits, comment hits), computed once for the ticket and comment groups."""
+    if context.hits is None:
+        if not context.staff:
+            both = _customer_hits(context.params, context.filters)
+            documents = Hits([r for r in both.rows if r[2] is None], both.plan)
+            comments = Hits([r for r in both.rows if r[2] is not None], both.plan)
+        else:
+            documents = _staff_hits("documents", context.params, context.filters,
+                                    context.estimate)  # fmt: skip
+            comments = _staff_hits("comments", context.params, context.filters,
+                                   context.estimate)  # fmt: skip
+        context.hits = (documents, comments)
+    return context.hits
+
+
+def _arrays(rows: list[tuple]) -> dict[str, list]:
+    return {
+        "h_ticket": [r[0] for r in rows],
+        "h_rank": [float(r[1]) for r in rows],
+        "h_comment": [r[2] for r in rows],
+    }
+
+
+HITS = "unnest(%(h_ticket)s::bigint[], %(h_rank)s::float8[], %(h_comment)s::bigint[])"
+
+
+# ------------------------------------------------------------------ tickets
+def ticket_group(context: _Context) -> tuple[list, str]:
+    documents, comments = _hits(context)
+    where, extra = _ticket_filters(context.filters)
+    recency = RECENCY.format(column="t.updated_at")
+    sql = f"""
+    WITH hits AS (SELECT * FROM {HITS} AS h(ticket_id, rank, comment_id)),
+    best AS (
+        SELECT ticket_id, max(rank) AS rank, bool_or(comment_id IS NULL) AS in_ticket,
+               (array_agg(comment_id ORDER BY rank DESC)
+                    FILTER (WHERE comment_id IS NOT NULL))[1] AS comment_id
+        FROM hits GROUP BY ticket_id
+    ),
+    page AS (
+        SELECT s.* FROM (
+            SELECT t.id, t.number, t.subject, t.description, t.status, t.priority,
+                   t.assignee_id, t.created_at, t.updated_at, b.in_ticket, b.comment_id,
+                   (b.rank * {recency})::float8 AS score
+            FROM best b JOIN tickets_ticket t ON t.id = b.ticket_id
+            WHERE {_visible_tickets(context.staff)}{where}
+        ) s
+        WHERE {AFTER}
+        ORDER BY s.score DESC, s.id DESC LIMIT %(limit)s
+    )
+    SELECT p.id, p.number, p.status, p.priority, p.assignee_id, p.created_at, p.updated_at,
+           p.score, CASE WHEN p.in_ticket THEN 'ticket' ELSE 'comment' END AS matched_in,
+           p.comment_id, p.subject,
+           ts_headline(%(cfg)s::regconfig, p.subject, q.q, '{SUBJECT_HEADLINE}') AS subject_hl,
+           ts_headline(%(cfg)s::regconfig,
+                       CASE WHEN p.in_ticket THEN p.description ELSE c.body_text END,
+                       q.q, '{HEADLINE}') AS snippet
+    FROM page p LEFT JOIN tickets_ticketcomment c ON c.id = p.comment_id, {QUERY}
+    ORDER BY p.score DESC, p.id DESC
+    """
+    rows = _rows(sql, {**context.params, **extra, **_arrays(documents.rows + comments.rows)})
+    for row in rows:
+        row["subject_html"] = html_snippet(row.pop("subject_hl"))
+        row["snippet"] = html_snippet(row["snippet"])
+    return rows, f"documents: {documents.plan}, comments: {comments.plan}"
+
+
+# ------------------------------------------------------------------ comments
+def comment_group(context: _Context) -> tuple[list, str]:
+    _, comments = _hits(context)
+    where, extra = _ticket_filters(context.filters)
+    recency = RECENCY.format(column="c.created_at")
+    sql = f"""
+    WITH hits AS (SELECT * FROM {HITS} AS h(ticket_id, rank, comment_id)),
+    page AS (
+        SELECT s.* FROM (
+            SELECT c.id, t.number AS ticket_number, c.kind, c.author_id, c.created_at,
+                   c.body_text, (h.rank * {recency})::float8 AS score
+            FROM hits h JOIN tickets_ticketcomment c ON c.id = h.comment_id
+            JOIN tickets_ticket t ON t.organization_id = c.organization_id AND t.id = c.ticket_id
+            WHERE c.organization_id = %(org)s AND c.deleted_at IS NULL
+              {_comment_kinds(context.staff)} AND {_visible_tickets(context.staff)}{where}
+        ) s WHERE {AFTER}
+        ORDER BY s.score DESC, s.id DESC LIMIT %(limit)s
+    )
+    SELECT p.id, p.ticket_number, p.kind, p.author_id, p.created_at, p.score,
+           ts_headline(%(cfg)s::regconfig, p.body_text, q.q, '{HEADLINE}') AS snippet
+    FROM page p, {QUERY} ORDER BY p.score DESC, p.id DESC
+    """
+    rows = _rows(sql, {**context.params, **extra, **_arrays(comments.rows)})
+    for row in rows:
+        row["snippet"] = html_snippet(row["snippet"])
+    return rows, comments.plan
+
+
+# ------------------------------------------------------------------ small groups
+def _simple(sql: str, params: dict[str, Any], html: tuple[str, ...] = ()) -> list[dict]:
+    rows = _rows(sql, params)
+    for row in rows:
+        for key in html:
+            row[key] = html_snippet(row[key])
+    return rows
+
+
+def canned_group(context: _Context) -> tuple[list, str]:
+    params = context.params
+    sql = f"""
+    SELECT * FROM (
+        SELECT r.id, r.name, r.owner_id IS NULL AS shared,
+               ts_rank(r.search_vector, q.q, 32)::float8 AS score,
+               ts_headline(%(cfg)s::regconfig, r.body, q.q, '{HEADLINE}') AS snippet
+        FROM tickets_cannedresponse r, {QUERY}
+        WHERE r.organization_id = %(org)s AND r.search_vector @@ q.q AND r.deleted_at IS NULL
+          AND (r.owner_id IS NULL OR r.owner_id = %(me)s)
+    ) s WHERE {AFTER} ORDER BY s.score DESC, s.id DESC LIMIT %(limit)s"""
+    return _simple(sql, params, ("snippet",)), "index"
+
+
+def user_group(context: _Context) -> tuple[list, str]:
+    params = context.params
+    sql = f"""
+    SELECT * FROM (
+        SELECT u.id, u.full_name, u.email, u.role,
+               ts_rank(u.search_vector, q.q, 32)::float8 AS score
+        FROM accounts_user u, {QUERY}
+        WHERE u.organization_id = %(org)s AND u.search_vector @@ q.q AND u.deleted_at IS NULL
+    ) s WHERE {AFTER} ORDER BY s.score DESC, s.id DESC LIMIT %(limit)s"""
+    return _simple(sql, params), "index"
+
+
+def attachment_group(context: _Context) -> tuple[list, str]:
+    params, filters, staff = context.params, context.filters, context.staff
+    where, extra = _ticket_filters(filters)
+    customer = (
+        ""
+        if staff
+        else " AND (a.comment_id IS NULL OR EXISTS (SELECT 1 FROM"
+        " tickets_ticketcomment c WHERE c.id = a.comment_id AND c.kind = 'public'"
+        " AND c.deleted_at IS NULL))"
+    )
+    sql = f"""
+    SELECT * FROM (
+        SELECT a.id, a.file_name, a.content_type, a.size, t.number AS ticket_number,
+               ts_rank(a.search_vector, q.q, 32)::float8 AS score
+        FROM tickets_ticketattachment a JOIN tickets_ticket t
+          ON t.organization_id = a.organization_id AND t.id = a.ticket_id, {QUERY}
+        WHERE a.organization_id = %(org)s AND a.search_vector @@ q.q
+          AND {_visible_tickets(staff)}{where}{customer}
+    ) s WHERE {AFTER} ORDER BY s.score DESC, s.id DESC LIMIT %(limit)s"""
+    return _simple(sql, {**params, **extra}), "index"
+
+
+def organization_group(context: _Context) -> tuple[list, str]:
+    params = context.params
+    # Row-level security shows a tenant its own organization only.
+    sql = f"""
+    SELECT * FROM (
+        SELECT o.id, o.name, o.slug, ts_rank(o.search_vector, q.q, 32)::float8 AS score
+        FROM organizations_organization o, {QUERY}
+        WHERE o.id = %(org)s AND o.search_vector @@ q.q AND o.deleted_at IS NULL
+    ) s WHERE {AFTER} ORDER BY s.score DESC, s.id DESC LIMIT %(limit)s"""
+    return _simple(sql, params), "index"
+
+
+GROUPS = {
+    "tickets": ticket_group,
+    "comments": comment_group,
+    "canned_responses": canned_group,
+    "users": user_group,
+    "attachments": attachment_group,
+    "organizations": organization_group,
+}
+
+
+# ------------------------------------------------------------------ did you mean
+def _did_you_mean(org: int, text: str) -> str | None:
+    """Each word not in the tenant's vocabulary replaced by its nearest trigram neighbour."""
+    found = words(text)
+    if not found:
+        return None
+    rows = _rows(
+        """SELECT w.word, w.ord,
+                  EXISTS (SELECT 1 FROM search_word s
+                          WHERE s.organization_id = %(org)s AND s.word = w.word) AS known,
+                  (SELECT s.word FROM search_word s
+                   WHERE s.organization_id = %(org)s AND s.word %% w.word
+                   ORDER BY similarity(s.word, w.word) DESC, s.word LIMIT 1) AS nearest
+           FROM unnest(%(words)s::text[]) WITH ORDINALITY AS w(word, ord) ORDER BY w.ord""",
+        {"org": org, "words": found},
+    )
+    fixed = [r["word"] if r["known"] or not r["nearest"] else r["nearest"] for r in rows]
+    return " ".join(fixed) if fixed != found else None
+
+
+# ------------------------------------------------------------------ suggestions
+SUGGEST_LIMIT = 10
+
+
+def suggest(*, user: User, text: str, limit: int = SUGGEST_LIMIT) -> list[dict[str, Any]]:
+    """Completions of what is typed: subjects, canned response names, customers, organization.
+
+    Query budget: 1. Sources are small tables or partial trigram indexes: distinct
+    subjects (search_subject), not the tickets themselves. A customer gets the
+    subjects of their own tickets only.
+    """
+    if len(text) < 2:
+        return []
+    params = {
+        "org": user.organization_id, "me": user.id, "q": text, "limit": limit,
+        "prefix": like_pattern(text) + "%", "word": "% " + like_pattern(text) + "%",
+        "contains": "%" + like_pattern(text) + "%",
+    }  # fmt: skip
+    # Starts with the text, then a word starts with it, then contains it; shorter first.
+    order = (
+        "ORDER BY (text ILIKE %(prefix)s) DESC, (text ILIKE %(word)s) DESC,"
+        " similarity(text, %(q)s) DESC, length(text), text LIMIT %(limit)s"
+    )
+    if is_staff_member(user):
+        sql = f"""
+        (SELECT 'subject' AS type, NULL::bigint AS id, subject AS text FROM search_subject
+         WHERE organization_id = %(org)s AND subject ILIKE %(contains)s
+         {order.replace("text", "subject")})
+        UNION ALL
+        (SELECT 'canned_response', id, name FROM tickets_cannedresponse
+         WHERE organization_id = %(org)s AND deleted_at IS NULL AND name ILIKE %(contains)s
+           AND (owner_id IS NULL OR owner_id = %(me)s)
+         {order.replace("text", "name")})
+        UNION ALL
+        (SELECT 'customer', id, full_name FROM accounts_user
+         WHERE organization_id = %(org)s AND role = 'customer' AND deleted_at IS NULL
+           AND full_name ILIKE %(contains)s
+         {order.replace("text", "full_name")})
+        UNION ALL
+        (SELECT 'organization', id, name FROM organizations_organization
+         WHERE id = %(org)s AND name ILIKE %(contains)s LIMIT 1)
+        """
+    else:
+        sql = f"""
+        SELECT 'subject' AS type, NULL::bigint AS id, subject AS text FROM (
+            SELECT DISTINCT subject FROM tickets_ticket
+            WHERE organization_id = %(org)s AND customer_id = %(me)s AND deleted_at IS NULL
+              AND subject ILIKE %(contains)s) s
+        {order.replace("text", "subject")}"""
+    with tenant(user.organization_id, user, savepoint=False):
+        rows = _rows(sql, params)
+    rows.sort(key=lambda r: _suggestion_order(r["text"], text))
+    return rows[:limit]
+
+
+def _suggestion_order(candidate: str, typed: str) -> tuple[int, int, str]:
+    low, typed = candidate.lower(), typed.lower()
+    if low.startswith(typed):
+        rank = 0
+    elif f" {typed}" in low:
+        rank = 1
+    else:
+        rank = 2
+    return rank, len(candidate), low

@@ -36,6 +36,7 @@ from deskbase.accounts import services as people
 from deskbase.accounts.tokens import token_create
 from deskbase.api.main import api
 from deskbase.core.tenancy import tenant
+from deskbase.search import services as search_services
 from deskbase.sla import policies
 from deskbase.tickets import canned, services
 from deskbase.tickets.attachments import attachment_add
@@ -303,6 +304,23 @@ MATRIX: dict[tuple[str, str], Row] = {
         Target({"number": Ref("resolved_ticket")}, body={"rating": 5}),
         mine=Target({"number": Ref("resolved_ticket")}, body={"rating": 5}),
         theirs=Target({"number": Ref("others_ticket")}, body={"rating": 5})),
+    # ---------------------------------------------------------------- search
+    ("GET", "/api/v1/search"): Row("own", "allowed", "allowed", "allowed",
+                                   Target(query={"q": "ticket"}), hidden="Other customer"),
+    ("GET", "/api/v1/search/suggest"): Row("own", "allowed", "allowed", "allowed",
+                                           Target(query={"q": "ticket"}),
+                                           hidden="Other customer"),
+    ("POST", "/api/v1/search/{search_id}/opened"): Row(
+        "own", "own", "own", "own",
+        Target({"search_id": Ref("my_search")}, body={"type": "ticket", "id": 1}),
+        mine=Target({"search_id": Ref("my_search")}, body={"type": "ticket", "id": 1}),
+        theirs=Target({"search_id": Ref("others_search")}, body={"type": "ticket", "id": 1})),
+    ("GET", "/api/v1/search/analytics/popular"): Row("403", "403", "allowed", "allowed",
+                                                     Target(query={"days": 30})),
+    ("GET", "/api/v1/search/analytics/zero-results"): Row("403", "403", "allowed", "allowed",
+                                                          Target(query={"days": 30})),
+    ("GET", "/api/v1/search/analytics/success-rate"): Row("403", "403", "allowed", "allowed",
+                                                          Target(query={"days": 30})),
 }
 # fmt: on
 
@@ -382,6 +400,9 @@ def _populate(world: TenantWorld, padding: int) -> dict[str, Any]:
     someone_else = {role: "admin" if role != "admin" else "agent" for role in ROLES}
     with tenant(org):
         version = Ticket.objects.get(pk=ticket.pk).version
+    searches = {role: search_services.search_log(user=person, text="ticket", types=["tickets"],
+                                                 result_count=1, latency_ms=1.0)
+                for role, person in people_by_role.items()}  # fmt: skip
     return {
         "slug": org.slug,
         "me": {role: person.id for role, person in people_by_role.items()},
@@ -400,6 +421,8 @@ def _populate(world: TenantWorld, padding: int) -> dict[str, Any]:
         "my_token": spare, "agent_token": spare["agent"],
         "others_token": {role: spare[someone_else[role]] for role in ROLES},
         "others_token_name": {role: f"spare-{someone_else[role]}" for role in ROLES},
+        "my_search": searches,
+        "others_search": {role: searches[someone_else[role]] for role in ROLES},
     }  # fmt: skip
 
 

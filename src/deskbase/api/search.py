@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
@@ -69,7 +70,7 @@ class PopularOut(Schema):
 class ZeroResultOut(Schema):
     query: str
     searches: int
-    last_searched_at: Any
+    last_searched_at: datetime
 
 
 class SuccessOut(Schema):
@@ -138,22 +139,25 @@ def opened(request: HttpRequest, search_id: int, payload: OpenedIn):
     return HttpResponse(status=204)
 
 
-Days = Field(30, ge=1, le=400)
+class PeriodQuery(Schema):
+    days: int = Field(30, ge=1, le=400, description="the last N days")
+    limit: int = Field(20, ge=1, le=100)
 
 
 @router.get("/analytics/popular", response={200: list[PopularOut], **ERRORS})
-def popular(request: HttpRequest, days: int = Days, limit: int = Field(20, ge=1, le=100)):
+def popular(request: HttpRequest, params: Query[PeriodQuery]):
     """The most frequent searches over the last `days` days (managers and admins)."""
-    return analytics.popular_queries(user=request.auth, days=days, limit=limit)
+    return analytics.popular_queries(user=request.auth, days=params.days, limit=params.limit)
 
 
 @router.get("/analytics/zero-results", response={200: list[ZeroResultOut], **ERRORS})
-def zero_results(request: HttpRequest, days: int = Days, limit: int = Field(20, ge=1, le=100)):
+def zero_results(request: HttpRequest, params: Query[PeriodQuery]):
     """The most frequent searches that found nothing (managers and admins)."""
-    return analytics.zero_result_queries(user=request.auth, days=days, limit=limit)
+    return analytics.zero_result_queries(user=request.auth, days=params.days,
+                                         limit=params.limit)  # fmt: skip
 
 
 @router.get("/analytics/success-rate", response={200: SuccessOut, **ERRORS})
-def success_rate(request: HttpRequest, days: int = Days):
+def success_rate(request: HttpRequest, params: Query[PeriodQuery]):
     """Share of searches followed by an opened result (managers and admins)."""
-    return analytics.success_rate(user=request.auth, days=days)
+    return analytics.success_rate(user=request.auth, days=params.days)

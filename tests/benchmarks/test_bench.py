@@ -30,6 +30,9 @@ from deskbase.core.demo import DEMO_LOGINS, load_demo
 IN_PROCESS = [
     "queue_first_page", "queue_page_40", "ticket_detail", "customer_tickets", "ticket_create",
     "comment_add",
+    # deskbase.search.bench
+    "search_rare_word", "search_common_word", "search_two_words", "search_phrase_exclusion",
+    "search_suggest",
 ]  # fmt: skip
 # The selectors' documented budgets (tenant + page; tenant + ticket + 4 prefetches).
 READ_QUERIES = {"queue_first_page": 2, "queue_page_40": 2, "customer_tickets": 2,

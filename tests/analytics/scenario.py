@@ -134,8 +134,11 @@ class Recount:
             self.tickets = [t for t in everything if t.deleted_at is None]
             self.live_ids = {t.id for t in self.tickets}
             events = list(SlaEvent.objects.filter(organization=org, kind__in=["met", "breached"]))
-            self.reopens = list(TicketHistory.objects.filter(
-                organization=org, field="status", old_value="resolved", new_value="open"))  # fmt: skip
+            self.reopens = list(
+                TicketHistory.objects.filter(
+                    organization=org, field="status", old_value="resolved", new_value="open"
+                )
+            )
             self.comments = list(
                 TicketComment.objects.filter(
                     organization=org, kind__in=["public", "internal"]

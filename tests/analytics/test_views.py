@@ -91,7 +91,9 @@ def test_dashboard_filters_equal_the_recount(scenarios, dimension, attribute):
             a.world.org, start=base.start, end=base.end, **{dimension: value}
         )
         panel = selectors.dashboard(organization=a.world.org, filters=filters)
-        group = recount.opened_in(base.start, base.end, lambda t: getattr(t, attribute) == value)
+        group = recount.opened_in(
+            base.start, base.end, lambda t, v=value: getattr(t, attribute) == v
+        )
         expected = recount.ticket_metrics(group)
         assert {key: panel[key] for key in expected} == expected, (dimension, value)
 

@@ -125,7 +125,7 @@ def _compare(cursor, organization_id: int | None) -> list[Mismatch]:
         recount=RECOUNT.format(where=where_t), stored=STORED.format(where=where_s)
     )
     cursor.execute(statement, [*params, *params_s])
-    return [Mismatch(*row) for row in cursor.fetchall()]
+    return [Mismatch(*row[:5], int(row[5]), int(row[6])) for row in cursor.fetchall()]
 
 
 def _rewrite(cursor, organization_id: int | None) -> None:

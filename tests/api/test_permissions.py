@@ -303,6 +303,15 @@ MATRIX: dict[tuple[str, str], Row] = {
         Target({"number": Ref("resolved_ticket")}, body={"rating": 5}),
         mine=Target({"number": Ref("resolved_ticket")}, body={"rating": 5}),
         theirs=Target({"number": Ref("others_ticket")}, body={"rating": 5})),
+    # ---------------------------------------------------------------- analytics
+    ("GET", "/api/v1/analytics/live"): Row("403", "allowed", "allowed", "allowed"),
+    ("GET", "/api/v1/analytics/dashboard"): Row("403", "allowed", "allowed", "allowed"),
+    ("GET", "/api/v1/analytics/agents"): Row("403", "403", "allowed", "allowed"),
+    ("GET", "/api/v1/analytics/customers"): Row("403", "allowed", "allowed", "allowed"),
+    ("GET", "/api/v1/analytics/sla"): Row("403", "allowed", "allowed", "allowed"),
+    ("GET", "/api/v1/analytics/trends"): Row("403", "allowed", "allowed", "allowed"),
+    ("GET", "/api/v1/analytics/channels"): Row("403", "allowed", "allowed", "allowed"),
+    ("GET", "/api/v1/analytics/categories"): Row("403", "allowed", "allowed", "allowed"),
 }
 # fmt: on
 

@@ -128,17 +128,21 @@ def _totals(organization: Organization, view: str, sums: Sequence[str], filters:
 
 def _groups(
     organization: Organization, view: str, sums: Sequence[str], filters: Filters, *,
-    key: str, label: str = "NULL", join: str = "", order: str, limit: int | None = None,
+    key: str, order: str, label: str = "NULL", join: str = "", limit: int | None = None,
 ):  # fmt: skip
+    """Sums per `key`, ordered; aggregated first, then `join` (on `a.key`) names the
+    groups kept, so a name is looked up once per row shown, not per view row."""
     where, params = _where(view, organization, filters)
     cap = f" LIMIT {int(limit)}" if limit else ""
-    grouped = "" if label == "NULL" else f", {label}"
     select = (
-        "SELECT coalesce(json_agg(g), '[]'::json) FROM ("
-        f"SELECT v.{key} AS key, {label} AS label, {_sum_list(sums)}"
-        f" FROM {view} v {join} WHERE {where} GROUP BY v.{key}{grouped}"
-        f" ORDER BY {order}, v.{key}{cap}) g"
+        "SELECT coalesce(json_agg(g ORDER BY g.rank), '[]'::json) FROM ("
+        f"SELECT a.*, {label} AS label FROM ("
+        f"SELECT v.{key} AS key, {_sum_list(sums)},"
+        f" row_number() OVER (ORDER BY {order}, v.{key}) AS rank"
+        f" FROM {view} v WHERE {where} GROUP BY v.{key} ORDER BY rank{cap}) a {join}) g"
     )
+    if "%s" in join:  # the joined table, filtered by the organization too
+        params = [*params, organization.id]
     return _panel(organization, view, select, params)
 
 
@@ -148,8 +152,18 @@ def _envelope(view: str, refreshed_at: datetime | None, filters: Filters) -> dic
 
 
 # ------------------------------------------------------------------ the panels
+def dashboard_view(filters: Filters) -> str:
+    """The smallest view holding every filtered dimension: the three hold the same sums
+    per ticket, at finer grains (dashboard_stats has them all, row for ticket)."""
+    if filters.agent is not None or (filters.category is not None and filters.channel):
+        return "dashboard_stats"
+    if filters.category is not None:
+        return "category_performance_stats"
+    return "channel_performance_stats"
+
+
 def dashboard(*, organization: Organization, filters: Filters) -> dict[str, Any]:
-    view = "dashboard_stats"
+    view = dashboard_view(filters)
     refreshed_at, sums = _totals(organization, view, metrics.TICKET_SUMS, filters)
     return {**_envelope(view, refreshed_at, filters), **metrics.ticket_metrics(sums)}
 
@@ -160,8 +174,7 @@ def agent_performance(
     view = "agent_performance_stats"
     refreshed_at, rows = _groups(
         organization, view, metrics.AGENT_SUMS, filters, key="agent_id", label="u.full_name",
-        join="JOIN accounts_user u ON u.id = v.agent_id"
-             " AND u.organization_id = v.organization_id",
+        join="LEFT JOIN accounts_user u ON u.id = a.key AND u.organization_id = %s",
         order="sum(v.handled) DESC, sum(v.replies + v.notes) DESC", limit=limit,
     )  # fmt: skip
     agents = [{"agent_id": r["key"], "name": r["label"], **metrics.agent_metrics(r)} for r in rows]
@@ -175,8 +188,7 @@ def customer_stats(
     refreshed_at, rows = _groups(
         organization, view, metrics.TICKET_SUMS, filters, key="customer_id",
         label="u.full_name",
-        join="JOIN accounts_user u ON u.id = v.customer_id"
-             " AND u.organization_id = v.organization_id",
+        join="LEFT JOIN accounts_user u ON u.id = a.key AND u.organization_id = %s",
         order="sum(v.tickets) DESC", limit=limit,
     )  # fmt: skip
     customers = [
@@ -241,8 +253,7 @@ def category_performance(*, organization: Organization, filters: Filters) -> dic
     view = "category_performance_stats"
     refreshed_at, rows = _groups(
         organization, view, metrics.TICKET_SUMS, filters, key="category_id", label="c.name",
-        join="LEFT JOIN tickets_category c ON c.id = v.category_id"
-             " AND c.organization_id = v.organization_id",
+        join="LEFT JOIN tickets_category c ON c.id = a.key AND c.organization_id = %s",
         order="sum(v.tickets) DESC",
     )  # fmt: skip
     categories = [

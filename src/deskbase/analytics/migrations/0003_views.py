@@ -51,9 +51,11 @@ facts AS (
            t.status IN ('new', 'open', 'pending') AS active,
            t.resolved_at IS NOT NULL AND t.merged_into_id IS NULL AS resolved,
            r.ticket_id IS NOT NULL AS reopened,
-           extract(epoch FROM t.first_response_at - t.created_at) AS first_response_s,
+           extract(epoch FROM t.first_response_at - t.created_at)::double precision
+               AS first_response_s,
            CASE WHEN t.resolved_at IS NOT NULL AND t.merged_into_id IS NULL
-                THEN extract(epoch FROM t.resolved_at - t.created_at) END AS resolution_s,
+                THEN extract(epoch FROM t.resolved_at - t.created_at)::double precision
+           END AS resolution_s,
            s.ticket_id IS NOT NULL AS sla_settled,
            coalesce(s.fr_breached OR s.res_breached, false) AS sla_breached,
            coalesce(s.fr_met AND NOT s.fr_breached, false) AS fr_met,
@@ -72,24 +74,24 @@ facts AS (
 
 # The ticket metrics of a group of tickets (by creation day): counts and sums only.
 METRICS = """
-    count(*) AS tickets,
-    count(*) FILTER (WHERE active) AS active,
-    count(*) FILTER (WHERE resolved) AS resolved,
-    count(*) FILTER (WHERE resolved OR reopened) AS ever_resolved,
-    count(*) FILTER (WHERE reopened) AS reopened,
-    count(first_response_s) AS first_response_count,
+    count(*)::int AS tickets,
+    count(*) FILTER (WHERE active)::int AS active,
+    count(*) FILTER (WHERE resolved)::int AS resolved,
+    count(*) FILTER (WHERE resolved OR reopened)::int AS ever_resolved,
+    count(*) FILTER (WHERE reopened)::int AS reopened,
+    count(first_response_s)::int AS first_response_count,
     coalesce(sum(first_response_s), 0) AS first_response_seconds,
-    count(resolution_s) AS resolution_count,
+    count(resolution_s)::int AS resolution_count,
     coalesce(sum(resolution_s), 0) AS resolution_seconds,
-    count(*) FILTER (WHERE sla_settled) AS sla_tickets,
-    count(*) FILTER (WHERE sla_breached) AS sla_breached,
-    count(satisfaction) AS csat_count,
-    coalesce(sum(satisfaction), 0) AS csat_sum,
-    count(*) FILTER (WHERE satisfaction = 1) AS csat_1,
-    count(*) FILTER (WHERE satisfaction = 2) AS csat_2,
-    count(*) FILTER (WHERE satisfaction = 3) AS csat_3,
-    count(*) FILTER (WHERE satisfaction = 4) AS csat_4,
-    count(*) FILTER (WHERE satisfaction = 5) AS csat_5
+    count(*) FILTER (WHERE sla_settled)::int AS sla_tickets,
+    count(*) FILTER (WHERE sla_breached)::int AS sla_breached,
+    count(satisfaction)::int AS csat_count,
+    coalesce(sum(satisfaction), 0)::int AS csat_sum,
+    count(*) FILTER (WHERE satisfaction = 1)::int AS csat_1,
+    count(*) FILTER (WHERE satisfaction = 2)::int AS csat_2,
+    count(*) FILTER (WHERE satisfaction = 3)::int AS csat_3,
+    count(*) FILTER (WHERE satisfaction = 4)::int AS csat_4,
+    count(*) FILTER (WHERE satisfaction = 5)::int AS csat_5
 """
 
 
@@ -115,17 +117,17 @@ events AS (
       AND c.kind IN ('public', 'internal') AND u.role IN ('admin', 'manager', 'agent')
 )
 SELECT organization_id, day, agent_id, team_id,
-       sum(handled) AS handled,
-       sum(replies) AS replies,
-       sum(notes) AS notes,
-       count(first_response_s) AS first_response_count,
+       sum(handled)::int AS handled,
+       sum(replies)::int AS replies,
+       sum(notes)::int AS notes,
+       count(first_response_s)::int AS first_response_count,
        coalesce(sum(first_response_s), 0) AS first_response_seconds,
-       count(resolution_s) AS resolution_count,
+       count(resolution_s)::int AS resolution_count,
        coalesce(sum(resolution_s), 0) AS resolution_seconds,
-       count(*) FILTER (WHERE sla_settled) AS sla_tickets,
-       count(*) FILTER (WHERE sla_breached) AS sla_breached,
-       count(satisfaction) AS csat_count,
-       coalesce(sum(satisfaction), 0) AS csat_sum
+       count(*) FILTER (WHERE sla_settled)::int AS sla_tickets,
+       count(*) FILTER (WHERE sla_breached)::int AS sla_breached,
+       count(satisfaction)::int AS csat_count,
+       coalesce(sum(satisfaction), 0)::int AS csat_sum
 FROM events GROUP BY 1, 2, 3, 4
 """
 
@@ -153,7 +155,7 @@ spans AS (
 ),
 cumulative AS (
     SELECT organization_id, opens, closes,
-           coalesce(sum(extract(epoch FROM closes - opens)) OVER (
+           coalesce(sum(extract(epoch FROM closes - opens)::double precision) OVER (
                PARTITION BY organization_id ORDER BY opens
                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
     FROM spans WHERE closes > opens
@@ -190,7 +192,7 @@ valued AS (
 open_before AS (
     SELECT id, kind,
            coalesce(span_before + greatest(0, extract(epoch FROM
-               least(at, span_closes) - span_opens)), 0) AS seconds
+               least(at, span_closes) - span_opens)::double precision), 0) AS seconds
     FROM valued WHERE is_point = 1
 ),
 business AS (
@@ -202,17 +204,17 @@ business AS (
     FROM open_before GROUP BY id
 )
 SELECT organization_id, day, priority, team_id,
-       count(*) AS tickets,
-       count(*) FILTER (WHERE sla_settled) AS sla_tickets,
-       count(*) FILTER (WHERE sla_breached) AS sla_breached,
-       count(*) FILTER (WHERE fr_met) AS first_response_met,
-       count(*) FILTER (WHERE fr_breached) AS first_response_breached,
-       count(*) FILTER (WHERE res_met) AS resolution_met,
-       count(*) FILTER (WHERE res_breached) AS resolution_breached,
-       count(first_response_s) AS first_response_count,
+       count(*)::int AS tickets,
+       count(*) FILTER (WHERE sla_settled)::int AS sla_tickets,
+       count(*) FILTER (WHERE sla_breached)::int AS sla_breached,
+       count(*) FILTER (WHERE fr_met)::int AS first_response_met,
+       count(*) FILTER (WHERE fr_breached)::int AS first_response_breached,
+       count(*) FILTER (WHERE res_met)::int AS resolution_met,
+       count(*) FILTER (WHERE res_breached)::int AS resolution_breached,
+       count(first_response_s)::int AS first_response_count,
        coalesce(sum(first_response_s), 0) AS first_response_seconds,
        coalesce(sum(b.first_response_business_s), 0) AS first_response_business_seconds,
-       count(resolution_s) AS resolution_count,
+       count(resolution_s)::int AS resolution_count,
        coalesce(sum(resolution_s), 0) AS resolution_seconds,
        coalesce(sum(b.resolution_business_s), 0) AS resolution_business_seconds
 FROM facts f LEFT JOIN business b ON b.id = f.id
@@ -241,8 +243,8 @@ events AS (
     WHERE h.field = 'status' AND h.old_value = 'resolved' AND h.new_value = 'open'
 )
 SELECT organization_id, day, channel, team_id, category_id,
-       sum(created) AS created, sum(resolved) AS resolved, sum(closed) AS closed,
-       sum(reopened) AS reopened
+       sum(created)::int AS created, sum(resolved)::int AS resolved,
+       sum(closed)::int AS closed, sum(reopened)::int AS reopened
 FROM events WHERE day > today - 90 AND day <= today
 GROUP BY 1, 2, 3, 4, 5
 """

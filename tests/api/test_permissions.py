@@ -321,6 +321,15 @@ MATRIX: dict[tuple[str, str], Row] = {
                                                           Target(query={"days": 30})),
     ("GET", "/api/v1/search/analytics/success-rate"): Row("403", "403", "allowed", "allowed",
                                                           Target(query={"days": 30})),
+    # ---------------------------------------------------------------- analytics
+    ("GET", "/api/v1/analytics/live"): Row("403", "allowed", "allowed", "allowed"),
+    ("GET", "/api/v1/analytics/dashboard"): Row("403", "allowed", "allowed", "allowed"),
+    ("GET", "/api/v1/analytics/agents"): Row("403", "403", "allowed", "allowed"),
+    ("GET", "/api/v1/analytics/customers"): Row("403", "allowed", "allowed", "allowed"),
+    ("GET", "/api/v1/analytics/sla"): Row("403", "allowed", "allowed", "allowed"),
+    ("GET", "/api/v1/analytics/trends"): Row("403", "allowed", "allowed", "allowed"),
+    ("GET", "/api/v1/analytics/channels"): Row("403", "allowed", "allowed", "allowed"),
+    ("GET", "/api/v1/analytics/categories"): Row("403", "allowed", "allowed", "allowed"),
 }
 # fmt: on
 

@@ -34,6 +34,12 @@ IN_PROCESS = [
     "search_rare_word", "search_common_word", "search_two_words", "search_phrase_exclusion",
     "search_suggest",
 ]  # fmt: skip
+IN_PROCESS += [  # analytics (deskbase.analytics.bench)
+    "analytics_dashboard", "analytics_agents", "analytics_customers", "analytics_sla",
+    "analytics_channels", "analytics_categories", "analytics_trends", "analytics_live",
+    "analytics_freshness", "rollups_ticket_create_with", "rollups_ticket_create_without",
+    "analytics_refresh",
+]  # fmt: skip
 # The selectors' documented budgets (tenant + page; tenant + ticket + 4 prefetches).
 READ_QUERIES = {"queue_first_page": 2, "queue_page_40": 2, "customer_tickets": 2,
                 "ticket_detail": 6}  # fmt: skip

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 # Imported by load(); an app that brings its own drivers appends its module here.
 SCENARIO_MODULES = ["deskbase.benchmarks.scenarios", "deskbase.benchmarks.http_scenarios"]
 SCENARIO_MODULES.append("deskbase.search.bench")
+SCENARIO_MODULES.append("deskbase.analytics.bench")
 MODES = ("in-process", "http")
 
 

@@ -40,7 +40,9 @@ BULK_TABLES = (
 )  # fmt: skip
 ID_TABLES = SETUP_TABLES + BULK_TABLES
 LOCKED_TABLES = (*ID_TABLES, "tickets_ticketcounter")
-TICKET_INSERT_TRIGGERS = ("tickets_ticket_number", "tickets_ticket_history")
+TICKET_INSERT_TRIGGERS = (
+    "tickets_ticket_number", "tickets_ticket_history", "analytics_ticket_counts_insert",
+)  # fmt: skip
 # Apps whose derived rows are kept by triggers that a COPY would fire row by row: each
 # module names its TRIGGERS [(table, trigger)], disabled during the load, and has
 # rebuild(cursor, after_ticket_id) -> Iterator[str] (STEPS items) computing the rows in bulk SQL,
@@ -90,7 +92,7 @@ class SetAside:
 
     @property
     def steps(self) -> int:
-        return len(self.foreign_keys) + len(self.indexes) + 2 + sum(m.STEPS for m in _derived())
+        return len(self.foreign_keys) + len(self.indexes) + 4 + sum(m.STEPS for m in _derived())
 
 
 def set_aside(cursor) -> SetAside:
@@ -170,6 +172,21 @@ def restore(cursor, state: SetAside) -> Iterator[str]:
     yield "row-level security"
     for table in state.forced:
         cursor.execute(sql.SQL("ALTER TABLE {} FORCE ROW LEVEL SECURITY").format(ident(table)))
+    yield from analytics(cursor)
+
+
+def analytics(cursor) -> Iterator[str]:
+    """The analytics rollups (their INSERT trigger was off) and views, from the new rows."""
+    from deskbase.analytics import refresh, rollups
+
+    yield "analytics rollups"
+    rollups.rebuild(cursor)
+    yield "analytics views"
+    analyze(cursor, ("tickets_ticket", "tickets_tickethistory", "tickets_ticketcomment",
+                     "sla_slaevent"))  # fmt: skip
+    # Not CONCURRENTLY: the load holds the tables; a plain refresh is faster in bulk.
+    for name in refresh.VIEWS:
+        refresh.refresh_in(cursor, name)
 
 
 # ------------------------------------------------------------------ ids and sequences

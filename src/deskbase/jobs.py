@@ -55,13 +55,15 @@ def run_logged(name: str, work: Callable[[], Any], *, job_id: int | None, attemp
     """Run `work`, recording the attempt in dbtools_jobrun; re-raise its failure."""
     from deskbase.dbtools.models import JobRun
 
-    close_old_connections()
+    # Worker threads have no request cycle: drop a connection a restart broke, and
+    # give it back after the run (not inside a caller's transaction, as in tests).
+    outside = not connection.in_atomic_block
+    if outside:
+        close_old_connections()
     run = JobRun.objects.create(task=name, job_id=job_id, attempt=attempt)
     try:
         result = work()
     except Exception as exc:
-        if connection.in_atomic_block:  # never true for our tasks; be safe
-            raise
         JobRun.objects.filter(pk=run.pk).update(
             finished_at=timezone.now(), ok=False,
             error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"[:8000],
@@ -73,8 +75,8 @@ def run_logged(name: str, work: Callable[[], Any], *, job_id: int | None, attemp
         )
         return result
     finally:
-        # Worker threads have no request cycle to give their connection back.
-        connection.close()
+        if outside:
+            connection.close()
 
 
 def _jsonable(value: Any) -> dict:

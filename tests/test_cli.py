@@ -92,6 +92,9 @@ def test_up_serves_the_demo_and_stops_what_it_started(workdir):
     assert "agent@demo.deskbase.test / demo-agent-pass" in output
     assert "stopping the embedded PostgreSQL" in output
     assert run(env, "pg", "status").returncode == 3
+    # And the job worker ran beside the server, and was stopped with it
+    assert "job worker started" in output
+    assert "job worker stopped (exit code 0)" in output
 
     # When it runs a second time
     process, base = start_up(env)

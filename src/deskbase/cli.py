@@ -22,9 +22,14 @@ MIN_POSTGRES = 15
 USAGE = """\
 usage: deskbase <command> [options]
 
-  up [--port N] [--host H] [--dev] [--no-demo]
+  up [--port N] [--host H] [--dev] [--no-demo] [--no-worker]
                         start PostgreSQL (embedded mode), migrate, load the demo data
-                        when the database is empty, and serve with gunicorn
+                        when the database is empty, and serve with gunicorn beside
+                        the job worker
+  worker                run the job worker alone (periodic SLA and maintenance tasks)
+  jobs status           the job schedule, last runs and failures
+  db_maintenance ...    partitions, views, VACUUM, REINDEX, checks, statistics
+  backup [--output F]   pg_dump the database; restore FILE puts a dump back
   pg start|stop|status  manage the embedded PostgreSQL in var/pg
   pg url [--role R] [--tcp]
                         print a connection URL (R: app, owner or superuser)
@@ -162,6 +167,7 @@ def up(args: list[str]) -> int:
     parser.add_argument("--port", type=int, default=config.env_int("PORT", 8000))
     parser.add_argument("--dev", action="store_true", help="Django's runserver with DEBUG on")
     parser.add_argument("--no-demo", action="store_true", help="do not load the demo data")
+    parser.add_argument("--no-worker", action="store_true", help="do not start the job worker")
     options = parser.parse_args(args)
 
     check_port_free(options.host, options.port)
@@ -246,6 +252,7 @@ def serve(options: argparse.Namespace, started_pg: bool) -> int:
     # Its own process group: a terminal's Ctrl-C reaches only us, and we stop the
     # server with one SIGTERM (a graceful stop) instead of it also getting SIGINT.
     server = subprocess.Popen(server_command(options), env=env, process_group=0)
+    worker = None if options.no_worker else start_worker()
     stopping = False
 
     def stop(signum: int, frame: object) -> None:
@@ -266,11 +273,41 @@ def serve(options: argparse.Namespace, started_pg: bool) -> int:
         if server.poll() is None:
             server.terminate()
             server.wait(timeout=30)
+        stop_worker(worker)
     if stopping:
         say("web server stopped")
         return 0
     say(f"the web server exited unexpectedly with code {code}; see var/log/deskbase.log")
     return code or 1
+
+
+def start_worker() -> subprocess.Popen:
+    """The job worker, as the owner role (deskbase.jobs says why), in its own group."""
+    env = dict(os.environ, DESKBASE_DB_ROLE="owner")
+    log = open(config.var_dir() / "log" / "worker.log", "ab")  # noqa: SIM115 (the child keeps it)
+    try:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "deskbase.cli", "worker"],
+            env=env, process_group=0, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    finally:
+        log.close()
+    say(f"job worker started (pid {worker.pid}; log var/log/worker.log)")
+    return worker
+
+
+def stop_worker(worker: subprocess.Popen | None) -> None:
+    """SIGTERM: the worker finishes its running job, then exits; killed after 30 s."""
+    if worker is None:
+        return
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+    say(f"job worker stopped (exit code {worker.returncode})")
 
 
 def wait_until_serving(url: str, server: subprocess.Popen, timeout: float = 60) -> bool:

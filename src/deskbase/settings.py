@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "ninja",
+    "procrastinate.contrib.django",
     "deskbase.core",
     "deskbase.organizations",
     "deskbase.accounts",
@@ -57,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "deskbase.core.tenant_middleware.TenantMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "deskbase.accounts.audit.SessionActivityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -165,6 +167,17 @@ STORAGES = {
 }
 
 
+# ---------------------------------------------------------------------- jobs
+# The procrastinate worker (`deskbase worker`) loads its tasks from deskbase.jobs.
+PROCRASTINATE_IMPORT_PATHS = ["deskbase.jobs"]
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = ""
+# Monthly partitions are created this many months ahead (docs/partitions.md).
+PARTITIONS_AHEAD_MONTHS = config.env_int("DESKBASE_PARTITIONS_AHEAD_MONTHS", 3)
+# Where `deskbase db_maintenance --drop-old-partitions` and the worker archive
+# partitions past retention (tables whose registry entry says archive).
+ARCHIVE_DIR = VAR_DIR / "archive"
+
+
 # ------------------------------------------------------------ observability
 SERVER_TIMING = config.env_bool("DESKBASE_SERVER_TIMING", True)
 SLOW_REQUEST_MS = config.env_int("DESKBASE_SLOW_REQUEST_MS", 200)
@@ -191,5 +204,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "psycopg.pool": {"level": "WARNING"},
+        # Task registration is logged by every process that loads deskbase.jobs.
+        "procrastinate.blueprints": {"level": "WARNING"},
+        "procrastinate.periodic": {"level": "WARNING"},
     },
 }

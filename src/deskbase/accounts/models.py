@@ -282,3 +282,68 @@ class SignInThrottle(models.Model):
 
     class Meta:
         db_table = "accounts_signinthrottle"
+
+
+class AuditAction(models.TextChoices):
+    SIGNED_IN = "signed_in", "Signed in"
+    SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
+    SIGNED_OUT = "signed_out", "Signed out"
+    TOKEN_CREATED = "token_created", "API token created"
+    TOKEN_REVOKED = "token_revoked", "API token revoked"
+    ROLE_CHANGED = "role_changed", "Role changed"
+    USER_REMOVED = "user_removed", "User removed"
+
+
+class AuditLog(models.Model):
+    """One security-relevant act. Append-only; partitioned by month on created_at.
+
+    The table's primary key is (id, created_at), as PostgreSQL wants the partition
+    column in it; `id` alone is unique (one identity sequence) and is Django's key.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.DO_NOTHING, related_name="+",
+        db_constraint=False, db_index=False,
+    )  # fmt: skip
+    # No foreign keys to people: the log outlives the users it names.
+    actor = models.ForeignKey(
+        User, on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False,
+        db_index=False,
+    )  # fmt: skip
+    subject = models.ForeignKey(
+        User, on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False,
+        db_index=False,
+    )  # fmt: skip
+    action = models.CharField(max_length=32, choices=AuditAction.choices)
+    address = models.GenericIPAddressField(null=True)
+    user_agent = models.CharField(max_length=300, blank=True, default="")
+    detail = models.JSONField(default=dict)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "accounts_auditlog"
+        managed = False  # a partitioned table: accounts/migrations/0006 writes its DDL
+
+
+class UserSession(models.Model):
+    """A browser session: from sign-in to sign-out. Partitioned by month on started_at."""
+
+    id = models.BigAutoField(primary_key=True)
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.DO_NOTHING, related_name="+",
+        db_constraint=False, db_index=False,
+    )  # fmt: skip
+    user = models.ForeignKey(
+        User, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False,
+        db_index=False,
+    )  # fmt: skip
+    address = models.GenericIPAddressField(null=True)
+    user_agent = models.CharField(max_length=300, blank=True, default="")
+    started_at = models.DateTimeField(db_default=Now(), editable=False)
+    last_seen_at = models.DateTimeField(db_default=Now())
+    ended_at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "accounts_usersession"
+        managed = False  # a partitioned table: accounts/migrations/0006 writes its DDL

@@ -92,7 +92,7 @@ class SetAside:
 
     @property
     def steps(self) -> int:
-        return len(self.foreign_keys) + len(self.indexes) + 4 + sum(m.STEPS for m in _derived())
+        return len(self.foreign_keys) + len(self.indexes) + 5 + sum(m.STEPS for m in _derived())
 
 
 def set_aside(cursor) -> SetAside:
@@ -154,11 +154,16 @@ def _derived_triggers() -> list[tuple[str, str]]:
 
 def restore(cursor, state: SetAside) -> Iterator[str]:
     """Put everything back; yields what it is doing, for the progress display."""
+    # First the rows of monthly-partitioned tables that COPY put in their default
+    # partition go to their months, while their indexes and keys are still set aside.
+    yield "monthly partitions"
+    move_out_of_default_partitions(cursor)
     for module in _derived():
         yield from module.rebuild(cursor, state.last_ticket_id)
     for name, definition in state.indexes:
         yield f"index {name}"
-        cursor.execute(definition)
+        # A partitioned table's index reads "ON ONLY t": that would skip its partitions.
+        cursor.execute(definition.replace(" ON ONLY ", " ON ", 1))
     for table, name, definition in state.foreign_keys:
         yield f"foreign key {name}"
         # Adding the key validates every row, as the per-row checks would have.
@@ -187,6 +192,14 @@ def analytics(cursor) -> Iterator[str]:
     # Not CONCURRENTLY: the load holds the tables; a plain refresh is faster in bulk.
     for name in refresh.VIEWS:
         refresh.refresh_in(cursor, name)
+
+
+def move_out_of_default_partitions(cursor) -> None:
+    from deskbase.dbtools import partitions
+
+    for spec in partitions.present(cursor):
+        if spec.table in BULK_TABLES:
+            partitions.drain_default(cursor, spec)
 
 
 # ------------------------------------------------------------------ ids and sequences
@@ -330,6 +343,8 @@ class Copier:
         self.copy(table, "".join(rows).encode(), len(rows), tickets)
 
     def copy(self, table: str, data: bytes, count: int, tickets: int) -> None:
+        if table in self.freeze and self._partitioned(table):
+            self.freeze.discard(table)  # PostgreSQL refuses FREEZE on a partitioned table
         options = " WITH (FREEZE)" if table in self.freeze else ""
         statement = f"COPY {table} ({COLUMNS[table]}) FROM STDIN{options}"
         with self.connection.cursor() as cursor, cursor.copy(statement) as copy:
@@ -337,3 +352,8 @@ class Copier:
         self.rows[table] = self.rows.get(table, 0) + count
         if self.progress is not None:
             self.progress.update(tickets, sum(self.rows.values()))
+
+    def _partitioned(self, table: str) -> bool:
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT relkind = 'p' FROM pg_class WHERE oid = %s::regclass", [table])
+            return bool(cursor.fetchone()[0])

@@ -1,0 +1,176 @@
+"""The security audit log and browser sessions, written as the acts happen.
+
+Sign-in, failed sign-in and sign-out come from Django's auth signals (the web form
+and the API both call `login`, `logout` and `authenticate`); token, role and removal
+rows from the domain events of the account services, in their transaction. Each
+row is written under its organization's tenant: a failed sign-in naming an
+organization that does not exist is not recorded here (the throttle counts it).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from deskbase.accounts.models import AuditAction, AuditLog, UserSession
+from deskbase.core import events
+from deskbase.core.tenancy import tenant
+
+SESSION_ID = "_deskbase_session"
+SESSION_STARTED = "_deskbase_session_started"
+SESSION_SEEN = "_deskbase_session_seen"
+# last_seen_at is written at most this often: not a write per request.
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def _client(request: Any) -> tuple[str | None, str]:
+    if request is None:
+        return None, ""
+    address = request.META.get("REMOTE_ADDR") or None
+    return address, (request.META.get("HTTP_USER_AGENT") or "")[:300]
+
+
+def record(
+    action: str,
+    *,
+    organization_id: int,
+    actor_id: int | None = None,
+    subject_id: int | None = None,
+    request: Any = None,
+    **detail: Any,
+) -> AuditLog:
+    """Append one audit row under the organization's tenant."""
+    address, agent = _client(request)
+    with tenant(organization_id, actor_id):
+        return AuditLog.objects.create(
+            organization_id=organization_id, actor_id=actor_id, subject_id=subject_id,
+            action=action, address=address, user_agent=agent, detail=detail,
+        )  # fmt: skip
+
+
+# ------------------------------------------------------------------ auth signals
+def signed_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    if user.organization_id is None:  # a platform operator: no tenant to log under
+        return
+    record(
+        AuditAction.SIGNED_IN, organization_id=user.organization_id, actor_id=user.id,
+        subject_id=user.id, request=request,
+    )  # fmt: skip
+    if request is None or not hasattr(request, "session"):
+        return
+    address, agent = _client(request)
+    with tenant(user.organization_id, user):
+        session = UserSession.objects.create(
+            organization_id=user.organization_id, user_id=user.id, address=address,
+            user_agent=agent,
+        )  # fmt: skip
+        session.refresh_from_db(fields=["started_at"])
+    request.session[SESSION_ID] = session.id
+    request.session[SESSION_STARTED] = session.started_at.isoformat()
+    request.session[SESSION_SEEN] = session.started_at.isoformat()
+
+
+def signed_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    if user is None or user.organization_id is None:
+        return
+    record(
+        AuditAction.SIGNED_OUT, organization_id=user.organization_id, actor_id=user.id,
+        subject_id=user.id, request=request,
+    )  # fmt: skip
+    found = _session(request)
+    if found is not None:
+        with tenant(user.organization_id, user):
+            UserSession.objects.filter(
+                id=found[0], started_at=found[1], ended_at__isnull=True
+            ).update(ended_at=timezone.now())
+
+
+def sign_in_failed(sender: Any, credentials: dict, request: Any = None, **kwargs: Any) -> None:
+    from deskbase.accounts.backends import organization_id_for_slug
+
+    slug = credentials.get("organization")
+    if slug is None and request is not None and hasattr(request, "POST"):
+        slug = request.POST.get("organization")
+    org_id = organization_id_for_slug(slug) if slug else None
+    if org_id is None:
+        return
+    email = str(credentials.get("username") or "")[:254]
+    record(AuditAction.SIGN_IN_FAILED, organization_id=org_id, request=request, email=email)
+
+
+def _session(request: Any) -> tuple[int, datetime] | None:
+    session = getattr(request, "session", None)
+    if session is None or SESSION_ID not in session:
+        return None
+    return session[SESSION_ID], datetime.fromisoformat(session[SESSION_STARTED])
+
+
+def touch_session(request: Any) -> bool:
+    """Move last_seen_at of the request's session forward, at most once a minute."""
+    found = _session(request)
+    user = getattr(request, "user", None)
+    if found is None or user is None or not user.is_authenticated:
+        return False
+    now = timezone.now()
+    seen = datetime.fromisoformat(request.session.get(SESSION_SEEN, found[1].isoformat()))
+    if now - seen < TOUCH_EVERY:
+        return False
+    # The request's transaction already has the tenant (TenantMiddleware).
+    UserSession.objects.filter(id=found[0], started_at=found[1], ended_at__isnull=True).update(
+        last_seen_at=now
+    )
+    request.session[SESSION_SEEN] = now.isoformat()
+    return True
+
+
+class SessionActivityMiddleware:
+    """Keeps accounts_usersession.last_seen_at current; after AuthenticationMiddleware."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        if request.path != "/health":
+            touch_session(request)
+        return self.get_response(request)
+
+
+# ------------------------------------------------------------------ domain events
+@events.subscribe("token.created")
+def _token_created(event: events.Event) -> None:
+    token = event.instance
+    record(
+        AuditAction.TOKEN_CREATED, organization_id=event.organization_id,
+        actor_id=event.actor_id, subject_id=token.user_id, token_id=token.id, name=token.name,
+    )  # fmt: skip
+
+
+@events.subscribe("token.revoked")
+def _token_revoked(event: events.Event) -> None:
+    token = event.instance
+    record(
+        AuditAction.TOKEN_REVOKED, organization_id=event.organization_id,
+        actor_id=event.actor_id, subject_id=token.user_id, token_id=token.id, name=token.name,
+    )  # fmt: skip
+
+
+@events.subscribe("user.updated")
+def _role_changed(event: events.Event) -> None:
+    before, after = event.changes.get("role", (None, None))
+    if before == after:
+        return
+    record(
+        AuditAction.ROLE_CHANGED, organization_id=event.organization_id,
+        actor_id=event.actor_id, subject_id=event.instance.id, old=before, new=after,
+    )  # fmt: skip
+
+
+@events.subscribe("user.soft_deleted")
+def _user_removed(event: events.Event) -> None:
+    record(
+        AuditAction.USER_REMOVED, organization_id=event.organization_id,
+        actor_id=event.actor_id, subject_id=event.instance.id,
+        reason=event.instance.delete_reason or "",
+    )  # fmt: skip

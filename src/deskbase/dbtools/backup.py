@@ -1,0 +1,182 @@
+"""pg_dump / pg_restore of the deskbase database (docs/operations.md).
+
+The dump is pg_dump's custom format, taken as the owner role in one snapshot
+(consistent while the system runs). Row security is on during the dump (the
+tables FORCE it) and the owner's `owner_maintenance` policy lets it read every
+row. Extensions are left out: they belong to the superuser who created them, and
+the target database has them already (the embedded server and migrate make them).
+
+The restore runs in one transaction (psql --single-transaction): it first drops
+every object of the schema that is not part of an extension, then replays the
+dump (pg_restore's SQL): tables are created, filled, and only then given their
+indexes, keys, triggers and row-level security, so no trigger fires and no policy
+refuses a row while loading. pg_restore's own `--clean` cannot be used: it drops
+the primary keys of partitions one by one, which PostgreSQL refuses. Any failure
+rolls the whole restore back. Stop the web server and the worker first.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connections
+
+
+class BackupError(Exception):
+    """pg_dump or pg_restore failed or is missing; the message says why."""
+
+
+def program(name: str) -> str:
+    """The embedded distribution's pg_dump/pg_restore (same major as the embedded
+    server), else the one on PATH."""
+    try:
+        from deskbase.embedded.cluster import postgres_distribution
+
+        candidate = postgres_distribution() / "bin" / name
+        if candidate.exists():
+            return str(candidate)
+    except Exception:  # noqa: S110 (no embedded distribution: fall back to PATH)
+        pass
+    found = shutil.which(name)
+    if found is None:
+        raise BackupError(f"{name} not found: install the PostgreSQL client tools")
+    return found
+
+
+def _environment(using: str) -> dict[str, str]:
+    """libpq variables for the connection Django uses (the password never on argv)."""
+    params = connections[using].get_connection_params()
+    env = dict(os.environ)
+    names = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "dbname": "PGDATABASE",
+             "password": "PGPASSWORD", "sslmode": "PGSSLMODE"}  # fmt: skip
+    for key, variable in names.items():
+        value = params.get(key)
+        if value:
+            env[variable] = str(value)
+    return env
+
+
+def default_path() -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return Path(settings.VAR_DIR) / "backups" / f"deskbase-{stamp}.dump"
+
+
+def _run(command: list[str], env: dict[str, str]) -> None:
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+        reason = lines[-1] if lines else f"exit code {result.returncode}"
+        raise BackupError(f"{Path(command[0]).name} failed: {reason}")
+
+
+def backup(output: Path | None = None, *, using: str = "default") -> Path:
+    """Dump the database to `output` (default var/backups/deskbase-<time>.dump)."""
+    output = Path(output) if output else default_path()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(f".{output.name}.partial")
+    _run(
+        [program("pg_dump"), "--format=custom", "--enable-row-security",
+         "--exclude-extension=*", f"--file={partial}"],
+        _environment(using),
+    )  # fmt: skip
+    partial.replace(output)
+    return output
+
+
+# Everything of the current schema that belongs to no extension, parents before
+# children (a partition goes with its parent), CASCADE for what refers to it.
+DROP_ALL = """
+DO $drop$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT c.oid::regclass AS name, c.relkind FROM pg_class c
+        WHERE c.relnamespace = current_schema()::regnamespace AND NOT c.relispartition
+          AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                          AND d.objid = c.oid AND d.deptype = 'e')
+    LOOP
+        CONTINUE WHEN to_regclass(r.name::text) IS NULL;  -- gone with an earlier CASCADE
+        EXECUTE format('DROP %s IF EXISTS %s CASCADE',
+            CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                           WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, r.name);
+    END LOOP;
+    FOR r IN
+        SELECT c.oid::regclass AS name FROM pg_class c
+        WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'S'
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                          AND d.objid = c.oid AND d.deptype = 'e')
+    LOOP
+        EXECUTE format('DROP SEQUENCE IF EXISTS %s CASCADE', r.name);
+    END LOOP;
+    FOR r IN
+        SELECT p.oid::regprocedure AS name, p.prokind FROM pg_proc p
+        WHERE p.pronamespace = current_schema()::regnamespace
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                          AND d.objid = p.oid AND d.deptype = 'e')
+    LOOP
+        EXECUTE format('DROP %s IF EXISTS %s CASCADE',
+            CASE r.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE'
+                           ELSE 'FUNCTION' END, r.name);
+    END LOOP;
+    FOR r IN
+        SELECT t.oid::regtype AS name FROM pg_type t
+        WHERE t.typnamespace = current_schema()::regnamespace AND t.typtype IN ('e', 'c', 'd')
+          AND (t.typrelid = 0 OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass
+                          AND d.objid = t.oid AND d.deptype = 'e')
+    LOOP
+        EXECUTE format('DROP TYPE IF EXISTS %s CASCADE', r.name);
+    END LOOP;
+END
+$drop$;
+"""
+
+
+def restore(source: Path, *, using: str = "default") -> None:
+    """Replace the database's objects with those of the dump, in one transaction."""
+    source = Path(source)
+    if not source.is_file():
+        raise BackupError(f"{source} is not a file")
+    env = _environment(using)
+    # A dump pg_restore cannot read fails here, before anything is touched.
+    _run([program("pg_restore"), "--list", str(source)], env)
+    connections[using].close()
+    psql = subprocess.Popen(
+        [program("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
+         "-f", "-"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    dump = subprocess.Popen(
+        [program("pg_restore"), "--file=-", str(source)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    assert psql.stdin is not None
+    assert dump.stdout is not None
+    try:
+        psql.stdin.write(DROP_ALL.encode())
+        shutil.copyfileobj(dump.stdout, psql.stdin, 1024 * 1024)
+    except BrokenPipeError:
+        pass  # psql stopped on an error: its message is read below
+    dump_error = dump.wait() != 0
+    if dump_error and psql.poll() is None:
+        # Killed before its input ends, psql never commits: nothing is changed.
+        psql.kill()
+    else:
+        psql.stdin.close()
+    psql.wait()
+    if dump_error:
+        raise BackupError(f"pg_restore failed: {_last_line(dump.stderr)}")
+    if psql.returncode != 0:
+        raise BackupError(f"psql failed: {_last_line(psql.stderr)}")
+
+
+def _last_line(stream) -> str:
+    lines = [line for line in stream.read().decode(errors="replace").splitlines() if line.strip()]
+    return lines[-1] if lines else "no message"

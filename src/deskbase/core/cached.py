@@ -183,6 +183,14 @@ def invalidate_all(organization: Organization | int) -> None:
     forget(NAMES, _org_id(organization))
 
 
+def invalidate_every_organization() -> int:
+    """Drop every entry of every organization now (after a bulk load); returns how many."""
+    ids = list(Organization.all_objects.values_list("id", flat=True))
+    for org_id in ids:
+        invalidate_all(org_id)
+    return len(ids)
+
+
 # ------------------------------------------------------------------ invalidation
 EVENTS = {
     "organization.updated": ORGANIZATION,

@@ -176,11 +176,51 @@ PARTITIONS_AHEAD_MONTHS = config.env_int("DESKBASE_PARTITIONS_AHEAD_MONTHS", 3)
 # Where `deskbase db_maintenance --drop-old-partitions` and the worker archive
 # partitions past retention (tables whose registry entry says archive).
 ARCHIVE_DIR = VAR_DIR / "archive"
+# -------------------------------------------------------------------- cache
+# Local memory by default; Redis (shared by every server process) when REDIS_URL
+# is set. docs/caching.md. Entries are invalidated by per-organization version keys
+# bumped after each commit; with local memory a bump reaches only the process that
+# wrote, so entries there live DESKBASE_CACHE_LOCAL_TIMEOUT seconds (10 by default).
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+CACHE_KEY_PREFIX = os.environ.get("DESKBASE_CACHE_PREFIX", "deskbase")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "TIMEOUT": config.env_int("DESKBASE_CACHE_TIMEOUT", 300),
+            "OPTIONS": {
+                # A Redis that went away costs a request at most this long once;
+                # deskbase.core.cache then serves uncached for a while.
+                "socket_connect_timeout": 0.5,
+                "socket_timeout": 0.5,
+            },
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "deskbase",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "TIMEOUT": config.env_int("DESKBASE_CACHE_LOCAL_TIMEOUT", 10),
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
+    }
+# Seconds the cache is bypassed after a connection error before it is tried again.
+CACHE_RETRY_SECONDS = config.env_int("DESKBASE_CACHE_RETRY_SECONDS", 5)
 
 
 # ------------------------------------------------------------ observability
 SERVER_TIMING = config.env_bool("DESKBASE_SERVER_TIMING", True)
 SLOW_REQUEST_MS = config.env_int("DESKBASE_SLOW_REQUEST_MS", 200)
+# Statements slower than this are logged with the request's method and path.
+SLOW_QUERY_MS = config.env_int("DESKBASE_SLOW_QUERY_MS", 100)
+# The N+1 detector fails a request that runs one statement shape more than
+# NPLUSONE_MAX times; on by default in development (DEBUG) and under pytest.
+NPLUSONE_DETECT = config.env_bool("DESKBASE_NPLUSONE", DEBUG or "PYTEST_VERSION" in os.environ)
+NPLUSONE_MAX = config.env_int("DESKBASE_NPLUSONE_MAX", 10)
 
 LOG_DIR.mkdir(parents=True, exist_ok=True)
 LOG_LEVEL = os.environ.get("DESKBASE_LOG_LEVEL", "INFO").upper()

@@ -72,8 +72,10 @@ def test_every_scenario_runs_and_reports_latency_queries_and_raw_sql(demo_data, 
     # Then the JSON is printed and written, and names where it ran
     assert json.loads(output.read_text()) == report
     assert report["mode"] == "in-process"
-    assert report["options"] == {"samples": 5, "warmup": 2, "concurrency": 1,
-                                 "scenarios": IN_PROCESS}  # fmt: skip
+    # (modules appended to SCENARIO_MODULES add theirs after the built-in ones)
+    options = {**report["options"], "scenarios": report["options"]["scenarios"][: len(IN_PROCESS)]}
+    assert options == {"samples": 5, "warmup": 2, "concurrency": 1,
+                       "scenarios": IN_PROCESS}  # fmt: skip
     environment = report["environment"]
     assert environment["postgresql"]["version"]
     assert environment["data_set"] == {"organizations": 2, "tickets": 35, "bench_tickets": 0,
@@ -87,10 +89,12 @@ def test_every_scenario_runs_and_reports_latency_queries_and_raw_sql(demo_data, 
         cursor.execute("SELECT current_user")
         assert cursor.fetchone()[0] == conninfo_to_dict(os.environ["DATABASE_URL"])["user"]
     # And each scenario has its latency, a constant query count and its raw SQL
-    assert list(report["scenarios"]) == IN_PROCESS
+    assert list(report["scenarios"])[: len(IN_PROCESS)] == IN_PROCESS
     for name, result in report["scenarios"].items():
         assert result["samples"] == 5, (name, result)
         assert result["errors"] == 0, result["error_messages"]
+        if name not in IN_PROCESS:
+            continue  # another module's scenario (a cached read may make no query at all)
         assert 0 < result["median_ms"] <= result["p95_ms"] <= result["p99_ms"]
         assert result["queries_min"] == result["queries_max"] == result["queries_per_request"]
         assert result["queries_per_request"] == READ_QUERIES.get(name, result["queries_min"]) > 0

@@ -14,9 +14,9 @@ from ninja import Field, Router, Schema, Status
 
 from deskbase.api.schemas import ERRORS
 from deskbase.api.tickets import Strict, organization_of
+from deskbase.core import cached
 from deskbase.core.errors import ValidationFailed
 from deskbase.core.tenancy import tenant
-from deskbase.organizations.models import Organization
 from deskbase.tickets import canned
 from deskbase.tickets.models import CannedResponse, Ticket
 from deskbase.tickets.permissions import can_view_ticket, ensure_staff
@@ -113,10 +113,10 @@ def render_canned(request: HttpRequest, canned_id: int, payload: RenderIn):
         ticket = Ticket.objects.filter(
             organization_id=user.organization_id, number=payload.ticket
         ).first()
-        # The whole row: {{ organization.name }} needs its name.
-        organization = Organization.objects.get(pk=user.organization_id)
     if ticket is None or not can_view_ticket(user, ticket):
         raise ValidationFailed.one("ticket", f"No ticket #{payload.ticket} here.")
+    # The whole row, cached: {{ organization.name }} needs its name.
+    organization = cached.organization_settings(user.organization_id)
     body = canned.canned_response_render(
         organization=organization, actor=user, canned=_reference(user, canned_id),
         ticket=ticket,

@@ -12,6 +12,7 @@ from pydantic import AfterValidator, ConfigDict, model_validator
 from deskbase.accounts.models import Team, User
 from deskbase.api import idempotency
 from deskbase.api.schemas import ERRORS, CommentOut, TicketDetailOut, TicketOut, TicketPage
+from deskbase.core import cached
 from deskbase.core.errors import NotFound, ValidationFailed
 from deskbase.core.tenancy import tenant
 from deskbase.organizations.models import Organization
@@ -146,8 +147,13 @@ def _ticket(user: User, number: int, *, deleted: bool = False) -> Ticket:
 def _ref(model: type, user: User, pk: int | None, field: str):
     if pk is None:
         return None
-    with tenant(user.organization_id, user, savepoint=False):
-        found = model.objects.filter(organization_id=user.organization_id, pk=pk).first()
+    if model is Category:  # from the cached category tree: no query
+        found = cached.category(user.organization_id, pk)
+    elif field == "assignee_id":  # an assignee is staff: from the cached roster
+        found = cached.roster_member(user.organization_id, pk)
+    else:
+        with tenant(user.organization_id, user, savepoint=False):
+            found = model.objects.filter(organization_id=user.organization_id, pk=pk).first()
     if found is None:
         raise ValidationFailed.one(field, f"No such {field.removesuffix('_id')} here.")
     return found

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 SCENARIO_MODULES = ["deskbase.benchmarks.scenarios", "deskbase.benchmarks.http_scenarios"]
 SCENARIO_MODULES.append("deskbase.search.bench")
 SCENARIO_MODULES.append("deskbase.analytics.bench")
+SCENARIO_MODULES.append("deskbase.dbtools.cache_bench")  # cached vs uncached hot reads
 MODES = ("in-process", "http")
 
 

@@ -1,4 +1,5 @@
-"""Per-request timing: the Server-Timing header and the slow-request log."""
+"""Per-request timing: the Server-Timing header, the slow-request and slow-statement logs,
+and (in development and tests) the N+1 detector of deskbase.dbtools.querylog."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from contextlib import ExitStack
 from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
+
+from deskbase.dbtools.querylog import RequestQueries
 
 logger = logging.getLogger("deskbase.slow")
 
@@ -37,7 +40,8 @@ class ServerTimingMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        timer = QueryTimer()
+        path = request.get_full_path()[:200]
+        timer = RequestQueries(request.method or "", path)
         start = time.perf_counter()
         with ExitStack() as stack:
             for connection in connections.all():
@@ -55,10 +59,13 @@ class ServerTimingMiddleware:
             logger.warning(
                 "slow request %s %s -> %s in %.1f ms (%d queries, %.1f ms in the database)",
                 request.method,
-                request.get_full_path()[:200],
+                path,
                 response.status_code,
                 total_ms,
                 timer.count,
                 db_ms,
             )
+        # After the response is made, so the error names the whole count; it
+        # propagates (a 500, re-raised by the test client) in development and tests.
+        timer.check()
         return response

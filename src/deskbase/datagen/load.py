@@ -15,6 +15,7 @@ from typing import TextIO
 from django.db import DatabaseError, connection, transaction
 
 from deskbase import config
+from deskbase.core import cached
 from deskbase.datagen import loader, worker
 from deskbase.datagen.plan import Job, Summary, produce
 from deskbase.datagen.progress import Progress, duration
@@ -160,6 +161,8 @@ def generate(options: Options, progress_stream: TextIO | None = None) -> Report:
             report = _load(options, progress_stream, started)
     except DatabaseError as error:
         raise GenerateError(_database_failure(error)) from error
+    # COPY sends no signal: what a shared cache (Redis) holds for these ids is stale.
+    cached.invalidate_every_organization()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_database_size(current_database())")
         report.database_bytes = cursor.fetchone()[0]

@@ -451,6 +451,11 @@ class Cluster:
                     sql.Identifier(APP_ROLE), sql.Identifier(OWNER_ROLE)
                 )
             )
+            # `deskbase dbreport` reads pg_stat_statements as the owner: without this
+            # role the texts of the application role's statements are hidden from it.
+            conn.execute(
+                sql.SQL("GRANT pg_read_all_stats TO {}").format(sql.Identifier(OWNER_ROLE))
+            )
             createdb = "CREATEDB" if owner_can_create_databases else "NOCREATEDB"
             conn.execute(sql.SQL("ALTER ROLE {} " + createdb).format(sql.Identifier(OWNER_ROLE)))
             if not conn.execute(

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 
+from deskbase.core import cached
 from deskbase.core.tenancy import tenant
 from deskbase.organizations.models import Organization
-from deskbase.sla.calendar import BusinessCalendar, calendar_for
+from deskbase.sla.calendar import BusinessCalendar
 from deskbase.sla.models import SlaEvent, SlaEventKind, SlaPolicy, SlaTarget
 from deskbase.tickets.models import ACTIVE_STATUSES, Ticket
 
@@ -58,20 +58,10 @@ def policy_for(
 ) -> SlaPolicy | None:
     """The active policy for (priority, customer tier) whose [valid_from, valid_until) holds `at`.
 
-    The exclusion constraint sla_slapolicy_no_overlap guarantees at most one.
+    The exclusion constraint sla_slapolicy_no_overlap guarantees at most one. Read
+    from the organization's cached policies (deskbase.core.cached), not a query.
     """
-    return (
-        SlaPolicy.objects.filter(
-            organization=organization,
-            priority=priority,
-            customer_tier=customer_tier,
-            is_active=True,
-            valid_from__lte=at,
-        )
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=at))
-        .order_by("-valid_from")
-        .first()
-    )
+    return cached.active_policy(organization, priority=priority, customer_tier=customer_tier, at=at)
 
 
 def due_at(
@@ -82,13 +72,14 @@ def due_at(
     if not policy.business_hours:
         return start + timedelta(minutes=minutes)
     if calendar is None:
-        calendar = calendar_for(policy.organization)
+        calendar = cached.business_calendar(policy.organization_id)
     return calendar.add(start, minutes)
 
 
 def _calendar(policy: SlaPolicy, ticket: Ticket) -> BusinessCalendar | None:
     # Loaded (one query for the holidays) only when the policy counts business hours.
-    return calendar_for(ticket.organization) if policy.business_hours else None
+    # From the cached settings and holidays: no query on the hot path.
+    return cached.business_calendar(ticket.organization_id) if policy.business_hours else None
 
 
 def _extend(

@@ -21,7 +21,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 
 from deskbase.accounts.models import Role, User
-from deskbase.core import events
+from deskbase.core import cached, events
+from deskbase.core.cache import invalidate_on_commit
 from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed, validated
 from deskbase.core.tenancy import tenant_atomic
 from deskbase.organizations.models import Organization
@@ -194,13 +195,18 @@ def canned_response_render(
     text = render_body(found.body, ticket=current, agent=actor, organization=organization)
     # In SQL, so two agents using it at once both count.
     CannedResponse.objects.filter(pk=found.pk).update(usage_count=F("usage_count") + 1)
+    # update() sends no signal: the cached list shows usage_count, so say it changed.
+    invalidate_on_commit(organization.id, cached.CANNED_RESPONSES)
     return text
 
 
 @tenant_atomic
 def canned_responses_for(*, organization: Organization, actor: User) -> list[CannedResponse]:
-    """Shared responses and the actor's personal ones, by name (one query)."""
+    """Shared responses and the actor's personal ones, by name (cached; one query on a miss)."""
     ensure_staff(actor, "use canned responses")
-    return list(
-        _usable(organization, actor).order_by("name", F("owner_id").asc(nulls_first=True), "id")
-    )
+    # The organization's whole list is cached (deskbase.core.cached); pick the usable.
+    return [
+        canned
+        for canned in cached.canned_responses(organization)
+        if canned.owner_id is None or canned.owner_id == actor.id
+    ]

@@ -58,6 +58,17 @@ def back(request: HttpRequest, fallback: str) -> HttpResponse:
     return redirect(fallback)
 
 
+def page_of(path: str) -> str:
+    """The page an action's form lives on: /desk/tickets/7/assign -> /desk/tickets/7/,
+    /manage/people/3/remove -> /manage/people/; a page is itself."""
+    if path.endswith("/"):
+        return path
+    parts = path.strip("/").split("/")
+    if parts[0] == "manage":
+        return f"/manage/{parts[1]}/" if len(parts) > 1 else "/manage/"
+    return "/" + "/".join(parts[:-1]) + "/"
+
+
 def error_text(error: DomainError) -> str:
     if isinstance(error, ValidationFailed):
         return "; ".join(
@@ -83,6 +94,6 @@ def domain_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
             return forbidden(request, error_text(error))
         except DomainError as error:
             messages.error(request, error_text(error))
-            return back(request, request.path)
+            return back(request, page_of(request.path))
 
     return wrapped

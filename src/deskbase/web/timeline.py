@@ -64,10 +64,13 @@ def build(detail: TicketDetail, lookups: dict[str, dict[int, str]]) -> list[Entr
             table = lookups.get(NAMED[name], {})
             old, new = table.get(_int(old), old), table.get(_int(new), new)
         label = change.field.removesuffix("_id").replace("_", " ")
+        text = f"{label}: {old or '—'} → {new or '—'}"
+        if name == "created":
+            text = "opened the ticket"
         entries.append(
             Entry(kind="change", at=change.created_at, order=2,
                   actor=names.get(change.actor_id, "deskbase") if change.actor_id else "deskbase",
-                  text=f"{label}: {old or '—'} → {new or '—'}")
+                  text=text)
         )  # fmt: skip
     for event in detail.sla_events:
         parts = [event.get_kind_display()]

@@ -88,3 +88,23 @@ def test_the_workspace_works_on_a_narrow_screen(world, new_page):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390 + 1  # no sideways scrolling of the page itself
     screenshot(page, "agent-queue-narrow")
+
+
+def test_a_manager_adds_a_team_and_an_sla_policy(world, new_page):
+    page = new_page()
+    sign_in(page, world.manager.email)
+    page.get_by_role("link", name="Administration").click()
+    page.get_by_role("link", name="SLA policies").click()
+    page.get_by_label("Name").fill("Urgent for everyone")
+    page.get_by_label("Priority").select_option("urgent")
+    page.get_by_label("First response (minutes)").fill("30")
+    page.get_by_label("Resolution (minutes)").fill("240")
+    page.get_by_role("button", name="Create policy").click()
+    expect(page.get_by_role("cell", name="Urgent for everyone")).to_be_visible()
+    screenshot(page, "manage-sla")
+    page.get_by_role("link", name="Teams").click()
+    page.get_by_label("Name").fill("Network")
+    page.get_by_role("button", name="Create team").click()
+    page.get_by_label("Add an agent").select_option(label="Acme Agent (Agent)")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_text("Members: Acme Agent")).to_be_visible()

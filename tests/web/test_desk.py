@@ -170,3 +170,13 @@ def test_next_ticket_goes_to_my_most_urgent_other_ticket(tenant_a):
     response = signed_in(tenant_a.agent).get(f"/desk/next/?after={first.number + 100}")
     assert response.status_code == 302
     assert response["Location"] == f"/desk/tickets/{first.number}/"
+
+
+def test_an_agent_sets_their_own_availability(tenant_a):
+    from deskbase.accounts.models import User
+
+    client = signed_in(tenant_a.agent)
+    client.post("/desk/availability", {"availability": "away", "next": "/desk/queues/open/"})
+    assert User.objects.get(pk=tenant_a.agent.pk).availability == "away"
+    response = client.post("/desk/availability", {"availability": "asleep"}, follow=True)
+    assert "availability: Choose online, away or offline." in response.content.decode()

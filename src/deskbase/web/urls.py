@@ -12,6 +12,7 @@ urlpatterns = [
     path("desk/", desk.queue, name="desk"),
     path("desk/queues/<slug:slug>/", desk.queue, name="queue"),
     path("desk/next/", desk.next_ticket, name="next"),
+    path("desk/availability", desk.availability, name="availability"),
     path("desk/tickets/<int:number>/", desk.ticket_page, name="ticket"),
     path("desk/tickets/<int:number>/edit", desk.ticket_edit, name="ticket_edit"),
     path("desk/tickets/<int:number>/status", desk.ticket_status, name="ticket_status"),

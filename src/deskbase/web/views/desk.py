@@ -14,14 +14,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from deskbase.accounts.models import Team, User
+from deskbase.accounts.models import Availability, Team, User
+from deskbase.accounts.services import user_update
 from deskbase.core.errors import Conflict, ValidationFailed
 from deskbase.core.tenancy import tenant
 from deskbase.tickets import canned, selectors, services
 from deskbase.tickets.models import TRANSITIONS, Category, Priority, Status, Ticket
 from deskbase.web import queues, timeline
 from deskbase.web import selectors as web_selectors
-from deskbase.web.views.common import domain_errors, organization_of, staff_required
+from deskbase.web.views.common import back, domain_errors, organization_of, staff_required
 from deskbase.web.views.tickets import find_ticket, reference, ticket_url, upload_files
 
 PAGE_SIZE = 25
@@ -46,6 +47,7 @@ def queue(request: HttpRequest, slug: str = "mine") -> HttpResponse:
     context: dict[str, Any] = {
         "queues": [(q, counts.get(q.slug)) for q in queues.QUEUES.values()], "slug": slug,
         "statuses": Status.choices, "priorities": Priority.choices, "sorts": SORTS,
+        "availabilities": Availability.choices,
     }  # fmt: skip
     if slug == queues.TRASH:
         tickets = selectors.ticket_trash(organization=organization, actor=user)
@@ -295,6 +297,20 @@ def ticket_restore(request: HttpRequest, number: int) -> HttpResponse:
     services.ticket_restore(organization=organization_of(user), actor=user, ticket=ticket)
     messages.success(request, f"Ticket #{number} restored.")
     return redirect(ticket_url(ticket))
+
+
+@staff_required
+@require_POST
+@domain_errors
+def availability(request: HttpRequest) -> HttpResponse:
+    """The agent sets their own availability (routing assigns only to online agents)."""
+    user = request.user
+    choice = request.POST.get("availability", "")
+    if choice not in Availability.values:
+        raise ValidationFailed.one("availability", "Choose online, away or offline.")
+    user_update(organization=organization_of(user), actor=user, user=user, availability=choice)
+    messages.success(request, f"You are now {choice}.")
+    return back(request, "/desk/")
 
 
 # ------------------------------------------------------------------ htmx fragments

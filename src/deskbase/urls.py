@@ -1,15 +1,15 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from deskbase.accounts.forms import SignInForm
 from deskbase.api.main import api
-from deskbase.core import views
 from deskbase.core.health import health
+from deskbase.web.views.home import home
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home, name="home"),
     path("health", health, name="health"),
     path(
         "login/",
@@ -23,4 +23,6 @@ urlpatterns = [
     path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    # The agent workspace, the customer portal and tenant administration (deskbase.web).
+    path("", include("deskbase.web.urls")),
 ]

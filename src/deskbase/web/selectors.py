@@ -1,0 +1,115 @@
+"""Reads only the web pages need: queue counts, agents with their load, who is viewing a ticket.
+
+Each function documents its query budget; none grows with the number of rows.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db.models import Count, Q
+
+from deskbase.accounts.models import STAFF_ROLES, TeamMembership, User
+from deskbase.core.tenancy import tenant
+from deskbase.organizations.models import Organization
+from deskbase.tickets.models import ACTIVE_STATUSES, Ticket
+from deskbase.tickets.selectors import _sla_q
+
+PRESENCE_SECONDS = 30  # a viewer counts as present this long after their last poll
+
+
+def team_ids_of(*, organization: Organization, actor: User) -> list[int]:
+    """The teams the actor belongs to, by id. Budget: 1 query (plus the tenant check)."""
+    with tenant(organization, actor, savepoint=False):
+        return list(
+            TeamMembership.objects.filter(organization_id=organization.id, user_id=actor.id)
+            .order_by("team_id")
+            .values_list("team_id", flat=True)
+        )
+
+
+def queue_counts(*, organization: Organization, actor: User, team_ids: list[int]) -> dict[str, int]:
+    """Tickets in each active queue, in one aggregate over the active tickets.
+
+    Only active (new, open, pending), live tickets are counted: the partial index
+    tickets_queue_open holds exactly those, so this never scans the closed history
+    of a tenant. Budget: 1 query (plus the tenant check).
+    """
+    active = Ticket.objects.filter(organization_id=organization.id, status__in=ACTIVE_STATUSES)
+    with tenant(organization, actor, savepoint=False):
+        return active.aggregate(
+            mine=Count("id", filter=Q(assignee_id=actor.id)),
+            unassigned=Count("id", filter=Q(assignee__isnull=True)),
+            team=Count("id", filter=Q(team_id__in=team_ids or [0])),
+            open=Count("id"),
+            at_risk=Count("id", filter=_sla_q("at_risk")),
+            breached=Count("id", filter=Q(sla_breach=True)),
+        )
+
+
+@dataclass(frozen=True)
+class AgentLoad:
+    id: int
+    name: str
+    email: str
+    availability: str
+    load: int
+    limit: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} — {self.load}/{self.limit} open, {self.availability or 'offline'}"
+
+
+def agents_with_load(*, organization: Organization, actor: User) -> list[AgentLoad]:
+    """Active staff with their count of active assigned tickets. Budget: 1 query."""
+    active = Q(
+        assigned_tickets__status__in=ACTIVE_STATUSES,
+        assigned_tickets__deleted_at__isnull=True,
+    )
+    with tenant(organization, actor, savepoint=False):
+        rows = (
+            User.objects.filter(
+                organization_id=organization.id, role__in=STAFF_ROLES, is_active=True
+            )
+            .annotate(load=Count("assigned_tickets", filter=active))
+            .order_by("full_name", "id")
+            .values_list(
+                "id", "full_name", "email", "availability", "load", "max_concurrent_tickets"
+            )
+        )
+        return [
+            AgentLoad(id=i, name=name or email, email=email, availability=avail or "",
+                      load=load, limit=limit)
+            for i, name, email, avail, load, limit in rows
+        ]  # fmt: skip
+
+
+# ------------------------------------------------------------------ presence
+def _presence_key(organization_id: int, number: int) -> str:
+    return f"web:presence:{organization_id}:{number}"
+
+
+def presence_touch(*, organization_id: int, number: int, user: User) -> list[str]:
+    """Record that `user` has the ticket open; return the names of the others who do.
+
+    A cache entry per ticket, refreshed by the page's poll: no query, and it
+    expires by itself. Two polls racing may drop one viewer for one interval,
+    which is fine for a hint.
+    """
+    key = _presence_key(organization_id, number)
+    now = time.time()
+    viewers: dict[int, tuple[str, float]] = cache.get(key) or {}
+    viewers = {uid: seen for uid, seen in viewers.items() if now - seen[1] < PRESENCE_SECONDS}
+    viewers[user.id] = (user.full_name or user.email, now)
+    cache.set(key, viewers, PRESENCE_SECONDS * 2)
+    return sorted(name for uid, (name, _) in viewers.items() if uid != user.id)
+
+
+def presence_leave(*, organization_id: int, number: int, user: User) -> None:
+    key = _presence_key(organization_id, number)
+    viewers = cache.get(key) or {}
+    if viewers.pop(user.id, None) is not None:
+        cache.set(key, viewers, PRESENCE_SECONDS * 2)

@@ -1,0 +1,363 @@
+"""The agent workspace: queues, the ticket page and its actions.
+
+Views are thin: they parse the form, call a selector or a service with the same
+arguments the API passes, and render. Who may do what is decided by the services
+(docs/permissions.md); the views only keep customers out of the workspace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from deskbase.accounts.models import Availability, Team, User
+from deskbase.accounts.services import user_update
+from deskbase.core.errors import Conflict, ValidationFailed
+from deskbase.core.tenancy import tenant
+from deskbase.tickets import canned, selectors, services
+from deskbase.tickets.models import TRANSITIONS, Category, Priority, Status, Ticket
+from deskbase.web import queues, timeline
+from deskbase.web import selectors as web_selectors
+from deskbase.web.views.common import back, domain_errors, organization_of, staff_required
+from deskbase.web.views.tickets import find_ticket, reference, ticket_url, upload_files
+
+PAGE_SIZE = 25
+SORTS = {"updated": "Last change", "created": "Newest", "priority": "Priority",
+         "sla_due": "SLA due"}  # fmt: skip
+
+
+def _choice(value: str | None, allowed: Any) -> str | None:
+    return value if value in allowed else None
+
+
+# ------------------------------------------------------------------ queues
+@staff_required
+@require_GET
+@domain_errors
+def queue(request: HttpRequest, slug: str = "mine") -> HttpResponse:
+    """One queue, filtered and sorted, a keyset page at a time, with every queue's count."""
+    user = request.user
+    organization = organization_of(user)
+    team_ids = web_selectors.team_ids_of(organization=organization, actor=user)
+    counts = web_selectors.queue_counts(organization=organization, actor=user, team_ids=team_ids)
+    context: dict[str, Any] = {
+        "queues": [(q, counts.get(q.slug)) for q in queues.QUEUES.values()], "slug": slug,
+        "statuses": Status.choices, "priorities": Priority.choices, "sorts": SORTS,
+        "availabilities": Availability.choices,
+    }  # fmt: skip
+    if slug == queues.TRASH:
+        tickets = selectors.ticket_trash(organization=organization, actor=user)
+        context.update(title="Trash", tickets=tickets, next_cursor=None, trash=True)
+        return render(request, "web/desk/queue.html", context)
+    current = queues.QUEUES.get(slug)
+    if current is None:
+        raise Http404("no such queue")
+    status = _choice(request.GET.get("status"), Status.values)
+    priority = _choice(request.GET.get("priority"), Priority.values)
+    sort = _choice(request.GET.get("sort"), SORTS) or current.sort
+    tag = (request.GET.get("tag") or "").strip()[:50] or None
+    filters = queues.filters_for(
+        current, team_id=team_ids[0] if team_ids else None, status=status,
+        priority=priority, tag=tag,
+    )  # fmt: skip
+    page = selectors.ticket_list(
+        organization=organization, actor=user, filters=filters, sort=sort,
+        after=request.GET.get("cursor") or None, limit=PAGE_SIZE,
+    )  # fmt: skip
+    params = request.GET.copy()
+    params.pop("cursor", None)
+    context.update(
+        title=current.title, tickets=page.items, next_cursor=page.next_cursor,
+        chosen={"status": status, "priority": priority, "sort": sort, "tag": tag or ""},
+        params=params.urlencode(), no_team=slug == "team" and not team_ids,
+    )  # fmt: skip
+    return render(request, "web/desk/queue.html", context)
+
+
+@staff_required
+@require_GET
+@domain_errors
+def next_ticket(request: HttpRequest) -> HttpResponse:
+    """The most urgent ticket of mine (then unassigned) other than the one just seen."""
+    user = request.user
+    skip = request.GET.get("after", "")
+    for slug in ("mine", "unassigned"):
+        page = selectors.ticket_list(
+            organization=organization_of(user), actor=user,
+            filters=queues.QUEUES[slug].filters, sort="sla_due", limit=2,
+        )  # fmt: skip
+        for ticket in page.items:
+            if str(ticket.number) != skip:
+                return redirect(ticket_url(ticket))
+    messages.info(request, "No other ticket is waiting for you.")
+    return redirect("web:queue", slug="mine")
+
+
+# ------------------------------------------------------------------ the ticket page
+def _page_context(request: HttpRequest, number: int) -> dict[str, Any]:
+    user = request.user
+    organization = organization_of(user)
+    detail = selectors.ticket_detail(organization=organization, actor=user, number=number)
+    ticket = detail.ticket
+    agents = web_selectors.agents_with_load(organization=organization, actor=user)
+    with tenant(organization, user, savepoint=False):
+        teams = list(Team.objects.filter(organization_id=user.organization_id).order_by("name"))
+        categories = list(
+            Category.objects.filter(organization_id=user.organization_id).order_by("name")
+        )
+    responses = canned.canned_responses_for(organization=organization, actor=user)
+    people = {a.id: a.name for a in agents}
+    people[ticket.customer_id] = ticket.customer.full_name or ticket.customer.email
+    lookups = {
+        "people": people,
+        "teams": {t.id: t.name for t in teams},
+        "categories": {c.id: c.name for c in categories},
+    }
+    return {
+        "ticket": ticket, "detail": detail, "entries": timeline.build(detail, lookups),
+        "agents": agents, "teams": teams, "categories": categories, "canned": responses,
+        "priorities": Priority.choices,
+        "transitions": [s for s in Status.choices if s[0] in TRANSITIONS[ticket.status]],
+        "closed": ticket.status in (Status.CLOSED, Status.CANCELLED),
+    }  # fmt: skip
+
+
+@staff_required
+@require_GET
+@domain_errors
+def ticket_page(request: HttpRequest, number: int) -> HttpResponse:
+    return render(request, "web/desk/ticket.html", _page_context(request, number))
+
+
+def _conflict(request: HttpRequest, number: int, error: Conflict, mine: dict) -> HttpResponse:
+    """The page again, with the newer values beside the ones the agent sent: status 409."""
+    context = _page_context(request, number)
+    context.update(conflict=error.message, attempted=mine)
+    return render(request, "web/desk/ticket.html", context, status=409)
+
+
+def _version(request: HttpRequest) -> int:
+    raw = request.POST.get("version", "")
+    if not raw.isdigit():
+        raise ValidationFailed.one("version", "The form lacks the ticket's version; reload.")
+    return int(raw)
+
+
+@staff_required
+@require_POST
+@domain_errors
+def ticket_edit(request: HttpRequest, number: int) -> HttpResponse:
+    """Subject, priority, category, team and tags at the version the form was read at."""
+    user = request.user
+    ticket = find_ticket(user, number)
+    post = request.POST
+    changes: dict[str, Any] = {
+        "subject": post.get("subject", ticket.subject),
+        "priority": post.get("priority", ticket.priority),
+        "tags": [t for t in post.get("tags", "").split(",") if t.strip()],
+        "category": reference(Category, user, post.get("category"), "category"),
+        "team": reference(Team, user, post.get("team"), "team"),
+    }
+    try:
+        services.ticket_update(
+            organization=organization_of(user), actor=user, ticket=ticket,
+            version=_version(request), **changes,
+        )  # fmt: skip
+    except Conflict as error:
+        attempted = {**changes, "category": changes["category"], "team": changes["team"],
+                     "tags": ", ".join(changes["tags"])}  # fmt: skip
+        return _conflict(request, number, error, attempted)
+    messages.success(request, f"Ticket #{number} saved.")
+    return redirect(ticket_url(ticket))
+
+
+@staff_required
+@require_POST
+@domain_errors
+def ticket_status(request: HttpRequest, number: int) -> HttpResponse:
+    user = request.user
+    ticket = find_ticket(user, number)
+    status = request.POST.get("status", "")
+    try:
+        services.ticket_change_status(
+            organization=organization_of(user), actor=user, ticket=ticket, status=status,
+            version=_version(request), reason=request.POST.get("reason", "")[:300],
+        )  # fmt: skip
+    except Conflict as error:
+        return _conflict(request, number, error, {"status": status})
+    messages.success(request, f"Ticket #{number} is now {status}.")
+    return redirect(ticket_url(ticket))
+
+
+@staff_required
+@require_POST
+@domain_errors
+def ticket_assign(request: HttpRequest, number: int) -> HttpResponse:
+    """Assign to the chosen agent, to the caller ("me"), nobody (""), or by routing ("auto")."""
+    user = request.user
+    ticket = find_ticket(user, number)
+    choice = request.POST.get("assignee", "")
+    version = int(request.POST["version"]) if request.POST.get("version", "").isdigit() else None
+    assignee = user if choice == "me" else None
+    if choice.isdigit():
+        assignee = reference(User, user, choice, "assignee")
+    try:
+        services.ticket_assign(
+            organization=organization_of(user), actor=user, ticket=ticket, assignee=assignee,
+            auto=choice == "auto", version=version,
+        )  # fmt: skip
+    except Conflict as error:
+        if error.field != "version":
+            raise
+        return _conflict(request, number, error, {"assignee": choice})
+    messages.success(request, f"Ticket #{number} assigned.")
+    return redirect(ticket_url(ticket))
+
+
+@staff_required
+@require_POST
+@domain_errors
+def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
+    """A public reply or an internal note, with files attached to it."""
+    user = request.user
+    ticket = find_ticket(user, number)
+    kind = "internal" if request.POST.get("kind") == "internal" else "public"
+    body = request.POST.get("body", "")
+    if not body.strip():
+        raise ValidationFailed.one("body", "Write something first.")
+    comment = services.comment_add(
+        organization=organization_of(user), actor=user, ticket=ticket, body=body, kind=kind
+    )
+    upload_files(request, ticket, comment)
+    messages.success(request, "Internal note added." if kind == "internal" else "Reply sent.")
+    if request.POST.get("then") == "resolve":
+        services.ticket_change_status(
+            organization=organization_of(user), actor=user, ticket=ticket, status="resolved"
+        )
+        messages.success(request, f"Ticket #{number} resolved.")
+    return redirect(ticket_url(ticket))
+
+
+@staff_required
+@require_POST
+@domain_errors
+def ticket_attach(request: HttpRequest, number: int) -> HttpResponse:
+    user = request.user
+    ticket = find_ticket(user, number)
+    if not upload_files(request, ticket, None):
+        raise ValidationFailed.one("file", "Choose a file to attach.")
+    messages.success(request, "File attached.")
+    return redirect(ticket_url(ticket))
+
+
+@staff_required
+@require_POST
+@domain_errors
+def ticket_merge(request: HttpRequest, number: int) -> HttpResponse:
+    user = request.user
+    source = find_ticket(user, number)
+    into = request.POST.get("into", "").strip().lstrip("#")
+    target = None
+    if into.isdigit():
+        with tenant(user.organization_id, user, savepoint=False):
+            target = Ticket.objects.filter(
+                organization_id=user.organization_id, number=int(into)
+            ).first()
+    if target is None:
+        raise ValidationFailed.one("into", f"No ticket #{into} here.")
+    services.ticket_merge(organization=organization_of(user), actor=user, source=source,
+                          target=target)  # fmt: skip
+    messages.success(request, f"Ticket #{number} merged into #{target.number}.")
+    return redirect(ticket_url(target))
+
+
+@staff_required
+@require_POST
+@domain_errors
+def ticket_delete(request: HttpRequest, number: int) -> HttpResponse:
+    user = request.user
+    services.ticket_soft_delete(
+        organization=organization_of(user), actor=user, ticket=find_ticket(user, number),
+        reason=request.POST.get("reason", "")[:500],
+    )  # fmt: skip
+    messages.success(request, f"Ticket #{number} moved to the trash.")
+    return redirect("web:queue", slug="trash")
+
+
+@staff_required
+@require_POST
+@domain_errors
+def ticket_restore(request: HttpRequest, number: int) -> HttpResponse:
+    user = request.user
+    ticket = find_ticket(user, number, deleted=True)
+    services.ticket_restore(organization=organization_of(user), actor=user, ticket=ticket)
+    messages.success(request, f"Ticket #{number} restored.")
+    return redirect(ticket_url(ticket))
+
+
+@staff_required
+@require_POST
+@domain_errors
+def availability(request: HttpRequest) -> HttpResponse:
+    """The agent sets their own availability (routing assigns only to online agents)."""
+    user = request.user
+    choice = request.POST.get("availability", "")
+    if choice not in Availability.values:
+        raise ValidationFailed.one("availability", "Choose online, away or offline.")
+    user_update(organization=organization_of(user), actor=user, user=user, availability=choice)
+    messages.success(request, f"You are now {choice}.")
+    return back(request, "/desk/")
+
+
+# ------------------------------------------------------------------ htmx fragments
+@staff_required
+@require_GET
+def presence(request: HttpRequest, number: int) -> HttpResponse:
+    """Who else has this ticket open (polled by the page); no query of its own."""
+    others = web_selectors.presence_touch(
+        organization_id=request.user.organization_id, number=number, user=request.user
+    )
+    return render(request, "web/parts/presence.html", {"others": others})
+
+
+@staff_required
+@require_GET
+@domain_errors
+def canned_render(request: HttpRequest, number: int) -> HttpResponse:
+    """The reply box filled with the chosen canned response, rendered for this ticket."""
+    user = request.user
+    body = request.GET.get("body", "")
+    chosen = request.GET.get("canned", "")
+    if chosen.isdigit():
+        body = canned.canned_response_render(
+            organization=organization_of(user), actor=user,
+            canned=canned.CannedResponse(pk=int(chosen), organization_id=user.organization_id),
+            ticket=find_ticket(user, number),
+        )  # fmt: skip
+    return render(request, "web/parts/reply_body.html", {"body": body})
+
+
+# ------------------------------------------------------------------ placeholders
+@staff_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/desk/placeholder.html", {
+        "title": "Dashboard",
+        "text": "The manager dashboard shows the analytics panels once the analytics "
+                "API is available. No figures are shown until then.",
+    })  # fmt: skip
+
+
+@staff_required
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/desk/placeholder.html", {
+        "title": "Search",
+        "text": "Full-text search of tickets appears here once the search API is "
+                "available. Use the queues and their filters meanwhile.",
+        "query": request.GET.get("q", "")[:200],
+    })  # fmt: skip

@@ -1,0 +1,312 @@
+"""Tenant administration for admins and managers: organization, hours, SLA, teams, people,
+canned responses. The services decide the finer rules (docs/permissions.md): only admins
+change the organization's settings, managers manage agents and customers only."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from deskbase.accounts import services as people
+from deskbase.accounts.models import STAFF_ROLES, CustomerTier, Role, Team, User
+from deskbase.core.errors import PermissionDenied, ValidationFailed
+from deskbase.core.tenancy import tenant
+from deskbase.organizations import services as org_services
+from deskbase.organizations.models import Holiday, Organization
+from deskbase.organizations.settings_services import organization_settings_update
+from deskbase.sla import policies
+from deskbase.sla.models import SlaPolicy
+from deskbase.tickets import canned
+from deskbase.tickets.models import CannedResponse, Priority
+from deskbase.web.views.common import (
+    MANAGERS,
+    domain_errors,
+    manager_required,
+    organization_of,
+    staff_required,
+)
+from deskbase.web.views.tickets import reference
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SPAN = re.compile(r"^\s*(\d{2}:\d{2})\s*-\s*(\d{2}:\d{2})\s*$")
+PEOPLE_PAGE = 50
+# What a manager may create and manage; admins may do all of it (api/people.py).
+MANAGER_MANAGES = (Role.AGENT, Role.CUSTOMER)
+
+
+def _hours_text(spans: list[list[str]]) -> str:
+    return ", ".join(f"{start}-{end}" for start, end in spans)
+
+
+def _parse_hours(post: Any) -> dict[str, list[list[str]]]:
+    hours: dict[str, list[list[str]]] = {}
+    for day in DAYS:
+        spans = []
+        for part in (p for p in post.get(f"hours_{day}", "").split(",") if p.strip()):
+            match = _SPAN.match(part)
+            if match is None:
+                raise ValidationFailed.one(
+                    "business_hours", f"{day}: write spans as 09:00-17:00, separated by commas."
+                )
+            spans.append([match.group(1), match.group(2)])
+        hours[day] = spans
+    return hours
+
+
+@manager_required
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    return redirect("web:manage_organization")
+
+
+@manager_required
+@domain_errors
+def organization(request: HttpRequest) -> HttpResponse:
+    """Settings and business hours (admins change them; managers read), and holidays."""
+    user = request.user
+    if request.method == "POST":
+        organization_settings_update(
+            organization=organization_of(user), actor=user, name=request.POST.get("name", ""),
+            timezone=request.POST.get("timezone", ""), business_hours=_parse_hours(request.POST),
+        )  # fmt: skip
+        messages.success(request, "Organization settings saved.")
+        return redirect("web:manage_organization")
+    holidays = Prefetch("holidays", queryset=Holiday.objects.order_by("date", "id"))
+    with tenant(user.organization_id, user, savepoint=False):
+        org = Organization.objects.prefetch_related(holidays).get(pk=user.organization_id)
+    hours = [(day, _hours_text(org.business_hours.get(day, []))) for day in DAYS]
+    return render(request, "web/manage/organization.html", {
+        "org": org, "hours": hours, "may_edit": user.role == Role.ADMIN, "section": "org",
+    })  # fmt: skip
+
+
+@manager_required
+@require_POST
+@domain_errors
+def holiday_add(request: HttpRequest) -> HttpResponse:
+    try:
+        day = date.fromisoformat(request.POST.get("date", ""))
+    except ValueError:
+        raise ValidationFailed.one("date", "Give the date as YYYY-MM-DD.") from None
+    name = request.POST.get("name", "").strip()
+    if not name:
+        raise ValidationFailed.one("name", "Name the holiday.")
+    org_services.holiday_add(organization=organization_of(request.user), date=day, name=name)
+    messages.success(request, "Holiday added.")
+    return redirect("web:manage_organization")
+
+
+# ------------------------------------------------------------------ SLA policies
+@manager_required
+@domain_errors
+def sla_policies(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if request.method == "POST":
+        minutes = {}
+        for field in ("first_response_minutes", "resolution_minutes"):
+            raw = request.POST.get(field, "")
+            if not raw.isdigit() or int(raw) < 1:
+                raise ValidationFailed.one(field, "A whole number of minutes, at least 1.")
+            minutes[field] = int(raw)
+        policies.sla_policy_create(
+            organization=organization_of(user), actor=user,
+            name=request.POST.get("name", "").strip(), priority=request.POST.get("priority", ""),
+            customer_tier=request.POST.get("customer_tier", ""),
+            business_hours=request.POST.get("business_hours") == "on", **minutes,
+        )  # fmt: skip
+        messages.success(request, "SLA policy created.")
+        return redirect("web:manage_sla")
+    with tenant(user.organization_id, user, savepoint=False):
+        rows = list(
+            SlaPolicy.objects.filter(organization_id=user.organization_id).order_by(
+                "-is_active", "priority", "customer_tier", "valid_from", "id"
+            )
+        )
+    return render(request, "web/manage/sla.html", {
+        "policies": rows, "priorities": Priority.choices, "tiers": CustomerTier.choices,
+        "section": "sla",
+    })  # fmt: skip
+
+
+@manager_required
+@require_POST
+@domain_errors
+def sla_deactivate(request: HttpRequest, policy_id: int) -> HttpResponse:
+    user = request.user
+    policy = reference(SlaPolicy, user, policy_id, "policy")
+    policies.sla_policy_deactivate(organization=organization_of(user), actor=user, policy=policy)
+    messages.success(request, f"Policy {policy.name!r} deactivated.")
+    return redirect("web:manage_sla")
+
+
+# ------------------------------------------------------------------ teams
+@manager_required
+@domain_errors
+def teams(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if request.method == "POST":
+        people.team_create(
+            organization=organization_of(user), actor=user,
+            name=request.POST.get("name", ""), description=request.POST.get("description", ""),
+        )  # fmt: skip
+        messages.success(request, "Team created.")
+        return redirect("web:manage_teams")
+    members = User.objects.order_by("full_name", "id")
+    with tenant(user.organization_id, user, savepoint=False):
+        rows = list(
+            Team.objects.filter(organization_id=user.organization_id)
+            .prefetch_related(Prefetch("members", queryset=members, to_attr="people"))
+            .order_by("name", "id")
+        )
+        staff = list(
+            User.objects.filter(
+                organization_id=user.organization_id, role__in=STAFF_ROLES
+            ).order_by("full_name", "id")
+        )
+    return render(request, "web/manage/teams.html",
+                  {"teams": rows, "staff": staff, "section": "teams"})  # fmt: skip
+
+
+@manager_required
+@require_POST
+@domain_errors
+def team_member_add(request: HttpRequest, team_id: int) -> HttpResponse:
+    user = request.user
+    team = reference(Team, user, team_id, "team")
+    member = reference(User, user, request.POST.get("user"), "user")
+    if member is None:
+        raise ValidationFailed.one("user", "Choose an agent.")
+    people.team_add_member(organization=organization_of(user), actor=user, team=team,
+                           user=member)  # fmt: skip
+    messages.success(request, f"{member.full_name or member.email} joined {team.name}.")
+    return redirect("web:manage_teams")
+
+
+# ------------------------------------------------------------------ people
+def _ensure_may_manage(actor: User, target: User | None, role: str | None) -> None:
+    """The API's rank rule: managers manage and grant agents and customers only."""
+    if actor.role != Role.MANAGER:
+        return
+    if target is not None and target.role not in MANAGER_MANAGES:
+        raise PermissionDenied("managers may manage agents and customers only")
+    if role is not None and role not in MANAGER_MANAGES:
+        raise PermissionDenied(f"only admins may make someone {role}")
+
+
+@manager_required
+@domain_errors
+def people_list(request: HttpRequest) -> HttpResponse:
+    """People by id, a keyset page at a time; removed people on their own list."""
+    user = request.user
+    if request.method == "POST":
+        role = request.POST.get("role", Role.CUSTOMER)
+        _ensure_may_manage(user, None, role)
+        email = request.POST.get("email", "").strip()
+        full_name = request.POST.get("full_name", "").strip()
+        password = request.POST.get("password") or None
+        if password is not None:
+            try:
+                password_validation.validate_password(
+                    password, User(email=email, full_name=full_name)
+                )
+            except ValidationError as error:
+                raise ValidationFailed({"password": list(error.messages)}) from None
+        people.user_create(
+            organization=organization_of(user), actor=user, email=email, password=password,
+            role=role, full_name=full_name,
+        )  # fmt: skip
+        messages.success(request, f"{email} added.")
+        return redirect("web:manage_people")
+    removed = request.GET.get("removed") == "1"
+    role = request.GET.get("role") if request.GET.get("role") in Role.values else None
+    after = request.GET.get("after", "")
+    rows_qs = User.all_objects.filter(
+        organization_id=user.organization_id, deleted_at__isnull=not removed
+    )
+    if role:
+        rows_qs = rows_qs.filter(role=role)
+    if after.isdigit():
+        rows_qs = rows_qs.filter(pk__gt=int(after))
+    with tenant(user.organization_id, user, savepoint=False):
+        rows = list(rows_qs.order_by("pk")[: PEOPLE_PAGE + 1])
+    more = len(rows) > PEOPLE_PAGE
+    rows = rows[:PEOPLE_PAGE]
+    grantable = Role.choices if user.role == Role.ADMIN else [
+        c for c in Role.choices if c[0] in MANAGER_MANAGES
+    ]  # fmt: skip
+    return render(request, "web/manage/people.html", {
+        "people": rows, "next_after": rows[-1].pk if more else None, "removed": removed,
+        "role": role or "", "roles": Role.choices, "grantable": grantable, "section": "people",
+    })  # fmt: skip
+
+
+@manager_required
+@require_POST
+@domain_errors
+def person_remove(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = request.user
+    target = reference(User, user, user_id, "user")
+    _ensure_may_manage(user, target, None)
+    people.user_soft_delete(organization=organization_of(user), actor=user, user=target)
+    messages.success(request, f"{target.email} removed.")
+    return redirect("web:manage_people")
+
+
+@manager_required
+@require_POST
+@domain_errors
+def person_restore(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = request.user
+    with tenant(user.organization_id, user, savepoint=False):
+        target = User.all_objects.filter(
+            organization_id=user.organization_id, pk=user_id, deleted_at__isnull=False
+        ).first()
+    if target is None:
+        raise ValidationFailed.one("user", "No such removed person here.")
+    _ensure_may_manage(user, target, None)
+    people.user_restore(organization=organization_of(user), actor=user, user=target)
+    messages.success(request, f"{target.email} restored.")
+    return redirect("web:manage_people")
+
+
+# ------------------------------------------------------------------ canned responses
+@staff_required
+@domain_errors
+def canned_responses(request: HttpRequest) -> HttpResponse:
+    """Shared responses (admins and managers manage them) and the caller's own."""
+    user = request.user
+    if request.method == "POST":
+        canned.canned_response_create(
+            organization=organization_of(user), actor=user, name=request.POST.get("name", ""),
+            body=request.POST.get("body", ""),
+            personal=user.role not in MANAGERS or request.POST.get("personal") == "on",
+        )  # fmt: skip
+        messages.success(request, "Canned response saved.")
+        return redirect("web:manage_canned")
+    rows = canned.canned_responses_for(organization=organization_of(user), actor=user)
+    return render(request, "web/manage/canned.html", {
+        "responses": rows, "may_share": user.role in MANAGERS,
+        "placeholders": list(canned.PLACEHOLDERS), "section": "canned",
+    })  # fmt: skip
+
+
+@staff_required
+@require_POST
+@domain_errors
+def canned_delete(request: HttpRequest, canned_id: int) -> HttpResponse:
+    user = request.user
+    canned.canned_response_delete(
+        organization=organization_of(user), actor=user,
+        canned=CannedResponse(pk=canned_id, organization_id=user.organization_id),
+    )  # fmt: skip
+    messages.success(request, "Canned response deleted.")
+    return redirect("web:manage_canned")

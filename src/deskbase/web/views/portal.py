@@ -1,0 +1,129 @@
+"""The customer portal: my tickets, opening one, the public conversation, rating it."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from deskbase.core.errors import ValidationFailed
+from deskbase.tickets import selectors, services
+from deskbase.tickets.models import Status
+from deskbase.web.views.common import customer_required, domain_errors, organization_of
+from deskbase.web.views.tickets import find_ticket, upload_files
+
+PAGE_SIZE = 25
+
+
+def _url(number: int) -> str:
+    return reverse("web:portal_ticket", args=[number])
+
+
+@customer_required
+@require_GET
+@domain_errors
+def my_tickets(request: HttpRequest) -> HttpResponse:
+    """The customer's tickets, most recently changed first, a keyset page at a time."""
+    user = request.user
+    page = selectors.ticket_list(
+        organization=organization_of(user), actor=user, sort="updated",
+        after=request.GET.get("cursor") or None, limit=PAGE_SIZE,
+    )  # fmt: skip
+    return render(
+        request, "web/portal/list.html", {"tickets": page.items, "next_cursor": page.next_cursor}
+    )
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+@domain_errors
+def new_ticket(request: HttpRequest) -> HttpResponse:
+    """Open a ticket for oneself, with files; the description is plain text."""
+    user = request.user
+    if request.method == "GET":
+        return render(request, "web/portal/new.html", {"subject": "", "description": ""})
+    subject = request.POST.get("subject", "").strip()
+    description = request.POST.get("description", "")
+    if not subject:
+        messages.error(request, "subject: A ticket needs a subject.")
+        return render(
+            request, "web/portal/new.html", {"subject": subject, "description": description},
+            status=422,
+        )  # fmt: skip
+    ticket = services.ticket_create(
+        organization=organization_of(user), actor=user, subject=subject[:300],
+        description=description, channel="portal",
+    )  # fmt: skip
+    upload_files(request, ticket, None)
+    messages.success(request, f"Ticket #{ticket.number} opened. We will answer soon.")
+    return redirect(_url(ticket.number))
+
+
+@customer_required
+@require_GET
+@domain_errors
+def ticket_page(request: HttpRequest, number: int) -> HttpResponse:
+    """The public conversation (no internal notes, no history) and what the customer may do."""
+    user = request.user
+    detail = selectors.ticket_detail(organization=organization_of(user), actor=user, number=number)
+    ticket = detail.ticket
+    files: dict[int | None, list] = {}
+    for attachment in detail.attachments:
+        files.setdefault(attachment.comment_id, []).append(attachment)
+    entries = [(comment, files.get(comment.id, [])) for comment in detail.comments]
+    return render(request, "web/portal/ticket.html", {
+        "ticket": ticket, "entries": entries, "ticket_files": files.get(None, []),
+        "may_rate": ticket.status in (Status.RESOLVED, Status.CLOSED)
+        and ticket.satisfaction is None,
+        "may_reply": ticket.status not in (Status.CLOSED, Status.CANCELLED),
+        "may_close": ticket.status not in (Status.CLOSED, Status.CANCELLED),
+    })  # fmt: skip
+
+
+@customer_required
+@require_POST
+@domain_errors
+def reply(request: HttpRequest, number: int) -> HttpResponse:
+    user = request.user
+    ticket = find_ticket(user, number)
+    body = request.POST.get("body", "")
+    if not body.strip():
+        raise ValidationFailed.one("body", "Write something first.")
+    comment = services.comment_add(
+        organization=organization_of(user), actor=user, ticket=ticket, body=body, kind="public"
+    )
+    upload_files(request, ticket, comment)
+    messages.success(request, "Reply sent.")
+    return redirect(_url(number))
+
+
+@customer_required
+@require_POST
+@domain_errors
+def close(request: HttpRequest, number: int) -> HttpResponse:
+    user = request.user
+    services.ticket_change_status(
+        organization=organization_of(user), actor=user, ticket=find_ticket(user, number),
+        status=Status.CLOSED, reason="closed by the customer",
+    )  # fmt: skip
+    messages.success(request, f"Ticket #{number} closed.")
+    return redirect(_url(number))
+
+
+@customer_required
+@require_POST
+@domain_errors
+def rate(request: HttpRequest, number: int) -> HttpResponse:
+    """CSAT: the ticket's customer rates it once, after it is resolved."""
+    user = request.user
+    raw = request.POST.get("rating", "")
+    if not raw.isdigit():
+        raise ValidationFailed.one("rating", "Choose a rating from 1 to 5.")
+    services.csat_record(
+        organization=organization_of(user), actor=user, ticket=find_ticket(user, number),
+        rating=int(raw), comment=request.POST.get("comment", "")[:5000],
+    )  # fmt: skip
+    messages.success(request, "Thank you for your rating.")
+    return redirect(_url(number))

@@ -1,0 +1,110 @@
+"""An agent triages and resolves a ticket in the browser, end to end."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from deskbase.tickets import canned
+from deskbase.tickets.models import Ticket
+from tests.e2e.conftest import screenshot, sign_in
+from tests.tickets.factories import open_ticket
+
+
+def test_agent_triages_and_resolves_a_ticket(world, new_page):
+    ticket = open_ticket(world, subject="VPN drops every hour",
+                         description="Since Monday the VPN disconnects.")  # fmt: skip
+    open_ticket(world, subject="Invoice copy", priority="low")
+    canned.canned_response_create(
+        organization=world.org, actor=world.admin, name="Looking",
+        body="Hello {{ customer.name }}, we are looking into it.",
+    )  # fmt: skip
+
+    page = new_page()
+    sign_in(page, world.agent.email)
+    page.get_by_role("link", name=re.compile("Unassigned")).click()
+    expect(page.get_by_role("heading", name="Unassigned")).to_be_visible()
+    screenshot(page, "agent-queue")
+    page.get_by_role("link", name="VPN drops every hour").click()
+    expect(page.locator("#ticket-subject")).to_have_text("VPN drops every hour")
+
+    # Another agent opens the same ticket: the collision hint names the first one.
+    other = new_page()
+    sign_in(other, world.manager.email)
+    other.goto(f"/desk/tickets/{ticket.number}/")
+    expect(other.locator("#presence")).to_contain_text("Acme Agent")
+
+    # Keyboard: "a" assigns the ticket to me.
+    page.locator("body").press("a")
+    expect(page.locator("#current-assignee")).to_have_text(re.compile("Acme Agent"))
+
+    page.get_by_label("Priority").select_option("high")
+    page.get_by_label("Tags (comma separated)").fill("vpn, network")
+    page.get_by_role("button", name="Save details").click()
+    expect(page.get_by_text("saved.")).to_be_visible()
+
+    # Keyboard: "r" jumps to the reply; the canned response fills it (htmx).
+    page.locator("body").press("r")
+    expect(page.locator("#reply-body")).to_be_focused()
+    page.get_by_label("Canned response").select_option(label="Looking")
+    expect(page.locator("#reply-body")).to_have_value(
+        "Hello Acme Customer, we are looking into it."
+    )
+    page.get_by_role("button", name="Send and resolve").click()
+    expect(page.get_by_text("resolved.")).to_be_visible()
+    expect(page.locator(".entry.public")).to_contain_text("we are looking into it")
+    expect(page.locator(".event.change").first).to_be_visible()
+    screenshot(page, "agent-ticket")
+
+    current = Ticket.objects.get(pk=ticket.pk)
+    assert current.status == "resolved"
+    assert current.assignee_id == world.agent.id
+    assert current.priority == "high"
+    assert current.tags == ["vpn", "network"]
+
+
+def test_a_stale_edit_shows_a_conflict_in_the_browser(world, new_page):
+    ticket = open_ticket(world, subject="Old subject")
+    first, second = new_page(), new_page()
+    for page in (first, second):
+        sign_in(page, world.agent.email)
+        page.goto(f"/desk/tickets/{ticket.number}/")
+    first.get_by_label("Subject").fill("First agent's subject")
+    first.get_by_role("button", name="Save details").click()
+    expect(first.get_by_text("saved.")).to_be_visible()
+    second.get_by_label("Subject").fill("Second agent's subject")
+    second.get_by_role("button", name="Save details").click()
+    expect(second.locator("#conflict")).to_contain_text("Someone else changed this ticket")
+    expect(second.locator("#ticket-subject")).to_have_text("First agent's subject")
+    assert Ticket.objects.get(pk=ticket.pk).subject == "First agent's subject"
+
+
+def test_the_workspace_works_on_a_narrow_screen(world, new_page):
+    open_ticket(world, subject="Phone-sized", assignee=world.agent)
+    page = new_page(width=390, height=800)
+    sign_in(page, world.agent.email)
+    expect(page.get_by_role("link", name="Phone-sized")).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390 + 1  # no sideways scrolling of the page itself
+    screenshot(page, "agent-queue-narrow")
+
+
+def test_a_manager_adds_a_team_and_an_sla_policy(world, new_page):
+    page = new_page()
+    sign_in(page, world.manager.email)
+    page.get_by_role("link", name="Administration").click()
+    page.get_by_role("link", name="SLA policies").click()
+    page.get_by_label("Name").fill("Urgent for everyone")
+    page.get_by_label("Priority").select_option("urgent")
+    page.get_by_label("First response (minutes)").fill("30")
+    page.get_by_label("Resolution (minutes)").fill("240")
+    page.get_by_role("button", name="Create policy").click()
+    expect(page.get_by_role("cell", name="Urgent for everyone")).to_be_visible()
+    screenshot(page, "manage-sla")
+    page.get_by_role("link", name="Teams").click()
+    page.get_by_label("Name").fill("Network")
+    page.get_by_role("button", name="Create team").click()
+    page.get_by_label("Add an agent").select_option(label="Acme Agent (Agent)")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_text("Members: Acme Agent")).to_be_visible()

@@ -1,0 +1,182 @@
+"""The agent workspace: actions go through the services, with the API's rules."""
+
+from __future__ import annotations
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from deskbase.tickets import canned, services
+from deskbase.tickets.models import Ticket, TicketAttachment, TicketComment
+from tests.tickets.factories import open_ticket
+from tests.web.helpers import signed_in
+
+
+def _fresh(ticket: Ticket) -> Ticket:
+    return Ticket.all_objects.get(pk=ticket.pk)
+
+
+def test_a_customer_cannot_enter_the_workspace(tenant_a):
+    ticket = open_ticket(tenant_a)
+    client = signed_in(tenant_a.customer)
+    assert client.get("/desk/queues/open/").status_code == 403
+    assert client.get(f"/desk/tickets/{ticket.number}/").status_code == 403
+    response = client.post(f"/desk/tickets/{ticket.number}/assign", {"assignee": "me"})
+    assert response.status_code == 403
+    assert _fresh(ticket).assignee_id is None
+
+
+def test_another_tenants_ticket_does_not_exist(tenant_a, tenant_b):
+    open_ticket(tenant_b)
+    theirs = open_ticket(tenant_b, subject="Globex secret")  # number 2: none such in A
+    open_ticket(tenant_a)
+    client = signed_in(tenant_a.agent)
+    page = client.get(f"/desk/tickets/{theirs.number}/")
+    assert page.status_code == 404
+    assert b"Globex secret" not in page.content
+    queue = client.get("/desk/queues/open/")
+    assert b"Globex secret" not in queue.content
+    response = client.post(f"/desk/tickets/{theirs.number}/merge", {"into": "1"})
+    assert _fresh(theirs).status == "new"
+    assert response.status_code in (302, 404)
+
+
+def test_queue_lists_and_counts_my_tickets(tenant_a):
+    mine = open_ticket(tenant_a, assignee=tenant_a.agent, subject="Mine")
+    open_ticket(tenant_a, subject="Nobody's")
+    response = signed_in(tenant_a.agent).get("/desk/queues/mine/")
+    assert response.status_code == 200
+    assert [t.number for t in response.context["tickets"]] == [mine.number]
+    counts = dict((q.slug, n) for q, n in response.context["queues"])
+    assert counts["mine"] == 1
+    assert counts["unassigned"] == 1
+    assert counts["open"] == 2
+
+
+def test_queue_filters_and_pages(tenant_a):
+    for i in range(30):
+        open_ticket(tenant_a, subject=f"T{i}", priority="urgent" if i % 3 == 0 else "low")
+    client = signed_in(tenant_a.agent)
+    urgent = client.get("/desk/queues/open/?priority=urgent").context["tickets"]
+    assert len(urgent) == 10
+    assert {t.priority for t in urgent} == {"urgent"}
+    first = client.get("/desk/queues/open/")
+    second = client.get(f"/desk/queues/open/?cursor={first.context['next_cursor']}")
+    numbers = [t.number for t in first.context["tickets"]] + [
+        t.number for t in second.context["tickets"]
+    ]
+    assert len(numbers) == 30 == len(set(numbers))
+
+
+def test_agent_triages_assigns_replies_and_resolves(tenant_a):
+    ticket = open_ticket(tenant_a)
+    client = signed_in(tenant_a.agent)
+    url = f"/desk/tickets/{ticket.number}/"
+    client.post(url + "assign", {"assignee": "me", "version": ticket.version})
+    assert _fresh(ticket).assignee_id == tenant_a.agent.id
+    client.post(url + "edit", {"version": _fresh(ticket).version, "subject": "Printer on fire",
+                               "priority": "urgent", "tags": "hardware, fire"})  # fmt: skip
+    assert _fresh(ticket).priority == "urgent"
+    assert _fresh(ticket).tags == ["hardware", "fire"]
+    client.post(url + "reply", {"kind": "internal", "body": "Calling facilities"})
+    upload = SimpleUploadedFile("notes.txt", b"extinguisher used")
+    client.post(url + "reply", {"kind": "public", "body": "We are on it", "files": [upload],
+                                "then": "resolve"})  # fmt: skip
+    current = _fresh(ticket)
+    assert current.status == "resolved"
+    assert current.first_response_at is not None
+    kinds = list(TicketComment.objects.filter(ticket=ticket).values_list("kind", flat=True))
+    assert sorted(kinds) == ["internal", "public"]
+    assert TicketAttachment.objects.get(ticket=ticket).file_name == "notes.txt"
+    page = client.get(url)
+    assert b"Calling facilities" in page.content
+    assert b"priority: medium" in page.content  # the change, from the history
+
+
+def test_a_stale_edit_shows_the_newer_values(tenant_a):
+    ticket = open_ticket(tenant_a)
+    client = signed_in(tenant_a.agent)
+    stale = ticket.version
+    services.ticket_update(organization=tenant_a.org, actor=tenant_a.manager, ticket=ticket,
+                           version=stale, subject="Renamed by the manager")  # fmt: skip
+    response = client.post(f"/desk/tickets/{ticket.number}/edit",
+                           {"version": stale, "subject": "My subject", "priority": "low",
+                            "tags": ""})  # fmt: skip
+    assert response.status_code == 409
+    text = response.content.decode()
+    assert "Someone else changed this ticket" in text
+    assert "Renamed by the manager" in text  # the newer value is on the page
+    assert "My subject" in text  # and what the agent sent
+    assert _fresh(ticket).subject == "Renamed by the manager"
+
+
+def test_assign_shows_load_and_availability(tenant_a):
+    open_ticket(tenant_a, assignee=tenant_a.agent)
+    ticket = open_ticket(tenant_a)
+    response = signed_in(tenant_a.manager).get(f"/desk/tickets/{ticket.number}/")
+    loads = {a.id: a for a in response.context["agents"]}
+    assert loads[tenant_a.agent.id].load == 1
+    assert loads[tenant_a.agent.id].availability == "online"
+    assert "1/20 open, online" in response.content.decode()
+
+
+def test_merge_delete_and_restore(tenant_a):
+    source = open_ticket(tenant_a, subject="Duplicate")
+    target = open_ticket(tenant_a, subject="Original")
+    client = signed_in(tenant_a.agent)
+    client.post(f"/desk/tickets/{source.number}/merge", {"into": f"#{target.number}"})
+    assert _fresh(source).merged_into_id == target.id
+    client.post(f"/desk/tickets/{target.number}/delete", {"reason": "spam"})
+    assert _fresh(target).deleted_at is not None
+    trash = client.get("/desk/queues/trash/")
+    assert target.number in [t.number for t in trash.context["tickets"]]
+    client.post(f"/desk/tickets/{target.number}/restore")
+    assert _fresh(target).deleted_at is None
+
+
+def test_an_unknown_merge_target_is_a_message_naming_the_field(tenant_a):
+    source = open_ticket(tenant_a)
+    client = signed_in(tenant_a.agent)
+    url = f"/desk/tickets/{source.number}/"
+    response = client.post(url + "merge", {"into": "999", "next": url}, follow=True)
+    assert "into: No ticket #999 here." in response.content.decode()
+    assert _fresh(source).merged_into_id is None
+
+
+def test_canned_response_fills_the_reply_box(tenant_a):
+    ticket = open_ticket(tenant_a)
+    answer = canned.canned_response_create(
+        organization=tenant_a.org, actor=tenant_a.admin, name="Hi",
+        body="Hello {{ customer.name }}!",
+    )  # fmt: skip
+    response = signed_in(tenant_a.agent).get(
+        f"/desk/tickets/{ticket.number}/canned?canned={answer.id}"
+    )
+    assert response.status_code == 200
+    assert "Hello Acme Customer!" in response.content.decode()
+    assert 'id="reply-body"' in response.content.decode()
+
+
+def test_presence_names_the_other_agent(tenant_a):
+    ticket = open_ticket(tenant_a)
+    url = f"/desk/tickets/{ticket.number}/presence"
+    first = signed_in(tenant_a.agent).get(url)
+    assert b"Heads up" not in first.content
+    second = signed_in(tenant_a.manager).get(url)
+    assert "Acme Agent" in second.content.decode()
+    assert "Acme Manager" not in second.content.decode()
+
+
+def test_next_ticket_goes_to_my_most_urgent_other_ticket(tenant_a):
+    first = open_ticket(tenant_a, assignee=tenant_a.agent)
+    response = signed_in(tenant_a.agent).get(f"/desk/next/?after={first.number + 100}")
+    assert response.status_code == 302
+    assert response["Location"] == f"/desk/tickets/{first.number}/"
+
+
+def test_an_agent_sets_their_own_availability(tenant_a):
+    from deskbase.accounts.models import User
+
+    client = signed_in(tenant_a.agent)
+    client.post("/desk/availability", {"availability": "away", "next": "/desk/queues/open/"})
+    assert User.objects.get(pk=tenant_a.agent.pk).availability == "away"
+    response = client.post("/desk/availability", {"availability": "asleep"}, follow=True)
+    assert "availability: Choose online, away or offline." in response.content.decode()

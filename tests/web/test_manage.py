@@ -1,0 +1,82 @@
+"""Tenant administration: admins and managers, with the API's rank rules."""
+
+from __future__ import annotations
+
+from deskbase.accounts.models import Team, User
+from deskbase.organizations.models import Organization
+from deskbase.sla.models import SlaPolicy
+from deskbase.tickets.models import CannedResponse
+from tests.web.helpers import signed_in
+
+HOURS = {f"hours_{d}": "09:00-17:00" for d in ("mon", "tue", "wed", "thu", "fri")}
+
+
+def test_agents_cannot_enter_administration_but_manage_their_canned(tenant_a):
+    client = signed_in(tenant_a.agent)
+    for url in ("/manage/organization/", "/manage/sla/", "/manage/teams/", "/manage/people/"):
+        assert client.get(url).status_code == 403, url
+    client.post("/manage/canned/", {"name": "Mine", "body": "Hi"})
+    assert CannedResponse.objects.get(name="Mine").owner_id == tenant_a.agent.id
+
+
+def test_admin_changes_settings_and_hours(tenant_a, tenant_b):
+    client = signed_in(tenant_a.admin)
+    client.post("/manage/organization/", {"name": "Acme Support", "timezone": "Europe/Paris",
+                                          **HOURS, "hours_sat": "10:00-12:00"})  # fmt: skip
+    org = Organization.objects.get(pk=tenant_a.org.pk)
+    assert org.name == "Acme Support"
+    assert org.business_hours["sat"] == [["10:00", "12:00"]]
+    assert org.business_hours["sun"] == []
+    assert Organization.objects.get(pk=tenant_b.org.pk).name == "Globex"
+
+
+def test_manager_may_not_change_settings(tenant_a):
+    client = signed_in(tenant_a.manager)
+    response = client.post("/manage/organization/", {"name": "Hijacked", "timezone": "UTC",
+                                                     **HOURS})  # fmt: skip
+    assert response.status_code == 403
+    assert Organization.objects.get(pk=tenant_a.org.pk).name == "Acme"
+
+
+def test_bad_hours_are_a_message_naming_the_field(tenant_a):
+    client = signed_in(tenant_a.admin)
+    response = client.post("/manage/organization/", {"name": "Acme", "timezone": "UTC",
+                                                     "hours_mon": "nine to five"},
+                           follow=True)  # fmt: skip
+    assert "business hours: mon:" in response.content.decode()
+
+
+def test_manager_creates_policy_team_and_people(tenant_a):
+    client = signed_in(tenant_a.manager)
+    client.post("/manage/sla/", {"name": "Urgent basic", "priority": "urgent",
+                                 "customer_tier": "basic", "first_response_minutes": "30",
+                                 "resolution_minutes": "240", "business_hours": "on"})  # fmt: skip
+    policy = SlaPolicy.objects.get(organization=tenant_a.org, name="Urgent basic")
+    client.post(f"/manage/sla/{policy.id}/deactivate")
+    assert SlaPolicy.objects.get(pk=policy.pk).is_active is False
+    client.post("/manage/teams/", {"name": "Billing"})
+    team = Team.objects.get(organization=tenant_a.org, name="Billing")
+    client.post(f"/manage/teams/{team.id}/members", {"user": tenant_a.agent.id})
+    assert list(team.members.all()) == [tenant_a.agent]
+    client.post("/manage/people/", {"email": "new@acme.test", "role": "agent",
+                                    "password": "a-long-pass-phrase-1"})  # fmt: skip
+    assert User.objects.get(organization=tenant_a.org, email="new@acme.test").role == "agent"
+
+
+def test_manager_may_not_create_or_remove_an_admin(tenant_a):
+    client = signed_in(tenant_a.manager)
+    response = client.post("/manage/people/", {"email": "boss@acme.test", "role": "admin"})
+    assert response.status_code == 403
+    assert not User.objects.filter(email="boss@acme.test").exists()
+    response = client.post(f"/manage/people/{tenant_a.admin.id}/remove")
+    assert response.status_code == 403
+    assert User.objects.get(pk=tenant_a.admin.pk).deleted_at is None
+
+
+def test_another_tenants_person_cannot_be_removed(tenant_a, tenant_b):
+    client = signed_in(tenant_a.admin)
+    response = client.post(f"/manage/people/{tenant_b.agent.id}/remove", follow=True)
+    assert "No such user here." in response.content.decode()
+    assert User.objects.get(pk=tenant_b.agent.pk).deleted_at is None
+    listing = client.get("/manage/people/").content.decode()
+    assert "agent@globex.test" not in listing

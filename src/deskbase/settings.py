@@ -97,7 +97,7 @@ if DB_ROLE not in {"app", "owner"}:
 def _database(url: str) -> dict:
     params = conninfo_to_dict(url)
     settings: dict = {
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": "deskbase.core.db",  # Django's, remembering the tenant it set
         "NAME": params.pop("dbname", "deskbase"),
         "USER": params.pop("user", ""),
         "PASSWORD": params.pop("password", ""),

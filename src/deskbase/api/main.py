@@ -12,6 +12,7 @@ from deskbase.api.auth import AUTH
 from deskbase.api.canned import router as canned_router
 from deskbase.api.organization import router as organization_router
 from deskbase.api.people import router as people_router
+from deskbase.api.renderers import ORJSONRenderer
 from deskbase.api.search import router as search_router
 from deskbase.api.tickets import router as tickets_router
 
@@ -25,6 +26,7 @@ api = NinjaAPI(
     ),
     auth=AUTH,
     urls_namespace="api",
+    renderer=ORJSONRenderer(),
 )
 errors.install(api)
 api.add_router("/v1", account_router)

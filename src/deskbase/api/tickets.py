@@ -10,7 +10,8 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import AfterValidator, ConfigDict, model_validator
 
 from deskbase.accounts.models import Team, User
-from deskbase.api import idempotency
+from deskbase.api import idempotency, serialize
+from deskbase.api.renderers import json_response
 from deskbase.api.schemas import ERRORS, CommentOut, TicketDetailOut, TicketOut, TicketPage
 from deskbase.core import cached
 from deskbase.core.errors import NotFound, ValidationFailed
@@ -170,18 +171,9 @@ def _version(request: HttpRequest) -> int:
 
 def _detail(user: User, number: int, response: HttpResponse | None = None) -> dict:
     detail = selectors.ticket_detail(organization=organization_of(user), actor=user, number=number)
-    ticket = detail.ticket
     if response is not None:
-        response["ETag"] = f'"{ticket.version}"'
-    return {
-        **TicketOut.model_validate(ticket).model_dump(),
-        "description": ticket.description,
-        "description_html": ticket.description_html,
-        "comments": detail.comments,
-        "attachments": detail.attachments,
-        "history": detail.history,
-        "sla_events": detail.sla_events,
-    }
+        response["ETag"] = f'"{detail.ticket.version}"'
+    return serialize.ticket_detail(detail)
 
 
 # ------------------------------------------------------------------ endpoints
@@ -196,11 +188,11 @@ def list_tickets(request: HttpRequest, query: Query[TicketQuery]):
         created_after=query.created_after, created_before=query.created_before,
         updated_after=query.updated_after, updated_before=query.updated_before,
     )  # fmt: skip
-    page = selectors.ticket_list(
+    items, next_cursor = selectors.ticket_list_rows(
         organization=organization_of(user), actor=user, filters=filters, sort=query.sort,
         after=query.cursor, limit=query.limit,
     )  # fmt: skip
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return json_response({"items": items, "next_cursor": next_cursor})
 
 
 @router.get("/trash", response={200: list[TicketOut], **ERRORS})
@@ -235,7 +227,10 @@ def create_ticket(request: HttpRequest, payload: TicketIn, response: HttpRespons
 @router.get("/{number}", response={200: TicketDetailOut, **ERRORS})
 def get_ticket(request: HttpRequest, number: int, response: HttpResponse):
     """A ticket with its conversation; customers see public replies only. ETag: version."""
-    return _detail(request.auth, number, response)
+    detail = _detail(request.auth, number)
+    answer = json_response(detail)
+    answer["ETag"] = f'"{detail["version"]}"'
+    return answer
 
 
 @router.patch("/{number}", response={200: TicketDetailOut, **ERRORS})

@@ -40,11 +40,23 @@ def set_tenant(organization: Any, actor: Any = None, *, using: str = "default") 
     if not connection.in_atomic_block:
         raise RuntimeError("set_tenant() needs a transaction: use `with tenant(...)`")
     org_id, actor_id = _id(organization), _id(actor)
+    wanted = (str(org_id or ""), str(actor_id or ""))
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config(%s, %s, true), set_config(%s, %s, true)",
-            [ORG_SETTING, str(org_id or ""), ACTOR_SETTING, str(actor_id or "")],
+            [ORG_SETTING, wanted[0], ACTOR_SETTING, wanted[1]],
         )
+    _remember(connection, wanted)
+
+
+def _remember(connection, settings: tuple[str, str] | None) -> None:
+    """Note what this transaction has set (deskbase.core.db forgets it at its end)."""
+    if hasattr(connection, "forget_tenant"):
+        connection.tenant_settings = settings
+
+
+def _known(connection) -> tuple[str, str] | None:
+    return getattr(connection, "tenant_settings", None)
 
 
 def _swap(connection, org_id: int | None, actor_id: int | None) -> tuple[str, str]:
@@ -58,6 +70,7 @@ def _swap(connection, org_id: int | None, actor_id: int | None) -> tuple[str, st
              str(actor_id or "")],
         )  # fmt: skip
         previous_org, previous_actor, *_ = cursor.fetchone()
+    _remember(connection, (str(org_id or ""), str(actor_id or "")))
     return previous_org, previous_actor
 
 
@@ -74,12 +87,18 @@ def tenant(
     connection = connections[using]
     nested = connection.in_atomic_block
     org_id, actor_id = _id(organization), _id(actor)
+    wanted = (str(org_id or ""), str(actor_id or ""))
+    if nested and _known(connection) == wanted:
+        # Already this transaction's tenant and actor (a request's, usually):
+        # nothing to set, nothing to put back.
+        with transaction.atomic(using=using, savepoint=savepoint):
+            yield
+        return
     with transaction.atomic(using=using, savepoint=savepoint):
         outer = _swap(connection, org_id, actor_id)
         yield
         # On an exception nothing is restored: rolling back the savepoint undoes the
         # SET LOCAL, and without a savepoint the outer transaction is lost anyway.
-        wanted = (str(org_id or ""), str(actor_id or ""))
         if nested and outer != wanted:
             _swap(connection, *(int(v) if v else None for v in outer))
 

@@ -168,7 +168,7 @@ def ticket_detail(*, organization: Organization, actor: User, number: int) -> Ti
     with tenant(organization, actor, savepoint=False):
         ticket = (
             Ticket.objects.filter(organization=organization, number=number)
-            .select_related("customer", "assignee", "team", "category", "sla_policy")
+            .select_related("customer", "assignee", "team", "category", "sla_policy", "merged_into")
             .prefetch_related(*prefetch)
             .first()
         )
@@ -308,6 +308,24 @@ def _parse_cursor(cursor: str, keys: list[tuple[str, bool]]) -> list[Any]:
     return parsed
 
 
+def _list_queryset(
+    organization: Organization, actor: User, filters: TicketFilters, sort: str, after: str | None
+) -> tuple[QuerySet, list[tuple[str, bool]]]:
+    if sort not in SORTS:
+        raise ValidationFailed.one("sort", f"Unknown sort {sort!r}; use {', '.join(SORTS)}.")
+    keys = KEYSETS[sort]
+    queryset = Ticket.objects.filter(organization=organization).filter(_filter_q(filters, actor))
+    if not is_staff_member(actor):
+        queryset = queryset.filter(customer=actor)
+    queryset = queryset.annotate(
+        priority_rank=PRIORITY_RANK, sla_key=Coalesce("resolution_due_at", Value(FAR_FUTURE))
+    )
+    if after:
+        queryset = queryset.filter(_keyset_after(keys, _parse_cursor(after, keys)))
+    ordering = [f"-{name}" if desc else name for name, desc in keys]
+    return queryset.order_by(*ordering), keys
+
+
 def ticket_list(
     *,
     organization: Organization,
@@ -318,25 +336,71 @@ def ticket_list(
     limit: int = 25,
 ) -> Page:
     """Filtered, sorted, keyset-paginated tickets. Budget: 1 query plus the tenant check."""
-    if sort not in SORTS:
-        raise ValidationFailed.one("sort", f"Unknown sort {sort!r}; use {', '.join(SORTS)}.")
-    keys = KEYSETS[sort]
+    queryset, keys = _list_queryset(organization, actor, filters, sort, after)
     limit = max(1, min(int(limit), 100))
-    queryset = Ticket.objects.filter(organization=organization).filter(_filter_q(filters, actor))
-    if not is_staff_member(actor):
-        queryset = queryset.filter(customer=actor)
-    queryset = queryset.annotate(
-        priority_rank=PRIORITY_RANK, sla_key=Coalesce("resolution_due_at", Value(FAR_FUTURE))
-    )
-    if after:
-        queryset = queryset.filter(_keyset_after(keys, _parse_cursor(after, keys)))
-    ordering = [f"-{name}" if desc else name for name, desc in keys]
     with tenant(organization, actor, savepoint=False):
         rows = list(
-            queryset.select_related("customer", "assignee", "team", "category").order_by(*ordering)[
-                : limit + 1
-            ]
+            queryset.select_related("customer", "assignee", "team", "category")[: limit + 1]
         )
     items = rows[:limit]
     cursor = _encode(_cursor_values(items[-1], keys)) if len(rows) > limit else None
     return Page(items, cursor)
+
+
+# The columns of a ticket row as the API lists it; related people, team and
+# category are flattened by values() and folded back into objects below.
+ROW_FIELDS = (
+    "id", "number", "subject", "status", "priority", "channel", "tags", "custom_fields",
+    "first_response_due_at", "resolution_due_at", "sla_breach", "first_response_at",
+    "resolved_at", "closed_at", "satisfaction", "created_at", "updated_at", "version",
+    "priority_rank", "sla_key",
+)  # fmt: skip
+ROW_RELATED = {
+    "customer": ("id", "full_name", "email"),
+    "assignee": ("id", "full_name", "email"),
+    "team": ("id", "name"),
+    "category": ("id", "name"),
+}
+_ROW_COLUMNS = ROW_FIELDS + tuple(
+    f"{name}__{field}" for name, fields in ROW_RELATED.items() for field in fields
+)
+
+
+def ticket_list_rows(
+    *,
+    organization: Organization,
+    actor: User,
+    filters: TicketFilters = TicketFilters(),
+    sort: str = "updated",
+    after: str | None = None,
+    limit: int = 25,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """`ticket_list` as plain dicts (the API's list): same query, no model instances.
+
+    A page of 25 tickets with their four related objects would build 125 model
+    instances only to be turned into JSON; the rows skip that. Budget: 1 query
+    plus the tenant check, like `ticket_list`.
+    """
+    queryset, keys = _list_queryset(organization, actor, filters, sort, after)
+    limit = max(1, min(int(limit), 100))
+    with tenant(organization, actor, savepoint=False):
+        raw = list(queryset.values(*_ROW_COLUMNS)[: limit + 1])
+    items = []
+    for row in raw[:limit]:
+        item = {name: row[name] for name in ROW_FIELDS}
+        for name, fields in ROW_RELATED.items():
+            ref_id = row[f"{name}__id"]
+            item[name] = (
+                None if ref_id is None else {field: row[f"{name}__{field}"] for field in fields}
+            )
+        items.append(item)
+    cursor = None
+    if len(raw) > limit:
+        last = items[-1]
+        cursor = _encode(
+            [
+                value.isoformat() if isinstance(value, datetime) else value
+                for value in (last[name] for name, _ in keys)
+            ]
+        )
+    return items, cursor

@@ -286,6 +286,9 @@ class Migration(migrations.Migration):
     dependencies = [
         ("analytics", "0002_live_indexes"),
         ("accounts", "0005_api_token_rules"),
+        # The views read ticket history: after it became a partitioned table (a view
+        # on the old table would stop that migration from dropping it).
+        ("tickets", "0005_partition_history"),
     ]
 
     operations = [

@@ -58,7 +58,7 @@ CUSTOMER_TYPES = ("tickets", "comments", "attachments")
 # shorter and kept for terms with more matches.
 WALK = 200
 INDEX_MAX = {"documents": 1000, "comments": 5000}
-CAP = {"documents": 50_000, "comments": 5_000}
+CAP = {"documents": 50_000, "comments": 2_000}
 # ts_rank normalization 32: rank / (rank + 1), so that scores stay in [0, 1).
 RANK = "ts_rank({vector}, q.q, 32)"
 # Recency: a score is 60 % text rank, 40 % more for a ticket changed today, decaying

@@ -50,6 +50,11 @@ CREATE FUNCTION search_config(org bigint) RETURNS regconfig LANGUAGE sql STABLE 
     THEN 'deskbase_english'::regconfig ELSE 'deskbase_simple'::regconfig END
 $$;
 
+-- The transaction's tenant, as the row-level security policies read it.
+CREATE FUNCTION search_tenant() RETURNS bigint LANGUAGE sql STABLE AS $$
+    SELECT nullif(current_setting('deskbase.org_id', true), '')::bigint
+$$;
+
 -- Words of an identifier-like text (file names, emails) as separate tokens, plus the whole.
 CREATE FUNCTION search_split_words(value text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
     SELECT coalesce(value, '') || ' ' || regexp_replace(coalesce(value, ''), '[@._+-]+', ' ', 'g')
@@ -105,10 +110,6 @@ END $$;
 # serve), and filter by the transaction's tenant themselves: the same setting the
 # policies read. They return ids and ranks only; the rows are then read under RLS.
 MATCHES = """
-CREATE FUNCTION search_tenant() RETURNS bigint LANGUAGE sql STABLE AS $$
-    SELECT nullif(current_setting('deskbase.org_id', true), '')::bigint
-$$;
-
 CREATE FUNCTION search_match_documents(query tsquery)
 RETURNS TABLE (ticket_id bigint, rank real)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
@@ -189,10 +190,10 @@ DROP FUNCTION IF EXISTS search_suggestions(text, text, bigint, integer);
 DROP FUNCTION IF EXISTS search_match_rows(text, tsquery);
 DROP FUNCTION IF EXISTS search_match_comments(tsquery);
 DROP FUNCTION IF EXISTS search_match_documents(tsquery);
-DROP FUNCTION IF EXISTS search_tenant();
 """
 
 CONFIGURATIONS_REVERSE = """
+DROP FUNCTION IF EXISTS search_tenant();
 DROP FUNCTION IF EXISTS search_ticket_vector(regconfig, text, text);
 DROP FUNCTION IF EXISTS search_split_words(text);
 DROP FUNCTION IF EXISTS search_config(bigint);
@@ -413,6 +414,7 @@ CREATE TABLE search_searchlog_default PARTITION OF search_searchlog DEFAULT;
 DO $$
 DECLARE
     month date := date_trunc('month', now() - interval '1 month')::date;
+    part text;
 BEGIN
     FOR i IN 0..4 LOOP
         EXECUTE format(
@@ -420,6 +422,18 @@ BEGIN
             ' FOR VALUES FROM (%L) TO (%L)',
             'search_searchlog_p' || to_char(month, 'YYYYMM'), month, month + interval '1 month');
         month := month + interval '1 month';
+    END LOOP;
+    -- The parent's policies guard queries through the parent only: a partition read
+    -- by its own name applies its own, so each gets the tenant policies too.
+    FOR part IN SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                WHERE i.inhparent = 'search_searchlog'::regclass LOOP
+        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', part);
+        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', part);
+        EXECUTE format('CREATE POLICY tenant_isolation ON %I USING (organization_id = %s)'
+                       ' WITH CHECK (organization_id = %s)', part, 'search_tenant()',
+                       'search_tenant()');
+        EXECUTE format('CREATE POLICY owner_maintenance ON %I TO CURRENT_USER'
+                       ' USING (true) WITH CHECK (true)', part);
     END LOOP;
 END $$;
 """

@@ -27,19 +27,21 @@ from deskbase.benchmarks.stats import percentile, summarize
 from deskbase.benchmarks.subjects import BENCH_TAG, label_for, pick_subjects
 from deskbase.core.demo import DEMO_LOGINS, load_demo
 
-IN_PROCESS = [
+TICKET_SCENARIOS = [
     "queue_first_page", "queue_page_40", "ticket_detail", "customer_tickets", "ticket_create",
     "comment_add",
-    # deskbase.search.bench
+]  # fmt: skip
+SEARCH_SCENARIOS = [  # deskbase.search.bench: in-process only
     "search_rare_word", "search_common_word", "search_two_words", "search_phrase_exclusion",
     "search_suggest",
 ]  # fmt: skip
-IN_PROCESS += [  # analytics (deskbase.analytics.bench)
+ANALYTICS_SCENARIOS = [  # deskbase.analytics.bench: in-process only
     "analytics_dashboard", "analytics_agents", "analytics_customers", "analytics_sla",
     "analytics_channels", "analytics_categories", "analytics_trends", "analytics_live",
     "analytics_freshness", "rollups_ticket_create_with", "rollups_ticket_create_without",
     "analytics_refresh",
 ]  # fmt: skip
+IN_PROCESS = TICKET_SCENARIOS + SEARCH_SCENARIOS + ANALYTICS_SCENARIOS
 # The selectors' documented budgets (tenant + page; tenant + ticket + 4 prefetches).
 READ_QUERIES = {"queue_first_page": 2, "queue_page_40": 2, "customer_tickets": 2,
                 "ticket_detail": 6}  # fmt: skip
@@ -157,11 +159,11 @@ def test_http_mode_reads_queries_from_server_timing(demo_data, live_server):
 
 def test_http_mode_drives_the_rest_api_with_tokens_for_the_subjects(demo_data, live_server):
     # When the ticket scenarios run over HTTP, through the REST API, with two clients
-    chosen = [arg for name in IN_PROCESS for arg in ("--scenario", name)]
+    chosen = [arg for name in TICKET_SCENARIOS for arg in ("--scenario", name)]
     report = bench("--http", live_server.url, "--samples", "4", "--warmup", "1",
                    "--concurrency", "2", *chosen)  # fmt: skip
     # Then each was measured without errors, with the server's own constant query counts
-    assert list(report["scenarios"]) == IN_PROCESS
+    assert list(report["scenarios"]) == TICKET_SCENARIOS
     for name, result in report["scenarios"].items():
         assert (result["samples"], result["errors"]) == (4, 0), (name, result)
         assert result["details"]["path"].startswith("/api/v1/tickets"), result["details"]

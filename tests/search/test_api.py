@@ -33,6 +33,8 @@ HOSTILE = [
     "\ue000mark\ue001",
     "#",
     "#99999999999999999999",
+    "http://example.com/a%20b?x=1&y=%27 a%b@example.com",
+    "printer:*",
     "   ",
 ]
 
@@ -168,5 +170,6 @@ def test_the_log_is_partitioned_by_month(db):
         )
         names = [row[0] for row in cursor.fetchall()]
     assert "search_searchlog_default" in names
-    assert len([n for n in names if n.startswith("search_searchlog_p")]) == 5
+    # The previous month through three months ahead, at least (dbtools may add more)
+    assert len([n for n in names if n.startswith("search_searchlog_p")]) >= 5
     assert services.OPENED_WITHIN_DAYS == 7

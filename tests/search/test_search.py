@@ -194,3 +194,16 @@ def test_the_simple_configuration_does_not_stem(tenant_a):
                                  settings={"search_language": "english"})  # fmt: skip
     operations.reindex(tenant_a.org.id)
     assert numbers(search(tenant_a.agent, "printer")) == [ticket.number]
+
+
+def test_the_bound_of_a_query_follows_and_or_not_and_phrases():
+    from deskbase.search import plan
+
+    counts = {"'a'": (10.0, 1.0), "'b'": (20.0, 2.0), "'c'": (300.0, 3.0)}
+    parse = lambda tree: plan._Parser(plan.tokens(tree), lambda t: counts.get(t, (1e6, 1e6)))  # noqa: E731
+    assert parse("'a' & 'b'").expression() == (10.0, 1.0)
+    assert parse("'a' | 'b'").expression() == (30.0, 3.0)
+    assert parse("'a' <-> 'c' | 'b'").expression() == (30.0, 3.0)
+    assert parse("( 'a' | 'c' ) & 'b'").expression() == (20.0, 2.0)
+    assert parse("'it''s' & 'c'").expression() == (300.0, 3.0)
+    assert plan.tokens("'x':* <2> 'y'") == ["'x':*", "<2>", "'y'"]

@@ -39,6 +39,9 @@ class Estimate:
     comments: float
     tenant_documents: float
     tenant_comments: float
+    # A phrase: the GIN index finds the rows with all its words, and every one of them
+    # is read to check their order, so the index plan costs the AND's matches.
+    phrase: bool = False
 
 
 def tokens(tree: str) -> list[str]:
@@ -108,7 +111,10 @@ def lexemes(tree: str) -> list[str]:
 
 def estimate(org: int, tree: str) -> Estimate:
     """Upper bounds of the documents and comments of `org` matching querytree `tree`."""
-    needed = ["", *lexemes(tree)]
+    try:
+        needed = ["", *lexemes(tree)]
+    except ValueError:
+        needed = [""]
     known = _known(org, needed)
     missing = [lexeme for lexeme in needed if lexeme not in known]
     if missing:
@@ -120,13 +126,19 @@ def estimate(org: int, tree: str) -> Estimate:
     total = known[""]
 
     def bound(lexeme: str) -> tuple[float, float]:
-        if lexeme.endswith(":*"):  # a prefix: as many as the tenant has, for all we know
+        found = known.get(lexeme)
+        # A prefix, or a lexeme without an estimate: as many as the tenant has.
+        if lexeme.endswith(":*") or found is None or None in found:
             return total
-        return known.get(lexeme, total)
+        return found
 
-    items = tokens(tree)
+    try:
+        items = tokens(tree)
+    except ValueError:  # not expected from querytree(); assume the worst, never fail
+        return Estimate(total[0], total[1], total[0], total[1], True)
     documents, comments = _Parser(items, bound).expression() if items else total
-    return Estimate(min(documents, total[0]), min(comments, total[1]), total[0], total[1])
+    phrase = any(_op(item) == "<->" for item in items)
+    return Estimate(min(documents, total[0]), min(comments, total[1]), total[0], total[1], phrase)
 
 
 def _known(org: int, needed: list[str]) -> dict[str, tuple[float, float]]:

@@ -52,8 +52,9 @@ def _latest_filters(organization: Organization, days: int = 30) -> selectors.Fil
     """The last `days` local days that hold tickets (a generated data set may end earlier)."""
     with tenant(organization), connection.cursor() as cursor:
         cursor.execute(
-            "SELECT max(created_at) FROM tickets_ticket WHERE organization_id = %s",
-            [organization.id],
+            "SELECT max(created_at) FROM tickets_ticket WHERE organization_id = %s"
+            " AND deleted_at IS NULL AND NOT %s = ANY (tags)",  # not the bench's own
+            [organization.id, BENCH_TAG],
         )
         latest = cursor.fetchone()[0]
     end = selectors.local_today(organization, latest) if latest else None

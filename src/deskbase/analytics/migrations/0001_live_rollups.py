@@ -1,7 +1,7 @@
 """Live ticket counts, kept by triggers on tickets_ticket in the writer's own transaction.
 
 `analytics_ticket_counts` holds, per organization, the number of live (not
-deleted) tickets per (status, priority, team, assigned or not). Each row also
+deleted) tickets per (status, priority, team, assigned or not, SLA clock). Each row also
 carries a `shard`: the writing connection's backend pid. A connection only ever
 adds to its own rows, so two concurrent ticket writes never wait for each other
 on a counter row (no hot row per organization, and no deadlock between two

@@ -17,6 +17,7 @@ from django.utils import timezone
 from deskbase.analytics import rollups, selectors
 from deskbase.core.tenancy import tenant
 from deskbase.organizations.models import Organization
+from deskbase.sla import policies
 from deskbase.tickets import services
 from deskbase.tickets.models import Ticket
 from tests.analytics.scenario import Recount, build
@@ -108,6 +109,29 @@ def test_every_write_path_moves_the_live_numbers(tenant_a, tenant_b):
         Ticket.all_objects.filter(pk=a.tickets["pending"].pk).delete()  # a live one, too
     assert_live_right(org)
     assert rollups.check().ok
+
+
+def test_at_risk_and_breached_follow_the_clock(tenant_a):
+    # Given a 30-minute first-response target in calendar time and a ticket opened now
+    org = tenant_a.org
+    policies.sla_policy_create(
+        organization=org, actor=tenant_a.manager, name="urgent", priority="urgent",
+        customer_tier="basic", first_response_minutes=30, resolution_minutes=600,
+        business_hours=False, valid_from=timezone.now() - timedelta(days=1),
+    )  # fmt: skip
+    ticket = open_ticket(tenant_a, priority="urgent")
+    # Then it is at risk now, and breached once its due time has passed
+    assert assert_live_right(org)["sla_at_risk"] == 1
+    later = ticket.first_response_due_at + timedelta(minutes=1)
+    got = selectors.live_numbers(organization=org, now=later)
+    assert got["sla_breached_now"] == live_recount(org, now=later)["sla_breached_now"] == 1
+    assert got["sla_at_risk"] == 0
+    # And a pause stops the clock: paused before the due time, never breached meanwhile
+    services.ticket_change_status(organization=org, actor=tenant_a.agent, ticket=ticket,
+                                  status="pending")  # fmt: skip
+    got = selectors.live_numbers(organization=org, now=later)
+    assert got["sla_breached_now"] == live_recount(org, now=later)["sla_breached_now"] == 0
+    assert_live_right(org)
 
 
 def test_a_change_shows_in_the_same_transaction(tenant_a):

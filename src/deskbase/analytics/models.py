@@ -11,7 +11,7 @@ class TicketCount(models.Model):
     """Live tickets of one key, as counted by one writing connection (`shard`)."""
 
     pk = models.CompositePrimaryKey(
-        "organization", "status", "priority", "team_id", "assigned", "shard"
+        "organization", "status", "priority", "team_id", "assigned", "sla", "shard"
     )
     organization = models.ForeignKey(
         "organizations.Organization", on_delete=models.CASCADE, related_name="+"
@@ -20,6 +20,7 @@ class TicketCount(models.Model):
     priority = models.CharField(max_length=16)
     team_id = models.BigIntegerField()  # 0: no team (no foreign key: a count outlives it)
     assigned = models.BooleanField()
+    sla = models.CharField(max_length=16)
     shard = models.IntegerField()
     tickets = models.BigIntegerField()
 

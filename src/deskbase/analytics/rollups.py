@@ -15,28 +15,31 @@ from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 
-KEY = ("status", "priority", "team_id", "assigned")
+KEY = ("status", "priority", "team_id", "assigned", "sla")
 
 # The count of every live ticket, by key, straight from tickets_ticket.
 RECOUNT = """
-    SELECT t.organization_id, k.status, k.priority, k.team_id, k.assigned, count(*) AS tickets
+    SELECT t.organization_id, k.status, k.priority, k.team_id, k.assigned, k.sla,
+           count(*) AS tickets
     FROM tickets_ticket t,
-         LATERAL analytics_count_key(t.status, t.priority, t.team_id, t.assignee_id) k
+         LATERAL analytics_count_key(t.status, t.priority, t.team_id, t.assignee_id,
+             t.sla_paused_at, t.first_response_at, t.first_response_due_at,
+             t.resolution_due_at) k
     WHERE t.deleted_at IS NULL {where}
-    GROUP BY 1, 2, 3, 4, 5
+    GROUP BY 1, 2, 3, 4, 5, 6
 """
 STORED = """
-    SELECT organization_id, status, priority, team_id, assigned, sum(tickets) AS tickets
+    SELECT organization_id, status, priority, team_id, assigned, sla, sum(tickets) AS tickets
     FROM analytics_ticket_counts WHERE true {where}
-    GROUP BY 1, 2, 3, 4, 5
+    GROUP BY 1, 2, 3, 4, 5, 6
 """
 COMPARE = """
-    SELECT organization_id, status, priority, team_id, assigned,
+    SELECT organization_id, status, priority, team_id, assigned, sla,
            coalesce(r.tickets, 0), coalesce(s.tickets, 0)
     FROM ({recount}) r FULL JOIN ({stored}) s
-         USING (organization_id, status, priority, team_id, assigned)
+         USING (organization_id, status, priority, team_id, assigned, sla)
     WHERE coalesce(r.tickets, 0) <> coalesce(s.tickets, 0)
-    ORDER BY 1, 2, 3, 4, 5
+    ORDER BY 1, 2, 3, 4, 5, 6
 """
 # Serializes compaction and repair (they rewrite shard 0); ticket writers never take it.
 LOCK_KEY = 0x616E616C  # "anal"
@@ -49,6 +52,7 @@ class Mismatch:
     priority: str
     team_id: int
     assigned: bool
+    sla: str
     expected: int
     stored: int
 
@@ -56,7 +60,8 @@ class Mismatch:
         return {
             "organization_id": self.organization_id, "status": self.status,
             "priority": self.priority or None, "team_id": self.team_id or None,
-            "assigned": self.assigned, "expected": self.expected, "stored": self.stored,
+            "assigned": self.assigned, "sla": self.sla or None, "expected": self.expected,
+            "stored": self.stored,
         }  # fmt: skip
 
 
@@ -125,7 +130,7 @@ def _compare(cursor, organization_id: int | None) -> list[Mismatch]:
         recount=RECOUNT.format(where=where_t), stored=STORED.format(where=where_s)
     )
     cursor.execute(statement, [*params, *params_s])
-    return [Mismatch(*row[:5], int(row[5]), int(row[6])) for row in cursor.fetchall()]
+    return [Mismatch(*row[:6], int(row[6]), int(row[7])) for row in cursor.fetchall()]
 
 
 def _rewrite(cursor, organization_id: int | None) -> None:
@@ -134,8 +139,8 @@ def _rewrite(cursor, organization_id: int | None) -> None:
     cursor.execute(f"DELETE FROM analytics_ticket_counts WHERE true {where_c}", params_c)
     cursor.execute(
         "INSERT INTO analytics_ticket_counts"
-        " (organization_id, status, priority, team_id, assigned, shard, tickets)"
-        " SELECT organization_id, status, priority, team_id, assigned, 0, tickets"
+        " (organization_id, status, priority, team_id, assigned, sla, shard, tickets)"
+        " SELECT organization_id, status, priority, team_id, assigned, sla, 0, tickets"
         f" FROM ({RECOUNT.format(where=where_t)}) r",
         params,
     )
@@ -164,11 +169,12 @@ def compact() -> int:
                 RETURNING c.*
             ), folded AS (
                 INSERT INTO analytics_ticket_counts AS c
-                    (organization_id, status, priority, team_id, assigned, shard, tickets)
-                SELECT organization_id, status, priority, team_id, assigned, 0, sum(tickets)
-                FROM gone GROUP BY 1, 2, 3, 4, 5
-                ORDER BY 1, 2, 3, 4, 5
-                ON CONFLICT (organization_id, status, priority, team_id, assigned, shard)
+                    (organization_id, status, priority, team_id, assigned, sla, shard, tickets)
+                SELECT organization_id, status, priority, team_id, assigned, sla, 0,
+                       sum(tickets)
+                FROM gone GROUP BY 1, 2, 3, 4, 5, 6
+                ORDER BY 1, 2, 3, 4, 5, 6
+                ON CONFLICT (organization_id, status, priority, team_id, assigned, sla, shard)
                 DO UPDATE SET tickets = c.tickets + EXCLUDED.tickets
             )
             SELECT count(*) FROM gone

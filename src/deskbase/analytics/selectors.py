@@ -266,42 +266,30 @@ def category_performance(*, organization: Organization, filters: Filters) -> dic
 # ------------------------------------------------------------------ live numbers
 LIVE_COUNTS = """
 SELECT coalesce(json_agg(c), '[]'::json) FROM (
-    SELECT status, priority, team_id, assigned, sum(tickets)::bigint AS tickets
+    SELECT status, priority, team_id, assigned, sla, sum(tickets)::bigint AS tickets
     FROM analytics_ticket_counts
     WHERE organization_id = %(org)s {team}
-    GROUP BY 1, 2, 3, 4 HAVING sum(tickets) <> 0
+    GROUP BY 1, 2, 3, 4, 5 HAVING sum(tickets) <> 0
 ) c
 """
-# "Now" for a paused ticket is when its clock stopped (docs/sla.md, clock stop).
-LIVE_CLOCK = """
+# Of the running (open, not paused) tickets, those whose next due time is still ahead:
+# not breached, and at risk if it comes within the window. An index range from now on.
+NEXT_DUE = (
+    "least(resolution_due_at, CASE WHEN first_response_at IS NULL THEN first_response_due_at END)"
+)
+LIVE_CLOCK = f"""
 SELECT
- (SELECT count(*) FROM tickets_ticket WHERE organization_id = %(org)s {team}
+ (SELECT count(*) FROM tickets_ticket WHERE organization_id = %(org)s {{team}}
     AND deleted_at IS NULL AND created_at >= %(day_start)s AND created_at < %(day_end)s),
- (SELECT count(*) FROM tickets_ticket WHERE organization_id = %(org)s {team}
+ (SELECT count(*) FROM tickets_ticket WHERE organization_id = %(org)s {{team}}
     AND deleted_at IS NULL AND resolved_at IS NOT NULL AND merged_into_id IS NULL
     AND resolved_at >= %(day_start)s AND resolved_at < %(day_end)s),
- (SELECT count(*) FROM tickets_ticket WHERE organization_id = %(org)s {team}
+ (SELECT count(*) FROM tickets_ticket WHERE organization_id = %(org)s {{team}}
     AND deleted_at IS NULL AND status IN ('new', 'open', 'pending')
-    AND resolution_due_at IS NOT NULL AND resolution_due_at < %(now)s
-    AND resolution_due_at < coalesce(sla_paused_at, %(now)s))
- + (SELECT count(*) FROM tickets_ticket WHERE organization_id = %(org)s {team}
+    AND sla_paused_at IS NULL AND {NEXT_DUE} >= %(now)s),
+ (SELECT count(*) FROM tickets_ticket WHERE organization_id = %(org)s {{team}}
     AND deleted_at IS NULL AND status IN ('new', 'open', 'pending')
-    AND first_response_at IS NULL AND first_response_due_at IS NOT NULL
-    AND first_response_due_at < %(now)s
-    AND first_response_due_at < coalesce(sla_paused_at, %(now)s)
-    AND NOT coalesce(resolution_due_at < coalesce(sla_paused_at, %(now)s), false)),
- (SELECT count(*) FROM tickets_ticket WHERE organization_id = %(org)s {team}
-    AND deleted_at IS NULL AND status IN ('new', 'open', 'pending')
-    AND resolution_due_at IS NOT NULL
-    AND resolution_due_at >= %(now)s AND resolution_due_at < %(soon)s
-    AND sla_paused_at IS NULL
-    AND NOT coalesce(first_response_at IS NULL AND first_response_due_at < %(now)s, false))
- + (SELECT count(*) FROM tickets_ticket WHERE organization_id = %(org)s {team}
-    AND deleted_at IS NULL AND status IN ('new', 'open', 'pending')
-    AND first_response_at IS NULL AND first_response_due_at IS NOT NULL
-    AND first_response_due_at >= %(now)s AND first_response_due_at < %(soon)s
-    AND sla_paused_at IS NULL
-    AND NOT coalesce(resolution_due_at < %(soon)s, false))
+    AND sla_paused_at IS NULL AND {NEXT_DUE} >= %(now)s AND {NEXT_DUE} < %(soon)s)
 """
 
 
@@ -310,8 +298,9 @@ def live_numbers(
 ) -> dict[str, Any]:
     """The numbers that are right the moment a ticket changes (docs/analytics.md).
 
-    Counts come from the trigger-kept rollups; what depends on the clock (today, SLA
-    now) is counted from partial indexes. Query budget: 3 (tenant + 2 statements).
+    Counts come from the trigger-kept rollups; what depends on the clock (today, the
+    open tickets not yet due) is counted from partial indexes. Query budget: 3 (tenant +
+    2 statements).
     """
     now = now or timezone.now()
     today = local_today(organization, now)
@@ -326,9 +315,13 @@ def live_numbers(
         cursor.execute(
             LIVE_CLOCK.format(team="AND team_id = %(team)s" if team is not None else ""), params
         )
-        created_today, resolved_today, breached, at_risk = cursor.fetchone()
+        created_today, resolved_today, not_due_yet, at_risk = cursor.fetchone()
+    counts = _live_counts(rows, filtered=team is not None)
+    # Breached now: stopped after a due time, or running with the next due time passed.
+    sla = counts.pop("sla")
+    breached = sla.get("paused_breached", 0) + sla.get("running", 0) - not_due_yet
     return {
-        "as_of": now, "today": today, "team": team, **_live_counts(rows, filtered=team is not None),
+        "as_of": now, "today": today, "team": team, **counts,
         "created_today": created_today, "resolved_today": resolved_today,
         "sla_breached_now": breached, "sla_at_risk": at_risk,
         "at_risk_minutes": AT_RISK_MINUTES,
@@ -342,8 +335,10 @@ def _live_counts(rows: list[dict[str, Any]], *, filtered: bool) -> dict[str, Any
     by_priority = dict.fromkeys(PRIORITIES, 0)
     by_team: dict[int | None, int] = {}
     unassigned = 0
+    sla: dict[str, int] = {}
     for row in rows:
         status, tickets = row["status"], int(row["tickets"])
+        sla[row["sla"]] = sla.get(row["sla"], 0) + tickets
         if by_status[status] is not None:
             by_status[status] = (by_status[status] or 0) + tickets
         if status in ACTIVE:
@@ -359,4 +354,5 @@ def _live_counts(rows: list[dict[str, Any]], *, filtered: bool) -> dict[str, Any
         "open_by_priority": by_priority,
         "open_by_team": [{"team_id": t, "open": n} for t, n in teams if n],
         "unassigned": unassigned,
+        "sla": sla,
     }

@@ -1,7 +1,7 @@
 """Live ticket counts, kept by triggers on tickets_ticket in the writer's own transaction.
 
 `analytics_ticket_counts` holds, per organization, the number of live (not
-deleted) tickets per (status, priority, team, assigned or not). Each row also
+deleted) tickets per (status, priority, team, assigned or not, SLA clock). Each row also
 carries a `shard`: the writing connection's backend pid. A connection only ever
 adds to its own rows, so two concurrent ticket writes never wait for each other
 on a counter row (no hot row per organization, and no deadlock between two
@@ -31,9 +31,10 @@ CREATE TABLE analytics_ticket_counts (
     priority varchar(16) NOT NULL,
     team_id bigint NOT NULL,          -- 0: no team
     assigned boolean NOT NULL,
+    sla varchar(16) NOT NULL,         -- the SLA clock of open tickets (analytics_count_key)
     shard integer NOT NULL,           -- the writer's backend pid; 0: compacted
     tickets bigint NOT NULL,
-    PRIMARY KEY (organization_id, status, priority, team_id, assigned, shard)
+    PRIMARY KEY (organization_id, status, priority, team_id, assigned, sla, shard)
 );
 
 -- When and how long each materialized view took to refresh (not tenant data).
@@ -50,22 +51,41 @@ CREATE INDEX analytics_refresh_log_by_view ON analytics_refresh_log (view_name, 
 """
 
 TRIGGERS = """
-CREATE FUNCTION analytics_count_key(status text, priority text, team_id bigint,
-                                    assignee_id bigint)
-RETURNS TABLE (status text, priority text, team_id bigint, assigned boolean)
+-- The key a ticket is counted under. `sla`, for open tickets: 'running' (a target is
+-- running: resolution due, or first response due and not given; clock not paused),
+-- 'paused' / 'paused_breached' (the clock stopped, before or after a due time: that
+-- cannot change while paused), 'none' (no running target). "Breached now" is then
+-- paused_breached + running - (running tickets whose next due time is still ahead),
+-- the last an index range of the few tickets not yet due (selectors.LIVE_CLOCK).
+CREATE FUNCTION analytics_count_key(
+    status text, priority text, team_id bigint, assignee_id bigint, paused_at timestamptz,
+    first_response_at timestamptz, first_response_due_at timestamptz,
+    resolution_due_at timestamptz)
+RETURNS TABLE (status text, priority text, team_id bigint, assigned boolean, sla text)
 LANGUAGE sql IMMUTABLE AS $$
     SELECT status,
            CASE WHEN status IN ('new', 'open', 'pending') THEN priority ELSE '' END,
            CASE WHEN status IN ('new', 'open', 'pending') THEN coalesce(team_id, 0) ELSE 0 END,
-           status IN ('new', 'open', 'pending') AND assignee_id IS NOT NULL
+           status IN ('new', 'open', 'pending') AND assignee_id IS NOT NULL,
+           CASE
+               WHEN status NOT IN ('new', 'open', 'pending') THEN ''
+               WHEN least(resolution_due_at, CASE WHEN first_response_at IS NULL
+                                                  THEN first_response_due_at END) IS NULL
+                   THEN 'none'
+               WHEN paused_at IS NULL THEN 'running'
+               WHEN least(resolution_due_at, CASE WHEN first_response_at IS NULL
+                                                  THEN first_response_due_at END) < paused_at
+                   THEN 'paused_breached'
+               ELSE 'paused'
+           END
 $$;
 
 CREATE FUNCTION analytics_count_ticket() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     has_old boolean := TG_OP <> 'INSERT' AND OLD.deleted_at IS NULL;
     has_new boolean := TG_OP <> 'DELETE' AND NEW.deleted_at IS NULL;
-    o_status text; o_priority text; o_team bigint; o_assigned boolean;
-    n_status text; n_priority text; n_team bigint; n_assigned boolean;
+    o_status text; o_priority text; o_team bigint; o_assigned boolean; o_sla text;
+    n_status text; n_priority text; n_team bigint; n_assigned boolean; n_sla text;
 BEGIN
     -- The bench measures ticket writes without this trigger, on its own tickets only
     -- (tagged deskbase-bench, in transactions it rolls back): docs/analytics.md.
@@ -74,32 +94,37 @@ BEGIN
         RETURN NULL;
     END IF;
     IF has_old THEN
-        SELECT * INTO o_status, o_priority, o_team, o_assigned
-        FROM analytics_count_key(OLD.status, OLD.priority, OLD.team_id, OLD.assignee_id);
+        SELECT * INTO o_status, o_priority, o_team, o_assigned, o_sla
+        FROM analytics_count_key(OLD.status, OLD.priority, OLD.team_id, OLD.assignee_id,
+            OLD.sla_paused_at, OLD.first_response_at, OLD.first_response_due_at,
+            OLD.resolution_due_at);
     END IF;
     IF has_new THEN
-        SELECT * INTO n_status, n_priority, n_team, n_assigned
-        FROM analytics_count_key(NEW.status, NEW.priority, NEW.team_id, NEW.assignee_id);
+        SELECT * INTO n_status, n_priority, n_team, n_assigned, n_sla
+        FROM analytics_count_key(NEW.status, NEW.priority, NEW.team_id, NEW.assignee_id,
+            NEW.sla_paused_at, NEW.first_response_at, NEW.first_response_due_at,
+            NEW.resolution_due_at);
     END IF;
     IF has_old AND has_new AND OLD.organization_id = NEW.organization_id
-       AND (o_status, o_priority, o_team, o_assigned)
-           IS NOT DISTINCT FROM (n_status, n_priority, n_team, n_assigned) THEN
+       AND (o_status, o_priority, o_team, o_assigned, o_sla)
+           IS NOT DISTINCT FROM (n_status, n_priority, n_team, n_assigned, n_sla) THEN
         RETURN NULL;  -- a change that moves no count (priority of a closed ticket ...)
     END IF;
     -- One statement, rows in key order: a transaction takes its own rows' locks in
     -- one order whatever the direction of the move.
     INSERT INTO analytics_ticket_counts AS c
-        (organization_id, status, priority, team_id, assigned, shard, tickets)
-    SELECT d.org, d.status, d.priority, d.team_id, d.assigned, pg_backend_pid(), d.delta
+        (organization_id, status, priority, team_id, assigned, sla, shard, tickets)
+    SELECT d.org, d.status, d.priority, d.team_id, d.assigned, d.sla, pg_backend_pid(),
+           d.delta
     FROM (
-        SELECT OLD.organization_id, o_status, o_priority, o_team, o_assigned, -1
+        SELECT OLD.organization_id, o_status, o_priority, o_team, o_assigned, o_sla, -1
         WHERE has_old
         UNION ALL
-        SELECT NEW.organization_id, n_status, n_priority, n_team, n_assigned, 1
+        SELECT NEW.organization_id, n_status, n_priority, n_team, n_assigned, n_sla, 1
         WHERE has_new
-    ) AS d (org, status, priority, team_id, assigned, delta)
-    ORDER BY 1, 2, 3, 4, 5
-    ON CONFLICT (organization_id, status, priority, team_id, assigned, shard)
+    ) AS d (org, status, priority, team_id, assigned, sla, delta)
+    ORDER BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (organization_id, status, priority, team_id, assigned, sla, shard)
     DO UPDATE SET tickets = c.tickets + EXCLUDED.tickets;
     RETURN NULL;
 END $$;
@@ -116,6 +141,10 @@ FOR EACH ROW WHEN (
     OR (OLD.assignee_id IS NULL) <> (NEW.assignee_id IS NULL)
     OR (OLD.deleted_at IS NULL) <> (NEW.deleted_at IS NULL)
     OR OLD.organization_id IS DISTINCT FROM NEW.organization_id
+    OR OLD.sla_paused_at IS DISTINCT FROM NEW.sla_paused_at
+    OR OLD.first_response_at IS DISTINCT FROM NEW.first_response_at
+    OR OLD.first_response_due_at IS DISTINCT FROM NEW.first_response_due_at
+    OR OLD.resolution_due_at IS DISTINCT FROM NEW.resolution_due_at
 ) EXECUTE FUNCTION analytics_count_ticket();
 CREATE TRIGGER analytics_ticket_counts_delete AFTER DELETE ON tickets_ticket
 FOR EACH ROW EXECUTE FUNCTION analytics_count_ticket();
@@ -126,18 +155,21 @@ DROP TRIGGER IF EXISTS analytics_ticket_counts_insert ON tickets_ticket;
 DROP TRIGGER IF EXISTS analytics_ticket_counts_update ON tickets_ticket;
 DROP TRIGGER IF EXISTS analytics_ticket_counts_delete ON tickets_ticket;
 DROP FUNCTION IF EXISTS analytics_count_ticket();
-DROP FUNCTION IF EXISTS analytics_count_key(text, text, bigint, bigint);
+DROP FUNCTION IF EXISTS analytics_count_key(text, text, bigint, bigint, timestamptz,
+    timestamptz, timestamptz, timestamptz);
 """
 
 # The counts of the tickets already there (a migrate onto existing data).
 BACKFILL = """
 INSERT INTO analytics_ticket_counts
-    (organization_id, status, priority, team_id, assigned, shard, tickets)
-SELECT t.organization_id, k.status, k.priority, k.team_id, k.assigned, 0, count(*)
+    (organization_id, status, priority, team_id, assigned, sla, shard, tickets)
+SELECT t.organization_id, k.status, k.priority, k.team_id, k.assigned, k.sla, 0, count(*)
 FROM tickets_ticket t,
-     LATERAL analytics_count_key(t.status, t.priority, t.team_id, t.assignee_id) k
+     LATERAL analytics_count_key(t.status, t.priority, t.team_id, t.assignee_id,
+         t.sla_paused_at, t.first_response_at, t.first_response_due_at,
+         t.resolution_due_at) k
 WHERE t.deleted_at IS NULL
-GROUP BY 1, 2, 3, 4, 5;
+GROUP BY 1, 2, 3, 4, 5, 6;
 """
 
 

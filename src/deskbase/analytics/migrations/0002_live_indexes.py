@@ -1,9 +1,9 @@
 """Indexes for the live numbers that depend on the clock (docs/analytics.md).
 
 "Created today", "resolved today" and "SLA breached / at risk now" change as time
-passes without any write, so no trigger can keep them: they are counted at read
-time from these partial indexes (an index range of one day, or of the overdue
-tickets, of one organization). Built CONCURRENTLY: tickets_ticket stays writable.
+passes without any write, so no trigger can keep them whole: they are counted at
+read time from these partial indexes (an index range of one day of one
+organization, or of its open tickets not yet due). Built CONCURRENTLY: tickets_ticket stays writable.
 """
 
 from __future__ import annotations
@@ -16,16 +16,13 @@ INDEXES = {
         "(organization_id, resolved_at) WHERE deleted_at IS NULL"
         " AND resolved_at IS NOT NULL AND merged_into_id IS NULL"
     ),
-    "analytics_tickets_first_response_due": (
-        "(organization_id, first_response_due_at) INCLUDE (sla_paused_at, resolution_due_at)"
+    # The next due time of each running (not paused) open ticket: "not yet breached"
+    # and "at risk" are ranges of it from now on, which hold the few tickets not due yet.
+    "analytics_tickets_next_due": (
+        "(organization_id, (least(resolution_due_at, CASE WHEN first_response_at IS NULL"
+        " THEN first_response_due_at END))) INCLUDE (team_id)"
         " WHERE deleted_at IS NULL AND status IN ('new', 'open', 'pending')"
-        " AND first_response_at IS NULL AND first_response_due_at IS NOT NULL"
-    ),
-    "analytics_tickets_resolution_due": (
-        "(organization_id, resolution_due_at)"
-        " INCLUDE (sla_paused_at, first_response_at, first_response_due_at)"
-        " WHERE deleted_at IS NULL AND status IN ('new', 'open', 'pending')"
-        " AND resolution_due_at IS NOT NULL"
+        " AND sla_paused_at IS NULL"
     ),
 }
 

@@ -252,7 +252,7 @@ def serve(options: argparse.Namespace, started_pg: bool) -> int:
     # Its own process group: a terminal's Ctrl-C reaches only us, and we stop the
     # server with one SIGTERM (a graceful stop) instead of it also getting SIGINT.
     server = subprocess.Popen(server_command(options), env=env, process_group=0)
-    worker = None if options.no_worker else start_worker()
+    worker: subprocess.Popen | None = None
     stopping = False
 
     def stop(signum: int, frame: object) -> None:
@@ -266,6 +266,9 @@ def serve(options: argparse.Namespace, started_pg: bool) -> int:
         url = f"http://{options.host}:{options.port}/"
         if wait_until_serving(url, server):
             print_banner(url, started_pg, demo=not options.no_demo)
+        # After the server answers: the two do not compete for the CPU at start-up.
+        if not options.no_worker and not stopping and server.poll() is None:
+            worker = start_worker()
         code = server.wait()
     finally:
         for sig, handler in previous.items():

@@ -144,9 +144,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  {p['partition']:<40} {p['rows']:>12,} {_size(p['bytes']):>10}")
 
 
-def _size(value: int) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
+def _size(value: float) -> str:
+    for unit in ("B", "kB", "MB"):
         if value < 1024:
             return f"{value:.0f} {unit}"
         value /= 1024
-    return f"{value:.1f} TB"
+    return f"{value:.1f} GB"

@@ -35,6 +35,9 @@ usage: deskbase <command> [options]
                         print a connection URL (R: app, owner or superuser)
   pg psql [--role R] [psql args]
                         open psql on the deskbase database
+  dbreport [--json]     the query monitor: statements, scans, indexes, advice (docs/monitoring.md)
+  cache warm|stats|clear
+                        the cache of hot reads (docs/caching.md)
   <django command>      any Django management command (migrate, shell, createsuperuser ...);
                         these run as the owner role
 

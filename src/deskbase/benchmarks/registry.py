@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 # Imported by load(); an app that brings its own drivers appends its module here.
 SCENARIO_MODULES = ["deskbase.benchmarks.scenarios", "deskbase.benchmarks.http_scenarios"]
+SCENARIO_MODULES.append("deskbase.web.bench")  # the web pages (docs/web.md)
 MODES = ("in-process", "http")
 
 

@@ -81,7 +81,9 @@ def test_up_serves_the_demo_and_stops_what_it_started(workdir):
         assert "Server-Timing" in health.headers
         # And the demo agent can sign in with the printed login
         home = sign_in(base, "demo", "agent@demo.deskbase.test", "demo-agent-pass")
-        assert "signed in as <strong>Agent</strong> of <strong>Demo Support</strong>" in home
+        # (the start page is the agent's own queue, docs/web.md)
+        assert "<h1>My open tickets</h1>" in home
+        assert '<span class="who">Alex Agent</span>' in home
         # And static files are served with DEBUG off
         assert http_get(base + "static/deskbase/base.css").status == 200
     finally:

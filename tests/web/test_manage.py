@@ -80,3 +80,33 @@ def test_another_tenants_person_cannot_be_removed(tenant_a, tenant_b):
     assert User.objects.get(pk=tenant_b.agent.pk).deleted_at is None
     listing = client.get("/manage/people/").content.decode()
     assert "agent@globex.test" not in listing
+
+
+def test_admin_edits_a_customer_tier_and_an_agent_limit(tenant_a):
+    client = signed_in(tenant_a.admin)
+    assert client.get(f"/manage/people/{tenant_a.customer.id}/").status_code == 200
+    client.post(f"/manage/people/{tenant_a.customer.id}/",
+                {"full_name": "Acme Customer", "role": "customer", "customer_tier": "premium",
+                 "is_active": "on"})  # fmt: skip
+    assert User.objects.get(pk=tenant_a.customer.pk).customer_tier == "premium"
+    client.post(f"/manage/people/{tenant_a.agent.id}/",
+                {"full_name": "Acme Agent", "role": "agent", "availability": "away",
+                 "max_concurrent_tickets": "5", "is_active": "on"})  # fmt: skip
+    agent = User.objects.get(pk=tenant_a.agent.pk)
+    assert (agent.availability, agent.max_concurrent_tickets) == ("away", 5)
+
+
+def test_manager_cannot_promote_or_change_own_role(tenant_a):
+    client = signed_in(tenant_a.manager)
+    response = client.post(f"/manage/people/{tenant_a.agent.id}/",
+                           {"full_name": "x", "role": "admin", "availability": "online",
+                            "max_concurrent_tickets": "20", "is_active": "on"})  # fmt: skip
+    assert response.status_code == 403
+    assert User.objects.get(pk=tenant_a.agent.pk).role == "agent"
+    response = client.post(f"/manage/people/{tenant_a.manager.id}/",
+                           {"full_name": "Acme Manager", "role": "agent",
+                            "availability": "online", "max_concurrent_tickets": "20",
+                            "is_active": "on"}, follow=True)  # fmt: skip
+    assert "role: You cannot change your own role." in response.content.decode()
+    assert User.objects.get(pk=tenant_a.manager.pk).role == "manager"
+    assert client.get(f"/manage/people/{tenant_a.admin.id}/").status_code == 200

@@ -92,3 +92,13 @@ def test_customer_replies_and_rates_once_resolved(tenant_a):
 
 def test_staff_are_sent_away_from_the_portal(tenant_a):
     assert signed_in(tenant_a.agent).get("/portal/").status_code == 403
+
+
+def test_a_file_over_the_limit_is_refused_before_the_ticket_is_opened(tenant_a, settings):
+    settings.MAX_ATTACHMENT_BYTES = 10
+    client = signed_in(tenant_a.customer)
+    upload = SimpleUploadedFile("big.txt", b"x" * 11)
+    response = client.post("/portal/new/", {"subject": "Too big", "files": [upload]},
+                           follow=True)  # fmt: skip
+    assert "files: big.txt: The file is larger than 10 bytes." in response.content.decode()
+    assert not Ticket.objects.filter(subject="Too big").exists()

@@ -34,6 +34,7 @@ SCENARIO_MODULES = ["deskbase.benchmarks.scenarios", "deskbase.benchmarks.http_s
 SCENARIO_MODULES.append("deskbase.search.bench")
 SCENARIO_MODULES.append("deskbase.analytics.bench")
 SCENARIO_MODULES.append("deskbase.dbtools.cache_bench")  # cached vs uncached hot reads
+SCENARIO_MODULES.append("deskbase.web.bench")  # the web pages (docs/web.md)
 MODES = ("in-process", "http")
 
 

@@ -45,6 +45,7 @@ urlpatterns = [
     path("manage/teams/<int:team_id>/members", manage.team_member_add,
          name="manage_team_member"),
     path("manage/people/", manage.people_list, name="manage_people"),
+    path("manage/people/<int:user_id>/", manage.person_edit, name="manage_person"),
     path("manage/people/<int:user_id>/remove", manage.person_remove, name="manage_person_remove"),
     path("manage/people/<int:user_id>/restore", manage.person_restore,
          name="manage_person_restore"),

@@ -23,7 +23,13 @@ from deskbase.tickets.models import TRANSITIONS, Category, Priority, Status, Tic
 from deskbase.web import queues, timeline
 from deskbase.web import selectors as web_selectors
 from deskbase.web.views.common import back, domain_errors, organization_of, staff_required
-from deskbase.web.views.tickets import find_ticket, reference, ticket_url, upload_files
+from deskbase.web.views.tickets import (
+    check_files,
+    find_ticket,
+    reference,
+    ticket_url,
+    upload_files,
+)
 
 PAGE_SIZE = 25
 SORTS = {"updated": "Last change", "created": "Newest", "priority": "Priority",
@@ -229,6 +235,7 @@ def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
     body = request.POST.get("body", "")
     if not body.strip():
         raise ValidationFailed.one("body", "Write something first.")
+    check_files(request)
     comment = services.comment_add(
         organization=organization_of(user), actor=user, ticket=ticket, body=body, kind=kind
     )

@@ -2,13 +2,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 
 from deskbase.tickets.permissions import is_staff_member
+from deskbase.web.views import desk, portal
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """The start page: an agent's own queue, a customer's tickets (rendered, not redirected)."""
-    from deskbase.web.views import desk, portal
-
     if is_staff_member(request.user):
         return desk.queue(request, slug="mine")
     return portal.my_tickets(request)

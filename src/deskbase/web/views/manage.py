@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from deskbase.accounts import services as people
-from deskbase.accounts.models import STAFF_ROLES, CustomerTier, Role, Team, User
+from deskbase.accounts.models import STAFF_ROLES, Availability, CustomerTier, Role, Team, User
 from deskbase.core.errors import PermissionDenied, ValidationFailed
 from deskbase.core.tenancy import tenant
 from deskbase.organizations import services as org_services
@@ -246,6 +246,58 @@ def people_list(request: HttpRequest) -> HttpResponse:
     return render(request, "web/manage/people.html", {
         "people": rows, "next_after": rows[-1].pk if more else None, "removed": removed,
         "role": role or "", "roles": Role.choices, "grantable": grantable, "section": "people",
+    })  # fmt: skip
+
+
+EDITABLE_PROFILE = ("full_name", "role", "customer_tier", "availability",
+                    "max_concurrent_tickets", "is_active")  # fmt: skip
+
+
+def _profile_changes(post: Any, person: User) -> dict[str, Any]:
+    """The fields the form changed, parsed; unchanged ones are left out."""
+    wanted: dict[str, Any] = {
+        "full_name": post.get("full_name", person.full_name).strip(),
+        "role": post.get("role", person.role),
+        "is_active": post.get("is_active") == "on",
+    }
+    if person.role == Role.CUSTOMER:
+        wanted["customer_tier"] = post.get("customer_tier", person.customer_tier)
+    else:
+        wanted["availability"] = post.get("availability") or person.availability
+        raw = post.get("max_concurrent_tickets", "")
+        if not raw.isdigit() or not 1 <= int(raw) <= 100:
+            raise ValidationFailed.one("max_concurrent_tickets", "A number from 1 to 100.")
+        wanted["max_concurrent_tickets"] = int(raw)
+    return {k: v for k, v in wanted.items() if getattr(person, k) != v}
+
+
+@manager_required
+@domain_errors
+def person_edit(request: HttpRequest, user_id: int) -> HttpResponse:
+    """A person's profile: the API's rules (nobody changes their own role or deactivates
+    themselves; managers manage agents and customers and grant neither senior role)."""
+    user = request.user
+    person = reference(User, user, user_id, "user")
+    if person is None:
+        raise ValidationFailed.one("user", "No such user here.")
+    if request.method == "POST":
+        changes = _profile_changes(request.POST, person)
+        if person.id == user.id and "role" in changes:
+            raise ValidationFailed.one("role", "You cannot change your own role.")
+        if person.id == user.id and changes.get("is_active") is False:
+            raise ValidationFailed.one("is_active", "You cannot deactivate yourself.")
+        _ensure_may_manage(user, person if person.id != user.id else None, changes.get("role"))
+        if changes:
+            people.user_update(organization=organization_of(user), actor=user, user=person,
+                               **changes)  # fmt: skip
+        messages.success(request, f"{person.email} saved.")
+        return redirect("web:manage_person", user_id=person.id)
+    grantable = Role.choices if user.role == Role.ADMIN else [
+        c for c in Role.choices if c[0] in MANAGER_MANAGES
+    ]  # fmt: skip
+    return render(request, "web/manage/person.html", {
+        "person": person, "grantable": grantable, "tiers": CustomerTier.choices,
+        "availabilities": Availability.choices, "section": "people",
     })  # fmt: skip
 
 

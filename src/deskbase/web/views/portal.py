@@ -12,7 +12,7 @@ from deskbase.core.errors import ValidationFailed
 from deskbase.tickets import selectors, services
 from deskbase.tickets.models import Status
 from deskbase.web.views.common import customer_required, domain_errors, organization_of
-from deskbase.web.views.tickets import find_ticket, upload_files
+from deskbase.web.views.tickets import check_files, find_ticket, upload_files
 
 PAGE_SIZE = 25
 
@@ -52,6 +52,7 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
             request, "web/portal/new.html", {"subject": subject, "description": description},
             status=422,
         )  # fmt: skip
+    check_files(request)
     ticket = services.ticket_create(
         organization=organization_of(user), actor=user, subject=subject[:300],
         description=description, channel="portal",
@@ -91,6 +92,7 @@ def reply(request: HttpRequest, number: int) -> HttpResponse:
     body = request.POST.get("body", "")
     if not body.strip():
         raise ValidationFailed.one("body", "Write something first.")
+    check_files(request)
     comment = services.comment_add(
         organization=organization_of(user), actor=user, ticket=ticket, body=body, kind="public"
     )

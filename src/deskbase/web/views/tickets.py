@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.urls import reverse
@@ -13,7 +14,7 @@ from deskbase.accounts.models import User
 from deskbase.api.attachments import content_disposition
 from deskbase.core.errors import NotFound, ValidationFailed
 from deskbase.core.tenancy import tenant
-from deskbase.tickets.attachments import attachment_add, attachment_open
+from deskbase.tickets.attachments import attachment_add, attachment_open, size_limit_message
 from deskbase.tickets.models import Ticket, TicketComment
 from deskbase.tickets.permissions import can_view_ticket
 from deskbase.web.views.common import domain_errors, organization_of
@@ -51,11 +52,24 @@ def ticket_url(ticket: Ticket) -> str:
     return reverse("web:ticket", args=[ticket.number])
 
 
-def upload_files(request: HttpRequest, ticket: Ticket, comment: TicketComment | None) -> int:
-    """Store the request's files on the ticket (and comment); the service checks who may."""
+def check_files(request: HttpRequest) -> list:
+    """The request's files, refused up front when too many or too large, so a ticket
+    or reply is not written before its files turn out to be unacceptable."""
     files = request.FILES.getlist("files")
     if len(files) > MAX_FILES:
         raise ValidationFailed.one("files", f"Attach at most {MAX_FILES} files at once.")
+    for upload in files:
+        if upload.size > settings.MAX_ATTACHMENT_BYTES:
+            message = size_limit_message(settings.MAX_ATTACHMENT_BYTES)
+            raise ValidationFailed.one("files", f"{upload.name}: {message}")
+        if upload.size == 0:
+            raise ValidationFailed.one("files", f"{upload.name}: The file is empty.")
+    return files
+
+
+def upload_files(request: HttpRequest, ticket: Ticket, comment: TicketComment | None) -> int:
+    """Store the request's files on the ticket (and comment); the service checks who may."""
+    files = check_files(request)
     for upload in files:
         try:
             attachment_add(

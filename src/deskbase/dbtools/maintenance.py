@@ -221,10 +221,16 @@ def check(*, remove_orphans: bool = False, say: Say = _quiet) -> dict[str, Any]:
     rollups = _optional("deskbase.analytics.rollups")
     rollup_result: Any = "skipped: deskbase.analytics.rollups is absent"
     if rollups is not None and hasattr(rollups, "check"):
-        rollup_result = rollups.check()
-        if rollup_result:
+        report = rollups.check()  # an analytics.rollups.Report: ok, or its mismatches
+        if report.ok:
+            rollup_result = f"consistent ({report.organizations} organizations recounted)"
+        else:
+            rollup_result = (
+                f"{len(report.mismatches)} counts wrong in organizations "
+                f"{report.wrong_organizations} (deskbase analytics check --repair)"
+            )
             problems.append(f"rollups disagree with their sources: {rollup_result}")
-    say(f"rollups: {rollup_result or 'consistent'}")
+    say(f"rollups: {rollup_result}")
     orphans = orphaned_files()
     if orphans and remove_orphans:
         for path in orphans:

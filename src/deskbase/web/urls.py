@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from deskbase.web.views import desk, manage, portal, tickets
+from deskbase.web.views import dashboard, desk, manage, portal, tickets
 
 app_name = "web"
 
@@ -24,7 +24,8 @@ urlpatterns = [
     path("desk/tickets/<int:number>/restore", desk.ticket_restore, name="ticket_restore"),
     path("desk/tickets/<int:number>/presence", desk.presence, name="ticket_presence"),
     path("desk/tickets/<int:number>/canned", desk.canned_render, name="ticket_canned"),
-    path("desk/dashboard/", desk.dashboard, name="dashboard"),
+    path("desk/dashboard/", dashboard.dashboard, name="dashboard"),
+    path("desk/dashboard/live", dashboard.dashboard_live, name="dashboard_live"),
     path("desk/search/", desk.search, name="search"),
     path("files/<int:attachment_id>/", tickets.download, name="download"),
     # ---- customer portal

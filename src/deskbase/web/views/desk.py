@@ -351,16 +351,6 @@ def canned_render(request: HttpRequest, number: int) -> HttpResponse:
 # ------------------------------------------------------------------ placeholders
 @staff_required
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/desk/placeholder.html", {
-        "title": "Dashboard",
-        "text": "The manager dashboard shows the analytics panels once the analytics "
-                "API is available. No figures are shown until then.",
-    })  # fmt: skip
-
-
-@staff_required
-@require_GET
 def search(request: HttpRequest) -> HttpResponse:
     return render(request, "web/desk/placeholder.html", {
         "title": "Search",

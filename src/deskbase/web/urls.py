@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from deskbase.web.views import desk, manage, portal, tickets
+from deskbase.web.views import dashboard, desk, manage, portal, search, tickets
 
 app_name = "web"
 
@@ -24,8 +24,11 @@ urlpatterns = [
     path("desk/tickets/<int:number>/restore", desk.ticket_restore, name="ticket_restore"),
     path("desk/tickets/<int:number>/presence", desk.presence, name="ticket_presence"),
     path("desk/tickets/<int:number>/canned", desk.canned_render, name="ticket_canned"),
-    path("desk/dashboard/", desk.dashboard, name="dashboard"),
-    path("desk/search/", desk.search, name="search"),
+    path("desk/dashboard/", dashboard.dashboard, name="dashboard"),
+    path("desk/dashboard/live", dashboard.dashboard_live, name="dashboard_live"),
+    path("desk/search/", search.search_page, name="search"),
+    path("desk/search/suggest", search.suggest, name="search_suggest"),
+    path("desk/search/<int:search_id>/opened", search.search_opened, name="search_opened"),
     path("files/<int:attachment_id>/", tickets.download, name="download"),
     # ---- customer portal
     path("portal/", portal.my_tickets, name="portal"),

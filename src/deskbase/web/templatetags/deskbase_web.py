@@ -13,6 +13,7 @@ from deskbase.tickets.models import ACTIVE_STATUSES
 from deskbase.tickets.selectors import AT_RISK_WINDOW
 
 register = template.Library()
+NONE = "\u2013"  # an en dash: no value
 
 
 @register.filter
@@ -58,3 +59,16 @@ def sla_badge(ticket, now: datetime | None = None) -> dict:
     else:
         state, text = "ok", f"{target} due in {_left(due - now)}"
     return {"state": state, "text": text, "due": due}
+
+
+@register.filter
+def duration_text(seconds: float | None) -> str:
+    """An average time in seconds as "3 h 05" / "12 min"; a dash when there is none."""
+    if seconds is None:
+        return NONE
+    return _left(timedelta(seconds=float(seconds)))
+
+
+@register.filter
+def percent_text(value: float | None) -> str:
+    return NONE if value is None else f"{value:g} %"

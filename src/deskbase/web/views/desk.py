@@ -346,25 +346,3 @@ def canned_render(request: HttpRequest, number: int) -> HttpResponse:
             ticket=find_ticket(user, number),
         )  # fmt: skip
     return render(request, "web/parts/reply_body.html", {"body": body})
-
-
-# ------------------------------------------------------------------ placeholders
-@staff_required
-@require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/desk/placeholder.html", {
-        "title": "Dashboard",
-        "text": "The manager dashboard shows the analytics panels once the analytics "
-                "API is available. No figures are shown until then.",
-    })  # fmt: skip
-
-
-@staff_required
-@require_GET
-def search(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/desk/placeholder.html", {
-        "title": "Search",
-        "text": "Full-text search of tickets appears here once the search API is "
-                "available. Use the queues and their filters meanwhile.",
-        "query": request.GET.get("q", "")[:200],
-    })  # fmt: skip

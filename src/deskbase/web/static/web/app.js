@@ -28,6 +28,27 @@
     }
   });
 
+  // The header's search suggestions: ArrowDown and ArrowUp move through them, Escape
+  // closes them (they are links to the result page, filled by htmx).
+  document.addEventListener("keydown", function (event) {
+    var box = document.getElementById("search-suggestions");
+    if (!box || !box.contains(event.target) && event.target.id !== "global-search") {
+      return;
+    }
+    var links = Array.prototype.slice.call(box.querySelectorAll("a"));
+    var at = links.indexOf(event.target);
+    if (event.key === "ArrowDown" && links.length) {
+      event.preventDefault();
+      links[Math.min(at + 1, links.length - 1)].focus();
+    } else if (event.key === "ArrowUp" && at >= 0) {
+      event.preventDefault();
+      (at === 0 ? document.getElementById("global-search") : links[at - 1]).focus();
+    } else if (event.key === "Escape") {
+      box.innerHTML = "";
+      document.getElementById("global-search").focus();
+    }
+  });
+
   // <form data-confirm="..."> asks before it is sent (no inline onsubmit handlers).
   document.addEventListener("submit", function (event) {
     var form = event.target;

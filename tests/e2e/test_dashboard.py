@@ -1,0 +1,78 @@
+"""A manager watches the dashboard's live numbers change when an agent resolves a ticket,
+and the header's search box suggests and finds a ticket."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from deskbase.analytics import refresh
+from deskbase.tickets.models import Category
+from tests.e2e.conftest import screenshot, sign_in
+from tests.tickets.factories import open_ticket
+
+
+def _csp_watch(page) -> list[str]:
+    """Console messages about the Content-Security-Policy (none may appear)."""
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security" in m.text
+            else None)  # fmt: skip
+    return violations
+
+
+def test_manager_sees_live_numbers_change_after_a_resolution(world, new_page):
+    billing = Category.objects.create(organization=world.org, name="Billing")
+    ticket = open_ticket(world, subject="Card declined", category=billing, channel="email")
+    open_ticket(world, subject="Password reset", channel="chat")
+    refresh.refresh_views()
+
+    manager = new_page()
+    violations = _csp_watch(manager)
+    sign_in(manager, world.manager.email)
+    manager.get_by_role("link", name="Dashboard").click()
+    expect(manager.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
+    expect(manager.locator("#live-open")).to_have_text("2")
+    expect(manager.locator("#live-resolved-today")).to_have_text("0")
+    expect(manager.locator("#table-categories")).to_contain_text("Billing")
+    # Chart.js drew the charts from the json_script block (a sized canvas).
+    manager.wait_for_function(
+        "() => window.Chart && Chart.getChart(document.getElementById('chart-trends'))"
+    )
+    screenshot(manager, "dashboard")
+
+    agent = new_page()
+    sign_in(agent, world.agent.email)
+    agent.goto(f"/desk/tickets/{ticket.number}/")
+    agent.get_by_label("New status").select_option("resolved")
+    agent.get_by_role("button", name="Change status").click()
+    expect(agent.get_by_text("is now resolved")).to_be_visible()
+
+    # No reload: the live section is polled every 10 seconds.
+    url = manager.url
+    expect(manager.locator("#live-resolved-today")).to_have_text("1", timeout=30_000)
+    expect(manager.locator("#live-open")).to_have_text("1")
+    assert manager.url == url
+    assert violations == []
+
+
+def test_agent_finds_a_ticket_from_the_search_box(world, new_page):
+    ticket = open_ticket(world, subject="Printer offline on floor 3",
+                         description="The printer shows error 42.")  # fmt: skip
+    page = new_page()
+    violations = _csp_watch(page)
+    sign_in(page, world.agent.email)
+    page.locator("body").press("/")
+    expect(page.locator("#global-search")).to_be_focused()
+    page.keyboard.type("print")
+    suggestion = page.locator("#search-suggestions a").first
+    expect(suggestion).to_contain_text("Printer offline on floor 3")
+    page.keyboard.press("ArrowDown")
+    expect(suggestion).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#results-tickets mark").first).to_have_text(re.compile("Printer"))
+    screenshot(page, "search")
+    page.locator("#results-tickets h3 a").first.click()
+    expect(page.locator("#ticket-subject")).to_have_text("Printer offline on floor 3")
+    assert page.url.endswith(f"/desk/tickets/{ticket.number}/")
+    assert violations == []

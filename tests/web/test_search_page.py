@@ -1,0 +1,159 @@
+"""The search page and the header's suggestions: each organization's own results, grouped
+and highlighted with escaped snippets, #1234 straight to the ticket, "did you mean",
+opened results in the search log, and a fixed number of queries."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from deskbase.search import plan
+from deskbase.tickets import canned, services
+from tests.tickets.factories import open_ticket
+from tests.web.helpers import queries_of, signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_estimates():
+    """Per-lexeme estimates are cached per process: each test starts without them."""
+    plan.forget()
+    yield
+    plan.forget()
+
+
+def _log(world) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT query, result_count, opened_type, opened_id FROM search_searchlog"
+            " WHERE organization_id = %s ORDER BY id",
+            [world.org.id],
+        )
+        return cursor.fetchall()
+
+
+def test_results_are_grouped_highlighted_and_of_my_organization(tenant_a, tenant_b):
+    """Given a matching ticket, reply and canned response in each organization, when an
+    agent searches, then their own show in groups with <mark>ed words, the others not."""
+    ticket = open_ticket(tenant_a, subject="Router reboots nightly",
+                         description="The router reboots at midnight.")  # fmt: skip
+    services.comment_add(organization=tenant_a.org, actor=tenant_a.agent, ticket=ticket,
+                         body="Router firmware updated.", kind="internal")  # fmt: skip
+    canned.canned_response_create(organization=tenant_a.org, actor=tenant_a.admin,
+                                  name="Router reset", body="Unplug the router.")  # fmt: skip
+    open_ticket(tenant_b, subject="Router of Globex")
+
+    response = signed_in(tenant_a.agent).get("/desk/search/?q=router")
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    kinds = [g["kind"] for g in response.context["groups"]]
+    assert kinds[:1] == ["tickets"]
+    assert {"comments", "canned_responses"} <= set(kinds)
+    assert "<mark>Router</mark> reboots nightly" in content
+    assert "Globex" not in content
+    assert 'id="results-tickets"' in content
+    # The link reports the opened result to the search log, then goes to the ticket.
+    link = response.context["groups"][0]["items"][0]["link"]
+    assert parse_qs(urlparse(link).query)["to"] == [f"/desk/tickets/{ticket.number}/"]
+
+
+def test_snippets_and_subjects_are_escaped(tenant_a, tenant_b):
+    open_ticket(tenant_a, subject="<script>alert(1)</script> printer",
+                description='<img src=x onerror="alert(2)"> printer jam')  # fmt: skip
+    response = signed_in(tenant_a.agent).get("/desk/search/?q=printer")
+    content = response.content.decode()
+    assert "<script>alert(1)" not in content
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; <mark>printer</mark>" in content
+    assert "<img src=x" not in content
+
+
+def test_a_ticket_number_goes_straight_to_the_ticket(tenant_a, tenant_b):
+    ticket = open_ticket(tenant_a)
+    theirs = open_ticket(tenant_b)
+    client = signed_in(tenant_a.agent)
+    response = client.get(f"/desk/search/?q=%23{ticket.number}")
+    assert response.status_code == 302
+    assert response["Location"] == f"/desk/tickets/{ticket.number}/"
+    assert _log(tenant_a)[-1][2:] == ("ticket", ticket.id)
+    # Another organization's number is not a jump (nor a leak): a normal search.
+    other = max(ticket.number, theirs.number) + 1000
+    assert client.get(f"/desk/search/?q=%23{other}").status_code == 200
+
+
+def test_did_you_mean(tenant_a, tenant_b):
+    open_ticket(tenant_a, subject="Keyboard missing keys")
+    response = signed_in(tenant_a.agent).get("/desk/search/?q=keybaord")
+    assert response.context["groups"] == []
+    assert response.context["did_you_mean"] == "keyboard"
+    assert b'id="did-you-mean"' in response.content
+
+
+def test_searches_are_logged_and_an_opened_result_is_reported(tenant_a, tenant_b):
+    ticket = open_ticket(tenant_a, subject="Scanner jams")
+    client = signed_in(tenant_a.agent)
+    response = client.get("/desk/search/?q=scanner")
+    link = response.context["groups"][0]["items"][0]["link"]
+    assert _log(tenant_a) == [("scanner", 1, None, None)]
+
+    opened = client.get(link)
+
+    assert opened.status_code == 302
+    assert opened["Location"] == f"/desk/tickets/{ticket.number}/"
+    assert _log(tenant_a) == [("scanner", 1, "ticket", ticket.id)]
+    # Someone else's search is not marked, and a foreign target is not followed.
+    other = signed_in(tenant_a.manager).get(link.replace("%2Fdesk%2Ftickets", "%2F%2Fevil.test"))
+    assert other["Location"] == "/desk/search/"
+    assert _log(tenant_a) == [("scanner", 1, "ticket", ticket.id)]
+
+
+def test_suggestions_as_one_types(tenant_a, tenant_b):
+    open_ticket(tenant_a, subject="Printer <b>offline</b>")
+    open_ticket(tenant_b, subject="Printer of Globex")
+    client = signed_in(tenant_a.agent)
+    response = client.get("/desk/search/suggest?q=prin")
+    content = response.content.decode()
+    assert "Printer &lt;b&gt;offline&lt;/b&gt;" in content
+    assert "Globex" not in content
+    assert "/desk/search/?q=Printer+%3Cb%3Eoffline%3C%2Fb%3E" in content
+    assert client.get("/desk/search/suggest?q=p").content.strip() == b""
+
+
+def test_bad_input_is_a_message(tenant_a, tenant_b):
+    client = signed_in(tenant_a.agent)
+    response = client.get("/desk/search/?q=" + "x" * 600)
+    assert response.status_code == 400
+    assert b"limited to 500 characters" in response.content
+    assert client.get("/desk/search/?q=printer&type=tickets&cursor=garbage").status_code == 400
+    assert client.get("/desk/search/?q=").status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/desk/search/?q=x", "/desk/search/suggest?q=xx",
+                                 "/desk/search/1/opened?type=ticket&id=1&to=/"])  # fmt: skip
+def test_customers_are_kept_out(tenant_a, tenant_b, url):
+    assert signed_in(tenant_a.customer).get(url).status_code == 403
+    response = Client().get(url)
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
+
+
+def test_query_count_is_the_same_for_1_and_50_tickets(tenant_a, tenant_b):
+    client = signed_in(tenant_a.agent)
+    urls = ("/desk/search/?q=lamp", "/desk/search/suggest?q=lam")
+
+    def add(start: int, n: int) -> None:
+        for i in range(start, start + n):
+            ticket = open_ticket(tenant_a, subject=f"Lamp {i} flickers")
+            services.comment_add(organization=tenant_a.org, actor=tenant_a.agent,
+                                 ticket=ticket, body=f"Lamp {i} replaced")  # fmt: skip
+
+    add(0, 1)
+    small = {url: queries_of(client, url) for url in urls}
+    add(1, 49)
+    plan.forget()
+    large = {url: queries_of(client, url) for url in urls}
+    assert small == large

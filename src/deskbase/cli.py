@@ -55,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(USAGE)
         return 0
     command, rest = args[0], args[1:]
+    if command == "worker":
+        # Stopped while still starting (before procrastinate's own handler): exit 0.
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     try:
         if command == "up":
             return up(rest)
@@ -313,7 +316,12 @@ def stop_worker(worker: subprocess.Popen | None) -> None:
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait()
-    say(f"job worker stopped (exit code {worker.returncode})")
+    code = worker.returncode
+    if code == -signal.SIGTERM:
+        # Our SIGTERM arrived before the worker had set up its own handler (it was
+        # still starting): no job was running, so this is a clean stop.
+        code = 0
+    say(f"job worker stopped (exit code {code})")
 
 
 def wait_until_serving(url: str, server: subprocess.Popen, timeout: float = 60) -> bool:

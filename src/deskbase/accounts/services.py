@@ -130,6 +130,22 @@ def team_add_member(
 
 
 @tenant_atomic
+def team_remove_member(
+    *, organization: Organization, actor: User | None, team: Team, user: User
+) -> None:
+    """Take an agent out of a team (admins and managers); their tickets stay as they are."""
+    _ensure_admin(actor)
+    for field, obj in (("team", team), ("user", user)):
+        if obj.organization_id != organization.id:
+            raise ValidationFailed.one(field, f"No such {field} in this organization.")
+    deleted, _ = TeamMembership.objects.filter(
+        organization_id=organization.id, team_id=team.pk, user_id=user.pk
+    ).delete()
+    if not deleted:
+        raise ValidationFailed.one("user", "This person is not in the team.")
+
+
+@tenant_atomic
 def user_soft_delete(
     *, organization: Organization, actor: User | None, user: User, reason: str = ""
 ) -> User:

@@ -6,7 +6,8 @@ from typing import Any
 
 from django.db import transaction
 
-from deskbase.core.errors import validated
+from deskbase.accounts.models import Role, User
+from deskbase.core.errors import NotFound, PermissionDenied, validated
 from deskbase.core.tenancy import tenant
 from deskbase.organizations.models import Holiday, Organization
 
@@ -27,4 +28,25 @@ def holiday_add(*, organization: Organization, date: Any, name: str) -> Holiday:
         holiday = Holiday(organization=organization, date=date, name=name.strip())
         validated(holiday)
         holiday.save()
+        return holiday
+
+
+HOLIDAY_MANAGERS = (Role.ADMIN, Role.MANAGER)
+
+
+def holiday_remove(*, organization: Organization, actor: User | None, holiday_id: int) -> Holiday:
+    """Open a closed day again (admins and managers, as for adding one). Business-hours
+    SLA clocks computed from now on count it; due times already set stay."""
+    # None: an operator command (the owner role), which may do anything.
+    if actor is not None and actor.role not in HOLIDAY_MANAGERS:
+        raise PermissionDenied("only admins and managers may remove holidays")
+    with tenant(organization, actor):
+        holiday = (
+            Holiday.objects.select_for_update()
+            .filter(organization_id=organization.id, pk=holiday_id)
+            .first()
+        )
+        if holiday is None:
+            raise NotFound("no such holiday", field="holiday")
+        holiday.delete()  # post_delete invalidates the cached organization settings
         return holiday

@@ -11,14 +11,15 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from deskbase.accounts import services as people
 from deskbase.accounts.models import STAFF_ROLES, Availability, CustomerTier, Role, Team, User
-from deskbase.core.errors import PermissionDenied, ValidationFailed
+from deskbase.api.organization import MAX_TARGET_MINUTES  # the PATCH API's bound
+from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed
 from deskbase.core.tenancy import tenant
 from deskbase.organizations import services as org_services
 from deskbase.organizations.models import Holiday, Organization
@@ -30,6 +31,7 @@ from deskbase.tickets.models import CannedResponse, Priority
 from deskbase.web.views.common import (
     MANAGERS,
     domain_errors,
+    error_text,
     manager_required,
     organization_of,
     staff_required,
@@ -41,6 +43,24 @@ _SPAN = re.compile(r"^\s*(\d{2}:\d{2})\s*-\s*(\d{2}:\d{2})\s*$")
 PEOPLE_PAGE = 50
 # What a manager may create and manage; admins may do all of it (api/people.py).
 MANAGER_MANAGES = (Role.AGENT, Role.CUSTOMER)
+
+
+def _owned(model: type, user: User, pk: int, what: str) -> Any:
+    """A row of the caller's organization named in the address; any other id is a 404."""
+    with tenant(user.organization_id, user, savepoint=False):
+        found = model.objects.filter(organization_id=user.organization_id, pk=pk).first()
+    if found is None:
+        raise NotFound(f"no such {what}")
+    return found
+
+
+def _minutes(post: Any, field: str) -> int:
+    raw = post.get(field, "").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_TARGET_MINUTES:
+        raise ValidationFailed.one(
+            field, f"A whole number of minutes, from 1 to {MAX_TARGET_MINUTES}."
+        )
+    return int(raw)
 
 
 def _hours_text(spans: list[list[str]]) -> str:
@@ -105,6 +125,18 @@ def holiday_add(request: HttpRequest) -> HttpResponse:
     return redirect("web:manage_organization")
 
 
+@manager_required
+@require_POST
+@domain_errors
+def holiday_remove(request: HttpRequest, holiday_id: int) -> HttpResponse:
+    user = request.user
+    holiday = org_services.holiday_remove(
+        organization=organization_of(user), actor=user, holiday_id=holiday_id
+    )
+    messages.success(request, f"Holiday {holiday.date:%Y-%m-%d} removed.")
+    return redirect("web:manage_organization")
+
+
 # ------------------------------------------------------------------ SLA policies
 @manager_required
 @domain_errors
@@ -148,6 +180,48 @@ def sla_deactivate(request: HttpRequest, policy_id: int) -> HttpResponse:
     return redirect("web:manage_sla")
 
 
+@manager_required
+@domain_errors
+def sla_edit(request: HttpRequest, policy_id: int) -> HttpResponse:
+    """Name, targets and clock of a policy (what the API's PATCH changes from a form);
+    priority and tier never change. Bad input: the form again, naming the field."""
+    user = request.user
+    policy = _owned(SlaPolicy, user, policy_id, "SLA policy")
+    values = {
+        "name": policy.name,
+        "first_response_minutes": policy.first_response_minutes,
+        "resolution_minutes": policy.resolution_minutes,
+        "business_hours": policy.business_hours,
+    }
+    error = ""
+    if request.method == "POST":
+        values = {
+            "name": request.POST.get("name", "").strip(),
+            "first_response_minutes": request.POST.get("first_response_minutes", ""),
+            "resolution_minutes": request.POST.get("resolution_minutes", ""),
+            "business_hours": request.POST.get("business_hours") == "on",
+        }
+        try:
+            if not values["name"] or len(values["name"]) > 120:
+                raise ValidationFailed.one("name", "Name the policy (at most 120 characters).")
+            changes = {
+                "name": values["name"],
+                "first_response_minutes": _minutes(request.POST, "first_response_minutes"),
+                "resolution_minutes": _minutes(request.POST, "resolution_minutes"),
+                "business_hours": values["business_hours"],
+            }
+            policies.sla_policy_update(organization=organization_of(user), actor=user,
+                                       policy=policy, **changes)  # fmt: skip
+        except ValidationFailed as failed:
+            error = error_text(failed)
+        else:
+            messages.success(request, f"Policy {changes['name']!r} saved.")
+            return redirect("web:manage_sla")
+    return render(request, "web/manage/sla_edit.html", {
+        "policy": policy, "values": values, "error": error, "section": "sla",
+    }, status=422 if error else 200)  # fmt: skip
+
+
 # ------------------------------------------------------------------ teams
 @manager_required
 @domain_errors
@@ -188,6 +262,19 @@ def team_member_add(request: HttpRequest, team_id: int) -> HttpResponse:
     people.team_add_member(organization=organization_of(user), actor=user, team=team,
                            user=member)  # fmt: skip
     messages.success(request, f"{member.full_name or member.email} joined {team.name}.")
+    return redirect("web:manage_teams")
+
+
+@manager_required
+@require_POST
+@domain_errors
+def team_member_remove(request: HttpRequest, team_id: int, user_id: int) -> HttpResponse:
+    user = request.user
+    team = _owned(Team, user, team_id, "team")
+    member = _owned(User, user, user_id, "user")
+    people.team_remove_member(organization=organization_of(user), actor=user, team=team,
+                              user=member)  # fmt: skip
+    messages.success(request, f"{member.full_name or member.email} left {team.name}.")
     return redirect("web:manage_teams")
 
 
@@ -362,3 +449,41 @@ def canned_delete(request: HttpRequest, canned_id: int) -> HttpResponse:
     )  # fmt: skip
     messages.success(request, "Canned response deleted.")
     return redirect("web:manage_canned")
+
+
+@staff_required
+@domain_errors
+def canned_edit(request: HttpRequest, canned_id: int) -> HttpResponse:
+    """Rename or rewrite a response (the API's PATCH: name and body; whether it is shared
+    never changes). Shared ones: admins and managers (an agent gets a 403); someone
+    else's personal one, like another tenant's, is a 404."""
+    user = request.user
+    with tenant(user.organization_id, user, savepoint=False):
+        found = (
+            CannedResponse.objects.filter(organization_id=user.organization_id, pk=canned_id)
+            .filter(Q(owner__isnull=True) | Q(owner_id=user.id))
+            .first()
+        )
+    if found is None:
+        raise NotFound("no such canned response")
+    if found.owner_id is None and user.role not in MANAGERS:
+        raise PermissionDenied("only admins and managers may manage shared canned responses")
+    values = {"name": found.name, "body": found.body}
+    error = ""
+    if request.method == "POST":
+        values = {"name": request.POST.get("name", ""), "body": request.POST.get("body", "")}
+        try:
+            for field, text in values.items():
+                if not text.strip():
+                    raise ValidationFailed.one(field, f"The {field} cannot be empty.")
+            canned.canned_response_update(organization=organization_of(user), actor=user,
+                                          canned=found, **values)  # fmt: skip
+        except ValidationFailed as failed:
+            error = error_text(failed)
+        else:
+            messages.success(request, "Canned response saved.")
+            return redirect("web:manage_canned")
+    return render(request, "web/manage/canned_edit.html", {
+        "canned": found, "values": values, "error": error,
+        "placeholders": list(canned.PLACEHOLDERS), "section": "canned",
+    }, status=422 if error else 200)  # fmt: skip

@@ -57,6 +57,16 @@ def test_accents_do_not_matter(tenant_a):
     assert numbers(search(tenant_a.agent, "CAFÉ")) == [ticket.number]
 
 
+def test_a_subject_with_tags_is_found_by_pasting_it(tenant_a, both_plans):
+    # Given a subject holding HTML-looking text (the indexed text drops tags)
+    ticket = open_ticket(tenant_a, subject="Printer <b>offline</b> on floor 3", description="")
+    # When the subject is pasted into the search box, tags and all
+    found = search(tenant_a.agent, "Printer <b>offline</b> on floor 3")
+    # Then the tags are dropped from the query as from the document, and it is found
+    assert numbers(found) == [ticket.number]
+    assert numbers(search(tenant_a.agent, '"printer <i>offline</i>"')) == [ticket.number]
+
+
 def test_exclusion_phrase_and_or(tenant_a, both_plans):
     card = open_ticket(tenant_a, subject="Credit card declined", description="Visa")
     card_password = open_ticket(tenant_a, subject="Credit card and password", description="")

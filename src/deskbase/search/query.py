@@ -35,6 +35,17 @@ def clean(q: str | None, *, field: str = "q") -> str:
     return text.replace(START, " ").replace(STOP, " ").strip()
 
 
+# An HTML tag as the text parser reads one (`<b>`, `</b>`, `<a href="x">`): indexed text
+# drops tags, but websearch_to_tsquery would keep `b` and `/b` as words that no document
+# holds, so a pasted subject like "Printer <b>offline</b>" would find nothing.
+TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+
+
+def without_tags(text: str) -> str:
+    """The text to parse into a tsquery: tags dropped as the indexed documents drop them."""
+    return TAG.sub(" ", text)
+
+
 def normalized(text: str) -> str:
     """What the search log keeps and groups by: lower case, single spaces."""
     return " ".join(text.lower().split())[:MAX_QUERY]

@@ -45,6 +45,7 @@ from deskbase.search.query import (
     encode_cursor,
     like_pattern,
     ticket_number,
+    without_tags,
     words,
 )
 from deskbase.tickets.permissions import is_staff_member
@@ -151,7 +152,8 @@ def search(
             results.direct = _direct_ticket(user, number)
             if results.direct is not None:
                 return results
-        cfg, nodes, tree = _prepare(user.organization_id, text)
+        searched = without_tags(text)
+        cfg, nodes, tree = _prepare(user.organization_id, searched)
         if nodes == 0:
             return results
         estimate = None
@@ -159,7 +161,7 @@ def search(
             estimate = plan.estimate(user.organization_id, tree)
             results.estimates = vars(estimate)
         params = {
-            "org": user.organization_id, "me": user.id, "cfg": cfg, "q": text,
+            "org": user.organization_id, "me": user.id, "cfg": cfg, "q": searched,
             "now": cursor.now if cursor else timezone.now(), "limit": limit + 1,
             "walk": WALK, "after_score": cursor.score if cursor else None,
             "after_id": cursor.id if cursor else None,

@@ -285,10 +285,11 @@ def _keyset_after(keys: list[tuple[str, bool]], values: list[Any]) -> Q:
     return condition
 
 
-def _cursor_values(ticket: Ticket, keys: list[tuple[str, bool]]) -> list[Any]:
+def _cursor_values(ticket: Ticket | dict[str, Any], keys: list[tuple[str, bool]]) -> list[Any]:
+    """The sort keys of the last row of a page (a model or a `ticket_list_rows` row)."""
     out = []
     for name, _ in keys:
-        value = getattr(ticket, name)
+        value = ticket[name] if isinstance(ticket, dict) else getattr(ticket, name)
         out.append(value.isoformat() if isinstance(value, datetime) else value)
     return out
 
@@ -394,13 +395,5 @@ def ticket_list_rows(
                 None if ref_id is None else {field: row[f"{name}__{field}"] for field in fields}
             )
         items.append(item)
-    cursor = None
-    if len(raw) > limit:
-        last = items[-1]
-        cursor = _encode(
-            [
-                value.isoformat() if isinstance(value, datetime) else value
-                for value in (last[name] for name, _ in keys)
-            ]
-        )
+    cursor = _encode(_cursor_values(items[-1], keys)) if len(raw) > limit else None
     return items, cursor

@@ -13,8 +13,10 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
+from deskbase.accounts.models import Role, User
 from deskbase.analytics import refresh, selectors
-from tests.analytics.scenario import Recount, build, mean, pct
+from tests.analytics.scenario import Recount, build, local_at, mean, pct
+from tests.tickets.factories import open_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -128,6 +130,47 @@ def test_customers_equal_the_recount(scenarios):
     expected = recount.ticket_metrics(opened)
     row = panel["customers"][0]
     assert {key: row[key] for key in expected} == expected
+
+
+def test_top_customers_rank_by_tickets_then_id_and_keep_the_limit(scenarios):
+    a, b = scenarios
+    org = a.world.org
+    # Given three more customers of A opening 3, 2 and 2 tickets on the scenario's days
+    # (the two with 2 tie), over two channels, and a customer of B opening 5
+    extra = [
+        User.objects.create_user(f"c{n}@acme.test", "pw-for-tests-1", organization=org,
+                                 role=Role.CUSTOMER, full_name=f"Customer {n}")
+        for n in range(3)
+    ]  # fmt: skip
+    for customer, count in zip(extra, (3, 2, 2), strict=True):
+        for n in range(count):
+            open_ticket(a.world, customer=customer, channel=("email", "chat")[n % 2],
+                        at=local_at(org, a.day + timedelta(days=n), 10))  # fmt: skip
+    for n in range(5):
+        open_ticket(b.world, customer=b.world.customer, at=local_at(b.world.org, b.day, 9 + n))
+    refresh.refresh_views()
+    filters = _range(a)
+    recount = Recount(org)
+    opened = recount.opened_in(filters.start, filters.end)
+    per_customer = defaultdict(list)
+    for t in opened:
+        per_customer[t.customer_id].append(t)
+    ranked = sorted(per_customer, key=lambda c: (-len(per_customer[c]), c))
+    # When the panel is read with a limit of 3, unfiltered and for one channel
+    panel = selectors.customer_stats(organization=org, filters=filters, limit=3)
+    # Then the customers are the recount's first three (ties by id), each with its
+    # own metrics, and nothing of B's customer
+    assert [row["customer_id"] for row in panel["customers"]] == ranked[:3]
+    for row in panel["customers"]:
+        expected = recount.ticket_metrics(per_customer[row["customer_id"]])
+        assert {key: row[key] for key in expected} == expected
+    assert panel["customers"][0]["name"] in {u.full_name for u in [a.world.customer, *extra]}
+    email = selectors.filters_for(org, start=filters.start, end=filters.end, channel="email")
+    by_email = selectors.customer_stats(organization=org, filters=email, limit=100)
+    counts = {c: sum(t.channel == "email" for t in ts) for c, ts in per_customer.items()}
+    expected_order = sorted((c for c in counts if counts[c]), key=lambda c: (-counts[c], c))
+    assert [row["customer_id"] for row in by_email["customers"]] == expected_order
+    assert [row["tickets"] for row in by_email["customers"]] == [counts[c] for c in expected_order]
 
 
 def test_agent_performance_equals_the_recount(scenarios):

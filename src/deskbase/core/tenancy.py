@@ -29,7 +29,12 @@ def _id(value: Any) -> int | None:
 
 
 def current_tenant(using: str = "default") -> int | None:
-    with connections[using].cursor() as cursor:
+    """The tenant of the current transaction (what this connection set, else asked)."""
+    connection = connections[using]
+    known = _known(connection)
+    if known is not None and connection.in_atomic_block:
+        return int(known[0]) if known[0] else None
+    with connection.cursor() as cursor:
         cursor.execute("SELECT nullif(current_setting(%s, true), '')::bigint", [ORG_SETTING])
         return cursor.fetchone()[0]
 
@@ -47,6 +52,15 @@ def set_tenant(organization: Any, actor: Any = None, *, using: str = "default") 
             [ORG_SETTING, wanted[0], ACTOR_SETTING, wanted[1]],
         )
     _remember(connection, wanted)
+
+
+def actor_was_set(organization: Any, actor: Any, *, using: str = "default") -> None:
+    """Note that the caller's own statement has just SET LOCAL the actor (deskbase.accounts.
+    tokens sets it in the token lookup), the organization being already set."""
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        raise RuntimeError("actor_was_set() needs a transaction")
+    _remember(connection, (str(_id(organization) or ""), str(_id(actor) or "")))
 
 
 def _remember(connection, settings: tuple[str, str] | None) -> None:

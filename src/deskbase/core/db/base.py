@@ -10,6 +10,8 @@ LOCAL ends with its transaction and is undone with a rolled-back savepoint).
 
 from __future__ import annotations
 
+import time
+
 from django.db.backends.postgresql import base
 
 
@@ -38,4 +40,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _close(self):
         self.tenant_settings = None
+        if self.connection is not None and self.pool:
+            self.connection._deskbase_returned_at = time.monotonic()  # see pool.check_connection
         return super()._close()

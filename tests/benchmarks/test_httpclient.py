@@ -64,7 +64,8 @@ def test_bodies_cookies_and_keep_alive(server):
     first = client.get("/one")
     assert first.body == b"/one "
     assert client.cookies == {"sessionid": "abc"}
-    assert first.timing.queries == 2 and first.timing.total_ms == 1.5
+    assert first.timing.queries == 2
+    assert first.timing.total_ms == 1.5
     assert client.get("/two").body == b"/two sessionid=abc"
     # A chunked body
     assert client.get("/chunked").body == b"Hello, chunked world"

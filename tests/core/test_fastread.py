@@ -23,7 +23,8 @@ def test_a_user_read_equals_the_orms(tenant_a, tenant_b, app_role):
         for field in User._meta.concrete_fields:
             assert getattr(read, field.attname) == getattr(expected, field.attname), field.name
         assert read.skills == ["billing", "de"]
-        assert not read._state.adding and read._state.db == "default"
+        assert not read._state.adding
+        assert read._state.db == "default"
         assert read.organization_id == tenant_a.org.id
 
 

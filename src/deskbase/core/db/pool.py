@@ -5,6 +5,7 @@ Imported by the settings module: psycopg only, nothing of Django's database laye
 
 from __future__ import annotations
 
+import select
 import time
 
 from psycopg import pq
@@ -21,8 +22,11 @@ def check_connection(conn) -> None:
 
     The check exists for connections that sat idle while the server restarted or a
     network device dropped them; a busy server would otherwise pay one round trip per
-    request for it. A connection broken within that second fails its request once,
-    as one broken mid-request does, and is then discarded.
+    request for it. A server that ended the connection (a restart, a terminated
+    backend) has sent a message and closed its end: the socket is readable although
+    no query is running, which one poll() sees, and such a connection gets the full
+    check (and is replaced). Only a connection silently dropped by the network within
+    that second would fail its next request once, and then be discarded.
     """
     returned = getattr(conn, "_deskbase_returned_at", None)
     if (
@@ -30,6 +34,16 @@ def check_connection(conn) -> None:
         and time.monotonic() - returned < RECENTLY_USED_SECONDS
         and not conn.closed
         and conn.pgconn.status == pq.ConnStatus.OK
+        and not _pending_input(conn)
     ):
         return
     ConnectionPool.check_connection(conn)
+
+
+def _pending_input(conn) -> bool:
+    """Whether the server sent something to an idle connection (it only does so to end it)."""
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)

@@ -108,12 +108,22 @@ def test_a_stale_edit_shows_the_newer_values(tenant_a):
     assert _fresh(ticket).subject == "Renamed by the manager"
 
 
-def test_assign_shows_load_and_availability(tenant_a):
+def test_assign_shows_load_and_availability(tenant_a, tenant_b):
+    # Given the agent has one active ticket, plus a resolved one and a deleted one
+    # (not load), and another tenant's agent has tickets of their own
     open_ticket(tenant_a, assignee=tenant_a.agent)
+    done = open_ticket(tenant_a, assignee=tenant_a.agent)
+    services.ticket_change_status(organization=tenant_a.org, actor=tenant_a.agent,
+                                  ticket=done, status="resolved")  # fmt: skip
+    gone = open_ticket(tenant_a, assignee=tenant_a.agent)
+    services.ticket_soft_delete(organization=tenant_a.org, actor=tenant_a.manager, ticket=gone)
+    open_ticket(tenant_b, assignee=tenant_b.agent)
     ticket = open_ticket(tenant_a)
     response = signed_in(tenant_a.manager).get(f"/desk/tickets/{ticket.number}/")
     loads = {a.id: a for a in response.context["agents"]}
     assert loads[tenant_a.agent.id].load == 1
+    assert loads[tenant_a.manager.id].load == 0  # no active ticket: 0, not missing
+    assert tenant_b.agent.id not in loads
     assert loads[tenant_a.agent.id].availability == "online"
     assert "1/20 open, online" in response.content.decode()
 

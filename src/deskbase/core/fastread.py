@@ -22,12 +22,16 @@ class RowReader:
 
     def __init__(self, model: type[Model], where: str = "") -> None:
         self.model = model
-        self.where = where
         fields = self.model._meta.concrete_fields
         self.names = [field.attname for field in fields]
         self._columns = [field.column for field in fields]
         self._fields = fields
         self._converters: dict[str, dict[int, tuple[list, Any]]] = {}
+        table, pk_column = self.model._meta.db_table, self.model._meta.pk.column
+        self._get_sql = (
+            f'SELECT {self.columns("m")} FROM "{table}" m WHERE m."{pk_column}" = %s'  # noqa: S608
+            + (f" AND {where}" if where else "")
+        )
 
     def columns(self, alias: str) -> str:
         """The SELECT list of every concrete field, in `names` order: `alias.column, ...`."""
@@ -61,12 +65,7 @@ class RowReader:
 
     def get(self, pk: Any, using: str = "default") -> Model | None:
         """The row with this primary key, as the default manager finds it (`where`)."""
-        table = self.model._meta.db_table
-        pk_column = self.model._meta.pk.column
-        sql = f'SELECT {self.columns("m")} FROM "{table}" m WHERE m."{pk_column}" = %s'  # noqa: S608
-        if self.where:
-            sql += f" AND {self.where}"
         with connections[using].cursor() as cursor:
-            cursor.execute(sql, [pk])
+            cursor.execute(self._get_sql, [pk])
             row = cursor.fetchone()
         return None if row is None else self.build(row, using)

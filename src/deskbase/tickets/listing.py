@@ -89,12 +89,12 @@ _SELECT = (
 )
 
 
-def _one_of(column: str, values: tuple[str, ...], choices: Any) -> tuple[str, list[Any]]:
+def _one_of(column: str, values: tuple[str, ...], choices: Any) -> tuple[Any, ...]:
     """`column IN (...)`: known values written out, anything else bound (it matches nothing)."""
     allowed = set(choices.values)
     if all(value in allowed for value in values):
-        return f"{column} IN ({', '.join(repr(str(v)) for v in values)})", []
-    return f"{column} = ANY(%s)", [list(values)]
+        return (f"{column} IN ({', '.join(repr(str(v)) for v in values)})",)
+    return f"{column} = ANY(%s)", list(values)
 
 
 def _conditions(filters: TicketFilters, actor: User) -> tuple[list[str], list[Any]]:
@@ -106,9 +106,9 @@ def _conditions(filters: TicketFilters, actor: User) -> tuple[list[str], list[An
         params.extend(values)
 
     if filters.status:
-        add(*_unpack(_one_of("t.status", filters.status, Status)))
+        add(*_one_of("t.status", filters.status, Status))
     if filters.priority:
-        add(*_unpack(_one_of("t.priority", filters.priority, Priority)))
+        add(*_one_of("t.priority", filters.priority, Priority))
     if filters.assignee == "me":
         add("t.assignee_id = %s", actor.id)
     elif filters.assignee == "unassigned":
@@ -121,7 +121,7 @@ def _conditions(filters: TicketFilters, actor: User) -> tuple[list[str], list[An
         if getattr(filters, field) is not None:
             add(f"t.{field} = %s", getattr(filters, field))
     if filters.channel is not None:
-        add(*_unpack(_one_of("t.channel", (filters.channel,), Channel)))
+        add(*_one_of("t.channel", (filters.channel,), Channel))
     if filters.tag:
         add("t.tags @> ARRAY[%s]::varchar[]", filters.tag.strip().lower())
     for name, sql in (
@@ -146,11 +146,6 @@ def _conditions(filters: TicketFilters, actor: User) -> tuple[list[str], list[An
     if not is_staff_member(actor):
         add("t.customer_id = %s", actor.id)
     return where, params
-
-
-def _unpack(pair: tuple[str, list[Any]]) -> tuple[Any, ...]:
-    sql, values = pair
-    return (sql, *values)
 
 
 def list_sql(

@@ -268,12 +268,17 @@ def serve(options: argparse.Namespace, started_pg: bool) -> int:
     server = subprocess.Popen(server_command(options), env=env, process_group=0)
     worker: subprocess.Popen | None = None
     stopping = False
+    worker_signaled = False
 
     def stop(signum: int, frame: object) -> None:
-        nonlocal stopping
+        # The server and the worker stop at the same time, not one after the other.
+        nonlocal stopping, worker_signaled
         stopping = True
         if server.poll() is None:
             server.send_signal(signal.SIGTERM)
+        if worker is not None and worker.poll() is None and not worker_signaled:
+            worker_signaled = True  # a second SIGTERM would abort its running job
+            worker.send_signal(signal.SIGTERM)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -290,7 +295,7 @@ def serve(options: argparse.Namespace, started_pg: bool) -> int:
         if server.poll() is None:
             server.terminate()
             server.wait(timeout=30)
-        stop_worker(worker)
+        stop_worker(worker, signaled=worker_signaled)
     if stopping:
         say("web server stopped")
         return 0
@@ -313,12 +318,14 @@ def start_worker() -> subprocess.Popen:
     return worker
 
 
-def stop_worker(worker: subprocess.Popen | None) -> None:
-    """SIGTERM: the worker finishes its running job, then exits; killed after 30 s."""
+def stop_worker(worker: subprocess.Popen | None, *, signaled: bool = False) -> None:
+    """SIGTERM (unless `signaled` already): the worker finishes its running job, then
+    exits; killed after 30 s."""
     if worker is None:
         return
     if worker.poll() is None:
-        worker.send_signal(signal.SIGTERM)
+        if not signaled:
+            worker.send_signal(signal.SIGTERM)
         try:
             worker.wait(timeout=30)
         except subprocess.TimeoutExpired:

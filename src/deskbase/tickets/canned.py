@@ -192,7 +192,10 @@ def canned_response_render(
     if current is None:
         raise NotFound("no such ticket", field="ticket")
     ensure_can_view_ticket(actor, current)
-    text = render_body(found.body, ticket=current, agent=actor, organization=organization)
+    # Callers may pass the organization by id only: {{ organization.name }} needs the row
+    # (cached, so no query on a hit).
+    named = cached.organization_settings(organization.id)
+    text = render_body(found.body, ticket=current, agent=actor, organization=named)
     # In SQL, so two agents using it at once both count.
     CannedResponse.objects.filter(pk=found.pk).update(usage_count=F("usage_count") + 1)
     # update() sends no signal: the cached list shows usage_count, so say it changed.

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from deskbase.accounts import services as people
 from deskbase.core import events
 from deskbase.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, Vetoed
 from deskbase.core.tenancy import tenant
@@ -278,3 +279,62 @@ def test_before_subscribers_can_veto_and_commit_subscribers_cannot_undo(
     with tenant(tenant_a.org):
         assert list(Ticket.objects.values_list("subject", flat=True)) == ["fine words"]
     assert ticket.number == 1
+
+
+def _merge_notes(world, ticket):
+    with tenant(world.org):
+        return list(
+            TicketComment.objects.filter(ticket=ticket, body_text__contains="description")
+            .order_by("id")
+            .values_list("kind", "author_id", "body_text", "body_html")
+        )
+
+
+def test_merge_brings_the_source_description_to_the_target(tenant_a, app_role):
+    # Given two tickets of one customer, the source with a description
+    source = open_ticket(tenant_a, subject="Printer jam", description="Paper stuck in tray 2.")
+    target = open_ticket(tenant_a, subject="Printer broken")
+    # When the source is merged into the target
+    services.ticket_merge(organization=tenant_a.org, actor=tenant_a.agent, source=source,
+                          target=target)  # fmt: skip
+    # Then the target's conversation holds the description, marked as coming from the source,
+    # in a note the customer sees too (it is their own text)
+    [(kind, author, text, html)] = _merge_notes(tenant_a, target)
+    assert kind == "system"
+    assert author is None
+    assert f"Ticket #{source.number} (Printer jam) was merged into this ticket." in text
+    assert "Paper stuck in tray 2." in text
+    assert "<blockquote><p>Paper stuck in tray 2.</p></blockquote>" in html
+
+
+def test_another_customers_description_comes_as_an_internal_note(tenant_a, app_role):
+    # Given tickets of two customers of one organization
+    other = people.user_create(
+        organization=tenant_a.org, actor=tenant_a.admin, email="other@acme.test",
+        role="customer", full_name="Olga Other",
+    )  # fmt: skip
+    source = open_ticket(tenant_a, customer=other, description="My <b>own</b> words.")
+    target = open_ticket(tenant_a)
+    # When merged
+    services.ticket_merge(organization=tenant_a.org, actor=tenant_a.agent, source=source,
+                          target=target)  # fmt: skip
+    # Then the target's customer is not shown the other customer's description: it is an
+    # internal note by the agent who merged, naming where it comes from
+    [(kind, author, text, html)] = _merge_notes(tenant_a, target)
+    assert kind == "internal"
+    assert author == tenant_a.agent.id
+    assert f"#{source.number}" in text
+    assert "Olga Other" in text
+    assert "My <b>own</b> words." in text  # plain text, as the customer typed it
+    assert "My &lt;b&gt;own&lt;/b&gt; words." in html
+
+
+def test_a_merge_without_description_adds_no_empty_quote(tenant_a, app_role):
+    source, target = open_ticket(tenant_a, description=""), open_ticket(tenant_a)
+    services.ticket_merge(organization=tenant_a.org, actor=tenant_a.agent, source=source,
+                          target=target)  # fmt: skip
+    assert _merge_notes(tenant_a, target) == []
+    with tenant(tenant_a.org):
+        assert TicketComment.objects.filter(
+            ticket=target, body_text__contains="was merged into this ticket"
+        ).exists()

@@ -448,8 +448,7 @@ def ticket_merge(
     _copy_history(src, dst)
     dst.tags = _normalized_tags([*dst.tags, *src.tags])
     _save(dst, {"tags"})
-    note = f"Ticket #{src.number} ({src.subject}) was merged into this ticket."
-    _system_comment(organization, dst, note)
+    _merge_notes(organization, actor, src, dst)
     _system_comment(organization, src, f"Merged into ticket #{dst.number}.")
     src.merged_into = dst
     fields = _apply_status(src, Status.CLOSED, reason="merged", at=_now()) | {"merged_into"}
@@ -460,10 +459,42 @@ def ticket_merge(
     return dst
 
 
-def _system_comment(organization: Organization, ticket: Ticket, text: str) -> TicketComment:
+def _system_comment(
+    organization: Organization, ticket: Ticket, text: str, html: str | None = None
+) -> TicketComment:
     return TicketComment.objects.create(
         organization=organization, ticket=ticket, author=None, kind=CommentKind.SYSTEM,
-        body_text=text, body_html=text_to_html(text),
+        body_text=text, body_html=text_to_html(text) if html is None else html,
+    )  # fmt: skip
+
+
+def _merge_notes(organization: Organization, actor: User, src: Ticket, dst: Ticket) -> None:
+    """Say on the target that the source was merged, with the source's description
+    (its comments move, its description would otherwise be lost to the target).
+
+    The description is quoted in the public system note when both tickets are the same
+    customer's; another customer's words go to an internal note by the agent who merged,
+    so the target's customer is not shown them.
+    """
+    note = f"Ticket #{src.number} ({src.subject}) was merged into this ticket."
+    description = src.description.strip()
+    if not description:
+        _system_comment(organization, dst, note)
+        return
+    quoted_html = clean_html(src.description_html) or text_to_html(description)
+    quoted_text = "\n".join(f"> {line}" for line in html_to_text(quoted_html).splitlines())
+    if src.customer_id == dst.customer_id:
+        intro = f"{note} Its description:"
+        _system_comment(organization, dst, f"{intro}\n\n{quoted_text}",
+                        f"{text_to_html(intro)}<blockquote>{quoted_html}</blockquote>")  # fmt: skip
+        return
+    _system_comment(organization, dst, note)
+    customer = src.customer.full_name or src.customer.email
+    intro = f"The description of ticket #{src.number} ({src.subject}), from {customer}:"
+    TicketComment.objects.create(
+        organization=organization, ticket=dst, author=actor, kind=CommentKind.INTERNAL,
+        body_text=f"{intro}\n\n{quoted_text}",
+        body_html=f"{text_to_html(intro)}<blockquote>{quoted_html}</blockquote>",
     )  # fmt: skip
 
 

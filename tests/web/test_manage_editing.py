@@ -4,6 +4,7 @@ canned response, with the API's permissions (docs/permissions.md) and two tenant
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -72,22 +73,74 @@ def test_another_tenants_sla_policy_is_not_found(tenant_a, tenant_b):
     assert _state(other) == ("Urgent basic", 30, 240, True)
 
 
+def _field_error(body: str, input_id: str) -> str:
+    """The error shown beside one input of a form ("" when none)."""
+    found = re.search(rf'<p class="field-error" id="{input_id}-error">(.*?)</p>', body, re.S)
+    if found:
+        assert f'aria-describedby="{input_id}-error"' in body
+    return found.group(1) if found else ""
+
+
 @pytest.mark.parametrize(
-    ("field", "value", "named"),
-    [("first_response_minutes", "0", "first response minutes:"),
-     ("resolution_minutes", "soon", "resolution minutes:"),
-     ("resolution_minutes", str(366 * 24 * 60 + 1), "resolution minutes:"),
-     ("name", "  ", "name:")],
+    ("field", "value", "input_id"),
+    [("first_response_minutes", "0", "p-first"),
+     ("resolution_minutes", "soon", "p-res"),
+     ("resolution_minutes", str(366 * 24 * 60 + 1), "p-res"),
+     ("resolution_minutes", "10", "p-res"),  # shorter than the first response
+     ("name", "  ", "p-name")],
 )  # fmt: skip
-def test_bad_sla_input_shows_the_form_naming_the_field(tenant_a, tenant_b, field, value, named):
+def test_bad_sla_input_shows_the_form_naming_the_field(tenant_a, tenant_b, field, value, input_id):
     policy = _policy(tenant_a)
     client = signed_in(tenant_a.manager)
-    response = client.post(f"/manage/sla/{policy.id}/", {**SLA_FORM, field: value})
+    sent = {**SLA_FORM, field: value}
+    response = client.post(f"/manage/sla/{policy.id}/", sent)
     body = response.content.decode()
     assert response.status_code == 422
-    assert named in body
+    assert _field_error(body, input_id)  # the error is beside the input it is about
     assert 'name="first_response_minutes"' in body  # the form again, with what was sent
+    if field != "name":
+        assert f'value="{sent[field]}"' in body
     assert _state(policy) == ("Urgent basic", 30, 240, True)
+
+
+NEW_POLICY = {"name": "Urgent for everyone", "priority": "urgent", "customer_tier": "basic",
+              "first_response_minutes": "45", "resolution_minutes": "300"}  # fmt: skip
+
+
+def test_a_refused_new_policy_keeps_what_was_typed(tenant_a, tenant_b):
+    # Given an active policy for urgent tickets of basic customers (and one in tenant B)
+    _policy(tenant_a), _policy(tenant_b)
+    client = signed_in(tenant_a.manager)
+    # When a manager creates another one for the same priority and tier, clock unticked
+    response = client.post("/manage/sla/", NEW_POLICY)
+    body = response.content.decode()
+    # Then the form comes back with every value typed, and an error in plain words that
+    # names nothing missing from the form
+    assert response.status_code == 422
+    assert 'value="Urgent for everyone"' in body
+    assert '<option value="urgent" selected>' in body
+    assert '<option value="basic" selected>' in body
+    assert 'value="45"' in body
+    assert 'value="300"' in body
+    assert 'name="business_hours" checked' not in body
+    assert "already" in body
+    assert "Urgent" in body
+    assert "valid from" not in body.lower()
+    assert "valid_from" not in body
+    assert SlaPolicy.objects.filter(organization=tenant_a.org).count() == 1
+
+
+def test_a_refused_new_policy_shows_the_error_beside_its_field(tenant_a):
+    client = signed_in(tenant_a.manager)
+    response = client.post("/manage/sla/", {**NEW_POLICY, "resolution_minutes": "30",
+                                            "business_hours": "on"})  # fmt: skip
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert "cannot be shorter than the first response" in _field_error(body, "p-res")
+    assert _field_error(body, "p-first") == ""
+    assert 'name="business_hours" checked' in body
+    assert 'value="Urgent for everyone"' in body
+    assert not SlaPolicy.objects.filter(organization=tenant_a.org).exists()
 
 
 # ------------------------------------------------------------------ holidays

@@ -138,25 +138,79 @@ def holiday_remove(request: HttpRequest, holiday_id: int) -> HttpResponse:
 
 
 # ------------------------------------------------------------------ SLA policies
+# The inputs of the policy forms, by the field a service error names.
+SLA_INPUTS = {"name": "p-name", "priority": "p-priority", "customer_tier": "p-tier",
+              "first_response_minutes": "p-first", "resolution_minutes": "p-res",
+              "business_hours": "p-business"}  # fmt: skip
+
+
+def _sla_values(post: Any, policy: SlaPolicy | None = None) -> dict[str, Any]:
+    """What the form sent, as typed: shown again when the form is refused."""
+    return {
+        "name": post.get("name", "").strip(),
+        "priority": policy.priority if policy else post.get("priority", ""),
+        "customer_tier": policy.customer_tier if policy else post.get("customer_tier", ""),
+        "first_response_minutes": post.get("first_response_minutes", "").strip(),
+        "resolution_minutes": post.get("resolution_minutes", "").strip(),
+        "business_hours": post.get("business_hours") == "on",
+    }
+
+
+def _sla_input(post: Any) -> dict[str, Any]:
+    """Name, targets and clock checked together: every bad field is named at once."""
+    errors: dict[str, list[str]] = {}
+    name = post.get("name", "").strip()
+    if not name or len(name) > 120:
+        errors["name"] = ["Name the policy (at most 120 characters)."]
+    minutes = {}
+    for field in ("first_response_minutes", "resolution_minutes"):
+        try:
+            minutes[field] = _minutes(post, field)
+        except ValidationFailed as failed:
+            errors.update(failed.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return {"name": name, **minutes, "business_hours": post.get("business_hours") == "on"}
+
+
+def _sla_errors(failed: ValidationFailed, values: dict[str, Any]) -> dict[str, Any]:
+    """Each error beside the input it is about; the rest (the overlap of two policies,
+    checked on their validity period, which the form does not show) in plain words."""
+    fields, general = {}, []
+    for field, texts in failed.errors.items():
+        if field in SLA_INPUTS:
+            fields[field] = " ".join(texts)
+        elif field in ("valid_from", "valid_until"):
+            priority = dict(Priority.choices).get(values["priority"], values["priority"])
+            tier = dict(CustomerTier.choices).get(values["customer_tier"], values["customer_tier"])
+            general.append(
+                f"An active policy for {priority} priority and {tier} customers already"
+                " exists: edit it, or deactivate it before creating this one."
+            )
+        else:
+            general.extend(texts)
+    return {"fields": fields, "general": general}
+
+
 @manager_required
 @domain_errors
 def sla_policies(request: HttpRequest) -> HttpResponse:
+    """The policies, and the form for a new one (sent back filled in when refused)."""
     user = request.user
+    values: dict[str, Any] = {"business_hours": True}
+    errors: dict[str, Any] = {}
     if request.method == "POST":
-        minutes = {}
-        for field in ("first_response_minutes", "resolution_minutes"):
-            raw = request.POST.get(field, "")
-            if not raw.isdigit() or int(raw) < 1:
-                raise ValidationFailed.one(field, "A whole number of minutes, at least 1.")
-            minutes[field] = int(raw)
-        policies.sla_policy_create(
-            organization=organization_of(user), actor=user,
-            name=request.POST.get("name", "").strip(), priority=request.POST.get("priority", ""),
-            customer_tier=request.POST.get("customer_tier", ""),
-            business_hours=request.POST.get("business_hours") == "on", **minutes,
-        )  # fmt: skip
-        messages.success(request, "SLA policy created.")
-        return redirect("web:manage_sla")
+        values = _sla_values(request.POST)
+        try:
+            policies.sla_policy_create(
+                organization=organization_of(user), actor=user, priority=values["priority"],
+                customer_tier=values["customer_tier"], **_sla_input(request.POST),
+            )  # fmt: skip
+        except ValidationFailed as failed:
+            errors = _sla_errors(failed, values)
+        else:
+            messages.success(request, "SLA policy created.")
+            return redirect("web:manage_sla")
     with tenant(user.organization_id, user, savepoint=False):
         rows = list(
             SlaPolicy.objects.filter(organization_id=user.organization_id).order_by(
@@ -165,8 +219,8 @@ def sla_policies(request: HttpRequest) -> HttpResponse:
         )
     return render(request, "web/manage/sla.html", {
         "policies": rows, "priorities": Priority.choices, "tiers": CustomerTier.choices,
-        "section": "sla",
-    })  # fmt: skip
+        "section": "sla", "values": values, "errors": errors,
+    }, status=422 if errors else 200)  # fmt: skip
 
 
 @manager_required
@@ -184,7 +238,7 @@ def sla_deactivate(request: HttpRequest, policy_id: int) -> HttpResponse:
 @domain_errors
 def sla_edit(request: HttpRequest, policy_id: int) -> HttpResponse:
     """Name, targets and clock of a policy (what the API's PATCH changes from a form);
-    priority and tier never change. Bad input: the form again, naming the field."""
+    priority and tier never change. Bad input: the form again, each error at its input."""
     user = request.user
     policy = _owned(SlaPolicy, user, policy_id, "SLA policy")
     values = {
@@ -193,33 +247,21 @@ def sla_edit(request: HttpRequest, policy_id: int) -> HttpResponse:
         "resolution_minutes": policy.resolution_minutes,
         "business_hours": policy.business_hours,
     }
-    error = ""
+    errors: dict[str, Any] = {}
     if request.method == "POST":
-        values = {
-            "name": request.POST.get("name", "").strip(),
-            "first_response_minutes": request.POST.get("first_response_minutes", ""),
-            "resolution_minutes": request.POST.get("resolution_minutes", ""),
-            "business_hours": request.POST.get("business_hours") == "on",
-        }
+        values = _sla_values(request.POST, policy)
         try:
-            if not values["name"] or len(values["name"]) > 120:
-                raise ValidationFailed.one("name", "Name the policy (at most 120 characters).")
-            changes = {
-                "name": values["name"],
-                "first_response_minutes": _minutes(request.POST, "first_response_minutes"),
-                "resolution_minutes": _minutes(request.POST, "resolution_minutes"),
-                "business_hours": values["business_hours"],
-            }
+            changes = _sla_input(request.POST)
             policies.sla_policy_update(organization=organization_of(user), actor=user,
                                        policy=policy, **changes)  # fmt: skip
         except ValidationFailed as failed:
-            error = error_text(failed)
+            errors = _sla_errors(failed, values)
         else:
             messages.success(request, f"Policy {changes['name']!r} saved.")
             return redirect("web:manage_sla")
     return render(request, "web/manage/sla_edit.html", {
-        "policy": policy, "values": values, "error": error, "section": "sla",
-    }, status=422 if error else 200)  # fmt: skip
+        "policy": policy, "values": values, "errors": errors, "section": "sla",
+    }, status=422 if errors else 200)  # fmt: skip
 
 
 # ------------------------------------------------------------------ teams

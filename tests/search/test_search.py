@@ -217,3 +217,38 @@ def test_the_bound_of_a_query_follows_and_or_not_and_phrases():
     assert parse("( 'a' | 'c' ) & 'b'").expression() == (20.0, 2.0)
     assert parse("'it''s' & 'c'").expression() == (300.0, 3.0)
     assert plan.tokens("'x':* <2> 'y'") == ["'x':*", "<2>", "'y'"]
+
+
+def test_a_prefix_search_finds_words_the_last_word_begins(tenant_a, tenant_b, both_plans):
+    # Given a ticket about webhooks (and one in another tenant)
+    ticket = open_ticket(tenant_a, subject="Webhook deliveries failing", description="")
+    open_ticket(tenant_b, subject="Webhook of Globex", description="")
+    # When the search box's text ends in part of a word
+    found = search(tenant_a.agent, "webho", prefix=True)
+    # Then it is searched as a prefix, and the match is highlighted
+    assert numbers(found) == [ticket.number]
+    assert "<mark>Webhook</mark>" in found.groups["tickets"].items[0]["subject_html"]
+    assert numbers(search(tenant_a.agent, "failing webho", prefix=True)) == [ticket.number]
+    # Only the last word: the others stay whole words; and without `prefix`, as before
+    assert numbers(search(tenant_a.agent, "webho deliveries", prefix=True)) == []
+    assert numbers(search(tenant_a.agent, "webho")) == []
+
+
+def test_a_prefix_search_leaves_phrases_and_exclusions_alone(tenant_a, both_plans):
+    hook = open_ticket(tenant_a, subject="Webhook retries", description="")
+    open_ticket(tenant_a, subject="Web hosting renewal", description="")
+    assert numbers(search(tenant_a.agent, 'retries "webho"', prefix=True)) == []
+    assert numbers(search(tenant_a.agent, "retries -webho", prefix=True)) == [hook.number]
+    assert numbers(search(tenant_a.agent, "webhook OR", prefix=True)) == [hook.number]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("webho", True), ("printer webho", True), ("webho ", True), ("-webho", False),
+     ('"credit car', False), ('"credit card"', False), ("card OR", False), ("café", True),
+     ("a_b_", False), ("", False), ("x:*", False)],
+)  # fmt: skip
+def test_which_last_words_are_prefixes(text, expected):
+    from deskbase.search.query import prefix_last
+
+    assert prefix_last(text) is expected

@@ -157,3 +157,21 @@ def test_query_count_is_the_same_for_1_and_50_tickets(tenant_a, tenant_b):
     plan.forget()
     large = {url: queries_of(client, url) for url in urls}
     assert small == large
+
+
+def test_the_search_page_finds_what_the_suggestions_showed(tenant_a, tenant_b):
+    """Given a ticket whose subject the header's box suggests for "webho", when the agent
+    presses Enter (the page is asked for "webho"), then the ticket is among the results."""
+    ticket = open_ticket(tenant_a, subject="Webhook deliveries failing")
+    open_ticket(tenant_b, subject="Webhook of Globex")
+    client = signed_in(tenant_a.agent)
+    suggestions = client.get("/desk/search/suggest?q=webho").content.decode()
+    assert "Webhook deliveries failing" in suggestions
+
+    response = client.get("/desk/search/?q=webho")
+
+    numbers = [item["number"] for g in response.context["groups"] if g["kind"] == "tickets"
+               for item in g["items"]]  # fmt: skip
+    assert numbers == [ticket.number]
+    assert "<mark>Webhook</mark> deliveries failing" in response.content.decode()
+    assert "Globex" not in response.content.decode()

@@ -46,6 +46,18 @@ def without_tags(text: str) -> str:
     return TAG.sub(" ", text)
 
 
+def prefix_last(text: str) -> bool:
+    """Whether the last word of `text` may be searched as a prefix (`webho` finds
+    `webhook`): a plain word at the end, not quoted, negated (`-word`) or `OR`."""
+    stripped = text.rstrip()
+    if not stripped or stripped.count('"') % 2:
+        return False  # empty, or the end is inside a phrase
+    last = stripped.split()[-1]
+    if last.startswith("-") or '"' in last or last.lower() == "or":
+        return False
+    return re.search(r"[^\W_]$", last) is not None
+
+
 def normalized(text: str) -> str:
     """What the search log keeps and groups by: lower case, single spaces."""
     return " ".join(text.lower().split())[:MAX_QUERY]

@@ -44,6 +44,7 @@ from deskbase.search.query import (
     Cursor,
     encode_cursor,
     like_pattern,
+    prefix_last,
     ticket_number,
     without_tags,
     words,
@@ -137,8 +138,13 @@ def search(
     filters: Filters | None = None,
     cursor: Cursor | None = None,
     limit: int = 20,
+    prefix: bool = False,
 ) -> Results:
-    """Search `text` in what `user` may see; one group per type, best first."""
+    """Search `text` in what `user` may see; one group per type, best first.
+
+    `prefix`: the last word also matches the words it begins (`webho` finds
+    `webhook`), as a search box that completes as one types leads people to expect.
+    """
     filters = filters or Filters()
     allowed = visible_types(user)
     wanted = [t for t in (types or allowed) if t in allowed]
@@ -153,7 +159,9 @@ def search(
             if results.direct is not None:
                 return results
         searched = without_tags(text)
-        cfg, nodes, tree = _prepare(user.organization_id, searched)
+        cfg, nodes, tree, tsquery = _prepare(
+            user.organization_id, searched, prefix=prefix and prefix_last(searched)
+        )
         if nodes == 0:
             return results
         estimate = None
@@ -162,6 +170,7 @@ def search(
             results.estimates = vars(estimate)
         params = {
             "org": user.organization_id, "me": user.id, "cfg": cfg, "q": searched,
+            "tsquery": tsquery,
             "now": cursor.now if cursor else timezone.now(), "limit": limit + 1,
             "walk": WALK, "after_score": cursor.score if cursor else None,
             "after_id": cursor.id if cursor else None,
@@ -187,14 +196,21 @@ def _page(kind: str, rows: list[dict[str, Any]], limit: int, now: datetime, how:
     return Group(items=rows, next_cursor=next_cursor, plan=how)
 
 
-def _prepare(org: int, text: str) -> tuple[str, int, str]:
-    """The organization's configuration, the parsed query's size and its indexable part."""
+def _prepare(org: int, text: str, *, prefix: bool = False) -> tuple[str, int, str, str]:
+    """The organization's configuration, the parsed query's size, its indexable part and
+    the query itself as text (the later statements cast it back: it is parsed once).
+
+    With `prefix`, the query's last lexeme gets `:*` (`'webho'` becomes `'webho':*`);
+    the caller checked that it comes from a plain last word (query.prefix_last).
+    """
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT c.cfg::text, numnode(x.q), querytree(x.q)"
+            "SELECT c.cfg::text, numnode(x.q), querytree(x.q), x.q::text"
             " FROM (SELECT search_config(%s) AS cfg) c,"
-            " LATERAL (SELECT websearch_to_tsquery(c.cfg, %s) AS q) x",
-            [org, text],
+            " LATERAL (SELECT websearch_to_tsquery(c.cfg, %s) AS w) p,"
+            " LATERAL (SELECT CASE WHEN %s AND p.w::text ~ '''$'"
+            " THEN (p.w::text || ':*')::tsquery ELSE p.w END AS q) x",
+            [org, text, prefix],
         )
         return cursor.fetchone()
 
@@ -211,7 +227,7 @@ def _direct_ticket(user: User, number: int) -> dict[str, Any] | None:
 
 
 # ------------------------------------------------------------------ shared SQL pieces
-QUERY = "(SELECT websearch_to_tsquery(%(cfg)s::regconfig, %(q)s) AS q) q"
+QUERY = "(SELECT %(tsquery)s::tsquery AS q) q"
 AFTER = (
     "(%(after_score)s::float8 IS NULL OR (s.score, s.id) < (%(after_score)s::float8, %(after_id)s))"
 )

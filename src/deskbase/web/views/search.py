@@ -78,8 +78,10 @@ def search_page(request: HttpRequest) -> HttpResponse:
     if not text:
         return render(request, "web/desk/search.html", context)
     started = time.perf_counter()
+    # prefix: the box suggests completions of the last word as one types; Enter must find
+    # what they showed ("webho" finds "webhook"), not only the whole word "webho".
     found = selectors.search(user=user, text=text, cursor=cursor, limit=PAGE_SIZE,
-                             types=[kind] if cursor else None)  # fmt: skip
+                             types=[kind] if cursor else None, prefix=True)  # fmt: skip
     latency = (time.perf_counter() - started) * 1000
     search_id = None
     if cursor is None:

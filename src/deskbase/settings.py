@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "deskbase.core.tenant_middleware.TenantMiddleware",
+    "deskbase.web.middleware.OrganizationTimeZoneMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "deskbase.accounts.audit.SessionActivityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -1,11 +1,21 @@
-"""The conversation of a ticket as one timeline: replies, notes, field changes, SLA clock."""
+"""The conversation of a ticket as one timeline: replies, notes, field changes, SLA clock.
+
+Everything here is shown to people: field changes and SLA events read as sentences
+("moved the ticket to the trash", "SLA breached: first response overdue"), never as
+column, job or function names, and times are in the current (the organization's)
+time zone.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
+
+from deskbase.sla.models import SlaEventKind
 from deskbase.tickets.selectors import TicketDetail
 
 # History fields worth showing; the rest (version, updated_at ...) is bookkeeping.
@@ -15,18 +25,20 @@ SHOWN_FIELDS = {
 }  # fmt: skip
 # Id columns shown by name: each reads its names from the lookup of that kind.
 NAMED = {"assignee_id": "people", "customer_id": "people", "team_id": "teams",
-         "category_id": "categories"}  # fmt: skip
+         "category_id": "categories", "merged_into_id": "tickets"}  # fmt: skip
+# Rows copied from a merged ticket are named "merged #12: status" (tickets.services).
+_ORIGIN = re.compile(r"#(\d+)$")
 
 
 @dataclass
 class Entry:
-    kind: str  # public, internal, system, change, sla
+    kind: str  # public, internal, system, file, change, sla
     at: datetime
     order: int
     actor: str = ""
     comment: Any = None
     files: list[Any] = field(default_factory=list)
-    text: str = ""
+    text: str = ""  # change: what the actor did; sla: the whole sentence
 
 
 def build(detail: TicketDetail, lookups: dict[str, dict[int, str]]) -> list[Entry]:
@@ -56,33 +68,73 @@ def build(detail: TicketDetail, lookups: dict[str, dict[int, str]]) -> list[Entr
                   actor=names.get(attachment.uploaded_by_id, ""), files=[attachment])
         )  # fmt: skip
     for change in detail.history:
-        name = change.field.split(": ")[-1]
-        if name not in SHOWN_FIELDS:
+        text = change_text(change.field, change.old_value, change.new_value, lookups)
+        if text is None:
             continue
-        old, new = change.old_value, change.new_value
-        if name in NAMED:
-            table = lookups.get(NAMED[name], {})
-            old, new = table.get(_int(old), old), table.get(_int(new), new)
-        label = change.field.removesuffix("_id").replace("_", " ")
-        text = f"{label}: {old or '—'} → {new or '—'}"
-        if name == "created":
-            text = "opened the ticket"
         entries.append(
             Entry(kind="change", at=change.created_at, order=2,
                   actor=names.get(change.actor_id, "deskbase") if change.actor_id else "deskbase",
                   text=text)
         )  # fmt: skip
     for event in detail.sla_events:
-        parts = [event.get_kind_display()]
-        if event.target:
-            parts.append(event.get_target_display().lower())
-        if event.due_at:
-            parts.append(f"due {event.due_at:%Y-%m-%d %H:%M} UTC")
-        if event.reason:
-            parts.append(f"({event.reason})")
-        entries.append(Entry(kind="sla", at=event.created_at, order=3, text=" ".join(parts)))
+        entries.append(Entry(kind="sla", at=event.created_at, order=3, text=sla_text(event)))
     entries.sort(key=lambda e: (e.at, e.order))
     return entries
+
+
+def change_text(
+    name: str, old: str | None, new: str | None, lookups: dict[str, dict[int, str]]
+) -> str | None:
+    """What a history row says the actor did, or None when it is not worth showing."""
+    prefix, _, column = name.rpartition(": ")
+    if column not in SHOWN_FIELDS:
+        return None
+    origin = _ORIGIN.search(prefix)
+    of = f" of #{origin.group(1)}" if origin else ""
+    if column == "created":
+        return f"opened ticket #{origin.group(1)}" if origin else "opened the ticket"
+    if column == "deleted_at":
+        action = "moved {} to the trash" if new else "restored {} from the trash"
+        return action.format(f"ticket #{origin.group(1)}" if origin else "the ticket")
+    if column in NAMED:
+        table = lookups.get(NAMED[column], {})
+        old, new = table.get(_int(old), old), table.get(_int(new), new)
+    if column in ("merged_into", "merged_into_id"):
+        return f"merged {'this ticket' if not origin else f'#{origin.group(1)}'} into {new}"
+    label = column.removesuffix("_id").replace("_", " ")
+    return f"changed {label}{of}: {old or '—'} → {new or '—'}"
+
+
+TARGET_WORDS = {"first_response": "first response", "resolution": "resolution"}
+
+
+def sla_text(event: Any) -> str:
+    """One SLA event as a sentence. Reasons written by the system (the periodic breach
+    check, the late-reply note) are not shown: kind, target and due time say it all."""
+    target = TARGET_WORDS.get(event.target, "")
+    due = f"due {_when(event.due_at)}" if event.due_at else ""
+    if event.kind == SlaEventKind.BREACHED:
+        text = f"SLA breached: {target or 'target'} overdue"
+        return f"{text} (was {due})" if due else text
+    if event.kind == SlaEventKind.MET:
+        return f"SLA met: {target or 'target'} in time" + (f" ({due})" if due else "")
+    if event.kind == SlaEventKind.PAUSED:
+        return "SLA paused" + (f": {event.reason}" if event.reason else "")
+    if event.kind == SlaEventKind.RESUMED:
+        return "SLA resumed" + (f": {target} now {due}" if target and due else "")
+    if event.kind == SlaEventKind.STARTED:
+        return f"SLA started: {target} {due}".rstrip() if target else "SLA started"
+    # Recomputed after a change of priority or customer tier (the reason says which).
+    because = f" ({event.reason})" if event.reason else ""
+    if not target:
+        return f"SLA recomputed{because}"
+    return f"SLA recomputed: {target} {due or 'has no due time any more'}{because}"
+
+
+def _when(moment: datetime) -> str:
+    """A due time in the current time zone, with the zone's abbreviation (CET, UTC)."""
+    local = timezone.localtime(moment)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
 def _int(value: str | None) -> int | None:

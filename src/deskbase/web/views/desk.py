@@ -122,12 +122,21 @@ def _page_context(request: HttpRequest, number: int) -> dict[str, Any]:
         "people": people,
         "teams": {t.id: t.name for t in teams},
         "categories": {c.id: c.name for c in categories},
+        # merged_into is selected with the ticket: its number costs no query.
+        "tickets": {ticket.merged_into_id: f"#{ticket.merged_into.number}"}
+        if ticket.merged_into_id
+        else {},
     }
     return {
         "ticket": ticket, "detail": detail, "entries": timeline.build(detail, lookups),
         "agents": agents, "teams": teams, "categories": categories, "canned": responses,
         "priorities": Priority.choices,
-        "transitions": [s for s in Status.choices if s[0] in TRANSITIONS[ticket.status]],
+        # The current status (selected) and those it may change to, in their usual order.
+        "statuses": [s for s in Status.choices
+                     if s[0] == ticket.status or s[0] in TRANSITIONS[ticket.status]],
+        "transitions": bool(TRANSITIONS[ticket.status]),
+        "assignee_missing": ticket.assignee_id is not None
+        and ticket.assignee_id not in {a.id for a in agents},
         "closed": ticket.status in (Status.CLOSED, Status.CANCELLED),
     }  # fmt: skip
 
@@ -195,7 +204,10 @@ def ticket_status(request: HttpRequest, number: int) -> HttpResponse:
         )  # fmt: skip
     except Conflict as error:
         return _conflict(request, number, error, {"status": status})
-    messages.success(request, f"Ticket #{number} is now {status}.")
+    if status == ticket.status:
+        messages.info(request, f"Ticket #{number} stays {ticket.get_status_display().lower()}.")
+    else:
+        messages.success(request, f"Ticket #{number} is now {status}.")
     return redirect(ticket_url(ticket))
 
 

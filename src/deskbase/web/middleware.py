@@ -1,0 +1,51 @@
+"""The pages show times in the signed-in person's organization's time zone.
+
+Django converts aware datetimes to the *current* time zone when a template
+formats them (`|date`, `|time`, `localtime`); this activates the organization's
+zone (Organization.timezone, e.g. Europe/Berlin) for the request and restores
+the previous one afterwards. Stored times stay UTC; only their display changes.
+
+Not for /api/ (its contract is ISO-8601 instants, whatever the zone) nor the
+Django admin (the operator's tool). The zone comes from the cached organization
+settings (deskbase.core.cached), so a page pays no query for it on a cache hit.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from deskbase.core import cached
+from deskbase.core.tenant_middleware import SESSION_KEY
+from deskbase.organizations.models import Organization
+
+SKIPPED = ("/api/", "/admin/", "/static/", "/health")
+
+
+def organization_zone(organization_id: int) -> zoneinfo.ZoneInfo | None:
+    """The organization's time zone; None when it is gone or its zone unknown here."""
+    try:
+        name = cached.organization_settings(organization_id).timezone
+        return zoneinfo.ZoneInfo(name)
+    except (Organization.DoesNotExist, zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+class OrganizationTimeZoneMiddleware:
+    """Runs after TenantMiddleware: inside the request's transaction, tenant set."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        tenant_id = None
+        if not request.path.startswith(SKIPPED):
+            tenant_id = request.session.get(SESSION_KEY)
+        zone = organization_zone(int(tenant_id)) if tenant_id else None
+        if zone is None:
+            return self.get_response(request)
+        with timezone.override(zone):
+            return self.get_response(request)

@@ -44,7 +44,7 @@ def test_manager_sees_live_numbers_change_after_a_resolution(world, new_page):
     agent = new_page()
     sign_in(agent, world.agent.email)
     agent.goto(f"/desk/tickets/{ticket.number}/")
-    agent.get_by_label("New status").select_option("resolved")
+    agent.get_by_label("Status", exact=True).select_option("resolved")
     agent.get_by_role("button", name="Change status").click()
     expect(agent.get_by_text("is now resolved")).to_be_visible()
 

@@ -164,3 +164,12 @@ def test_a_merged_tickets_description_shows_on_the_target(tenant_a, tenant_b):
     # and the source says where it went, by number
     source_page = _timeline(client.get(f"/desk/tickets/{source.number}/").content.decode())
     assert f"merged this ticket into #{target.number}" in source_page
+
+
+def test_tag_changes_read_as_lists_of_words(tenant_a):
+    ticket = open_ticket(tenant_a)
+    services.ticket_update(organization=tenant_a.org, actor=tenant_a.agent, ticket=ticket,
+                           version=ticket.version, tags=["vpn", "network"])  # fmt: skip
+    timeline = _timeline(_page(tenant_a, ticket))
+    assert "changed tags: — → vpn, network" in timeline
+    assert "[" not in re.sub(r"<[^>]+>", " ", timeline)

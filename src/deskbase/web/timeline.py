@@ -8,6 +8,7 @@ time zone.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -101,6 +102,8 @@ def change_text(
         old, new = table.get(_int(old), old), table.get(_int(new), new)
     if column in ("merged_into", "merged_into_id"):
         return f"merged {'this ticket' if not origin else f'#{origin.group(1)}'} into {new}"
+    if column == "tags":
+        old, new = _tag_list(old), _tag_list(new)
     label = column.removesuffix("_id").replace("_", " ")
     return f"changed {label}{of}: {old or '—'} → {new or '—'}"
 
@@ -135,6 +138,15 @@ def _when(moment: datetime) -> str:
     """A due time in the current time zone, with the zone's abbreviation (CET, UTC)."""
     local = timezone.localtime(moment)
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+def _tag_list(value: str | None) -> str:
+    """Tags as the history keeps them (a JSON list) as people write them: "vpn, network"."""
+    try:
+        tags = json.loads(value) if value else []
+    except ValueError:
+        return value or ""
+    return ", ".join(str(tag) for tag in tags) if isinstance(tags, list) else str(tags)
 
 
 def _int(value: str | None) -> int | None:

@@ -246,12 +246,17 @@ def server_command(options: argparse.Namespace) -> list[str]:
     if options.dev:
         return [sys.executable, "-m", "deskbase.cli", "runserver", f"{options.host}:{options.port}"]
     log_dir = config.var_dir() / "log"
+    connections = config.env_int("DESKBASE_WEB_CONNECTIONS", 32)
     return [
         sys.executable, "-m", "gunicorn", "deskbase.wsgi:application",
         "--bind", f"{options.host}:{options.port}",
         "--worker-class", "gthread",
         "--workers", str(config.env_int("DESKBASE_WEB_WORKERS", default_web_workers())),
-        "--threads", str(config.env_int("DESKBASE_WEB_THREADS", 2)),
+        # A thread per open connection, a connection per thread: slow clients wait on
+        # sockets in threads of their own, while DESKBASE_WEB_THREADS requests per
+        # process run the application (deskbase.core.request_buffer says why).
+        "--threads", str(connections),
+        "--worker-connections", str(connections),
         "--graceful-timeout", "10",
         "--no-control-socket",
         "--access-logfile", str(log_dir / "access.log"),

@@ -14,7 +14,8 @@ classic cure, but `deskbase up` must hold up without one. So:
 - BufferedRequests reads the whole body first (into memory, on disk past 1 MiB),
   with no database connection and outside the application slots; a client that
   sends nothing for DESKBASE_WEB_READ_TIMEOUT seconds, or whose body takes longer
-  than that plus a second per 16 KiB (about 16 KiB/s at least), gets a 408.
+  than that plus a second per 4 KiB (a floor of about 4 KiB/s, which a phone on a
+  poor link still clears), gets a 408.
 - Only then does the request take one of DESKBASE_WEB_THREADS application slots
   (2 a process, the concurrency measured fastest on 2 cores), so more threads do
   not mean more Python competing for the cores; the slot is given back, and the
@@ -39,6 +40,8 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 CHUNK = 16 * 1024
+# Bytes a second a body must average once past the read timeout's allowance.
+MIN_RATE = 4 * 1024
 IN_MEMORY = 1024 * 1024
 # Bodies larger than this are not buffered (the application refuses them anyway:
 # attachments are at most DESKBASE_MAX_ATTACHMENT_BYTES, 25 MiB by default).
@@ -94,8 +97,8 @@ class BufferedRequests:
         received = 0
         try:
             while chunked or received < length:
-                # The whole body may take the read timeout plus a second per chunk.
-                allowed = started + self.read_timeout + received / CHUNK - time.monotonic()
+                # The whole body may take the read timeout, plus a second per MIN_RATE bytes.
+                allowed = started + self.read_timeout + received / MIN_RATE - time.monotonic()
                 if allowed <= 0:
                     raise BodyTimeout(f"{received} bytes in {time.monotonic() - started:.0f} s")
                 if sock is not None:

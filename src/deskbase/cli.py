@@ -246,12 +246,17 @@ def server_command(options: argparse.Namespace) -> list[str]:
     if options.dev:
         return [sys.executable, "-m", "deskbase.cli", "runserver", f"{options.host}:{options.port}"]
     log_dir = config.var_dir() / "log"
+    connections = config.env_int("DESKBASE_WEB_CONNECTIONS", 32)
     return [
         sys.executable, "-m", "gunicorn", "deskbase.wsgi:application",
         "--bind", f"{options.host}:{options.port}",
         "--worker-class", "gthread",
         "--workers", str(config.env_int("DESKBASE_WEB_WORKERS", default_web_workers())),
-        "--threads", str(config.env_int("DESKBASE_WEB_THREADS", 2)),
+        # A thread per open connection, a connection per thread: slow clients wait on
+        # sockets in threads of their own, while DESKBASE_WEB_THREADS requests per
+        # process run the application (deskbase.core.request_buffer says why).
+        "--threads", str(connections),
+        "--worker-connections", str(connections),
         "--graceful-timeout", "10",
         "--no-control-socket",
         "--access-logfile", str(log_dir / "access.log"),
@@ -266,19 +271,17 @@ def serve(options: argparse.Namespace, started_pg: bool) -> int:
     # Its own process group: a terminal's Ctrl-C reaches only us, and we stop the
     # server with one SIGTERM (a graceful stop) instead of it also getting SIGINT.
     server = subprocess.Popen(server_command(options), env=env, process_group=0)
-    worker: subprocess.Popen | None = None
+    supervisor: WorkerSupervisor | None = None
     stopping = False
-    worker_signaled = False
 
     def stop(signum: int, frame: object) -> None:
         # The server and the worker stop at the same time, not one after the other.
-        nonlocal stopping, worker_signaled
+        nonlocal stopping
         stopping = True
         if server.poll() is None:
             server.send_signal(signal.SIGTERM)
-        if worker is not None and worker.poll() is None and not worker_signaled:
-            worker_signaled = True  # a second SIGTERM would abort its running job
-            worker.send_signal(signal.SIGTERM)
+        if supervisor is not None:
+            supervisor.signal_stop()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -287,20 +290,108 @@ def serve(options: argparse.Namespace, started_pg: bool) -> int:
             print_banner(url, started_pg, demo=not options.no_demo)
         # After the server answers: the two do not compete for the CPU at start-up.
         if not options.no_worker and not stopping and server.poll() is None:
-            worker = start_worker()
-        code = server.wait()
+            supervisor = WorkerSupervisor()
+            supervisor.start()
+        while server.poll() is None:
+            if supervisor is not None and not stopping:
+                supervisor.tick()
+            time.sleep(SUPERVISE_SECONDS)
+        code = server.returncode
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if server.poll() is None:
             server.terminate()
             server.wait(timeout=30)
-        stop_worker(worker, signaled=worker_signaled)
+        if supervisor is not None:
+            supervisor.stop()
     if stopping:
         say("web server stopped")
         return 0
     say(f"the web server exited unexpectedly with code {code}; see var/log/deskbase.log")
     return code or 1
+
+
+SUPERVISE_SECONDS = 0.5
+
+
+class WorkerSupervisor:
+    """Keeps one job worker running beside the web server.
+
+    A worker exits on its own when it loses the database (procrastinate stops a worker
+    whose notification listener fails: a PostgreSQL restart, a `deskbase restore`) or
+    when it cannot reach it at start. Each time, the exit is reaped, logged with the
+    last line of its log, and the worker started again after a back-off (1 s, doubling
+    to 30 s while it keeps failing; back to 1 s once a worker has run for a minute), so
+    a database that comes back gets its worker back within half a minute.
+    """
+
+    FIRST_DELAY = 1.0
+    MAX_DELAY = 30.0
+    STABLE_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen | None = None
+        self.started_at = 0.0
+        self.delay = self.FIRST_DELAY
+        self.restart_at: float | None = None
+        self.stopping = False
+        self.signaled = False
+
+    def start(self) -> None:
+        self.signaled = False  # before self.process: see signal_stop
+        self.restart_at = None
+        self.started_at = time.monotonic()
+        self.process = start_worker()
+
+    def tick(self) -> None:
+        """Reap an exited worker and schedule its restart; start it when due."""
+        if self.stopping:
+            return
+        if self.process is not None:
+            code = self.process.poll()
+            if code is None:
+                return
+            ran = time.monotonic() - self.started_at
+            if ran >= self.STABLE_SECONDS:
+                self.delay = self.FIRST_DELAY
+            say(
+                f"job worker exited with code {code} after {ran:.0f} s "
+                f"({worker_log_reason(self.process.pid) or 'no reason logged'}); "
+                f"starting it again in {self.delay:.0f} s"
+            )
+            self.process = None
+            self.restart_at = time.monotonic() + self.delay
+            self.delay = min(self.delay * 2, self.MAX_DELAY)
+        if self.restart_at is not None and time.monotonic() >= self.restart_at:
+            self.start()
+
+    def signal_stop(self) -> None:
+        """From the signal handler: tell the running worker to stop, once."""
+        self.stopping = True
+        process = self.process
+        if process is not None and process.poll() is None and not self.signaled:
+            self.signaled = True  # a second SIGTERM would abort its running job
+            process.send_signal(signal.SIGTERM)
+
+    def stop(self) -> None:
+        self.stopping = True
+        stop_worker(self.process, signaled=self.signaled)
+
+
+def worker_log_reason(pid: int, limit: int = 65536) -> str:
+    """The last error the worker `pid` logged (else its last line) in var/log/worker.log."""
+    path = config.var_dir() / "log" / "worker.log"
+    try:
+        with open(path, "rb") as log:
+            log.seek(max(path.stat().st_size - limit, 0))
+            lines = log.read().decode(errors="replace").splitlines()
+    except OSError:
+        return ""
+    # Lines look like "<time> <LEVEL> <logger> [<pid>] <message>" (settings.LOGGING).
+    own = [line.strip() for line in lines if f"[{pid}]" in line]
+    errors = [line for line in own if " ERROR " in line or " CRITICAL " in line]
+    return ((errors or own or [""])[-1])[:300]
 
 
 def start_worker() -> subprocess.Popen:

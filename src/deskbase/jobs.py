@@ -23,13 +23,17 @@ which `deskbase jobs status` shows.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import traceback
 from collections.abc import Callable
+from pathlib import PurePath
 from typing import Any
 
 import procrastinate
-from django.db import close_old_connections, connection
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DataError, close_old_connections, connection, transaction
 from django.utils import timezone
 from procrastinate.contrib.django import app
 from procrastinate.sql import queries
@@ -52,7 +56,12 @@ SCHEDULE: dict[str, tuple[str, str]] = {
 
 
 def run_logged(name: str, work: Callable[[], Any], *, job_id: int | None, attempt: int) -> Any:
-    """Run `work`, recording the attempt in dbtools_jobrun; re-raise its failure."""
+    """Run `work`, recording the attempt in dbtools_jobrun; re-raise its failure.
+
+    Only the work decides whether the attempt failed: a result that cannot be stored
+    as JSON is recorded as its description (`jsonable`), never as a failure, since
+    retrying work that succeeded would only fail the same way five times.
+    """
     from deskbase.dbtools.models import JobRun
 
     # Worker threads have no request cycle: drop a connection a restart broke, and
@@ -70,19 +79,60 @@ def run_logged(name: str, work: Callable[[], Any], *, job_id: int | None, attemp
         )  # fmt: skip
         raise
     else:
-        JobRun.objects.filter(pk=run.pk).update(
-            finished_at=timezone.now(), ok=True, result=_jsonable(result)
-        )
+        _record_success(run.pk, name, result)
         return result
     finally:
         if outside:
             connection.close()
 
 
-def _jsonable(value: Any) -> dict:
-    if isinstance(value, dict):
-        return value
-    return {"result": value}
+def _record_success(pk: int, name: str, result: Any) -> None:
+    from deskbase.dbtools.models import JobRun
+
+    stored = jsonable(result)
+    try:
+        with transaction.atomic():  # a savepoint inside a caller's transaction
+            JobRun.objects.filter(pk=pk).update(finished_at=timezone.now(), ok=True, result=stored)
+        return
+    except DataError as exc:
+        # JSON that PostgreSQL's jsonb refuses (a NUL character in a string).
+        logger.warning("job %s: its result could not be stored: %s", name, exc)
+    JobRun.objects.filter(pk=pk).update(
+        finished_at=timezone.now(), ok=True,
+        result={"unstored": _describe(result), "reason": "the database refused the JSON"},
+    )  # fmt: skip
+
+
+class ResultEncoder(DjangoJSONEncoder):
+    """Django's encoder (datetimes, dates, decimals, UUIDs), plus what task bodies return:
+    dataclasses (their `as_json()` when they have one), sets, tuples and paths."""
+
+    def default(self, o: Any) -> Any:
+        if dataclasses.is_dataclass(o) and not isinstance(o, type):
+            as_json = getattr(o, "as_json", None)
+            return as_json() if callable(as_json) else dataclasses.asdict(o)
+        if isinstance(o, set | frozenset):
+            return sorted(o, key=repr)
+        if isinstance(o, PurePath):
+            return str(o)
+        return super().default(o)
+
+
+def jsonable(value: Any) -> dict:
+    """`value` as the JSON object stored in dbtools_jobrun.result; never raises."""
+    try:
+        data = json.loads(json.dumps(value, cls=ResultEncoder))
+    except (TypeError, ValueError) as exc:
+        logger.warning("a job result is not JSON (%s); its description is stored instead", exc)
+        return {"unserializable": _describe(value), "reason": str(exc)[:500]}
+    return data if isinstance(data, dict) else {"result": data}
+
+
+def _describe(value: Any) -> str:
+    try:
+        return repr(value)[:2000]
+    except Exception:  # a broken __repr__ must not fail the job either
+        return f"<{type(value).__name__}>"
 
 
 def _ids(context: Any) -> tuple[int | None, int]:

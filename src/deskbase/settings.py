@@ -8,7 +8,7 @@ from django.utils.csp import CSP
 from psycopg.conninfo import conninfo_to_dict
 
 from deskbase import config
-from deskbase.core.db.pool import check_connection
+from deskbase.core.db.pool import TrackedConnection, check_connection
 
 VAR_DIR = config.var_dir()
 LOG_DIR = VAR_DIR / "log"
@@ -52,6 +52,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "deskbase.core.middleware.ServerTimingMiddleware",
+    # Outside everything that touches the database: 503 while it is unreachable.
+    "deskbase.core.outage.DatabaseOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -124,6 +126,13 @@ def _database(url: str) -> dict:
             # A connection broken by a database restart is replaced, not handed out.
             # (a round trip, skipped for a connection back from a request within 1 s)
             "check": check_connection,
+            # Each connection attempt is reported, so that while the database is
+            # unreachable requests fail at once with a 503 (deskbase.core.db.base).
+            "connection_class": TrackedConnection,
+            # A failed connection is retried in the background for this long, then
+            # the pool waits for a request to try again: the default of 5 minutes of
+            # back-off left a restarted database unused for up to a minute or two.
+            "reconnect_timeout": config.env_int("DESKBASE_DB_RECONNECT_TIMEOUT", 2),
         }
     return settings
 

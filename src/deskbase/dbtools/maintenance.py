@@ -116,6 +116,9 @@ def refresh_views(*, say: Say = _quiet) -> dict[str, Any]:
     started = time.monotonic()
     result = refresh.refresh_views()
     say(f"views refreshed in {time.monotonic() - started:.1f}s")
+    # Plain JSON (the job worker stores it): each view's record as its as_json().
+    if isinstance(result, list):
+        result = [item.as_json() if hasattr(item, "as_json") else item for item in result]
     return {"refreshed": result if isinstance(result, list | dict | int) else True}
 
 

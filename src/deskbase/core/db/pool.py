@@ -8,6 +8,7 @@ from __future__ import annotations
 import select
 import time
 
+import psycopg
 from psycopg import pq
 from psycopg_pool import ConnectionPool
 
@@ -47,3 +48,53 @@ def _pending_input(conn) -> bool:
     except (OSError, ValueError):
         return True
     return bool(readable)
+
+
+# ------------------------------------------------------------------ reachability
+class Reachability:
+    """Whether this process's last attempt to connect to PostgreSQL failed, and why.
+
+    The pool's connection class (TrackedConnection) reports every attempt. While the
+    last one failed less than `retry_seconds` ago the database counts as unreachable:
+    a request then fails at once (deskbase.core.db.base) instead of waiting out the
+    pool's timeout, and after that window one request tries again. One per process:
+    the settings give the process one database.
+    """
+
+    retry_seconds: float = 1.0
+
+    def __init__(self) -> None:
+        self.failed_at: float | None = None
+        self.reason = ""
+
+    def failed(self, exc: BaseException) -> None:
+        self.reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        self.failed_at = time.monotonic()
+
+    def succeeded(self) -> None:
+        self.failed_at = None
+
+    def failed_since(self, moment: float) -> bool:
+        failed_at = self.failed_at
+        return failed_at is not None and failed_at >= moment
+
+    def recently_failed(self) -> bool:
+        failed_at = self.failed_at
+        return failed_at is not None and time.monotonic() - failed_at < self.retry_seconds
+
+
+REACHABILITY = Reachability()
+
+
+class TrackedConnection(psycopg.Connection):
+    """psycopg's connection, reporting each connection attempt to REACHABILITY."""
+
+    @classmethod
+    def connect(cls, *args, **kwargs):
+        try:
+            conn = super().connect(*args, **kwargs)
+        except psycopg.OperationalError as exc:
+            REACHABILITY.failed(exc)
+            raise
+        REACHABILITY.succeeded()
+        return conn

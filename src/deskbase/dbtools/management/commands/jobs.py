@@ -1,4 +1,9 @@
-"""`deskbase jobs status`: the schedule, the last run of each task, failures and the queue."""
+"""`deskbase jobs status`: the schedule, the last run of each task, failures and the queue.
+
+It exits 1, naming each problem, while a task's last run failed or is a retry after a
+failure, or while no job worker is alive (none registered, or none has sent its
+heartbeat for STALE_WORKER_SECONDS): a monitor can call it as it is.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
+
+# procrastinate's worker sends a heartbeat every 10 s and counts a worker silent for
+# 30 s as stalled (its Worker's update_heartbeat_interval / stalled_worker_timeout).
+STALE_WORKER_SECONDS = 30
 
 
 class Command(BaseCommand):
@@ -24,8 +33,8 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(report, indent=2, default=str))
         else:
             self.print(report)
-        if report["failing"]:
-            raise CommandError(f"failing tasks: {', '.join(report['failing'])}")
+        if report["problems"]:
+            raise CommandError("; ".join(report["problems"]))
 
     def print(self, report: dict[str, Any]) -> None:
         w = self.stdout.write
@@ -34,23 +43,27 @@ class Command(BaseCommand):
             last = task["last_run"]
             shown = "never run"
             if last:
-                state = {True: "ok", False: "FAILED", None: "running"}[last["ok"]]
-                shown = f"{state} at {last['started_at']} (attempt {last['attempt']})"
+                shown = f"{last['state']} at {last['started_at']} (attempt {last['attempt']})"
             w(f"  {task['name']:<30} {task['cron']:<14} {shown}")
         w("queue: " + (", ".join(f"{k} {v}" for k, v in report["queue"].items()) or "empty"))
-        w(
-            "workers: "
-            + (
-                ", ".join(f"#{x['id']} seen {x['last_heartbeat']}" for x in report["workers"])
-                or "none running"
-            )
-        )
+        workers = [
+            f"#{x['id']} seen {x['last_heartbeat']}" + ("" if x["alive"] else " (STALE)")
+            for x in report["workers"]
+        ]
+        w("workers: " + (", ".join(workers) or "none running"))
         if report["failures"]:
             w("recent failures:")
             for f in report["failures"]:
                 first = (f["error"] or "").splitlines()[0] if f["error"] else ""
                 where = f"{f['task']} job {f['job_id']} attempt {f['attempt']}"
                 w(f"  {f['started_at']} {where}: {first}")
+
+
+def _state(ok: bool | None, attempt: int) -> str:
+    if ok is None:
+        # A retry only runs after its previous attempt failed.
+        return "running" if attempt <= 1 else "retrying"
+    return "ok" if ok else "FAILED"
 
 
 def status(*, failures: int = 10) -> dict[str, Any]:
@@ -62,9 +75,11 @@ def status(*, failures: int = 10) -> dict[str, Any]:
         last = JobRun.objects.filter(task=name).order_by("-started_at", "-id").first()
         row = None
         if last is not None:
+            state = _state(last.ok, last.attempt)
             row = {"started_at": last.started_at, "finished_at": last.finished_at,
-                   "ok": last.ok, "attempt": last.attempt, "error": last.error}  # fmt: skip
-            if last.ok is False:
+                   "ok": last.ok, "state": state, "attempt": last.attempt,
+                   "error": last.error}  # fmt: skip
+            if state in {"FAILED", "retrying"}:
                 failing.append(name)
         tasks.append({"name": name, "cron": cron, "what": what, "last_run": row})
     recent = JobRun.objects.filter(ok=False).order_by("-started_at", "-id")[:failures]
@@ -73,11 +88,26 @@ def status(*, failures: int = 10) -> dict[str, Any]:
             "SELECT status::text, count(*) FROM procrastinate_jobs GROUP BY 1 ORDER BY 1"
         )
         queue = dict(cursor.fetchall())
-        cursor.execute("SELECT id, last_heartbeat FROM procrastinate_workers ORDER BY id")
-        workers = [{"id": i, "last_heartbeat": h} for i, h in cursor.fetchall()]
+        # The database's clock on both sides: the worker's heartbeat is its now().
+        cursor.execute(
+            "SELECT id, last_heartbeat, last_heartbeat > now() - make_interval(secs => %s)"
+            " FROM procrastinate_workers ORDER BY id",
+            [STALE_WORKER_SECONDS],
+        )
+        workers = [{"id": i, "last_heartbeat": h, "alive": a} for i, h, a in cursor.fetchall()]
+    alive = any(worker["alive"] for worker in workers)
+    problems = []
+    if failing:
+        problems.append(f"failing tasks: {', '.join(failing)}")
+    if not alive:
+        problems.append(
+            f"no job worker is alive (no heartbeat in the last {STALE_WORKER_SECONDS} s)"
+        )
     return {
         "tasks": tasks,
         "failing": failing,
+        "worker_alive": alive,
+        "problems": problems,
         "failures": [
             {
                 "task": r.task,

@@ -1,0 +1,129 @@
+"""Requests read in full before the application runs, and a bound on requests in it.
+
+gunicorn's threaded worker gives a connection its thread from the first byte of the
+request to the last byte of the answer, and Django reads the body only when a view
+asks for it: inside the request's transaction, holding a pooled database
+connection. Eight clients trickling their bodies at 2 bytes/s therefore held all
+4 x 2 threads and froze the server. nginx in front (which buffers requests) is the
+classic cure, but `deskbase up` must hold up without one. So:
+
+- gunicorn runs many threads per process (DESKBASE_WEB_CONNECTIONS, 32), one per
+  open connection (worker_connections equals it, so a process with every thread
+  taken stops accepting and another one takes the connection). A thread blocked on a
+  slow socket costs memory, no CPU and no database connection.
+- BufferedRequests reads the whole body first (into memory, on disk past 1 MiB),
+  with no database connection and outside the application slots; a client that
+  sends nothing for DESKBASE_WEB_READ_TIMEOUT seconds, or whose body takes longer
+  than that plus a second per 4 KiB (a floor of about 4 KiB/s, which a phone on a
+  poor link still clears), gets a 408.
+- Only then does the request take one of DESKBASE_WEB_THREADS application slots
+  (2 a process, the concurrency measured fastest on 2 cores), so more threads do
+  not mean more Python competing for the cores; the slot is given back, and the
+  database connection returned to the pool, before the answer is written to the
+  client, so a slow reader holds neither.
+
+Headers trickled slowly still hold a connection thread until they are complete
+(gunicorn parses them); with DESKBASE_WEB_CONNECTIONS x processes threads (128 on
+2 cores) that takes many more clients than before. A server facing the internet
+still belongs behind a buffering proxy (docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 16 * 1024
+# Bytes a second a body must average once past the read timeout's allowance.
+MIN_RATE = 4 * 1024
+IN_MEMORY = 1024 * 1024
+# Bodies larger than this are not buffered (the application refuses them anyway:
+# attachments are at most DESKBASE_MAX_ATTACHMENT_BYTES, 25 MiB by default).
+MAX_BUFFERED = 64 * 1024 * 1024
+
+TIMEOUT_BODY = b"The request body did not arrive in time.\n"
+
+
+class BodyTimeout(Exception):
+    pass
+
+
+class BufferedRequests:
+    def __init__(self, app: Callable, *, slots: int, read_timeout: float) -> None:
+        self.app = app
+        self.slots = threading.BoundedSemaphore(max(1, slots))
+        self.read_timeout = read_timeout
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        try:
+            self.buffer_body(environ)
+        except BodyTimeout as exc:
+            logger.warning("408 for %s %s: %s", environ.get("REQUEST_METHOD"),
+                           environ.get("PATH_INFO"), exc)  # fmt: skip
+            start_response(
+                "408 Request Timeout",
+                [("Content-Type", "text/plain; charset=utf-8"), ("Connection", "close"),
+                 ("Content-Length", str(len(TIMEOUT_BODY)))],
+            )  # fmt: skip
+            return [TIMEOUT_BODY]
+        with self.slots:
+            result = self.app(environ, start_response)
+            # The answer is computed; give the database connection back before it is
+            # written (Django would at the end of writing). A streaming answer that
+            # queries later takes a connection again.
+            from django.db import close_old_connections
+
+            close_old_connections()
+        return result
+
+    def buffer_body(self, environ: dict[str, Any]) -> None:
+        length = _content_length(environ)
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if length == 0 and not chunked:
+            return
+        if length > MAX_BUFFERED:
+            return
+        stream = environ["wsgi.input"]
+        sock = environ.get("gunicorn.socket")
+        # Handed on as wsgi.input; closed when the request is collected.
+        buffer = tempfile.SpooledTemporaryFile(max_size=IN_MEMORY)  # noqa: SIM115
+        started = time.monotonic()
+        received = 0
+        try:
+            while chunked or received < length:
+                # The whole body may take the read timeout, plus a second per MIN_RATE bytes.
+                allowed = started + self.read_timeout + received / MIN_RATE - time.monotonic()
+                if allowed <= 0:
+                    raise BodyTimeout(f"{received} bytes in {time.monotonic() - started:.0f} s")
+                if sock is not None:
+                    sock.settimeout(min(self.read_timeout, allowed))
+                want = CHUNK if chunked else min(CHUNK, length - received)
+                try:
+                    data = stream.read(want)
+                except TimeoutError:
+                    raise BodyTimeout(f"no data for {self.read_timeout:g} s") from None
+                if not data:
+                    break
+                buffer.write(data)
+                received += len(data)
+                if received > MAX_BUFFERED:
+                    raise BodyTimeout("the body is too large")
+        finally:
+            if sock is not None:
+                sock.settimeout(None)
+        buffer.seek(0)
+        environ["wsgi.input"] = buffer
+        environ["CONTENT_LENGTH"] = str(received)
+
+
+def _content_length(environ: dict[str, Any]) -> int:
+    try:
+        return max(int(environ.get("CONTENT_LENGTH") or 0), 0)
+    except ValueError:
+        return 0

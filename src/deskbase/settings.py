@@ -29,6 +29,7 @@ CSRF_TRUSTED_ORIGINS = [
 ]
 
 INSTALLED_APPS = [
+    # Installed for its log table only: the admin site is not served (deskbase/urls.py).
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

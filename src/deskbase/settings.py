@@ -140,8 +140,9 @@ AUTH_USER_MODEL = "accounts.User"
 # Emails are unique per organization; the backend resolves the tenant first.
 AUTHENTICATION_BACKENDS = ["deskbase.accounts.backends.TenantEmailBackend"]
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+# argon2id at OWASP's recommended cost (deskbase.accounts.hashers says why).
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "deskbase.accounts.hashers.OwaspArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [

@@ -92,3 +92,26 @@ def test_passwords_use_owasp_argon2id_parameters_and_old_hashes_still_verify(ten
     old = Argon2PasswordHasher().encode(PASSWORD, Argon2PasswordHasher().salt())
     assert identify_hasher(old).verify(PASSWORD, old)
     assert identify_hasher(old).must_update(old)
+
+
+def test_the_session_store_keeps_djangos_contract():
+    from django.contrib.sessions.backends.base import UpdateError
+
+    from deskbase.accounts.sessions import SessionStore
+
+    created = SessionStore()
+    created["a"] = 1
+    created.create()  # saved at once, as Django documents
+    assert SessionStore(created.session_key).load() == {"a": 1}
+    old_key = created.session_key
+    created.cycle_key()
+    assert not SessionStore().exists(old_key)
+    created["b"] = 2
+    created.save()  # the new key's row, written by this save
+    assert SessionStore(created.session_key).load() == {"a": 1, "b": 2}
+    # a session ended meanwhile (signed out elsewhere) is never written back
+    SessionStore(created.session_key).delete()
+    created["c"] = 3
+    with pytest.raises(UpdateError):
+        created.save()
+    assert not SessionStore().exists(created.session_key)

@@ -2,11 +2,12 @@
 
 - The read every signed-in request makes is one fixed statement in plain SQL, which
   the connection prepares (Django's builds and compiles an ORM query each time).
-- A new session (a sign-in cycles the key) is not written when its key is made but
-  by the save at the end of the request, in one INSERT: Django checks the key is
-  free (a SELECT), inserts the row at once and updates it again at the end of the
-  same request. A 32-character random key does not collide in practice; if it ever
-  did, the INSERT says so and a new key is drawn.
+- A sign-in cycles the key: the new key's row is written by the save at the end of
+  the request, in one INSERT (Django checks the key is free with a SELECT, inserts
+  the row at once and updates it again at the end of the same request). `create()`
+  still saves at once, as Django documents, but without the SELECT: a 32-character
+  random key does not collide in practice, and if it ever did the INSERT says so
+  and a new key is drawn.
 - Saves are one statement without a savepoint: an INSERT that does nothing on a
   taken key, or an UPDATE of the existing row. An UPDATE that finds no row (the
   session was ended meanwhile, e.g. signed out in another tab) raises UpdateError
@@ -40,13 +41,26 @@ class SessionStore(db.SessionStore):
         return self.model(session_key=self.session_key, session_data=row[0], expire_date=row[1])
 
     def create(self) -> None:
+        """A new key, saved at once (Django's contract): one INSERT, no SELECT first."""
+        self._session_key = get_random_string(32, VALID_KEY_CHARS)
+        self._unsaved = True
+        self._insert()
+        self.modified = True
+
+    def cycle_key(self) -> None:
+        """A new key for the same data (at sign-in), saved with the request's last save."""
+        data = self._session
+        key = self.session_key
         self._session_key = get_random_string(32, VALID_KEY_CHARS)
         self._unsaved = True
         self.modified = True
+        self._session_cache = data
+        if key:
+            self.delete(key)
 
     def save(self, must_create: bool = False) -> None:
         if self.session_key is None:
-            self.create()
+            return self.create()
         if must_create or self._unsaved:
             self._insert()
         else:

@@ -450,7 +450,7 @@ def print_banner(url: str, started_pg: bool, *, demo: bool) -> None:
     if demo:
         lines.append(f"  demo logins (organization {DEMO_SLUG!r}; email / password):")
         lines += [f"    {login.role:<9} {login.email} / {login.password}" for login in DEMO_LOGINS]
-    lines += [f"  health: {url}health   admin: {url}admin/"]
+    lines += [f"  health: {url}health   administration: {url}manage/"]
     if started_pg:
         lines.append("  Ctrl-C stops the web server and the PostgreSQL it started.")
     else:

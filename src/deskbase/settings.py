@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from django.utils.csp import CSP
 from psycopg.conninfo import conninfo_to_dict
@@ -11,6 +12,7 @@ from deskbase import config
 from deskbase.core.db.pool import TrackedConnection, check_connection
 
 VAR_DIR = config.var_dir()
+BASE_PACKAGE_DIR = Path(__file__).resolve().parent
 LOG_DIR = VAR_DIR / "log"
 
 SECRET_KEY = config.secret_key()
@@ -27,6 +29,7 @@ CSRF_TRUSTED_ORIGINS = [
 ]
 
 INSTALLED_APPS = [
+    # Installed for its log table only: the admin site is not served (deskbase/urls.py).
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -147,8 +150,9 @@ AUTH_USER_MODEL = "accounts.User"
 # Emails are unique per organization; the backend resolves the tenant first.
 AUTHENTICATION_BACKENDS = ["deskbase.accounts.backends.TenantEmailBackend"]
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+# argon2id at OWASP's recommended cost (deskbase.accounts.hashers says why).
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "deskbase.accounts.hashers.OwaspArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -162,6 +166,8 @@ LOGOUT_REDIRECT_URL = "login"
 
 SESSION_ENGINE = "deskbase.accounts.sessions"  # Django's database sessions, read in plain SQL
 SESSION_COOKIE_HTTPONLY = True
+# A refused form token answers the styled 403 page (templates 400/403/404/500.html).
+CSRF_FAILURE_VIEW = "deskbase.web.views.errors.csrf_failure"
 SESSION_COOKIE_SECURE = config.env_bool("DESKBASE_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -192,6 +198,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_ROOT = VAR_DIR / "media"
+# Files served at the site's root by whitenoise, before any middleware that needs the
+# database: /favicon.ico, which browsers ask for on their own.
+WHITENOISE_ROOT = BASE_PACKAGE_DIR / "web" / "root"
 # Largest attachment accepted, in bytes (25 MiB by default).
 MAX_ATTACHMENT_BYTES = config.env_int("DESKBASE_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024)
 # Soft-deleted rows are purged after this many days in the trash.

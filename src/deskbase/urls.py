@@ -1,7 +1,5 @@
-from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from deskbase.accounts.forms import SignInForm
 from deskbase.api.main import api
@@ -19,9 +17,9 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    # The admin signs in through the same form: it needs the organization.
-    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
-    path("admin/", admin.site.urls),
+    # No Django admin on the web: it would write past the services' rules and reach
+    # tables every tenant shares (auth_group). Tenants administer under /manage/;
+    # platform operators use the `deskbase` command (docs/tenancy.md).
     path("api/", api.urls),
     # The agent workspace, the customer portal and tenant administration (deskbase.web).
     path("", include("deskbase.web.urls")),

@@ -75,8 +75,8 @@ def test_manager_may_not_create_or_remove_an_admin(tenant_a):
 
 def test_another_tenants_person_cannot_be_removed(tenant_a, tenant_b):
     client = signed_in(tenant_a.admin)
-    response = client.post(f"/manage/people/{tenant_b.agent.id}/remove", follow=True)
-    assert "No such user here." in response.content.decode()
+    response = client.post(f"/manage/people/{tenant_b.agent.id}/remove")
+    assert response.status_code == 404
     assert User.objects.get(pk=tenant_b.agent.pk).deleted_at is None
     listing = client.get("/manage/people/").content.decode()
     assert "agent@globex.test" not in listing
@@ -110,3 +110,16 @@ def test_manager_cannot_promote_or_change_own_role(tenant_a):
     assert "role: You cannot change your own role." in response.content.decode()
     assert User.objects.get(pk=tenant_a.manager.pk).role == "manager"
     assert client.get(f"/manage/people/{tenant_a.admin.id}/").status_code == 200
+
+
+def test_another_tenants_or_a_missing_person_is_a_404_not_a_redirect(tenant_a, tenant_b):
+    client = signed_in(tenant_a.admin)
+    for user_id in (tenant_b.agent.id, 999_999):
+        response = client.get(f"/manage/people/{user_id}/")
+        assert response.status_code == 404, (user_id, response.get("Location"))
+        assert "Not found" in response.content.decode()
+        post = client.post(f"/manage/people/{user_id}/", {"full_name": "Hijacked"})
+        assert post.status_code == 404
+        assert client.post(f"/manage/people/{user_id}/remove").status_code == 404
+    assert User.objects.get(pk=tenant_b.agent.pk).full_name == "Globex Agent"
+    assert User.all_objects.get(pk=tenant_b.agent.pk).deleted_at is None

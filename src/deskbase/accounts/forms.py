@@ -26,7 +26,7 @@ class SignInForm(AuthenticationForm):
         if organization and username and password:
             address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
             try:
-                throttle.check(organization, username, address)
+                failed_before = throttle.check(organization, username, address)
             except throttle.Throttled as limited:
                 raise forms.ValidationError(limited.message, code="throttled") from None
             self.user_cache = authenticate(
@@ -35,6 +35,7 @@ class SignInForm(AuthenticationForm):
             if self.user_cache is None:
                 throttle.record_failure(organization, username, address)
                 raise self.get_invalid_login_error()
-            throttle.record_success(organization, username)
+            if failed_before:
+                throttle.record_success(organization, username)
             self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data

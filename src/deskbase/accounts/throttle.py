@@ -37,9 +37,14 @@ def _keys(organization: str, email: str, address: str) -> dict[str, int]:
     }
 
 
-def check(organization: str, email: str, address: str) -> None:
-    """Raise Throttled when the account or the address is over its limit."""
+def check(organization: str, email: str, address: str) -> bool:
+    """Raise Throttled when the account or the address is over its limit.
+
+    Return whether the account has failures on record: only then does a successful
+    sign-in need `record_success` (most sign-ins skip that statement)."""
     keys = _keys(organization, email, address)
+    account_key = next(iter(keys))
+    recorded = False
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT key, failures, extract(epoch FROM window_started_at + %s - now())::int"
@@ -50,6 +55,8 @@ def check(organization: str, email: str, address: str) -> None:
         for key, failures, remaining in cursor.fetchall():
             if failures >= keys[key]:
                 raise Throttled(retry_after=max(int(remaining), 1))
+            recorded = recorded or (key == account_key and failures > 0)
+    return recorded
 
 
 def record_failure(organization: str, email: str, address: str) -> None:

@@ -63,13 +63,14 @@ def client_address(request: HttpRequest) -> str:
 def sign_in(request: HttpRequest, payload: SignInIn):
     """Start a browser session (then send the CSRF token with unsafe requests)."""
     address = client_address(request)
-    throttle.check(payload.organization, payload.email, address)
+    failed_before = throttle.check(payload.organization, payload.email, address)
     user = authenticate(request, username=payload.email, password=payload.password,
                         organization=payload.organization)  # fmt: skip
     if user is None:
         throttle.record_failure(payload.organization, payload.email, address)
         raise Unauthorized("Your organization, email address and password did not match.")
-    throttle.record_success(payload.organization, payload.email)
+    if failed_before:
+        throttle.record_success(payload.organization, payload.email)
     login(request, user)
     return user
 

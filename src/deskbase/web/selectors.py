@@ -5,10 +5,9 @@ Each function documents its query budget; none grows with the number of rows.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
@@ -100,28 +99,43 @@ def agents_with_load(*, organization: Organization, actor: User) -> list[AgentLo
 
 
 # ------------------------------------------------------------------ presence
-def _presence_key(organization_id: int, number: int) -> str:
-    return f"web:presence:{organization_id}:{number}"
+# One statement: record the caller's poll, drop the organization's expired rows
+# (skipping any another poll holds, so two polls never wait on each other), and read
+# the other agents who polled this ticket within PRESENCE_SECONDS. The read does not
+# see this statement's own write, which is why it leaves the caller out anyway.
+_PRESENCE_SQL = """
+WITH touched AS (
+    INSERT INTO web_ticketpresence AS p (organization_id, ticket_number, user_id, seen_at)
+    VALUES (%(org)s, %(number)s, %(user)s, clock_timestamp())
+    ON CONFLICT (organization_id, ticket_number, user_id)
+    DO UPDATE SET seen_at = excluded.seen_at
+), expired AS (
+    DELETE FROM web_ticketpresence
+    WHERE (organization_id, ticket_number, user_id) IN (
+        SELECT organization_id, ticket_number, user_id FROM web_ticketpresence
+        WHERE organization_id = %(org)s
+          AND seen_at < clock_timestamp() - make_interval(secs => %(ttl)s * 2)
+        FOR UPDATE SKIP LOCKED
+    )
+)
+SELECT coalesce(nullif(u.full_name, ''), u.email) AS name
+FROM web_ticketpresence p
+JOIN accounts_user u ON u.id = p.user_id AND u.organization_id = p.organization_id
+WHERE p.organization_id = %(org)s AND p.ticket_number = %(number)s
+  AND p.user_id <> %(user)s AND u.deleted_at IS NULL
+  AND p.seen_at >= clock_timestamp() - make_interval(secs => %(ttl)s)
+ORDER BY 1
+"""
 
 
 def presence_touch(*, organization_id: int, number: int, user: User) -> list[str]:
     """Record that `user` has the ticket open; return the names of the others who do.
 
-    A cache entry per ticket, refreshed by the page's poll: no query, and it
-    expires by itself. Two polls racing may drop one viewer for one interval,
-    which is fine for a hint.
+    Kept in PostgreSQL (web_ticketpresence, unlogged, tenant-isolated), so every
+    server process and every worker sees every agent. Budget: 1 query.
     """
-    key = _presence_key(organization_id, number)
-    now = time.time()
-    viewers: dict[int, tuple[str, float]] = cache.get(key) or {}
-    viewers = {uid: seen for uid, seen in viewers.items() if now - seen[1] < PRESENCE_SECONDS}
-    viewers[user.id] = (user.full_name or user.email, now)
-    cache.set(key, viewers, PRESENCE_SECONDS * 2)
-    return sorted(name for uid, (name, _) in viewers.items() if uid != user.id)
-
-
-def presence_leave(*, organization_id: int, number: int, user: User) -> None:
-    key = _presence_key(organization_id, number)
-    viewers = cache.get(key) or {}
-    if viewers.pop(user.id, None) is not None:
-        cache.set(key, viewers, PRESENCE_SECONDS * 2)
+    params = {"org": organization_id, "number": number, "user": user.id,
+              "ttl": PRESENCE_SECONDS}  # fmt: skip
+    with tenant(organization_id, user, savepoint=False), connection.cursor() as cursor:
+        cursor.execute(_PRESENCE_SQL, params)
+        return [name for (name,) in cursor.fetchall()]

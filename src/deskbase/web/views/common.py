@@ -26,7 +26,7 @@ def organization_of(user: User) -> Organization:
 
 
 def forbidden(request: HttpRequest, message: str) -> HttpResponse:
-    return render(request, "web/forbidden.html", {"message": message}, status=403)
+    return render(request, "403.html", {"message": message}, status=403)
 
 
 def _guard(test: Callable[[User], bool], message: str) -> Callable:

@@ -406,9 +406,7 @@ def person_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     """A person's profile: the API's rules (nobody changes their own role or deactivates
     themselves; managers manage agents and customers and grant neither senior role)."""
     user = request.user
-    person = reference(User, user, user_id, "user")
-    if person is None:
-        raise ValidationFailed.one("user", "No such user here.")
+    person = _owned(User, user, user_id, "person")  # another tenant's or none: a 404
     if request.method == "POST":
         changes = _profile_changes(request.POST, person)
         if person.id == user.id and "role" in changes:
@@ -435,7 +433,7 @@ def person_edit(request: HttpRequest, user_id: int) -> HttpResponse:
 @domain_errors
 def person_remove(request: HttpRequest, user_id: int) -> HttpResponse:
     user = request.user
-    target = reference(User, user, user_id, "user")
+    target = _owned(User, user, user_id, "person")
     _ensure_may_manage(user, target, None)
     people.user_soft_delete(organization=organization_of(user), actor=user, user=target)
     messages.success(request, f"{target.email} removed.")

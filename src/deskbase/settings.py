@@ -52,6 +52,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "deskbase.core.middleware.ServerTimingMiddleware",
+    "deskbase.api.middleware.ApiProblemMiddleware",
+    "deskbase.core.chunked.ChunkedBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -11,6 +11,8 @@ import json
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from gunicorn.config import Config
 from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.http.parser import RequestParser
@@ -33,13 +35,23 @@ def serve(head: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
     raw = head.replace("\n", "\r\n").encode() + b"\r\n" + body
     request = next(iter(RequestParser(cfg, [raw], CLIENT)))
     _, environ = gunicorn_wsgi.create(request, None, CLIENT, ("127.0.0.1", 8050), cfg)
-    assert environ["wsgi.input_terminated"] and "CONTENT_LENGTH" not in environ
+    assert environ["wsgi.input_terminated"]
+    assert "CONTENT_LENGTH" not in environ
     answer: dict = {}
 
     def start_response(status: str, headers: list, exc_info=None) -> None:
         answer.update(status=int(status.split()[0]), headers=dict(headers))
 
-    content = b"".join(WSGIHandler()(environ, start_response))
+    # As Django's test client does: the test's connection (and its transaction) stays open.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        response = WSGIHandler()(environ, start_response)
+        content = b"".join(response)
+        response.close()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     return answer["status"], answer["headers"], content
 
 
@@ -55,7 +67,7 @@ def test_a_chunked_json_post_is_read_whole(tenant_a, tenant_b, app_role):
     _, token = token_create(organization=tenant_a.org, actor=tenant_a.agent, name="chunked")
     body = json.dumps({"subject": "Sent in chunks", "customer_id": tenant_a.customer.id,
                        "description": "long " * 100}).encode()  # fmt: skip
-    status, headers, content = serve(head(token), chunked(body))
+    status, _, content = serve(head(token), chunked(body))
     assert status == 201, content[:300]
     ticket = Ticket.objects.get(subject="Sent in chunks")
     assert ticket.description.startswith("long long")

@@ -4,9 +4,9 @@ other sites, anonymous writes, wrong tokens, and answers that must not tell thin
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from deskbase.accounts import throttle
@@ -157,6 +157,10 @@ def test_wrong_tokens_are_throttled_per_address(tenant_a, tenant_b, app_role):
 
 
 # ------------------------------------------------------------------ answers alike
+def numberless(content: bytes) -> str:
+    return re.sub(r"#\d+", "#N", content.decode())
+
+
 def test_another_customers_ticket_reads_like_a_missing_one(tenant_a, tenant_b, app_role):
     from deskbase.accounts import services as people
 
@@ -169,8 +173,7 @@ def test_another_customers_ticket_reads_like_a_missing_one(tenant_a, tenant_b, a
         a = customer.get(f"/tickets/{theirs.number}{suffix}")
         b = customer.get(f"/tickets/{missing}{suffix}")
         assert a.status_code == b.status_code == 404
-        strip = lambda body: body.replace(str(theirs.number), "N").replace(str(missing), "N")  # noqa: E731
-        assert strip(a.content.decode()) == strip(b.content.decode())
+        assert numberless(a.content) == numberless(b.content)
     # The portal too.
     portal = Client()
     portal.force_login(tenant_a.customer)
@@ -200,7 +203,14 @@ def test_an_opened_result_of_another_tenant_is_a_422(tenant_a, tenant_b, app_rol
 def test_a_very_long_file_name_is_a_422_naming_the_file(tenant_a, app_role):
     ticket = open_ticket(tenant_a)
     api = ApiClient(tenant_a.agent)
-    upload = SimpleUploadedFile("n" * 1000 + ".txt", b"hello", "text/plain")
-    response = api.client.post(f"/api/v1/tickets/{ticket.number}/attachments", {"file": upload},
-                               headers=api._headers(None))  # fmt: skip
+    # Built by hand: Django's test client would cut the name to 255 characters first.
+    body = (
+        "--b0undary\r\n"
+        f'Content-Disposition: form-data; name="file"; filename="{"n" * 1000}.txt"\r\n'
+        "Content-Type: text/plain\r\n\r\nhello\r\n--b0undary--\r\n"
+    ).encode()
+    response = api.client.generic(
+        "POST", f"/api/v1/tickets/{ticket.number}/attachments", body,
+        content_type="multipart/form-data; boundary=b0undary", headers=api._headers(None),
+    )  # fmt: skip
     assert is_problem(response, 422)["errors"][0]["field"] == "file"

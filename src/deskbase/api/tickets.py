@@ -244,16 +244,16 @@ def create_ticket(request: HttpRequest, payload: TicketIn, response: HttpRespons
 
 def _create(user: User, payload: TicketIn) -> Ticket:
     return services.ticket_create(
-            organization=organization_of(user), actor=user, subject=payload.subject,
-            description=payload.description,
-            customer=_ref(User, user, payload.customer_id, "customer_id"),
-            priority=payload.priority, channel=payload.channel,
-            category=_ref(Category, user, payload.category_id, "category_id"),
-            team=_ref(Team, user, payload.team_id, "team_id"),
-            assignee=_ref(User, user, payload.assignee_id, "assignee_id"),
-            auto_assign=payload.auto_assign, tags=payload.tags,
-            custom_fields=payload.custom_fields,
-        )  # fmt: skip
+        organization=organization_of(user), actor=user, subject=payload.subject,
+        description=payload.description,
+        customer=_ref(User, user, payload.customer_id, "customer_id"),
+        priority=payload.priority, channel=payload.channel,
+        category=_ref(Category, user, payload.category_id, "category_id"),
+        team=_ref(Team, user, payload.team_id, "team_id"),
+        assignee=_ref(User, user, payload.assignee_id, "assignee_id"),
+        auto_assign=payload.auto_assign, tags=payload.tags,
+        custom_fields=payload.custom_fields,
+    )  # fmt: skip
 
 
 @router.get("/{number}", response={200: TicketDetailOut, **ERRORS})

@@ -152,3 +152,21 @@ def test_a_deep_value_already_stored_does_not_break_list_or_detail(tenant_a, ten
     customer = ApiClient(tenant_a.customer)
     assert customer.get("/tickets").status_code == 200
     assert customer.get(f"/tickets/{ticket.number}").status_code == 200
+
+
+def test_a_value_no_parser_reads_still_leaves_the_list_answering(tenant_a, app_role):
+    """Nested past every JSON parser's limit (1,100 levels): the list shows the row with a
+    marker in place of its custom fields."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL ROLE NONE")
+        cursor.execute("ALTER TABLE tickets_ticket DROP CONSTRAINT"
+                       " tickets_ticket_custom_fields_bounded")  # fmt: skip
+    ticket = open_ticket(tenant_a)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE tickets_ticket SET custom_fields = %s::jsonb WHERE id = %s",
+                       ['{"a": ' * 1100 + "1" + "}" * 1100, ticket.id])  # fmt: skip
+    listed = ApiClient(tenant_a.agent).get("/tickets")
+    assert listed.status_code == 200, listed.content[:300]
+    assert listed.json()["items"][0]["custom_fields"] == {
+        "(unreadable)": "nested too deeply to show"
+    }

@@ -55,8 +55,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "deskbase.core.middleware.ServerTimingMiddleware",
+    # Outermost of what answers: turns Django's own error pages under /api/ into problems.
+    "deskbase.api.middleware.ApiProblemMiddleware",
     # Outside everything that touches the database: 503 while it is unreachable.
     "deskbase.core.outage.DatabaseOutageMiddleware",
+    "deskbase.core.chunked.ChunkedBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -4,7 +4,9 @@ and the header's search box suggests and finds a ticket."""
 from __future__ import annotations
 
 import re
+import time
 
+from django.db import connection
 from playwright.sync_api import expect
 
 from deskbase.analytics import refresh
@@ -72,7 +74,28 @@ def test_agent_finds_a_ticket_from_the_search_box(world, new_page):
     page.keyboard.press("Enter")
     expect(page.locator("#results-tickets mark").first).to_have_text(re.compile("Printer"))
     screenshot(page, "search")
-    page.locator("#results-tickets h3 a").first.click()
+    # Following the result reports it opened with a POST (app.js), not a GET that writes.
+    with page.expect_request(lambda r: "/opened" in r.url) as reported:
+        page.locator("#results-tickets h3 a").first.click()
+    assert reported.value.method == "POST"
+    assert "X-CSRFToken" in reported.value.headers or "x-csrftoken" in reported.value.headers
     expect(page.locator("#ticket-subject")).to_have_text("Printer offline on floor 3")
     assert page.url.endswith(f"/desk/tickets/{ticket.number}/")
+    assert _opened_results(world) == [("ticket", ticket.id)]
     assert violations == []
+
+
+def _opened_results(world, attempts: int = 100) -> list[tuple[str, int]]:
+    """The search log's opened results, once the report (sent as the page unloads) is in."""
+    for _ in range(attempts):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT opened_type, opened_id FROM search_searchlog"
+                " WHERE organization_id = %s AND opened_id IS NOT NULL",
+                [world.org.id],
+            )
+            rows = cursor.fetchall()
+        if rows:
+            return rows
+        time.sleep(0.1)
+    return []

@@ -46,9 +46,13 @@ def test_create_records_who_created_it(tenant_a, app_role):
 
 def test_a_customer_opens_tickets_only_for_themselves(tenant_a, app_role):
     ticket = services.ticket_create(
-        organization=tenant_a.org, actor=tenant_a.customer, subject="Help", priority="urgent"
+        organization=tenant_a.org, actor=tenant_a.customer, subject="Help", priority="high"
     )
-    assert ticket.customer_id == tenant_a.customer.id
+    assert (ticket.customer_id, ticket.priority) == (tenant_a.customer.id, "high")
+    # Urgent is the desk's triage call (docs/permissions.md).
+    with pytest.raises(PermissionDenied):
+        services.ticket_create(organization=tenant_a.org, actor=tenant_a.customer, subject="x",
+                               priority="urgent")  # fmt: skip
     with pytest.raises(PermissionDenied):
         services.ticket_create(
             organization=tenant_a.org, actor=tenant_a.customer, subject="x",

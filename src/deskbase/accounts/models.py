@@ -44,6 +44,9 @@ class Availability(models.TextChoices):
 def validate_skills(value: Any) -> None:
     if not isinstance(value, list) or not all(isinstance(s, str) and s for s in value):
         raise ValidationError("Skills are a list of non-empty names.")
+    # Bounded like every stored JSON value (deskbase.core.jsonbounds.SKILLS).
+    if len(value) > 100 or any(len(s) > 100 for s in value):
+        raise ValidationError("At most 100 skills of at most 100 characters each.")
 
 
 class UserManager(LiveManager, BaseUserManager["User"]):

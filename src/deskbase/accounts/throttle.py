@@ -22,11 +22,12 @@ WINDOW = timedelta(minutes=15)
 @dataclass(frozen=True)
 class Throttled(Exception):
     retry_after: int  # seconds
+    what: str = "failed sign-ins"
 
     @property
     def message(self) -> str:
         minutes = max(1, round(self.retry_after / 60))
-        return f"Too many failed sign-ins; try again in {minutes} minute{'s' * (minutes != 1)}."
+        return f"Too many {self.what}; try again in {minutes} minute{'s' * (minutes != 1)}."
 
 
 def _keys(organization: str, email: str, address: str) -> dict[str, int]:
@@ -77,3 +78,45 @@ def record_success(organization: str, email: str) -> None:
     account_key = next(iter(_keys(organization, email, "")))
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM accounts_signinthrottle WHERE key = %s", [account_key])
+
+
+# ------------------------------------------------------------------ bearer tokens
+# Requests with a wrong bearer token, per client address. Past the limit every bearer
+# request from that address is refused for the rest of the window, a right token too
+# (so guessing learns nothing). The check costs no query of its own: it is part of
+# the token lookup (accounts.tokens), and a failure is one upsert.
+TOKEN_ADDRESS_LIMIT = 30
+TOKEN_FAILURES = "requests with an invalid token from your address"  # noqa: S105 - a message
+
+
+def token_address_key(address: str) -> str:
+    return hashlib.sha256(f"token-address:{address}".encode()).hexdigest()
+
+
+# Seconds left in the window of an address over its limit, else NULL: a subquery for
+# the token lookup. Parameters: the key, then the limit.
+ADDRESS_BLOCKED_SQL = (
+    "(SELECT greatest(1, extract(epoch FROM window_started_at + interval '15 minutes'"
+    " - now())::int) FROM accounts_signinthrottle WHERE key = %s AND failures >= %s"
+    " AND window_started_at > now() - interval '15 minutes')"
+)
+assert timedelta(minutes=15) == WINDOW, "ADDRESS_BLOCKED_SQL spells the window out"
+
+
+def record_token_failure(address: str) -> None:
+    """Count a wrong token from `address`; raise Throttled once it is over the limit."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO accounts_signinthrottle AS t (key, failures, window_started_at)"
+            " VALUES (%s, 1, now()) ON CONFLICT (key) DO UPDATE SET"
+            " failures = CASE WHEN t.window_started_at > now() - %s"
+            "   THEN t.failures + 1 ELSE 1 END,"
+            " window_started_at = CASE WHEN t.window_started_at > now() - %s"
+            "   THEN t.window_started_at ELSE now() END"
+            " RETURNING failures,"
+            " greatest(1, extract(epoch FROM window_started_at + %s - now())::int)",
+            [token_address_key(address), WINDOW, WINDOW, WINDOW],
+        )
+        failures, remaining = cursor.fetchone()
+    if failures > TOKEN_ADDRESS_LIMIT:
+        raise Throttled(retry_after=int(remaining), what=TOKEN_FAILURES)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from django.db import connection
 from django.utils import timezone
 
+from deskbase.accounts import throttle
 from deskbase.accounts.models import ApiToken, User
 from deskbase.accounts.readers import USERS
 from deskbase.core import events
@@ -23,12 +24,15 @@ TOUCH_EVERY = timedelta(minutes=1)
 # The token's user becomes the transaction's actor in the same statement (the SET LOCAL
 # that tenancy.set_tenant would make in a second round trip; set_config runs for the
 # one row row-level security let through).
+# The same statement tells whether the client's address is throttled for wrong tokens
+# (throttle.ADDRESS_BLOCKED_SQL): always one row, the token's columns NULL if none.
 _LOOKUP = (  # noqa: S608 - the columns are the User model's own names
+    "SELECT {blocked}, x.* FROM (SELECT 1) AS one LEFT JOIN LATERAL ("
     "SELECT t.id, t.expires_at, t.last_used_at,"
     " set_config('deskbase.actor_id', t.user_id::text, true), {user_columns}"
     " FROM accounts_apitoken t JOIN accounts_user u ON u.id = t.user_id"
-    " WHERE t.token_hash = %s AND t.revoked_at IS NULL"
-).format(user_columns=USERS.columns("u"))
+    " WHERE t.token_hash = %s AND t.revoked_at IS NULL) AS x ON true"
+).format(blocked=throttle.ADDRESS_BLOCKED_SQL, user_columns=USERS.columns("u"))
 
 
 def digest(token: str) -> str:
@@ -81,21 +85,33 @@ def token_revoke(*, organization: Organization, actor: User, token_id: int) -> A
     return token
 
 
-def authenticate(raw: str) -> User | None:
+def authenticate(raw: str, address: str | None = None) -> User | None:
     """The active user a bearer token belongs to, with the tenant set; None if invalid.
 
     Runs inside the request's transaction: the tenant named by the token is set
     first, so the lookup itself is confined to that tenant by row-level security.
+    With the client's `address`, wrong tokens are counted against it and, past
+    throttle.TOKEN_ADDRESS_LIMIT, every token from it is refused with Throttled.
     """
+    user = _lookup(raw, address)
+    if user is None and address is not None:
+        throttle.record_token_failure(address)
+    return user
+
+
+def _lookup(raw: str, address: str | None) -> User | None:
     match = TOKEN_FORMAT.match(raw or "")
     if match is None or not connection.in_atomic_block:
         return None
     set_tenant(int(match[1]))
+    key = throttle.token_address_key(address or "")
     # One fixed statement (every API request runs it; the connection prepares it).
     with connection.cursor() as cursor:
-        cursor.execute(_LOOKUP, [digest(raw)])
-        row = cursor.fetchone()
-    if row is None:
+        cursor.execute(_LOOKUP, [key, throttle.TOKEN_ADDRESS_LIMIT, digest(raw)])
+        blocked, *row = cursor.fetchone()
+    if blocked is not None and address is not None:
+        raise throttle.Throttled(retry_after=blocked, what=throttle.TOKEN_FAILURES)
+    if row[0] is None:
         return None
     token_id, expires_at, last_used_at = row[:3]
     user = USERS.build(row[4:])

@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.auth import authenticate, login, logout
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from ninja import Field, Router, Schema, Status
 
 from deskbase.accounts import throttle, tokens
 from deskbase.accounts.models import ApiToken
+from deskbase.api.auth import client_address
 from deskbase.api.schemas import ERRORS
 from deskbase.api.tickets import Strict, UtcDatetime, organization_of
-from deskbase.core.errors import DomainError
+from deskbase.core.errors import DomainError, PermissionDenied
 from deskbase.core.tenancy import tenant
 
 router = Router(tags=["account"])
@@ -55,13 +57,31 @@ class Unauthorized(DomainError):
     status = 401
 
 
-def client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
+def refuse_foreign_origin(request: HttpRequest) -> None:
+    """A request that sets a session cookie must come from this site (or no browser).
+
+    Without it, any web page could sign its visitor in to the attacker's account
+    (login CSRF) and read what the victim then types. Browsers send `Origin` with
+    every cross-origin POST; a client that is not a browser sends none. JSON bodies
+    only (deskbase.api.parser) means no HTML form can send the request at all.
+    """
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    if origin == "null" or not CsrfViewMiddleware(lambda r: HttpResponse())._origin_verified(
+        request
+    ):
+        raise PermissionDenied(
+            f"Signing in from another site ({origin[:100]}) is refused.", field="Origin"
+        )
 
 
 @router.post("/auth/login", auth=None, response={200: MeOut, **ERRORS})
 def sign_in(request: HttpRequest, payload: SignInIn):
-    """Start a browser session (then send the CSRF token with unsafe requests)."""
+    """Start a browser session (then send the CSRF token with unsafe requests).
+
+    Only from this site's pages or from clients that are not browsers (no `Origin`)."""
+    refuse_foreign_origin(request)
     address = client_address(request)
     failed_before = throttle.check(payload.organization, payload.email, address)
     user = authenticate(request, username=payload.email, password=payload.password,

@@ -10,11 +10,16 @@ from ninja.security import HttpBearer, SessionAuth
 from deskbase.accounts import tokens
 
 
+def client_address(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
 class BearerToken(HttpBearer):
     openapi_description = "A personal API token: `Authorization: Bearer dsk_…`"
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = tokens.authenticate(token)
+        # Wrong tokens are counted per client address and throttled (a 429).
+        user = tokens.authenticate(token, address=client_address(request))
         if user is not None:
             request.user = user
         return user
@@ -23,7 +28,18 @@ class BearerToken(HttpBearer):
 class Session(SessionAuth):
     """Django's session; the tenant was set from it by TenantMiddleware."""
 
+    def __call__(self, request: HttpRequest) -> Any:
+        # Not signed in is a 401 whatever the request's CSRF token: the CSRF check
+        # protects a signed-in session, and only a signed-in session gets it.
+        if self._signed_in(request) is None:
+            return None
+        return super().__call__(request)
+
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        return self._signed_in(request)
+
+    @staticmethod
+    def _signed_in(request: HttpRequest) -> Any:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and user.organization_id:
             return user

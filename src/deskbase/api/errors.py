@@ -6,25 +6,34 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DataError, IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
 
 from deskbase.accounts.throttle import Throttled
+from deskbase.api.renderers import dumps
 from deskbase.core.errors import DomainError, ValidationFailed, from_integrity_error
 
 logger = logging.getLogger(__name__)
+PROBLEM_TYPE = "application/problem+json"
 TITLES = {
     400: "Bad request",
     401: "Not signed in",
     403: "Forbidden",
     404: "Not found",
+    405: "Method not allowed",
     409: "Conflict",
     413: "Too large",
+    415: "Unsupported media type",
     422: "Invalid input",
     429: "Too many requests",
+    500: "Server error",
+    503: "Unavailable",
 }
 
 
@@ -36,8 +45,14 @@ def problem(
     errors: list[dict[str, str]] | None = None,
     **extra: Any,
 ) -> HttpResponse:
+    return problem_response(status, detail, errors, **extra)
+
+
+def problem_body(
+    status: int, detail: str, errors: list[dict[str, str]] | None = None, **extra: Any
+) -> dict[str, Any]:
     title = TITLES.get(status, "Error")
-    body: dict[str, Any] = {
+    return {
         "type": f"https://deskbase.dev/problems/{title.lower().replace(' ', '-')}",
         "title": title,
         "status": status,
@@ -45,9 +60,18 @@ def problem(
         "errors": errors or [],
         **extra,
     }
-    response = api.create_response(request, body, status=status)
-    response["Content-Type"] = "application/problem+json"
-    return response
+
+
+def problem_response(
+    status: int, detail: str, errors: list[dict[str, str]] | None = None, **extra: Any
+) -> HttpResponse:
+    """A problem document, also for errors raised outside the API's handlers
+    (deskbase.api.middleware)."""
+    return HttpResponse(
+        dumps(problem_body(status, detail, errors, **extra)),
+        status=status,
+        content_type=PROBLEM_TYPE,
+    )
 
 
 def _schema_errors(exc: SchemaValidationError) -> list[dict[str, str]]:
@@ -110,4 +134,25 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        # django-ninja wraps what its body parser raises in a 400; ours says better.
+        if isinstance(exc.__cause__, DomainError):
+            return domain_error(request, exc.__cause__)
         return problem(api, request, exc.status_code, str(exc))
+
+    @api.exception_handler(RequestDataTooBig)
+    def too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return problem(api, request, 413, f"The body is larger than {limit} bytes.",
+                       [{"field": "body", "message": "Too large."}])  # fmt: skip
+
+    @api.exception_handler(MultiPartParserError)
+    def unreadable_upload(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+        # The one multipart operation takes `file`; Django stops reading a part whose
+        # headers pass 1 kB, which is what a file name of about 1,000 characters does.
+        message = f"The upload cannot be read ({exc}); file names are at most 255 characters."
+        return problem(api, request, 422, message, [{"field": "file", "message": message}])
+
+    @api.exception_handler(SuspiciousOperation)
+    def suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+        logger.warning("bad request: %s", exc)
+        return problem(api, request, 400, "The request is malformed.")

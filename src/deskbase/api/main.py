@@ -11,6 +11,7 @@ from deskbase.api.attachments import router as attachments_router
 from deskbase.api.auth import AUTH
 from deskbase.api.canned import router as canned_router
 from deskbase.api.organization import router as organization_router
+from deskbase.api.parser import JSONParser
 from deskbase.api.people import router as people_router
 from deskbase.api.renderers import ORJSONRenderer
 from deskbase.api.search import router as search_router
@@ -22,11 +23,13 @@ api = NinjaAPI(
     description=(
         "The helpdesk's API. Authenticate with a browser session (send the CSRF token) or a "
         "personal token (`Authorization: Bearer dsk_…`). Errors are JSON problems "
-        "(RFC 9457) naming the failing fields; another organization's objects are 404."
+        "(RFC 9457) naming the failing fields; another organization's objects are 404. "
+        "Bodies are JSON sent as `application/json` (another media type is a 415)."
     ),
     auth=AUTH,
     urls_namespace="api",
     renderer=ORJSONRenderer(),
+    parser=JSONParser(),
 )
 errors.install(api)
 api.add_router("/v1", account_router)

@@ -28,8 +28,36 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+# orjson refuses more than 254 levels and integers past 64 bits. The services keep new
+# JSON far inside both (deskbase.core.jsonbounds), but a row written before those bounds,
+# or by raw SQL, may hold anything jsonb does: such a value is cut at this depth (and a
+# huge integer written as a string) rather than failing every list that shows its row.
+ENCODABLE_DEPTH = 200
+CUT = "(nested too deeply to show)"
+_INT_RANGE = range(-(2**63), 2**64)
+
+
+def _encodable(value: Any, depth: int = 0) -> Any:
+    """A copy orjson can encode: recursion here is bounded by ENCODABLE_DEPTH."""
+    if isinstance(value, dict):
+        if depth >= ENCODABLE_DEPTH:
+            return CUT
+        return {key: _encodable(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        if depth >= ENCODABLE_DEPTH:
+            return CUT
+        return [_encodable(item, depth + 1) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and value not in _INT_RANGE:
+        return str(value)
+    return value
+
+
 def dumps(data: Any) -> bytes:
-    return orjson.dumps(data, default=_default, option=OPTIONS)
+    try:
+        return orjson.dumps(data, default=_default, option=OPTIONS)
+    except orjson.JSONEncodeError:
+        # Only the rare answer that holds such a value pays for the copy.
+        return orjson.dumps(_encodable(data), default=_default, option=OPTIONS)
 
 
 class ORJSONRenderer(BaseRenderer):

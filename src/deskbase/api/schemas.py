@@ -98,5 +98,5 @@ class TicketDetailOut(TicketOut):
     sla_events: list[SlaEventOut]
 
 
-ERRORS = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem,
-          429: Problem}  # fmt: skip
+ERRORS = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 413: Problem,
+          415: Problem, 422: Problem, 429: Problem}  # fmt: skip

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -14,7 +16,7 @@ from deskbase.api import idempotency, serialize
 from deskbase.api.renderers import json_response
 from deskbase.api.schemas import ERRORS, CommentOut, TicketDetailOut, TicketOut, TicketPage
 from deskbase.core import cached
-from deskbase.core.errors import NotFound, ValidationFailed
+from deskbase.core.errors import DomainError, NotFound, ValidationFailed
 from deskbase.core.tenancy import tenant
 from deskbase.organizations.models import Organization
 from deskbase.tickets import listing, selectors, services
@@ -29,16 +31,24 @@ ChannelName = Literal["email", "web", "portal", "chat", "phone", "api"]
 
 
 def _no_nul(value: Any, path: str = "") -> None:
-    """PostgreSQL text cannot hold U+0000: refuse it up front, naming the field."""
-    if isinstance(value, str) and "\x00" in value:
-        raise ValidationFailed.one(path or "__all__", "Text cannot contain NUL characters.")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _no_nul(key, path)
-            _no_nul(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _no_nul(item, f"{path}.{index}" if path else str(index))
+    """PostgreSQL text cannot hold U+0000: refuse it up front, naming the field.
+
+    Iterative: a deeply nested body cannot exhaust the stack here (its depth is
+    refused, naming the field, by the service: deskbase.core.jsonbounds)."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        current, where = stack.pop()
+        if isinstance(current, str):
+            if "\x00" in current:
+                message = "Text cannot contain NUL characters."
+                raise ValidationFailed.one(where or "__all__", message)
+        elif isinstance(current, dict):
+            for key, item in current.items():
+                stack.append((key, where))
+                stack.append((item, f"{where}.{key}" if where else str(key)))
+        elif isinstance(current, list):
+            for index, item in enumerate(current):
+                stack.append((item, f"{where}.{index}" if where else str(index)))
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -160,6 +170,23 @@ def _ref(model: type, user: User, pk: int | None, field: str):
     return found
 
 
+# The services name a reference by its model field; the API's body names it `<field>_id`.
+_BODY_FIELDS = {"customer": "customer_id", "team": "team_id", "assignee": "assignee_id",
+                "category": "category_id"}  # fmt: skip
+
+
+@contextmanager
+def _api_field_names() -> Iterator[None]:
+    try:
+        yield
+    except DomainError as error:
+        if error.field in _BODY_FIELDS:
+            error.field = _BODY_FIELDS[error.field]
+            if isinstance(error, ValidationFailed):
+                error.errors = {_BODY_FIELDS.get(k, k): v for k, v in error.errors.items()}
+        raise
+
+
 def _version(request: HttpRequest) -> int:
     raw = request.headers.get("If-Match", "").strip().strip('"').removeprefix("W/").strip('"')
     if not raw.isdigit():
@@ -207,21 +234,26 @@ def create_ticket(request: HttpRequest, payload: TicketIn, response: HttpRespons
     user = request.auth
 
     def create() -> tuple[int, dict]:
-        ticket = services.ticket_create(
-            organization=organization_of(user), actor=user, subject=payload.subject,
-            description=payload.description,
-            customer=_ref(User, user, payload.customer_id, "customer_id"),
-            priority=payload.priority, channel=payload.channel,
-            category=_ref(Category, user, payload.category_id, "category_id"),
-            team=_ref(Team, user, payload.team_id, "team_id"),
-            assignee=_ref(User, user, payload.assignee_id, "assignee_id"),
-            auto_assign=payload.auto_assign, tags=payload.tags,
-            custom_fields=payload.custom_fields,
-        )  # fmt: skip
+        with _api_field_names():
+            ticket = _create(user, payload)
         return 201, TicketDetailOut(**_detail(user, ticket.number, response)).model_dump()
 
     return Status(*idempotency.run(request, scope="tickets.create", payload=payload.model_dump(),
                                    work=create))  # fmt: skip
+
+
+def _create(user: User, payload: TicketIn) -> Ticket:
+    return services.ticket_create(
+        organization=organization_of(user), actor=user, subject=payload.subject,
+        description=payload.description,
+        customer=_ref(User, user, payload.customer_id, "customer_id"),
+        priority=payload.priority, channel=payload.channel,
+        category=_ref(Category, user, payload.category_id, "category_id"),
+        team=_ref(Team, user, payload.team_id, "team_id"),
+        assignee=_ref(User, user, payload.assignee_id, "assignee_id"),
+        auto_assign=payload.auto_assign, tags=payload.tags,
+        custom_fields=payload.custom_fields,
+    )  # fmt: skip
 
 
 @router.get("/{number}", response={200: TicketDetailOut, **ERRORS})

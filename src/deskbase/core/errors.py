@@ -101,6 +101,11 @@ DATABASE_ONLY_FIELDS = {
     "tickets_ticket_status_transition": "status",
     "tickets_category_no_cycle": "parent",
     "organizations_organization_timezone_valid": "timezone",
+    # core/migrations/0001_jsonb_bounds.py (deskbase.core.jsonbounds)
+    "tickets_ticket_custom_fields_bounded": "custom_fields",
+    "organizations_organization_settings_bounded": "settings",
+    "organizations_organization_business_hours_bounded": "business_hours",
+    "accounts_user_skills_bounded": "skills",
 }
 
 

@@ -28,6 +28,8 @@ def validate_business_hours(value: object) -> None:
             raise ValidationError(f"Unknown weekday {day!r}; use {', '.join(WEEKDAYS)}.")
         if not isinstance(spans, list):
             raise ValidationError(f"{day}: expected a list of [start, end] spans.")
+        if len(spans) > 24:  # bounded like every stored JSON value (core.jsonbounds)
+            raise ValidationError(f"{day}: at most 24 spans a day.")
         previous_end = ""
         for span in spans:
             if not (

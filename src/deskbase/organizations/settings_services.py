@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from deskbase.accounts.models import Role, User
-from deskbase.core import events
+from deskbase.core import events, jsonbounds
 from deskbase.core.errors import PermissionDenied, ValidationFailed, validated
 from deskbase.core.tenancy import tenant_atomic
 from deskbase.organizations.models import Organization
@@ -37,6 +37,10 @@ def _normalized(changes: dict[str, Any]) -> dict[str, Any]:
         changes["timezone"] = str(changes["timezone"]).strip()
     if "settings" in changes and not isinstance(changes["settings"], dict):
         raise ValidationFailed.one("settings", "Settings are a JSON object.")
+    if "settings" in changes:
+        jsonbounds.check("settings", changes["settings"], jsonbounds.SETTINGS)
+    if "business_hours" in changes:
+        jsonbounds.check("business_hours", changes["business_hours"], jsonbounds.BUSINESS_HOURS)
     hours = changes.get("business_hours")
     if isinstance(hours, dict) and not any(spans for spans in hours.values()):
         # A week without an open minute cannot count business time: every

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 
 from deskbase.accounts.models import User
-from deskbase.core.errors import NotFound
+from deskbase.core.errors import NotFound, ValidationFailed
 from deskbase.core.tenancy import tenant
 from deskbase.search.query import normalized
 
@@ -44,7 +45,16 @@ def search_log(
 
 @transaction.atomic
 def search_opened(*, user: User, search_id: int, opened_type: str, opened_id: int) -> None:
-    """Mark which result of the caller's own recent search was opened (the last one wins)."""
+    """Mark which result of the caller's own recent search was opened (the last one wins).
+
+    The result must be one the caller can see: another organization's id (or one the
+    caller may not open) is a ValidationFailed on `id`, like an id that exists nowhere.
+    """
+    if opened_type not in OPENED_TYPES:
+        raise ValidationFailed.one("type", f"Use one of {', '.join(OPENED_TYPES)}.")
+    with tenant(user.organization_id, user):
+        if not _visible(user, opened_type, opened_id):
+            raise ValidationFailed.one("id", f"No such {opened_type} here.")
     with tenant(user.organization_id, user), connection.cursor() as cursor:
         # created_at bounds the partitions read; the primary key leads with the tenant.
         cursor.execute(
@@ -56,3 +66,43 @@ def search_opened(*, user: User, search_id: int, opened_type: str, opened_id: in
         )  # fmt: skip
         if cursor.rowcount == 0:
             raise NotFound(f"no recent search {search_id} of yours", field="search_id")
+
+
+def _visible(user: User, opened_type: str, opened_id: int) -> bool:
+    """Whether `user` may open that result: the tenant's, and for customers their own."""
+    from deskbase.tickets.models import (
+        CannedResponse,
+        CommentKind,
+        Ticket,
+        TicketAttachment,
+        TicketComment,
+    )
+    from deskbase.tickets.permissions import is_staff_member
+
+    org = user.organization_id
+    staff = is_staff_member(user)
+    if opened_type == "organization":
+        return opened_id == org
+    if opened_type == "user":
+        return (staff or opened_id == user.id) and User.objects.filter(
+            organization_id=org, pk=opened_id
+        ).exists()
+    if opened_type == "canned_response":
+        return (
+            staff
+            and CannedResponse.objects.filter(
+                Q(owner__isnull=True) | Q(owner_id=user.id), organization_id=org, pk=opened_id
+            ).exists()
+        )
+    model = {"ticket": Ticket, "comment": TicketComment, "attachment": TicketAttachment}[
+        opened_type
+    ]
+    rows = model.objects.filter(organization_id=org, pk=opened_id)
+    if not staff:
+        own = "customer_id" if model is Ticket else "ticket__customer_id"
+        rows = rows.filter(**{own: user.id})
+        if model is TicketComment:
+            rows = rows.exclude(kind=CommentKind.INTERNAL)
+        elif model is TicketAttachment:
+            rows = rows.exclude(comment__kind=CommentKind.INTERNAL)
+    return rows.exists()

@@ -192,7 +192,7 @@ def _attachable_ticket(organization: Organization, actor: User, ticket: Ticket) 
     """The ticket as stored now; customers may only reach their own (ensure_can_view_ticket)."""
     current = Ticket.objects.filter(pk=ticket.pk, organization_id=organization.id).first()
     if current is None:
-        raise NotFound("no such ticket", field="ticket")
+        raise NotFound(f"no ticket #{ticket.number}", field="number")
     ensure_can_view_ticket(actor, current)
     if current.status in (Status.CLOSED, Status.CANCELLED):
         raise Conflict(

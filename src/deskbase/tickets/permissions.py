@@ -19,9 +19,11 @@ def can_view_ticket(user: User, ticket: Ticket) -> bool:
 
 
 def ensure_can_view_ticket(user: User, ticket: Ticket) -> None:
-    """A ticket the actor may not see is reported as absent, not as forbidden."""
+    """A ticket the actor may not see is reported as absent, not as forbidden: with the
+    very words of a number that exists nowhere (selectors.ticket_detail), so that the
+    answer does not tell another customer's ticket from a missing one."""
     if not can_view_ticket(user, ticket):
-        raise NotFound("no such ticket", field="ticket")
+        raise NotFound(f"no ticket #{ticket.number}", field="number")
 
 
 def ensure_staff(user: User, action: str) -> None:

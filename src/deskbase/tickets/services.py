@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from deskbase.accounts.models import User
-from deskbase.core import events
+from deskbase.core import events, jsonbounds
 from deskbase.core.errors import Conflict, PermissionDenied, ValidationFailed, validated
 from deskbase.core.sanitize import clean_html, html_to_text, text_to_html
 from deskbase.core.tenancy import tenant_atomic
@@ -39,6 +39,13 @@ from deskbase.tickets.permissions import ensure_can_view_ticket, ensure_staff, i
 EDITABLE_FIELDS = frozenset(
     {"subject", "description", "priority", "channel", "category", "team", "tags", "custom_fields"}
 )
+# What a customer decides about the ticket they open (docs/permissions.md): what it is
+# about (subject, description, category, custom fields) and how much it hurts (low to
+# high). Urgent is the desk's triage call (it takes the tightest SLA), and so are the
+# team, the assignee, routing, tags (the desk's own filing) and a backdated time. A
+# phone ticket is logged by the agent who took the call.
+STAFF_ONLY_PRIORITIES = frozenset({"urgent"})
+STAFF_ONLY_CHANNELS = frozenset({"phone"})
 
 
 # ------------------------------------------------------------------ helpers
@@ -137,15 +144,19 @@ def ticket_create(
 
     `at` backdates an imported ticket to when it was really opened (staff only).
     """
+    tags = list(tags or ())
     if not is_staff_member(actor):
         if customer is not None and customer.id != actor.id:
-            raise PermissionDenied("customers open tickets only for themselves")
-        customer, assignee, auto_assign, at = actor, None, False, None
+            raise PermissionDenied("customers open tickets only for themselves", field="customer")
+        _refuse_customer_choices(priority=priority, channel=channel, team=team, tags=tags,
+                                 assignee=assignee, auto_assign=auto_assign, at=at)  # fmt: skip
+        customer = actor
     if customer is None:
         raise ValidationFailed.one("customer", "A ticket needs a customer.")
     _check_same_tenant(
         organization, customer=customer, category=category, team=team, assignee=assignee
     )
+    _check_custom_fields(custom_fields or {})
     text, html = _sanitized_body(description, is_html=description_is_html)
     ticket = Ticket(
         organization=organization,
@@ -182,6 +193,34 @@ def ticket_create(
     return ticket
 
 
+def _refuse_customer_choices(
+    *, priority: str, channel: str, team: Any, tags: list[str], assignee: User | None,
+    auto_assign: bool, at: datetime | None,
+) -> None:  # fmt: skip
+    """A customer's ticket: each choice that is the desk's is refused, never dropped."""
+    refused = {
+        "team": team is not None,
+        "assignee": assignee is not None,
+        "auto_assign": bool(auto_assign),
+        "tags": bool(tags),
+        "at": at is not None,
+        "priority": priority in STAFF_ONLY_PRIORITIES,
+        "channel": channel in STAFF_ONLY_CHANNELS,
+    }
+    for field, given in refused.items():
+        if given:
+            what = f"{field} {priority!r}" if field == "priority" else field
+            what = f"{field} {channel!r}" if field == "channel" else what
+            raise PermissionDenied(f"customers cannot set {what}: the desk decides it",
+                                   field=field)  # fmt: skip
+
+
+def _check_custom_fields(value: Any) -> None:
+    if not isinstance(value, dict):
+        raise ValidationFailed.one("custom_fields", "Custom fields are a JSON object.")
+    jsonbounds.check("custom_fields", value, jsonbounds.CUSTOM_FIELDS)
+
+
 def _normalized_tags(tags: Iterable[str]) -> list[str]:
     seen: dict[str, None] = {}
     for tag in tags or ():
@@ -206,6 +245,8 @@ def ticket_update(
         field = sorted(unknown)[0]
         raise ValidationFailed.one(field, f"{field} cannot be changed here.")
     _check_same_tenant(organization, category=changes.get("category"), team=changes.get("team"))
+    if "custom_fields" in changes:
+        _check_custom_fields(changes["custom_fields"])
     current = _locked(ticket, version)
     if "tags" in changes:
         changes["tags"] = _normalized_tags(changes["tags"])

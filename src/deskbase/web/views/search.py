@@ -18,8 +18,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from deskbase.core.errors import DomainError
 from deskbase.search import query, selectors, services
@@ -51,12 +50,14 @@ def _target(kind: str, item: dict[str, Any], manager: bool) -> str | None:
     return None
 
 
-def _opened_url(search_id: int | None, kind: str, item_id: int, target: str) -> str:
-    """The link of a result: through the opened-result report when the search was logged."""
+def _opened(search_id: int | None, kind: str, item_id: int) -> dict[str, Any] | None:
+    """What the page's script POSTs when the result is opened (app.js), or None when the
+    search was not logged. The link itself goes straight to the result: reporting it is
+    a write, so it is never a GET."""
     if search_id is None:
-        return target
-    params = urlencode({"type": OPENED_TYPE[kind], "id": item_id, "to": target})
-    return f"{reverse('web:search_opened', args=[search_id])}?{params}"
+        return None
+    return {"url": reverse("web:search_opened", args=[search_id]), "type": OPENED_TYPE[kind],
+            "id": item_id}  # fmt: skip
 
 
 @staff_required
@@ -99,8 +100,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
         items = []
         for item in group.items:
             target = _target(name, item, manager)
-            link = _opened_url(search_id, name, item["id"], target) if target else None
-            items.append({**item, "link": link})
+            opened = _opened(search_id, name, item["id"]) if target else None
+            items.append({**item, "link": target, "opened": opened})
         more = None
         if group.next_cursor:
             more = "?" + urlencode({"q": text, "type": name, "cursor": group.next_cursor})
@@ -118,18 +119,14 @@ def _report(user, search_id: int, opened_type: str, opened_id: int) -> None:
 
 
 @staff_required
-@require_GET
+@require_POST
 def search_opened(request: HttpRequest, search_id: int) -> HttpResponse:
-    """Record which result of the caller's search was opened, then go there."""
-    target = request.GET.get("to", "")
-    if not (target.startswith("/") and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}
-    )):  # fmt: skip
-        target = reverse("web:search")
-    opened_type, raw_id = request.GET.get("type", ""), request.GET.get("id", "")
+    """Record which result of the caller's search was opened (a POST with the CSRF token,
+    sent by app.js as the result's link is followed); 204 whatever happened to it."""
+    opened_type, raw_id = request.POST.get("type", ""), request.POST.get("id", "")
     if opened_type in services.OPENED_TYPES and raw_id.isdigit() and len(raw_id) < 19:
         _report(request.user, search_id, opened_type, int(raw_id))
-    return redirect(target)
+    return HttpResponse(status=204)
 
 
 @staff_required

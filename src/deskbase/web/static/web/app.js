@@ -49,6 +49,30 @@
     }
   });
 
+  // A search result reports itself opened (search analytics) as its link is followed:
+  // a POST with the CSRF token the page carries for htmx, kept alive past the page's
+  // unload. The link works the same without it (nothing is recorded then).
+  function reportOpened(event) {
+    var link = event.target && event.target.closest && event.target.closest("a[data-opened-url]");
+    if (!link || (event.type === "auxclick" && event.button !== 1)) {
+      return;
+    }
+    var headers = {};
+    try {
+      headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+    } catch (ignored) {
+      headers = {};
+    }
+    var form = new URLSearchParams();
+    form.set("type", link.getAttribute("data-opened-type"));
+    form.set("id", link.getAttribute("data-opened-id"));
+    fetch(link.getAttribute("data-opened-url"), {
+      method: "POST", body: form, headers: headers, credentials: "same-origin", keepalive: true
+    }).catch(function () { /* analytics only: the result opens all the same */ });
+  }
+  document.addEventListener("click", reportOpened);
+  document.addEventListener("auxclick", reportOpened);
+
   // <form data-confirm="..."> asks before it is sent (no inline onsubmit handlers).
   document.addEventListener("submit", function (event) {
     var form = event.target;

@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from deskbase.core.demo import load_demo
 from deskbase.dbtools import partitions
 
 
@@ -54,6 +55,25 @@ def test_check_reports_rows_left_in_a_default_partition_until_they_are_moved(ten
     moved = maintenance("--create-partitions", "--check")
     assert "partitions of accounts_usersession: 0 created, 1 rows moved" in moved
     assert '"problems": []' in moved
+
+
+@pytest.mark.django_db
+def test_after_the_demo_and_a_generated_load_no_row_waits_in_a_default_partition():
+    def default_rows() -> dict[str, int]:
+        with connection.cursor() as cursor:
+            return {s.table: partitions.default_rows(cursor, s) for s in partitions.present(cursor)}
+
+    # Given a freshly migrated database
+    # When the demo is loaded (its tickets go back weeks, into earlier months)
+    assert load_demo(tickets=40) is True
+    # Then the maintenance check finds nothing to report: no default partition holds a row
+    assert '"problems": []' in maintenance("--check")
+    assert set(default_rows().values()) == {0}
+    # And the same after a small data set is generated beside it
+    call_command("generate", "--tickets=150", "--orgs=2", "--append", "--until=2026-06-01",
+                 verbosity=0)  # fmt: skip
+    assert '"problems": []' in maintenance("--check")
+    assert set(default_rows().values()) == {0}
 
 
 @pytest.mark.django_db

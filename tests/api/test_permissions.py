@@ -157,6 +157,8 @@ MATRIX: dict[tuple[str, str], Row] = {
         refusals=(Refusal(ROLES, Target(body={"subject": "x", "number": 7}), 422),
                   Refusal(ROLES, Target(body={"subject": "x", "organization": 1}), 422))),
     ("GET", "/api/v1/tickets/trash"): Row("403", "allowed", "allowed", "allowed"),
+    ("GET", "/api/v1/tickets/changes"): Row(
+        "own", "allowed", "allowed", "allowed", hidden="Other customer's ticket"),
     ("GET", "/api/v1/tickets/{number}"): Row(
         "own", "allowed", "allowed", "allowed", Target(TICKET), **MINE_THEIRS,
         hidden="Internal-only note"),

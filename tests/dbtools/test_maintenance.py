@@ -107,6 +107,26 @@ def test_stats_show_tables_and_partitions():
 
 
 @pytest.mark.django_db
+def test_stats_never_show_a_row_count_of_minus_one(tenant_a):
+    # Given partitions never analyzed: an empty one, and one holding a row
+    with connection.cursor() as cursor:
+        spec = partitions.managed("accounts_auditlog")
+        partitions.cover(cursor, spec, date(2041, 1, 1), date(2041, 2, 1))
+        cursor.execute(
+            "INSERT INTO accounts_auditlog (organization_id, action, created_at)"
+            " VALUES (%s, 'signed_in', '2041-02-02')",
+            [tenant_a.org.id],
+        )
+    # When an operator asks for the statistics
+    out = maintenance("--stats")
+    lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    # Then the empty one shows 0 rows, the other says it is not analyzed yet, none shows -1
+    assert lines["accounts_auditlog_p204101"].split()[1] == "0"
+    assert "not analyzed" in lines["accounts_auditlog_p204102"]
+    assert " -1 " not in out
+
+
+@pytest.mark.django_db
 def test_vacuum_inside_a_transaction_fails_with_the_reason():
     with pytest.raises(CommandError, match="must run outside a transaction"):
         maintenance("--vacuum-analyze", "--table", "accounts_auditlog")

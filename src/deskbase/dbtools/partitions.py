@@ -323,8 +323,8 @@ def after_migrate(sender, *, using: str = "default", plan=None, **kwargs) -> Non
         logger.warning("partitions not created after migrate (%s); the worker will", exc)
         return
     for table, names in created.items():
-        if names:
-            logger.info("created %d partitions of %s", len(names), table)
+        if names:  # debug: `deskbase up` runs a migrate at every start, this is no news
+            logger.debug("created %d partitions of %s", len(names), table)
 
 
 # ------------------------------------------------------------------ the default partition
@@ -463,11 +463,25 @@ def archive(connection, table: str, directory: Path) -> tuple[Path, int]:
 
 
 # ------------------------------------------------------------------ reports
+# A relation `c`'s row count for reports: the planner's estimate (reltuples); before
+# the first VACUUM or ANALYZE (reltuples is -1 then) 0 for an empty file, else the
+# statistics system's count of live rows, else NULL ("not analyzed yet"), never -1.
+ROWS_ESTIMATE_SQL = (
+    "CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint"
+    " WHEN pg_relation_size(c.oid) = 0 THEN 0"
+    " WHEN pg_stat_get_live_tuples(c.oid) > 0 THEN pg_stat_get_live_tuples(c.oid) END"
+)
+
+
+def rows_shown(rows: int | None) -> str:
+    return "not analyzed" if rows is None else f"{rows:,}"
+
+
 @dataclass(frozen=True)
 class PartitionInfo:
     table: str
     partition: str
-    rows: int  # the planner's estimate (reltuples), -1 before the first ANALYZE
+    rows: int | None  # ROWS_ESTIMATE_SQL: None before the first ANALYZE of a non-empty one
     bytes: int
 
 
@@ -475,7 +489,7 @@ def sizes(cursor, tables: Iterable[str]) -> list[PartitionInfo]:
     out = []
     for table in tables:
         cursor.execute(
-            "SELECT c.relname, c.reltuples::bigint, pg_total_relation_size(c.oid)"
+            f"SELECT c.relname, {ROWS_ESTIMATE_SQL}, pg_total_relation_size(c.oid)"
             " FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
             " WHERE i.inhparent = %s::regclass ORDER BY 1",
             [table],

@@ -34,10 +34,17 @@ $(STAMP): pyproject.toml
 stop: install
 	$(BIN)/deskbase pg stop
 
-# Deletes every piece of local data (database, attachments, logs, secret key).
+# Deletes every piece of local data (database, attachments, logs, secret key): the var
+# directory (DESKBASE_VAR_DIR when set) and, when the database was relocated out of it
+# (a checkout the server's user cannot enter), the relocated directory.
 reset: install
 	-$(BIN)/deskbase pg stop
-	rm -rf var
+	@var=$$($(BIN)/python -c 'from deskbase import config; print(config.var_dir())') || exit 1; \
+	if [ -L "$$var/pg" ]; then \
+		moved=$$(dirname "$$(readlink -f "$$var/pg")"); \
+		case "$$moved" in /var/lib/deskbase/?*) echo "deleting $$moved"; rm -rf "$$moved";; esac; \
+	fi; \
+	echo "deleting $$var"; rm -rf "$$var"
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache

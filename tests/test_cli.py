@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from deskbase import cli
 from deskbase.embedded.cluster import APP_ROLE, OWNER_ROLE
 from deskbase.testing.plugin import free_port
 from tests.helpers import (
@@ -95,7 +97,9 @@ def test_up_serves_the_demo_and_stops_what_it_started(workdir):
     assert "stopping the embedded PostgreSQL" in output
     assert run(env, "pg", "status").returncode == 3
     # And the job worker ran beside the server, and was stopped with it
-    assert "job worker started" in output
+    assert "job worker started (pid " in output
+    # (its log where DESKBASE_VAR_DIR says, not in the checkout's var/)
+    assert f"; log {workdir / 'var' / 'log' / 'worker.log'})" in output
     assert "job worker stopped (exit code 0)" in output
 
     # When it runs a second time
@@ -255,3 +259,33 @@ def test_make_finds_the_suite_python():
         check=True,
     )
     assert Path(result.stdout.strip()).exists()
+
+
+def test_help_names_the_var_directory_in_use(monkeypatch, capsys, workdir):
+    monkeypatch.setenv("DESKBASE_VAR_DIR", str(workdir / "elsewhere"))
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert f"manage the embedded PostgreSQL in {workdir / 'elsewhere' / 'pg'}" in out
+    assert " var/pg" not in out
+
+
+def test_make_reset_deletes_the_var_directory_in_use_and_nothing_else(workdir):
+    # Given a checkout with a var/ of its own, and DESKBASE_VAR_DIR pointing elsewhere
+    checkout = workdir / "checkout"
+    checkout.mkdir()
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy2(ROOT / name, checkout / name)
+    (checkout / ".venv").symlink_to(ROOT / ".venv")
+    (checkout / "var").mkdir()
+    (checkout / "var" / "keep").write_text("not the configured var directory")
+    elsewhere = workdir / "elsewhere"
+    (elsewhere / "log").mkdir(parents=True)
+    env = deskbase_env(DESKBASE_VAR_DIR=str(elsewhere), DESKBASE_PG_PORT=str(free_port()))
+    # When the operator runs `make reset`
+    result = subprocess.run(["make", "reset"], cwd=checkout, env=env, capture_output=True,
+                            text=True, timeout=180, check=False)  # fmt: skip
+    # Then the configured directory is gone, says so, and the checkout's var/ is untouched
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"deleting {elsewhere}" in result.stdout
+    assert not elsewhere.exists()
+    assert (checkout / "var" / "keep").exists()

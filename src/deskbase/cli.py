@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from pathlib import Path
 
 from deskbase import config
 from deskbase.embedded.cluster import APP_ROLE, OWNER_ROLE, SUPERUSER
@@ -30,7 +31,7 @@ usage: deskbase <command> [options]
   jobs status           the job schedule, last runs and failures
   db_maintenance ...    partitions, views, VACUUM, REINDEX, checks, statistics
   backup [--output F]   pg_dump the database; restore FILE puts a dump back
-  pg start|stop|status  manage the embedded PostgreSQL in var/pg
+  pg start|stop|status  manage the embedded PostgreSQL in {var}/pg
   pg url [--role R] [--tcp]
                         print a connection URL (R: app, owner or superuser)
   pg psql [--role R] [psql args]
@@ -52,7 +53,7 @@ class CliError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in {"-h", "--help"}:
-        print(USAGE)
+        print(USAGE.format(var=config.var_dir()))
         return 0
     command, rest = args[0], args[1:]
     if command == "worker":
@@ -198,6 +199,11 @@ def say(message: str) -> None:
     print(f"deskbase: {message}", flush=True)
 
 
+def log_file(name: str) -> Path:
+    """A log file's path under the var directory (DESKBASE_VAR_DIR when set)."""
+    return config.var_dir() / "log" / name
+
+
 def check_port_free(host: str, port: int) -> None:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -308,7 +314,7 @@ def serve(options: argparse.Namespace, started_pg: bool) -> int:
     if stopping:
         say("web server stopped")
         return 0
-    say(f"the web server exited unexpectedly with code {code}; see var/log/deskbase.log")
+    say(f"the web server exited unexpectedly with code {code}; see {log_file('deskbase.log')}")
     return code or 1
 
 
@@ -405,7 +411,7 @@ def start_worker() -> subprocess.Popen:
         )  # fmt: skip
     finally:
         log.close()
-    say(f"job worker started (pid {worker.pid}; log var/log/worker.log)")
+    say(f"job worker started (pid {worker.pid}; log {log_file('worker.log')})")
     return worker
 
 

@@ -222,6 +222,9 @@ PROCRASTINATE_IMPORT_PATHS = ["deskbase.jobs"]
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = ""
 # Monthly partitions are created this many months ahead (docs/partitions.md).
 PARTITIONS_AHEAD_MONTHS = config.env_int("DESKBASE_PARTITIONS_AHEAD_MONTHS", 3)
+# ... and, after every migrate, from this many months back (rows written right after
+# it with recent timestamps, like the demo's, find their month).
+PARTITIONS_BACK_MONTHS = config.env_int("DESKBASE_PARTITIONS_BACK_MONTHS", 3)
 # Where `deskbase db_maintenance --drop-old-partitions` and the worker archive
 # partitions past retention (tables whose registry entry says archive).
 ARCHIVE_DIR = VAR_DIR / "archive"

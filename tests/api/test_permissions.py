@@ -167,6 +167,8 @@ MATRIX: dict[tuple[str, str], Row] = {
                   Refusal(("customer",), Target(body={"subject": "x", "priority": "urgent"}),
                           403))),
     ("GET", "/api/v1/tickets/trash"): Row("403", "allowed", "allowed", "allowed"),
+    ("GET", "/api/v1/tickets/changes"): Row(
+        "own", "allowed", "allowed", "allowed", hidden="Other customer's ticket"),
     ("GET", "/api/v1/tickets/{number}"): Row(
         "own", "allowed", "allowed", "allowed", Target(TICKET), **MINE_THEIRS,
         hidden="Internal-only note"),

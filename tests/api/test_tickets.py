@@ -6,8 +6,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from deskbase.accounts.models import User
 from deskbase.tickets import services
 from tests.api.helpers import ApiClient
+from tests.conftest import make_tenant
 from tests.tickets.factories import open_ticket
 
 pytestmark = pytest.mark.django_db
@@ -187,3 +189,85 @@ def test_the_same_idempotency_key_while_the_first_request_runs_is_a_conflict(age
     assert retry.status_code == 409
     assert retry.json()["errors"][0]["field"] == "Idempotency-Key"
     assert agent.get("/tickets").json()["items"] == []
+
+
+# ------------------------------------------------------------------ the change feed
+# Committed data (transaction=True): the feed hands out only the changes of finished
+# transactions, and a test's own open transaction would hold them all back.
+@pytest.mark.django_db(transaction=True)
+def test_the_change_feed_gives_each_changed_ticket_once_then_the_next_changes():
+    # Given a ticket in tenant A and one in tenant B
+    a, b = make_tenant("acme"), make_tenant("globex")
+    first = open_ticket(a, subject="Printer on fire")
+    open_ticket(b, subject="Globex secret")
+    agent = ApiClient(a.agent)
+    # When an agent of A reads the feed from the start
+    page = agent.get("/tickets/changes")
+    # Then it gets A's ticket only, is caught up, and gets a cursor
+    assert page.status_code == 200, page.content
+    body = page.json()
+    assert [(t["number"], t["subject"], t["deleted_at"]) for t in body["items"]] == [
+        (1, "Printer on fire", None)
+    ]
+    assert body["more"] is False
+    assert b"globex" not in page.content.lower()
+    # And with that cursor, nothing until something changes
+    assert agent.get("/tickets/changes", cursor=body["next_cursor"]).json()["items"] == []
+    # When the ticket gets a reply, another is opened, and the first is deleted
+    services.comment_add(organization=a.org, actor=a.agent, ticket=first, body="On it")
+    open_ticket(a, subject="Scanner jammed")
+    services.ticket_soft_delete(organization=a.org, actor=a.agent, ticket=first, reason="dup")
+    later = agent.get("/tickets/changes", cursor=body["next_cursor"], limit=1)
+    # Then the feed gives the changed tickets in the order of their last change, a page
+    # at a time, the deleted one with its deletion time
+    items = later.json()["items"]
+    assert [t["number"] for t in items] == [2]
+    assert later.json()["more"] is True
+    last = agent.get("/tickets/changes", cursor=later.json()["next_cursor"], limit=1).json()
+    assert [(t["number"], t["deleted_at"] is not None) for t in last["items"]] == [(1, True)]
+    assert last["more"] is False
+    end = agent.get("/tickets/changes", cursor=last["next_cursor"]).json()
+    assert (end["items"], end["more"]) == ([], False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_customer_follows_their_own_tickets_only():
+    a = make_tenant("acme")
+    other = User.objects.create_user("other@acme.test", "pw-for-tests-1", organization=a.org,
+                                     role="customer", full_name="Other Customer")  # fmt: skip
+    open_ticket(a, subject="Mine")
+    open_ticket(a, subject="Somebody else's", customer=other)
+    page = ApiClient(a.customer).get("/tickets/changes")
+    assert [t["subject"] for t in page.json()["items"]] == ["Mine"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "cursor",
+    ["forged", "WzEsMl0", "WyItMSIsMl0", "Wy0xLDJd", "Wzk5OTk5OTk5OTk5OTk5OTk5OTk5LDFd"],
+)
+def test_a_cursor_the_server_did_not_give_out_is_a_problem_naming_it(cursor):
+    # ([1,2] is well formed; then ["-1",2], [-1,2], and an xid past what a bigint holds)
+    a = make_tenant("acme")
+    response = ApiClient(a.agent).get("/tickets/changes", cursor=cursor)
+    if cursor == "WzEsMl0":
+        assert response.status_code == 200
+        return
+    assert response.status_code == 422, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["errors"][0]["field"] == "cursor"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("rows", [1, 50])
+def test_the_change_feed_runs_the_same_queries_for_1_and_50_rows(rows):
+    a = make_tenant("acme")
+    for _ in range(rows):
+        open_ticket(a)
+    agent = ApiClient(a.agent)
+    agent.get("/tickets/changes")  # warm: the token's last-use time is written once a minute
+    with CaptureQueriesContext(connection) as captured:
+        response = agent.get("/tickets/changes", limit=50)
+    assert len(response.json()["items"]) == rows
+    # (transaction), tenant, token lookup (which also sets the actor), the page, (commit)
+    assert len(captured) == 5, [q["sql"][:80] for q in captured.captured_queries]

@@ -532,6 +532,19 @@ def test_progress_shows_percent_rate_and_time_left():
     assert "\r" not in log.getvalue()
 
 
+def test_history_is_copied_straight_into_its_monthly_partitions():
+    # When two years of history are loaded, ending months before today
+    report = load.generate(load.Options(tickets=150, orgs=2, until=date.fromisoformat(UNTIL)))
+    # Then the months existed before the COPY: no row went through a default partition
+    assert report.moved_from_default == 0
+    months = rows(
+        "SELECT count(DISTINCT tableoid), count(*) FILTER (WHERE tableoid ="
+        " 'tickets_tickethistory_default'::regclass) FROM tickets_tickethistory"
+    )[0]
+    assert months[0] > 12
+    assert months[1] == 0
+
+
 def test_the_command_prints_a_summary_per_table():
     out, err = io.StringIO(), io.StringIO()
     call_command("generate", "--tickets=120", "--orgs=3", f"--until={UNTIL}", stdout=out,

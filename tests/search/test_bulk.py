@@ -86,3 +86,20 @@ def test_reindex_recomputes_without_touching_updated_at():
     stats = io.StringIO()
     call_command("search", "stats", stdout=stats)
     assert "search_ticketdocument_gin" in stats.getvalue()
+
+
+@pytest.mark.django_db
+def test_stats_round_search_latencies_to_a_tenth_of_a_millisecond(tenant_a):
+    # Given searches that took fractions of a millisecond more than whole ones
+    with connection.cursor() as cursor:
+        for latency in (12.04, 20.5, 36.19128751754761):
+            cursor.execute(
+                "INSERT INTO search_searchlog (organization_id, query, result_count, latency_ms)"
+                " VALUES (%s, 'printer', 1, %s)",
+                [tenant_a.org.id, latency],
+            )
+    # When an operator asks for the search statistics
+    out = io.StringIO()
+    call_command("search", "stats", stdout=out)
+    # Then the latencies read as milliseconds with one decimal
+    assert "latency average 22.9 ms, p95 34.6 ms" in out.getvalue(), out.getvalue()

@@ -15,6 +15,7 @@ from deskbase.api.parser import JSONParser
 from deskbase.api.people import router as people_router
 from deskbase.api.renderers import ORJSONRenderer
 from deskbase.api.search import router as search_router
+from deskbase.api.ticket_changes import router as ticket_changes_router
 from deskbase.api.tickets import router as tickets_router
 
 api = NinjaAPI(
@@ -33,6 +34,7 @@ api = NinjaAPI(
 )
 errors.install(api)
 api.add_router("/v1", account_router)
+api.add_router("/v1/tickets/changes", ticket_changes_router)
 api.add_router("/v1/tickets", tickets_router)
 api.add_router("/v1", attachments_router)
 api.add_router("/v1", canned_router)

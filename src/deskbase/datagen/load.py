@@ -8,7 +8,7 @@ from __future__ import annotations
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -17,7 +17,7 @@ from django.db import DatabaseError, connection, transaction
 from deskbase import config
 from deskbase.core import cached
 from deskbase.datagen import loader, worker
-from deskbase.datagen.plan import Job, Summary, produce
+from deskbase.datagen.plan import HISTORY_DAYS, Job, Summary, produce
 from deskbase.datagen.progress import Progress, duration
 from deskbase.datagen.tenants import GENERATED_PASSWORD
 
@@ -66,6 +66,7 @@ class Report:
     seconds: float = 0.0
     database_bytes: int | None = None
     freeze: bool = False
+    moved_from_default: int = 0  # rows that went through a default partition
 
     @property
     def total_rows(self) -> int:
@@ -195,6 +196,11 @@ def _load(options: Options, stream: TextIO | None, started: float) -> Report:
         freeze = options.mode == "reset" or (
             options.mode == "fresh" and loader.truncate_for_freeze(cursor)
         )
+        # The span of every dated row of the load: tickets from HISTORY_DAYS before
+        # the end, their organizations set up a few weeks before their first ticket.
+        loader.prepare_partitions(
+            cursor, options.end - timedelta(days=HISTORY_DAYS + 31), options.end
+        )
         aside = loader.set_aside(cursor)
         cursor.execute("SELECT slug FROM organizations_organization ORDER BY slug")
         job = Job(
@@ -209,7 +215,9 @@ def _load(options: Options, stream: TextIO | None, started: float) -> Report:
     loaded = time.monotonic() - started
     _finish(aside, summary, progress)
     rows = {**copier.rows, "tickets_ticketcounter": len(summary.organizations)}
-    return Report(options, rows, summary, loaded, freeze=freeze)
+    return Report(
+        options, rows, summary, loaded, freeze=freeze, moved_from_default=aside.moved_from_default
+    )
 
 
 def _produce(job: Job, copier: loader.Copier) -> Summary:

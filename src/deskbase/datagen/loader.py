@@ -25,6 +25,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 
 from psycopg import sql
 
@@ -89,6 +90,7 @@ class SetAside:
     indexes: list[tuple[str, str]] = field(default_factory=list)
     forced: list[str] = field(default_factory=list)
     last_ticket_id: int = 0  # derived rows are rebuilt for the tickets after this one
+    moved_from_default: int = 0  # rows COPY put in a default partition (none if prepared)
 
     @property
     def steps(self) -> int:
@@ -157,7 +159,7 @@ def restore(cursor, state: SetAside) -> Iterator[str]:
     # First the rows of monthly-partitioned tables that COPY put in their default
     # partition go to their months, while their indexes and keys are still set aside.
     yield "monthly partitions"
-    move_out_of_default_partitions(cursor)
+    state.moved_from_default = move_out_of_default_partitions(cursor)
     for module in _derived():
         yield from module.rebuild(cursor, state.last_ticket_id)
     for name, definition in state.indexes:
@@ -194,12 +196,28 @@ def analytics(cursor) -> Iterator[str]:
         refresh.refresh_in(cursor, name)
 
 
-def move_out_of_default_partitions(cursor) -> None:
+def prepare_partitions(cursor, first: date, last: date) -> list[str]:
+    """The monthly partitions of the loaded tables for the load's span, before the COPY:
+    each row goes to its month, not to the default partition (from where every row
+    would have to be moved again, a second write of the whole history)."""
     from deskbase.dbtools import partitions
 
+    created = []
     for spec in partitions.present(cursor):
         if spec.table in BULK_TABLES:
-            partitions.drain_default(cursor, spec)
+            created += partitions.cover(cursor, spec, first, last)
+    return created
+
+
+def move_out_of_default_partitions(cursor) -> int:
+    """Rows outside the prepared span (none, normally) go to their months; their count."""
+    from deskbase.dbtools import partitions
+
+    return sum(
+        partitions.drain_default(cursor, spec)
+        for spec in partitions.present(cursor)
+        if spec.table in BULK_TABLES
+    )
 
 
 # ------------------------------------------------------------------ ids and sequences

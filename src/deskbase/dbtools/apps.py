@@ -11,3 +11,6 @@ class DbtoolsConfig(AppConfig):
 
         # After core's blanket grant to the application role (core comes first).
         post_migrate.connect(revoke_application_role, sender=self)
+        from deskbase.dbtools.partitions import after_migrate
+
+        post_migrate.connect(after_migrate, sender=self)

@@ -42,6 +42,9 @@ from deskbase.core.rls import TENANT
 logger = logging.getLogger(__name__)
 
 AHEAD_MONTHS = 3
+# After a migrate, partitions exist from this many months back: rows written right
+# then with recent timestamps (demo data, imports) find their month.
+BACK_MONTHS = 3
 # Fail fast rather than queue behind a long transaction (and block everyone queued
 # behind this DDL); the next run tries again.
 LOCK_TIMEOUT = "5s"
@@ -113,7 +116,7 @@ def relkind(cursor, table: str) -> str | None:
     return row[0] if row else None
 
 
-def present(cursor) -> list[Managed]:
+def present(cursor, *, quiet: bool = False) -> list[Managed]:
     """The registered tables that exist here as partitioned tables."""
     found = []
     for spec in REGISTRY:
@@ -122,7 +125,7 @@ def present(cursor) -> list[Managed]:
             found.append(spec)
         elif kind is not None:
             logger.warning("%s exists but is not partitioned; not managed", spec.table)
-        elif not spec.optional:
+        elif not spec.optional and not quiet:
             logger.warning("%s does not exist; run migrate", spec.table)
     return found
 
@@ -234,20 +237,94 @@ def ahead_months() -> int:
     return getattr(settings, "PARTITIONS_AHEAD_MONTHS", AHEAD_MONTHS)
 
 
+def back_months() -> int:
+    from django.conf import settings
+
+    return getattr(settings, "PARTITIONS_BACK_MONTHS", BACK_MONTHS)
+
+
+def _utc_month(value: date | datetime) -> date:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return month_start(value)
+
+
+def cover(cursor, spec: Managed, start: date | datetime, end: date | datetime) -> list[str]:
+    """The partitions of every month from `start` to `end` (UTC), and the default;
+    returns those created."""
+    _set_lock_timeout(cursor)
+    create_default(cursor, spec)
+    month, last = _utc_month(start), _utc_month(end)
+    created = []
+    while month <= last:
+        if create_partition(cursor, spec, month):
+            created.append(partition_name(spec.table, month))
+        month = add_months(month, 1)
+    return created
+
+
 def create_ahead(
     cursor, spec: Managed, *, ahead: int | None = None, today: date | None = None
 ) -> list[str]:
     """Partitions from the previous month to `ahead` months on; returns those created."""
     ahead = ahead_months() if ahead is None else ahead
-    _set_lock_timeout(cursor)
-    create_default(cursor, spec)
     this_month = month_start(today or _today())
-    created = []
-    for offset in range(-1, ahead + 1):
-        month = add_months(this_month, offset)
-        if create_partition(cursor, spec, month):
-            created.append(partition_name(spec.table, month))
-    return created
+    return cover(cursor, spec, add_months(this_month, -1), add_months(this_month, ahead))
+
+
+def create_window(
+    cursor, *, back: int | None = None, ahead: int | None = None, today: date | None = None
+) -> dict[str, list[str]]:
+    """Every present table's partitions from `back` months ago to `ahead` months on."""
+    back = back_months() if back is None else back
+    ahead = ahead_months() if ahead is None else ahead
+    this_month = month_start(today or _today())
+    first, last = add_months(this_month, -back), add_months(this_month, ahead)
+    return {spec.table: cover(cursor, spec, first, last) for spec in present(cursor, quiet=True)}
+
+
+def ensure_range(
+    start: date | datetime, end: date | datetime, *, tables: Iterable[str] | None = None
+) -> dict[str, list[str]]:
+    """Partitions for rows about to be written with timestamps from `start` to `end`.
+
+    Call it (as the owner role) before loading dated rows (demo data, imports,
+    generated data): a row whose month has no partition lands in the default
+    partition, which `db_maintenance --check` reports until the worker moves it.
+    `tables` limits it to some managed tables; returns the partitions created.
+    """
+    from django.db import connection, transaction
+
+    wanted = None if tables is None else set(tables)
+    with transaction.atomic(), connection.cursor() as cursor:
+        return {
+            spec.table: cover(cursor, spec, start, end)
+            for spec in present(cursor, quiet=True)
+            if wanted is None or spec.table in wanted
+        }
+
+
+def after_migrate(sender, *, using: str = "default", plan=None, **kwargs) -> None:
+    """post_migrate: the window of partitions around today, so that rows written right
+    after a migrate (the demo's last weeks, today's history) never reach a default.
+
+    Skipped for `flush`, which sends the signal without a plan. A table busy past the
+    lock timeout is left to the worker's hourly run rather than failing the migrate.
+    """
+    if plan is None:
+        return
+    from django.db import connections, transaction
+    from django.db.utils import OperationalError
+
+    try:
+        with transaction.atomic(using=using), connections[using].cursor() as cursor:
+            created = create_window(cursor)
+    except OperationalError as exc:
+        logger.warning("partitions not created after migrate (%s); the worker will", exc)
+        return
+    for table, names in created.items():
+        if names:  # debug: `deskbase up` runs a migrate at every start, this is no news
+            logger.debug("created %d partitions of %s", len(names), table)
 
 
 # ------------------------------------------------------------------ the default partition
@@ -386,11 +463,25 @@ def archive(connection, table: str, directory: Path) -> tuple[Path, int]:
 
 
 # ------------------------------------------------------------------ reports
+# A relation `c`'s row count for reports: the planner's estimate (reltuples); before
+# the first VACUUM or ANALYZE (reltuples is -1 then) 0 for an empty file, else the
+# statistics system's count of live rows, else NULL ("not analyzed yet"), never -1.
+ROWS_ESTIMATE_SQL = (
+    "CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint"
+    " WHEN pg_relation_size(c.oid) = 0 THEN 0"
+    " WHEN pg_stat_get_live_tuples(c.oid) > 0 THEN pg_stat_get_live_tuples(c.oid) END"
+)
+
+
+def rows_shown(rows: int | None) -> str:
+    return "not analyzed" if rows is None else f"{rows:,}"
+
+
 @dataclass(frozen=True)
 class PartitionInfo:
     table: str
     partition: str
-    rows: int  # the planner's estimate (reltuples), -1 before the first ANALYZE
+    rows: int | None  # ROWS_ESTIMATE_SQL: None before the first ANALYZE of a non-empty one
     bytes: int
 
 
@@ -398,7 +489,7 @@ def sizes(cursor, tables: Iterable[str]) -> list[PartitionInfo]:
     out = []
     for table in tables:
         cursor.execute(
-            "SELECT c.relname, c.reltuples::bigint, pg_total_relation_size(c.oid)"
+            f"SELECT c.relname, {ROWS_ESTIMATE_SQL}, pg_total_relation_size(c.oid)"
             " FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
             " WHERE i.inhparent = %s::regclass ORDER BY 1",
             [table],

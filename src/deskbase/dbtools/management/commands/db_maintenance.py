@@ -15,6 +15,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from deskbase.dbtools import maintenance
+from deskbase.dbtools.partitions import rows_shown
 
 
 class Command(BaseCommand):
@@ -136,12 +137,14 @@ class Command(BaseCommand):
         self.stdout.write(f"  {'table':<40} {'rows':>12} {'size':>10} {'dead':>10}  last vacuum")
         for t in stats["largest_tables"]:
             self.stdout.write(
-                f"  {t['table']:<40} {t['rows']:>12,} {_size(t['bytes']):>10}"
+                f"  {t['table']:<40} {rows_shown(t['rows']):>12} {_size(t['bytes']):>10}"
                 f" {t['dead_rows']:>10,}  {t['last_vacuum'] or '-'}"
             )
         self.stdout.write(f"  {'partition':<40} {'rows':>12} {'size':>10}")
         for p in stats["partitions"]:
-            self.stdout.write(f"  {p['partition']:<40} {p['rows']:>12,} {_size(p['bytes']):>10}")
+            self.stdout.write(
+                f"  {p['partition']:<40} {rows_shown(p['rows']):>12} {_size(p['bytes']):>10}"
+            )
 
 
 def _size(value: float) -> str:

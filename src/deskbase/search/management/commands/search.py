@@ -6,6 +6,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from deskbase.dbtools.partitions import rows_shown
 from deskbase.search import operations
 
 
@@ -49,11 +50,14 @@ class Command(BaseCommand):
             kind = "index" if r["kind"] in ("i", "I") else "table"
             self.stdout.write(
                 f"{r['name']:<40} {kind:<6} {r['bytes'] / 2**20:>8.1f}MB "
-                f"{max(r['rows'], 0):>12,} {r['scans'] or 0:>10,}"
+                f"{rows_shown(r['rows']):>12} {r['scans'] or 0:>10,}"
             )
         log = found["searches_30_days"]
+        if not log["searches"]:
+            self.stdout.write("searches in the last 30 days: none")
+            return
         self.stdout.write(
             f"searches in the last 30 days: {log['searches']:,} ({log['zero_results']:,} with no "
-            f"result, {log['opened']:,} followed by an opened result); average latency "
-            f"{log['avg_latency_ms']} ms, p95 {log['p95_latency_ms']}"
+            f"result, {log['opened']:,} followed by an opened result); latency average "
+            f"{log['avg_latency_ms']:.1f} ms, p95 {log['p95_latency_ms']:.1f} ms"
         )

@@ -104,7 +104,7 @@ def load_demo(*, tickets: int = 300, seed: int = 7, now: datetime | None = None)
     desk = _demo_desk(demo, now)
     stories.play(desk, rng, count=tickets, since=now - SPAN, now=now)
     other = _other_desk(now)
-    stories.play(other, rng, count=6, since=now - timedelta(days=14), now=now)
+    stories.play(other, rng, count=5, since=now - timedelta(days=14), now=now)
     for org in (demo, other.organization):
         # What the breach check, which runs every few minutes, has flagged by now.
         mark_breaches(organization=org, now=now)

@@ -5,6 +5,12 @@ the caller's `version` (a stale one is a Conflict), writes, and announces the
 change as a domain event. History rows are written by the database trigger
 `tickets_ticket_history` in the same transaction, with the actor from
 `deskbase.actor_id`.
+
+`at` (ticket_create, ticket_change_status, ticket_assign, comment_add,
+csat_record) records an imported act at the time it really happened: the demo's
+weeks of past work, an import. No request passes it. The rows the service writes,
+the history rows the trigger writes and the ticket's updated_at all carry that
+time (deskbase.core.clock).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from django.utils import timezone
 
 from deskbase.accounts.models import User
 from deskbase.core import events, jsonbounds
+from deskbase.core.clock import happened_at
 from deskbase.core.errors import Conflict, PermissionDenied, ValidationFailed, validated
 from deskbase.core.sanitize import clean_html, html_to_text, text_to_html
 from deskbase.core.tenancy import tenant_atomic
@@ -142,14 +149,14 @@ def ticket_create(
 ) -> Ticket:
     """Open a ticket. A customer opens it for themselves; staff name the customer.
 
-    `at` backdates an imported ticket to when it was really opened (staff only).
+    `at` backdates an imported ticket to when it was really opened.
     """
     tags = list(tags or ())
     if not is_staff_member(actor):
         if customer is not None and customer.id != actor.id:
             raise PermissionDenied("customers open tickets only for themselves", field="customer")
         _refuse_customer_choices(priority=priority, channel=channel, team=team, tags=tags,
-                                 assignee=assignee, auto_assign=auto_assign, at=at)  # fmt: skip
+                                 assignee=assignee, auto_assign=auto_assign)  # fmt: skip
         customer = actor
     if customer is None:
         raise ValidationFailed.one("customer", "A ticket needs a customer.")
@@ -172,30 +179,31 @@ def ticket_create(
         custom_fields=custom_fields or {},
     )
     if at is not None:
-        ticket.created_at = _past(at)
+        ticket.created_at = ticket.updated_at = _past(at)
     _validated(ticket, exclude=["number"])
     if assignee is not None:
         routing.check_assignable(organization=organization, agent=assignee)
     events.before(events.event("ticket.created", organization, actor, ticket))
-    ticket.save()
-    ticket.refresh_from_db(fields=["number", "created_at", "updated_at"])
-    changed = sla.sla_start(ticket, at=ticket.created_at)
-    if assignee is not None:
-        ticket.assignee = assignee
-        changed.append("assignee")
-    elif auto_assign:
-        chosen = routing.pick_agent(organization=organization, ticket=ticket)
-        if chosen is not None:
-            ticket.assignee = chosen
+    with happened_at(at):
+        ticket.save()
+        ticket.refresh_from_db(fields=["number", "created_at", "updated_at"])
+        changed = sla.sla_start(ticket, at=ticket.created_at)
+        if assignee is not None:
+            ticket.assignee = assignee
             changed.append("assignee")
-    _save(ticket, changed, bump=False)
+        elif auto_assign:
+            chosen = routing.pick_agent(organization=organization, ticket=ticket)
+            if chosen is not None:
+                ticket.assignee = chosen
+                changed.append("assignee")
+        _save(ticket, changed, bump=False)
     events.after(events.event("ticket.created", organization, actor, ticket))
     return ticket
 
 
 def _refuse_customer_choices(
     *, priority: str, channel: str, team: Any, tags: list[str], assignee: User | None,
-    auto_assign: bool, at: datetime | None,
+    auto_assign: bool,
 ) -> None:  # fmt: skip
     """A customer's ticket: each choice that is the desk's is refused, never dropped."""
     refused = {
@@ -203,7 +211,6 @@ def _refuse_customer_choices(
         "assignee": assignee is not None,
         "auto_assign": bool(auto_assign),
         "tags": bool(tags),
-        "at": at is not None,
         "priority": priority in STAFF_ONLY_PRIORITIES,
         "channel": channel in STAFF_ONLY_CHANNELS,
     }
@@ -236,9 +243,18 @@ def _normalized_tags(tags: Iterable[str]) -> list[str]:
 # ------------------------------------------------------------------ update
 @tenant_atomic
 def ticket_update(
-    *, organization: Organization, actor: User, ticket: Ticket, version: int, **changes: Any
+    *,
+    organization: Organization,
+    actor: User,
+    ticket: Ticket,
+    version: int,
+    at: datetime | None = None,
+    **changes: Any,
 ) -> Ticket:
-    """Change editable fields (subject, priority, category, team, tags ...) at `version`."""
+    """Change editable fields (subject, priority, category, team, tags ...) at `version`.
+
+    `at` records an imported change at the time it was really made.
+    """
     ensure_staff(actor, "edit tickets")
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
@@ -264,9 +280,11 @@ def ticket_update(
         return current
     events.before(events.event("ticket.updated", organization, actor, current, **diff))
     fields = set(diff)
-    if "priority" in diff:
-        fields.update(sla.sla_recompute(current, reason="priority changed", at=_now()))
-    _save(current, fields)
+    when = _past(at, not_before=current.created_at) if at is not None else _now()
+    with happened_at(at):
+        if "priority" in diff:
+            fields.update(sla.sla_recompute(current, reason="priority changed", at=when))
+        _save(current, fields)
     events.after(events.event("ticket.updated", organization, actor, current, **diff))
     return current
 
@@ -308,10 +326,10 @@ def ticket_change_status(
     events.before(
         events.event("ticket.updated", organization, actor, current, status=(previous, status))
     )
-    staff = is_staff_member(actor)
-    when = _past(at, not_before=current.created_at) if at is not None and staff else _now()
+    when = _now() if at is None else _past(at, not_before=current.created_at)
     fields = _apply_status(current, status, reason=reason, at=when)
-    _save(current, fields)
+    with happened_at(at):
+        _save(current, fields)
     events.after(
         events.event("ticket.updated", organization, actor, current, status=(previous, status))
     )
@@ -352,11 +370,14 @@ def ticket_assign(
     assignee: User | None = None,
     auto: bool = False,
     version: int | None = None,
+    at: datetime | None = None,
 ) -> Ticket:
     """Assign by hand (assignee, or None to unassign) or automatically (auto=True)."""
     ensure_staff(actor, "assign tickets")
     _check_same_tenant(organization, assignee=assignee)
     current = _locked(ticket, version)
+    if at is not None:
+        _past(at, not_before=current.created_at)
     if auto:
         assignee = routing.pick_agent(organization=organization, ticket=current)
         if assignee is None:
@@ -372,7 +393,8 @@ def ticket_assign(
     change = {"assignee": (current.assignee_id, assignee.id if assignee else None)}
     events.before(events.event("ticket.updated", organization, actor, current, **change))
     current.assignee = assignee
-    _save(current, {"assignee"})
+    with happened_at(at):
+        _save(current, {"assignee"})
     events.after(events.event("ticket.updated", organization, actor, current, **change))
     return current
 
@@ -403,16 +425,17 @@ def comment_add(
     )  # fmt: skip
     _validated(comment, exclude=["ticket", "author", "organization"])
     current = _locked(ticket, None)
-    if at is not None and staff:
-        comment.created_at = _past(at, not_before=current.created_at)
+    if at is not None:
+        comment.created_at = comment.updated_at = _past(at, not_before=current.created_at)
     if current.status in (Status.CLOSED, Status.CANCELLED):
         raise Conflict(f"ticket #{current.number} is {current.status}; open a new ticket")
     events.before(events.event("comment.added", organization, actor, comment))
     comment.save()
     fields = _after_reply(current, comment, staff=staff, at=comment_time(comment))
-    _save(current, fields, bump=bool(fields))
-    if not fields:  # the conversation changed: the ticket moves up the "recently updated" queue
-        current.save(update_fields=["updated_at"])
+    with happened_at(at):
+        _save(current, fields, bump=bool(fields))
+        if not fields:  # the conversation changed: the ticket moves up the "recently updated"
+            current.save(update_fields=["updated_at"])
     events.after(events.event("comment.added", organization, actor, comment))
     return comment
 
@@ -443,7 +466,13 @@ def _after_reply(ticket: Ticket, comment: TicketComment, *, staff: bool, at: dat
 
 @tenant_atomic
 def csat_record(
-    *, organization: Organization, actor: User, ticket: Ticket, rating: int, comment: str = ""
+    *,
+    organization: Organization,
+    actor: User,
+    ticket: Ticket,
+    rating: int,
+    comment: str = "",
+    at: datetime | None = None,
 ) -> CsatResponse:
     """The customer rates their resolved ticket, once."""
     if ticket.customer_id != actor.id:
@@ -459,9 +488,12 @@ def csat_record(
         organization=organization, ticket=current, customer=actor, rating=rating,
         comment=comment.strip(),
     )  # fmt: skip
+    if at is not None:
+        response.created_at = _past(at, not_before=current.resolved_at)
     response.save()
     current.satisfaction = rating
-    _save(current, {"satisfaction"}, bump=False)
+    with happened_at(at):
+        _save(current, {"satisfaction"}, bump=False)
     events.after(events.event("csat.recorded", organization, actor, response))
     return response
 

@@ -554,6 +554,17 @@ def test_a_breach_recorded_by_mark_breaches_is_not_recorded_twice(org, customer)
     assert breached == [("breached", "first_response", utc(2025, 3, 3, 10))]
 
 
+def test_a_breach_found_by_the_periodic_check_gives_a_reason_in_words(org, customer):
+    # Given an overdue ticket flagged by the periodic check
+    make_policy(org, first=60, resolution=480)
+    ticket = started(org, customer)
+    mark_breaches(organization=org, now=NOW)
+    # Then its event's reason, which the API returns, names no job or function
+    with tenant(org):
+        reason = SlaEvent.objects.get(ticket=ticket, kind="breached").reason
+    assert reason == "overdue, found by the periodic SLA check"
+
+
 def test_a_target_breached_on_reply_is_not_marked_again(org, customer):
     # Given a late first response was recorded; the resolution is still running
     make_policy(org, first=60, resolution=480)

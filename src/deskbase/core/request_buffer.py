@@ -30,6 +30,7 @@ still belongs behind a buffering proxy (docs/operations.md).
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 import threading
@@ -47,11 +48,19 @@ IN_MEMORY = 1024 * 1024
 # attachments are at most DESKBASE_MAX_ATTACHMENT_BYTES, 25 MiB by default).
 MAX_BUFFERED = 64 * 1024 * 1024
 
-TIMEOUT_BODY = b"The request body did not arrive in time.\n"
-
 
 class BodyTimeout(Exception):
-    pass
+    """The body did not arrive in time: 408."""
+
+    status, line = 408, "408 Request Timeout"
+    detail = "The request body did not arrive in time."
+
+
+class BodyTooLarge(BodyTimeout):
+    """The body is larger than any deskbase takes: 413."""
+
+    status, line = 413, "413 Content Too Large"
+    detail = "The request body is too large."
 
 
 class BufferedRequests:
@@ -64,14 +73,9 @@ class BufferedRequests:
         try:
             self.buffer_body(environ)
         except BodyTimeout as exc:
-            logger.warning("408 for %s %s: %s", environ.get("REQUEST_METHOD"),
+            logger.warning("%s for %s %s: %s", exc.status, environ.get("REQUEST_METHOD"),
                            environ.get("PATH_INFO"), exc)  # fmt: skip
-            start_response(
-                "408 Request Timeout",
-                [("Content-Type", "text/plain; charset=utf-8"), ("Connection", "close"),
-                 ("Content-Length", str(len(TIMEOUT_BODY)))],
-            )  # fmt: skip
-            return [TIMEOUT_BODY]
+            return _refuse(environ, start_response, exc)
         with self.slots:
             result = self.app(environ, start_response)
             # The answer is computed; give the database connection back before it is
@@ -113,13 +117,30 @@ class BufferedRequests:
                 buffer.write(data)
                 received += len(data)
                 if received > MAX_BUFFERED:
-                    raise BodyTimeout("the body is too large")
+                    raise BodyTooLarge(f"more than {MAX_BUFFERED} bytes")
         finally:
             if sock is not None:
                 sock.settimeout(None)
         buffer.seek(0)
         environ["wsgi.input"] = buffer
         environ["CONTENT_LENGTH"] = str(received)
+
+
+def _refuse(environ: dict[str, Any], start_response: Callable, exc: BodyTimeout) -> list[bytes]:
+    """A problem document under /api/ (every API error is one), plain text elsewhere."""
+    if environ.get("PATH_INFO", "").startswith("/api/"):
+        from deskbase.api.errors import PROBLEM_TYPE, problem_body
+
+        body = json.dumps(problem_body(exc.status, exc.detail)).encode()
+        content_type = PROBLEM_TYPE
+    else:
+        body, content_type = f"{exc.detail}\n".encode(), "text/plain; charset=utf-8"
+    start_response(
+        exc.line,
+        [("Content-Type", content_type), ("Connection", "close"),
+         ("Content-Length", str(len(body)))],
+    )  # fmt: skip
+    return [body]
 
 
 def _content_length(environ: dict[str, Any]) -> int:

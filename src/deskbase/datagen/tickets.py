@@ -327,7 +327,7 @@ class TicketGenerator:
             late = _late(target, end - due)
             at, who = end, actor  # the service recorded it before the sweep came by
         else:
-            late, who = "past due (mark_breaches)", None
+            late, who = "overdue, found by the periodic SLA check", None
             at = start + int(self.rng.random() * min(SWEEP, end - start))
         self._event("breached", target, due, late, at)
         if s.breach_at is None:

@@ -365,7 +365,7 @@ def mark_breaches(*, organization: Organization | int, now: datetime | None = No
                 "org": org_id,
                 "active": [status.value for status in ACTIVE_STATUSES],
                 "now": now,
-                "reason": "past due (mark_breaches)",
+                "reason": "overdue, found by the periodic SLA check",
             },
         )
         return cursor.fetchone()[0]

@@ -161,6 +161,13 @@ def numberless(content: bytes) -> str:
     return re.sub(r"#\d+", "#N", content.decode())
 
 
+def page_alike(content: bytes) -> str:
+    """A page without what differs on every answer (the CSP nonce, the CSRF token)."""
+    text = re.sub(r'nonce="[^"]*"', 'nonce=""', content.decode())
+    text = re.sub(r'"X-CSRFToken": "[^"]*"', '"X-CSRFToken": ""', text)
+    return re.sub(r'(csrfmiddlewaretoken" value=)"[^"]*"', r'\1""', text)
+
+
 def test_another_customers_ticket_reads_like_a_missing_one(tenant_a, tenant_b, app_role):
     from deskbase.accounts import services as people
 
@@ -180,7 +187,7 @@ def test_another_customers_ticket_reads_like_a_missing_one(tenant_a, tenant_b, a
     a = portal.get(f"/portal/tickets/{theirs.number}/")
     b = portal.get(f"/portal/tickets/{missing}/")
     assert a.status_code == b.status_code == 404
-    assert a.content == b.content
+    assert page_alike(a.content) == page_alike(b.content)
 
 
 # ------------------------------------------------------------------ opened results

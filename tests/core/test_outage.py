@@ -8,15 +8,31 @@ import json
 
 import psycopg
 import pytest
+from django.db import connection
 
 from deskbase.core.db.pool import REACHABILITY
+from deskbase.testing.plugin import free_port
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def database_down():
-    REACHABILITY.failed(psycopg.OperationalError("connection refused"))
+    # The last attempt went to a server that is not there: trying it again fails too.
+    nobody = f"host=127.0.0.1 port={free_port()} dbname=deskbase user=deskbase"
+    REACHABILITY.failed(psycopg.OperationalError("connection refused"), ((nobody,), {}))
+    yield
+    REACHABILITY.succeeded()
+
+
+@pytest.fixture
+def database_back():
+    # The last attempt failed, but the server it went to answers again.
+    pool = connection.pool
+    if pool is None:
+        pytest.skip("the connection pool is off")
+    attempt = ((pool.conninfo,), dict(pool.kwargs))
+    REACHABILITY.failed(psycopg.OperationalError("connection refused"), attempt)
     yield
     REACHABILITY.succeeded()
 
@@ -41,3 +57,13 @@ def test_requests_are_served_again_once_a_connection_succeeds(client, database_d
     assert client.get("/login/").status_code == 503
     REACHABILITY.succeeded()
     assert client.get("/login/").status_code == 200
+
+
+def test_a_database_back_within_the_window_serves_the_next_request(client, database_back):
+    # Given the last connection attempt failed a moment ago, and the server is back
+    assert REACHABILITY.recently_failed()
+    # When the next request comes
+    response = client.get("/login/")
+    # Then it tries once more, is served, and the failure is forgotten
+    assert response.status_code == 200
+    assert not REACHABILITY.recently_failed()

@@ -4,10 +4,11 @@ failing as 500s (docs/operations.md, "When PostgreSQL goes away").
 
 DatabaseOutageMiddleware stands outside every middleware that touches the database
 (the session, the tenant's transaction). While the last connection attempt failed
-within the last second it answers before any of them runs; otherwise it lets the
-request through and turns the 500 of a request that lost its database into a 503.
-Such a request failed inside an inner middleware or a view, where Django turned the
-exception into a 500 response already: got_request_exception marks the request then.
+within the last second, and a fresh one fails too, it answers before any of them
+runs; otherwise it lets the request through and turns the 500 of a request that
+lost its database into a 503. Such a request failed inside an inner middleware or
+a view, where Django turned the exception into a 500 response already:
+got_request_exception marks the request then.
 
 /health and the static files are left alone: /health reports the outage itself
 (deskbase.core.health), and static files need no database.
@@ -97,7 +98,7 @@ class DatabaseOutageMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path == "/health" or request.path.startswith(settings.STATIC_URL):
             return self.get_response(request)
-        if REACHABILITY.recently_failed():
+        if REACHABILITY.down():
             return unavailable(request)
         try:
             response = self.get_response(request)

@@ -14,8 +14,8 @@ seconds to minutes, so with PostgreSQL gone every request hung for the timeout a
 then failed as a 500. Here a request waits for the pool in short slices and gives
 up (DatabaseUnavailable, which deskbase.core.outage answers with a 503) as soon as
 a connection attempt made meanwhile has failed, or at once while the last attempt
-failed within Reachability.retry_seconds. A pool merely busy still gets its full
-timeout: no connection attempt fails then.
+failed within Reachability.retry_seconds and a fresh one fails too. A pool merely
+busy still gets its full timeout: no connection attempt fails then.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     @staticmethod
     def _getconn(pool):
-        if REACHABILITY.recently_failed():
+        if REACHABILITY.down():
             raise DatabaseUnavailable(REACHABILITY.reason)
         started = time.monotonic()
         deadline = started + pool.timeout

@@ -6,6 +6,7 @@ Imported by the settings module: psycopg only, nothing of Django's database laye
 from __future__ import annotations
 
 import select
+import threading
 import time
 
 import psycopg
@@ -56,20 +57,30 @@ class Reachability:
 
     The pool's connection class (TrackedConnection) reports every attempt. While the
     last one failed less than `retry_seconds` ago the database counts as unreachable:
-    a request then fails at once (deskbase.core.db.base) instead of waiting out the
-    pool's timeout, and after that window one request tries again. One per process:
-    the settings give the process one database.
+    a request then fails at once (deskbase.core.db.base, deskbase.core.outage)
+    instead of waiting out the pool's timeout. "At once" still means one fresh
+    attempt (`down`), one thread at a time: a stopped server refuses it within a
+    millisecond, and a server that is back is used by the very next request, not a
+    window later (the pool's own retries run on a back-off of their own). One per
+    process: the settings give the process one database.
     """
 
     retry_seconds: float = 1.0
+    # libpq's smallest connect_timeout: a host that drops packets costs a prober this.
+    probe_timeout: int = 2
 
     def __init__(self) -> None:
         self.failed_at: float | None = None
         self.reason = ""
+        # The arguments of the last attempt, to try the same connection again.
+        self.attempt: tuple[tuple, dict] | None = None
+        self._probing = threading.Lock()
 
-    def failed(self, exc: BaseException) -> None:
+    def failed(self, exc: BaseException, attempt: tuple[tuple, dict] | None = None) -> None:
         self.reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         self.failed_at = time.monotonic()
+        if attempt is not None:
+            self.attempt = attempt
 
     def succeeded(self) -> None:
         self.failed_at = None
@@ -81,6 +92,27 @@ class Reachability:
     def recently_failed(self) -> bool:
         failed_at = self.failed_at
         return failed_at is not None and time.monotonic() - failed_at < self.retry_seconds
+
+    def down(self) -> bool:
+        """True while the database cannot be reached: the last attempt failed recently
+        and a new one, made now unless another thread is making it, fails too."""
+        if not self.recently_failed():
+            return False
+        attempt = self.attempt
+        if attempt is None or not self._probing.acquire(blocking=False):
+            return True
+        try:
+            args, kwargs = attempt
+            try:
+                probe = TrackedConnection.connect(
+                    *args, **{**kwargs, "connect_timeout": self.probe_timeout}
+                )
+            except psycopg.OperationalError:
+                return True
+            probe.close()
+            return False
+        finally:
+            self._probing.release()
 
 
 REACHABILITY = Reachability()
@@ -94,7 +126,7 @@ class TrackedConnection(psycopg.Connection):
         try:
             conn = super().connect(*args, **kwargs)
         except psycopg.OperationalError as exc:
-            REACHABILITY.failed(exc)
+            REACHABILITY.failed(exc, (args, kwargs))
             raise
         REACHABILITY.succeeded()
         return conn

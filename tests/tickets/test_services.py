@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,8 @@ from deskbase.accounts import services as people
 from deskbase.core import events
 from deskbase.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, Vetoed
 from deskbase.core.tenancy import tenant
-from deskbase.tickets import services
+from deskbase.tickets import selectors, services
+from deskbase.tickets.attachments import attachment_add
 from deskbase.tickets.models import Category, Status, Ticket, TicketComment, TicketHistory
 from tests.tickets.factories import open_ticket
 
@@ -331,6 +333,42 @@ def test_another_customers_description_comes_as_an_internal_note(tenant_a, app_r
     assert "Olga Other" in text
     assert "My <b>own</b> words." in text  # plain text, as the customer typed it
     assert "My &lt;b&gt;own&lt;/b&gt; words." in html
+
+
+def test_another_customers_conversation_and_files_stay_hidden_from_the_target_customer(
+    tenant_a, app_role
+):
+    # Given a ticket of another customer with a public reply, a reply with a file and a
+    # file sent on its own
+    other = people.user_create(organization=tenant_a.org, actor=tenant_a.admin,
+                               email="olga@acme.test", role="customer")  # fmt: skip
+    source = open_ticket(tenant_a, customer=other, description="")
+    services.comment_add(organization=tenant_a.org, actor=tenant_a.agent, ticket=source,
+                         body="Olga, your invoice 4711 is attached.")  # fmt: skip
+    reply = services.comment_add(organization=tenant_a.org, actor=other, ticket=source,
+                                 body="Here is my passport scan.")  # fmt: skip
+    for comment, name in ((reply, "passport.txt"), (None, "contract.txt")):
+        attachment_add(organization=tenant_a.org, actor=other, ticket=source,
+                       stream=io.BytesIO(b"private"), file_name=name, comment=comment)  # fmt: skip
+    target = open_ticket(tenant_a)
+    # When an agent merges it into a ticket of the organization's customer
+    services.ticket_merge(organization=tenant_a.org, actor=tenant_a.agent, source=source,
+                          target=target)  # fmt: skip
+    # Then that customer's view of the target shows nothing of the other customer's
+    mine = selectors.ticket_detail(organization=tenant_a.org, actor=tenant_a.customer,
+                                   number=target.number)  # fmt: skip
+    bodies = " ".join(comment.body_text for comment in mine.comments)
+    assert "invoice 4711" not in bodies
+    assert "passport" not in bodies
+    assert mine.attachments == []
+    # And the staff still see all of it, marked as staff-only
+    staff = selectors.ticket_detail(organization=tenant_a.org, actor=tenant_a.agent,
+                                    number=target.number)  # fmt: skip
+    staff_bodies = " ".join(comment.body_text for comment in staff.comments)
+    assert "invoice 4711" in staff_bodies
+    assert "passport scan" in staff_bodies
+    assert "visible to staff only" in staff_bodies
+    assert sorted(a.file_name for a in staff.attachments) == ["contract.txt", "passport.txt"]
 
 
 def test_a_merge_without_description_adds_no_empty_quote(tenant_a, app_role):

@@ -39,6 +39,7 @@ from deskbase.tickets.models import (
     CsatResponse,
     Status,
     Ticket,
+    TicketAttachment,
     TicketComment,
 )
 from deskbase.tickets.permissions import ensure_can_view_ticket, ensure_staff, is_staff_member
@@ -516,12 +517,21 @@ def ticket_merge(
     events.before(
         events.event("ticket.merged", organization, actor, src, merged_into=(None, dst.id))
     )
-    TicketComment.all_objects.filter(ticket=src).update(ticket=dst)
+    moved = TicketComment.all_objects.filter(ticket=src)
+    loose_files = list(src.attachments.filter(comment__isnull=True).values_list("id", flat=True))
+    if src.customer_id != dst.customer_id:
+        # Another customer's conversation is for the staff to read on the target, not
+        # for the target's customer: its replies and notes become internal notes.
+        moved.exclude(kind=CommentKind.INTERNAL).update(kind=CommentKind.INTERNAL)
+    moved.update(ticket=dst)
     src.attachments.update(ticket=dst)
     _copy_history(src, dst)
     dst.tags = _normalized_tags([*dst.tags, *src.tags])
     _save(dst, {"tags"})
-    _merge_notes(organization, actor, src, dst)
+    staff_note = _merge_notes(organization, actor, src, dst)
+    if staff_note is not None and loose_files:
+        # Files the other customer sent with no reply go with the internal note: hidden alike.
+        TicketAttachment.objects.filter(id__in=loose_files).update(comment=staff_note)
     _system_comment(organization, src, f"Merged into ticket #{dst.number}.")
     src.merged_into = dst
     fields = _apply_status(src, Status.CLOSED, reason="merged", at=_now()) | {"merged_into"}
@@ -541,33 +551,41 @@ def _system_comment(
     )  # fmt: skip
 
 
-def _merge_notes(organization: Organization, actor: User, src: Ticket, dst: Ticket) -> None:
+def _merge_notes(
+    organization: Organization, actor: User, src: Ticket, dst: Ticket
+) -> TicketComment | None:
     """Say on the target that the source was merged, with the source's description
     (its comments move, its description would otherwise be lost to the target).
 
     The description is quoted in the public system note when both tickets are the same
     customer's; another customer's words go to an internal note by the agent who merged,
-    so the target's customer is not shown them.
+    so the target's customer is not shown them. Returns that internal note.
     """
     note = f"Ticket #{src.number} ({src.subject}) was merged into this ticket."
     description = src.description.strip()
-    if not description:
+    same_customer = src.customer_id == dst.customer_id
+    if not description and same_customer:
         _system_comment(organization, dst, note)
-        return
+        return None
     quoted_html = clean_html(src.description_html) or text_to_html(description)
     quoted_text = "\n".join(f"> {line}" for line in html_to_text(quoted_html).splitlines())
-    if src.customer_id == dst.customer_id:
+    if same_customer:
         intro = f"{note} Its description:"
         _system_comment(organization, dst, f"{intro}\n\n{quoted_text}",
                         f"{text_to_html(intro)}<blockquote>{quoted_html}</blockquote>")  # fmt: skip
-        return
+        return None
     _system_comment(organization, dst, note)
     customer = src.customer.full_name or src.customer.email
-    intro = f"The description of ticket #{src.number} ({src.subject}), from {customer}:"
-    TicketComment.objects.create(
+    intro = (
+        f"The description of ticket #{src.number} ({src.subject}), from {customer}:"
+        if description
+        else f"Ticket #{src.number} ({src.subject}), from {customer}, had no description."
+    )
+    intro += " Its conversation and files are visible to staff only."
+    quote = f"<blockquote>{quoted_html}</blockquote>" if description else ""
+    return TicketComment.objects.create(
         organization=organization, ticket=dst, author=actor, kind=CommentKind.INTERNAL,
-        body_text=f"{intro}\n\n{quoted_text}",
-        body_html=f"{text_to_html(intro)}<blockquote>{quoted_html}</blockquote>",
+        body_text=f"{intro}\n\n{quoted_text}".strip(), body_html=f"{text_to_html(intro)}{quote}",
     )  # fmt: skip
 
 

@@ -18,8 +18,8 @@ import pytest
 from deskbase import cli
 from deskbase.embedded.cluster import APP_ROLE, OWNER_ROLE
 from deskbase.testing.plugin import free_port
+from tests.fault import processes
 from tests.helpers import (
-    DESKBASE,
     deskbase_env,
     http_get,
     session_opener,
@@ -32,21 +32,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def start_up(env: dict[str, str], *args: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [DESKBASE, "up", "--port", str(port), *args],
-        env=env | {"PORT": str(port)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process, port = processes.start_up(env, *args)
     return process, f"http://127.0.0.1:{port}/"
 
 
-def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [DESKBASE, *args], env=env, capture_output=True, text=True, timeout=180, check=False
-    )
+run = processes.run
 
 
 def sign_in(base: str, organization: str, email: str, password: str) -> str:

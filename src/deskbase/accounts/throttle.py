@@ -60,18 +60,21 @@ def check(organization: str, email: str, address: str) -> bool:
     return recorded
 
 
+# One more failure for a key, in a window that starts again once it has passed.
+COUNT_FAILURE_SQL = (
+    "INSERT INTO accounts_signinthrottle AS t (key, failures, window_started_at)"
+    " VALUES (%s, 1, now()) ON CONFLICT (key) DO UPDATE SET"
+    " failures = CASE WHEN t.window_started_at > now() - %s"
+    "   THEN t.failures + 1 ELSE 1 END,"
+    " window_started_at = CASE WHEN t.window_started_at > now() - %s"
+    "   THEN t.window_started_at ELSE now() END"
+)
+
+
 def record_failure(organization: str, email: str, address: str) -> None:
     with connection.cursor() as cursor:
         for key in _keys(organization, email, address):
-            cursor.execute(
-                "INSERT INTO accounts_signinthrottle AS t (key, failures, window_started_at)"
-                " VALUES (%s, 1, now()) ON CONFLICT (key) DO UPDATE SET"
-                " failures = CASE WHEN t.window_started_at > now() - %s"
-                "   THEN t.failures + 1 ELSE 1 END,"
-                " window_started_at = CASE WHEN t.window_started_at > now() - %s"
-                "   THEN t.window_started_at ELSE now() END",
-                [key, WINDOW, WINDOW],
-            )
+            cursor.execute(COUNT_FAILURE_SQL, [key, WINDOW, WINDOW])
 
 
 def record_success(organization: str, email: str) -> None:
@@ -107,13 +110,7 @@ def record_token_failure(address: str) -> None:
     """Count a wrong token from `address`; raise Throttled once it is over the limit."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO accounts_signinthrottle AS t (key, failures, window_started_at)"
-            " VALUES (%s, 1, now()) ON CONFLICT (key) DO UPDATE SET"
-            " failures = CASE WHEN t.window_started_at > now() - %s"
-            "   THEN t.failures + 1 ELSE 1 END,"
-            " window_started_at = CASE WHEN t.window_started_at > now() - %s"
-            "   THEN t.window_started_at ELSE now() END"
-            " RETURNING failures,"
+            COUNT_FAILURE_SQL + " RETURNING failures,"
             " greatest(1, extract(epoch FROM window_started_at + %s - now())::int)",
             [token_address_key(address), WINDOW, WINDOW, WINDOW],
         )

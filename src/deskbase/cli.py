@@ -263,6 +263,9 @@ def server_command(options: argparse.Namespace) -> list[str]:
         # process run the application (deskbase.core.request_buffer says why).
         "--threads", str(connections),
         "--worker-connections", str(connections),
+        # With as many connections as threads no idle connection can be kept open for
+        # its next request: say so, rather than have gunicorn warn at every start.
+        "--keep-alive", "0",
         "--graceful-timeout", "10",
         "--no-control-socket",
         "--access-logfile", str(log_dir / "access.log"),

@@ -1,15 +1,21 @@
 import os
 
 from django.core.wsgi import get_wsgi_application
+from django.urls import resolve
 
 from deskbase import config
 from deskbase.core.request_buffer import BufferedRequests
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "deskbase.settings")
+django_application = get_wsgi_application()
+# Django imports the URLconf (every view module and the API's schemas: 0.4 s) on the
+# first request; a server process does it while it starts, before it takes requests,
+# so nobody's first page of the process waits for it (and is logged as slow).
+resolve("/health")
 # Bodies read in full first, then at most DESKBASE_WEB_THREADS requests of this
 # process in Django at once (deskbase.core.request_buffer says why).
 application = BufferedRequests(
-    get_wsgi_application(),
+    django_application,
     slots=config.env_int("DESKBASE_WEB_THREADS", 2),
     read_timeout=config.env_int("DESKBASE_WEB_READ_TIMEOUT", 15),
 )

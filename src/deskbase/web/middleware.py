@@ -5,9 +5,9 @@ formats them (`|date`, `|time`, `localtime`); this activates the organization's
 zone (Organization.timezone, e.g. Europe/Berlin) for the request and restores
 the previous one afterwards. Stored times stay UTC; only their display changes.
 
-Not for /api/ (its contract is ISO-8601 instants, whatever the zone) nor the
-Django admin (the operator's tool). The zone comes from the cached organization
-settings (deskbase.core.cached), so a page pays no query for it on a cache hit.
+Not for /api/ (its contract is ISO-8601 instants, whatever the zone). The zone
+comes from the cached organization settings (deskbase.core.cached), so a page pays
+no query for it on a cache hit.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from deskbase.core import cached
 from deskbase.core.tenant_middleware import SESSION_KEY
 from deskbase.organizations.models import Organization
 
-SKIPPED = ("/api/", "/admin/", "/static/", "/health")
+SKIPPED = ("/api/", "/static/", "/health")
 
 
 def organization_zone(organization_id: int) -> zoneinfo.ZoneInfo | None:

@@ -59,7 +59,6 @@ MIDDLEWARE = [
     "deskbase.api.middleware.ApiProblemMiddleware",
     # Outside everything that touches the database: 503 while it is unreachable.
     "deskbase.core.outage.DatabaseOutageMiddleware",
-    "deskbase.core.chunked.ChunkedBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

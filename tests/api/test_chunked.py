@@ -1,7 +1,7 @@
 """A chunked request body (no Content-Length) read as gunicorn hands it to deskbase.
 
 The request goes through gunicorn's own HTTP parser and WSGI environ
-(`gunicorn.http`), then to deskbase's WSGI application in this process, on the
+(`gunicorn.http`), then to deskbase's body buffer and WSGI application in this process, on the
 test database: the path `deskbase up` serves, minus the socket.
 """
 
@@ -18,6 +18,7 @@ from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.http.parser import RequestParser
 
 from deskbase.accounts.tokens import token_create
+from deskbase.core.request_buffer import BodyTimeout, BufferedRequests, refuse
 from deskbase.tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +47,11 @@ def serve(head: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
+        # The body is read first, as deskbase.wsgi does before Django runs.
+        try:
+            BufferedRequests(WSGIHandler(), slots=1, read_timeout=15).buffer_body(environ)
+        except BodyTimeout as refused:
+            return _answer(refuse(environ, start_response, refused), answer)
         response = WSGIHandler()(environ, start_response)
         content = b"".join(response)
         response.close()
@@ -53,6 +59,10 @@ def serve(head: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
     return answer["status"], answer["headers"], content
+
+
+def _answer(chunks: list[bytes], answer: dict) -> tuple[int, dict[str, str], bytes]:
+    return answer["status"], answer["headers"], b"".join(chunks)
 
 
 def head(token: str, content_type: str = "application/json") -> str:

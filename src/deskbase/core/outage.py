@@ -16,7 +16,6 @@ got_request_exception marks the request then.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Callable
@@ -70,16 +69,9 @@ def _mark_outage(sender: object, request: HttpRequest | None = None, **kwargs: o
 
 def unavailable(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
-        body = {
-            "type": "https://deskbase.dev/problems/service-unavailable",
-            "title": "Service unavailable",
-            "status": 503,
-            "detail": "The database is unreachable; try again shortly.",
-            "errors": [],
-        }
-        response = HttpResponse(
-            json.dumps(body), status=503, content_type="application/problem+json"
-        )
+        from deskbase.api.errors import problem_response
+
+        response = problem_response(503, "The database is unreachable; try again shortly.")
     else:
         # Inline, not a template: nothing on this path may need the database.
         response = HttpResponse(PAGE, status=503, content_type="text/html; charset=utf-8")

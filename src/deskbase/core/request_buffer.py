@@ -44,9 +44,20 @@ CHUNK = 16 * 1024
 # Bytes a second a body must average once past the read timeout's allowance.
 MIN_RATE = 4 * 1024
 IN_MEMORY = 1024 * 1024
-# Bodies larger than this are not buffered (the application refuses them anyway:
-# attachments are at most DESKBASE_MAX_ATTACHMENT_BYTES, 25 MiB by default).
-MAX_BUFFERED = 64 * 1024 * 1024
+MULTIPART_OVERHEAD = 1024 * 1024  # form fields and part headers beside a file
+
+
+def largest_body() -> int:
+    """The largest body deskbase takes: an attachment (or a form) and its multipart framing.
+
+    A body announced larger is not buffered (Django refuses it: 413); a chunked one that
+    grows past it is refused here, as no Content-Length let Django do it.
+    """
+    from django.conf import settings
+
+    return max(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0, settings.MAX_ATTACHMENT_BYTES) + (
+        MULTIPART_OVERHEAD
+    )
 
 
 class BodyTimeout(Exception):
@@ -75,7 +86,7 @@ class BufferedRequests:
         except BodyTimeout as exc:
             logger.warning("%s for %s %s: %s", exc.status, environ.get("REQUEST_METHOD"),
                            environ.get("PATH_INFO"), exc)  # fmt: skip
-            return _refuse(environ, start_response, exc)
+            return refuse(environ, start_response, exc)
         with self.slots:
             result = self.app(environ, start_response)
             # The answer is computed; give the database connection back before it is
@@ -91,7 +102,8 @@ class BufferedRequests:
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         if length == 0 and not chunked:
             return
-        if length > MAX_BUFFERED:
+        limit = largest_body()
+        if length > limit:
             return
         stream = environ["wsgi.input"]
         sock = environ.get("gunicorn.socket")
@@ -116,8 +128,8 @@ class BufferedRequests:
                     break
                 buffer.write(data)
                 received += len(data)
-                if received > MAX_BUFFERED:
-                    raise BodyTooLarge(f"more than {MAX_BUFFERED} bytes")
+                if received > limit:
+                    raise BodyTooLarge(f"more than {limit} bytes")
         finally:
             if sock is not None:
                 sock.settimeout(None)
@@ -126,7 +138,7 @@ class BufferedRequests:
         environ["CONTENT_LENGTH"] = str(received)
 
 
-def _refuse(environ: dict[str, Any], start_response: Callable, exc: BodyTimeout) -> list[bytes]:
+def refuse(environ: dict[str, Any], start_response: Callable, exc: BodyTimeout) -> list[bytes]:
     """A problem document under /api/ (every API error is one), plain text elsewhere."""
     if environ.get("PATH_INFO", "").startswith("/api/"):
         from deskbase.api.errors import PROBLEM_TYPE, problem_body

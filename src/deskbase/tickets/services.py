@@ -207,18 +207,16 @@ def _refuse_customer_choices(
     auto_assign: bool,
 ) -> None:  # fmt: skip
     """A customer's ticket: each choice that is the desk's is refused, never dropped."""
-    refused = {
-        "team": team is not None,
-        "assignee": assignee is not None,
-        "auto_assign": bool(auto_assign),
-        "tags": bool(tags),
-        "priority": priority in STAFF_ONLY_PRIORITIES,
-        "channel": channel in STAFF_ONLY_CHANNELS,
-    }
-    for field, given in refused.items():
+    refused = [  # (field, what the message names, whether it was given)
+        ("team", "team", team is not None),
+        ("assignee", "assignee", assignee is not None),
+        ("auto_assign", "auto_assign", bool(auto_assign)),
+        ("tags", "tags", bool(tags)),
+        ("priority", f"priority {priority!r}", priority in STAFF_ONLY_PRIORITIES),
+        ("channel", f"channel {channel!r}", channel in STAFF_ONLY_CHANNELS),
+    ]
+    for field, what, given in refused:
         if given:
-            what = f"{field} {priority!r}" if field == "priority" else field
-            what = f"{field} {channel!r}" if field == "channel" else what
             raise PermissionDenied(f"customers cannot set {what}: the desk decides it",
                                    field=field)  # fmt: skip
 

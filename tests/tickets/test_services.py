@@ -112,6 +112,22 @@ def test_update_writes_history_and_bumps_the_version(tenant_a, app_role):
     assert ("priority", "medium", "urgent") in changes
 
 
+def test_a_new_description_stores_its_html_too(tenant_a, app_role):
+    # Given a ticket with a description
+    ticket = open_ticket(tenant_a, description="Old words")
+    # When an agent rewrites the description
+    services.ticket_update(
+        organization=tenant_a.org, actor=tenant_a.agent, ticket=ticket, version=ticket.version,
+        description="New <words>",
+    )  # fmt: skip
+    # Then the stored HTML (what the API and the pages show) is the new description's
+    with tenant(tenant_a.org):
+        stored = Ticket.objects.get(pk=ticket.pk)
+    assert stored.description == "New <words>"
+    assert "New &lt;words&gt;" in stored.description_html
+    assert "Old" not in stored.description_html
+
+
 def test_a_stale_version_is_a_conflict_that_names_the_newer_version(tenant_a, app_role):
     ticket = open_ticket(tenant_a)
     services.ticket_update(

@@ -8,6 +8,7 @@ from deskbase.accounts.models import STAFF_ROLES, Role, Team, TeamMembership, Us
 from deskbase.core import events
 from deskbase.core.errors import PermissionDenied, ValidationFailed, validated
 from deskbase.core.tenancy import tenant_atomic
+from deskbase.core.updates import model_update
 from deskbase.organizations.models import Organization
 
 PROFILE_FIELDS = frozenset(
@@ -50,8 +51,8 @@ def user_create(
     user = User(organization=organization, email=(email or "").strip().lower(), role=role, **fields)
     user.set_password(password)
     _clean(user, exclude=["password"])
-    user.save()
-    events.after(events.Event("user.created", organization.id, actor.id if actor else None, user))
+    with events.announce(events.USER_CREATED, organization, actor, user):
+        user.save()
     return user
 
 
@@ -69,17 +70,14 @@ def user_update(
     if user.organization_id != organization.id:
         raise ValidationFailed.one("user", "No such user in this organization.")
     current = User.objects.select_for_update().get(pk=user.pk)
-    before = {k: getattr(current, k) for k in changes}
-    for key, value in changes.items():
-        setattr(current, key, value)
+    update = model_update(current, fields=PROFILE_FIELDS, data=changes)
+    if not update:
+        return current
     _clean(current, exclude=["password"])
-    current.save(update_fields=sorted(changes))
-    if "customer_tier" in changes and before["customer_tier"] != current.customer_tier:
-        _recompute_customer_sla(current)
-    diff = {k: (before[k], getattr(current, k)) for k in changes}
-    events.after(
-        events.Event("user.updated", organization.id, actor.id if actor else None, current, diff)
-    )
+    with events.announce(events.USER_UPDATED, organization, actor, current, **update.changes):
+        update.save()
+        if "customer_tier" in update.changes:
+            _recompute_customer_sla(current)
     return current
 
 
@@ -154,12 +152,10 @@ def user_soft_delete(
     if actor is not None and actor.id == user.id:
         raise ValidationFailed.one("user", "You cannot delete yourself.")
     current = User.all_objects.select_for_update().get(pk=user.pk)
-    current.is_active = False
-    current.save(update_fields=["is_active"])
-    current.soft_delete(actor, reason)
-    events.after(
-        events.Event("user.soft_deleted", organization.id, actor.id if actor else None, current)
-    )
+    with events.announce(events.USER_SOFT_DELETED, organization, actor, current):
+        current.is_active = False
+        current.save(update_fields=["is_active"])
+        current.soft_delete(actor, reason)
     return current
 
 
@@ -167,10 +163,8 @@ def user_soft_delete(
 def user_restore(*, organization: Organization, actor: User | None, user: User) -> User:
     _ensure_may_manage(actor, user.role)
     current = User.all_objects.select_for_update().get(pk=user.pk)
-    current.restore(actor)
-    current.is_active = True
-    current.save(update_fields=["is_active"])
-    events.after(
-        events.Event("user.restored", organization.id, actor.id if actor else None, current)
-    )
+    with events.announce(events.USER_RESTORED, organization, actor, current):
+        current.restore(actor)
+        current.is_active = True
+        current.save(update_fields=["is_active"])
     return current

@@ -61,11 +61,12 @@ def token_create(
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationFailed.one("expires_at", "The expiry must be in the future.")
     plain = f"dsk_{organization.id}_{secrets.token_urlsafe(32)}"
-    token = ApiToken.objects.create(
+    token = ApiToken(
         organization=organization, user=user, name=name, prefix=plain[:12],
         token_hash=digest(plain), expires_at=expires_at,
     )  # fmt: skip
-    events.after(events.Event("token.created", organization.id, actor.id, token))
+    with events.announce(events.TOKEN_CREATED, organization, actor, token):
+        token.save(force_insert=True)
     return token, plain
 
 
@@ -79,9 +80,9 @@ def token_revoke(*, organization: Organization, actor: User, token_id: int) -> A
     if token is None or (token.user_id != actor.id and actor.role != "admin"):
         raise NotFound("no such token", field="token")
     if token.revoked_at is None:
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
-        events.after(events.Event("token.revoked", organization.id, actor.id, token))
+        with events.announce(events.TOKEN_REVOKED, organization, actor, token):
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
     return token
 
 

@@ -1,34 +1,182 @@
-"""Domain events: the one hook registry of deskbase.
+"""Domain events: the one hook registry of deskbase, and its closed set of names.
 
-A service announces each write twice:
+A service announces each write with `announce`, around the write:
 
-- `before(event)` inside its transaction, before writing: subscribers may
-  refuse the write by raising `Vetoed` (or any DomainError); nothing is written.
-- `after(event)` inside the same transaction, after writing: subscribers that
-  must be atomic with the write (history, rollups, search vectors) run here;
-  their failure rolls the write back. Then the "commit" subscribers are
-  scheduled with `transaction.on_commit`: they run only if the write commits,
-  and their failure is logged without undoing it (email, webhooks, cache).
+    with events.announce(events.TICKET_CREATED, organization, actor, ticket):
+        ticket.save()
 
-Event names: `<noun>.<verb>`, e.g. `ticket.created`, `ticket.updated`,
-`ticket.soft_deleted`, `ticket.restored`, `comment.added` (docs/events.md).
+- `before` runs on entry, inside the service's transaction, before writing:
+  subscribers may refuse the write by raising `Vetoed` (or any DomainError);
+  nothing is written.
+- `after` runs when the block ends normally, inside the same transaction:
+  subscribers that must be atomic with the write (history, rollups, search
+  vectors, audit rows) run here; their failure rolls the write back. Then the
+  "commit" subscribers are scheduled with `transaction.on_commit`: they run only
+  if the write commits, and their failure is logged without undoing it (cache).
+- If the block raises, `after` is not called: the write did not happen.
+
+The block may fill in what is only known once written (`announcement.changes`,
+`announcement.instance`); `after` sees it.
+
+Every event name is declared once below with `declare` (name, when, instance
+type, changes): announcing, building or subscribing to an undeclared name raises
+`UndeclaredEvent`, so a typo fails at import instead of never firing.
+docs/events.md documents each declared event (tests/core/test_events.py checks it).
+Names: `<noun>.<verb>`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Literal
 
+from django.apps import apps
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
 Phase = Literal["before", "after", "commit"]
+PHASES: tuple[Phase, ...] = ("before", "after", "commit")
 Handler = Callable[["Event"], None]
 
 
+class UndeclaredEvent(LookupError):
+    """An event name that `declare` never declared: a programming error."""
+
+
+# ------------------------------------------------------------------ declarations
+@dataclass(frozen=True)
+class Declaration:
+    """One event of the closed set: its name and the payload it carries."""
+
+    name: str
+    when: str  # the services that announce it
+    instance: str | None  # "app_label.Model" of Event.instance; None: no instance
+    changes: str = ""  # the keys of Event.changes (field -> (old, new)); "" for none
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def model(self) -> type | None:
+        return _model(self.instance) if self.instance else None
+
+
+_declared: dict[str, Declaration] = {}
+
+
+def declare(name: str, *, when: str, instance: str | None, changes: str = "") -> Declaration:
+    """Declare an event once; declaring a name twice is an error."""
+    if name in _declared:
+        raise ValueError(f"event {name!r} is already declared")
+    if name.count(".") != 1:
+        raise ValueError(f"event names are <noun>.<verb>, not {name!r}")
+    declaration = Declaration(name=name, when=when, instance=instance, changes=changes)
+    _declared[name] = declaration
+    return declaration
+
+
+def declared() -> Mapping[str, Declaration]:
+    """Every declared event by name."""
+    return dict(_declared)
+
+
+def declaration(name: str | Declaration) -> Declaration:
+    """The declaration of `name`; UndeclaredEvent if there is none."""
+    found = _declared.get(str(name))
+    if found is None:
+        raise UndeclaredEvent(
+            f"event {str(name)!r} is not declared (deskbase.core.events); known: "
+            + ", ".join(sorted(_declared))
+        )
+    return found
+
+
+@cache
+def _model(label: str) -> type:
+    return apps.get_model(label)
+
+
+# The closed set. `when` names the services; docs/events.md says more about each.
+TICKET_CREATED = declare("ticket.created", when="ticket_create", instance="tickets.Ticket")
+TICKET_UPDATED = declare(
+    "ticket.updated",
+    when="ticket_update, ticket_change_status, ticket_assign",
+    instance="tickets.Ticket",
+    changes="the fields that changed (assignee as ids)",
+)
+TICKET_MERGED = declare(
+    "ticket.merged", when="ticket_merge", instance="tickets.Ticket", changes="merged_into"
+)
+TICKET_SOFT_DELETED = declare(
+    "ticket.soft_deleted", when="ticket_soft_delete", instance="tickets.Ticket"
+)
+TICKET_RESTORED = declare("ticket.restored", when="ticket_restore", instance="tickets.Ticket")
+COMMENT_ADDED = declare("comment.added", when="comment_add", instance="tickets.TicketComment")
+COMMENT_SOFT_DELETED = declare(
+    "comment.soft_deleted", when="comment_soft_delete", instance="tickets.TicketComment"
+)
+COMMENT_RESTORED = declare(
+    "comment.restored", when="comment_restore", instance="tickets.TicketComment"
+)
+ATTACHMENT_ADDED = declare(
+    "attachment.added", when="attachment_add", instance="tickets.TicketAttachment"
+)
+CSAT_RECORDED = declare("csat.recorded", when="csat_record", instance="tickets.CsatResponse")
+TRASH_PURGED = declare("trash.purged", when="purge_trash", instance=None)
+CANNED_RESPONSE_CREATED = declare(
+    "canned_response.created", when="canned_response_create", instance="tickets.CannedResponse"
+)
+CANNED_RESPONSE_UPDATED = declare(
+    "canned_response.updated",
+    when="canned_response_update",
+    instance="tickets.CannedResponse",
+    changes="name, body (those that changed)",
+)
+CANNED_RESPONSE_SOFT_DELETED = declare(
+    "canned_response.soft_deleted",
+    when="canned_response_delete",
+    instance="tickets.CannedResponse",
+)
+USER_CREATED = declare("user.created", when="user_create", instance="accounts.User")
+USER_UPDATED = declare(
+    "user.updated",
+    when="user_update",
+    instance="accounts.User",
+    changes="the profile fields that changed",
+)
+USER_SOFT_DELETED = declare("user.soft_deleted", when="user_soft_delete", instance="accounts.User")
+USER_RESTORED = declare("user.restored", when="user_restore", instance="accounts.User")
+TOKEN_CREATED = declare("token.created", when="token_create", instance="accounts.ApiToken")
+TOKEN_REVOKED = declare("token.revoked", when="token_revoke", instance="accounts.ApiToken")
+SLA_POLICY_CREATED = declare(
+    "sla_policy.created", when="sla_policy_create", instance="sla.SlaPolicy"
+)
+SLA_POLICY_UPDATED = declare(
+    "sla_policy.updated",
+    when="sla_policy_update",
+    instance="sla.SlaPolicy",
+    changes="the fields that changed",
+)
+SLA_POLICY_DEACTIVATED = declare(
+    "sla_policy.deactivated",
+    when="sla_policy_deactivate",
+    instance="sla.SlaPolicy",
+    changes="is_active",
+)
+ORGANIZATION_UPDATED = declare(
+    "organization.updated",
+    when="organization_settings_update",
+    instance="organizations.Organization",
+    changes="name, timezone, business_hours, settings (those that changed)",
+)
+
+
+# ------------------------------------------------------------------ events
 @dataclass(frozen=True)
 class Event:
     name: str
@@ -37,13 +185,32 @@ class Event:
     instance: Any = None
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # A declared name, and the instance its declaration names (the payload's contract).
+        declared_as = declaration(self.name)
+        object.__setattr__(self, "name", declared_as.name)
+        model = declared_as.model
+        if model is None:
+            if self.instance is not None:
+                raise TypeError(f"{self.name} carries no instance")
+        elif not isinstance(self.instance, model):
+            raise TypeError(
+                f"{self.name}: instance must be {declared_as.instance}, "
+                f"not {type(self.instance).__name__}"
+            )
+
 
 def event(
-    name: str, organization: Any, actor: Any = None, instance: Any = None, /, **changes: Any
+    name: str | Declaration,
+    organization: Any,
+    actor: Any = None,
+    instance: Any = None,
+    /,
+    **changes: Any,
 ) -> Event:
     """The event a service announces: who did `name` to `instance`, in which organization."""
     return Event(
-        name=name,
+        name=str(name),
         organization_id=organization.id,
         actor_id=actor.id if actor else None,
         instance=instance,
@@ -51,32 +218,86 @@ def event(
     )
 
 
+@dataclass
+class Announcement:
+    """A write being announced; the block may set `instance` and `changes` for `after`."""
+
+    name: str
+    organization_id: int
+    actor_id: int | None
+    instance: Any = None
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+    @property
+    def event(self) -> Event:
+        return Event(
+            name=self.name,
+            organization_id=self.organization_id,
+            actor_id=self.actor_id,
+            instance=self.instance,
+            changes=dict(self.changes),
+        )
+
+
+@contextmanager
+def announce(
+    name: str | Declaration,
+    organization: Any,
+    actor: Any = None,
+    instance: Any = None,
+    /,
+    **changes: Any,
+) -> Iterator[Announcement]:
+    """`before` on entry, `after` (and the commit subscribers) when the block ends normally.
+
+    When the block raises, nothing more is announced: the exception propagates and
+    the service's transaction rolls back.
+    """
+    announcement = Announcement(
+        name=declaration(name).name,
+        organization_id=organization.id,
+        actor_id=actor.id if actor else None,
+        instance=instance,
+        changes=changes,
+    )
+    before(announcement.event)
+    yield announcement
+    after(announcement.event)
+
+
+# ------------------------------------------------------------------ subscribers
 _subscribers: dict[tuple[str, Phase], list[Handler]] = defaultdict(list)
 
 
-def subscribe(name: str, phase: Phase = "after") -> Callable[[Handler], Handler]:
-    """Decorator: call the handler for every event `name` in the given phase."""
-    if phase not in ("before", "after", "commit"):
+def subscribe(name: str | Declaration, phase: Phase = "after") -> Callable[[Handler], Handler]:
+    """Decorator: call the handler for every event `name` in the given phase.
+
+    An undeclared name raises UndeclaredEvent here, when the subscribing module loads.
+    """
+    if phase not in PHASES:
         raise ValueError(f"unknown phase {phase!r}")
+    key = (declaration(name).name, phase)
 
     def register(handler: Handler) -> Handler:
-        if handler not in _subscribers[(name, phase)]:
-            _subscribers[(name, phase)].append(handler)
+        if handler not in _subscribers[key]:
+            _subscribers[key].append(handler)
         return handler
 
     return register
 
 
-def unsubscribe(name: str, handler: Handler, phase: Phase = "after") -> None:
-    _subscribers[(name, phase)].remove(handler)
+def unsubscribe(name: str | Declaration, handler: Handler, phase: Phase = "after") -> None:
+    _subscribers[(declaration(name).name, phase)].remove(handler)
 
 
 def before(event: Event) -> None:
+    """Run the before-subscribers: any of them may refuse the write by raising."""
     for handler in list(_subscribers[(event.name, "before")]):
         handler(event)
 
 
 def after(event: Event) -> None:
+    """Run the after-subscribers now and schedule the commit-subscribers."""
     for handler in list(_subscribers[(event.name, "after")]):
         handler(event)
     for handler in list(_subscribers[(event.name, "commit")]):

@@ -16,6 +16,7 @@ from deskbase.accounts.models import Role, User
 from deskbase.core import events, jsonbounds
 from deskbase.core.errors import PermissionDenied, ValidationFailed, validated
 from deskbase.core.tenancy import tenant_atomic
+from deskbase.core.updates import model_update
 from deskbase.organizations.models import Organization
 
 EDITABLE = frozenset({"name", "timezone", "business_hours", "settings"})
@@ -61,25 +62,15 @@ def organization_settings_update(
         raise ValidationFailed.one(field, f"{field} cannot be changed here.")
     changes = _normalized(dict(changes))
     current = Organization.objects.select_for_update().get(pk=organization.id)
-    diff = {
-        field: (getattr(current, field), value)
-        for field, value in changes.items()
-        if getattr(current, field) != value
-    }
-    if not diff:
+    update = model_update(current, fields=EDITABLE, data=changes)
+    if not update:
         return current
-    for field, (_, value) in diff.items():
-        setattr(current, field, value)
     # Only what changed: the slug's uniqueness is not this caller's business.
-    validated(current, exclude=[f.name for f in Organization._meta.fields if f.name not in diff])
-    events.before(
-        events.Event("organization.updated", organization.id, actor.id if actor else None,
-                     current, diff)
-    )  # fmt: skip
-    current.save(update_fields=sorted(diff))
-    current.refresh_from_db(fields=["updated_at"])
-    events.after(
-        events.Event("organization.updated", organization.id, actor.id if actor else None,
-                     current, diff)
-    )  # fmt: skip
+    validated(
+        current, exclude=[f.name for f in Organization._meta.fields if f.name not in update.changes]
+    )
+    with events.announce(
+        events.ORGANIZATION_UPDATED, organization, actor, current, **update.changes
+    ):
+        update.save()
     return current

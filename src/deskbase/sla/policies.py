@@ -23,6 +23,7 @@ from deskbase.accounts.models import Role, User
 from deskbase.core import events
 from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed, validated
 from deskbase.core.tenancy import tenant_atomic
+from deskbase.core.updates import model_update
 from deskbase.organizations.models import Organization
 from deskbase.sla.models import SlaPolicy
 
@@ -84,9 +85,8 @@ def sla_policy_create(
         valid_from=valid_from or timezone.now(), valid_until=valid_until,
     )  # fmt: skip
     _validate(policy)
-    events.before(events.event("sla_policy.created", organization, actor, policy))
-    policy.save()
-    events.after(events.event("sla_policy.created", organization, actor, policy))
+    with events.announce(events.SLA_POLICY_CREATED, organization, actor, policy):
+        policy.save()
     return policy
 
 
@@ -109,20 +109,12 @@ def sla_policy_update(
     current = _current(organization, policy)
     if "name" in changes:
         changes["name"] = changes["name"].strip()
-    diff = {
-        field: (getattr(current, field), value)
-        for field, value in changes.items()
-        if getattr(current, field) != value
-    }
-    if not diff:
+    update = model_update(current, fields=CHANGEABLE, data=changes)
+    if not update:
         return current
-    for field, (_, value) in diff.items():
-        setattr(current, field, value)
     _validate(current)
-    events.before(events.event("sla_policy.updated", organization, actor, current, **diff))
-    current.save(update_fields=sorted(diff))
-    current.refresh_from_db(fields=["updated_at"])
-    events.after(events.event("sla_policy.updated", organization, actor, current, **diff))
+    with events.announce(events.SLA_POLICY_UPDATED, organization, actor, current, **update.changes):
+        update.save()
     return current
 
 
@@ -138,13 +130,9 @@ def sla_policy_deactivate(
     current = _current(organization, policy)
     if not current.is_active:
         return current
-    events.before(events.event("sla_policy.deactivated", organization, actor, current))
-    current.is_active = False
-    current.save(update_fields=["is_active"])
-    current.refresh_from_db(fields=["updated_at"])
-    events.after(
-        events.event(
-            "sla_policy.deactivated", organization, actor, current, is_active=(True, False)
-        )
-    )
+    with events.announce(events.SLA_POLICY_DEACTIVATED, organization, actor, current) as change:
+        current.is_active = False
+        current.save(update_fields=["is_active"])
+        current.refresh_from_db(fields=["updated_at"])
+        change.changes["is_active"] = (True, False)
     return current

@@ -238,10 +238,9 @@ def attachment_add(
         size=stored.size, sha256=stored.sha256,
     )  # fmt: skip
     validated(attachment, exclude=["organization", "ticket", "comment", "uploaded_by"])
-    events.before(events.event("attachment.added", organization, actor, attachment))
-    attachment.save()
-    attachment.refresh_from_db(fields=["created_at"])
-    events.after(events.event("attachment.added", organization, actor, attachment))
+    with events.announce(events.ATTACHMENT_ADDED, organization, actor, attachment):
+        attachment.save()
+        attachment.refresh_from_db(fields=["created_at"])
     return attachment
 
 

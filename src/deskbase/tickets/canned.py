@@ -25,6 +25,7 @@ from deskbase.core import cached, events
 from deskbase.core.cache import invalidate_on_commit
 from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed, validated
 from deskbase.core.tenancy import tenant_atomic
+from deskbase.core.updates import model_update
 from deskbase.organizations.models import Organization
 from deskbase.tickets.models import CannedResponse, Status, Ticket
 from deskbase.tickets.permissions import ensure_can_view_ticket, ensure_staff
@@ -128,9 +129,8 @@ def canned_response_create(
         owner=actor if personal else None,
     )
     _validate(canned)
-    events.before(events.event("canned_response.created", organization, actor, canned))
-    _save(canned)
-    events.after(events.event("canned_response.created", organization, actor, canned))
+    with events.announce(events.CANNED_RESPONSE_CREATED, organization, actor, canned):
+        _save(canned)
     return canned
 
 
@@ -148,20 +148,16 @@ def canned_response_update(
     current = _current(organization, actor, canned)
     _ensure_may_manage(actor, shared=current.owner_id is None)
     wanted = {"name": name, "body": body}
-    changes = {
-        field: (getattr(current, field), value.strip())
-        for field, value in wanted.items()
-        if value is not None and value.strip() != getattr(current, field)
-    }
-    if not changes:
+    data = {field: value.strip() for field, value in wanted.items() if value is not None}
+    update = model_update(current, fields=wanted, data=data)
+    if not update:
         return current
-    for field, (_, value) in changes.items():
-        setattr(current, field, value)
     _validate(current)
-    events.before(events.event("canned_response.updated", organization, actor, current, **changes))
-    _save(current, sorted(changes))
-    current.refresh_from_db(fields=["updated_at"])
-    events.after(events.event("canned_response.updated", organization, actor, current, **changes))
+    with events.announce(
+        events.CANNED_RESPONSE_UPDATED, organization, actor, current, **update.changes
+    ):
+        _save(current, update.fields)
+        current.refresh_from_db(fields=["updated_at"])
     return current
 
 
@@ -173,9 +169,8 @@ def canned_response_delete(
     ensure_staff(actor, "manage canned responses")
     current = _current(organization, actor, canned)
     _ensure_may_manage(actor, shared=current.owner_id is None)
-    events.before(events.event("canned_response.soft_deleted", organization, actor, current))
-    current.soft_delete(actor, reason)
-    events.after(events.event("canned_response.soft_deleted", organization, actor, current))
+    with events.announce(events.CANNED_RESPONSE_SOFT_DELETED, organization, actor, current):
+        current.soft_delete(actor, reason)
     return current
 
 

@@ -29,6 +29,7 @@ from deskbase.core.clock import happened_at
 from deskbase.core.errors import Conflict, PermissionDenied, ValidationFailed, validated
 from deskbase.core.sanitize import clean_html, html_to_text, text_to_html
 from deskbase.core.tenancy import tenant_atomic
+from deskbase.core.updates import model_update
 from deskbase.organizations.models import Organization
 from deskbase.sla import services as sla
 from deskbase.tickets import routing
@@ -184,8 +185,7 @@ def ticket_create(
     _validated(ticket, exclude=["number"])
     if assignee is not None:
         routing.check_assignable(organization=organization, agent=assignee)
-    events.before(events.event("ticket.created", organization, actor, ticket))
-    with happened_at(at):
+    with events.announce(events.TICKET_CREATED, organization, actor, ticket), happened_at(at):
         ticket.save()
         ticket.refresh_from_db(fields=["number", "created_at", "updated_at"])
         changed = sla.sla_start(ticket, at=ticket.created_at)
@@ -198,7 +198,6 @@ def ticket_create(
                 ticket.assignee = chosen
                 changed.append("assignee")
         _save(ticket, changed, bump=False)
-    events.after(events.event("ticket.created", organization, actor, ticket))
     return ticket
 
 
@@ -266,25 +265,20 @@ def ticket_update(
     if "tags" in changes:
         changes["tags"] = _normalized_tags(changes["tags"])
     if "description" in changes:
-        changes["description"], current.description_html = _sanitized_body(
+        changes["description"], changes["description_html"] = _sanitized_body(
             changes["description"], is_html=False
         )
-        changes["description_html"] = current.description_html
-    before = {name: getattr(current, name) for name in changes}
-    for name, value in changes.items():
-        setattr(current, name, value)
+    update = model_update(current, fields=EDITABLE_FIELDS | {"description_html"}, data=changes)
     _validated(current)
-    diff = {k: (before[k], v) for k, v in changes.items() if before[k] != v}
-    if not diff:
+    if not update:
         return current
-    events.before(events.event("ticket.updated", organization, actor, current, **diff))
-    fields = set(diff)
-    when = _past(at, not_before=current.created_at) if at is not None else _now()
-    with happened_at(at):
-        if "priority" in diff:
-            fields.update(sla.sla_recompute(current, reason="priority changed", at=when))
-        _save(current, fields)
-    events.after(events.event("ticket.updated", organization, actor, current, **diff))
+    with events.announce(events.TICKET_UPDATED, organization, actor, current, **update.changes):
+        fields = set(update.fields)
+        when = _past(at, not_before=current.created_at) if at is not None else _now()
+        with happened_at(at):
+            if "priority" in fields:
+                fields.update(sla.sla_recompute(current, reason="priority changed", at=when))
+            _save(current, fields)
     return current
 
 
@@ -321,17 +315,12 @@ def ticket_change_status(
     _check_transition(current, status)
     if not is_staff_member(actor) and not _customer_may_set(current, status):
         raise PermissionDenied(f"customers cannot set a ticket to {status}")
-    previous = current.status
-    events.before(
-        events.event("ticket.updated", organization, actor, current, status=(previous, status))
-    )
-    when = _now() if at is None else _past(at, not_before=current.created_at)
-    fields = _apply_status(current, status, reason=reason, at=when)
-    with happened_at(at):
-        _save(current, fields)
-    events.after(
-        events.event("ticket.updated", organization, actor, current, status=(previous, status))
-    )
+    change = {"status": (current.status, status)}
+    with events.announce(events.TICKET_UPDATED, organization, actor, current, **change):
+        when = _now() if at is None else _past(at, not_before=current.created_at)
+        fields = _apply_status(current, status, reason=reason, at=when)
+        with happened_at(at):
+            _save(current, fields)
     return current
 
 
@@ -390,11 +379,10 @@ def ticket_assign(
     if current.assignee_id == (assignee.id if assignee else None):
         return current
     change = {"assignee": (current.assignee_id, assignee.id if assignee else None)}
-    events.before(events.event("ticket.updated", organization, actor, current, **change))
-    current.assignee = assignee
-    with happened_at(at):
-        _save(current, {"assignee"})
-    events.after(events.event("ticket.updated", organization, actor, current, **change))
+    with events.announce(events.TICKET_UPDATED, organization, actor, current, **change):
+        current.assignee = assignee
+        with happened_at(at):
+            _save(current, {"assignee"})
     return current
 
 
@@ -428,14 +416,13 @@ def comment_add(
         comment.created_at = comment.updated_at = _past(at, not_before=current.created_at)
     if current.status in (Status.CLOSED, Status.CANCELLED):
         raise Conflict(f"ticket #{current.number} is {current.status}; open a new ticket")
-    events.before(events.event("comment.added", organization, actor, comment))
-    comment.save()
-    fields = _after_reply(current, comment, staff=staff, at=comment_time(comment))
-    with happened_at(at):
-        _save(current, fields, bump=bool(fields))
-        if not fields:  # the conversation changed: the ticket moves up the "recently updated"
-            current.save(update_fields=["updated_at"])
-    events.after(events.event("comment.added", organization, actor, comment))
+    with events.announce(events.COMMENT_ADDED, organization, actor, comment):
+        comment.save()
+        fields = _after_reply(current, comment, staff=staff, at=comment_time(comment))
+        with happened_at(at):
+            _save(current, fields, bump=bool(fields))
+            if not fields:  # the conversation changed: the ticket moves up "recently updated"
+                current.save(update_fields=["updated_at"])
     return comment
 
 
@@ -489,11 +476,11 @@ def csat_record(
     )  # fmt: skip
     if at is not None:
         response.created_at = _past(at, not_before=current.resolved_at)
-    response.save()
-    current.satisfaction = rating
-    with happened_at(at):
-        _save(current, {"satisfaction"}, bump=False)
-    events.after(events.event("csat.recorded", organization, actor, response))
+    with events.announce(events.CSAT_RECORDED, organization, actor, response):
+        response.save()
+        current.satisfaction = rating
+        with happened_at(at):
+            _save(current, {"satisfaction"}, bump=False)
     return response
 
 
@@ -512,9 +499,19 @@ def ticket_merge(
     for ticket, field in ((src, "source"), (dst, "target")):
         if ticket.status in (Status.CLOSED, Status.CANCELLED):
             raise ValidationFailed.one(field, f"Ticket #{ticket.number} is {ticket.status}.")
-    events.before(
-        events.event("ticket.merged", organization, actor, src, merged_into=(None, dst.id))
-    )
+    with events.announce(
+        events.TICKET_MERGED, organization, actor, src, merged_into=(None, dst.id)
+    ):
+        _move_conversation(organization, actor, src, dst)
+        _system_comment(organization, src, f"Merged into ticket #{dst.number}.")
+        src.merged_into = dst
+        fields = _apply_status(src, Status.CLOSED, reason="merged", at=_now()) | {"merged_into"}
+        _save(src, fields)
+    return dst
+
+
+def _move_conversation(organization: Organization, actor: User, src: Ticket, dst: Ticket) -> None:
+    """The source's comments, files, history, tags and description go to the target."""
     moved = TicketComment.all_objects.filter(ticket=src)
     loose_files = list(src.attachments.filter(comment__isnull=True).values_list("id", flat=True))
     if src.customer_id != dst.customer_id:
@@ -530,14 +527,6 @@ def ticket_merge(
     if staff_note is not None and loose_files:
         # Files the other customer sent with no reply go with the internal note: hidden alike.
         TicketAttachment.objects.filter(id__in=loose_files).update(comment=staff_note)
-    _system_comment(organization, src, f"Merged into ticket #{dst.number}.")
-    src.merged_into = dst
-    fields = _apply_status(src, Status.CLOSED, reason="merged", at=_now()) | {"merged_into"}
-    _save(src, fields)
-    events.after(
-        events.event("ticket.merged", organization, actor, src, merged_into=(None, dst.id))
-    )
-    return dst
 
 
 def _system_comment(
@@ -609,9 +598,8 @@ def ticket_soft_delete(
 ) -> Ticket:
     ensure_staff(actor, "delete tickets")
     current = Ticket.all_objects.select_for_update().get(pk=ticket.pk)
-    events.before(events.event("ticket.soft_deleted", organization, actor, current))
-    current.soft_delete(actor, reason)
-    events.after(events.event("ticket.soft_deleted", organization, actor, current))
+    with events.announce(events.TICKET_SOFT_DELETED, organization, actor, current):
+        current.soft_delete(actor, reason)
     return current
 
 
@@ -619,9 +607,8 @@ def ticket_soft_delete(
 def ticket_restore(*, organization: Organization, actor: User, ticket: Ticket) -> Ticket:
     ensure_staff(actor, "restore tickets")
     current = Ticket.all_objects.select_for_update().get(pk=ticket.pk)
-    events.before(events.event("ticket.restored", organization, actor, current))
-    current.restore(actor)
-    events.after(events.event("ticket.restored", organization, actor, current))
+    with events.announce(events.TICKET_RESTORED, organization, actor, current):
+        current.restore(actor)
     return current
 
 
@@ -640,14 +627,14 @@ def purge_trash(
 
     cutoff = (now or _now()) - timedelta(days=settings.TRASH_RETENTION_DAYS)
     purged = {}
-    for label, model in (
-        ("comments", TicketComment), ("canned_responses", CannedResponse), ("tickets", Ticket),
-    ):  # fmt: skip
-        doomed = model.all_objects.filter(organization=organization, deleted_at__lt=cutoff)
-        purged[label] = doomed.count()
-        if purged[label]:
-            doomed.delete()
-    events.after(events.Event("trash.purged", organization.id, actor.id if actor else None))
+    with events.announce(events.TRASH_PURGED, organization, actor):
+        for label, model in (
+            ("comments", TicketComment), ("canned_responses", CannedResponse), ("tickets", Ticket),
+        ):  # fmt: skip
+            doomed = model.all_objects.filter(organization=organization, deleted_at__lt=cutoff)
+            purged[label] = doomed.count()
+            if purged[label]:
+                doomed.delete()
     return purged
 
 
@@ -659,9 +646,8 @@ def comment_soft_delete(
     current = TicketComment.all_objects.select_for_update().get(pk=comment.pk)
     if not is_staff_member(actor) and current.author_id != actor.id:
         raise PermissionDenied("only staff or the author may delete a comment")
-    events.before(events.event("comment.soft_deleted", organization, actor, current))
-    current.soft_delete(actor, reason)
-    events.after(events.event("comment.soft_deleted", organization, actor, current))
+    with events.announce(events.COMMENT_SOFT_DELETED, organization, actor, current):
+        current.soft_delete(actor, reason)
     return current
 
 
@@ -671,6 +657,6 @@ def comment_restore(
 ) -> TicketComment:
     ensure_staff(actor, "restore comments")
     current = TicketComment.all_objects.select_for_update().get(pk=comment.pk)
-    current.restore(actor)
-    events.after(events.event("comment.restored", organization, actor, current))
+    with events.announce(events.COMMENT_RESTORED, organization, actor, current):
+        current.restore(actor)
     return current

@@ -1,10 +1,10 @@
 """One diff-and-apply step for every update service.
 
-    update = model_update(current, fields=EDITABLE, data=changes)
+    update = model_update(current, fields=CHANGEABLE, data=changes)
     if not update:
         return current                      # nothing changed: nothing written or announced
-    validated(current)
-    with events.announce(events.X_UPDATED, organization, actor, current, **update.changes):
+    _validate(current)
+    with events.announce(events.SLA_POLICY_UPDATED, organization, actor, current, **update.changes):
         update.save()
 
 The service keeps its own order (lock, validate, announce) and its own save where

@@ -9,28 +9,23 @@ as attachments (never rendered inline), with `nosniff` and a sandboxing CSP.
 from __future__ import annotations
 
 import functools
-import unicodedata
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
 
 from django.conf import settings
-from django.http import FileResponse, HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase
 from ninja import File, Form, Router, Status
 from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
 from deskbase.api.schemas import ERRORS, AttachmentOut, Problem
-from deskbase.api.tickets import _ticket, organization_of
+from deskbase.api.tickets import organization_of
+from deskbase.core.downloads import download_response
 from deskbase.core.errors import ValidationFailed
 from deskbase.core.tenancy import tenant
-from deskbase.tickets.attachments import (
-    _visible_attachments,
-    attachment_add,
-    attachment_open,
-    size_limit_message,
-)
+from deskbase.tickets.access import access_ticket_by_number, visible_attachments
+from deskbase.tickets.attachments import attachment_add, attachment_open, size_limit_message
 from deskbase.tickets.models import TicketComment
 
 router = Router(tags=["attachments"])
@@ -68,25 +63,15 @@ def reject_oversized_bodies(run: Callable[..., HttpResponseBase]) -> Callable[..
     return checked
 
 
-def content_disposition(file_name: str) -> str:
-    """Always an attachment: an ASCII fallback name and the exact one (RFC 6266, 8187)."""
-    fallback = unicodedata.normalize("NFKD", file_name).encode("ascii", "ignore").decode()
-    fallback = "".join(ch for ch in fallback if ch.isprintable() and ch not in '"\\;') or "download"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
-
-
 # ------------------------------------------------------------------ endpoints
 @router.get("/tickets/{number}/attachments", response={200: list[AttachmentDetailOut], **ERRORS})
 def list_attachments(request: HttpRequest, number: int):
     """The ticket's files, oldest first. Customers: their own tickets' files, without
     those of internal notes (or of deleted comments)."""
     user = request.auth
-    ticket = _ticket(user, number)
-    organization = organization_of(user)
+    ticket = access_ticket_by_number(user, number)
     with tenant(user.organization_id, user, savepoint=False):
-        return list(
-            _visible_attachments(organization, user).filter(ticket_id=ticket.id).order_by("id")
-        )
+        return list(visible_attachments(user).filter(ticket_id=ticket.id).order_by("id"))
 
 
 @router.post(
@@ -107,7 +92,7 @@ def upload_attachment(
     the limit is refused before it is read (413).
     """
     user = request.auth
-    ticket = _ticket(user, number)
+    ticket = access_ticket_by_number(user, number)
     # Only the id: the service looks the comment up on this ticket (and checks its author).
     comment = TicketComment(pk=comment_id) if comment_id is not None else None
     try:
@@ -144,9 +129,6 @@ def download_attachment(request: HttpRequest, attachment_id: int):
     attachment, handle = attachment_open(
         organization=organization_of(user), actor=user, attachment_id=attachment_id
     )
-    response = FileResponse(handle, content_type=attachment.content_type)
-    response["Content-Disposition"] = content_disposition(attachment.file_name)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return download_response(
+        handle, content_type=attachment.content_type, file_name=attachment.file_name
+    )

@@ -16,10 +16,10 @@ from deskbase.api.schemas import ERRORS
 from deskbase.api.tickets import Strict, organization_of
 from deskbase.core import cached
 from deskbase.core.errors import ValidationFailed
-from deskbase.core.tenancy import tenant
 from deskbase.tickets import canned
-from deskbase.tickets.models import CannedResponse, Ticket
-from deskbase.tickets.permissions import can_view_ticket, ensure_staff
+from deskbase.tickets.access import access_ticket_reference
+from deskbase.tickets.models import CannedResponse
+from deskbase.tickets.permissions import ensure_staff
 
 router = Router(tags=["canned responses"])
 
@@ -109,12 +109,7 @@ def render_canned(request: HttpRequest, canned_id: int, payload: RenderIn):
     """The body with the ticket's values filled in; counts a use."""
     user = request.auth
     ensure_staff(user, "use canned responses")
-    with tenant(user.organization_id, user, savepoint=False):
-        ticket = Ticket.objects.filter(
-            organization_id=user.organization_id, number=payload.ticket
-        ).first()
-    if ticket is None or not can_view_ticket(user, ticket):
-        raise ValidationFailed.one("ticket", f"No ticket #{payload.ticket} here.")
+    ticket = access_ticket_reference(user, payload.ticket, field="ticket")
     # The whole row, cached: {{ organization.name }} needs its name.
     organization = cached.organization_settings(user.organization_id)
     body = canned.canned_response_render(

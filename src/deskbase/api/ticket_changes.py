@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from deskbase.api.schemas import ERRORS, TicketOut
-from deskbase.organizations.models import Organization
+from deskbase.tickets.access import caller_organization
 from deskbase.tickets.changes import ticket_changes
 
 router = Router(tags=["tickets"])
@@ -39,7 +39,7 @@ def list_changes(request: HttpRequest, query: Query[ChangesQuery]):
     state; never misses a committed change (docs/api.md). Customers get their own."""
     user = request.auth
     found = ticket_changes(
-        organization=Organization(id=user.organization_id), actor=user, after=query.cursor,
+        organization=caller_organization(user), actor=user, after=query.cursor,
         limit=query.limit,
     )  # fmt: skip
     return {"items": found.items, "next_cursor": found.next_cursor, "more": found.more}

@@ -15,13 +15,16 @@ from deskbase.accounts.models import Team, User
 from deskbase.api import idempotency, serialize
 from deskbase.api.renderers import json_response
 from deskbase.api.schemas import ERRORS, CommentOut, TicketDetailOut, TicketOut, TicketPage
-from deskbase.core import cached
-from deskbase.core.errors import DomainError, NotFound, ValidationFailed
-from deskbase.core.tenancy import tenant
-from deskbase.organizations.models import Organization
+from deskbase.core.errors import DomainError, ValidationFailed
 from deskbase.tickets import listing, selectors, services
+from deskbase.tickets.access import (
+    access_row,
+    access_ticket_by_number,
+    access_ticket_reference,
+    caller_organization,
+)
 from deskbase.tickets.models import Category, Ticket
-from deskbase.tickets.permissions import can_view_ticket, ensure_staff
+from deskbase.tickets.permissions import ensure_staff
 
 router = Router(tags=["tickets"])
 
@@ -140,34 +143,20 @@ class CommentIn(Strict):
 
 
 # ------------------------------------------------------------------ helpers
-def organization_of(user: User) -> Organization:
-    """The caller's organization, by id only: the services need nothing else here."""
-    return Organization(id=user.organization_id)
-
-
-def _ticket(user: User, number: int, *, deleted: bool = False) -> Ticket:
-    """The caller's ticket by number; another tenant's or another customer's is a 404."""
-    manager = Ticket.all_objects if deleted else Ticket.objects
-    with tenant(user.organization_id, user, savepoint=False):
-        ticket = manager.filter(organization_id=user.organization_id, number=number).first()
-    if ticket is None or not can_view_ticket(user, ticket):
-        raise NotFound(f"no ticket #{number}", field="number")
-    return ticket
+# The services take the caller's organization by id only.
+organization_of = caller_organization
 
 
 def _ref(model: type, user: User, pk: int | None, field: str):
+    """The body's reference `field` (an id) as a row of the caller's organization; an
+    assignee comes from the roster of active staff."""
     if pk is None:
         return None
-    if model is Category:  # from the cached category tree: no query
-        found = cached.category(user.organization_id, pk)
-    elif field == "assignee_id":  # an assignee is staff: from the cached roster
-        found = cached.roster_member(user.organization_id, pk)
-    else:
-        with tenant(user.organization_id, user, savepoint=False):
-            found = model.objects.filter(organization_id=user.organization_id, pk=pk).first()
-    if found is None:
-        raise ValidationFailed.one(field, f"No such {field.removesuffix('_id')} here.")
-    return found
+    return access_row(model, user, pk, field=field, staff=field == "assignee_id")
+
+
+# api/organization.py's CSAT endpoint finds the ticket the same way.
+_ticket = access_ticket_by_number
 
 
 # The services name a reference by its model field; the API's body names it `<field>_id`.
@@ -269,7 +258,7 @@ def get_ticket(request: HttpRequest, number: int, response: HttpResponse):
 def update_ticket(request: HttpRequest, number: int, payload: TicketPatch, response: HttpResponse):
     """Change fields at the version sent in If-Match; a stale version is a 409."""
     user = request.auth
-    ticket = _ticket(user, number)
+    ticket = access_ticket_by_number(user, number)
     changes = payload.dict(exclude_unset=True)
     if "category_id" in changes:
         changes["category"] = _ref(Category, user, changes.pop("category_id"), "category_id")
@@ -289,8 +278,9 @@ def update_ticket(request: HttpRequest, number: int, payload: TicketPatch, respo
 def change_status(request: HttpRequest, number: int, payload: StatusIn, response: HttpResponse):
     user = request.auth
     version = _version(request) if "If-Match" in request.headers else None
+    ticket = access_ticket_by_number(user, number)
     services.ticket_change_status(
-        organization=organization_of(user), actor=user, ticket=_ticket(user, number),
+        organization=organization_of(user), actor=user, ticket=ticket,
         status=payload.status, reason=payload.reason, version=version,
     )  # fmt: skip
     return _detail(user, number, response)
@@ -301,8 +291,9 @@ def assign(request: HttpRequest, number: int, payload: AssignIn, response: HttpR
     """Assign to an agent, unassign (null), or let routing choose (auto: true)."""
     user = request.auth
     version = _version(request) if "If-Match" in request.headers else None
+    ticket = access_ticket_by_number(user, number)
     services.ticket_assign(
-        organization=organization_of(user), actor=user, ticket=_ticket(user, number),
+        organization=organization_of(user), actor=user, ticket=ticket,
         assignee=_ref(User, user, payload.assignee_id, "assignee_id"), auto=payload.auto,
         version=version,
     )  # fmt: skip
@@ -313,11 +304,8 @@ def assign(request: HttpRequest, number: int, payload: AssignIn, response: HttpR
 def merge(request: HttpRequest, number: int, payload: MergeIn, response: HttpResponse):
     """Merge this ticket into `into`; returns the target."""
     user = request.auth
-    source = _ticket(user, number)
-    try:
-        target = _ticket(user, payload.into)
-    except NotFound:
-        raise ValidationFailed.one("into", f"No ticket #{payload.into} here.") from None
+    source = access_ticket_by_number(user, number)
+    target = access_ticket_reference(user, payload.into, field="into")
     services.ticket_merge(organization=organization_of(user), actor=user, source=source,
                           target=target)  # fmt: skip
     return _detail(user, payload.into, response)
@@ -326,16 +314,17 @@ def merge(request: HttpRequest, number: int, payload: MergeIn, response: HttpRes
 @router.delete("/{number}", response={204: None, **ERRORS})
 def delete_ticket(request: HttpRequest, number: int, reason: str = ""):
     user = request.auth
-    services.ticket_soft_delete(organization=organization_of(user), actor=user,
-                                ticket=_ticket(user, number), reason=reason[:500])  # fmt: skip
+    ticket = access_ticket_by_number(user, number)
+    services.ticket_soft_delete(organization=organization_of(user), actor=user, ticket=ticket,
+                                reason=reason[:500])  # fmt: skip
     return Status(204, None)
 
 
 @router.post("/{number}/restore", response={200: TicketDetailOut, **ERRORS})
 def restore_ticket(request: HttpRequest, number: int, response: HttpResponse):
     user = request.auth
-    services.ticket_restore(organization=organization_of(user), actor=user,
-                            ticket=_ticket(user, number, deleted=True))  # fmt: skip
+    ticket = access_ticket_by_number(user, number, include_deleted=True)
+    services.ticket_restore(organization=organization_of(user), actor=user, ticket=ticket)
     return _detail(user, number, response)
 
 
@@ -353,8 +342,9 @@ def add_comment(request: HttpRequest, number: int, payload: CommentIn):
     user = request.auth
 
     def add() -> tuple[int, dict]:
+        ticket = access_ticket_by_number(user, number)
         comment = services.comment_add(
-            organization=organization_of(user), actor=user, ticket=_ticket(user, number),
+            organization=organization_of(user), actor=user, ticket=ticket,
             body=payload.body, kind=payload.kind, body_is_html=payload.body_is_html,
         )  # fmt: skip
         comment.author = user

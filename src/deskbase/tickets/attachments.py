@@ -27,15 +27,16 @@ from typing import BinaryIO, Protocol
 
 import filetype
 from django.conf import settings
-from django.db.models import F, Q, QuerySet
+from django.db.models import F
 
 from deskbase.accounts.models import User
 from deskbase.core import events
 from deskbase.core.errors import Conflict, NotFound, ValidationFailed, validated
 from deskbase.core.tenancy import tenant_atomic
 from deskbase.organizations.models import Organization
-from deskbase.tickets.models import CommentKind, Status, Ticket, TicketAttachment, TicketComment
-from deskbase.tickets.permissions import ensure_can_view_ticket, is_staff_member
+from deskbase.tickets.access import access_attachment
+from deskbase.tickets.models import Ticket, TicketAttachment, TicketComment
+from deskbase.tickets.permissions import ensure_can_view_ticket, is_staff_member, takes_replies
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +195,7 @@ def _attachable_ticket(organization: Organization, actor: User, ticket: Ticket) 
     if current is None:
         raise NotFound(f"no ticket #{ticket.number}", field="number")
     ensure_can_view_ticket(actor, current)
-    if current.status in (Status.CLOSED, Status.CANCELLED):
+    if not takes_replies(current):
         raise Conflict(
             f"ticket #{current.number} is {current.status}; open a new ticket", field="ticket"
         )
@@ -244,36 +245,18 @@ def attachment_add(
     return attachment
 
 
-def _visible_attachments(organization: Organization, actor: User) -> QuerySet[TicketAttachment]:
-    """Staff see the tenant's attachments; customers those of their own tickets,
-    except on internal notes (or on deleted comments)."""
-    visible = TicketAttachment.objects.filter(
-        organization_id=organization.id, ticket__deleted_at__isnull=True
-    )
-    if actor.organization_id != organization.id:
-        return visible.none()
-    if is_staff_member(actor):
-        return visible
-    return visible.filter(ticket__customer_id=actor.id).filter(
-        Q(comment__isnull=True)
-        | Q(
-            comment__deleted_at__isnull=True,
-            comment__kind__in=[CommentKind.PUBLIC, CommentKind.SYSTEM],
-        )
-    )
-
-
 @tenant_atomic
 def attachment_open(
     *, organization: Organization, actor: User, attachment_id: int
 ) -> tuple[TicketAttachment, BinaryIO]:
     """The attachment and its content opened for reading; the caller closes the file.
 
-    Counts the download. Absent and not-visible look the same: NotFound.
+    Counts the download. Absent and not-visible look the same: NotFound
+    (access.access_attachment).
     """
-    attachment = _visible_attachments(organization, actor).filter(pk=attachment_id).first()
-    if attachment is None:
+    if actor.organization_id != organization.id:
         raise NotFound("no such attachment", field="attachment")
+    attachment = access_attachment(actor, attachment_id)
     try:
         handle = path_for(attachment.sha256).open("rb")
     except FileNotFoundError:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F
 
 from deskbase.accounts.models import Role, User
 from deskbase.core import cached, events
@@ -27,6 +27,7 @@ from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed, v
 from deskbase.core.tenancy import tenant_atomic
 from deskbase.core.updates import model_update
 from deskbase.organizations.models import Organization
+from deskbase.tickets.access import access_canned_response
 from deskbase.tickets.models import CannedResponse, Status, Ticket
 from deskbase.tickets.permissions import ensure_can_view_ticket, ensure_staff
 
@@ -84,19 +85,9 @@ def _ensure_may_manage(actor: User, *, shared: bool) -> None:
         raise PermissionDenied("only admins and managers may manage shared canned responses")
 
 
-def _usable(organization: Organization, actor: User) -> QuerySet[CannedResponse]:
-    """Live responses the actor may use: shared ones and their own personal ones."""
-    return CannedResponse.objects.filter(organization_id=organization.id).filter(
-        Q(owner__isnull=True) | Q(owner_id=actor.id)
-    )
-
-
-def _current(organization: Organization, actor: User, canned: CannedResponse) -> CannedResponse:
+def _current(actor: User, canned: CannedResponse) -> CannedResponse:
     """The row as stored now, locked; someone else's personal response looks absent."""
-    found = _usable(organization, actor).select_for_update().filter(pk=canned.pk).first()
-    if found is None:
-        raise NotFound("no such canned response", field="canned")
-    return found
+    return access_canned_response(actor, canned.pk, for_update=True)
 
 
 def _validate(canned: CannedResponse) -> None:
@@ -145,7 +136,7 @@ def canned_response_update(
 ) -> CannedResponse:
     """Rename and/or rewrite a response; None leaves a field as it is."""
     ensure_staff(actor, "manage canned responses")
-    current = _current(organization, actor, canned)
+    current = _current(actor, canned)
     _ensure_may_manage(actor, shared=current.owner_id is None)
     wanted = {"name": name, "body": body}
     data = {field: value.strip() for field, value in wanted.items() if value is not None}
@@ -167,7 +158,7 @@ def canned_response_delete(
 ) -> CannedResponse:
     """Soft delete: the row stays (restorable), hidden from lists and rendering."""
     ensure_staff(actor, "manage canned responses")
-    current = _current(organization, actor, canned)
+    current = _current(actor, canned)
     _ensure_may_manage(actor, shared=current.owner_id is None)
     with events.announce(events.CANNED_RESPONSE_SOFT_DELETED, organization, actor, current):
         current.soft_delete(actor, reason)
@@ -180,9 +171,7 @@ def canned_response_render(
 ) -> str:
     """The body with the ticket's values filled in, as plain text; counts the use."""
     ensure_staff(actor, "use canned responses")
-    found = _usable(organization, actor).filter(pk=canned.pk).first()
-    if found is None:
-        raise NotFound("no such canned response", field="canned")
+    found = access_canned_response(actor, canned.pk)
     current = Ticket.objects.select_related("customer").filter(pk=ticket.pk).first()
     if current is None:
         raise NotFound("no such ticket", field="ticket")

@@ -43,7 +43,14 @@ from deskbase.tickets.models import (
     TicketAttachment,
     TicketComment,
 )
-from deskbase.tickets.permissions import ensure_can_view_ticket, ensure_staff, is_staff_member
+from deskbase.tickets.permissions import (
+    customer_may_set_status,
+    ensure_can_view_ticket,
+    ensure_staff,
+    is_rateable,
+    is_staff_member,
+    takes_replies,
+)
 
 EDITABLE_FIELDS = frozenset(
     {"subject", "description", "priority", "channel", "category", "team", "tags", "custom_fields"}
@@ -292,11 +299,6 @@ def _check_transition(ticket: Ticket, status: str) -> None:
         )
 
 
-def _customer_may_set(ticket: Ticket, status: str) -> bool:
-    """Customers may close their ticket, or reopen it once resolved."""
-    return status == Status.CLOSED or (ticket.status == Status.RESOLVED and status == Status.OPEN)
-
-
 @tenant_atomic
 def ticket_change_status(
     *,
@@ -313,7 +315,7 @@ def ticket_change_status(
     if current.status == status:
         return current
     _check_transition(current, status)
-    if not is_staff_member(actor) and not _customer_may_set(current, status):
+    if not is_staff_member(actor) and not customer_may_set_status(current, status):
         raise PermissionDenied(f"customers cannot set a ticket to {status}")
     change = {"status": (current.status, status)}
     with events.announce(events.TICKET_UPDATED, organization, actor, current, **change):
@@ -414,7 +416,7 @@ def comment_add(
     current = _locked(ticket, None)
     if at is not None:
         comment.created_at = comment.updated_at = _past(at, not_before=current.created_at)
-    if current.status in (Status.CLOSED, Status.CANCELLED):
+    if not takes_replies(current):
         raise Conflict(f"ticket #{current.number} is {current.status}; open a new ticket")
     with events.announce(events.COMMENT_ADDED, organization, actor, comment):
         comment.save()
@@ -466,7 +468,7 @@ def csat_record(
     if not isinstance(rating, int) or not 1 <= rating <= 5:
         raise ValidationFailed.one("rating", "Satisfaction is a rating from 1 to 5.")
     current = _locked(ticket, None)
-    if current.status not in (Status.RESOLVED, Status.CLOSED):
+    if not is_rateable(current):
         raise Conflict("a ticket can be rated once it is resolved", field="status")
     if CsatResponse.objects.filter(ticket=current).exists():
         raise Conflict("this ticket has already been rated", field="rating")

@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from deskbase.accounts.models import Availability, Team, User
@@ -19,14 +20,17 @@ from deskbase.accounts.services import user_update
 from deskbase.core.errors import Conflict, ValidationFailed
 from deskbase.core.tenancy import tenant
 from deskbase.tickets import canned, selectors, services
+from deskbase.tickets.access import access_ticket_by_number, access_ticket_reference
 from deskbase.tickets.models import TRANSITIONS, Category, Priority, Status, Ticket
 from deskbase.web import queues, timeline
 from deskbase.web import selectors as web_selectors
 from deskbase.web.views.common import back, domain_errors, organization_of, staff_required
 from deskbase.web.views.tickets import (
+    Attempted,
+    Done,
     check_files,
-    find_ticket,
     reference,
+    ticket_action,
     ticket_url,
     upload_files,
 )
@@ -167,48 +171,42 @@ def _version(request: HttpRequest) -> int:
 @domain_errors
 def ticket_edit(request: HttpRequest, number: int) -> HttpResponse:
     """Subject, priority, category, team and tags at the version the form was read at."""
-    user = request.user
-    ticket = find_ticket(user, number)
-    post = request.POST
-    changes: dict[str, Any] = {
-        "subject": post.get("subject", ticket.subject),
-        "priority": post.get("priority", ticket.priority),
-        "tags": [t for t in post.get("tags", "").split(",") if t.strip()],
-        "category": reference(Category, user, post.get("category"), "category"),
-        "team": reference(Team, user, post.get("team"), "team"),
-    }
-    try:
+
+    def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
+        post = request.POST
+        changes: dict[str, Any] = {
+            "subject": post.get("subject", ticket.subject),
+            "priority": post.get("priority", ticket.priority),
+            "tags": [t for t in post.get("tags", "").split(",") if t.strip()],
+            "category": reference(Category, user, post.get("category"), "category"),
+            "team": reference(Team, user, post.get("team"), "team"),
+        }
+        attempted.update(changes, tags=", ".join(changes["tags"]))
         services.ticket_update(
             organization=organization_of(user), actor=user, ticket=ticket,
             version=_version(request), **changes,
         )  # fmt: skip
-    except Conflict as error:
-        attempted = {**changes, "category": changes["category"], "team": changes["team"],
-                     "tags": ", ".join(changes["tags"])}  # fmt: skip
-        return _conflict(request, number, error, attempted)
-    messages.success(request, f"Ticket #{number} saved.")
-    return redirect(ticket_url(ticket))
+        return Done(f"Ticket #{number} saved.")
+
+    return ticket_action(request, number, act, conflict_page=_conflict)
 
 
 @staff_required
 @require_POST
 @domain_errors
 def ticket_status(request: HttpRequest, number: int) -> HttpResponse:
-    user = request.user
-    ticket = find_ticket(user, number)
-    status = request.POST.get("status", "")
-    try:
+    def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
+        status = attempted["status"] = request.POST.get("status", "")
         services.ticket_change_status(
             organization=organization_of(user), actor=user, ticket=ticket, status=status,
             version=_version(request), reason=request.POST.get("reason", "")[:300],
         )  # fmt: skip
-    except Conflict as error:
-        return _conflict(request, number, error, {"status": status})
-    if status == ticket.status:
-        messages.info(request, f"Ticket #{number} stays {ticket.get_status_display().lower()}.")
-    else:
-        messages.success(request, f"Ticket #{number} is now {status}.")
-    return redirect(ticket_url(ticket))
+        if status == ticket.status:
+            stays = ticket.get_status_display().lower()
+            return Done(f"Ticket #{number} stays {stays}.", level=messages.INFO)
+        return Done(f"Ticket #{number} is now {status}.")
+
+    return ticket_action(request, number, act, conflict_page=_conflict)
 
 
 @staff_required
@@ -216,24 +214,21 @@ def ticket_status(request: HttpRequest, number: int) -> HttpResponse:
 @domain_errors
 def ticket_assign(request: HttpRequest, number: int) -> HttpResponse:
     """Assign to the chosen agent, to the caller ("me"), nobody (""), or by routing ("auto")."""
-    user = request.user
-    ticket = find_ticket(user, number)
-    choice = request.POST.get("assignee", "")
-    version = int(request.POST["version"]) if request.POST.get("version", "").isdigit() else None
-    assignee = user if choice == "me" else None
-    if choice.isdigit():
-        assignee = reference(User, user, choice, "assignee")
-    try:
+
+    def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
+        choice = attempted["assignee"] = request.POST.get("assignee", "")
+        raw_version = request.POST.get("version", "")
+        version = int(raw_version) if raw_version.isdigit() else None
+        assignee = user if choice == "me" else None
+        if choice.isdigit():
+            assignee = reference(User, user, choice, "assignee")
         services.ticket_assign(
             organization=organization_of(user), actor=user, ticket=ticket, assignee=assignee,
             auto=choice == "auto", version=version,
         )  # fmt: skip
-    except Conflict as error:
-        if error.field != "version":
-            raise
-        return _conflict(request, number, error, {"assignee": choice})
-    messages.success(request, f"Ticket #{number} assigned.")
-    return redirect(ticket_url(ticket))
+        return Done(f"Ticket #{number} assigned.")
+
+    return ticket_action(request, number, act, conflict_page=_conflict, stale_only=True)
 
 
 @staff_required
@@ -241,81 +236,78 @@ def ticket_assign(request: HttpRequest, number: int) -> HttpResponse:
 @domain_errors
 def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
     """A public reply or an internal note, with files attached to it."""
-    user = request.user
-    ticket = find_ticket(user, number)
-    kind = "internal" if request.POST.get("kind") == "internal" else "public"
-    body = request.POST.get("body", "")
-    if not body.strip():
-        raise ValidationFailed.one("body", "Write something first.")
-    check_files(request)
-    comment = services.comment_add(
-        organization=organization_of(user), actor=user, ticket=ticket, body=body, kind=kind
-    )
-    upload_files(request, ticket, comment)
-    messages.success(request, "Internal note added." if kind == "internal" else "Reply sent.")
-    if request.POST.get("then") == "resolve":
+
+    def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
+        kind = "internal" if request.POST.get("kind") == "internal" else "public"
+        body = request.POST.get("body", "")
+        if not body.strip():
+            raise ValidationFailed.one("body", "Write something first.")
+        check_files(request)
+        comment = services.comment_add(
+            organization=organization_of(user), actor=user, ticket=ticket, body=body, kind=kind
+        )
+        upload_files(request, ticket, comment)
+        # Said now: should resolving fail below, the reply was still sent.
+        messages.success(request, "Internal note added." if kind == "internal" else "Reply sent.")
+        if request.POST.get("then") != "resolve":
+            return Done()
         services.ticket_change_status(
             organization=organization_of(user), actor=user, ticket=ticket, status="resolved"
         )
-        messages.success(request, f"Ticket #{number} resolved.")
-    return redirect(ticket_url(ticket))
+        return Done(f"Ticket #{number} resolved.")
+
+    return ticket_action(request, number, act)
 
 
 @staff_required
 @require_POST
 @domain_errors
 def ticket_attach(request: HttpRequest, number: int) -> HttpResponse:
-    user = request.user
-    ticket = find_ticket(user, number)
-    if not upload_files(request, ticket, None):
-        raise ValidationFailed.one("file", "Choose a file to attach.")
-    messages.success(request, "File attached.")
-    return redirect(ticket_url(ticket))
+    def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
+        if not upload_files(request, ticket, None):
+            raise ValidationFailed.one("file", "Choose a file to attach.")
+        return Done("File attached.")
+
+    return ticket_action(request, number, act)
 
 
 @staff_required
 @require_POST
 @domain_errors
 def ticket_merge(request: HttpRequest, number: int) -> HttpResponse:
-    user = request.user
-    source = find_ticket(user, number)
-    into = request.POST.get("into", "").strip().lstrip("#")
-    target = None
-    if into.isdigit():
-        with tenant(user.organization_id, user, savepoint=False):
-            target = Ticket.objects.filter(
-                organization_id=user.organization_id, number=int(into)
-            ).first()
-    if target is None:
-        raise ValidationFailed.one("into", f"No ticket #{into} here.")
-    services.ticket_merge(organization=organization_of(user), actor=user, source=source,
-                          target=target)  # fmt: skip
-    messages.success(request, f"Ticket #{number} merged into #{target.number}.")
-    return redirect(ticket_url(target))
+    def act(user: User, source: Ticket, attempted: Attempted) -> Done:
+        target = access_ticket_reference(user, request.POST.get("into", ""), field="into")
+        services.ticket_merge(organization=organization_of(user), actor=user, source=source,
+                              target=target)  # fmt: skip
+        return Done(f"Ticket #{number} merged into #{target.number}.", to=ticket_url(target))
+
+    return ticket_action(request, number, act)
 
 
 @staff_required
 @require_POST
 @domain_errors
 def ticket_delete(request: HttpRequest, number: int) -> HttpResponse:
-    user = request.user
-    services.ticket_soft_delete(
-        organization=organization_of(user), actor=user, ticket=find_ticket(user, number),
-        reason=request.POST.get("reason", "")[:500],
-    )  # fmt: skip
-    messages.success(request, f"Ticket #{number} moved to the trash.")
-    return redirect("web:queue", slug="trash")
+    def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
+        services.ticket_soft_delete(
+            organization=organization_of(user), actor=user, ticket=ticket,
+            reason=request.POST.get("reason", "")[:500],
+        )  # fmt: skip
+        trash = reverse("web:queue", kwargs={"slug": "trash"})
+        return Done(f"Ticket #{number} moved to the trash.", to=trash)
+
+    return ticket_action(request, number, act)
 
 
 @staff_required
 @require_POST
 @domain_errors
 def ticket_restore(request: HttpRequest, number: int) -> HttpResponse:
-    user = request.user
-    ticket = find_ticket(user, number, deleted=True)
-    services.ticket_restore(organization=organization_of(user), actor=user, ticket=ticket)
-    messages.success(request, f"Ticket #{number} restored.")
-    return redirect(ticket_url(ticket))
+    def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
+        services.ticket_restore(organization=organization_of(user), actor=user, ticket=ticket)
+        return Done(f"Ticket #{number} restored.")
+
+    return ticket_action(request, number, act, only_deleted=True)
 
 
 @staff_required
@@ -355,6 +347,6 @@ def canned_render(request: HttpRequest, number: int) -> HttpResponse:
         body = canned.canned_response_render(
             organization=organization_of(user), actor=user,
             canned=canned.CannedResponse(pk=int(chosen), organization_id=user.organization_id),
-            ticket=find_ticket(user, number),
+            ticket=access_ticket_by_number(user, number),
         )  # fmt: skip
     return render(request, "web/parts/reply_body.html", {"body": body})

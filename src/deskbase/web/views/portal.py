@@ -8,11 +8,19 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from deskbase.accounts.models import User
 from deskbase.core.errors import ValidationFailed
 from deskbase.tickets import selectors, services
-from deskbase.tickets.models import Status
+from deskbase.tickets.models import Status, Ticket
+from deskbase.tickets.permissions import ticket_actions
 from deskbase.web.views.common import customer_required, domain_errors, organization_of
-from deskbase.web.views.tickets import check_files, find_ticket, upload_files
+from deskbase.web.views.tickets import (
+    Attempted,
+    Done,
+    check_files,
+    ticket_action,
+    upload_files,
+)
 
 PAGE_SIZE = 25
 
@@ -76,42 +84,46 @@ def ticket_page(request: HttpRequest, number: int) -> HttpResponse:
     entries = [(comment, files.get(comment.id, [])) for comment in detail.comments]
     return render(request, "web/portal/ticket.html", {
         "ticket": ticket, "entries": entries, "ticket_files": files.get(None, []),
-        "may_rate": ticket.status in (Status.RESOLVED, Status.CLOSED)
-        and ticket.satisfaction is None,
-        "may_reply": ticket.status not in (Status.CLOSED, Status.CANCELLED),
-        "may_close": ticket.status not in (Status.CLOSED, Status.CANCELLED),
+        # What the services would accept from the customer now, asked of the same rules.
+        "may": ticket_actions(user, ticket),
     })  # fmt: skip
+
+
+def _page(ticket: Ticket) -> str:
+    return _url(ticket.number)
 
 
 @customer_required
 @require_POST
 @domain_errors
 def reply(request: HttpRequest, number: int) -> HttpResponse:
-    user = request.user
-    ticket = find_ticket(user, number)
-    body = request.POST.get("body", "")
-    if not body.strip():
-        raise ValidationFailed.one("body", "Write something first.")
-    check_files(request)
-    comment = services.comment_add(
-        organization=organization_of(user), actor=user, ticket=ticket, body=body, kind="public"
-    )
-    upload_files(request, ticket, comment)
-    messages.success(request, "Reply sent.")
-    return redirect(_url(number))
+    def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
+        body = request.POST.get("body", "")
+        if not body.strip():
+            raise ValidationFailed.one("body", "Write something first.")
+        check_files(request)
+        comment = services.comment_add(
+            organization=organization_of(user), actor=user, ticket=ticket, body=body,
+            kind="public",
+        )  # fmt: skip
+        upload_files(request, ticket, comment)
+        return Done("Reply sent.")
+
+    return ticket_action(request, number, act, page=_page)
 
 
 @customer_required
 @require_POST
 @domain_errors
 def close(request: HttpRequest, number: int) -> HttpResponse:
-    user = request.user
-    services.ticket_change_status(
-        organization=organization_of(user), actor=user, ticket=find_ticket(user, number),
-        status=Status.CLOSED, reason="closed by the customer",
-    )  # fmt: skip
-    messages.success(request, f"Ticket #{number} closed.")
-    return redirect(_url(number))
+    def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
+        services.ticket_change_status(
+            organization=organization_of(user), actor=user, ticket=ticket,
+            status=Status.CLOSED, reason="closed by the customer",
+        )  # fmt: skip
+        return Done(f"Ticket #{number} closed.")
+
+    return ticket_action(request, number, act, page=_page)
 
 
 @customer_required
@@ -119,13 +131,15 @@ def close(request: HttpRequest, number: int) -> HttpResponse:
 @domain_errors
 def rate(request: HttpRequest, number: int) -> HttpResponse:
     """CSAT: the ticket's customer rates it once, after it is resolved."""
-    user = request.user
     raw = request.POST.get("rating", "")
     if not raw.isdigit():
         raise ValidationFailed.one("rating", "Choose a rating from 1 to 5.")
-    services.csat_record(
-        organization=organization_of(user), actor=user, ticket=find_ticket(user, number),
-        rating=int(raw), comment=request.POST.get("comment", "")[:5000],
-    )  # fmt: skip
-    messages.success(request, "Thank you for your rating.")
-    return redirect(_url(number))
+
+    def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
+        services.csat_record(
+            organization=organization_of(user), actor=user, ticket=ticket,
+            rating=int(raw), comment=request.POST.get("comment", "")[:5000],
+        )  # fmt: skip
+        return Done("Thank you for your rating.")
+
+    return ticket_action(request, number, act, page=_page)

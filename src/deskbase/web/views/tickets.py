@@ -2,37 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from deskbase.accounts.models import User
-from deskbase.api.attachments import content_disposition
-from deskbase.core.errors import NotFound, ValidationFailed
-from deskbase.core.tenancy import tenant
+from deskbase.core.downloads import download_response
+from deskbase.core.errors import Conflict, ValidationFailed
+from deskbase.tickets.access import access_row, access_ticket_by_number
 from deskbase.tickets.attachments import attachment_add, attachment_open, size_limit_message
 from deskbase.tickets.models import Ticket, TicketComment
-from deskbase.tickets.permissions import can_view_ticket
 from deskbase.web.views.common import domain_errors, organization_of
 
 MAX_FILES = 10
-
-
-def find_ticket(user: User, number: int, *, deleted: bool = False) -> Ticket:
-    """The caller's ticket by number; another tenant's or another customer's is absent."""
-    manager = Ticket.all_objects if deleted else Ticket.objects
-    with tenant(user.organization_id, user, savepoint=False):
-        ticket = manager.filter(organization_id=user.organization_id, number=number)
-        if deleted:
-            ticket = ticket.filter(deleted_at__isnull=False)
-        found = ticket.first()
-    if found is None or not can_view_ticket(user, found):
-        raise NotFound(f"no ticket #{number}", field="number")
-    return found
 
 
 def reference(model: type, user: User, raw: Any, field: str) -> Any:
@@ -41,11 +30,7 @@ def reference(model: type, user: User, raw: Any, field: str) -> Any:
         return None
     if not str(raw).isdigit():
         raise ValidationFailed.one(field, f"Choose a {field} from the list.")
-    with tenant(user.organization_id, user, savepoint=False):
-        found = model.objects.filter(organization_id=user.organization_id, pk=int(raw)).first()
-    if found is None:
-        raise ValidationFailed.one(field, f"No such {field} here.")
-    return found
+    return access_row(model, user, int(raw), field=field)
 
 
 def ticket_url(ticket: Ticket) -> str:
@@ -94,9 +79,49 @@ def download(request: HttpRequest, attachment_id: int) -> HttpResponse:
     attachment, handle = attachment_open(
         organization=organization_of(user), actor=user, attachment_id=attachment_id
     )
-    response = FileResponse(handle, content_type=attachment.content_type)
-    response["Content-Disposition"] = content_disposition(attachment.file_name)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return download_response(
+        handle, content_type=attachment.content_type, file_name=attachment.file_name
+    )
+
+
+class Done:
+    """What a ticket action tells the user (flash messages, at one level) and where it
+    sends them next: the ticket's page unless `to` says otherwise."""
+
+    def __init__(self, *texts: str, level: int = messages.SUCCESS, to: str | None = None):
+        self.texts, self.level, self.to = texts, level, to
+
+
+Attempted = dict[str, Any]
+ConflictPage = Callable[[HttpRequest, int, Conflict, Attempted], HttpResponse]
+
+
+def ticket_action(
+    request: HttpRequest,
+    number: int,
+    act: Callable[[User, Ticket, Attempted], Done],
+    *,
+    page: Callable[[Ticket], str] = ticket_url,
+    conflict_page: ConflictPage | None = None,
+    stale_only: bool = False,
+    only_deleted: bool = False,
+) -> HttpResponse:
+    """The shape of every form posted from a ticket's page: the caller's ticket (absent:
+    404), `act` on it (a service call), its messages, then a redirect to `page`.
+
+    With `conflict_page`, a Conflict (with `stale_only`, only a stale version) shows the
+    ticket again with status 409 and what `act` put in `attempted` beside the newer
+    values; without it, a Conflict is a refusal like any other (domain_errors).
+    """
+    user = request.user
+    ticket = access_ticket_by_number(user, number, only_deleted=only_deleted)
+    attempted: Attempted = {}
+    try:
+        done = act(user, ticket, attempted)
+    except Conflict as error:
+        if conflict_page is None or (stale_only and error.field != "version"):
+            raise
+        return conflict_page(request, number, error, attempted)
+    for text in done.texts:
+        messages.add_message(request, done.level, text)
+    return redirect(done.to or page(ticket))

@@ -109,6 +109,15 @@ def test_a_manager_may_not_change_a_senior_nor_grant_a_senior_role(
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
+def test_an_agent_may_not_change_someone_else_even_sending_nothing(tenant_a, tenant_b, transport):
+    # The answer does not depend on what was sent: an empty change is refused as well
+    # (the API answered 200 to an empty PATCH of someone else's profile).
+    before = _state(tenant_a.customer)
+    assert _change(transport, tenant_a.agent, tenant_a.customer).status_code == 403
+    assert _state(tenant_a.customer) == before
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
 def test_a_manager_may_not_remove_an_admin(tenant_a, tenant_b, transport):
     before = _state(tenant_a.admin)
     assert _remove(transport, tenant_a.manager, tenant_a.admin).status_code == 403

@@ -146,7 +146,7 @@ def test_a_refused_new_policy_shows_the_error_beside_its_field(tenant_a):
 # ------------------------------------------------------------------ holidays
 def _holiday(world, day="2026-12-25"):
     return org_services.holiday_add(
-        organization=world.org, date=dt.date.fromisoformat(day), name="Christmas"
+        organization=world.org, actor=None, date=dt.date.fromisoformat(day), name="Christmas"
     )
 
 

@@ -136,7 +136,9 @@ def test_administration_pages_have_a_fixed_query_count(tenant_a):
         people.team_add_member(organization=tenant_a.org, actor=tenant_a.admin, team=team,
                                user=person)  # fmt: skip
         people.team_create(organization=tenant_a.org, actor=tenant_a.admin, name=f"Team {i}")
-        holiday_add(organization=tenant_a.org, date=start + timedelta(days=i), name=f"Day {i}")
+        holiday_add(
+            organization=tenant_a.org, actor=None, date=start + timedelta(days=i), name=f"Day {i}"
+        )
         canned.canned_response_create(organization=tenant_a.org, actor=tenant_a.admin,
                                       name=f"Shared {i}", body="Hi")  # fmt: skip
         tiers, prios = ("basic", "premium", "enterprise"), ("low", "medium", "high", "urgent")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+
 from deskbase.accounts.models import STAFF_ROLES, Role, Team, TeamMembership, User
 from deskbase.core import events
 from deskbase.core.errors import PermissionDenied, ValidationFailed, validated
@@ -11,6 +14,10 @@ from deskbase.core.tenancy import tenant_atomic
 from deskbase.core.updates import model_update
 from deskbase.organizations.models import Organization
 
+# The rank rule: managers create, manage and grant these roles only; admins every role.
+MANAGER_MANAGES = (Role.AGENT, Role.CUSTOMER)
+# What anyone may change on their own profile (availability: agents only, by the model).
+SELF_SERVICE = frozenset({"full_name", "availability"})
 PROFILE_FIELDS = frozenset(
     {"full_name", "role", "customer_tier", "availability", "skills", "max_concurrent_tickets",
      "is_active"}
@@ -35,6 +42,37 @@ def _ensure_may_manage(actor: User | None, *roles: str) -> None:
         raise PermissionDenied("only admins may manage managers and admins")
 
 
+def grantable_roles(actor: User) -> list[tuple[str, str]]:
+    """The roles (value, label) the actor may give someone: what a form offers."""
+    if actor.role == Role.ADMIN:
+        return list(Role.choices)
+    if actor.role == Role.MANAGER:
+        return [choice for choice in Role.choices if choice[0] in MANAGER_MANAGES]
+    return []
+
+
+def _ensure_not_demoting_self(actor: User | None, user: User, changes: dict[str, Any]) -> None:
+    """Nobody changes their own role or deactivates themselves: an organization could
+    lose its last admin, and a role is granted by someone else."""
+    if actor is None or actor.id != user.id:
+        return
+    if "role" in changes and changes["role"] != user.role:
+        raise ValidationFailed.one("role", "You cannot change your own role.")
+    if changes.get("is_active") is False:
+        raise ValidationFailed.one("is_active", "You cannot deactivate yourself.")
+
+
+def _check_password(password: str | None, user: User) -> None:
+    """Django's password validators (settings.AUTH_PASSWORD_VALIDATORS), for every path
+    that sets a password; None means the person cannot sign in yet."""
+    if password is None:
+        return
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as error:
+        raise ValidationFailed({"password": list(error.messages)}) from None
+
+
 @tenant_atomic
 def user_create(
     *,
@@ -49,6 +87,7 @@ def user_create(
     if role in STAFF_ROLES:
         fields.setdefault("availability", "offline")
     user = User(organization=organization, email=(email or "").strip().lower(), role=role, **fields)
+    _check_password(password, user)
     user.set_password(password)
     _clean(user, exclude=["password"])
     with events.announce(events.USER_CREATED, organization, actor, user):
@@ -60,8 +99,14 @@ def user_create(
 def user_update(
     *, organization: Organization, actor: User | None, user: User, **changes: Any
 ) -> User:
-    """Change a profile; a new customer tier recomputes the SLA of their open tickets."""
-    if actor is None or actor.id != user.id or set(changes) - {"full_name", "availability"}:
+    """Change a profile; a new customer tier recomputes the SLA of their open tickets.
+
+    Your own name (and, for agents, availability) is yours to change; everything else
+    is for admins and managers (managers: of agents and customers). No changes at all
+    still checks the permission, so the answer does not depend on what was sent.
+    """
+    _ensure_not_demoting_self(actor, user, changes)
+    if actor is None or actor.id != user.id or set(changes) - SELF_SERVICE:
         _ensure_may_manage(actor, user.role, changes.get("role", user.role))
     unknown = set(changes) - PROFILE_FIELDS
     if unknown:
@@ -69,6 +114,8 @@ def user_update(
         raise ValidationFailed.one(field, f"{field} cannot be changed here.")
     if user.organization_id != organization.id:
         raise ValidationFailed.one("user", "No such user in this organization.")
+    if not changes:
+        return user
     current = User.objects.select_for_update().get(pk=user.pk)
     update = model_update(current, fields=PROFILE_FIELDS, data=changes)
     if not update:

@@ -23,23 +23,30 @@ def organization_create(*, slug: str, name: str, **fields: Any) -> Organization:
     return organization
 
 
-def holiday_add(*, organization: Organization, date: Any, name: str) -> Holiday:
-    with tenant(organization):
-        holiday = Holiday(organization=organization, date=date, name=name.strip())
+HOLIDAY_MANAGERS = (Role.ADMIN, Role.MANAGER)
+
+
+def _ensure_may_manage_holidays(actor: User | None, verb: str) -> None:
+    # None: an operator command (the owner role), which may do anything.
+    if actor is not None and actor.role not in HOLIDAY_MANAGERS:
+        raise PermissionDenied(f"only admins and managers may {verb} holidays")
+
+
+def holiday_add(*, organization: Organization, actor: User | None, date: Any, name: str) -> Holiday:
+    """Close a day for business-hours SLAs (admins and managers); one per date.
+    SLA clocks computed from now on skip it; due times already set stay."""
+    _ensure_may_manage_holidays(actor, "add")
+    with tenant(organization, actor):
+        holiday = Holiday(organization=organization, date=date, name=(name or "").strip())
         validated(holiday)
         holiday.save()
         return holiday
 
 
-HOLIDAY_MANAGERS = (Role.ADMIN, Role.MANAGER)
-
-
 def holiday_remove(*, organization: Organization, actor: User | None, holiday_id: int) -> Holiday:
     """Open a closed day again (admins and managers, as for adding one). Business-hours
     SLA clocks computed from now on count it; due times already set stay."""
-    # None: an operator command (the owner role), which may do anything.
-    if actor is not None and actor.role not in HOLIDAY_MANAGERS:
-        raise PermissionDenied("only admins and managers may remove holidays")
+    _ensure_may_manage_holidays(actor, "remove")
     with tenant(organization, actor):
         holiday = (
             Holiday.objects.select_for_update()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeOperators
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Func, Q
 from django.db.models.functions import Now
@@ -11,6 +12,14 @@ from django.db.models.functions import Now
 from deskbase.accounts.models import CustomerTier
 from deskbase.core.models import TenantModel, TimestampedModel, choice_constraint
 from deskbase.tickets.models import Priority
+
+# A year of minutes: business time is counted day by day, so targets stay bounded.
+MAX_TARGET_MINUTES = 366 * 24 * 60
+TARGET_RANGE = f"A whole number of minutes, from 1 to {MAX_TARGET_MINUTES}."
+TARGET_VALIDATORS = [
+    MinValueValidator(1, message=TARGET_RANGE),
+    MaxValueValidator(MAX_TARGET_MINUTES, message=TARGET_RANGE),
+]
 
 
 class TstzRange(Func):
@@ -25,8 +34,8 @@ class SlaPolicy(TenantModel, TimestampedModel):
     name = models.CharField(max_length=120)
     priority = models.CharField(max_length=16, choices=Priority.choices)
     customer_tier = models.CharField(max_length=16, choices=CustomerTier.choices)
-    first_response_minutes = models.PositiveIntegerField()
-    resolution_minutes = models.PositiveIntegerField()
+    first_response_minutes = models.PositiveIntegerField(validators=TARGET_VALIDATORS)
+    resolution_minutes = models.PositiveIntegerField(validators=TARGET_VALIDATORS)
     business_hours = models.BooleanField(
         default=True, help_text="Count only the organization's business hours (else calendar time)."
     )
@@ -78,6 +87,18 @@ class SlaPolicy(TenantModel, TimestampedModel):
                 name="sla_slapolicy_first_response_positive",
                 violation_error_code="first_response_minutes",
                 violation_error_message="The first-response target must be at least a minute.",
+            ),
+            models.CheckConstraint(
+                condition=Q(first_response_minutes__lte=MAX_TARGET_MINUTES),
+                name="sla_slapolicy_first_response_bounded",
+                violation_error_code="first_response_minutes",
+                violation_error_message=TARGET_RANGE,
+            ),
+            models.CheckConstraint(
+                condition=Q(resolution_minutes__lte=MAX_TARGET_MINUTES),
+                name="sla_slapolicy_resolution_bounded",
+                violation_error_code="resolution_minutes",
+                violation_error_message=TARGET_RANGE,
             ),
             models.CheckConstraint(
                 condition=Q(resolution_minutes__gte=models.F("first_response_minutes")),

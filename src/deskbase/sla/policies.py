@@ -35,7 +35,7 @@ CHANGEABLE = frozenset(
 NOT_NULL = frozenset(CHANGEABLE - {"valid_until"})
 
 
-def _ensure_may_manage(actor: User | None) -> None:
+def ensure_may_manage(actor: User | None) -> None:
     # None: an operator command (the owner role), which may do anything.
     if actor is not None and actor.role not in POLICY_MANAGERS:
         raise PermissionDenied("only admins and managers may manage SLA policies")
@@ -76,7 +76,7 @@ def sla_policy_create(
     valid_until: datetime | None = None,
 ) -> SlaPolicy:
     """An active policy, valid from `valid_from` (default: now) until `valid_until` (open)."""
-    _ensure_may_manage(actor)
+    ensure_may_manage(actor)
     policy = SlaPolicy(
         organization=organization, name=(name or "").strip(), priority=priority,
         customer_tier=customer_tier, first_response_minutes=first_response_minutes,
@@ -98,7 +98,7 @@ def sla_policy_update(
 
     Priority and customer tier cannot change (create another policy instead).
     """
-    _ensure_may_manage(actor)
+    ensure_may_manage(actor)
     unknown = set(changes) - CHANGEABLE
     if unknown:
         field = sorted(unknown)[0]
@@ -126,7 +126,7 @@ def sla_policy_deactivate(
 
     Deactivating an inactive policy changes nothing (and announces nothing).
     """
-    _ensure_may_manage(actor)
+    ensure_may_manage(actor)
     current = _current(organization, policy)
     if not current.is_active:
         return current

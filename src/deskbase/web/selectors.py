@@ -1,4 +1,5 @@
-"""Reads only the web pages need: queue counts, agents with their load, who is viewing a ticket.
+"""Reads only the web pages need: queue counts, agents with their load, who is viewing a
+ticket, and what the administration pages (/manage/) show.
 
 Each function documents its query budget; none grows with the number of rows.
 """
@@ -6,15 +7,17 @@ Each function documents its query budget; none grows with the number of rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 
-from deskbase.accounts.models import STAFF_ROLES, TeamMembership, User
+from deskbase.accounts.models import STAFF_ROLES, Team, TeamMembership, User
 from deskbase.core.tenancy import tenant
-from deskbase.organizations.models import Organization
-from deskbase.tickets.models import ACTIVE_STATUSES, Ticket
+from deskbase.organizations.models import Holiday, Organization
+from deskbase.sla.models import SlaPolicy
+from deskbase.tickets.models import ACTIVE_STATUSES, CannedResponse, Ticket
 from deskbase.tickets.selectors import _sla_q
 
 PRESENCE_SECONDS = 30  # a viewer counts as present this long after their last poll
@@ -139,3 +142,83 @@ def presence_touch(*, organization_id: int, number: int, user: User) -> list[str
     with tenant(organization_id, user, savepoint=False), connection.cursor() as cursor:
         cursor.execute(_PRESENCE_SQL, params)
         return [name for (name,) in cursor.fetchall()]
+
+
+# ------------------------------------------------------------------ administration
+def owned_row(model: type, *, actor: User, pk: int) -> Any:
+    """A row of the actor's organization by id, else None. Budget: 1 query."""
+    with tenant(actor.organization_id, actor, savepoint=False):
+        return model.objects.filter(organization_id=actor.organization_id, pk=pk).first()
+
+
+def organization_with_holidays(*, actor: User) -> Organization:
+    """The actor's organization with its holidays by date. Budget: 2 queries."""
+    holidays = Prefetch("holidays", queryset=Holiday.objects.order_by("date", "id"))
+    with tenant(actor.organization_id, actor, savepoint=False):
+        return Organization.objects.prefetch_related(holidays).get(pk=actor.organization_id)
+
+
+def sla_policies_to_manage(*, actor: User) -> list[SlaPolicy]:
+    """Every policy, the active ones first, by priority, tier and start. Budget: 1 query."""
+    with tenant(actor.organization_id, actor, savepoint=False):
+        return list(
+            SlaPolicy.objects.filter(organization_id=actor.organization_id).order_by(
+                "-is_active", "priority", "customer_tier", "valid_from", "id"
+            )
+        )
+
+
+def teams_with_staff(*, actor: User) -> tuple[list[Team], list[User]]:
+    """The teams by name with their members (as `people`), and the staff who could join
+    one. Budget: 3 queries."""
+    members = User.objects.order_by("full_name", "id")
+    with tenant(actor.organization_id, actor, savepoint=False):
+        teams = list(
+            Team.objects.filter(organization_id=actor.organization_id)
+            .prefetch_related(Prefetch("members", queryset=members, to_attr="people"))
+            .order_by("name", "id")
+        )
+        staff = list(
+            User.objects.filter(
+                organization_id=actor.organization_id, role__in=STAFF_ROLES
+            ).order_by("full_name", "id")
+        )
+    return teams, staff
+
+
+def people_page(
+    *, actor: User, removed: bool, role: str | None, after: int, limit: int
+) -> tuple[list[User], int | None]:
+    """People (or removed people) by id after `after`, and the id to pass as `after` for the
+    next page (None on the last). Budget: 1 query."""
+    rows_qs = User.all_objects.filter(
+        organization_id=actor.organization_id, deleted_at__isnull=not removed
+    )
+    if role:
+        rows_qs = rows_qs.filter(role=role)
+    if after:
+        rows_qs = rows_qs.filter(pk__gt=after)
+    with tenant(actor.organization_id, actor, savepoint=False):
+        rows = list(rows_qs.order_by("pk")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, rows[-1].pk if more else None
+
+
+def removed_person(*, actor: User, user_id: int) -> User | None:
+    """A removed person of the actor's organization, else None. Budget: 1 query."""
+    with tenant(actor.organization_id, actor, savepoint=False):
+        return User.all_objects.filter(
+            organization_id=actor.organization_id, pk=user_id, deleted_at__isnull=False
+        ).first()
+
+
+def canned_response_of(*, actor: User, canned_id: int) -> CannedResponse | None:
+    """A shared canned response or the actor's own, else None (someone else's personal
+    one is as absent as another tenant's). Budget: 1 query."""
+    with tenant(actor.organization_id, actor, savepoint=False):
+        return (
+            CannedResponse.objects.filter(organization_id=actor.organization_id, pk=canned_id)
+            .filter(Q(owner__isnull=True) | Q(owner_id=actor.id))
+            .first()
+        )

@@ -3,7 +3,8 @@
 
 from django.urls import path
 
-from deskbase.web.views import dashboard, desk, manage, portal, search, tickets
+from deskbase.web.views import dashboard, desk, portal, search, tickets
+from deskbase.web.views.manage import canned, holidays, organization, people, sla, teams
 
 app_name = "web"
 
@@ -38,27 +39,27 @@ urlpatterns = [
     path("portal/tickets/<int:number>/close", portal.close, name="portal_close"),
     path("portal/tickets/<int:number>/rate", portal.rate, name="portal_rate"),
     # ---- tenant administration
-    path("manage/", manage.index, name="manage"),
-    path("manage/organization/", manage.organization, name="manage_organization"),
-    path("manage/organization/holidays", manage.holiday_add, name="manage_holiday"),
-    path("manage/organization/holidays/<int:holiday_id>/remove", manage.holiday_remove,
+    path("manage/", organization.index, name="manage"),
+    path("manage/organization/", organization.organization, name="manage_organization"),
+    path("manage/organization/holidays", holidays.holiday_add, name="manage_holiday"),
+    path("manage/organization/holidays/<int:holiday_id>/remove", holidays.holiday_remove,
          name="manage_holiday_remove"),
-    path("manage/sla/<int:policy_id>/", manage.sla_edit, name="manage_sla_edit"),
-    path("manage/sla/", manage.sla_policies, name="manage_sla"),
-    path("manage/sla/<int:policy_id>/deactivate", manage.sla_deactivate,
+    path("manage/sla/<int:policy_id>/", sla.sla_edit, name="manage_sla_edit"),
+    path("manage/sla/", sla.sla_policies, name="manage_sla"),
+    path("manage/sla/<int:policy_id>/deactivate", sla.sla_deactivate,
          name="manage_sla_deactivate"),
-    path("manage/teams/", manage.teams, name="manage_teams"),
-    path("manage/teams/<int:team_id>/members", manage.team_member_add,
+    path("manage/teams/", teams.teams, name="manage_teams"),
+    path("manage/teams/<int:team_id>/members", teams.team_member_add,
          name="manage_team_member"),
-    path("manage/teams/<int:team_id>/members/<int:user_id>/remove", manage.team_member_remove,
+    path("manage/teams/<int:team_id>/members/<int:user_id>/remove", teams.team_member_remove,
          name="manage_team_member_remove"),
-    path("manage/people/", manage.people_list, name="manage_people"),
-    path("manage/people/<int:user_id>/", manage.person_edit, name="manage_person"),
-    path("manage/people/<int:user_id>/remove", manage.person_remove, name="manage_person_remove"),
-    path("manage/people/<int:user_id>/restore", manage.person_restore,
+    path("manage/people/", people.people_list, name="manage_people"),
+    path("manage/people/<int:user_id>/", people.person_edit, name="manage_person"),
+    path("manage/people/<int:user_id>/remove", people.person_remove, name="manage_person_remove"),
+    path("manage/people/<int:user_id>/restore", people.person_restore,
          name="manage_person_restore"),
-    path("manage/canned/", manage.canned_responses, name="manage_canned"),
-    path("manage/canned/<int:canned_id>/delete", manage.canned_delete,
+    path("manage/canned/", canned.canned_responses, name="manage_canned"),
+    path("manage/canned/<int:canned_id>/delete", canned.canned_delete,
          name="manage_canned_delete"),
-    path("manage/canned/<int:canned_id>/", manage.canned_edit, name="manage_canned_edit"),
+    path("manage/canned/<int:canned_id>/", canned.canned_edit, name="manage_canned_edit"),
 ]  # fmt: skip

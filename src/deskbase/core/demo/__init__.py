@@ -100,7 +100,7 @@ def load_demo(*, tickets: int = 300, seed: int = 7, now: datetime | None = None)
     demo = organization_create(
         slug=DEMO_SLUG, name="Demo Support", tier="professional", timezone="Europe/Berlin"
     )
-    holiday_add(organization=demo, date=timezone.localdate().replace(month=12, day=25),
+    holiday_add(organization=demo, actor=None, date=timezone.localdate().replace(month=12, day=25),
                 name="Christmas Day")  # fmt: skip
     desk = _demo_desk(demo, now)
     stories.play(desk, rng, count=tickets, since=now - SPAN, now=now)

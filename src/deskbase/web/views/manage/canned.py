@@ -1,0 +1,86 @@
+"""Canned responses: shared ones (admins and managers manage them) and each agent's own."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed
+from deskbase.tickets import canned
+from deskbase.tickets.models import CannedResponse
+from deskbase.web import selectors
+from deskbase.web.views.common import (
+    MANAGERS,
+    domain_errors,
+    error_text,
+    organization_of,
+    staff_required,
+)
+from deskbase.web.views.manage.forms import form_page
+
+
+@staff_required
+@domain_errors
+def canned_responses(request: HttpRequest) -> HttpResponse:
+    """Shared responses (admins and managers manage them) and the caller's own."""
+    user = request.user
+    if request.method == "POST":
+        canned.canned_response_create(
+            organization=organization_of(user), actor=user, name=request.POST.get("name", ""),
+            body=request.POST.get("body", ""),
+            personal=user.role not in MANAGERS or request.POST.get("personal") == "on",
+        )  # fmt: skip
+        messages.success(request, "Canned response saved.")
+        return redirect("web:manage_canned")
+    rows = canned.canned_responses_for(organization=organization_of(user), actor=user)
+    return render(request, "web/manage/canned.html", {
+        "responses": rows, "may_share": user.role in MANAGERS,
+        "placeholders": list(canned.PLACEHOLDERS), "section": "canned",
+    })  # fmt: skip
+
+
+@staff_required
+@require_POST
+@domain_errors
+def canned_delete(request: HttpRequest, canned_id: int) -> HttpResponse:
+    user = request.user
+    canned.canned_response_delete(
+        organization=organization_of(user), actor=user,
+        canned=CannedResponse(pk=canned_id, organization_id=user.organization_id),
+    )  # fmt: skip
+    messages.success(request, "Canned response deleted.")
+    return redirect("web:manage_canned")
+
+
+@staff_required
+@domain_errors
+def canned_edit(request: HttpRequest, canned_id: int) -> HttpResponse:
+    """Rename or rewrite a response (the API's PATCH: name and body; whether it is shared
+    never changes). Shared ones: admins and managers (an agent gets a 403); someone
+    else's personal one, like another tenant's, is a 404."""
+    user = request.user
+    found = selectors.canned_response_of(actor=user, canned_id=canned_id)
+    if found is None:
+        raise NotFound("no such canned response")
+    if found.owner_id is None and user.role not in MANAGERS:
+        raise PermissionDenied("only admins and managers may manage shared canned responses")
+    values = {"name": found.name, "body": found.body}
+    if request.method == "POST":
+        values = {"name": request.POST.get("name", ""), "body": request.POST.get("body", "")}
+
+    def save() -> str:
+        for field, text in values.items():
+            if not text.strip():
+                raise ValidationFailed.one(field, f"The {field} cannot be empty.")
+        canned.canned_response_update(organization=organization_of(user), actor=user,
+                                      canned=found, **values)  # fmt: skip
+        return "Canned response saved."
+
+    return form_page(
+        request, "web/manage/canned_edit.html", save=save, done="manage_canned",
+        page=lambda: {"canned": found, "values": values, "error": "",
+                      "placeholders": list(canned.PLACEHOLDERS), "section": "canned"},
+        refused=lambda failed: {"error": error_text(failed)},
+    )  # fmt: skip

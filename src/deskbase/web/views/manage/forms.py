@@ -1,0 +1,51 @@
+"""The shape most administration forms share: parse the form, call one service, and on a
+refusal show the form again (422) with what was typed and each error beside its input."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from deskbase.accounts.models import User
+from deskbase.core.errors import NotFound, ValidationFailed
+from deskbase.web import selectors
+
+
+def form_page(
+    request: HttpRequest,
+    template: str,
+    *,
+    page: Callable[[], dict[str, Any]],
+    save: Callable[[], str],
+    refused: Callable[[ValidationFailed], dict[str, Any]],
+    done: str,
+    **done_kwargs: Any,
+) -> HttpResponse:
+    """GET: the page, its context from `page()`. POST: `save()` (parse and call the
+    service; returns the success message), then a redirect to the URL named `done`. When
+    `save` raises ValidationFailed: the page again, status 422, with `refused(error)` over
+    `page()` (which holds the values as typed). Absent (404) and forbidden (403) are left
+    to `domain_errors`; the page is read only when it is shown."""
+    extra: dict[str, Any] = {}
+    status = 200
+    if request.method == "POST":
+        try:
+            message = save()
+        except ValidationFailed as failed:
+            extra, status = refused(failed), 422
+        else:
+            messages.success(request, message)
+            return redirect(f"web:{done}", **done_kwargs)
+    return render(request, template, {**page(), **extra}, status=status)
+
+
+def owned(model: type, user: User, pk: int, what: str) -> Any:
+    """A row of the caller's organization named in the address; any other id is a 404."""
+    found = selectors.owned_row(model, actor=user, pk=pk)
+    if found is None:
+        raise NotFound(f"no such {what}")
+    return found

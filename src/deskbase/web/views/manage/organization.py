@@ -1,0 +1,64 @@
+"""The organization's settings and business hours: admins change them, managers read."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from deskbase.accounts.models import Role
+from deskbase.core.errors import ValidationFailed
+from deskbase.organizations.settings_services import organization_settings_update
+from deskbase.web import selectors
+from deskbase.web.views.common import domain_errors, manager_required, organization_of
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SPAN = re.compile(r"^\s*(\d{2}:\d{2})\s*-\s*(\d{2}:\d{2})\s*$")
+
+
+def _hours_text(spans: list[list[str]]) -> str:
+    return ", ".join(f"{start}-{end}" for start, end in spans)
+
+
+def _parse_hours(post: Any) -> dict[str, list[list[str]]]:
+    hours: dict[str, list[list[str]]] = {}
+    for day in DAYS:
+        spans = []
+        for part in (p for p in post.get(f"hours_{day}", "").split(",") if p.strip()):
+            match = _SPAN.match(part)
+            if match is None:
+                raise ValidationFailed.one(
+                    "business_hours", f"{day}: write spans as 09:00-17:00, separated by commas."
+                )
+            spans.append([match.group(1), match.group(2)])
+        hours[day] = spans
+    return hours
+
+
+@manager_required
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    return redirect("web:manage_organization")
+
+
+@manager_required
+@domain_errors
+def organization(request: HttpRequest) -> HttpResponse:
+    """Settings and business hours (admins change them; managers read), and holidays."""
+    user = request.user
+    if request.method == "POST":
+        organization_settings_update(
+            organization=organization_of(user), actor=user, name=request.POST.get("name", ""),
+            timezone=request.POST.get("timezone", ""), business_hours=_parse_hours(request.POST),
+        )  # fmt: skip
+        messages.success(request, "Organization settings saved.")
+        return redirect("web:manage_organization")
+    org = selectors.organization_with_holidays(actor=user)
+    hours = [(day, _hours_text(org.business_hours.get(day, []))) for day in DAYS]
+    return render(request, "web/manage/organization.html", {
+        "org": org, "hours": hours, "may_edit": user.role == Role.ADMIN, "section": "org",
+    })  # fmt: skip

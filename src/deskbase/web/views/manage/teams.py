@@ -1,0 +1,60 @@
+"""Teams and their members (admins and managers)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from deskbase.accounts import services as people
+from deskbase.accounts.models import Team, User
+from deskbase.core.errors import ValidationFailed
+from deskbase.web import selectors
+from deskbase.web.views.common import domain_errors, manager_required, organization_of
+from deskbase.web.views.manage.forms import owned
+from deskbase.web.views.tickets import reference
+
+
+@manager_required
+@domain_errors
+def teams(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if request.method == "POST":
+        people.team_create(
+            organization=organization_of(user), actor=user,
+            name=request.POST.get("name", ""), description=request.POST.get("description", ""),
+        )  # fmt: skip
+        messages.success(request, "Team created.")
+        return redirect("web:manage_teams")
+    rows, staff = selectors.teams_with_staff(actor=user)
+    return render(request, "web/manage/teams.html",
+                  {"teams": rows, "staff": staff, "section": "teams"})  # fmt: skip
+
+
+@manager_required
+@require_POST
+@domain_errors
+def team_member_add(request: HttpRequest, team_id: int) -> HttpResponse:
+    user = request.user
+    team = reference(Team, user, team_id, "team")
+    member = reference(User, user, request.POST.get("user"), "user")
+    if member is None:
+        raise ValidationFailed.one("user", "Choose an agent.")
+    people.team_add_member(organization=organization_of(user), actor=user, team=team,
+                           user=member)  # fmt: skip
+    messages.success(request, f"{member.full_name or member.email} joined {team.name}.")
+    return redirect("web:manage_teams")
+
+
+@manager_required
+@require_POST
+@domain_errors
+def team_member_remove(request: HttpRequest, team_id: int, user_id: int) -> HttpResponse:
+    user = request.user
+    team = owned(Team, user, team_id, "team")
+    member = owned(User, user, user_id, "user")
+    people.team_remove_member(organization=organization_of(user), actor=user, team=team,
+                              user=member)  # fmt: skip
+    messages.success(request, f"{member.full_name or member.email} left {team.name}.")
+    return redirect("web:manage_teams")

@@ -20,7 +20,7 @@ from pydantic import AwareDatetime
 
 from deskbase.accounts.models import User
 from deskbase.api.schemas import ERRORS, SlaEventOut
-from deskbase.api.tickets import Strict, _ticket, organization_of
+from deskbase.api.tickets import Strict
 from deskbase.core import cached
 from deskbase.core.errors import NotFound
 from deskbase.core.tenancy import tenant
@@ -30,6 +30,7 @@ from deskbase.organizations.settings_services import organization_settings_updat
 from deskbase.sla import policies
 from deskbase.sla.models import MAX_TARGET_MINUTES, SlaEvent, SlaPolicy
 from deskbase.tickets import services as ticket_services
+from deskbase.tickets.access import access_ticket_by_number, caller_organization
 from deskbase.tickets.models import Ticket
 from deskbase.tickets.permissions import ensure_staff, is_staff_member
 
@@ -166,7 +167,7 @@ def get_organization(request: HttpRequest):
 def update_organization(request: HttpRequest, payload: OrganizationPatch):
     """Admins. New hours and time zone count for SLA clocks computed from now on."""
     user = request.auth
-    organization_settings_update(organization=organization_of(user), actor=user,
+    organization_settings_update(organization=caller_organization(user), actor=user,
                                  **payload.dict(exclude_unset=True))  # fmt: skip
     return _organization(user)
 
@@ -176,7 +177,7 @@ def add_holiday(request: HttpRequest, payload: HolidayIn):
     """A closed day for business-hours SLAs (admins, managers); one per date."""
     user = request.auth
     holiday = organization_services.holiday_add(
-        organization=organization_of(user), actor=user, date=payload.date, name=payload.name
+        organization=caller_organization(user), actor=user, date=payload.date, name=payload.name
     )
     return Status(201, holiday)
 
@@ -201,7 +202,7 @@ def list_policies(request: HttpRequest, query: Query[SlaPolicyQuery]):
 def create_policy(request: HttpRequest, payload: SlaPolicyIn):
     """Admins and managers. New tickets get it while it is valid; existing ones keep theirs."""
     user = request.auth
-    policy = policies.sla_policy_create(organization=organization_of(user), actor=user,
+    policy = policies.sla_policy_create(organization=caller_organization(user), actor=user,
                                         **payload.dict())  # fmt: skip
     return Status(201, policy)
 
@@ -220,7 +221,7 @@ def update_policy(request: HttpRequest, policy_id: int, payload: SlaPolicyPatch)
     policy = _policy(user, policy_id)
     changes = payload.dict(exclude_unset=True)
     return policies.sla_policy_update(
-        organization=organization_of(user), actor=user, policy=policy, **changes
+        organization=caller_organization(user), actor=user, policy=policy, **changes
     )
 
 
@@ -230,7 +231,9 @@ def deactivate_policy(request: HttpRequest, policy_id: int):
     user = request.auth
     policies.ensure_may_manage(user)  # before the lookup: ids reveal nothing to others
     policy = _policy(user, policy_id)
-    policies.sla_policy_deactivate(organization=organization_of(user), actor=user, policy=policy)
+    policies.sla_policy_deactivate(
+        organization=caller_organization(user), actor=user, policy=policy
+    )
     return Status(204, None)
 
 
@@ -266,9 +269,9 @@ def ticket_sla(request: HttpRequest, number: int):
 def rate_ticket(request: HttpRequest, number: int, payload: CsatIn):
     """The ticket's customer rates it (1 to 5), once, after it is resolved."""
     user = request.auth
-    ticket = _ticket(user, number)
+    ticket = access_ticket_by_number(user, number)
     response = ticket_services.csat_record(
-        organization=organization_of(user), actor=user, ticket=ticket, rating=payload.rating,
+        organization=caller_organization(user), actor=user, ticket=ticket, rating=payload.rating,
         comment=payload.comment,
     )  # fmt: skip
     rated = {"ticket": ticket.number, "rating": response.rating, "comment": response.comment,

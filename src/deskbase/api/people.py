@@ -26,9 +26,10 @@ from ninja import Field, Query, Router, Schema, Status
 from deskbase.accounts import services
 from deskbase.accounts.models import Role, Team, User
 from deskbase.api.schemas import ERRORS, NamedRef, PersonRef
-from deskbase.api.tickets import Strict, _ref, organization_of
+from deskbase.api.tickets import Strict
 from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed
 from deskbase.core.tenancy import tenant
+from deskbase.tickets.access import access_row, caller_organization
 from deskbase.tickets.permissions import ensure_staff, is_staff_member
 
 router = Router(tags=["people"])
@@ -193,7 +194,7 @@ def create_user(request: HttpRequest, payload: UserIn):
         if field in fields and fields[field] is None:
             raise ValidationFailed.one(field, f"{field} cannot be null.")
     created = services.user_create(
-        organization=organization_of(user), actor=user, email=payload.email,
+        organization=caller_organization(user), actor=user, email=payload.email,
         password=payload.password, role=payload.role, **fields,
     )  # fmt: skip
     return Status(201, _person(user, created.pk))
@@ -209,7 +210,7 @@ def update_user(request: HttpRequest, user_id: int, payload: UserPatch):
     for field, value in changes.items():
         if value is None and field != "availability":
             raise ValidationFailed.one(field, f"{field} cannot be null.")
-    services.user_update(organization=organization_of(user), actor=user, user=target,
+    services.user_update(organization=caller_organization(user), actor=user, user=target,
                          **changes)  # fmt: skip
     return _person(user, user_id)
 
@@ -219,7 +220,7 @@ def delete_user(request: HttpRequest, user_id: int, reason: str = ""):
     """Remove a person (soft): signed out for good, their tickets kept; restorable."""
     user = request.auth
     target = _person(user, user_id)
-    services.user_soft_delete(organization=organization_of(user), actor=user, user=target,
+    services.user_soft_delete(organization=caller_organization(user), actor=user, user=target,
                               reason=reason[:500])  # fmt: skip
     return Status(204, None)
 
@@ -228,7 +229,7 @@ def delete_user(request: HttpRequest, user_id: int, reason: str = ""):
 def restore_user(request: HttpRequest, user_id: int):
     user = request.auth
     target = _person(user, user_id, deleted=True)
-    services.user_restore(organization=organization_of(user), actor=user, user=target)
+    services.user_restore(organization=caller_organization(user), actor=user, user=target)
     return _person(user, user_id)
 
 
@@ -263,7 +264,7 @@ def list_teams(request: HttpRequest):
 def create_team(request: HttpRequest, payload: TeamIn):
     """Admins and managers."""
     user = request.auth
-    team = services.team_create(organization=organization_of(user), actor=user,
+    team = services.team_create(organization=caller_organization(user), actor=user,
                                 name=payload.name, description=payload.description)  # fmt: skip
     return Status(201, _team(user, team.pk))
 
@@ -275,9 +276,9 @@ def add_member(request: HttpRequest, team_id: int, payload: MemberIn):
     if user.role not in PEOPLE_MANAGERS:
         raise PermissionDenied("only admins and managers may manage teams")
     team = _team(user, team_id)
-    member = _ref(User, user, payload.user_id, "user_id")
+    member = access_row(User, user, payload.user_id, field="user_id")
     try:
-        services.team_add_member(organization=organization_of(user), actor=user, team=team,
+        services.team_add_member(organization=caller_organization(user), actor=user, team=team,
                                  user=member)  # fmt: skip
     except ValidationFailed as error:
         raise _field_as(error, "user", "user_id") from None

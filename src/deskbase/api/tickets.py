@@ -155,10 +155,6 @@ def _ref(model: type, user: User, pk: int | None, field: str):
     return access_row(model, user, pk, field=field, staff=field == "assignee_id")
 
 
-# api/organization.py's CSAT endpoint finds the ticket the same way.
-_ticket = access_ticket_by_number
-
-
 # The services name a reference by its model field; the API's body names it `<field>_id`.
 _BODY_FIELDS = {"customer": "customer_id", "team": "team_id", "assignee": "assignee_id",
                 "category": "category_id"}  # fmt: skip

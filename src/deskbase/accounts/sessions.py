@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.contrib.sessions.backends import db
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
 from django.db import connections, router
@@ -25,6 +27,11 @@ from django.utils.crypto import get_random_string
 
 class SessionStore(db.SessionStore):
     _unsaved = False  # created in this request, not in the database yet
+
+    if TYPE_CHECKING:  # SessionBase's private accessors, which django-stubs leaves out
+        _session: dict[str, Any]
+
+        def _get_session(self, no_load: bool = False) -> dict[str, Any]: ...
 
     def _get_session_from_db(self):
         using = router.db_for_read(self.model)

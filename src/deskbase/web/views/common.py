@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from deskbase.accounts.models import Role, User
+from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from deskbase.organizations.models import Organization
 from deskbase.tickets.permissions import is_staff_member
@@ -22,7 +23,7 @@ MANAGERS = (Role.ADMIN, Role.MANAGER)
 
 def organization_of(user: User) -> Organization:
     """The caller's organization by id only, as the API passes it to the services."""
-    return Organization(id=user.organization_id)
+    return Organization(id=user.tenant_id)
 
 
 def forbidden(request: HttpRequest, message: str) -> HttpResponse:
@@ -33,7 +34,7 @@ def _guard(test: Callable[[User], bool], message: str) -> Callable:
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @login_required
         @functools.wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not test(request.user):
                 return forbidden(request, message)
             return view(request, *args, **kwargs)

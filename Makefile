@@ -48,4 +48,4 @@ reset: install
 	echo "deleting $$var"; rm -rf "$$var"
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -142,7 +142,7 @@ class CommentIn(Strict):
 # ------------------------------------------------------------------ helpers
 def organization_of(user: User) -> Organization:
     """The caller's organization, by id only: the services need nothing else here."""
-    return Organization(id=user.tenant_id)
+    return Organization(id=user.organization_id)
 
 
 def _ticket(user: User, number: int, *, deleted: bool = False) -> Ticket:

@@ -23,7 +23,7 @@ MANAGERS = (Role.ADMIN, Role.MANAGER)
 
 def organization_of(user: User) -> Organization:
     """The caller's organization by id only, as the API passes it to the services."""
-    return Organization(id=user.tenant_id)
+    return Organization(id=user.organization_id)
 
 
 def forbidden(request: HttpRequest, message: str) -> HttpResponse:

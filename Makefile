@@ -12,9 +12,9 @@ test: install lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
+	$(BIN)/mypy src
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
-	$(BIN)/mypy src
 
 format: install
 	$(BIN)/ruff check --fix src tests

@@ -12,6 +12,7 @@ test: install lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
+	$(BIN)/mypy src
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 
@@ -47,4 +48,4 @@ reset: install
 	echo "deleting $$var"; rm -rf "$$var"
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -113,7 +113,7 @@ def check_external_database() -> str:
     try:
         with psycopg.connect(config.database_url("owner"), connect_timeout=5) as conn:
             version = conn.info.server_version
-            shown = conn.execute("SHOW server_version").fetchone()[0]
+            shown = (conn.execute("SHOW server_version").fetchone() or ("?",))[0]
     except psycopg.Error as exc:
         raise CliError(database_unreachable(exc)) from None
     if version < MIN_POSTGRES * 10000:

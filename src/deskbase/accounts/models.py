@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower, Now
 
+from deskbase.core.errors import PermissionDenied
 from deskbase.core.models import (
     LiveManager,
     SoftDeleteModel,
@@ -100,11 +101,11 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
     is_staff = models.BooleanField(default=False, help_text="May use the Django admin.")
     date_joined = models.DateTimeField(db_default=Now(), editable=False)
 
-    objects = UserManager()
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         db_table = "accounts_user"
@@ -182,6 +183,17 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
     def is_staff_member(self) -> bool:
         """Works tickets (admin, manager or agent), as opposed to a customer."""
         return self.role in STAFF_ROLES
+
+    @property
+    def tenant_id(self) -> int:
+        """The id of the organization this staff member or customer belongs to.
+
+        Every caller of the web pages and the API has one (sign-in resolves the tenant
+        first); only a platform operator has none, and is refused rather than given a
+        query on `organization_id IS NULL`."""
+        if self.organization_id is None:
+            raise PermissionDenied("A platform operator belongs to no organization.")
+        return self.organization_id
 
     def clean(self) -> None:
         super().clean()

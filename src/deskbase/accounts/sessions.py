@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.contrib.sessions.backends import db
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
 from django.db import connections, router
@@ -26,19 +28,27 @@ from django.utils.crypto import get_random_string
 class SessionStore(db.SessionStore):
     _unsaved = False  # created in this request, not in the database yet
 
+    if TYPE_CHECKING:  # SessionBase's private accessors, which django-stubs leaves out
+        _session: dict[str, Any]
+
+        def _get_session(self, no_load: bool = False) -> dict[str, Any]: ...
+
     def _get_session_from_db(self):
+        key = self.session_key  # set: SessionBase loads a session only when it has a key
+        if key is None:
+            return None
         using = router.db_for_read(self.model)
         with connections[using].cursor() as cursor:
             cursor.execute(
                 "SELECT session_data, expire_date FROM django_session"
                 " WHERE session_key = %s AND expire_date > %s",
-                [self.session_key, timezone.now()],
+                [key, timezone.now()],
             )
             row = cursor.fetchone()
         if row is None:
             self._session_key = None
             return None
-        return self.model(session_key=self.session_key, session_data=row[0], expire_date=row[1])
+        return self.model(session_key=key, session_data=row[0], expire_date=row[1])
 
     def create(self) -> None:
         """A new key, saved at once (Django's contract): one INSERT, no SELECT first."""

@@ -11,12 +11,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.db import connection
 
 ACCOUNT_LIMIT = 5
 ADDRESS_LIMIT = 20
 WINDOW = timedelta(minutes=15)
+# The window as a statement parameter: psycopg sends a timedelta as an interval, a type
+# django-stubs leaves out of what a cursor takes.
+_WINDOW_PARAM: Any = WINDOW
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ def check(organization: str, email: str, address: str) -> bool:
             "SELECT key, failures, extract(epoch FROM window_started_at + %s - now())::int"
             " FROM accounts_signinthrottle WHERE key = ANY(%s)"
             " AND window_started_at > now() - %s",
-            [WINDOW, list(keys), WINDOW],
+            [_WINDOW_PARAM, list(keys), _WINDOW_PARAM],
         )
         for key, failures, remaining in cursor.fetchall():
             if failures >= keys[key]:
@@ -74,7 +78,7 @@ COUNT_FAILURE_SQL = (
 def record_failure(organization: str, email: str, address: str) -> None:
     with connection.cursor() as cursor:
         for key in _keys(organization, email, address):
-            cursor.execute(COUNT_FAILURE_SQL, [key, WINDOW, WINDOW])
+            cursor.execute(COUNT_FAILURE_SQL, [key, _WINDOW_PARAM, _WINDOW_PARAM])
 
 
 def record_success(organization: str, email: str) -> None:
@@ -112,7 +116,7 @@ def record_token_failure(address: str) -> None:
         cursor.execute(
             COUNT_FAILURE_SQL + " RETURNING failures,"
             " greatest(1, extract(epoch FROM window_started_at + %s - now())::int)",
-            [token_address_key(address), WINDOW, WINDOW, WINDOW],
+            [token_address_key(address), _WINDOW_PARAM, _WINDOW_PARAM, _WINDOW_PARAM],
         )
         failures, remaining = cursor.fetchone()
     if failures > TOKEN_ADDRESS_LIMIT:

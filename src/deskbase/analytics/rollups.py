@@ -130,7 +130,10 @@ def _compare(cursor, organization_id: int | None) -> list[Mismatch]:
         recount=RECOUNT.format(where=where_t), stored=STORED.format(where=where_s)
     )
     cursor.execute(statement, [*params, *params_s])
-    return [Mismatch(*row[:6], int(row[6]), int(row[7])) for row in cursor.fetchall()]
+    return [
+        Mismatch(org, status, priority, team, assigned, sla, int(expected), int(stored))
+        for org, status, priority, team, assigned, sla, expected, stored in cursor.fetchall()
+    ]
 
 
 def _rewrite(cursor, organization_id: int | None) -> None:

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from deskbase.accounts.models import Role, User
+from deskbase.accounts.requests import ApiRequest
 from deskbase.analytics import selectors
 from deskbase.api.schemas import ERRORS
 from deskbase.core.errors import PermissionDenied
@@ -23,7 +23,7 @@ router = Router(tags=["analytics"])
 ChannelName = Literal["email", "web", "portal", "chat", "phone", "api"]
 PriorityName = Literal["low", "medium", "high", "urgent"]
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2199, 12, 31)
-ID = {"ge": 1, "le": 2**63 - 1}
+MAX_ID = 2**63 - 1
 
 
 class Range(Schema):
@@ -35,15 +35,15 @@ class Range(Schema):
 
 
 class DashboardQuery(Range):
-    team: int | None = Field(None, **ID)
-    agent: int | None = Field(None, **ID)
+    team: int | None = Field(None, ge=1, le=MAX_ID)
+    agent: int | None = Field(None, ge=1, le=MAX_ID)
     channel: ChannelName | None = None
-    category: int | None = Field(None, **ID)
+    category: int | None = Field(None, ge=1, le=MAX_ID)
 
 
 class AgentQuery(Range):
-    team: int | None = Field(None, **ID)
-    agent: int | None = Field(None, **ID)
+    team: int | None = Field(None, ge=1, le=MAX_ID)
+    agent: int | None = Field(None, ge=1, le=MAX_ID)
 
 
 class CustomerQuery(Range):
@@ -52,28 +52,28 @@ class CustomerQuery(Range):
 
 
 class SlaQuery(Range):
-    team: int | None = Field(None, **ID)
+    team: int | None = Field(None, ge=1, le=MAX_ID)
     priority: PriorityName | None = None
 
 
 class TrendQuery(Range):
-    team: int | None = Field(None, **ID)
+    team: int | None = Field(None, ge=1, le=MAX_ID)
     channel: ChannelName | None = None
-    category: int | None = Field(None, **ID)
+    category: int | None = Field(None, ge=1, le=MAX_ID)
 
 
 class ChannelQuery(Range):
-    team: int | None = Field(None, **ID)
+    team: int | None = Field(None, ge=1, le=MAX_ID)
     channel: ChannelName | None = None
 
 
 class CategoryQuery(Range):
-    team: int | None = Field(None, **ID)
-    category: int | None = Field(None, **ID)
+    team: int | None = Field(None, ge=1, le=MAX_ID)
+    category: int | None = Field(None, ge=1, le=MAX_ID)
 
 
 class LiveQuery(Schema):
-    team: int | None = Field(None, **ID)
+    team: int | None = Field(None, ge=1, le=MAX_ID)
 
 
 def _organization(user: User) -> Organization:
@@ -89,7 +89,7 @@ def _filters(organization: Organization, query: Schema) -> selectors.Filters:
 
 
 @router.get("/live", response={200: dict, **ERRORS})
-def live(request: HttpRequest, query: Query[LiveQuery]):
+def live(request: ApiRequest, query: Query[LiveQuery]):
     """Right now: tickets by status, open by priority and team, unassigned, created and
     resolved today (the organization's day), SLA breached now and at risk."""
     organization = _organization(request.auth)
@@ -97,14 +97,14 @@ def live(request: HttpRequest, query: Query[LiveQuery]):
 
 
 @router.get("/dashboard", response={200: dict, **ERRORS})
-def dashboard(request: HttpRequest, query: Query[DashboardQuery]):
+def dashboard(request: ApiRequest, query: Query[DashboardQuery]):
     """The tickets opened in the range: volume, response and resolution times, SLA, CSAT."""
     organization = _organization(request.auth)
     return selectors.dashboard(organization=organization, filters=_filters(organization, query))
 
 
 @router.get("/agents", response={200: dict, **ERRORS})
-def agents(request: HttpRequest, query: Query[AgentQuery]):
+def agents(request: ApiRequest, query: Query[AgentQuery]):
     """Per agent: tickets handled, replies and notes (effort), times, SLA, CSAT."""
     user = request.auth
     organization = _organization(user)
@@ -116,7 +116,7 @@ def agents(request: HttpRequest, query: Query[AgentQuery]):
 
 
 @router.get("/customers", response={200: dict, **ERRORS})
-def customers(request: HttpRequest, query: Query[CustomerQuery]):
+def customers(request: ApiRequest, query: Query[CustomerQuery]):
     """The customers who opened the most tickets in the range."""
     organization = _organization(request.auth)
     return selectors.customer_stats(
@@ -125,7 +125,7 @@ def customers(request: HttpRequest, query: Query[CustomerQuery]):
 
 
 @router.get("/sla", response={200: dict, **ERRORS})
-def sla(request: HttpRequest, query: Query[SlaQuery]):
+def sla(request: ApiRequest, query: Query[SlaQuery]):
     """SLA compliance of the tickets opened in the range, overall and per priority."""
     organization = _organization(request.auth)
     return selectors.sla_performance(
@@ -134,7 +134,7 @@ def sla(request: HttpRequest, query: Query[SlaQuery]):
 
 
 @router.get("/trends", response={200: dict, **ERRORS})
-def trends(request: HttpRequest, query: Query[TrendQuery]):
+def trends(request: ApiRequest, query: Query[TrendQuery]):
     """Per day of the last 90: tickets opened, resolved, closed and reopened."""
     organization = _organization(request.auth)
     values = query.dict()
@@ -143,7 +143,7 @@ def trends(request: HttpRequest, query: Query[TrendQuery]):
 
 
 @router.get("/channels", response={200: dict, **ERRORS})
-def channels(request: HttpRequest, query: Query[ChannelQuery]):
+def channels(request: ApiRequest, query: Query[ChannelQuery]):
     """The dashboard's metrics per channel."""
     organization = _organization(request.auth)
     return selectors.channel_performance(
@@ -152,7 +152,7 @@ def channels(request: HttpRequest, query: Query[ChannelQuery]):
 
 
 @router.get("/categories", response={200: dict, **ERRORS})
-def categories(request: HttpRequest, query: Query[CategoryQuery]):
+def categories(request: ApiRequest, query: Query[CategoryQuery]):
     """The dashboard's metrics per category."""
     organization = _organization(request.auth)
     return selectors.category_performance(

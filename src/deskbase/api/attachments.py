@@ -46,7 +46,7 @@ class AttachmentDetailOut(AttachmentOut):
 def reject_oversized_bodies(run: Callable[..., HttpResponseBase]) -> Callable[..., Any]:
     """Wraps the operation before authentication and body parsing: a Content-Length
     beyond any acceptable upload is a 413 problem, and the body is never read."""
-    operation = run.__self__  # type: ignore[attr-defined]
+    operation = run.__self__  # type: ignore[attr-defined]  # run is a bound Operation.run
 
     @functools.wraps(run)
     def checked(request: HttpRequest, **kwargs: Any) -> HttpResponseBase:

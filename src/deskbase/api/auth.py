@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
 from deskbase.accounts import tokens
+from deskbase.accounts.models import User
 
 
 def client_address(request: HttpRequest) -> str:
@@ -17,7 +18,7 @@ def client_address(request: HttpRequest) -> str:
 class BearerToken(HttpBearer):
     openapi_description = "A personal API token: `Authorization: Bearer dsk_…`"
 
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
         # Wrong tokens are counted per client address and throttled (a 429).
         user = tokens.authenticate(token, address=client_address(request))
         if user is not None:
@@ -35,11 +36,11 @@ class Session(SessionAuth):
             return None
         return super().__call__(request)
 
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+    def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         return self._signed_in(request)
 
     @staticmethod
-    def _signed_in(request: HttpRequest) -> Any:
+    def _signed_in(request: HttpRequest) -> User | None:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and user.organization_id:
             return user

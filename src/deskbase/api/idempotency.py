@@ -15,8 +15,8 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
-from django.http import HttpRequest
 
+from deskbase.accounts.requests import ApiRequest
 from deskbase.api.models import IdempotencyKey
 from deskbase.core.errors import Conflict, ValidationFailed
 
@@ -29,7 +29,7 @@ def _hash(payload: Any) -> str:
 
 
 def run(
-    request: HttpRequest, *, scope: str, payload: Any, work: Callable[[], tuple[int, Any]]
+    request: ApiRequest, *, scope: str, payload: Any, work: Callable[[], tuple[int, Any]]
 ) -> tuple[int, Any]:
     key = request.headers.get(HEADER, "").strip()
     if not key:
@@ -39,13 +39,13 @@ def run(
     user = request.auth
     with connection.cursor() as cursor:
         # A second request with this key waits for nobody: it is told to retry later.
-        lock = f"idempotency:{user.organization_id}:{user.id}:{scope}:{key}"
+        lock = f"idempotency:{user.tenant_id}:{user.id}:{scope}:{key}"
         cursor.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", [lock])
         if not cursor.fetchone()[0]:
             raise Conflict("a request with this Idempotency-Key is still running", field=HEADER)
     digest = _hash(payload)
     earlier = IdempotencyKey.objects.filter(
-        organization_id=user.organization_id, user=user, scope=scope, key=key
+        organization_id=user.tenant_id, user=user, scope=scope, key=key
     ).first()
     if earlier is not None:
         if earlier.request_hash != digest:
@@ -53,7 +53,7 @@ def run(
         return earlier.status, earlier.body
     status, body = work()
     IdempotencyKey.objects.create(
-        organization_id=user.organization_id, user=user, scope=scope, key=key,
+        organization_id=user.tenant_id, user=user, scope=scope, key=key,
         request_hash=digest, status=status,
         body=json.loads(json.dumps(body, cls=DjangoJSONEncoder)),
     )  # fmt: skip

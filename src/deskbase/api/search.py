@@ -6,9 +6,10 @@ import time
 from datetime import datetime
 from typing import Any, Literal
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema
 
+from deskbase.accounts.requests import ApiRequest
 from deskbase.api.schemas import ERRORS
 from deskbase.api.tickets import Strict, UtcDatetime
 from deskbase.core.errors import ValidationFailed
@@ -100,7 +101,7 @@ def _assignee(value: str | None) -> str | None:
 
 
 @router.get("", response={200: SearchOut, **ERRORS})
-def search(request: HttpRequest, params: Query[SearchQuery]):
+def search(request: ApiRequest, params: Query[SearchQuery]):
     """Tickets (with their comments), comments, canned responses, people, attachments."""
     user = request.auth
     started = time.perf_counter()
@@ -126,13 +127,13 @@ def search(request: HttpRequest, params: Query[SearchQuery]):
 
 
 @router.get("/suggest", response={200: list[SuggestionOut], **ERRORS})
-def suggest(request: HttpRequest, q: str = ""):
+def suggest(request: ApiRequest, q: str = ""):
     """Completions of a prefix: ticket subjects, canned responses, customers, organization."""
     return selectors.suggest(user=request.auth, text=query.clean(q))
 
 
 @router.post("/{search_id}/opened", response={204: None, **ERRORS})
-def opened(request: HttpRequest, search_id: int, payload: OpenedIn):
+def opened(request: ApiRequest, search_id: int, payload: OpenedIn):
     """Record which result of one of the caller's searches was opened (search analytics)."""
     services.search_opened(user=request.auth, search_id=search_id, opened_type=payload.type,
                            opened_id=payload.id)  # fmt: skip
@@ -145,19 +146,19 @@ class PeriodQuery(Schema):
 
 
 @router.get("/analytics/popular", response={200: list[PopularOut], **ERRORS})
-def popular(request: HttpRequest, params: Query[PeriodQuery]):
+def popular(request: ApiRequest, params: Query[PeriodQuery]):
     """The most frequent searches over the last `days` days (managers and admins)."""
     return analytics.popular_queries(user=request.auth, days=params.days, limit=params.limit)
 
 
 @router.get("/analytics/zero-results", response={200: list[ZeroResultOut], **ERRORS})
-def zero_results(request: HttpRequest, params: Query[PeriodQuery]):
+def zero_results(request: ApiRequest, params: Query[PeriodQuery]):
     """The most frequent searches that found nothing (managers and admins)."""
     return analytics.zero_result_queries(user=request.auth, days=params.days,
                                          limit=params.limit)  # fmt: skip
 
 
 @router.get("/analytics/success-rate", response={200: SuccessOut, **ERRORS})
-def success_rate(request: HttpRequest, params: Query[PeriodQuery]):
+def success_rate(request: ApiRequest, params: Query[PeriodQuery]):
     """Share of searches followed by an opened result (managers and admins)."""
     return analytics.success_rate(user=request.auth, days=params.days)

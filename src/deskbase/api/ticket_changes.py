@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
+from deskbase.accounts.requests import ApiRequest
 from deskbase.api.schemas import ERRORS, TicketOut
 from deskbase.tickets.access import caller_organization
 from deskbase.tickets.changes import ticket_changes
@@ -34,7 +34,7 @@ class TicketChanges(Schema):
 
 
 @router.get("", response={200: TicketChanges, **ERRORS})
-def list_changes(request: HttpRequest, query: Query[ChangesQuery]):
+def list_changes(request: ApiRequest, query: Query[ChangesQuery]):
     """Tickets created or changed since `cursor`, oldest change first, each in its latest
     state; never misses a committed change (docs/api.md). Customers get their own."""
     user = request.auth

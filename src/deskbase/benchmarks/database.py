@@ -6,11 +6,12 @@ import contextlib
 import copy
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from django.conf import settings
 from django.db import connection, connections
+from django.db.backends.postgresql.base import DatabaseWrapper as PostgresConnection
 from psycopg.conninfo import conninfo_to_dict
 
 from deskbase.benchmarks.registry import Statement
@@ -62,7 +63,8 @@ def application_role() -> Iterator[None]:
     settings_dict = connections["default"].settings_dict
     saved = copy.copy(settings_dict)
     connection.close()
-    connection.close_pool()  # the owner's pooled connections must not be handed out
+    # The owner's pooled connections must not be handed out (deskbase runs on PostgreSQL only).
+    cast(PostgresConnection, connection).close_pool()
     settings_dict.update(_application_settings(saved))
     try:
         yield

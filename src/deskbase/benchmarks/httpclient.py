@@ -14,6 +14,7 @@ import re
 import socket
 import ssl
 from dataclasses import dataclass
+from typing import BinaryIO
 from urllib.parse import urlencode, urlsplit
 
 # deskbase.core.middleware.ServerTimingMiddleware writes exactly this.
@@ -100,7 +101,7 @@ class HttpClient:
         self._host = parts.netloc.rpartition("@")[2]
         self._timeout = timeout
         self._socket: socket.socket | None = None
-        self._reader = None
+        self._reader: BinaryIO | None = None
         self._prefix = parts.path.rstrip("/")
         self.cookies: dict[str, str] = {}
         self.signed_in = False  # through the form (sessions the bench writes close themselves)
@@ -142,25 +143,26 @@ class HttpClient:
             self.cookies[name.strip()] = value.strip()
         return HttpResult(status, response_headers, data)
 
-    def _connect(self) -> None:
+    def _connect(self) -> tuple[socket.socket, BinaryIO]:
         sock = socket.create_connection(self._address, timeout=self._timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self._tls:
             sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self._address[0])
         self._socket = sock
         self._reader = sock.makefile("rb")
+        return self._socket, self._reader
 
     def _exchange(
         self, method: str, path: str, body: bytes | None, headers: dict
     ) -> tuple[int, list[tuple[str, str]], bytes]:
-        if self._socket is None:
-            self._connect()
+        sock, reader = self._socket, self._reader
+        if sock is None or reader is None:
+            sock, reader = self._connect()
         lines = [f"{method} {path} HTTP/1.1", f"Host: {self._host}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         if body is not None or method in ("POST", "PUT", "PATCH"):
             lines.append(f"Content-Length: {len(body or b'')}")
-        self._socket.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b""))
-        reader = self._reader
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b""))
         status_line = reader.readline(65537)
         if not status_line:
             raise HttpProtocolError("the server closed the connection")
@@ -190,8 +192,8 @@ class HttpClient:
         return status, pairs, data
 
     @staticmethod
-    def _chunked(reader) -> bytes:
-        parts = []
+    def _chunked(reader: BinaryIO) -> bytes:
+        parts: list[bytes] = []
         while True:
             size = int(reader.readline(65537).split(b";", 1)[0].strip() or b"0", 16)
             if size == 0:
@@ -227,6 +229,7 @@ class HttpClient:
     def close(self) -> None:
         if self._socket is not None:
             with contextlib.suppress(OSError):
-                self._reader.close()
+                if self._reader is not None:
+                    self._reader.close()
                 self._socket.close()
         self._socket = self._reader = None

@@ -189,7 +189,8 @@ def _pending(name: str, organization_id: int, using: str = "default") -> bool:
         isinstance(callback, _Bump)
         and callback.organization_id == organization_id
         and name in callback.names
-        for _, callback, _ in connection.run_on_commit
+        # (savepoint ids, callback, robust): django-stubs still declares pairs
+        for callback in (entry[1] for entry in connection.run_on_commit)
     )
 
 

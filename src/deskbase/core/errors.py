@@ -114,7 +114,7 @@ def from_integrity_error(error: Exception) -> ValidationFailed | None:
     cause = getattr(error, "__cause__", None)
     diag = getattr(cause, "diag", None)
     name = getattr(diag, "constraint_name", None)
-    if not name:
+    if diag is None or not name:
         return None
     field = DATABASE_ONLY_FIELDS.get(name) or constraint_fields().get(name)
     table = getattr(diag, "table_name", None) or ""

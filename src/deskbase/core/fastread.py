@@ -17,10 +17,10 @@ from django.db import connections
 from django.db.models import Model
 
 
-class RowReader:
+class RowReader[M: Model]:
     """`where`: the model's default manager's own filter, in SQL on the alias `m`."""
 
-    def __init__(self, model: type[Model], where: str = "") -> None:
+    def __init__(self, model: type[M], where: str = "") -> None:
         self.model = model
         fields = self.model._meta.concrete_fields
         self.names = [field.attname for field in fields]
@@ -52,7 +52,7 @@ class RowReader:
             self._converters[using] = found
         return found
 
-    def build(self, values: Sequence[Any], using: str = "default") -> Model:
+    def build(self, values: Sequence[Any], using: str = "default") -> M:
         """The instance of one row's values (in `names` order)."""
         converters = self._converters_for(using)
         if converters:
@@ -63,7 +63,7 @@ class RowReader:
                     values[position] = convert(values[position], expression, connection)
         return self.model.from_db(using, self.names, values)
 
-    def get(self, pk: Any, using: str = "default") -> Model | None:
+    def get(self, pk: Any, using: str = "default") -> M | None:
         """The row with this primary key, as the default manager finds it (`where`)."""
         with connections[using].cursor() as cursor:
             cursor.execute(self._get_sql, [pk])

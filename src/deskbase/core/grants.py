@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 def application_role() -> str | None:
     """The application role's name, or None when it is the role that migrates."""
     app_user = conninfo_to_dict(settings.DESKBASE_APP_DATABASE_URL).get("user")
-    return app_user if app_user else None
+    return str(app_user) if app_user else None
 
 
 def grant_application_role(using: str = "default", **kwargs) -> None:

@@ -79,7 +79,9 @@ def unavailable(request: HttpRequest) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     # Expected while the database is away, and logged once here rather than as an
     # error line per request by Django's request log.
-    response._has_been_logged = True
+    # (django.utils.log.log_response skips a response carrying this private mark, which
+    # django-stubs does not declare)
+    setattr(response, "_has_been_logged", True)  # noqa: B010
     return response
 
 

@@ -79,6 +79,6 @@ def holidays_between(region: str, first: date, last: date) -> list[tuple[date, s
     for year in range(first.year, last.year + 1):
         for month, day, name in _FIXED[region]:
             found.setdefault(date(year, month, day), name)
-        for day, name in _movable(region, year):
-            found.setdefault(day, name)
+        for moved, name in _movable(region, year):
+            found.setdefault(moved, name)
     return sorted((day, name) for day, name in found.items() if first <= day <= last)

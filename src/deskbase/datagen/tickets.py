@@ -26,6 +26,7 @@ import random
 from collections import Counter
 from datetime import timedelta
 from itertools import accumulate
+from typing import Any
 
 from deskbase.datagen import text, vocab
 from deskbase.datagen.copytext import NULL, Clock, interval, jsonb, text_array
@@ -48,6 +49,8 @@ CUSTOM_FIELDS = (
 ASSIGN, FIRST_REPLY, COMMENT, PENDING, RESUME, RESOLVE, REOPEN, CLOSE, CANCEL = range(9)
 CSAT, DELETE = 9, 10
 AUTO, BY_CUSTOMER, DIRECT, MERGED = range(4)  # how a ticket was closed
+# (time, kind, what the kind's handler takes: an actor id, or a tuple for comments and closes)
+type Step = tuple[int, int, Any]
 
 TICKET_COLUMNS = (
     "id, organization_id, number, subject, description, description_html, status, priority, "
@@ -117,6 +120,34 @@ class TicketState:
         "updated",
     )  # fmt: skip
 
+    org: Org
+    id: int
+    prefix: str  # "org id\tticket id\t", the start of each of the ticket's rows
+    created: int
+    updated: int
+    channel: int  # an index into CHANNELS
+    customer: int
+    agent: int
+    assigned: bool
+    status: str
+    comments: int
+    history: int
+    first_comment: tuple[int, int, int] | None  # (comment id, author id, time)
+    first_response_at: int | None
+    resolved_at: int | None
+    closed_at: int | None
+    merged_into: int | None
+    satisfaction: int | None
+    deleted: tuple[str, str, str] | None  # (deleted_at, deleted_by_id, delete_reason)
+    fr_due: int
+    fr_running: bool
+    res_due: int
+    res_from: int
+    res_running: bool
+    paused_at: int | None
+    breached: set[str]
+    breach_at: int | None
+
 
 class TicketGenerator:
     """Appends the rows of one ticket after another to per-table buffers."""
@@ -172,7 +203,7 @@ class TicketGenerator:
         team = org.team_for_skill.get(skill) if skill else None
         if team is None and r() < 0.5:
             team = org.team_ids[int(r() * len(org.team_ids))]
-        members = org.team_members.get(team) or org.agent_ids
+        members = (org.team_members.get(team) if team is not None else None) or org.agent_ids
         s.agent = members[int(len(members) * r() ** 1.6)]  # and a few agents answer a lot
         policy = org.policy(priority, tier, created)
         s.fr_due = policy.calendar.add(created, policy.first_response)
@@ -204,11 +235,11 @@ class TicketGenerator:
         return "closed" if x < 0.70 else ("resolved" if x < 0.97 else "cancelled")
 
     # ------------------------------------------------------------------ the timeline
-    def _timeline(self, final: str, c: int) -> list[tuple]:
+    def _timeline(self, final: str, c: int) -> list[Step]:
         rng = self.rng
         r, ex, s = rng.random, rng.expovariate, self.s
         if final == "new":
-            steps = [(c + 60 + int(ex(1 / 1800)), ASSIGN, s.agent)] if r() < 0.3 else []
+            steps: list[Step] = [(c + 60 + int(ex(1 / 1800)), ASSIGN, s.agent)] if r() < 0.3 else []
             return self._fit(steps, c)
         if final == "cancelled" and r() < 0.5:
             return self._fit([(c + 60 + int(ex(1 / HOUR)), CANCEL, s.agent)], c)
@@ -237,7 +268,7 @@ class TicketGenerator:
         self._after(steps)
         return self._fit(steps, c)
 
-    def _conversation(self, steps: list[tuple], after: int) -> int:
+    def _conversation(self, steps: list[Step], after: int) -> int:
         """Extra comments while the ticket is open: mostly none, now and then a long thread."""
         rng = self.rng
         r, s = rng.random, self.s
@@ -251,7 +282,7 @@ class TicketGenerator:
             steps.append((t, COMMENT, (author, kind)))
         return t
 
-    def _resolution(self, steps: list[tuple], final: str, done: int) -> None:
+    def _resolution(self, steps: list[Step], final: str, done: int) -> None:
         rng, s = self.rng, self.s
         ex = rng.expovariate
         steps.append((done, RESOLVE, s.agent))
@@ -265,7 +296,7 @@ class TicketGenerator:
             else:
                 steps.append((done + 60 + int(ex(1 / DAY)), CLOSE, (s.customer, BY_CUSTOMER)))
 
-    def _after(self, steps: list[tuple]) -> None:
+    def _after(self, steps: list[Step]) -> None:
         """A rating after the resolution; now and then a deletion at the very end."""
         rng, s = self.rng, self.s
         settled = max(t for t, kind, _ in steps if kind in (RESOLVE, CLOSE))
@@ -276,7 +307,7 @@ class TicketGenerator:
             end = max(t for t, _, _ in steps)
             steps.append((end + DAY + int(rng.expovariate(1 / (5 * DAY))), DELETE, s.org.admin_id))
 
-    def _fit(self, steps: list[tuple], c: int) -> list[tuple]:
+    def _fit(self, steps: list[Step], c: int) -> list[Step]:
         """Sorted steps, scaled into [created, now) when the last one would be in the future."""
         steps.sort(key=_step_key)
         if steps and steps[-1][0] >= self.now:
@@ -286,7 +317,7 @@ class TicketGenerator:
         return steps
 
     # ------------------------------------------------------------------ the walk
-    def _walk(self, steps: list[tuple], policy: Policy) -> None:
+    def _walk(self, steps: list[Step], policy: Policy) -> None:
         s, c = self.s, self.s.created
         s.status, s.first_response_at, s.resolved_at, s.closed_at = "new", None, None, None
         s.paused_at, s.fr_running, s.res_running, s.res_from = None, True, True, c
@@ -417,8 +448,10 @@ class TicketGenerator:
         x = rng.random()
         if x >= 0.13:
             return
-        by_staff = x < 0.03 and s.first_comment is not None
-        comment, who, at = s.first_comment if by_staff else (NULL, s.customer, s.created)
+        first = s.first_comment  # attached by staff to their first reply, or by the customer
+        comment, who, at = (
+            first if x < 0.03 and first is not None else (NULL, s.customer, s.created)
+        )
         for k in range(1 if rng.random() < 0.7 else 2):
             name, kind, typical = vocab.ATTACHMENTS[int(rng.random() * len(vocab.ATTACHMENTS))]
             stem, _, ext = name.rpartition(".")
@@ -431,7 +464,7 @@ class TicketGenerator:
             )
 
 
-def _step_key(step: tuple) -> tuple[int, int]:
+def _step_key(step: Step) -> tuple[int, int]:
     return step[0], step[1]
 
 
@@ -487,7 +520,7 @@ def _on_resume(g: TicketGenerator, t: int, customer: int, policy: Policy) -> Non
     s = g.s
     g._comment(customer, "public", g._pick(g.pools.customer), t)
     paused = s.paused_at
-    if s.res_running and s.res_due > paused:
+    if s.res_running and paused is not None and s.res_due > paused:  # paused: pending came first
         s.res_due = policy.calendar.add(s.res_due, policy.calendar.between(paused, t))
         g._event("resumed", "resolution", s.res_due, "", t)
     else:
@@ -520,7 +553,7 @@ def _on_close(g: TicketGenerator, t: int, data: tuple, policy: Policy) -> None:
         s.res_running, s.resolved_at = False, t
     if how == AUTO:
         g._comment(None, "system", g._pick(g.pools.system), t)
-    elif how == MERGED:
+    elif how == MERGED and s.org.last_ticket is not None:  # chosen only when there is one
         target, number = s.org.last_ticket
         note = f"Merged into ticket #{number}."
         g._comment(None, "system", text.Entry(note, f"<p>{note}</p>"), t)

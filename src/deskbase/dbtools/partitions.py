@@ -425,8 +425,8 @@ def retire(
         leftovers = [
             n
             for n in detached(cursor, spec.table)
-            if add_months(_month_of(n, spec.table), 1)
-            <= add_months(month_start(today or _today()), -months)
+            if (month := _month_of(n, spec.table)) is not None  # detached() found each one
+            and add_months(month, 1) <= add_months(month_start(today or _today()), -months)
         ]
     done = []
     for name in leftovers:

@@ -139,7 +139,7 @@ def _prepared(agent: User, call: Callable[[], Any], naive: Callable[[], Any], **
     }
     info["explain"] = _explain(call, agent)
     return Prepared(lambda index: call, details=info,
-                    tenant=(agent.organization_id, agent.id))  # fmt: skip
+                    tenant=(agent.tenant_id, agent.id))  # fmt: skip
 
 
 def _search(agent: User, text: str) -> Callable[[], selectors.Results]:

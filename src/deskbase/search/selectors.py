@@ -152,7 +152,8 @@ def search(
         wanted = [cursor.type] if cursor.type in allowed else []
     results = Results(query=text, groups={})
     staff = is_staff_member(user)
-    with tenant(user.organization_id, user, savepoint=False):
+    org_id = user.tenant_id
+    with tenant(org_id, user, savepoint=False):
         number = ticket_number(text)
         if number is not None and cursor is None:
             results.direct = _direct_ticket(user, number)
@@ -160,16 +161,16 @@ def search(
                 return results
         searched = without_tags(text)
         cfg, nodes, tree, tsquery = _prepare(
-            user.organization_id, searched, prefix=prefix and prefix_last(searched)
+            org_id, searched, prefix=prefix and prefix_last(searched)
         )
         if nodes == 0:
             return results
         estimate = None
         if staff and ({"tickets", "comments"} & set(wanted)):
-            estimate = plan.estimate(user.organization_id, tree)
+            estimate = plan.estimate(org_id, tree)
             results.estimates = vars(estimate)
-        params = {
-            "org": user.organization_id, "me": user.id, "cfg": cfg, "q": searched,
+        params: dict[str, Any] = {
+            "org": org_id, "me": user.id, "cfg": cfg, "q": searched,
             "tsquery": tsquery,
             "now": cursor.now if cursor else timezone.now(), "limit": limit + 1,
             "walk": WALK, "after_score": cursor.score if cursor else None,
@@ -182,7 +183,7 @@ def search(
             rows, how = GROUPS[kind](context) if kind in GROUPS else (pages[kind], "index")
             results.groups[kind] = _page(kind, rows, limit, params["now"], how)
         if staff and not any(g.items for g in results.groups.values()) and cursor is None:
-            results.did_you_mean = _did_you_mean(user.organization_id, text)
+            results.did_you_mean = _did_you_mean(org_id, text)
     return results
 
 
@@ -234,7 +235,8 @@ AFTER = (
 
 
 def _ticket_filters(filters: Filters, alias: str = "t") -> tuple[str, dict[str, Any]]:
-    parts, params = [], {}
+    parts: list[str] = []
+    params: dict[str, Any] = {}
     if filters.status:
         parts.append(f"{alias}.status = ANY(%(f_status)s)")
         params["f_status"] = list(filters.status)
@@ -364,10 +366,11 @@ def _hits(context: _Context) -> tuple[Hits, Hits]:
             documents = Hits([r for r in both.rows if r[2] is None], both.plan)
             comments = Hits([r for r in both.rows if r[2] is not None], both.plan)
         else:
-            documents = _staff_hits("documents", context.params, context.filters,
-                                    context.estimate)  # fmt: skip
-            comments = _staff_hits("comments", context.params, context.filters,
-                                   context.estimate)  # fmt: skip
+            estimate = context.estimate
+            if estimate is None:  # search() makes one whenever staff look in tickets
+                raise RuntimeError("a staff search of tickets without its row estimate")
+            documents = _staff_hits("documents", context.params, context.filters, estimate)
+            comments = _staff_hits("comments", context.params, context.filters, estimate)
         context.hits = (documents, comments)
     return context.hits
 

@@ -79,7 +79,7 @@ def _visible(user: User, opened_type: str, opened_id: int) -> bool:
     )
     from deskbase.tickets.permissions import is_staff_member
 
-    org = user.organization_id
+    org = user.tenant_id
     staff = is_staff_member(user)
     if opened_type == "organization":
         return opened_id == org
@@ -94,15 +94,16 @@ def _visible(user: User, opened_type: str, opened_id: int) -> bool:
                 Q(owner__isnull=True) | Q(owner_id=user.id), organization_id=org, pk=opened_id
             ).exists()
         )
-    model = {"ticket": Ticket, "comment": TicketComment, "attachment": TicketAttachment}[
-        opened_type
-    ]
+    documents: dict[str, type[Ticket | TicketComment | TicketAttachment]] = {
+        "ticket": Ticket, "comment": TicketComment, "attachment": TicketAttachment,
+    }  # fmt: skip
+    model = documents[opened_type]
     rows = model.objects.filter(organization_id=org, pk=opened_id)
     if not staff:
         own = "customer_id" if model is Ticket else "ticket__customer_id"
         rows = rows.filter(**{own: user.id})
-        if model is TicketComment:
-            rows = rows.exclude(kind=CommentKind.INTERNAL)
+        if model is TicketComment:  # (a Q: the rows' model is one of three here)
+            rows = rows.exclude(Q(kind=CommentKind.INTERNAL))
         elif model is TicketAttachment:
             rows = rows.exclude(comment__kind=CommentKind.INTERNAL)
     return rows.exists()

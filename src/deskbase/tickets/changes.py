@@ -75,6 +75,7 @@ def ticket_changes(
     a customer's own only). Budget: 1 query plus the tenant check, any page size."""
     limit = max(1, min(int(limit), 500))
     xid, last_id = parse_cursor(after)
+    params: list[int | str]
     if is_staff_member(actor):
         sql, params = _STAFF_SQL, [organization.id, str(xid), last_id, limit + 1]
     else:

@@ -34,7 +34,7 @@ def candidates(*, organization: Organization, ticket: Ticket):
     )
     if ticket.team_id is not None:
         queryset = queryset.filter(memberships__team_id=ticket.team_id)
-    skill = ticket.category.skill if ticket.category_id else ""
+    skill = ticket.category.skill if ticket.category is not None else ""
     if skill:
         queryset = queryset.filter(skills__contains=[skill])
     return queryset

@@ -66,7 +66,7 @@ def build(detail: TicketDetail, lookups: dict[str, dict[int, str]]) -> list[Entr
     for attachment in loose:
         entries.append(
             Entry(kind="file", at=attachment.created_at, order=1,
-                  actor=names.get(attachment.uploaded_by_id, ""), files=[attachment])
+                  actor=_named(names, attachment.uploaded_by_id, ""), files=[attachment])
         )  # fmt: skip
     for change in detail.history:
         text = change_text(change.field, change.old_value, change.new_value, lookups)
@@ -99,7 +99,7 @@ def change_text(
         return action.format(f"ticket #{origin.group(1)}" if origin else "the ticket")
     if column in NAMED:
         table = lookups.get(NAMED[column], {})
-        old, new = table.get(_int(old), old), table.get(_int(new), new)
+        old, new = _named(table, _int(old), old), _named(table, _int(new), new)
     if column in ("merged_into", "merged_into_id"):
         return f"merged {'this ticket' if not origin else f'#{origin.group(1)}'} into {new}"
     if column == "tags":
@@ -147,6 +147,11 @@ def _tag_list(value: str | None) -> str:
     except ValueError:
         return value or ""
     return ", ".join(str(tag) for tag in tags) if isinstance(tags, list) else str(tags)
+
+
+def _named[T](names: dict[int, str], key: int | None, default: T) -> str | T:
+    """The name of the row with id `key`, else `default`."""
+    return default if key is None else names.get(key, default)
 
 
 def _int(value: str | None) -> int | None:

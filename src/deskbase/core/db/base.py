@@ -21,9 +21,11 @@ busy still gets its full timeout: no connection attempt fails then.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from django.db.backends.postgresql import base
 from django.db.utils import OperationalError
+from psycopg import IsolationLevel
 from psycopg_pool import PoolTimeout
 
 from deskbase.core.db.pool import REACHABILITY
@@ -36,7 +38,22 @@ class DatabaseUnavailable(OperationalError):
     """No connection to PostgreSQL could be had: it is down, unreachable or saturated."""
 
 
-class DatabaseWrapper(base.DatabaseWrapper):
+if TYPE_CHECKING:
+
+    class _Base(base.DatabaseWrapper):
+        """The private hooks overridden below, which django-stubs does not declare."""
+
+        def _commit(self) -> None: ...
+        def _rollback(self) -> None: ...
+        def _savepoint_rollback(self, sid: str) -> None: ...
+        def _set_autocommit(self, autocommit: bool) -> None: ...
+        def _close(self) -> None: ...
+
+else:
+    _Base = base.DatabaseWrapper
+
+
+class DatabaseWrapper(_Base):
     # (organization id, actor id) as strings, exactly as set; None when unknown.
     tenant_settings: tuple[str, str] | None = None
 
@@ -45,7 +62,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if pool is None or "isolation_level" in self.settings_dict["OPTIONS"]:
             return super().get_new_connection(conn_params)
         # Django's own steps for a pooled connection at the default isolation level.
-        self.isolation_level = base.IsolationLevel.READ_COMMITTED
+        self.isolation_level = IsolationLevel.READ_COMMITTED
         pool.open()
         return self._getconn(pool)
 

@@ -195,7 +195,8 @@ class Teller:
 
     def _clock(self, start: datetime, fraction: float, target: str) -> datetime:
         """`fraction` of the SLA target after `start`, in the policy's clock."""
-        policy = self.desk.policies.get(self.ticket.sla_policy_id)
+        policy_id = self.ticket.sla_policy_id
+        policy = self.desk.policies.get(policy_id) if policy_id is not None else None
         minutes = getattr(policy, f"{target}_minutes") if policy else NO_POLICY[target]
         minutes = max(int(minutes * fraction), 3)
         if policy is None:
@@ -225,7 +226,12 @@ class Teller:
             self._comment(self.customer, self.scenario.customer_reply,
                           self.last + timedelta(minutes=rng.randint(20, 600)))  # fmt: skip
         self._resolve()
-        if rng.random() < 0.04 and self.ticket.resolved_at < self.limit - timedelta(days=4):
+        resolved = self.ticket.resolved_at  # set by _resolve
+        if (
+            rng.random() < 0.04
+            and resolved is not None
+            and resolved < self.limit - timedelta(days=4)
+        ):
             self._reopen_and_resolve()
         self._rate_and_close()
 

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from deskbase.accounts.models import Role, User
+from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from deskbase.tickets.access import caller_organization
 from deskbase.tickets.permissions import is_staff_member
@@ -32,7 +33,7 @@ def _guard(test: Callable[[User], bool], message: str) -> Callable:
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @login_required
         @functools.wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not test(request.user):
                 return forbidden(request, message)
             return view(request, *args, **kwargs)

@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from deskbase.accounts.models import STAFF_ROLES, Team, User
+from deskbase.accounts.requests import AuthedRequest
 from deskbase.analytics import selectors
 from deskbase.core.errors import ValidationFailed
 from deskbase.core.tenancy import tenant
@@ -49,7 +50,7 @@ def _id(request: HttpRequest, name: str, allowed: set[int]) -> int | None:
 
 def _choices(user: User) -> dict[str, list]:
     """Teams, agents and categories of the caller's organization. Budget: 3 queries."""
-    org_id = user.organization_id
+    org_id = user.tenant_id
     with tenant(org_id, user, savepoint=False):
         return {
             "teams": list(Team.objects.filter(organization_id=org_id).order_by("name")
@@ -121,7 +122,7 @@ def _chart_data(panels: dict[str, Any]) -> dict[str, Any]:
 
 @staff_required
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthedRequest) -> HttpResponse:
     user = request.user
     organization = _organization(user)
     choices = _choices(user)
@@ -152,7 +153,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 @require_GET
-def dashboard_live(request: HttpRequest) -> HttpResponse:
+def dashboard_live(request: AuthedRequest) -> HttpResponse:
     """The live numbers alone, polled by the dashboard every 10 seconds."""
     user = request.user
     organization = _organization(user)

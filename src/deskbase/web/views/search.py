@@ -15,11 +15,13 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from deskbase.accounts.models import User
+from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import DomainError
 from deskbase.search import query, selectors, services
 from deskbase.web.views.common import MANAGERS, error_text, staff_required
@@ -62,7 +64,7 @@ def _opened(search_id: int | None, kind: str, item_id: int) -> dict[str, Any] | 
 
 @staff_required
 @require_GET
-def search_page(request: HttpRequest) -> HttpResponse:
+def search_page(request: AuthedRequest) -> HttpResponse:
     """Grouped results with highlighted snippets; `#1234` goes straight to the ticket."""
     user = request.user
     context: dict[str, Any] = {"q": request.GET.get("q", "")[: query.MAX_QUERY], "groups": []}
@@ -82,7 +84,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
     # prefix: the box suggests completions of the last word as one types; Enter must find
     # what they showed ("webho" finds "webhook"), not only the whole word "webho".
     found = selectors.search(user=user, text=text, cursor=cursor, limit=PAGE_SIZE,
-                             types=[kind] if cursor else None, prefix=True)  # fmt: skip
+                             types=[kind] if cursor and kind else None, prefix=True)  # fmt: skip
     latency = (time.perf_counter() - started) * 1000
     search_id = None
     if cursor is None:
@@ -111,7 +113,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
     return render(request, "web/desk/search.html", context)
 
 
-def _report(user, search_id: int, opened_type: str, opened_id: int) -> None:
+def _report(user: User, search_id: int, opened_type: str, opened_id: int) -> None:
     # Not the caller's recent search: nothing is marked, the result opens all the same.
     with contextlib.suppress(DomainError):
         services.search_opened(user=user, search_id=search_id, opened_type=opened_type,
@@ -120,7 +122,7 @@ def _report(user, search_id: int, opened_type: str, opened_id: int) -> None:
 
 @staff_required
 @require_POST
-def search_opened(request: HttpRequest, search_id: int) -> HttpResponse:
+def search_opened(request: AuthedRequest, search_id: int) -> HttpResponse:
     """Record which result of the caller's search was opened (a POST with the CSRF token,
     sent by app.js as the result's link is followed); 204 whatever happened to it."""
     opened_type, raw_id = request.POST.get("type", ""), request.POST.get("id", "")
@@ -131,7 +133,7 @@ def search_opened(request: HttpRequest, search_id: int) -> HttpResponse:
 
 @staff_required
 @require_GET
-def suggest(request: HttpRequest) -> HttpResponse:
+def suggest(request: AuthedRequest) -> HttpResponse:
     """Completions of what is typed in the header's search box (an htmx fragment)."""
     try:
         text = query.clean(request.GET.get("q"))

@@ -13,12 +13,13 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpResponseBase
 from ninja import File, Form, Router, Status
 from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
+from deskbase.accounts.requests import ApiRequest
 from deskbase.api.schemas import ERRORS, AttachmentOut, Problem
 from deskbase.api.tickets import organization_of
 from deskbase.core.downloads import download_response
@@ -49,7 +50,7 @@ def reject_oversized_bodies(run: Callable[..., HttpResponseBase]) -> Callable[..
     operation = run.__self__  # type: ignore[attr-defined]  # run is a bound Operation.run
 
     @functools.wraps(run)
-    def checked(request: HttpRequest, **kwargs: Any) -> HttpResponseBase:
+    def checked(request: ApiRequest, **kwargs: Any) -> HttpResponseBase:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -65,7 +66,7 @@ def reject_oversized_bodies(run: Callable[..., HttpResponseBase]) -> Callable[..
 
 # ------------------------------------------------------------------ endpoints
 @router.get("/tickets/{number}/attachments", response={200: list[AttachmentDetailOut], **ERRORS})
-def list_attachments(request: HttpRequest, number: int):
+def list_attachments(request: ApiRequest, number: int):
     """The ticket's files, oldest first. Customers: their own tickets' files, without
     those of internal notes (or of deleted comments)."""
     user = request.auth
@@ -80,7 +81,7 @@ def list_attachments(request: HttpRequest, number: int):
 )
 @decorate_view(reject_oversized_bodies)
 def upload_attachment(
-    request: HttpRequest,
+    request: ApiRequest,
     number: int,
     file: File[UploadedFile],
     comment_id: Form[int | None] = None,
@@ -122,7 +123,7 @@ def upload_attachment(
         }
     },
 )  # fmt: skip
-def download_attachment(request: HttpRequest, attachment_id: int):
+def download_attachment(request: ApiRequest, attachment_id: int):
     """The file's bytes, streamed. Whoever may see the attachment may download it;
     anything else (another tenant's, an internal note's for a customer) is a 404."""
     user = request.auth

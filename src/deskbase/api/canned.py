@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
+from deskbase.accounts.requests import ApiRequest
 from deskbase.api.schemas import ERRORS
 from deskbase.api.tickets import Strict, organization_of
 from deskbase.core import cached
@@ -65,14 +65,14 @@ def _reference(user, canned_id: int) -> CannedResponse:
 
 
 @router.get("/canned-responses", response={200: list[CannedOut], **ERRORS})
-def list_canned(request: HttpRequest):
+def list_canned(request: ApiRequest):
     """The shared responses and the caller's personal ones, by name."""
     user = request.auth
     return canned.canned_responses_for(organization=organization_of(user), actor=user)
 
 
 @router.post("/canned-responses", response={201: CannedOut, **ERRORS})
-def create_canned(request: HttpRequest, payload: CannedIn):
+def create_canned(request: ApiRequest, payload: CannedIn):
     """A shared response (admins, managers) or a personal one (`personal: true`, any staff)."""
     user = request.auth
     created = canned.canned_response_create(
@@ -83,7 +83,7 @@ def create_canned(request: HttpRequest, payload: CannedIn):
 
 
 @router.patch("/canned-responses/{canned_id}", response={200: CannedOut, **ERRORS})
-def update_canned(request: HttpRequest, canned_id: int, payload: CannedPatch):
+def update_canned(request: ApiRequest, canned_id: int, payload: CannedPatch):
     user = request.auth
     changes = payload.dict(exclude_unset=True)
     for field, value in changes.items():
@@ -96,7 +96,7 @@ def update_canned(request: HttpRequest, canned_id: int, payload: CannedPatch):
 
 
 @router.delete("/canned-responses/{canned_id}", response={204: None, **ERRORS})
-def delete_canned(request: HttpRequest, canned_id: int):
+def delete_canned(request: ApiRequest, canned_id: int):
     user = request.auth
     canned.canned_response_delete(
         organization=organization_of(user), actor=user, canned=_reference(user, canned_id)
@@ -105,13 +105,13 @@ def delete_canned(request: HttpRequest, canned_id: int):
 
 
 @router.post("/canned-responses/{canned_id}/render", response={200: RenderOut, **ERRORS})
-def render_canned(request: HttpRequest, canned_id: int, payload: RenderIn):
+def render_canned(request: ApiRequest, canned_id: int, payload: RenderIn):
     """The body with the ticket's values filled in; counts a use."""
     user = request.auth
     ensure_staff(user, "use canned responses")
     ticket = access_ticket_reference(user, payload.ticket, field="ticket")
     # The whole row, cached: {{ organization.name }} needs its name.
-    organization = cached.organization_settings(user.organization_id)
+    organization = cached.organization_settings(user.tenant_id)
     body = canned.canned_response_render(
         organization=organization, actor=user, canned=_reference(user, canned_id),
         ticket=ticket,

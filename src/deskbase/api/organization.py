@@ -14,11 +14,11 @@ from datetime import date, datetime
 from typing import Literal
 
 from django.db.models import Prefetch
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import AwareDatetime
 
 from deskbase.accounts.models import User
+from deskbase.accounts.requests import ApiRequest
 from deskbase.api.schemas import ERRORS, SlaEventOut
 from deskbase.api.tickets import Strict
 from deskbase.core import cached
@@ -144,12 +144,12 @@ class CsatOut(Schema):
 # ------------------------------------------------------------------ helpers
 def _organization(user: User) -> Organization:
     """The caller's organization with its holidays by date (cached; two queries on a miss)."""
-    return cached.organization_settings(user.organization_id)
+    return cached.organization_settings(user.tenant_id)
 
 
 def _policy(user: User, policy_id: int) -> SlaPolicy:
     with tenant(user.organization_id, user, savepoint=False):
-        found = SlaPolicy.objects.filter(organization_id=user.organization_id, pk=policy_id).first()
+        found = SlaPolicy.objects.filter(organization_id=user.tenant_id, pk=policy_id).first()
     if found is None:
         raise NotFound(f"no SLA policy {policy_id}", field="policy_id")
     return found
@@ -157,14 +157,14 @@ def _policy(user: User, policy_id: int) -> SlaPolicy:
 
 # ------------------------------------------------------------------ organization
 @router.get("/organization", response={200: OrganizationOut, **ERRORS})
-def get_organization(request: HttpRequest):
+def get_organization(request: ApiRequest):
     """Settings, time zone, business hours and holidays (staff). Three queries."""
     ensure_staff(request.auth, "see the organization's settings")
     return _organization(request.auth)
 
 
 @router.patch("/organization", response={200: OrganizationOut, **ERRORS})
-def update_organization(request: HttpRequest, payload: OrganizationPatch):
+def update_organization(request: ApiRequest, payload: OrganizationPatch):
     """Admins. New hours and time zone count for SLA clocks computed from now on."""
     user = request.auth
     organization_settings_update(organization=caller_organization(user), actor=user,
@@ -173,7 +173,7 @@ def update_organization(request: HttpRequest, payload: OrganizationPatch):
 
 
 @router.post("/organization/holidays", response={201: HolidayOut, **ERRORS})
-def add_holiday(request: HttpRequest, payload: HolidayIn):
+def add_holiday(request: ApiRequest, payload: HolidayIn):
     """A closed day for business-hours SLAs (admins, managers); one per date."""
     user = request.auth
     holiday = organization_services.holiday_add(
@@ -184,7 +184,7 @@ def add_holiday(request: HttpRequest, payload: HolidayIn):
 
 # ------------------------------------------------------------------ SLA policies
 @router.get("/sla-policies", response={200: list[SlaPolicyOut], **ERRORS})
-def list_policies(request: HttpRequest, query: Query[SlaPolicyQuery]):
+def list_policies(request: ApiRequest, query: Query[SlaPolicyQuery]):
     """Every policy (staff), by priority, customer tier and start. Cached; one query on a miss."""
     user = request.auth
     ensure_staff(user, "see SLA policies")
@@ -193,13 +193,13 @@ def list_policies(request: HttpRequest, query: Query[SlaPolicyQuery]):
     # Already in this order in the cache (deskbase.core.cached.sla_policies).
     return [
         policy
-        for policy in cached.sla_policies(user.organization_id)
+        for policy in cached.sla_policies(user.tenant_id)
         if all(value is None or getattr(policy, field) == value for field, value in wanted.items())
     ]
 
 
 @router.post("/sla-policies", response={201: SlaPolicyOut, **ERRORS})
-def create_policy(request: HttpRequest, payload: SlaPolicyIn):
+def create_policy(request: ApiRequest, payload: SlaPolicyIn):
     """Admins and managers. New tickets get it while it is valid; existing ones keep theirs."""
     user = request.auth
     policy = policies.sla_policy_create(organization=caller_organization(user), actor=user,
@@ -208,13 +208,13 @@ def create_policy(request: HttpRequest, payload: SlaPolicyIn):
 
 
 @router.get("/sla-policies/{policy_id}", response={200: SlaPolicyOut, **ERRORS})
-def get_policy(request: HttpRequest, policy_id: int):
+def get_policy(request: ApiRequest, policy_id: int):
     ensure_staff(request.auth, "see SLA policies")
     return _policy(request.auth, policy_id)
 
 
 @router.patch("/sla-policies/{policy_id}", response={200: SlaPolicyOut, **ERRORS})
-def update_policy(request: HttpRequest, policy_id: int, payload: SlaPolicyPatch):
+def update_policy(request: ApiRequest, policy_id: int, payload: SlaPolicyPatch):
     """Admins and managers. Priority and tier never change: create another policy."""
     user = request.auth
     policies.ensure_may_manage(user)  # before the lookup: ids reveal nothing to others
@@ -226,7 +226,7 @@ def update_policy(request: HttpRequest, policy_id: int, payload: SlaPolicyPatch)
 
 
 @router.delete("/sla-policies/{policy_id}", response={204: None, **ERRORS})
-def deactivate_policy(request: HttpRequest, policy_id: int):
+def deactivate_policy(request: ApiRequest, policy_id: int):
     """Deactivate (admins and managers): no new ticket gets it; the row stays."""
     user = request.auth
     policies.ensure_may_manage(user)  # before the lookup: ids reveal nothing to others
@@ -239,7 +239,7 @@ def deactivate_policy(request: HttpRequest, policy_id: int):
 
 # ------------------------------------------------------------------ a ticket's SLA and CSAT
 @router.get("/tickets/{number}/sla", response={200: SlaClockOut, **ERRORS})
-def ticket_sla(request: HttpRequest, number: int):
+def ticket_sla(request: ApiRequest, number: int):
     """The ticket's SLA clock: policy, due times, pause, and every clock event in order
     (staff; for a customer, like for another tenant, there is no such ticket). Three queries."""
     user = request.auth
@@ -266,7 +266,7 @@ def ticket_sla(request: HttpRequest, number: int):
 
 
 @router.post("/tickets/{number}/csat", response={201: CsatOut, **ERRORS})
-def rate_ticket(request: HttpRequest, number: int, payload: CsatIn):
+def rate_ticket(request: ApiRequest, number: int, payload: CsatIn):
     """The ticket's customer rates it (1 to 5), once, after it is resolved."""
     user = request.auth
     ticket = access_ticket_by_number(user, number)

@@ -20,11 +20,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.db.models import Prefetch, QuerySet
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from deskbase.accounts import services
 from deskbase.accounts.models import Role, Team, User
+from deskbase.accounts.requests import ApiRequest
 from deskbase.api.schemas import ERRORS, NamedRef, PersonRef
 from deskbase.api.tickets import Strict
 from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -120,7 +120,7 @@ class MemberIn(Strict):
 def _people(actor: User, *, deleted: bool | None = False) -> QuerySet[User]:
     """The people the actor may see (deleted: False live, True removed, None both),
     with their teams in one more query."""
-    people = User.all_objects.filter(organization_id=actor.organization_id)
+    people = User.all_objects.filter(organization_id=actor.tenant_id)
     if deleted is not None:
         people = people.filter(deleted_at__isnull=not deleted)
     if not is_staff_member(actor):
@@ -160,7 +160,7 @@ def _field_as(error: ValidationFailed, field: str, name: str) -> ValidationFaile
 
 # ------------------------------------------------------------------ people
 @router.get("/users", response={200: UserPage, **ERRORS})
-def list_users(request: HttpRequest, query: Query[UserQuery]):
+def list_users(request: ApiRequest, query: Query[UserQuery]):
     """People by id, one page at a time (a customer: only themselves). Two queries."""
     user = request.auth
     if query.deleted and user.role not in PEOPLE_MANAGERS:
@@ -177,12 +177,12 @@ def list_users(request: HttpRequest, query: Query[UserQuery]):
 
 
 @router.get("/users/{user_id}", response={200: UserOut, **ERRORS})
-def get_user(request: HttpRequest, user_id: int):
+def get_user(request: ApiRequest, user_id: int):
     return _person(request.auth, user_id, deleted=None)
 
 
 @router.post("/users", response={201: UserOut, **ERRORS})
-def create_user(request: HttpRequest, payload: UserIn):
+def create_user(request: ApiRequest, payload: UserIn):
     """Admins create anyone; managers agents and customers."""
     user = request.auth
     fields = {
@@ -201,7 +201,7 @@ def create_user(request: HttpRequest, payload: UserIn):
 
 
 @router.patch("/users/{user_id}", response={200: UserOut, **ERRORS})
-def update_user(request: HttpRequest, user_id: int, payload: UserPatch):
+def update_user(request: ApiRequest, user_id: int, payload: UserPatch):
     """Change a profile. Your own name (and, for agents, availability) is yours to change;
     everything else is for admins and managers (managers: of agents and customers)."""
     user = request.auth
@@ -216,7 +216,7 @@ def update_user(request: HttpRequest, user_id: int, payload: UserPatch):
 
 
 @router.delete("/users/{user_id}", response={204: None, **ERRORS})
-def delete_user(request: HttpRequest, user_id: int, reason: str = ""):
+def delete_user(request: ApiRequest, user_id: int, reason: str = ""):
     """Remove a person (soft): signed out for good, their tickets kept; restorable."""
     user = request.auth
     target = _person(user, user_id)
@@ -226,7 +226,7 @@ def delete_user(request: HttpRequest, user_id: int, reason: str = ""):
 
 
 @router.post("/users/{user_id}/restore", response={200: UserOut, **ERRORS})
-def restore_user(request: HttpRequest, user_id: int):
+def restore_user(request: ApiRequest, user_id: int):
     user = request.auth
     target = _person(user, user_id, deleted=True)
     services.user_restore(organization=caller_organization(user), actor=user, user=target)
@@ -237,7 +237,7 @@ def restore_user(request: HttpRequest, user_id: int):
 def _teams(actor: User) -> QuerySet[Team]:
     members = User.objects.order_by("full_name", "id")
     return (
-        Team.objects.filter(organization_id=actor.organization_id)
+        Team.objects.filter(organization_id=actor.tenant_id)
         .prefetch_related(Prefetch("members", queryset=members, to_attr="people"))
         .order_by("name", "id")
     )
@@ -252,7 +252,7 @@ def _team(actor: User, team_id: int) -> Team:
 
 
 @router.get("/teams", response={200: list[TeamOut], **ERRORS})
-def list_teams(request: HttpRequest):
+def list_teams(request: ApiRequest):
     """Teams with their members, by name (staff). Two queries."""
     user = request.auth
     ensure_staff(user, "see teams")
@@ -261,7 +261,7 @@ def list_teams(request: HttpRequest):
 
 
 @router.post("/teams", response={201: TeamOut, **ERRORS})
-def create_team(request: HttpRequest, payload: TeamIn):
+def create_team(request: ApiRequest, payload: TeamIn):
     """Admins and managers."""
     user = request.auth
     team = services.team_create(organization=caller_organization(user), actor=user,
@@ -270,7 +270,7 @@ def create_team(request: HttpRequest, payload: TeamIn):
 
 
 @router.post("/teams/{team_id}/members", response={200: TeamOut, **ERRORS})
-def add_member(request: HttpRequest, team_id: int, payload: MemberIn):
+def add_member(request: ApiRequest, team_id: int, payload: MemberIn):
     """Put an agent (any staff member) in the team; already in it is fine. Admins, managers."""
     user = request.auth
     if user.role not in PEOPLE_MANAGERS:

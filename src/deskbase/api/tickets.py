@@ -7,11 +7,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import AfterValidator, ConfigDict, model_validator
 
 from deskbase.accounts.models import Team, User
+from deskbase.accounts.requests import ApiRequest
 from deskbase.api import idempotency, serialize
 from deskbase.api.renderers import json_response
 from deskbase.api.schemas import ERRORS, CommentOut, TicketDetailOut, TicketOut, TicketPage
@@ -172,7 +173,7 @@ def _api_field_names() -> Iterator[None]:
         raise
 
 
-def _version(request: HttpRequest) -> int:
+def _version(request: ApiRequest) -> int:
     raw = request.headers.get("If-Match", "").strip().strip('"').removeprefix("W/").strip('"')
     if not raw.isdigit():
         raise ValidationFailed.one(
@@ -190,7 +191,7 @@ def _detail(user: User, number: int, response: HttpResponse | None = None) -> di
 
 # ------------------------------------------------------------------ endpoints
 @router.get("", response={200: TicketPage, **ERRORS})
-def list_tickets(request: HttpRequest, query: Query[TicketQuery]):
+def list_tickets(request: ApiRequest, query: Query[TicketQuery]):
     """Tickets the caller may see, filtered and sorted, one keyset page at a time."""
     user = request.auth
     filters = selectors.TicketFilters(
@@ -208,14 +209,14 @@ def list_tickets(request: HttpRequest, query: Query[TicketQuery]):
 
 
 @router.get("/trash", response={200: list[TicketOut], **ERRORS})
-def trash(request: HttpRequest):
+def trash(request: ApiRequest):
     """Deleted tickets, most recent first (staff)."""
     ensure_staff(request.auth, "see the trash")
     return selectors.ticket_trash(organization=organization_of(request.auth), actor=request.auth)
 
 
 @router.post("", response={201: TicketDetailOut, **ERRORS})
-def create_ticket(request: HttpRequest, payload: TicketIn, response: HttpResponse):
+def create_ticket(request: ApiRequest, payload: TicketIn, response: HttpResponse):
     user = request.auth
 
     def create() -> tuple[int, dict]:
@@ -242,7 +243,7 @@ def _create(user: User, payload: TicketIn) -> Ticket:
 
 
 @router.get("/{number}", response={200: TicketDetailOut, **ERRORS})
-def get_ticket(request: HttpRequest, number: int, response: HttpResponse):
+def get_ticket(request: ApiRequest, number: int, response: HttpResponse):
     """A ticket with its conversation; customers see public replies only. ETag: version."""
     detail = _detail(request.auth, number)
     answer = json_response(detail)
@@ -251,7 +252,7 @@ def get_ticket(request: HttpRequest, number: int, response: HttpResponse):
 
 
 @router.patch("/{number}", response={200: TicketDetailOut, **ERRORS})
-def update_ticket(request: HttpRequest, number: int, payload: TicketPatch, response: HttpResponse):
+def update_ticket(request: ApiRequest, number: int, payload: TicketPatch, response: HttpResponse):
     """Change fields at the version sent in If-Match; a stale version is a 409."""
     user = request.auth
     ticket = access_ticket_by_number(user, number)
@@ -271,7 +272,7 @@ def update_ticket(request: HttpRequest, number: int, payload: TicketPatch, respo
 
 
 @router.post("/{number}/status", response={200: TicketDetailOut, **ERRORS})
-def change_status(request: HttpRequest, number: int, payload: StatusIn, response: HttpResponse):
+def change_status(request: ApiRequest, number: int, payload: StatusIn, response: HttpResponse):
     user = request.auth
     version = _version(request) if "If-Match" in request.headers else None
     ticket = access_ticket_by_number(user, number)
@@ -283,7 +284,7 @@ def change_status(request: HttpRequest, number: int, payload: StatusIn, response
 
 
 @router.post("/{number}/assign", response={200: TicketDetailOut, **ERRORS})
-def assign(request: HttpRequest, number: int, payload: AssignIn, response: HttpResponse):
+def assign(request: ApiRequest, number: int, payload: AssignIn, response: HttpResponse):
     """Assign to an agent, unassign (null), or let routing choose (auto: true)."""
     user = request.auth
     version = _version(request) if "If-Match" in request.headers else None
@@ -297,7 +298,7 @@ def assign(request: HttpRequest, number: int, payload: AssignIn, response: HttpR
 
 
 @router.post("/{number}/merge", response={200: TicketDetailOut, **ERRORS})
-def merge(request: HttpRequest, number: int, payload: MergeIn, response: HttpResponse):
+def merge(request: ApiRequest, number: int, payload: MergeIn, response: HttpResponse):
     """Merge this ticket into `into`; returns the target."""
     user = request.auth
     source = access_ticket_by_number(user, number)
@@ -308,7 +309,7 @@ def merge(request: HttpRequest, number: int, payload: MergeIn, response: HttpRes
 
 
 @router.delete("/{number}", response={204: None, **ERRORS})
-def delete_ticket(request: HttpRequest, number: int, reason: str = ""):
+def delete_ticket(request: ApiRequest, number: int, reason: str = ""):
     user = request.auth
     ticket = access_ticket_by_number(user, number)
     services.ticket_soft_delete(organization=organization_of(user), actor=user, ticket=ticket,
@@ -317,7 +318,7 @@ def delete_ticket(request: HttpRequest, number: int, reason: str = ""):
 
 
 @router.post("/{number}/restore", response={200: TicketDetailOut, **ERRORS})
-def restore_ticket(request: HttpRequest, number: int, response: HttpResponse):
+def restore_ticket(request: ApiRequest, number: int, response: HttpResponse):
     user = request.auth
     ticket = access_ticket_by_number(user, number, include_deleted=True)
     services.ticket_restore(organization=organization_of(user), actor=user, ticket=ticket)
@@ -325,7 +326,7 @@ def restore_ticket(request: HttpRequest, number: int, response: HttpResponse):
 
 
 @router.get("/{number}/comments", response={200: list[CommentOut], **ERRORS})
-def list_comments(request: HttpRequest, number: int):
+def list_comments(request: ApiRequest, number: int):
     """The conversation in order; internal notes for staff only."""
     detail = selectors.ticket_detail(
         organization=organization_of(request.auth), actor=request.auth, number=number
@@ -334,7 +335,7 @@ def list_comments(request: HttpRequest, number: int):
 
 
 @router.post("/{number}/comments", response={201: CommentOut, **ERRORS})
-def add_comment(request: HttpRequest, number: int, payload: CommentIn):
+def add_comment(request: ApiRequest, number: int, payload: CommentIn):
     user = request.auth
 
     def add() -> tuple[int, dict]:

@@ -85,9 +85,9 @@ def access_row[M: Model](
     name = field.removesuffix("_id")
     found: Any
     if model is Category:
-        found = cached.category(user.organization_id, pk)
+        found = cached.category(user.tenant_id, pk)
     elif model is User and staff:
-        found = cached.roster_member(user.organization_id, pk)
+        found = cached.roster_member(user.tenant_id, pk)
     else:
         with tenant(user.organization_id, user, savepoint=False):
             found = model._default_manager.filter(
@@ -102,7 +102,7 @@ def visible_attachments(actor: User) -> QuerySet[TicketAttachment]:
     """Staff see the tenant's attachments; customers those of their own tickets,
     except on internal notes (or on deleted comments). The caller's tenant only."""
     visible = TicketAttachment.objects.filter(
-        organization_id=actor.organization_id, ticket__deleted_at__isnull=True
+        organization_id=actor.tenant_id, ticket__deleted_at__isnull=True
     )
     if is_staff_member(actor):
         return visible

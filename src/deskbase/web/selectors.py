@@ -145,10 +145,10 @@ def presence_touch(*, organization_id: int, number: int, user: User) -> list[str
 
 
 # ------------------------------------------------------------------ administration
-def owned_row(model: type, *, actor: User, pk: int) -> Any:
+def owned_row(model: type[Any], *, actor: User, pk: int) -> Any:
     """A row of the actor's organization by id, else None. Budget: 1 query."""
     with tenant(actor.organization_id, actor, savepoint=False):
-        return model.objects.filter(organization_id=actor.organization_id, pk=pk).first()
+        return model.objects.filter(organization_id=actor.tenant_id, pk=pk).first()
 
 
 def organization_with_holidays(*, actor: User) -> Organization:
@@ -162,7 +162,7 @@ def sla_policies_to_manage(*, actor: User) -> list[SlaPolicy]:
     """Every policy, the active ones first, by priority, tier and start. Budget: 1 query."""
     with tenant(actor.organization_id, actor, savepoint=False):
         return list(
-            SlaPolicy.objects.filter(organization_id=actor.organization_id).order_by(
+            SlaPolicy.objects.filter(organization_id=actor.tenant_id).order_by(
                 "-is_active", "priority", "customer_tier", "valid_from", "id"
             )
         )
@@ -173,15 +173,15 @@ def teams_with_staff(*, actor: User) -> tuple[list[Team], list[User]]:
     one. Budget: 3 queries."""
     members = User.objects.order_by("full_name", "id")
     with tenant(actor.organization_id, actor, savepoint=False):
-        teams = list(
-            Team.objects.filter(organization_id=actor.organization_id)
+        teams: list[Team] = list(
+            Team.objects.filter(organization_id=actor.tenant_id)
             .prefetch_related(Prefetch("members", queryset=members, to_attr="people"))
             .order_by("name", "id")
         )
         staff = list(
-            User.objects.filter(
-                organization_id=actor.organization_id, role__in=STAFF_ROLES
-            ).order_by("full_name", "id")
+            User.objects.filter(organization_id=actor.tenant_id, role__in=STAFF_ROLES).order_by(
+                "full_name", "id"
+            )
         )
     return teams, staff
 
@@ -192,7 +192,7 @@ def people_page(
     """People (or removed people) by id after `after`, and the id to pass as `after` for the
     next page (None on the last). Budget: 1 query."""
     rows_qs = User.all_objects.filter(
-        organization_id=actor.organization_id, deleted_at__isnull=not removed
+        organization_id=actor.tenant_id, deleted_at__isnull=not removed
     )
     if role:
         rows_qs = rows_qs.filter(role=role)
@@ -209,7 +209,7 @@ def removed_person(*, actor: User, user_id: int) -> User | None:
     """A removed person of the actor's organization, else None. Budget: 1 query."""
     with tenant(actor.organization_id, actor, savepoint=False):
         return User.all_objects.filter(
-            organization_id=actor.organization_id, pk=user_id, deleted_at__isnull=False
+            organization_id=actor.tenant_id, pk=user_id, deleted_at__isnull=False
         ).first()
 
 
@@ -218,7 +218,7 @@ def canned_response_of(*, actor: User, canned_id: int) -> CannedResponse | None:
     one is as absent as another tenant's). Budget: 1 query."""
     with tenant(actor.organization_id, actor, savepoint=False):
         return (
-            CannedResponse.objects.filter(organization_id=actor.organization_id, pk=canned_id)
+            CannedResponse.objects.filter(organization_id=actor.tenant_id, pk=canned_id)
             .filter(Q(owner__isnull=True) | Q(owner_id=actor.id))
             .first()
         )

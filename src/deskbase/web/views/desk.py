@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from deskbase.accounts.models import Availability, Team, User
+from deskbase.accounts.requests import AuthedRequest
 from deskbase.accounts.services import user_update
 from deskbase.core.errors import Conflict, ValidationFailed
 from deskbase.core.tenancy import tenant
@@ -48,7 +49,7 @@ def _choice(value: str | None, allowed: Any) -> str | None:
 @staff_required
 @require_GET
 @domain_errors
-def queue(request: HttpRequest, slug: str = "mine") -> HttpResponse:
+def queue(request: AuthedRequest, slug: str = "mine") -> HttpResponse:
     """One queue, filtered and sorted, a keyset page at a time, with every queue's count."""
     user = request.user
     organization = organization_of(user)
@@ -91,7 +92,7 @@ def queue(request: HttpRequest, slug: str = "mine") -> HttpResponse:
 @staff_required
 @require_GET
 @domain_errors
-def next_ticket(request: HttpRequest) -> HttpResponse:
+def next_ticket(request: AuthedRequest) -> HttpResponse:
     """The most urgent ticket of mine (then unassigned) other than the one just seen."""
     user = request.user
     skip = request.GET.get("after", "")
@@ -108,27 +109,25 @@ def next_ticket(request: HttpRequest) -> HttpResponse:
 
 
 # ------------------------------------------------------------------ the ticket page
-def _page_context(request: HttpRequest, number: int) -> dict[str, Any]:
+def _page_context(request: AuthedRequest, number: int) -> dict[str, Any]:
     user = request.user
     organization = organization_of(user)
     detail = selectors.ticket_detail(organization=organization, actor=user, number=number)
     ticket = detail.ticket
     agents = web_selectors.agents_with_load(organization=organization, actor=user)
     with tenant(organization, user, savepoint=False):
-        teams = list(Team.objects.filter(organization_id=user.organization_id).order_by("name"))
-        categories = list(
-            Category.objects.filter(organization_id=user.organization_id).order_by("name")
-        )
+        teams = list(Team.objects.filter(organization_id=user.tenant_id).order_by("name"))
+        categories = list(Category.objects.filter(organization_id=user.tenant_id).order_by("name"))
     responses = canned.canned_responses_for(organization=organization, actor=user)
     people = {a.id: a.name for a in agents}
     people[ticket.customer_id] = ticket.customer.full_name or ticket.customer.email
-    lookups = {
+    lookups: dict[str, dict[int, str]] = {
         "people": people,
         "teams": {t.id: t.name for t in teams},
         "categories": {c.id: c.name for c in categories},
         # merged_into is selected with the ticket: its number costs no query.
-        "tickets": {ticket.merged_into_id: f"#{ticket.merged_into.number}"}
-        if ticket.merged_into_id
+        "tickets": {ticket.merged_into.id: f"#{ticket.merged_into.number}"}
+        if ticket.merged_into is not None
         else {},
     }
     return {
@@ -148,18 +147,18 @@ def _page_context(request: HttpRequest, number: int) -> dict[str, Any]:
 @staff_required
 @require_GET
 @domain_errors
-def ticket_page(request: HttpRequest, number: int) -> HttpResponse:
+def ticket_page(request: AuthedRequest, number: int) -> HttpResponse:
     return render(request, "web/desk/ticket.html", _page_context(request, number))
 
 
-def _conflict(request: HttpRequest, number: int, error: Conflict, mine: dict) -> HttpResponse:
+def _conflict(request: AuthedRequest, number: int, error: Conflict, mine: dict) -> HttpResponse:
     """The page again, with the newer values beside the ones the agent sent: status 409."""
     context = _page_context(request, number)
     context.update(conflict=error.message, attempted=mine)
     return render(request, "web/desk/ticket.html", context, status=409)
 
 
-def _version(request: HttpRequest) -> int:
+def _version(request: AuthedRequest) -> int:
     raw = request.POST.get("version", "")
     if not raw.isdigit():
         raise ValidationFailed.one("version", "The form lacks the ticket's version; reload.")
@@ -169,7 +168,7 @@ def _version(request: HttpRequest) -> int:
 @staff_required
 @require_POST
 @domain_errors
-def ticket_edit(request: HttpRequest, number: int) -> HttpResponse:
+def ticket_edit(request: AuthedRequest, number: int) -> HttpResponse:
     """Subject, priority, category, team and tags at the version the form was read at."""
 
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
@@ -194,7 +193,7 @@ def ticket_edit(request: HttpRequest, number: int) -> HttpResponse:
 @staff_required
 @require_POST
 @domain_errors
-def ticket_status(request: HttpRequest, number: int) -> HttpResponse:
+def ticket_status(request: AuthedRequest, number: int) -> HttpResponse:
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         status = attempted["status"] = request.POST.get("status", "")
         services.ticket_change_status(
@@ -212,7 +211,7 @@ def ticket_status(request: HttpRequest, number: int) -> HttpResponse:
 @staff_required
 @require_POST
 @domain_errors
-def ticket_assign(request: HttpRequest, number: int) -> HttpResponse:
+def ticket_assign(request: AuthedRequest, number: int) -> HttpResponse:
     """Assign to the chosen agent, to the caller ("me"), nobody (""), or by routing ("auto")."""
 
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
@@ -234,7 +233,7 @@ def ticket_assign(request: HttpRequest, number: int) -> HttpResponse:
 @staff_required
 @require_POST
 @domain_errors
-def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
+def ticket_reply(request: AuthedRequest, number: int) -> HttpResponse:
     """A public reply or an internal note, with files attached to it."""
 
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
@@ -262,7 +261,7 @@ def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
 @staff_required
 @require_POST
 @domain_errors
-def ticket_attach(request: HttpRequest, number: int) -> HttpResponse:
+def ticket_attach(request: AuthedRequest, number: int) -> HttpResponse:
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         if not upload_files(request, ticket, None):
             raise ValidationFailed.one("file", "Choose a file to attach.")
@@ -274,7 +273,7 @@ def ticket_attach(request: HttpRequest, number: int) -> HttpResponse:
 @staff_required
 @require_POST
 @domain_errors
-def ticket_merge(request: HttpRequest, number: int) -> HttpResponse:
+def ticket_merge(request: AuthedRequest, number: int) -> HttpResponse:
     def act(user: User, source: Ticket, attempted: Attempted) -> Done:
         target = access_ticket_reference(user, request.POST.get("into", ""), field="into")
         services.ticket_merge(organization=organization_of(user), actor=user, source=source,
@@ -287,7 +286,7 @@ def ticket_merge(request: HttpRequest, number: int) -> HttpResponse:
 @staff_required
 @require_POST
 @domain_errors
-def ticket_delete(request: HttpRequest, number: int) -> HttpResponse:
+def ticket_delete(request: AuthedRequest, number: int) -> HttpResponse:
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         services.ticket_soft_delete(
             organization=organization_of(user), actor=user, ticket=ticket,
@@ -302,7 +301,7 @@ def ticket_delete(request: HttpRequest, number: int) -> HttpResponse:
 @staff_required
 @require_POST
 @domain_errors
-def ticket_restore(request: HttpRequest, number: int) -> HttpResponse:
+def ticket_restore(request: AuthedRequest, number: int) -> HttpResponse:
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         services.ticket_restore(organization=organization_of(user), actor=user, ticket=ticket)
         return Done(f"Ticket #{number} restored.")
@@ -313,7 +312,7 @@ def ticket_restore(request: HttpRequest, number: int) -> HttpResponse:
 @staff_required
 @require_POST
 @domain_errors
-def availability(request: HttpRequest) -> HttpResponse:
+def availability(request: AuthedRequest) -> HttpResponse:
     """The agent sets their own availability (routing assigns only to online agents)."""
     user = request.user
     choice = request.POST.get("availability", "")
@@ -327,10 +326,10 @@ def availability(request: HttpRequest) -> HttpResponse:
 # ------------------------------------------------------------------ htmx fragments
 @staff_required
 @require_GET
-def presence(request: HttpRequest, number: int) -> HttpResponse:
+def presence(request: AuthedRequest, number: int) -> HttpResponse:
     """Who else has this ticket open (polled by the page); no query of its own."""
     others = web_selectors.presence_touch(
-        organization_id=request.user.organization_id, number=number, user=request.user
+        organization_id=request.user.tenant_id, number=number, user=request.user
     )
     return render(request, "web/parts/presence.html", {"others": others})
 
@@ -338,7 +337,7 @@ def presence(request: HttpRequest, number: int) -> HttpResponse:
 @staff_required
 @require_GET
 @domain_errors
-def canned_render(request: HttpRequest, number: int) -> HttpResponse:
+def canned_render(request: AuthedRequest, number: int) -> HttpResponse:
     """The reply box filled with the chosen canned response, rendered for this ticket."""
     user = request.user
     body = request.GET.get("body", "")
@@ -346,7 +345,7 @@ def canned_render(request: HttpRequest, number: int) -> HttpResponse:
     if chosen.isdigit():
         body = canned.canned_response_render(
             organization=organization_of(user), actor=user,
-            canned=canned.CannedResponse(pk=int(chosen), organization_id=user.organization_id),
+            canned=canned.CannedResponse(pk=int(chosen), organization_id=user.tenant_id),
             ticket=access_ticket_by_number(user, number),
         )  # fmt: skip
     return render(request, "web/parts/reply_body.html", {"body": body})

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskbase.accounts.models import User
+from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import ValidationFailed
 from deskbase.tickets import selectors, services
 from deskbase.tickets.models import Status, Ticket
@@ -32,7 +33,7 @@ def _url(number: int) -> str:
 @customer_required
 @require_GET
 @domain_errors
-def my_tickets(request: HttpRequest) -> HttpResponse:
+def my_tickets(request: AuthedRequest) -> HttpResponse:
     """The customer's tickets, most recently changed first, a keyset page at a time."""
     user = request.user
     page = selectors.ticket_list(
@@ -47,7 +48,7 @@ def my_tickets(request: HttpRequest) -> HttpResponse:
 @customer_required
 @require_http_methods(["GET", "POST"])
 @domain_errors
-def new_ticket(request: HttpRequest) -> HttpResponse:
+def new_ticket(request: AuthedRequest) -> HttpResponse:
     """Open a ticket for oneself, with files; the description is plain text."""
     user = request.user
     if request.method == "GET":
@@ -73,7 +74,7 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
 @customer_required
 @require_GET
 @domain_errors
-def ticket_page(request: HttpRequest, number: int) -> HttpResponse:
+def ticket_page(request: AuthedRequest, number: int) -> HttpResponse:
     """The public conversation (no internal notes, no history) and what the customer may do."""
     user = request.user
     detail = selectors.ticket_detail(organization=organization_of(user), actor=user, number=number)
@@ -96,7 +97,7 @@ def _page(ticket: Ticket) -> str:
 @customer_required
 @require_POST
 @domain_errors
-def reply(request: HttpRequest, number: int) -> HttpResponse:
+def reply(request: AuthedRequest, number: int) -> HttpResponse:
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         body = request.POST.get("body", "")
         if not body.strip():
@@ -115,7 +116,7 @@ def reply(request: HttpRequest, number: int) -> HttpResponse:
 @customer_required
 @require_POST
 @domain_errors
-def close(request: HttpRequest, number: int) -> HttpResponse:
+def close(request: AuthedRequest, number: int) -> HttpResponse:
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         services.ticket_change_status(
             organization=organization_of(user), actor=user, ticket=ticket,
@@ -129,7 +130,7 @@ def close(request: HttpRequest, number: int) -> HttpResponse:
 @customer_required
 @require_POST
 @domain_errors
-def rate(request: HttpRequest, number: int) -> HttpResponse:
+def rate(request: AuthedRequest, number: int) -> HttpResponse:
     """CSAT: the ticket's customer rates it once, after it is resolved."""
     raw = request.POST.get("rating", "")
     if not raw.isdigit():

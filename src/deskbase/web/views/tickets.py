@@ -8,12 +8,14 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from deskbase.accounts.models import User
+from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.downloads import download_response
 from deskbase.core.errors import Conflict, ValidationFailed
 from deskbase.tickets.access import access_row, access_ticket_by_number
@@ -37,14 +39,14 @@ def ticket_url(ticket: Ticket) -> str:
     return reverse("web:ticket", args=[ticket.number])
 
 
-def check_files(request: HttpRequest) -> list:
+def check_files(request: AuthedRequest) -> list:
     """The request's files, refused up front when too many or too large, so a ticket
     or reply is not written before its files turn out to be unacceptable."""
     files = request.FILES.getlist("files")
     if len(files) > MAX_FILES:
         raise ValidationFailed.one("files", f"Attach at most {MAX_FILES} files at once.")
     for upload in files:
-        if upload.size > settings.MAX_ATTACHMENT_BYTES:
+        if (upload.size or 0) > settings.MAX_ATTACHMENT_BYTES:
             message = size_limit_message(settings.MAX_ATTACHMENT_BYTES)
             raise ValidationFailed.one("files", f"{upload.name}: {message}")
         if upload.size == 0:
@@ -52,7 +54,7 @@ def check_files(request: HttpRequest) -> list:
     return files
 
 
-def upload_files(request: HttpRequest, ticket: Ticket, comment: TicketComment | None) -> int:
+def upload_files(request: AuthedRequest, ticket: Ticket, comment: TicketComment | None) -> int:
     """Store the request's files on the ticket (and comment); the service checks who may."""
     files = check_files(request)
     for upload in files:
@@ -69,7 +71,7 @@ def upload_files(request: HttpRequest, ticket: Ticket, comment: TicketComment | 
 @login_required
 @require_GET
 @domain_errors
-def download(request: HttpRequest, attachment_id: int) -> HttpResponse:
+def download(request: AuthedRequest, attachment_id: int) -> HttpResponseBase:
     """An attachment's bytes, always as a download, never rendered by the browser.
 
     The service decides visibility (a customer: own tickets, not internal notes'
@@ -93,11 +95,11 @@ class Done:
 
 
 Attempted = dict[str, Any]
-ConflictPage = Callable[[HttpRequest, int, Conflict, Attempted], HttpResponse]
+ConflictPage = Callable[[AuthedRequest, int, Conflict, Attempted], HttpResponse]
 
 
 def ticket_action(
-    request: HttpRequest,
+    request: AuthedRequest,
     number: int,
     act: Callable[[User, Ticket, Attempted], Done],
     *,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed
 from deskbase.tickets import canned
 from deskbase.tickets.models import CannedResponse
@@ -23,7 +24,7 @@ from deskbase.web.views.manage.forms import form_page
 
 @staff_required
 @domain_errors
-def canned_responses(request: HttpRequest) -> HttpResponse:
+def canned_responses(request: AuthedRequest) -> HttpResponse:
     """Shared responses (admins and managers manage them) and the caller's own."""
     user = request.user
     if request.method == "POST":
@@ -44,11 +45,11 @@ def canned_responses(request: HttpRequest) -> HttpResponse:
 @staff_required
 @require_POST
 @domain_errors
-def canned_delete(request: HttpRequest, canned_id: int) -> HttpResponse:
+def canned_delete(request: AuthedRequest, canned_id: int) -> HttpResponse:
     user = request.user
     canned.canned_response_delete(
         organization=organization_of(user), actor=user,
-        canned=CannedResponse(pk=canned_id, organization_id=user.organization_id),
+        canned=CannedResponse(pk=canned_id, organization_id=user.tenant_id),
     )  # fmt: skip
     messages.success(request, "Canned response deleted.")
     return redirect("web:manage_canned")
@@ -56,7 +57,7 @@ def canned_delete(request: HttpRequest, canned_id: int) -> HttpResponse:
 
 @staff_required
 @domain_errors
-def canned_edit(request: HttpRequest, canned_id: int) -> HttpResponse:
+def canned_edit(request: AuthedRequest, canned_id: int) -> HttpResponse:
     """Rename or rewrite a response (the API's PATCH: name and body; whether it is shared
     never changes). Shared ones: admins and managers (an agent gets a 403); someone
     else's personal one, like another tenant's, is a 404."""

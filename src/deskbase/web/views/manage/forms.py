@@ -7,16 +7,17 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from deskbase.accounts.models import User
+from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import NotFound, ValidationFailed
 from deskbase.web import selectors
 
 
 def form_page(
-    request: HttpRequest,
+    request: AuthedRequest,
     template: str,
     *,
     page: Callable[[], dict[str, Any]],

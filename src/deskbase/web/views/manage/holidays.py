@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import ValidationFailed
 from deskbase.organizations import services as org_services
 from deskbase.web.views.common import domain_errors, manager_required, organization_of
@@ -17,7 +18,7 @@ from deskbase.web.views.common import domain_errors, manager_required, organizat
 @manager_required
 @require_POST
 @domain_errors
-def holiday_add(request: HttpRequest) -> HttpResponse:
+def holiday_add(request: AuthedRequest) -> HttpResponse:
     user = request.user
     try:
         day = date.fromisoformat(request.POST.get("date", ""))
@@ -34,7 +35,7 @@ def holiday_add(request: HttpRequest) -> HttpResponse:
 @manager_required
 @require_POST
 @domain_errors
-def holiday_remove(request: HttpRequest, holiday_id: int) -> HttpResponse:
+def holiday_remove(request: AuthedRequest, holiday_id: int) -> HttpResponse:
     user = request.user
     holiday = org_services.holiday_remove(
         organization=organization_of(user), actor=user, holiday_id=holiday_id

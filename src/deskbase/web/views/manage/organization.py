@@ -6,11 +6,12 @@ import re
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from deskbase.accounts.models import Role
+from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import ValidationFailed
 from deskbase.organizations.settings_services import organization_settings_update
 from deskbase.web import selectors
@@ -41,13 +42,13 @@ def _parse_hours(post: Any) -> dict[str, list[list[str]]]:
 
 @manager_required
 @require_GET
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: AuthedRequest) -> HttpResponse:
     return redirect("web:manage_organization")
 
 
 @manager_required
 @domain_errors
-def organization(request: HttpRequest) -> HttpResponse:
+def organization(request: AuthedRequest) -> HttpResponse:
     """Settings and business hours (admins change them; managers read), and holidays."""
     user = request.user
     if request.method == "POST":

@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from deskbase.accounts import services as people
 from deskbase.accounts.models import Availability, CustomerTier, Role, User
+from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import ValidationFailed
 from deskbase.web import selectors
 from deskbase.web.views.common import domain_errors, manager_required, organization_of
@@ -25,7 +26,7 @@ PEOPLE_PAGE = 50
 
 @manager_required
 @domain_errors
-def people_list(request: HttpRequest) -> HttpResponse:
+def people_list(request: AuthedRequest) -> HttpResponse:
     """People by id, a keyset page at a time; removed people on their own list."""
     user = request.user
     if request.method == "POST":
@@ -71,7 +72,7 @@ def _profile_changes(post: Any, person: User) -> dict[str, Any]:
 
 @manager_required
 @domain_errors
-def person_edit(request: HttpRequest, user_id: int) -> HttpResponse:
+def person_edit(request: AuthedRequest, user_id: int) -> HttpResponse:
     """A person's profile (the service decides who may change what, as for the API)."""
     user = request.user
     person = owned(User, user, user_id, "person")  # another tenant's or none: a 404
@@ -91,7 +92,7 @@ def person_edit(request: HttpRequest, user_id: int) -> HttpResponse:
 @manager_required
 @require_POST
 @domain_errors
-def person_remove(request: HttpRequest, user_id: int) -> HttpResponse:
+def person_remove(request: AuthedRequest, user_id: int) -> HttpResponse:
     user = request.user
     target = owned(User, user, user_id, "person")
     people.user_soft_delete(organization=organization_of(user), actor=user, user=target)
@@ -102,7 +103,7 @@ def person_remove(request: HttpRequest, user_id: int) -> HttpResponse:
 @manager_required
 @require_POST
 @domain_errors
-def person_restore(request: HttpRequest, user_id: int) -> HttpResponse:
+def person_restore(request: AuthedRequest, user_id: int) -> HttpResponse:
     user = request.user
     target = selectors.removed_person(actor=user, user_id=user_id)
     if target is None:

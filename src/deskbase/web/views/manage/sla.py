@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from deskbase.accounts.models import CustomerTier
+from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import ValidationFailed
 from deskbase.sla import policies
 from deskbase.sla.models import TARGET_RANGE, SlaPolicy
@@ -87,7 +88,7 @@ def _sla_errors(failed: ValidationFailed, values: dict[str, Any]) -> dict[str, A
 
 @manager_required
 @domain_errors
-def sla_policies(request: HttpRequest) -> HttpResponse:
+def sla_policies(request: AuthedRequest) -> HttpResponse:
     """The policies, and the form for a new one (sent back filled in when refused)."""
     user = request.user
     values: dict[str, Any] = {"business_hours": True}
@@ -115,7 +116,7 @@ def sla_policies(request: HttpRequest) -> HttpResponse:
 @manager_required
 @require_POST
 @domain_errors
-def sla_deactivate(request: HttpRequest, policy_id: int) -> HttpResponse:
+def sla_deactivate(request: AuthedRequest, policy_id: int) -> HttpResponse:
     user = request.user
     policy = reference(SlaPolicy, user, policy_id, "policy")
     policies.sla_policy_deactivate(organization=organization_of(user), actor=user, policy=policy)
@@ -125,7 +126,7 @@ def sla_deactivate(request: HttpRequest, policy_id: int) -> HttpResponse:
 
 @manager_required
 @domain_errors
-def sla_edit(request: HttpRequest, policy_id: int) -> HttpResponse:
+def sla_edit(request: AuthedRequest, policy_id: int) -> HttpResponse:
     """Name, targets and clock of a policy (what the API's PATCH changes from a form);
     priority and tier never change. Bad input: the form again, each error at its input."""
     user = request.user

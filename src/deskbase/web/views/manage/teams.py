@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from deskbase.accounts import services as people
 from deskbase.accounts.models import Team, User
+from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import ValidationFailed
 from deskbase.web import selectors
 from deskbase.web.views.common import domain_errors, manager_required, organization_of
@@ -18,7 +19,7 @@ from deskbase.web.views.tickets import reference
 
 @manager_required
 @domain_errors
-def teams(request: HttpRequest) -> HttpResponse:
+def teams(request: AuthedRequest) -> HttpResponse:
     user = request.user
     if request.method == "POST":
         people.team_create(
@@ -35,7 +36,7 @@ def teams(request: HttpRequest) -> HttpResponse:
 @manager_required
 @require_POST
 @domain_errors
-def team_member_add(request: HttpRequest, team_id: int) -> HttpResponse:
+def team_member_add(request: AuthedRequest, team_id: int) -> HttpResponse:
     user = request.user
     team = reference(Team, user, team_id, "team")
     member = reference(User, user, request.POST.get("user"), "user")
@@ -50,7 +51,7 @@ def team_member_add(request: HttpRequest, team_id: int) -> HttpResponse:
 @manager_required
 @require_POST
 @domain_errors
-def team_member_remove(request: HttpRequest, team_id: int, user_id: int) -> HttpResponse:
+def team_member_remove(request: AuthedRequest, team_id: int, user_id: int) -> HttpResponse:
     user = request.user
     team = owned(Team, user, team_id, "team")
     member = owned(User, user, user_id, "user")

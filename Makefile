@@ -14,6 +14,7 @@ test: install lint
 lint: install
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff check --fix src tests

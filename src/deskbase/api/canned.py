@@ -12,9 +12,9 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
+from deskbase import cached
 from deskbase.api.schemas import ERRORS
 from deskbase.api.tickets import Strict, organization_of
-from deskbase.core import cached
 from deskbase.core.errors import ValidationFailed
 from deskbase.core.tenancy import tenant
 from deskbase.tickets import canned

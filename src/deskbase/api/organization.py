@@ -18,10 +18,10 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import AwareDatetime
 
+from deskbase import cached
 from deskbase.accounts.models import Role, User
 from deskbase.api.schemas import ERRORS, SlaEventOut
 from deskbase.api.tickets import Strict, _ticket, organization_of
-from deskbase.core import cached
 from deskbase.core.errors import NotFound, PermissionDenied
 from deskbase.core.tenancy import tenant
 from deskbase.organizations import services as organization_services
@@ -194,7 +194,7 @@ def list_policies(request: HttpRequest, query: Query[SlaPolicyQuery]):
     ensure_staff(user, "see SLA policies")
     wanted = {"is_active": query.active, "priority": query.priority,
               "customer_tier": query.customer_tier}  # fmt: skip
-    # Already in this order in the cache (deskbase.core.cached.sla_policies).
+    # Already in this order in the cache (deskbase.cached.sla_policies).
     return [
         policy
         for policy in cached.sla_policies(user.organization_id)

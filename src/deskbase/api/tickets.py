@@ -11,11 +11,11 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import AfterValidator, ConfigDict, model_validator
 
+from deskbase import cached
 from deskbase.accounts.models import Team, User
 from deskbase.api import idempotency, serialize
 from deskbase.api.renderers import json_response
 from deskbase.api.schemas import ERRORS, CommentOut, TicketDetailOut, TicketOut, TicketPage
-from deskbase.core import cached
 from deskbase.core.errors import DomainError, NotFound, ValidationFailed
 from deskbase.core.tenancy import tenant
 from deskbase.organizations.models import Organization

@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from deskbase.accounts.models import User
-from deskbase.core.demo.scenarios import REOPENED, SCENARIOS, Scenario
 from deskbase.core.tenancy import tenant
+from deskbase.demo.scenarios import REOPENED, SCENARIOS, Scenario
 from deskbase.organizations.models import Organization
 from deskbase.sla.calendar import BusinessCalendar, calendar_for
 from deskbase.sla.models import SlaPolicy

@@ -15,6 +15,7 @@ lint: install
 	$(BIN)/mypy src
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff check --fix src tests

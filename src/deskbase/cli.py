@@ -228,7 +228,7 @@ def prepare_database(*, load_demo: bool) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         if load_demo:
-            from deskbase.core.demo import load_demo as load
+            from deskbase.demo import load_demo as load
 
             if load():
                 say("loaded the demo organization")
@@ -453,7 +453,7 @@ def wait_until_serving(url: str, server: subprocess.Popen, timeout: float = 60) 
 
 
 def print_banner(url: str, started_pg: bool, *, demo: bool) -> None:
-    from deskbase.core.demo import DEMO_LOGINS, DEMO_SLUG
+    from deskbase.demo import DEMO_LOGINS, DEMO_SLUG
 
     lines = [f"deskbase is running at {url}"]
     if demo:

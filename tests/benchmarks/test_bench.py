@@ -25,17 +25,17 @@ from deskbase.benchmarks.httpclient import Login, ServerTiming
 from deskbase.benchmarks.management.commands.bench import result_name
 from deskbase.benchmarks.stats import percentile, summarize
 from deskbase.benchmarks.subjects import BENCH_TAG, label_for, pick_subjects
-from deskbase.core.demo import DEMO_LOGINS, load_demo
+from deskbase.demo import DEMO_LOGINS, load_demo
 
 TICKET_SCENARIOS = [
     "queue_first_page", "queue_page_40", "ticket_detail", "customer_tickets", "ticket_create",
     "comment_add",
 ]  # fmt: skip
-SEARCH_SCENARIOS = [  # deskbase.search.bench: in-process only
+SEARCH_SCENARIOS = [  # deskbase.benchmarks.search_scenarios: in-process only
     "search_rare_word", "search_common_word", "search_two_words", "search_phrase_exclusion",
     "search_suggest",
 ]  # fmt: skip
-ANALYTICS_SCENARIOS = [  # deskbase.analytics.bench: in-process only
+ANALYTICS_SCENARIOS = [  # deskbase.benchmarks.analytics_scenarios: in-process only
     "analytics_dashboard", "analytics_agents", "analytics_customers", "analytics_sla",
     "analytics_channels", "analytics_categories", "analytics_trends", "analytics_live",
     "analytics_freshness", "rollups_ticket_create_with", "rollups_ticket_create_without",

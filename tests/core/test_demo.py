@@ -11,9 +11,9 @@ from django.db.models import F, Max, Min
 from django.utils import timezone
 
 from deskbase.analytics import refresh, selectors
-from deskbase.core.demo import DEMO_LOGINS, load_demo
-from deskbase.core.demo.scenarios import GENERIC_TEXTS, scenario_for
 from deskbase.core.tenancy import tenant
+from deskbase.demo import DEMO_LOGINS, load_demo
+from deskbase.demo.scenarios import GENERIC_TEXTS, scenario_for
 from deskbase.organizations.models import Organization
 from deskbase.sla.models import SlaEvent
 from deskbase.tickets import canned

@@ -14,8 +14,8 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from deskbase import cached
 from deskbase.core import cache as cachelayer
-from deskbase.core import cached
 from deskbase.organizations.settings_services import organization_settings_update
 from deskbase.sla.policies import sla_policy_create
 from deskbase.tickets import canned

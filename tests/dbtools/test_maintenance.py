@@ -10,8 +10,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from deskbase.core.demo import load_demo
 from deskbase.dbtools import partitions
+from deskbase.demo import load_demo
 
 
 def maintenance(*args: str) -> str:

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from deskbase.core import cached
+from deskbase import cached
 from deskbase.dbtools import report as dbreport
 
 

@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from deskbase.core.demo import load_demo
+from deskbase.demo import load_demo
 
 
 @pytest.fixture

@@ -23,10 +23,11 @@ from deskbase.analytics import metrics
 from deskbase.core.errors import ValidationFailed
 from deskbase.core.tenancy import tenant
 from deskbase.organizations.models import Organization
+from deskbase.tickets.models import ACTIVE_STATUSES, Priority, Status
 
-ACTIVE = ("new", "open", "pending")
-STATUSES = ("new", "open", "pending", "resolved", "closed", "cancelled")
-PRIORITIES = ("low", "medium", "high", "urgent")
+ACTIVE = tuple(str(status) for status in ACTIVE_STATUSES)
+STATUSES = tuple(Status.values)
+PRIORITIES = tuple(Priority.values)
 AT_RISK_MINUTES = 60  # "at risk": a running SLA target due within this many minutes
 TREND_DAYS = 90  # ticket_trends keeps this many local days
 MAX_RANGE_DAYS = 3660
@@ -288,6 +289,7 @@ SELECT coalesce(json_agg(c), '[]'::json) FROM (
 NEXT_DUE = (
     "least(resolution_due_at, CASE WHEN first_response_at IS NULL THEN first_response_due_at END)"
 )
+ACTIVE_SQL = ", ".join(f"'{status}'" for status in ACTIVE)
 LIVE_CLOCK = f"""
 SELECT
  (SELECT count(*) FROM tickets_ticket WHERE organization_id = %(org)s {{team}}
@@ -296,10 +298,10 @@ SELECT
     AND deleted_at IS NULL AND resolved_at IS NOT NULL AND merged_into_id IS NULL
     AND resolved_at >= %(day_start)s AND resolved_at < %(day_end)s),
  (SELECT count(*) FROM tickets_ticket WHERE organization_id = %(org)s {{team}}
-    AND deleted_at IS NULL AND status IN ('new', 'open', 'pending')
+    AND deleted_at IS NULL AND status IN ({ACTIVE_SQL})
     AND sla_paused_at IS NULL AND {NEXT_DUE} >= %(now)s),
  (SELECT count(*) FROM tickets_ticket WHERE organization_id = %(org)s {{team}}
-    AND deleted_at IS NULL AND status IN ('new', 'open', 'pending')
+    AND deleted_at IS NULL AND status IN ({ACTIVE_SQL})
     AND sla_paused_at IS NULL AND {NEXT_DUE} >= %(now)s AND {NEXT_DUE} < %(soon)s)
 """
 

@@ -11,10 +11,10 @@ from datetime import datetime
 
 from ninja import Field, Router, Schema, Status
 
+from deskbase import cached
 from deskbase.accounts.requests import ApiRequest
 from deskbase.api.schemas import ERRORS
 from deskbase.api.tickets import Strict, organization_of
-from deskbase.core import cached
 from deskbase.core.errors import ValidationFailed
 from deskbase.tickets import canned
 from deskbase.tickets.access import access_ticket_reference

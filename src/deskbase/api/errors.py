@@ -16,26 +16,10 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
 
 from deskbase.accounts.throttle import Throttled
-from deskbase.api.renderers import dumps
 from deskbase.core.errors import DomainError, ValidationFailed, from_integrity_error
+from deskbase.core.problems import problem_response
 
 logger = logging.getLogger(__name__)
-PROBLEM_TYPE = "application/problem+json"
-TITLES = {
-    400: "Bad request",
-    401: "Not signed in",
-    403: "Forbidden",
-    404: "Not found",
-    405: "Method not allowed",
-    408: "Request timeout",
-    409: "Conflict",
-    413: "Too large",
-    415: "Unsupported media type",
-    422: "Invalid input",
-    429: "Too many requests",
-    500: "Server error",
-    503: "Service unavailable",
-}
 
 
 def problem(
@@ -47,32 +31,6 @@ def problem(
     **extra: Any,
 ) -> HttpResponse:
     return problem_response(status, detail, errors, **extra)
-
-
-def problem_body(
-    status: int, detail: str, errors: list[dict[str, str]] | None = None, **extra: Any
-) -> dict[str, Any]:
-    title = TITLES.get(status, "Error")
-    return {
-        "type": f"https://deskbase.dev/problems/{title.lower().replace(' ', '-')}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "errors": errors or [],
-        **extra,
-    }
-
-
-def problem_response(
-    status: int, detail: str, errors: list[dict[str, str]] | None = None, **extra: Any
-) -> HttpResponse:
-    """A problem document, also for errors raised outside the API's handlers
-    (deskbase.api.middleware)."""
-    return HttpResponse(
-        dumps(problem_body(status, detail, errors, **extra)),
-        status=status,
-        content_type=PROBLEM_TYPE,
-    )
 
 
 def _schema_errors(exc: SchemaValidationError) -> list[dict[str, str]]:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from deskbase.api.errors import PROBLEM_TYPE, problem_response
+from deskbase.core.problems import PROBLEM_TYPE, problem_response
 
 PREFIX = "/api/"
 DETAILS = {

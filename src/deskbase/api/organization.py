@@ -17,11 +17,11 @@ from django.db.models import Prefetch
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import AwareDatetime
 
+from deskbase import cached
 from deskbase.accounts.models import User
 from deskbase.accounts.requests import ApiRequest
 from deskbase.api.schemas import ERRORS, SlaEventOut
 from deskbase.api.tickets import Strict
-from deskbase.core import cached
 from deskbase.core.errors import NotFound
 from deskbase.core.tenancy import tenant
 from deskbase.organizations import services as organization_services
@@ -190,7 +190,7 @@ def list_policies(request: ApiRequest, query: Query[SlaPolicyQuery]):
     ensure_staff(user, "see SLA policies")
     wanted = {"is_active": query.active, "priority": query.priority,
               "customer_tier": query.customer_tier}  # fmt: skip
-    # Already in this order in the cache (deskbase.core.cached.sla_policies).
+    # Already in this order in the cache (deskbase.cached.sla_policies).
     return [
         policy
         for policy in cached.sla_policies(user.tenant_id)

@@ -31,9 +31,9 @@ if TYPE_CHECKING:
 
 # Imported by load(); an app that brings its own drivers appends its module here.
 SCENARIO_MODULES = ["deskbase.benchmarks.scenarios", "deskbase.benchmarks.http_scenarios"]
-SCENARIO_MODULES.append("deskbase.search.bench")
-SCENARIO_MODULES.append("deskbase.analytics.bench")
-SCENARIO_MODULES.append("deskbase.dbtools.cache_bench")  # cached vs uncached hot reads
+SCENARIO_MODULES.append("deskbase.benchmarks.search_scenarios")
+SCENARIO_MODULES.append("deskbase.benchmarks.analytics_scenarios")
+SCENARIO_MODULES.append("deskbase.benchmarks.cache_scenarios")  # cached vs uncached hot reads
 SCENARIO_MODULES.append("deskbase.web.bench")  # the web pages (docs/web.md)
 MODES = ("in-process", "http")
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import connection
 
+from deskbase.accounts.models import STAFF_ROLES
 from deskbase.tickets.models import ACTIVE_STATUSES
 
 BENCH_TAG = "deskbase-bench"
@@ -21,7 +22,7 @@ BENCH_CUSTOMER_EMAIL = "customer@bench.deskbase.invalid"
 PAGE_SIZE = 25
 DEEP_PAGE = 40
 DETAIL_COMMENTS = 20
-STAFF = ("admin", "manager", "agent")
+STAFF = tuple(str(role) for role in STAFF_ROLES)
 # The standard data sets of bench/README.md, by ticket count (`deskbase generate --tickets N`).
 DATA_SETS = {"small": 100_000, "standard": 1_000_000, "large": 10_000_000}
 

@@ -10,7 +10,3 @@ class CoreConfig(AppConfig):
         from deskbase.core.grants import grant_application_role
 
         post_migrate.connect(grant_application_role, sender=self)
-
-        from deskbase.core import cached
-
-        cached.connect()

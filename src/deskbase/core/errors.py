@@ -119,7 +119,8 @@ def from_integrity_error(error: Exception) -> ValidationFailed | None:
     field = DATABASE_ONLY_FIELDS.get(name) or constraint_fields().get(name)
     table = getattr(diag, "table_name", None) or ""
     if field is None and name.startswith(f"{table}_") and name.endswith("_same_org"):
-        # <table>_<column>_same_org (core.rls.tenant_foreign_key): another tenant's row
+        # <table>_<column>_same_org (deskbase.core.migrations._frozen.tenant_foreign_key):
+        # another tenant's row
         field = name[len(table) + 1 : -len("_same_org")].removesuffix("_id")
     if field is None:
         return None

@@ -1,5 +1,5 @@
 """Per-request timing: the Server-Timing header, the slow-request and slow-statement logs,
-and (in development and tests) the N+1 detector of deskbase.dbtools.querylog."""
+and (in development and tests) the N+1 detector of deskbase.core.querylog."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
 
-from deskbase.dbtools.querylog import RequestQueries
+from deskbase.core.querylog import RequestQueries
 
 logger = logging.getLogger("deskbase.slow")
 

@@ -28,6 +28,7 @@ from django.http import HttpRequest, HttpResponse
 
 from deskbase.core.db.base import DatabaseUnavailable
 from deskbase.core.db.pool import REACHABILITY
+from deskbase.core.problems import problem_response
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +70,6 @@ def _mark_outage(sender: object, request: HttpRequest | None = None, **kwargs: o
 
 def unavailable(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
-        from deskbase.api.errors import problem_response
-
         response = problem_response(503, "The database is unreachable; try again shortly.")
     else:
         # Inline, not a template: nothing on this path may need the database.

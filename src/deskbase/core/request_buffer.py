@@ -141,7 +141,7 @@ class BufferedRequests:
 def refuse(environ: dict[str, Any], start_response: Callable, exc: BodyTimeout) -> list[bytes]:
     """A problem document under /api/ (every API error is one), plain text elsewhere."""
     if environ.get("PATH_INFO", "").startswith("/api/"):
-        from deskbase.api.errors import PROBLEM_TYPE, problem_body
+        from deskbase.core.problems import PROBLEM_TYPE, problem_body
 
         body = json.dumps(problem_body(exc.status, exc.detail)).encode()
         content_type = PROBLEM_TYPE

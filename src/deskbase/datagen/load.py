@@ -14,8 +14,7 @@ from typing import TextIO
 
 from django.db import DatabaseError, connection, transaction
 
-from deskbase import config
-from deskbase.core import cached
+from deskbase import cached, config
 from deskbase.datagen import loader, worker
 from deskbase.datagen.plan import HISTORY_DAYS, Job, Summary, produce
 from deskbase.datagen.progress import Progress, duration

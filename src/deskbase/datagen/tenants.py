@@ -20,11 +20,12 @@ from deskbase.datagen.fastcal import CalendarTime, FastCalendar
 from deskbase.datagen.ids import Ids
 from deskbase.datagen.regions import ZONES, Zone, business_hours, holidays_between
 from deskbase.sla.calendar import BusinessCalendar
+from deskbase.tickets.models import Priority
 
 LARGEST_SHARE = 0.40
 TICKETS_PER_AGENT = 2000
 TICKETS_PER_CUSTOMER = 10
-PRIORITIES = ("low", "medium", "high", "urgent")
+PRIORITIES = tuple(Priority.values)
 TIERS = ("basic", "premium", "enterprise")
 # (first response, resolution) minutes for a basic customer; urgent counts calendar time.
 TARGETS = {"urgent": (30, 240), "high": (60, 480), "medium": (240, 1440), "low": (480, 2880)}

@@ -32,10 +32,11 @@ from deskbase.datagen import text, vocab
 from deskbase.datagen.copytext import NULL, Clock, interval, jsonb, text_array
 from deskbase.datagen.ids import Ids
 from deskbase.datagen.tenants import PRIORITIES, Org, Policy
+from deskbase.tickets.models import Channel
 
 DAY, HOUR = 86_400, 3600
 SWEEP = 900  # mark_breaches runs at least this often: a breach is flagged within 15 minutes
-CHANNELS = ("email", "web", "portal", "chat", "phone", "api")
+CHANNELS = tuple(Channel.values)
 PRIORITY_TABLE = (0,) * 30 + (1,) * 45 + (2,) * 18 + (3,) * 7  # low 30 %, ..., urgent 7 %
 CHANNEL_TABLE = (0,) * 38 + (1,) * 20 + (2,) * 15 + (3,) * 12 + (4,) * 9 + (5,) * 6
 TAG_CUM = list(accumulate(1.0 / (k**1.1) for k in range(1, len(vocab.TAGS) + 1)))

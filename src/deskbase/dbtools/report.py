@@ -442,7 +442,7 @@ def render_text(report: Report) -> str:
         out.append(f"      {item['action']}")
         for statement in item.get("statements", []):
             out.append(f"      e.g. {statement}")
-    section("Application cache (deskbase.core.cached)")
+    section("Application cache (deskbase.cached)")
     cache = report.app_cache
     if cache:
         state = "available" if cache["available"] else "UNAVAILABLE: serving uncached"

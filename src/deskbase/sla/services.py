@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from django.db import connection
 from django.utils import timezone
 
-from deskbase.core import cached
+from deskbase import cached
 from deskbase.core.tenancy import tenant
 from deskbase.organizations.models import Organization
 from deskbase.sla.calendar import BusinessCalendar
@@ -59,7 +59,7 @@ def policy_for(
     """The active policy for (priority, customer tier) whose [valid_from, valid_until) holds `at`.
 
     The exclusion constraint sla_slapolicy_no_overlap guarantees at most one. Read
-    from the organization's cached policies (deskbase.core.cached), not a query.
+    from the organization's cached policies (deskbase.cached), not a query.
     """
     return cached.active_policy(organization, priority=priority, customer_tier=customer_tier, at=at)
 

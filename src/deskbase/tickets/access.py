@@ -13,8 +13,8 @@ from typing import Any
 
 from django.db.models import Model, Q, QuerySet
 
+from deskbase import cached
 from deskbase.accounts.models import User
-from deskbase.core import cached
 from deskbase.core.errors import NotFound, ValidationFailed
 from deskbase.core.tenancy import tenant
 from deskbase.organizations.models import Organization

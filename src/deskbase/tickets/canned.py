@@ -20,8 +20,9 @@ from collections.abc import Callable
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from deskbase import cached
 from deskbase.accounts.models import Role, User
-from deskbase.core import cached, events
+from deskbase.core import events
 from deskbase.core.cache import invalidate_on_commit
 from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed, validated
 from deskbase.core.tenancy import tenant_atomic
@@ -191,7 +192,7 @@ def canned_response_render(
 def canned_responses_for(*, organization: Organization, actor: User) -> list[CannedResponse]:
     """Shared responses and the actor's personal ones, by name (cached; one query on a miss)."""
     ensure_staff(actor, "use canned responses")
-    # The organization's whole list is cached (deskbase.core.cached); pick the usable.
+    # The organization's whole list is cached (deskbase.cached); pick the usable.
     return [
         canned
         for canned in cached.canned_responses(organization)

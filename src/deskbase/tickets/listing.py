@@ -37,6 +37,7 @@ from deskbase.tickets.selectors import (
     AT_RISK_WINDOW,
     FAR_FUTURE,
     KEYSETS,
+    PRIORITY_RANKS,
     SORTS,
     TicketFilters,
     _cursor_values,
@@ -60,8 +61,14 @@ ROW_RELATED = {
 }
 _ALIASES = {"customer": "c", "assignee": "a", "team": "tm", "category": "cat"}
 
+# selectors.PRIORITY_RANK in SQL: "CASE t.priority WHEN 'urgent' THEN 4 ... ELSE 1 END".
 PRIORITY_RANK_SQL = (
-    "CASE t.priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END"
+    "CASE t.priority "
+    + " ".join(
+        f"WHEN '{priority}' THEN {rank}"
+        for priority, rank in sorted(PRIORITY_RANKS.items(), key=lambda item: -item[1])[:-1]
+    )
+    + " ELSE 1 END"
 )
 SLA_KEY_SQL = f"coalesce(t.resolution_due_at, '{FAR_FUTURE.isoformat()}'::timestamptz)"
 # The SQL of each keyset column.

@@ -21,6 +21,7 @@ from deskbase.sla.models import SlaEvent
 from deskbase.tickets.models import (
     ACTIVE_STATUSES,
     CommentKind,
+    Priority,
     Status,
     Ticket,
     TicketAttachment,
@@ -200,10 +201,12 @@ def ticket_trash(*, organization: Organization, actor: User, limit: int = 50) ->
 SORTS = ("updated", "created", "priority", "sla_due")
 AT_RISK_WINDOW = timedelta(hours=1)
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+# The priority sort's rank of each priority: Priority's order (low 1 ... urgent 4). The
+# highest ranks are spelled out, highest first; the lowest is the ELSE.
+PRIORITY_RANKS = {priority: rank for rank, priority in enumerate(Priority.values, start=1)}
+_RANKED = sorted(PRIORITY_RANKS.items(), key=lambda item: -item[1])[:-1]
 PRIORITY_RANK = Case(
-    When(priority="urgent", then=Value(4)),
-    When(priority="high", then=Value(3)),
-    When(priority="medium", then=Value(2)),
+    *[When(priority=priority, then=Value(rank)) for priority, rank in _RANKED],
     default=Value(1),
     output_field=IntegerField(),
 )

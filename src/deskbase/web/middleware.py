@@ -6,7 +6,7 @@ zone (Organization.timezone, e.g. Europe/Berlin) for the request and restores
 the previous one afterwards. Stored times stay UTC; only their display changes.
 
 Not for /api/ (its contract is ISO-8601 instants, whatever the zone). The zone
-comes from the cached organization settings (deskbase.core.cached), so a page pays
+comes from the cached organization settings (deskbase.cached), so a page pays
 no query for it on a cache hit.
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from deskbase.core import cached
+from deskbase import cached
 from deskbase.core.tenant_middleware import SESSION_KEY
 from deskbase.organizations.models import Organization
 

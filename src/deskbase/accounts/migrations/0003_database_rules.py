@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from deskbase.core.rls import enable_rls, tenant_foreign_key, touch_updated_at
+from deskbase.core.migrations._frozen import enable_rls, tenant_foreign_key, touch_updated_at
 
 
 class Migration(migrations.Migration):

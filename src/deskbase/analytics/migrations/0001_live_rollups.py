@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from django.db import migrations
 
-from deskbase.core.rls import enable_rls
+from deskbase.core.migrations._frozen import enable_rls
 
 TABLES = """
 CREATE TABLE analytics_ticket_counts (

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from deskbase.core.rls import enable_rls, touch_updated_at
+from deskbase.core.migrations._frozen import enable_rls, touch_updated_at
 
 FUNCTIONS = """
 CREATE FUNCTION deskbase_touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -24,7 +24,7 @@ search does not read a big tenant's matches.
 
 from django.db import migrations
 
-from deskbase.core.rls import enable_rls
+from deskbase.core.migrations._frozen import enable_rls
 
 CONFIGURATIONS = """
 CREATE EXTENSION IF NOT EXISTS unaccent;

@@ -3,7 +3,7 @@ machine, history, append-only history, the category tree, same-tenant references
 
 from django.db import migrations
 
-from deskbase.core.rls import enable_rls, tenant_foreign_key, touch_updated_at
+from deskbase.core.migrations._frozen import enable_rls, tenant_foreign_key, touch_updated_at
 
 NUMBER = """
 CREATE FUNCTION tickets_allocate_number() RETURNS trigger LANGUAGE plpgsql AS $$

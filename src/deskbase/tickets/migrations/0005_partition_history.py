@@ -14,7 +14,7 @@ row-level security are set up again on the new parent.
 # ruff: noqa: S608 (fixed table names)
 from django.db import migrations
 
-from deskbase.dbtools import partitions
+from deskbase.core.migrations._frozen import create_month_partition, create_partitions_ahead
 
 TABLE = "tickets_tickethistory"
 OLD = "tickets_tickethistory_unpartitioned"
@@ -95,17 +95,16 @@ CREATE POLICY owner_maintenance ON {TABLE} TO CURRENT_USER USING (true) WITH CHE
 
 
 def partition(apps, schema_editor):
-    spec = partitions.managed(TABLE)
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(CREATE)
-        partitions.create_ahead(cursor, spec)
+        create_partitions_ahead(cursor, TABLE, "created_at")
         # Every month that holds history gets its partition before the copy, so no
         # row goes through the default partition.
         cursor.execute(
             f"SELECT DISTINCT date_trunc('month', created_at AT TIME ZONE 'UTC')::date FROM {OLD}"
         )
         for (month,) in cursor.fetchall():
-            partitions.create_partition(cursor, spec, month)
+            create_month_partition(cursor, TABLE, "created_at", month)
         cursor.execute(f"INSERT INTO {TABLE} ({COLUMNS}) SELECT {COLUMNS} FROM {OLD}")
         cursor.execute(FINISH)
         cursor.execute(RLS)

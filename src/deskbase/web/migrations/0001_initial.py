@@ -1,7 +1,7 @@
 import django.db.models.functions.datetime
 from django.db import migrations, models
 
-from deskbase.core.rls import enable_rls
+from deskbase.core.migrations._frozen import enable_rls
 
 
 class Migration(migrations.Migration):

@@ -6,8 +6,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from deskbase import cached
 from deskbase.core import cache as cachelayer
-from deskbase.core import cached
 from deskbase.organizations.models import Organization
 
 

@@ -72,7 +72,7 @@ def allow_repeats() -> Iterator[None]:
 
 def _caller() -> str:
     """The innermost frame of the project's code (not Django's, not this module's)."""
-    skipped = ("/dbtools/querylog", "/core/middleware", "/core/tenant_middleware",
+    skipped = ("/core/querylog", "/core/middleware", "/core/tenant_middleware",
                "site-packages", "/lib/python")  # fmt: skip
     for frame in reversed(traceback.extract_stack()[:-3]):
         if not any(part in frame.filename for part in skipped):

@@ -236,7 +236,7 @@ def _on_delete(sender: type, instance: Any, **_: Any) -> None:
 
 
 def connect() -> None:
-    """Subscribe the invalidations (CoreConfig.ready)."""
+    """Subscribe the invalidations (OrganizationsConfig.ready)."""
     for name in EVENTS:
         events.subscribe(name, "after")(_on_event)
     for model in MODELS:

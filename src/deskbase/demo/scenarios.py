@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from deskbase.core.demo.canned import CANNED_PERSONAL, CANNED_SHARED
+from deskbase.demo.canned import CANNED_PERSONAL, CANNED_SHARED
 
 
 @dataclass(frozen=True)

@@ -22,17 +22,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from deskbase.accounts.models import User
-from deskbase.core.demo.scenarios import REOPENED, SCENARIOS, Scenario
 from deskbase.core.tenancy import tenant
+from deskbase.demo.scenarios import REOPENED, SCENARIOS, Scenario
 from deskbase.organizations.models import Organization
 from deskbase.sla.calendar import BusinessCalendar, calendar_for
 from deskbase.sla.models import SlaPolicy
 from deskbase.sla.services import due_at
 from deskbase.tickets import canned as canned_responses
 from deskbase.tickets import services as t
-from deskbase.tickets.models import Ticket
+from deskbase.tickets.models import Priority, Ticket
 
-PRIORITIES = ("low", "medium", "high", "urgent")
+PRIORITIES = tuple(Priority.values)
 # Who writes in, and how: the customer, except on the phone, where the agent types it.
 CHANNELS = (("email", 34), ("portal", 24), ("web", 13), ("chat", 12), ("phone", 9), ("api", 8))
 FORGOTTEN = 3  # recent tickets nobody answered: breaching their first-response target now

@@ -1,4 +1,4 @@
-"""Benchmarks: each hot read of deskbase.core.cached, from the cache and from the database.
+"""Benchmarks: each hot read of deskbase.cached, from the cache and from the database.
 
 For each accessor two scenarios: `<name>_cached` (the entry warm in the configured
 cache: local memory, or Redis with REDIS_URL) and `<name>_uncached` (the same
@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from deskbase import cached
 from deskbase.benchmarks.context import Context
 from deskbase.benchmarks.registry import Prepared, inprocess, inserts_into
 from deskbase.benchmarks.scenarios import _load, _open_bench_ticket, bench_customer
 from deskbase.core import cache as cachelayer
-from deskbase.core import cached
 
 READS: dict[str, tuple[str, Callable[[int], Any]]] = {
     "org_settings": ("the organization with its holidays", cached.organization_settings),

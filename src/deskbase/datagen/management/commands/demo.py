@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from deskbase.core.demo import DEMO_LOGINS, DEMO_SLUG, load_demo
+from deskbase.demo import DEMO_LOGINS, DEMO_SLUG, load_demo
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@
 Two organizations: "Demo Support" (slug `demo`), a healthy desk with a few
 problems — about 300 tickets over the last six weeks from customers by email,
 portal, chat and API (agents open the phone calls), each a coherent conversation
-(deskbase.core.demo.scenarios), most answered and solved within their SLA, a few
+(deskbase.demo.scenarios), most answered and solved within their SLA, a few
 late, a handful breaching right now, CSAT ratings, shared and personal canned
 responses — and a small second tenant ("Other Corp", slug `other`) that the
 first must never see.
@@ -26,10 +26,10 @@ from django.utils import timezone
 
 from deskbase.accounts import services as people
 from deskbase.accounts.models import Role, User
-from deskbase.core.demo import stories
-from deskbase.core.demo.canned import CANNED_PERSONAL, CANNED_SHARED
 from deskbase.core.tenancy import tenant
 from deskbase.dbtools import partitions
+from deskbase.demo import stories
+from deskbase.demo.canned import CANNED_PERSONAL, CANNED_SHARED
 from deskbase.organizations.models import Organization
 from deskbase.organizations.services import holiday_add, organization_create
 from deskbase.sla.policies import sla_policy_create

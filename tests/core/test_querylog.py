@@ -10,7 +10,7 @@ from django.http import HttpResponse
 from django.test import Client, override_settings
 from django.urls import path
 
-from deskbase.dbtools.querylog import RepeatedStatement, allow_repeats, shape
+from deskbase.core.querylog import RepeatedStatement, allow_repeats, shape
 from deskbase.organizations.models import Organization
 
 

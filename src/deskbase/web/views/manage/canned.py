@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
 
 from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -19,7 +18,7 @@ from deskbase.web.views.common import (
     organization_of,
     staff_required,
 )
-from deskbase.web.views.manage.forms import form_page
+from deskbase.web.views.manage.forms import action, form_page
 
 
 @staff_required
@@ -42,17 +41,14 @@ def canned_responses(request: AuthedRequest) -> HttpResponse:
     })  # fmt: skip
 
 
-@staff_required
-@require_POST
-@domain_errors
-def canned_delete(request: AuthedRequest, canned_id: int) -> HttpResponse:
+@action("manage_canned", guard=staff_required)
+def canned_delete(request: AuthedRequest, canned_id: int) -> str:
     user = request.user
     canned.canned_response_delete(
         organization=organization_of(user), actor=user,
         canned=CannedResponse(pk=canned_id, organization_id=user.tenant_id),
     )  # fmt: skip
-    messages.success(request, "Canned response deleted.")
-    return redirect("web:manage_canned")
+    return "Canned response deleted."
 
 
 @staff_required

@@ -1,19 +1,29 @@
-"""The shape most administration forms share: parse the form, call one service, and on a
-refusal show the form again (422) with what was typed and each error beside its input."""
+"""The shapes administration pages share.
+
+- `form_page`: parse the form, call one service, and on a refusal show the form again
+  (422) with what was typed and each error beside its input.
+- `action`: a button that changes one thing (remove, restore, add a member): the view
+  calls the service and returns what it did, shown on the page it goes back to.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from deskbase.accounts.models import User
 from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import NotFound, ValidationFailed
 from deskbase.web import selectors
+from deskbase.web.views.common import domain_errors, manager_required
+
+Action = Callable[..., str]
 
 
 def form_page(
@@ -50,3 +60,21 @@ def owned(model: type, user: User, pk: int, what: str) -> Any:
     if found is None:
         raise NotFound(f"no such {what}")
     return found
+
+
+def action(
+    to: str, *, guard: Callable[[Callable[..., Any]], Any] = manager_required
+) -> Callable[[Action], Callable[..., HttpResponse]]:
+    """A POST-only view behind `guard` (managers by default) whose function acts and
+    returns the message to show; then the page named `web:<to>`. A refusal is handled by
+    `domain_errors` like on every page (404, 403, or back with the field's message)."""
+
+    def wrap(view: Action) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def act(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            messages.success(request, view(request, *args, **kwargs))
+            return redirect(f"web:{to}")
+
+        return guard(require_POST(domain_errors(act)))
+
+    return wrap

@@ -11,7 +11,6 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
 
 from deskbase.accounts import services as people
 from deskbase.accounts.models import Availability, CustomerTier, Role, User
@@ -19,7 +18,7 @@ from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import ValidationFailed
 from deskbase.web import selectors
 from deskbase.web.views.common import domain_errors, manager_required, organization_of
-from deskbase.web.views.manage.forms import owned
+from deskbase.web.views.manage.forms import action, owned
 
 PEOPLE_PAGE = 50
 
@@ -89,25 +88,19 @@ def person_edit(request: AuthedRequest, user_id: int) -> HttpResponse:
     })  # fmt: skip
 
 
-@manager_required
-@require_POST
-@domain_errors
-def person_remove(request: AuthedRequest, user_id: int) -> HttpResponse:
+@action("manage_people")
+def person_remove(request: AuthedRequest, user_id: int) -> str:
     user = request.user
     target = owned(User, user, user_id, "person")
     people.user_soft_delete(organization=organization_of(user), actor=user, user=target)
-    messages.success(request, f"{target.email} removed.")
-    return redirect("web:manage_people")
+    return f"{target.email} removed."
 
 
-@manager_required
-@require_POST
-@domain_errors
-def person_restore(request: AuthedRequest, user_id: int) -> HttpResponse:
+@action("manage_people")
+def person_restore(request: AuthedRequest, user_id: int) -> str:
     user = request.user
     target = selectors.removed_person(actor=user, user_id=user_id)
     if target is None:
         raise ValidationFailed.one("user", "No such removed person here.")
     people.user_restore(organization=organization_of(user), actor=user, user=target)
-    messages.success(request, f"{target.email} restored.")
-    return redirect("web:manage_people")
+    return f"{target.email} restored."

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import redirect
-from django.views.decorators.http import require_POST
 
 from deskbase.accounts.models import CustomerTier
 from deskbase.accounts.requests import AuthedRequest
@@ -21,7 +18,7 @@ from deskbase.sla.models import TARGET_RANGE, SlaPolicy
 from deskbase.tickets.models import Priority
 from deskbase.web import selectors
 from deskbase.web.views.common import domain_errors, manager_required, organization_of
-from deskbase.web.views.manage.forms import form_page, owned
+from deskbase.web.views.manage.forms import action, form_page, owned
 from deskbase.web.views.tickets import reference
 
 # The inputs of the policy forms, by the field a service error names.
@@ -113,15 +110,12 @@ def sla_policies(request: AuthedRequest) -> HttpResponse:
     )  # fmt: skip
 
 
-@manager_required
-@require_POST
-@domain_errors
-def sla_deactivate(request: AuthedRequest, policy_id: int) -> HttpResponse:
+@action("manage_sla")
+def sla_deactivate(request: AuthedRequest, policy_id: int) -> str:
     user = request.user
     policy = reference(SlaPolicy, user, policy_id, "policy")
     policies.sla_policy_deactivate(organization=organization_of(user), actor=user, policy=policy)
-    messages.success(request, f"Policy {policy.name!r} deactivated.")
-    return redirect("web:manage_sla")
+    return f"Policy {policy.name!r} deactivated."
 
 
 @manager_required

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
 
 from deskbase.accounts import services as people
 from deskbase.accounts.models import Team, User
@@ -13,7 +12,7 @@ from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import ValidationFailed
 from deskbase.web import selectors
 from deskbase.web.views.common import domain_errors, manager_required, organization_of
-from deskbase.web.views.manage.forms import owned
+from deskbase.web.views.manage.forms import action, owned
 from deskbase.web.views.tickets import reference
 
 
@@ -33,10 +32,8 @@ def teams(request: AuthedRequest) -> HttpResponse:
                   {"teams": rows, "staff": staff, "section": "teams"})  # fmt: skip
 
 
-@manager_required
-@require_POST
-@domain_errors
-def team_member_add(request: AuthedRequest, team_id: int) -> HttpResponse:
+@action("manage_teams")
+def team_member_add(request: AuthedRequest, team_id: int) -> str:
     user = request.user
     team = reference(Team, user, team_id, "team")
     member = reference(User, user, request.POST.get("user"), "user")
@@ -44,18 +41,14 @@ def team_member_add(request: AuthedRequest, team_id: int) -> HttpResponse:
         raise ValidationFailed.one("user", "Choose an agent.")
     people.team_add_member(organization=organization_of(user), actor=user, team=team,
                            user=member)  # fmt: skip
-    messages.success(request, f"{member.full_name or member.email} joined {team.name}.")
-    return redirect("web:manage_teams")
+    return f"{member.full_name or member.email} joined {team.name}."
 
 
-@manager_required
-@require_POST
-@domain_errors
-def team_member_remove(request: AuthedRequest, team_id: int, user_id: int) -> HttpResponse:
+@action("manage_teams")
+def team_member_remove(request: AuthedRequest, team_id: int, user_id: int) -> str:
     user = request.user
     team = owned(Team, user, team_id, "team")
     member = owned(User, user, user_id, "user")
     people.team_remove_member(organization=organization_of(user), actor=user, team=team,
                               user=member)  # fmt: skip
-    messages.success(request, f"{member.full_name or member.email} left {team.name}.")
-    return redirect("web:manage_teams")
+    return f"{member.full_name or member.email} left {team.name}."

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from deskbase.core.tenancy import current_tenant
 from deskbase.outbox import registry
 
 
@@ -14,10 +15,12 @@ class Recorder:
     """An in-process consumer: records each call; fails while `failing` is set."""
 
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    tenants: list[int | None] = field(default_factory=list)
     failing: Exception | None = None
 
     def __call__(self, payload: dict[str, Any], key: str) -> None:
         self.calls.append((key, payload))
+        self.tenants.append(current_tenant())
         if self.failing is not None:
             raise self.failing
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import psycopg
 from django.conf import settings
 from django.db import connection, transaction
@@ -75,10 +76,12 @@ class BatchResult:
     failed: int = 0  # attempts spent: dead until replayed
 
 
+# statement_timestamp(), not now(): rows enqueued earlier in a long transaction (a
+# test's, a bench's) are due, and a retry is timed from its failure, not its batch.
 _CLAIM = """
 SELECT id, organization_id, consumer, delivery_key, payload, attempts
 FROM outbox_message
-WHERE state = 'pending' AND next_attempt_at <= now(){only}
+WHERE state = 'pending' AND next_attempt_at <= statement_timestamp(){only}
 ORDER BY next_attempt_at, id
 LIMIT %s
 FOR UPDATE SKIP LOCKED
@@ -86,7 +89,8 @@ FOR UPDATE SKIP LOCKED
 
 _MARK_DELIVERED = """
 UPDATE outbox_message
-SET state = 'delivered', delivered_at = now(), attempts = attempts + 1, last_error = ''
+SET state = 'delivered', delivered_at = statement_timestamp(), attempts = attempts + 1,
+    last_error = ''
 WHERE id = ANY(%s)
 """
 
@@ -96,7 +100,7 @@ SET attempts = m.attempts + 1,
     last_error = f.error,
     state = CASE WHEN f.dead THEN 'failed' ELSE 'pending' END,
     next_attempt_at = CASE WHEN f.dead THEN m.next_attempt_at
-                           ELSE now() + make_interval(secs => f.delay) END
+                           ELSE statement_timestamp() + make_interval(secs => f.delay) END
 FROM unnest(%s::bigint[], %s::text[], %s::boolean[], %s::float8[]) AS f(id, error, dead, delay)
 WHERE m.id = f.id
 """
@@ -122,7 +126,8 @@ def deliver_batch(*, limit: int | None = None, consumers: list[str] | None = Non
             if org_id != tenant_set:
                 set_tenant(org_id)
                 tenant_set = org_id
-            error = _call(name, payload, key)
+            # Django's connection hands jsonb over as text (its JSONField parses it).
+            error = _call(name, orjson.loads(payload) if isinstance(payload, str) else payload, key)
             if error is None:
                 delivered.append(row_id)
                 continue
@@ -162,7 +167,8 @@ def seconds_until_due() -> float | None:
     """Seconds until the next pending row is due (0 if one is), None with none pending."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT greatest(extract(epoch FROM min(next_attempt_at) - now()), 0)::float8"
+            "SELECT greatest(extract(epoch FROM min(next_attempt_at) - statement_timestamp()),"
+            " 0)::float8"
             " FROM outbox_message WHERE state = 'pending'"
         )
         return cursor.fetchone()[0]

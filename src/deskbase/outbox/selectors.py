@@ -24,8 +24,10 @@ def status(*, dead: int = 10) -> dict[str, Any]:
             consumers.setdefault(consumer, {"pending": 0, "delivered": 0, "failed": 0})
             consumers[consumer][state] = count
         cursor.execute(
-            "SELECT count(*), extract(epoch FROM now() - min(next_attempt_at))::float8"
-            " FROM outbox_message WHERE state = 'pending' AND next_attempt_at <= now()"
+            "SELECT count(*),"
+            " extract(epoch FROM statement_timestamp() - min(next_attempt_at))::float8"
+            " FROM outbox_message"
+            " WHERE state = 'pending' AND next_attempt_at <= statement_timestamp()"
         )
         due, oldest_wait = cursor.fetchone()
         cursor.execute(

@@ -64,7 +64,8 @@ def replay_failed(
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE outbox_message SET state = 'pending', attempts = 0, next_attempt_at = now()"
+            "UPDATE outbox_message"
+            " SET state = 'pending', attempts = 0, next_attempt_at = statement_timestamp()"
             " WHERE state = 'failed' AND (%(consumer)s::text IS NULL OR consumer = %(consumer)s)"
             " AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))"
             " AND (%(org)s::bigint IS NULL OR organization_id = %(org)s)",

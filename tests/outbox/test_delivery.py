@@ -5,6 +5,7 @@ dead rows shown by `deskbase outbox status` and replayed by `deskbase outbox ret
 from __future__ import annotations
 
 import io
+import json
 import threading
 from datetime import timedelta
 
@@ -207,3 +208,25 @@ def test_delivered_rows_past_their_retention_are_purged(tenant_a, recorder):
     assert sorted(OutboxMessage.objects.values_list("delivery_key", flat=True)) == [
         "recent", "waiting",
     ]  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_bench_scenario_reports_rows_delivered_per_second():
+    from deskbase.core.demo import load_demo
+
+    # Given the demo data set, when `deskbase bench` runs the outbox scenario
+    assert load_demo(tickets=30)
+    out = io.StringIO()
+    call_command("bench", "--scenario", "outbox_delivery", "--samples", "5", "--warmup", "1",
+                 stdout=out, stderr=io.StringIO())  # fmt: skip
+    result = json.loads(out.getvalue())["scenarios"]["outbox_delivery"]
+
+    # Then every call delivered a whole batch, and the rate is reported beside the latency
+    assert result["errors"] == 0, result
+    details = result["details"]
+    batch = details["batch_size"]
+    # 5 samples, 1 warm-up, 1 call whose SQL is captured for the raw timing
+    assert details["rows_delivered"] == 7 * batch
+    assert details["rows_per_second"] > 0
+    assert result["raw_sql"]["statements"] == 2  # the claim and the delivered mark
+    assert OutboxMessage.objects.filter(state="delivered").count() == 7 * batch

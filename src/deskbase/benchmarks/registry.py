@@ -35,6 +35,7 @@ SCENARIO_MODULES.append("deskbase.search.bench")
 SCENARIO_MODULES.append("deskbase.analytics.bench")
 SCENARIO_MODULES.append("deskbase.dbtools.cache_bench")  # cached vs uncached hot reads
 SCENARIO_MODULES.append("deskbase.web.bench")  # the web pages (docs/web.md)
+SCENARIO_MODULES.append("deskbase.benchmarks.outbox_bench")  # outbox delivery (docs/outbox.md)
 MODES = ("in-process", "http")
 
 

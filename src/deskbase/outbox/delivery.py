@@ -8,9 +8,10 @@ exponential back-off and jitter, or 'failed' once the consumer's attempts are
 spent). A process that dies mid-batch holds no claim: its transaction ends with its
 connection, the rows stay pending and are delivered again (at least once).
 
-Each consumer call runs in a savepoint, with the row's organization as tenant: what
-a consumer writes through Django commits with the delivery mark, or is undone with
-its failure. Rows are claimed across organizations, so the deliverer needs a role
+Each consumer call runs with the row's organization as tenant, and in a savepoint
+from its first statement on: what a consumer writes through Django commits with the
+delivery mark, or is undone with its failure (a consumer that makes no query pays
+no savepoint). Rows are claimed across organizations, so the deliverer needs a role
 that sees every tenant's rows: the worker's owner role (deskbase.jobs).
 
 `DeliveryLoop` runs batches until none is left, then waits for a NOTIFY on
@@ -149,17 +150,43 @@ def deliver_batch(*, limit: int | None = None, consumers: list[str] | None = Non
     return result
 
 
+class _SavepointOnFirstQuery:
+    """An execute wrapper that opens a savepoint before a consumer's first statement.
+
+    A consumer that writes through Django gets its writes undone if it then fails;
+    one that never queries (an e-mail, a webhook: most of them) costs no round trip,
+    where a savepoint per row halved the rate of a batch.
+    """
+
+    def __init__(self) -> None:
+        self.sid: str | None = None
+        self._opening = False
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if self.sid is None and not self._opening:
+            self._opening = True  # connection.savepoint() runs through this wrapper too
+            try:
+                self.sid = connection.savepoint()
+            finally:
+                self._opening = False
+        return execute(sql, params, many, context)
+
+
 def _call(name: str, payload: dict[str, Any], key: str) -> str | None:
-    """Deliver one row in a savepoint; its error as text, or None once delivered."""
+    """Deliver one row; its error as text (its writes undone), or None once delivered."""
+    savepoint = _SavepointOnFirstQuery()
     try:
         consumer = registry.get(name)
-        with transaction.atomic():
+        with connection.execute_wrapper(savepoint):
             consumer.deliver(payload, key)
     except Exception as exc:
-        if connection.needs_rollback or not connection.is_usable():
-            raise  # the connection itself failed: give the whole batch up
+        if savepoint.sid is not None:
+            # Raises in turn when the connection itself is gone: the batch is given up.
+            connection.savepoint_rollback(savepoint.sid)
         text = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"
         return text[:MAX_ERROR_LENGTH]
+    if savepoint.sid is not None:
+        connection.savepoint_commit(savepoint.sid)
     return None
 
 

@@ -155,7 +155,7 @@ class _SavepointOnFirstQuery:
 
     A consumer that writes through Django gets its writes undone if it then fails;
     one that never queries (an e-mail, a webhook: most of them) costs no round trip,
-    where a savepoint per row halved the rate of a batch.
+    where a savepoint per row made a batch of no-op calls nine times slower.
     """
 
     def __init__(self) -> None:

@@ -29,6 +29,8 @@ usage: deskbase <command> [options]
                         the job worker
   worker                run the job worker alone (periodic SLA and maintenance tasks)
   jobs status           the job schedule, last runs and failures
+  outbox status|retry|deliver
+                        effects waiting for delivery, dead rows, replay (docs/outbox.md)
   db_maintenance ...    partitions, views, VACUUM, REINDEX, checks, statistics
   backup [--output F]   pg_dump the database; restore FILE puts a dump back
   pg start|stop|status  manage the embedded PostgreSQL in {var}/pg

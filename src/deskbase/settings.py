@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "deskbase.search",
     "deskbase.analytics",
     "deskbase.dbtools",
+    "deskbase.outbox",
     "deskbase.web",
 ]
 
@@ -227,6 +228,12 @@ PARTITIONS_BACK_MONTHS = config.env_int("DESKBASE_PARTITIONS_BACK_MONTHS", 3)
 # Where `deskbase db_maintenance --drop-old-partitions` and the worker archive
 # partitions past retention (tables whose registry entry says archive).
 ARCHIVE_DIR = VAR_DIR / "archive"
+# Modules holding outbox consumers besides each app's `consumers` module, comma-separated
+# (docs/outbox.md). The other outbox knobs have defaults in deskbase.outbox.delivery.
+OUTBOX_CONSUMER_MODULES = [
+    name.strip() for name in os.environ.get("DESKBASE_OUTBOX_CONSUMERS", "").split(",")
+    if name.strip()
+]  # fmt: skip
 # -------------------------------------------------------------------- cache
 # Local memory by default; Redis (shared by every server process) when REDIS_URL
 # is set. docs/caching.md. Entries are invalidated by per-organization version keys

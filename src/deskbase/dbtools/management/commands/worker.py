@@ -1,4 +1,5 @@
-"""`deskbase worker`: the procrastinate worker that runs deskbase.jobs (as the owner role).
+"""`deskbase worker`: the procrastinate worker that runs deskbase.jobs (as the owner role),
+and beside it, in a thread, the delivery of the outbox (deskbase.outbox.delivery).
 
 procrastinate stops a worker whose side task fails, typically its notification
 listener when the database restarts or a restore ends its connections; that stop
@@ -28,7 +29,10 @@ class SideTaskFailures(logging.Handler):
 
 
 class Command(BaseCommand):
-    help = "Run the job worker: periodic maintenance and SLA tasks (deskbase.jobs)."
+    help = (
+        "Run the job worker: periodic maintenance and SLA tasks (deskbase.jobs),"
+        " and the outbox's delivery."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--concurrency", type=int, default=1,
@@ -36,16 +40,19 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         from deskbase.jobs import QUEUE
+        from deskbase.outbox.delivery import DeliveryThread
 
         failures = SideTaskFailures()
         logger = logging.getLogger("procrastinate.worker")
         logger.addHandler(failures)
+        outbox = DeliveryThread().start()
         try:
             call_command(
                 "procrastinate", "worker", "--queues", QUEUE,
                 "--concurrency", str(options["concurrency"]), "--name", "deskbase",
             )  # fmt: skip
         finally:
+            outbox.stop()  # after its batch in progress: a batch cut short is delivered again
             logger.removeHandler(failures)
         if failures.reason is not None:
             raise CommandError(f"the worker stopped on its own: {failures.reason}")

@@ -83,7 +83,8 @@ def purge_delivered(*, older_than: timedelta, limit: int = 10_000) -> int:
         cursor.execute(
             "DELETE FROM outbox_message WHERE id IN ("
             " SELECT id FROM outbox_message WHERE state = 'delivered'"
-            " AND delivered_at < now() - %s ORDER BY delivered_at LIMIT %s)",
-            [older_than, limit],
+            " AND delivered_at < now() - %s * interval '1 second'"
+            " ORDER BY delivered_at LIMIT %s)",
+            [older_than.total_seconds(), limit],
         )
         return cursor.rowcount

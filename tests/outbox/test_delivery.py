@@ -212,7 +212,7 @@ def test_delivered_rows_past_their_retention_are_purged(tenant_a, recorder):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_bench_scenario_reports_rows_delivered_per_second():
-    from deskbase.core.demo import load_demo
+    from deskbase.demo import load_demo
 
     # Given the demo data set, when `deskbase bench` runs the outbox scenario
     assert load_demo(tickets=30)

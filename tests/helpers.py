@@ -1,4 +1,5 @@
-"""Helpers for tests that drive `deskbase` processes and their HTTP servers."""
+"""Helpers for tests that drive `deskbase` processes and their HTTP servers, and for
+raw SQL that the database must refuse."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
 
 DESKBASE = str(Path(sys.executable).with_name("deskbase"))
 
@@ -66,3 +71,31 @@ def stop_process(process: subprocess.Popen, timeout: float = 60) -> str:
         process.terminate()
     output, _ = process.communicate(timeout=timeout)
     return output or ""
+
+
+def assert_sql_refused(error: type[Exception], match: str, sql: str, params: Any) -> None:
+    """Raw SQL, past every service, that PostgreSQL must refuse with `error` whose message
+    matches `match`; run in a savepoint, so the test's transaction stays usable."""
+    with pytest.raises(error, match=match), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+# A 1x1 PNG: what the sniffer recognizes, whatever the client claims.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8ffff3f0005fe02fea7d6a4e60000000049454e44ae426082"
+)
+
+
+def make_ticket(world: Any, customer: Any = None) -> Any:
+    """A ticket of `world`'s organization (for its customer, or `customer`), written
+    directly: for tests of what comes after a ticket exists, not of its creation."""
+    from deskbase.core.tenancy import tenant
+    from deskbase.tickets.models import Ticket
+
+    with tenant(world.org):
+        ticket = Ticket.objects.create(
+            organization=world.org, subject="Printer on fire", customer=customer or world.customer
+        )
+        ticket.refresh_from_db(fields=["number"])
+    return ticket

@@ -10,6 +10,7 @@ from deskbase.accounts import services
 from deskbase.accounts.models import Role, User
 from deskbase.core.errors import PermissionDenied, ValidationFailed
 from deskbase.organizations.models import Organization
+from tests.helpers import assert_sql_refused
 
 pytestmark = pytest.mark.django_db
 
@@ -90,14 +91,12 @@ def test_each_rule_is_refused_by_postgresql_and_by_the_service(acme, field, valu
 
 
 def test_availability_belongs_to_agents_only(acme):
-    with (
-        pytest.raises(IntegrityError, match="accounts_user_availability_staff_only"),
-        transaction.atomic(),
-        connection.cursor() as cursor,
-    ):
-        cursor.execute(
-            INSERT, {**GOOD, "org": acme.id, "role": "customer", "availability": "online"}
-        )
+    assert_sql_refused(
+        IntegrityError,
+        "accounts_user_availability_staff_only",
+        INSERT,
+        {**GOOD, "org": acme.id, "role": "customer", "availability": "online"},
+    )
     with pytest.raises(ValidationFailed) as error:
         services.user_create(
             organization=acme, actor=None, email="c@example.com", role="customer",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from deskbase.accounts.tokens import token_create
 
@@ -31,3 +33,11 @@ class ApiClient:
 
     def delete(self, path: str, headers: dict[str, str] | None = None):
         return self.client.delete(f"/api/v1{path}", headers=self._headers(headers))
+
+
+def list_size_and_queries(client: ApiClient, path: str) -> tuple[int, int]:
+    """How many rows one GET of the list at `path` answers, and how many queries it runs."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path)
+    assert response.status_code == 200
+    return len(response.json()), len(queries)

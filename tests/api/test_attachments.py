@@ -7,24 +7,17 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from deskbase.api.attachments import MULTIPART_OVERHEAD
 from deskbase.core.tenancy import tenant
 from deskbase.tickets import services
 from deskbase.tickets.attachments import attachment_add
 from deskbase.tickets.models import TicketAttachment
-from tests.api.helpers import ApiClient
+from tests.api.helpers import ApiClient, list_size_and_queries
+from tests.helpers import PNG
 from tests.tickets.factories import open_ticket
 
 pytestmark = pytest.mark.django_db
-
-# A 1x1 PNG: what the sniffer recognizes, whatever the client claims.
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c63f8ffff3f0005fe02fea7d6a4e60000000049454e44ae426082"
-)
 
 
 @pytest.fixture(autouse=True)
@@ -187,13 +180,7 @@ def test_listing_costs_the_same_queries_for_1_and_50_files(tenant_a, app_role):
     path = f"/tickets/{ticket.number}/attachments"
     agent.get(path)  # the token's first use records it: not part of the comparison
 
-    def count() -> tuple[int, int]:
-        with CaptureQueriesContext(connection) as queries:
-            response = agent.get(path)
-        assert response.status_code == 200
-        return len(response.json()), len(queries)
-
-    rows_one, queries_one = count()
+    rows_one, queries_one = list_size_and_queries(agent, path)
     with tenant(tenant_a.org):
         TicketAttachment.objects.bulk_create(
             TicketAttachment(organization=tenant_a.org, ticket=ticket, uploaded_by=tenant_a.agent,
@@ -201,6 +188,6 @@ def test_listing_costs_the_same_queries_for_1_and_50_files(tenant_a, app_role):
                              sha256="0" * 64)
             for i in range(49)
         )  # fmt: skip
-    rows_fifty, queries_fifty = count()
+    rows_fifty, queries_fifty = list_size_and_queries(agent, path)
     assert (rows_one, rows_fifty) == (1, 50)
     assert queries_one == queries_fifty

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from deskbase.accounts.models import User
 from deskbase.core.tenancy import tenant
 from deskbase.tickets.models import CannedResponse
-from tests.api.helpers import ApiClient
+from tests.api.helpers import ApiClient, list_size_and_queries
 from tests.tickets.factories import open_ticket
 
 pytestmark = pytest.mark.django_db
@@ -152,19 +150,13 @@ def test_listing_costs_the_same_queries_for_1_and_50(tenant_a, app_role):
         CannedResponse.objects.create(organization=tenant_a.org, name="first", body="x")
     agent.get("/canned-responses")  # the token's first use records it: not compared
 
-    def count() -> tuple[int, int]:
-        with CaptureQueriesContext(connection) as queries:
-            response = agent.get("/canned-responses")
-        assert response.status_code == 200
-        return len(response.json()), len(queries)
-
-    rows_one, queries_one = count()
+    rows_one, queries_one = list_size_and_queries(agent, "/canned-responses")
     with tenant(tenant_a.org):
         CannedResponse.objects.bulk_create(
             CannedResponse(organization=tenant_a.org, name=f"n{i:02}", body="x",
                            owner=tenant_a.agent if i % 2 else None)
             for i in range(49)
         )  # fmt: skip
-    rows_fifty, queries_fifty = count()
+    rows_fifty, queries_fifty = list_size_and_queries(agent, "/canned-responses")
     assert (rows_one, rows_fifty) == (1, 50)
     assert queries_one == queries_fifty

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from deskbase.accounts.models import Team, TeamMembership, User
 from deskbase.core.tenancy import tenant
-from tests.api.helpers import ApiClient
+from tests.api.helpers import ApiClient, list_size_and_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -270,13 +270,7 @@ def test_team_list_costs_the_same_queries_for_1_and_50(tenant_a, app_role):
         Team.objects.create(organization=tenant_a.org, name="t00")
     agent.get("/teams")  # the token's first use records it: not compared
 
-    def count() -> tuple[int, int]:
-        with CaptureQueriesContext(connection) as queries:
-            response = agent.get("/teams")
-        assert response.status_code == 200
-        return len(response.json()), len(queries)
-
-    rows_one, queries_one = count()
+    rows_one, queries_one = list_size_and_queries(agent, "/teams")
     with tenant(tenant_a.org):
         teams = Team.objects.bulk_create(
             Team(organization=tenant_a.org, name=f"t{i:02}") for i in range(1, 50)
@@ -286,6 +280,6 @@ def test_team_list_costs_the_same_queries_for_1_and_50(tenant_a, app_role):
             for team in teams
             for person in (tenant_a.agent, tenant_a.manager)
         )
-    rows_fifty, queries_fifty = count()
+    rows_fifty, queries_fifty = list_size_and_queries(agent, "/teams")
     assert (rows_one, rows_fifty) == (1, 50)
     assert queries_one == queries_fifty

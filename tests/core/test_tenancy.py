@@ -7,6 +7,7 @@ from django.db import DatabaseError, connection, transaction
 
 from deskbase.core.tenancy import tenant
 from deskbase.tickets.models import Ticket, TicketComment
+from tests.helpers import assert_sql_refused
 from tests.tickets.factories import open_ticket
 
 pytestmark = pytest.mark.django_db
@@ -64,17 +65,14 @@ def test_writes_across_tenants_fail(tenant_a, tenant_b, app_role):
         # An update of another tenant's row touches nothing
         assert Ticket.objects.filter(pk=ticket_a.pk).update(subject="hijacked") == 0
         # An insert into another tenant is refused by the policy's WITH CHECK
-        with (
-            pytest.raises(DatabaseError, match="row-level security"),
-            transaction.atomic(),
-            connection.cursor() as cursor,
-        ):
-            cursor.execute(
-                "INSERT INTO tickets_ticketcomment (organization_id, ticket_id, author_id,"
-                " kind, body_text, body_html, delete_reason)"
-                " VALUES (%s, %s, %s, 'public', 'x', '', '')",
-                [tenant_a.org.id, ticket_a.id, tenant_a.agent.id],
-            )
+        assert_sql_refused(
+            DatabaseError,
+            "row-level security",
+            "INSERT INTO tickets_ticketcomment (organization_id, ticket_id, author_id,"
+            " kind, body_text, body_html, delete_reason)"
+            " VALUES (%s, %s, %s, 'public', 'x', '', '')",
+            [tenant_a.org.id, ticket_a.id, tenant_a.agent.id],
+        )
     with tenant(tenant_a.org):
         assert Ticket.objects.get(pk=ticket_a.pk).subject == "Printer on fire"
 

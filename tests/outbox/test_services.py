@@ -10,6 +10,7 @@ from deskbase import outbox
 from deskbase.core.errors import ValidationFailed
 from deskbase.core.tenancy import tenant
 from deskbase.outbox.models import OutboxMessage
+from tests.helpers import assert_sql_refused
 
 pytestmark = pytest.mark.django_db
 
@@ -135,16 +136,13 @@ def test_another_tenant_cannot_see_or_touch_an_organizations_rows(
         assert OutboxMessage.objects.count() == 0
         assert OutboxMessage.objects.filter(delivery_key="secret").update(state="failed") == 0
         # ... nor write a row in A's name
-        with (
-            pytest.raises(DatabaseError, match="row-level security"),
-            transaction.atomic(),
-            connection.cursor() as cursor,
-        ):
-            cursor.execute(
-                "INSERT INTO outbox_message (organization_id, consumer, delivery_key,"
-                " payload) VALUES (%s, 'test.recorder', 'forged', '{}')",
-                [tenant_a.org.id],
-            )
+        assert_sql_refused(
+            DatabaseError,
+            "row-level security",
+            "INSERT INTO outbox_message (organization_id, consumer, delivery_key,"
+            " payload) VALUES (%s, 'test.recorder', 'forged', '{}')",
+            [tenant_a.org.id],
+        )
     # And without a tenant nothing is visible
     with transaction.atomic():
         assert OutboxMessage.objects.count() == 0

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -27,12 +27,7 @@ from deskbase.tickets.attachments import (
     store,
 )
 from deskbase.tickets.models import CommentKind, Ticket, TicketAttachment, TicketComment
-
-# The 8-byte signature and IHDR chunk of a 1x1 PNG: enough for any sniffer.
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c63f8ffff3f0005fe02fea7d6a4e60000000049454e44ae426082"
-)
+from tests.helpers import PNG, assert_sql_refused, make_ticket
 
 
 @pytest.fixture(autouse=True)
@@ -53,15 +48,6 @@ def files_on_disk(media: Path) -> list[Path]:
     """Every file under the attachment store, temporary ones included."""
     root = media / "attachments"
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
-
-
-def make_ticket(world, customer=None) -> Ticket:
-    with tenant(world.org):
-        ticket = Ticket.objects.create(
-            organization=world.org, subject="Printer on fire", customer=customer or world.customer
-        )
-        ticket.refresh_from_db(fields=["number"])
-    return ticket
 
 
 def attach(world, ticket, data: bytes, name: str = "notes.txt", actor=None, **kwargs):
@@ -236,17 +222,14 @@ def test_an_oversized_upload_is_a_field_error_and_writes_nothing(tenant_a, media
 def test_the_database_refuses_an_empty_attachment(tenant_a):
     # Given a raw SQL insert of size 0, bypassing the service
     ticket = make_ticket(tenant_a)
-    with (
-        pytest.raises(IntegrityError, match="tickets_ticketattachment_size_positive"),
-        transaction.atomic(),
-        connection.cursor() as cursor,
-    ):
-        cursor.execute(
-            "INSERT INTO tickets_ticketattachment (organization_id, ticket_id, file_name,"
-            " content_type, size, sha256, download_count) VALUES (%s, %s, 'a.txt',"
-            " 'text/plain', 0, %s, 0)",
-            [tenant_a.org.id, ticket.id, "0" * 64],
-        )
+    assert_sql_refused(
+        IntegrityError,
+        "tickets_ticketattachment_size_positive",
+        "INSERT INTO tickets_ticketattachment (organization_id, ticket_id, file_name,"
+        " content_type, size, sha256, download_count) VALUES (%s, %s, 'a.txt',"
+        " 'text/plain', 0, %s, 0)",
+        [tenant_a.org.id, ticket.id, "0" * 64],
+    )
 
 
 def test_a_customer_attaches_only_to_their_own_ticket(tenant_a, media):

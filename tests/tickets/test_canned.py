@@ -17,7 +17,8 @@ from deskbase.tickets.canned import (
     canned_response_update,
     canned_responses_for,
 )
-from deskbase.tickets.models import CannedResponse, Ticket
+from deskbase.tickets.models import CannedResponse
+from tests.helpers import make_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -26,15 +27,6 @@ EVERY_PLACEHOLDER = (
     "({{ ticket.subject }}, {{ ticket.status }}): {{  agent.name  }} ({{ agent.email }}) "
     "of {{ organization.name }}"
 )
-
-
-def make_ticket(world, customer=None) -> Ticket:
-    with tenant(world.org):
-        ticket = Ticket.objects.create(
-            organization=world.org, subject="Printer on fire", customer=customer or world.customer
-        )
-        ticket.refresh_from_db(fields=["number"])
-    return ticket
 
 
 def second_agent(world) -> User:

@@ -21,3 +21,12 @@ def queries_of(client: Client, url: str, expect: int = 200) -> int:
         response = client.get(url)
     assert response.status_code == expect, response.content[:500]
     return len(captured.captured_queries)
+
+
+def assert_staff_only(world: Any, url: str) -> None:
+    """A customer of the organization gets a 403 at `url`; an anonymous visitor is sent to
+    the sign-in page."""
+    assert signed_in(world.customer).get(url).status_code == 403
+    response = Client().get(url)
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]

@@ -17,6 +17,15 @@ from tests.tickets.factories import open_ticket
 from tests.web.helpers import queries_of, signed_in
 
 
+def _pages_counts(client, urls, add, n_large: int = 50):
+    """Queries of each page after add(0), then after add(1) .. add(n_large - 1)."""
+    add(0)
+    small = {url: queries_of(client, url) for url in urls}
+    for i in range(1, n_large):
+        add(i)
+    return small, {url: queries_of(client, url) for url in urls}
+
+
 def _counts(make, n_small: int = 1, n_large: int = 50):
     """Queries of the page after making n_small rows, then after n_large in all."""
     make(n_small)
@@ -117,12 +126,7 @@ def test_portal_pages_have_a_fixed_query_count(tenant_a):
                              body=f"Secret {i}", kind="internal")  # fmt: skip
 
     urls = ("/portal/", f"/portal/tickets/{ticket.number}/")
-    client = signed_in(tenant_a.customer)
-    add(0)
-    small = {url: queries_of(client, url) for url in urls}
-    for i in range(1, 50):
-        add(i)
-    large = {url: queries_of(client, url) for url in urls}
+    small, large = _pages_counts(signed_in(tenant_a.customer), urls, add)
     assert small == large
 
 
@@ -151,10 +155,5 @@ def test_administration_pages_have_a_fixed_query_count(tenant_a):
 
     urls = ("/manage/people/", "/manage/teams/", "/manage/organization/", "/manage/sla/",
             "/manage/canned/")  # fmt: skip
-    client = signed_in(tenant_a.admin)
-    add(0)
-    small = {url: queries_of(client, url) for url in urls}
-    for i in range(1, 50):
-        add(i)
-    large = {url: queries_of(client, url) for url in urls}
+    small, large = _pages_counts(signed_in(tenant_a.admin), urls, add)
     assert small == large

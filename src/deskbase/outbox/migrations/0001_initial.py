@@ -6,23 +6,7 @@ import django.db.models.functions.text
 import django.db.models.lookups
 from django.db import migrations, models
 
-# Frozen here (not imported from live code): a fresh install and an upgraded one get
-# the same database whatever later edits do to deskbase.core.rls.
-RLS = """
-    ALTER TABLE outbox_message ENABLE ROW LEVEL SECURITY;
-    ALTER TABLE outbox_message FORCE ROW LEVEL SECURITY;
-    CREATE POLICY tenant_isolation ON outbox_message
-        USING (organization_id = nullif(current_setting('deskbase.org_id', true), '')::bigint)
-        WITH CHECK (organization_id = nullif(current_setting('deskbase.org_id', true), '')::bigint);
-    CREATE POLICY owner_maintenance ON outbox_message TO CURRENT_USER
-        USING (true) WITH CHECK (true);
-"""
-RLS_REVERSE = """
-    DROP POLICY IF EXISTS owner_maintenance ON outbox_message;
-    DROP POLICY IF EXISTS tenant_isolation ON outbox_message;
-    ALTER TABLE outbox_message NO FORCE ROW LEVEL SECURITY;
-    ALTER TABLE outbox_message DISABLE ROW LEVEL SECURITY;
-"""
+from deskbase.core.migrations._frozen import enable_rls
 
 # A payload is a JSON object of bounded size (deskbase.outbox.limits.PAYLOAD checks the
 # compact JSON first; jsonb's text form has spaces, hence twice the size here).
@@ -173,5 +157,5 @@ class Migration(migrations.Migration):
             "ALTER TABLE outbox_message DROP CONSTRAINT outbox_message_payload_bounded",
         ),
         migrations.RunSQL(NOTIFY, NOTIFY_REVERSE),
-        migrations.RunSQL(RLS, RLS_REVERSE),
+        enable_rls("outbox_message"),
     ]

@@ -7,11 +7,12 @@ heartbeat for STALE_WORKER_SECONDS): a monitor can call it as it is.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
+
+from deskbase.core.reports import write_status
 
 # procrastinate's worker sends a heartbeat every 10 s and counts a worker silent for
 # 30 s as stalled (its Worker's update_heartbeat_interval / stalled_worker_timeout).
@@ -29,12 +30,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         report = status(failures=options["failures"])
-        if options["json"]:
-            self.stdout.write(json.dumps(report, indent=2, default=str))
-        else:
-            self.print(report)
-        if report["problems"]:
-            raise CommandError("; ".join(report["problems"]))
+        write_status(self, report, as_json=options["json"], show=self.print)
 
     def print(self, report: dict[str, Any]) -> None:
         w = self.stdout.write

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from deskbase.core.reports import write_status
 from deskbase.organizations.models import Organization
 from deskbase.outbox import delivery, registry, selectors, services
 
@@ -37,12 +38,7 @@ class Command(BaseCommand):
 
     def do_status(self, options: dict[str, Any]) -> None:
         report = selectors.status(dead=options["dead"])
-        if options["json"]:
-            self.stdout.write(json.dumps(report, indent=2, default=str))
-        else:
-            self.print(report)
-        if report["problems"]:
-            raise CommandError("; ".join(report["problems"]))
+        write_status(self, report, as_json=options["json"], show=self.print)
 
     def print(self, report: dict[str, Any]) -> None:
         w = self.stdout.write

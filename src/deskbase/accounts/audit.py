@@ -145,20 +145,18 @@ class SessionActivityMiddleware:
 
 
 # ------------------------------------------------------------------ domain events
-@events.subscribe("token.created")
-def _token_created(event: events.Event) -> None:
-    token = event.instance
-    record(
-        AuditAction.TOKEN_CREATED, organization_id=event.organization_id,
-        actor_id=event.actor_id, subject_id=token.user_id, token_id=token.id, name=token.name,
-    )  # fmt: skip
+_TOKEN_ACTIONS = {
+    events.TOKEN_CREATED.name: AuditAction.TOKEN_CREATED,
+    events.TOKEN_REVOKED.name: AuditAction.TOKEN_REVOKED,
+}
 
 
-@events.subscribe("token.revoked")
-def _token_revoked(event: events.Event) -> None:
+@events.subscribe(events.TOKEN_CREATED)
+@events.subscribe(events.TOKEN_REVOKED)
+def _token_changed(event: events.Event) -> None:
     token = event.instance
     record(
-        AuditAction.TOKEN_REVOKED, organization_id=event.organization_id,
+        _TOKEN_ACTIONS[event.name], organization_id=event.organization_id,
         actor_id=event.actor_id, subject_id=token.user_id, token_id=token.id, name=token.name,
     )  # fmt: skip
 

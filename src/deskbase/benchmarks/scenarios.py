@@ -49,17 +49,22 @@ def _queue(organization: Organization, actor: User, queue: str, after: str | Non
     )
 
 
+def _queue_first_page(organization: Organization, user: User, slug: str) -> Prepared:
+    """The first page of the queue `slug` as `user` sees it, called the same way each time."""
+    rows = len(_queue(organization, user, slug).items)
+    return Prepared(
+        _same_call(lambda: _queue(organization, user, slug)),
+        details={"queue": slug, "page": 1, "rows": rows},
+        tenant=(organization.id, user.id),
+    )
+
+
 @inprocess("queue_first_page", "the busiest agent's own queue ('mine'), first page of 25",
            main_sql=TICKET_PAGE)  # fmt: skip
 def queue_first_page(ctx: Context) -> Prepared:
     subjects = ctx.need_subjects()
     organization, agent = _load(subjects, subjects.agent_id)
-    rows = len(_queue(organization, agent, "mine").items)
-    return Prepared(
-        _same_call(lambda: _queue(organization, agent, "mine")),
-        details={"queue": "mine", "page": 1, "rows": rows},
-        tenant=(organization.id, agent.id),
-    )
+    return _queue_first_page(organization, agent, "mine")
 
 
 @inprocess("queue_page_40", "page 40 of a deep queue by keyset (next_cursor followed 39 times)",
@@ -107,12 +112,7 @@ def customer_tickets(ctx: Context) -> Prepared:
     if subjects.customer_id is None:
         raise Skip("the organization has no customer")
     organization, customer = _load(subjects, subjects.customer_id)
-    rows = len(_queue(organization, customer, "customer").items)
-    return Prepared(
-        _same_call(lambda: _queue(organization, customer, "customer")),
-        details={"queue": "customer", "page": 1, "rows": rows},
-        tenant=(organization.id, customer.id),
-    )
+    return _queue_first_page(organization, customer, "customer")
 
 
 def bench_customer(organization: Organization) -> User:

@@ -110,7 +110,10 @@ def choice_constraints() -> list[tuple[str, str, list[str]]]:
             continue
         for constraint in model._meta.constraints:
             condition = getattr(constraint, "condition", None)
-            if not isinstance(constraint, models.CheckConstraint) or condition is None:
+            # A condition may also be an expression (a lookup): only Q(field__in=…) lists.
+            if not isinstance(constraint, models.CheckConstraint) or not isinstance(
+                condition, models.Q
+            ):
                 continue
             if len(condition.children) == 1 and not condition.negated:
                 lookup, value = condition.children[0]

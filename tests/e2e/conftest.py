@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from psycopg.conninfo import conninfo_to_dict
 
 from deskbase.core import tenant_middleware
@@ -49,6 +49,10 @@ def browser(transactional_db, monkeypatch: pytest.MonkeyPatch) -> Iterator:
         )
         yield browser
         browser.close()
+        # While Playwright's loop runs, Django keeps this thread's connections apart
+        # (per context, like in async code): close them here, or the one opened during
+        # the test stays open and the test database cannot be dropped at the end.
+        connections.close_all()
 
 
 @pytest.fixture

@@ -215,6 +215,14 @@ def test_pg_url_prints_socket_and_tcp_urls(workdir):
     assert owner.startswith(f"postgresql://{OWNER_ROLE}@/deskbase")
 
 
+def find_python(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """scripts/find-python (what `make` runs to pick the interpreter) with `env`."""
+    return subprocess.run(
+        ["/bin/sh", str(ROOT / "scripts" / "find-python")],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
 def test_make_names_the_missing_python(tmp_path):
     # Given a machine whose only python3 is too old
     fake = tmp_path / "bin"
@@ -227,13 +235,7 @@ def test_make_names_the_missing_python(tmp_path):
     env["PATH"] = ":".join(
         p for p in env["PATH"].split(":") if not any(Path(p).glob("python3.1[2-9]"))
     )
-    result = subprocess.run(
-        ["/bin/sh", str(ROOT / "scripts" / "find-python")],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = find_python(env)
     assert result.returncode == 1
     assert "deskbase needs Python >= 3.12" in result.stderr
     assert "PYTHON=" in result.stderr
@@ -241,13 +243,8 @@ def test_make_names_the_missing_python(tmp_path):
 
 def test_make_finds_the_suite_python():
     env = dict(os.environ, PYTHON=str(Path(os.sys.executable)))
-    result = subprocess.run(
-        ["/bin/sh", str(ROOT / "scripts" / "find-python")],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    result = find_python(env)
+    assert result.returncode == 0, result.stderr
     assert Path(result.stdout.strip()).exists()
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection
-from django.test import Client
+from django.db import connection, transaction
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from deskbase.accounts.tokens import token_create
@@ -41,3 +43,19 @@ def list_size_and_queries(client: ApiClient, path: str) -> tuple[int, int]:
         response = client.get(path)
     assert response.status_code == 200
     return len(response.json()), len(queries)
+
+
+@contextmanager
+def module_world(django_db_blocker: Any, tmp_path_factory: Any) -> Iterator[None]:
+    """For a module-scoped fixture: the database (and a media directory of its own) in
+    one transaction, rolled back at the end, so that what the fixture makes is made once
+    and each test runs in a savepoint of it."""
+    media = tmp_path_factory.mktemp("media")
+    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=media):
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            yield
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)

@@ -30,7 +30,6 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
-from django.test import override_settings
 
 from deskbase.accounts import services as people
 from deskbase.accounts.tokens import token_create
@@ -41,7 +40,7 @@ from deskbase.sla import policies
 from deskbase.tickets import canned, services
 from deskbase.tickets.attachments import attachment_add
 from deskbase.tickets.models import Ticket
-from tests.api.helpers import ApiClient
+from tests.api.helpers import ApiClient, module_world
 from tests.conftest import TenantWorld, make_tenant
 from tests.tickets.factories import open_ticket
 
@@ -454,18 +453,11 @@ def _populate(world: TenantWorld, padding: int) -> dict[str, Any]:
 def world(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[World]:
     """Both tenants, made once (as the owner role) in a transaction rolled back at the end;
     each case runs in a savepoint of it."""
-    media = tmp_path_factory.mktemp("media")
-    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=media):
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            a, b = make_tenant("acme"), make_tenant("globex")
-            values = {"a": _populate(a, padding=0), "b": _populate(b, padding=8)}
-            clients = {role: ApiClient(getattr(a, role)) for role in ROLES}
-            yield World(values, clients)
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
+    with module_world(django_db_blocker, tmp_path_factory):
+        a, b = make_tenant("acme"), make_tenant("globex")
+        values = {"a": _populate(a, padding=0), "b": _populate(b, padding=8)}
+        clients = {role: ApiClient(getattr(a, role)) for role in ROLES}
+        yield World(values, clients)
 
 
 # ------------------------------------------------------------------ calling

@@ -23,8 +23,7 @@ import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections, transaction
-from django.test import override_settings
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -37,6 +36,7 @@ from deskbase.api.main import api
 from deskbase.sla import policies
 from deskbase.tickets import canned, services
 from deskbase.tickets.attachments import attachment_add
+from tests.api.helpers import module_world
 from tests.conftest import make_tenant
 from tests.tickets.factories import open_ticket
 
@@ -73,33 +73,26 @@ def tokens(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[dic
     """A tenant with tickets (numbers 1 to 3), a conversation, a file, a canned response and
     an SLA policy, and another tenant; made once, rolled back at the end. Each test (an
     operation, all its examples) runs in a savepoint of it."""
-    media = tmp_path_factory.mktemp("media")
-    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=media):
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            world, other = make_tenant("acme"), make_tenant("globex")
-            org = world.org
-            policies.sla_policy_create(
-                organization=org, actor=world.manager, name="Urgent basic", priority="urgent",
-                customer_tier="basic", first_response_minutes=60, resolution_minutes=240,
-            )  # fmt: skip
-            first = open_ticket(world, subject="The customer's ticket")
-            open_ticket(world, subject="Another", priority="high")
-            open_ticket(world, subject="A third")
-            open_ticket(other)
-            services.comment_add(organization=org, actor=world.agent, ticket=first, body="Hi")
-            attachment_add(organization=org, actor=world.agent, ticket=first, file_name="a.txt",
-                           stream=io.BytesIO(b"some text"))  # fmt: skip
-            canned.canned_response_create(organization=org, actor=world.manager, name="Hello",
-                                          body="Hello {{ customer.name }}")  # fmt: skip
-            yield {
-                role: token_create(organization=org, actor=getattr(world, role), name="fuzz")[1]
-                for role in ROLES
-            }
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
+    with module_world(django_db_blocker, tmp_path_factory):
+        world, other = make_tenant("acme"), make_tenant("globex")
+        org = world.org
+        policies.sla_policy_create(
+            organization=org, actor=world.manager, name="Urgent basic", priority="urgent",
+            customer_tier="basic", first_response_minutes=60, resolution_minutes=240,
+        )  # fmt: skip
+        first = open_ticket(world, subject="The customer's ticket")
+        open_ticket(world, subject="Another", priority="high")
+        open_ticket(world, subject="A third")
+        open_ticket(other)
+        services.comment_add(organization=org, actor=world.agent, ticket=first, body="Hi")
+        attachment_add(organization=org, actor=world.agent, ticket=first, file_name="a.txt",
+                       stream=io.BytesIO(b"some text"))  # fmt: skip
+        canned.canned_response_create(organization=org, actor=world.manager, name="Hello",
+                                      body="Hello {{ customer.name }}")  # fmt: skip
+        yield {
+            role: token_create(organization=org, actor=getattr(world, role), name="fuzz")[1]
+            for role in ROLES
+        }
 
 
 @pytest.fixture

@@ -72,13 +72,15 @@ class TestEachHook:
         with transaction.atomic():
             assert current_tenant() is None
 
-    def test_explicit_commit_forgets(self):
+    @pytest.mark.parametrize("end", [transaction.commit, transaction.rollback],
+                             ids=["explicit_commit", "explicit_rollback"])  # fmt: skip
+    def test_explicit_end_forgets(self, end):
         transaction.set_autocommit(False)
         try:
             with transaction.atomic():  # commit_on_exit is off: the transaction stays open
                 set_tenant(ORG_A)
             assert remembered() == (str(ORG_A), "")
-            transaction.commit()
+            end()
             assert remembered() is None
         finally:
             transaction.set_autocommit(True)
@@ -89,17 +91,6 @@ class TestEachHook:
         assert remembered() is None
         with transaction.atomic():
             assert current_tenant() is None
-
-    def test_explicit_rollback_forgets(self):
-        transaction.set_autocommit(False)
-        try:
-            with transaction.atomic():
-                set_tenant(ORG_A)
-            assert remembered() == (str(ORG_A), "")
-            transaction.rollback()
-            assert remembered() is None
-        finally:
-            transaction.set_autocommit(True)
 
     def test_savepoint_rollback_forgets_and_the_outer_tenant_is_read_again(self):
         with transaction.atomic():

@@ -117,6 +117,13 @@ def sign_in(page, email: str, organization: str = "acme") -> None:
     page.wait_for_url("**/")
 
 
+def signed_in_page(new_page, email: str, organization: str = "acme"):
+    """A new browser page, signed in as `email`."""
+    page = new_page()
+    sign_in(page, email, organization)
+    return page
+
+
 def screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

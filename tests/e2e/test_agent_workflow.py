@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from deskbase.tickets import canned
 from deskbase.tickets.models import Ticket
-from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.conftest import screenshot, sign_in, signed_in_page
 from tests.tickets.factories import open_ticket
 
 
@@ -21,8 +21,7 @@ def test_agent_triages_and_resolves_a_ticket(world, new_page):
         body="Hello {{ customer.name }}, we are looking into it.",
     )  # fmt: skip
 
-    page = new_page()
-    sign_in(page, world.agent.email)
+    page = signed_in_page(new_page, world.agent.email)
     page.get_by_role("link", name=re.compile("Unassigned")).click()
     expect(page.get_by_role("heading", name="Unassigned")).to_be_visible()
     screenshot(page, "agent-queue")
@@ -91,8 +90,7 @@ def test_the_workspace_works_on_a_narrow_screen(world, new_page):
 
 
 def test_a_manager_adds_a_team_and_an_sla_policy(world, new_page):
-    page = new_page()
-    sign_in(page, world.manager.email)
+    page = signed_in_page(new_page, world.manager.email)
     page.get_by_role("link", name="Administration").click()
     page.get_by_role("link", name="SLA policies").click()
     page.get_by_label("Name").fill("Urgent for everyone")

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from deskbase.tickets import services
 from deskbase.tickets.models import CsatResponse, Ticket, TicketAttachment
-from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.conftest import screenshot, sign_in, signed_in_page
 
 
 def test_customer_opens_sees_the_reply_and_rates(world, new_page, tmp_path):
@@ -57,8 +57,7 @@ def test_customer_never_sees_another_tenants_ticket(world, new_page):
     globex = User.objects.get(email="customer@globex.test")
     services.ticket_create(organization=globex.organization, actor=globex,
                            subject="Globex only")  # fmt: skip
-    page = new_page()
-    sign_in(page, world.customer.email)
+    page = signed_in_page(new_page, world.customer.email)
     expect(page.get_by_text("You have no tickets yet.")).to_be_visible()
     response = page.goto("/portal/tickets/1/")
     assert response.status == 404

@@ -6,15 +6,14 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from deskbase.tickets import services
-from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.conftest import screenshot, signed_in_page
 from tests.tickets.factories import open_ticket
 
 
 def test_a_trashed_ticket_shows_the_styled_404_with_a_way_back(world, new_page):
     ticket = open_ticket(world)
     services.ticket_soft_delete(organization=world.org, actor=world.agent, ticket=ticket)
-    page = new_page()
-    sign_in(page, world.agent.email)
+    page = signed_in_page(new_page, world.agent.email)
     response = page.goto(f"/desk/tickets/{ticket.number}/")
     assert response is not None
     assert response.status == 404

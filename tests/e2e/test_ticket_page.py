@@ -15,7 +15,7 @@ from deskbase.sla.models import SlaPolicy
 from deskbase.sla.services import mark_breaches
 from deskbase.tickets import canned, services
 from deskbase.tickets.models import Ticket
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import signed_in_page
 from tests.tickets.factories import open_ticket
 
 # Screenshots for looking at while working on the pages (not the docs' own).
@@ -44,8 +44,7 @@ def test_a_pending_ticket_in_berlin_reads_right(world, new_page):
                                       ticket=current, status=status)  # fmt: skip
     Ticket.objects.filter(pk=ticket.pk).update(created_at=datetime(2026, 1, 15, 11, 30, tzinfo=UTC))
     # When the agent opens it
-    page = new_page()
-    sign_in(page, world.agent.email)
+    page = signed_in_page(new_page, world.agent.email)
     page.goto(f"/desk/tickets/{ticket.number}/")
     # Then the status menu shows Pending, the header no version, times are Berlin's
     expect(page.get_by_label("Status", exact=True)).to_have_value("pending")
@@ -74,8 +73,7 @@ def test_merging_brings_the_description_and_the_canned_picker_names_the_org(worl
         organization=world.org, actor=world.admin, name="Sign-off",
         body="Regards, the {{ organization.name }} team",
     )  # fmt: skip
-    page = new_page()
-    sign_in(page, world.agent.email)
+    page = signed_in_page(new_page, world.agent.email)
     page.goto(f"/desk/tickets/{source.number}/")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_label("Into ticket number").fill(str(target.number))
@@ -96,8 +94,7 @@ def test_a_refused_sla_policy_keeps_what_was_typed(world, new_page):
         organization=world.org, actor=world.admin, name="Urgent basic", priority="urgent",
         customer_tier="basic", first_response_minutes=30, resolution_minutes=240,
     )  # fmt: skip
-    page = new_page()
-    sign_in(page, world.manager.email)
+    page = signed_in_page(new_page, world.manager.email)
     page.goto("/manage/sla/")
     page.get_by_label("Name").fill("Second urgent")
     page.get_by_label("Priority").select_option("urgent")
@@ -128,8 +125,7 @@ def test_a_refused_sla_policy_keeps_what_was_typed(world, new_page):
 
 def test_enter_in_the_search_box_finds_what_the_suggestions_showed(world, new_page):
     ticket = open_ticket(world, subject="Webhook deliveries failing", description="HTTP 500.")
-    page = new_page()
-    sign_in(page, world.agent.email)
+    page = signed_in_page(new_page, world.agent.email)
     page.locator("#global-search").fill("webho")
     expect(page.locator("#search-suggestions a").first).to_contain_text("Webhook deliveries")
     page.locator("#global-search").press("Enter")

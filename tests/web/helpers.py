@@ -30,3 +30,20 @@ def assert_staff_only(world: Any, url: str) -> None:
     response = Client().get(url)
     assert response.status_code == 302
     assert "/login/" in response["Location"]
+
+
+def canned_picked(world: Any, body: str) -> str:
+    """The reply box the ticket page's canned picker returns for a new shared response
+    with `body`, picked by the organization's agent on a new ticket."""
+    from deskbase.tickets import canned
+    from tests.tickets.factories import open_ticket
+
+    ticket = open_ticket(world)
+    answer = canned.canned_response_create(
+        organization=world.org, actor=world.admin, name="Picked", body=body
+    )
+    response = signed_in(world.agent).get(
+        f"/desk/tickets/{ticket.number}/canned?canned={answer.id}"
+    )
+    assert response.status_code == 200
+    return response.content.decode()

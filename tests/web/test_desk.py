@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from deskbase.tickets import canned, services
+from deskbase.tickets import services
 from deskbase.tickets.models import Ticket, TicketAttachment, TicketComment
 from tests.tickets.factories import open_ticket
-from tests.web.helpers import signed_in
+from tests.web.helpers import canned_picked, signed_in
 
 
 def _fresh(ticket: Ticket) -> Ticket:
@@ -152,17 +152,9 @@ def test_an_unknown_merge_target_is_a_message_naming_the_field(tenant_a):
 
 
 def test_canned_response_fills_the_reply_box(tenant_a):
-    ticket = open_ticket(tenant_a)
-    answer = canned.canned_response_create(
-        organization=tenant_a.org, actor=tenant_a.admin, name="Hi",
-        body="Hello {{ customer.name }}!",
-    )  # fmt: skip
-    response = signed_in(tenant_a.agent).get(
-        f"/desk/tickets/{ticket.number}/canned?canned={answer.id}"
-    )
-    assert response.status_code == 200
-    assert "Hello Acme Customer!" in response.content.decode()
-    assert 'id="reply-body"' in response.content.decode()
+    box = canned_picked(tenant_a, "Hello {{ customer.name }}!")
+    assert "Hello Acme Customer!" in box
+    assert 'id="reply-body"' in box
 
 
 def test_presence_names_the_other_agent(tenant_a):

@@ -15,9 +15,10 @@ from deskbase.accounts.models import ApiToken
 from deskbase.accounts.requests import ApiRequest
 from deskbase.api.auth import client_address
 from deskbase.api.schemas import ERRORS
-from deskbase.api.tickets import Strict, UtcDatetime, organization_of
+from deskbase.api.tickets import Strict, UtcDatetime
 from deskbase.core.errors import DomainError, PermissionDenied
 from deskbase.core.tenancy import tenant
+from deskbase.tickets.access import caller_organization
 
 router = Router(tags=["account"])
 
@@ -126,7 +127,7 @@ def list_tokens(request: ApiRequest):
 def create_token(request: ApiRequest, payload: TokenIn):
     user = request.auth
     token, plain = tokens.token_create(
-        organization=organization_of(user), actor=user, name=payload.name,
+        organization=caller_organization(user), actor=user, name=payload.name,
         expires_at=payload.expires_at,
     )  # fmt: skip
     return Status(201, {**TokenOut.model_validate(token).model_dump(), "token": plain})
@@ -134,6 +135,6 @@ def create_token(request: ApiRequest, payload: TokenIn):
 
 @router.delete("/tokens/{token_id}", response={204: None, **ERRORS})
 def revoke_token(request: ApiRequest, token_id: int):
-    tokens.token_revoke(organization=organization_of(request.auth), actor=request.auth,
+    tokens.token_revoke(organization=caller_organization(request.auth), actor=request.auth,
                         token_id=token_id)  # fmt: skip
     return Status(204, None)

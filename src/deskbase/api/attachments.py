@@ -21,11 +21,14 @@ from ninja.files import UploadedFile
 
 from deskbase.accounts.requests import ApiRequest
 from deskbase.api.schemas import ERRORS, AttachmentOut, Problem
-from deskbase.api.tickets import organization_of
 from deskbase.core.downloads import download_response
 from deskbase.core.errors import ValidationFailed
 from deskbase.core.tenancy import tenant
-from deskbase.tickets.access import access_ticket_by_number, visible_attachments
+from deskbase.tickets.access import (
+    access_ticket_by_number,
+    caller_organization,
+    visible_attachments,
+)
 from deskbase.tickets.attachments import attachment_add, attachment_open, size_limit_message
 from deskbase.tickets.models import TicketComment
 
@@ -98,7 +101,7 @@ def upload_attachment(
     comment = TicketComment(pk=comment_id) if comment_id is not None else None
     try:
         attachment = attachment_add(
-            organization=organization_of(user), actor=user, ticket=ticket, stream=file,
+            organization=caller_organization(user), actor=user, ticket=ticket, stream=file,
             file_name=file.name or "", comment=comment,
         )  # fmt: skip
     except ValidationFailed as error:
@@ -128,7 +131,7 @@ def download_attachment(request: ApiRequest, attachment_id: int):
     anything else (another tenant's, an internal note's for a customer) is a 404."""
     user = request.auth
     attachment, handle = attachment_open(
-        organization=organization_of(user), actor=user, attachment_id=attachment_id
+        organization=caller_organization(user), actor=user, attachment_id=attachment_id
     )
     return download_response(
         handle, content_type=attachment.content_type, file_name=attachment.file_name

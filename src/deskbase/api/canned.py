@@ -14,10 +14,10 @@ from ninja import Field, Router, Schema, Status
 from deskbase import cached
 from deskbase.accounts.requests import ApiRequest
 from deskbase.api.schemas import ERRORS
-from deskbase.api.tickets import Strict, organization_of
+from deskbase.api.tickets import Strict
 from deskbase.core.errors import ValidationFailed
 from deskbase.tickets import canned
-from deskbase.tickets.access import access_ticket_reference
+from deskbase.tickets.access import access_ticket_reference, caller_organization
 from deskbase.tickets.models import CannedResponse
 from deskbase.tickets.permissions import ensure_staff
 
@@ -68,7 +68,7 @@ def _reference(user, canned_id: int) -> CannedResponse:
 def list_canned(request: ApiRequest):
     """The shared responses and the caller's personal ones, by name."""
     user = request.auth
-    return canned.canned_responses_for(organization=organization_of(user), actor=user)
+    return canned.canned_responses_for(organization=caller_organization(user), actor=user)
 
 
 @router.post("/canned-responses", response={201: CannedOut, **ERRORS})
@@ -76,7 +76,7 @@ def create_canned(request: ApiRequest, payload: CannedIn):
     """A shared response (admins, managers) or a personal one (`personal: true`, any staff)."""
     user = request.auth
     created = canned.canned_response_create(
-        organization=organization_of(user), actor=user, name=payload.name, body=payload.body,
+        organization=caller_organization(user), actor=user, name=payload.name, body=payload.body,
         personal=payload.personal,
     )  # fmt: skip
     return Status(201, created)
@@ -90,7 +90,7 @@ def update_canned(request: ApiRequest, canned_id: int, payload: CannedPatch):
         if value is None:
             raise ValidationFailed.one(field, f"{field} cannot be null.")
     return canned.canned_response_update(
-        organization=organization_of(user), actor=user, canned=_reference(user, canned_id),
+        organization=caller_organization(user), actor=user, canned=_reference(user, canned_id),
         **changes,
     )  # fmt: skip
 
@@ -99,7 +99,7 @@ def update_canned(request: ApiRequest, canned_id: int, payload: CannedPatch):
 def delete_canned(request: ApiRequest, canned_id: int):
     user = request.auth
     canned.canned_response_delete(
-        organization=organization_of(user), actor=user, canned=_reference(user, canned_id)
+        organization=caller_organization(user), actor=user, canned=_reference(user, canned_id)
     )
     return Status(204, None)
 

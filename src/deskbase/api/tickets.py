@@ -144,8 +144,6 @@ class CommentIn(Strict):
 
 
 # ------------------------------------------------------------------ helpers
-# The services take the caller's organization by id only.
-organization_of = caller_organization
 
 
 def _ref(model: type, user: User, pk: int | None, field: str):
@@ -183,7 +181,9 @@ def _version(request: ApiRequest) -> int:
 
 
 def _detail(user: User, number: int, response: HttpResponse | None = None) -> dict:
-    detail = selectors.ticket_detail(organization=organization_of(user), actor=user, number=number)
+    detail = selectors.ticket_detail(
+        organization=caller_organization(user), actor=user, number=number
+    )
     if response is not None:
         response["ETag"] = f'"{detail.ticket.version}"'
     return serialize.ticket_detail(detail)
@@ -202,7 +202,7 @@ def list_tickets(request: ApiRequest, query: Query[TicketQuery]):
         updated_after=query.updated_after, updated_before=query.updated_before,
     )  # fmt: skip
     items, next_cursor = listing.ticket_list_rows(
-        organization=organization_of(user), actor=user, filters=filters, sort=query.sort,
+        organization=caller_organization(user), actor=user, filters=filters, sort=query.sort,
         after=query.cursor, limit=query.limit,
     )  # fmt: skip
     return json_response({"items": items, "next_cursor": next_cursor})
@@ -212,7 +212,9 @@ def list_tickets(request: ApiRequest, query: Query[TicketQuery]):
 def trash(request: ApiRequest):
     """Deleted tickets, most recent first (staff)."""
     ensure_staff(request.auth, "see the trash")
-    return selectors.ticket_trash(organization=organization_of(request.auth), actor=request.auth)
+    return selectors.ticket_trash(
+        organization=caller_organization(request.auth), actor=request.auth
+    )
 
 
 @router.post("", response={201: TicketDetailOut, **ERRORS})
@@ -230,7 +232,7 @@ def create_ticket(request: ApiRequest, payload: TicketIn, response: HttpResponse
 
 def _create(user: User, payload: TicketIn) -> Ticket:
     return services.ticket_create(
-        organization=organization_of(user), actor=user, subject=payload.subject,
+        organization=caller_organization(user), actor=user, subject=payload.subject,
         description=payload.description,
         customer=_ref(User, user, payload.customer_id, "customer_id"),
         priority=payload.priority, channel=payload.channel,
@@ -265,7 +267,7 @@ def update_ticket(request: ApiRequest, number: int, payload: TicketPatch, respon
         if field in changes and changes[field] is None:
             raise ValidationFailed.one(field, f"{field} cannot be null.")
     services.ticket_update(
-        organization=organization_of(user), actor=user, ticket=ticket,
+        organization=caller_organization(user), actor=user, ticket=ticket,
         version=_version(request), **changes,
     )  # fmt: skip
     return _detail(user, number, response)
@@ -277,7 +279,7 @@ def change_status(request: ApiRequest, number: int, payload: StatusIn, response:
     version = _version(request) if "If-Match" in request.headers else None
     ticket = access_ticket_by_number(user, number)
     services.ticket_change_status(
-        organization=organization_of(user), actor=user, ticket=ticket,
+        organization=caller_organization(user), actor=user, ticket=ticket,
         status=payload.status, reason=payload.reason, version=version,
     )  # fmt: skip
     return _detail(user, number, response)
@@ -290,7 +292,7 @@ def assign(request: ApiRequest, number: int, payload: AssignIn, response: HttpRe
     version = _version(request) if "If-Match" in request.headers else None
     ticket = access_ticket_by_number(user, number)
     services.ticket_assign(
-        organization=organization_of(user), actor=user, ticket=ticket,
+        organization=caller_organization(user), actor=user, ticket=ticket,
         assignee=_ref(User, user, payload.assignee_id, "assignee_id"), auto=payload.auto,
         version=version,
     )  # fmt: skip
@@ -303,7 +305,7 @@ def merge(request: ApiRequest, number: int, payload: MergeIn, response: HttpResp
     user = request.auth
     source = access_ticket_by_number(user, number)
     target = access_ticket_reference(user, payload.into, field="into")
-    services.ticket_merge(organization=organization_of(user), actor=user, source=source,
+    services.ticket_merge(organization=caller_organization(user), actor=user, source=source,
                           target=target)  # fmt: skip
     return _detail(user, payload.into, response)
 
@@ -312,7 +314,7 @@ def merge(request: ApiRequest, number: int, payload: MergeIn, response: HttpResp
 def delete_ticket(request: ApiRequest, number: int, reason: str = ""):
     user = request.auth
     ticket = access_ticket_by_number(user, number)
-    services.ticket_soft_delete(organization=organization_of(user), actor=user, ticket=ticket,
+    services.ticket_soft_delete(organization=caller_organization(user), actor=user, ticket=ticket,
                                 reason=reason[:500])  # fmt: skip
     return Status(204, None)
 
@@ -321,7 +323,7 @@ def delete_ticket(request: ApiRequest, number: int, reason: str = ""):
 def restore_ticket(request: ApiRequest, number: int, response: HttpResponse):
     user = request.auth
     ticket = access_ticket_by_number(user, number, include_deleted=True)
-    services.ticket_restore(organization=organization_of(user), actor=user, ticket=ticket)
+    services.ticket_restore(organization=caller_organization(user), actor=user, ticket=ticket)
     return _detail(user, number, response)
 
 
@@ -329,7 +331,7 @@ def restore_ticket(request: ApiRequest, number: int, response: HttpResponse):
 def list_comments(request: ApiRequest, number: int):
     """The conversation in order; internal notes for staff only."""
     detail = selectors.ticket_detail(
-        organization=organization_of(request.auth), actor=request.auth, number=number
+        organization=caller_organization(request.auth), actor=request.auth, number=number
     )
     return detail.comments
 
@@ -341,7 +343,7 @@ def add_comment(request: ApiRequest, number: int, payload: CommentIn):
     def add() -> tuple[int, dict]:
         ticket = access_ticket_by_number(user, number)
         comment = services.comment_add(
-            organization=organization_of(user), actor=user, ticket=ticket,
+            organization=caller_organization(user), actor=user, ticket=ticket,
             body=payload.body, kind=payload.kind, body_is_html=payload.body_is_html,
         )  # fmt: skip
         comment.author = user

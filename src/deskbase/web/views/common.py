@@ -16,14 +16,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from deskbase.accounts.models import Role, User
 from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
-from deskbase.tickets.access import caller_organization
 from deskbase.tickets.permissions import is_staff_member
 
 MANAGERS = (Role.ADMIN, Role.MANAGER)
-
-
-# The services take the caller's organization by id only, as the API passes it.
-organization_of = caller_organization
 
 
 def forbidden(request: HttpRequest, message: str) -> HttpResponse:

@@ -21,11 +21,15 @@ from deskbase.accounts.services import user_update
 from deskbase.core.errors import Conflict, ValidationFailed
 from deskbase.core.tenancy import tenant
 from deskbase.tickets import canned, selectors, services
-from deskbase.tickets.access import access_ticket_by_number, access_ticket_reference
+from deskbase.tickets.access import (
+    access_ticket_by_number,
+    access_ticket_reference,
+    caller_organization,
+)
 from deskbase.tickets.models import TRANSITIONS, Category, Priority, Status, Ticket
 from deskbase.web import queues, timeline
 from deskbase.web import selectors as web_selectors
-from deskbase.web.views.common import back, domain_errors, organization_of, staff_required
+from deskbase.web.views.common import back, domain_errors, staff_required
 from deskbase.web.views.tickets import (
     Attempted,
     Done,
@@ -52,7 +56,7 @@ def _choice(value: str | None, allowed: Any) -> str | None:
 def queue(request: AuthedRequest, slug: str = "mine") -> HttpResponse:
     """One queue, filtered and sorted, a keyset page at a time, with every queue's count."""
     user = request.user
-    organization = organization_of(user)
+    organization = caller_organization(user)
     team_ids = web_selectors.team_ids_of(organization=organization, actor=user)
     counts = web_selectors.queue_counts(organization=organization, actor=user, team_ids=team_ids)
     context: dict[str, Any] = {
@@ -98,7 +102,7 @@ def next_ticket(request: AuthedRequest) -> HttpResponse:
     skip = request.GET.get("after", "")
     for slug in ("mine", "unassigned"):
         page = selectors.ticket_list(
-            organization=organization_of(user), actor=user,
+            organization=caller_organization(user), actor=user,
             filters=queues.QUEUES[slug].filters, sort="sla_due", limit=2,
         )  # fmt: skip
         for ticket in page.items:
@@ -111,7 +115,7 @@ def next_ticket(request: AuthedRequest) -> HttpResponse:
 # ------------------------------------------------------------------ the ticket page
 def _page_context(request: AuthedRequest, number: int) -> dict[str, Any]:
     user = request.user
-    organization = organization_of(user)
+    organization = caller_organization(user)
     detail = selectors.ticket_detail(organization=organization, actor=user, number=number)
     ticket = detail.ticket
     agents = web_selectors.agents_with_load(organization=organization, actor=user)
@@ -182,7 +186,7 @@ def ticket_edit(request: AuthedRequest, number: int) -> HttpResponse:
         }
         attempted.update(changes, tags=", ".join(changes["tags"]))
         services.ticket_update(
-            organization=organization_of(user), actor=user, ticket=ticket,
+            organization=caller_organization(user), actor=user, ticket=ticket,
             version=_version(request), **changes,
         )  # fmt: skip
         return Done(f"Ticket #{number} saved.")
@@ -197,7 +201,7 @@ def ticket_status(request: AuthedRequest, number: int) -> HttpResponse:
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         status = attempted["status"] = request.POST.get("status", "")
         services.ticket_change_status(
-            organization=organization_of(user), actor=user, ticket=ticket, status=status,
+            organization=caller_organization(user), actor=user, ticket=ticket, status=status,
             version=_version(request), reason=request.POST.get("reason", "")[:300],
         )  # fmt: skip
         if status == ticket.status:
@@ -222,7 +226,7 @@ def ticket_assign(request: AuthedRequest, number: int) -> HttpResponse:
         if choice.isdigit():
             assignee = reference(User, user, choice, "assignee")
         services.ticket_assign(
-            organization=organization_of(user), actor=user, ticket=ticket, assignee=assignee,
+            organization=caller_organization(user), actor=user, ticket=ticket, assignee=assignee,
             auto=choice == "auto", version=version,
         )  # fmt: skip
         return Done(f"Ticket #{number} assigned.")
@@ -243,7 +247,7 @@ def ticket_reply(request: AuthedRequest, number: int) -> HttpResponse:
             raise ValidationFailed.one("body", "Write something first.")
         check_files(request)
         comment = services.comment_add(
-            organization=organization_of(user), actor=user, ticket=ticket, body=body, kind=kind
+            organization=caller_organization(user), actor=user, ticket=ticket, body=body, kind=kind
         )
         upload_files(request, ticket, comment)
         # Said now: should resolving fail below, the reply was still sent.
@@ -251,7 +255,7 @@ def ticket_reply(request: AuthedRequest, number: int) -> HttpResponse:
         if request.POST.get("then") != "resolve":
             return Done()
         services.ticket_change_status(
-            organization=organization_of(user), actor=user, ticket=ticket, status="resolved"
+            organization=caller_organization(user), actor=user, ticket=ticket, status="resolved"
         )
         return Done(f"Ticket #{number} resolved.")
 
@@ -276,7 +280,7 @@ def ticket_attach(request: AuthedRequest, number: int) -> HttpResponse:
 def ticket_merge(request: AuthedRequest, number: int) -> HttpResponse:
     def act(user: User, source: Ticket, attempted: Attempted) -> Done:
         target = access_ticket_reference(user, request.POST.get("into", ""), field="into")
-        services.ticket_merge(organization=organization_of(user), actor=user, source=source,
+        services.ticket_merge(organization=caller_organization(user), actor=user, source=source,
                               target=target)  # fmt: skip
         return Done(f"Ticket #{number} merged into #{target.number}.", to=ticket_url(target))
 
@@ -289,7 +293,7 @@ def ticket_merge(request: AuthedRequest, number: int) -> HttpResponse:
 def ticket_delete(request: AuthedRequest, number: int) -> HttpResponse:
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         services.ticket_soft_delete(
-            organization=organization_of(user), actor=user, ticket=ticket,
+            organization=caller_organization(user), actor=user, ticket=ticket,
             reason=request.POST.get("reason", "")[:500],
         )  # fmt: skip
         trash = reverse("web:queue", kwargs={"slug": "trash"})
@@ -303,7 +307,7 @@ def ticket_delete(request: AuthedRequest, number: int) -> HttpResponse:
 @domain_errors
 def ticket_restore(request: AuthedRequest, number: int) -> HttpResponse:
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
-        services.ticket_restore(organization=organization_of(user), actor=user, ticket=ticket)
+        services.ticket_restore(organization=caller_organization(user), actor=user, ticket=ticket)
         return Done(f"Ticket #{number} restored.")
 
     return ticket_action(request, number, act, only_deleted=True)
@@ -318,7 +322,7 @@ def availability(request: AuthedRequest) -> HttpResponse:
     choice = request.POST.get("availability", "")
     if choice not in Availability.values:
         raise ValidationFailed.one("availability", "Choose online, away or offline.")
-    user_update(organization=organization_of(user), actor=user, user=user, availability=choice)
+    user_update(organization=caller_organization(user), actor=user, user=user, availability=choice)
     messages.success(request, f"You are now {choice}.")
     return back(request, "/desk/")
 
@@ -344,7 +348,7 @@ def canned_render(request: AuthedRequest, number: int) -> HttpResponse:
     chosen = request.GET.get("canned", "")
     if chosen.isdigit():
         body = canned.canned_response_render(
-            organization=organization_of(user), actor=user,
+            organization=caller_organization(user), actor=user,
             canned=canned.CannedResponse(pk=int(chosen), organization_id=user.tenant_id),
             ticket=access_ticket_by_number(user, number),
         )  # fmt: skip

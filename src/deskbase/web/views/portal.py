@@ -12,9 +12,10 @@ from deskbase.accounts.models import User
 from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import ValidationFailed
 from deskbase.tickets import selectors, services
+from deskbase.tickets.access import caller_organization
 from deskbase.tickets.models import Status, Ticket
 from deskbase.tickets.permissions import ticket_actions
-from deskbase.web.views.common import customer_required, domain_errors, organization_of
+from deskbase.web.views.common import customer_required, domain_errors
 from deskbase.web.views.tickets import (
     Attempted,
     Done,
@@ -37,7 +38,7 @@ def my_tickets(request: AuthedRequest) -> HttpResponse:
     """The customer's tickets, most recently changed first, a keyset page at a time."""
     user = request.user
     page = selectors.ticket_list(
-        organization=organization_of(user), actor=user, sort="updated",
+        organization=caller_organization(user), actor=user, sort="updated",
         after=request.GET.get("cursor") or None, limit=PAGE_SIZE,
     )  # fmt: skip
     return render(
@@ -63,7 +64,7 @@ def new_ticket(request: AuthedRequest) -> HttpResponse:
         )  # fmt: skip
     check_files(request)
     ticket = services.ticket_create(
-        organization=organization_of(user), actor=user, subject=subject[:300],
+        organization=caller_organization(user), actor=user, subject=subject[:300],
         description=description, channel="portal",
     )  # fmt: skip
     upload_files(request, ticket, None)
@@ -77,7 +78,9 @@ def new_ticket(request: AuthedRequest) -> HttpResponse:
 def ticket_page(request: AuthedRequest, number: int) -> HttpResponse:
     """The public conversation (no internal notes, no history) and what the customer may do."""
     user = request.user
-    detail = selectors.ticket_detail(organization=organization_of(user), actor=user, number=number)
+    detail = selectors.ticket_detail(
+        organization=caller_organization(user), actor=user, number=number
+    )
     ticket = detail.ticket
     files: dict[int | None, list] = {}
     for attachment in detail.attachments:
@@ -104,7 +107,7 @@ def reply(request: AuthedRequest, number: int) -> HttpResponse:
             raise ValidationFailed.one("body", "Write something first.")
         check_files(request)
         comment = services.comment_add(
-            organization=organization_of(user), actor=user, ticket=ticket, body=body,
+            organization=caller_organization(user), actor=user, ticket=ticket, body=body,
             kind="public",
         )  # fmt: skip
         upload_files(request, ticket, comment)
@@ -119,7 +122,7 @@ def reply(request: AuthedRequest, number: int) -> HttpResponse:
 def close(request: AuthedRequest, number: int) -> HttpResponse:
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         services.ticket_change_status(
-            organization=organization_of(user), actor=user, ticket=ticket,
+            organization=caller_organization(user), actor=user, ticket=ticket,
             status=Status.CLOSED, reason="closed by the customer",
         )  # fmt: skip
         return Done(f"Ticket #{number} closed.")
@@ -138,7 +141,7 @@ def rate(request: AuthedRequest, number: int) -> HttpResponse:
 
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         services.csat_record(
-            organization=organization_of(user), actor=user, ticket=ticket,
+            organization=caller_organization(user), actor=user, ticket=ticket,
             rating=int(raw), comment=request.POST.get("comment", "")[:5000],
         )  # fmt: skip
         return Done("Thank you for your rating.")

@@ -18,10 +18,10 @@ from deskbase.accounts.models import User
 from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.downloads import download_response
 from deskbase.core.errors import Conflict, ValidationFailed
-from deskbase.tickets.access import access_row, access_ticket_by_number
+from deskbase.tickets.access import access_row, access_ticket_by_number, caller_organization
 from deskbase.tickets.attachments import attachment_add, attachment_open, size_limit_message
 from deskbase.tickets.models import Ticket, TicketComment
-from deskbase.web.views.common import domain_errors, organization_of
+from deskbase.web.views.common import domain_errors
 
 MAX_FILES = 10
 
@@ -60,7 +60,7 @@ def upload_files(request: AuthedRequest, ticket: Ticket, comment: TicketComment 
     for upload in files:
         try:
             attachment_add(
-                organization=organization_of(request.user), actor=request.user, ticket=ticket,
+                organization=caller_organization(request.user), actor=request.user, ticket=ticket,
                 stream=upload, file_name=upload.name or "", comment=comment,
             )  # fmt: skip
         finally:
@@ -79,7 +79,7 @@ def download(request: AuthedRequest, attachment_id: int) -> HttpResponseBase:
     """
     user = request.user
     attachment, handle = attachment_open(
-        organization=organization_of(user), actor=user, attachment_id=attachment_id
+        organization=caller_organization(user), actor=user, attachment_id=attachment_id
     )
     return download_response(
         handle, content_type=attachment.content_type, file_name=attachment.file_name

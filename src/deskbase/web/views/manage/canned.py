@@ -9,13 +9,13 @@ from django.shortcuts import redirect, render
 from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed
 from deskbase.tickets import canned
+from deskbase.tickets.access import caller_organization
 from deskbase.tickets.models import CannedResponse
 from deskbase.web import selectors
 from deskbase.web.views.common import (
     MANAGERS,
     domain_errors,
     error_text,
-    organization_of,
     staff_required,
 )
 from deskbase.web.views.manage.forms import action, form_page
@@ -28,13 +28,13 @@ def canned_responses(request: AuthedRequest) -> HttpResponse:
     user = request.user
     if request.method == "POST":
         canned.canned_response_create(
-            organization=organization_of(user), actor=user, name=request.POST.get("name", ""),
+            organization=caller_organization(user), actor=user, name=request.POST.get("name", ""),
             body=request.POST.get("body", ""),
             personal=user.role not in MANAGERS or request.POST.get("personal") == "on",
         )  # fmt: skip
         messages.success(request, "Canned response saved.")
         return redirect("web:manage_canned")
-    rows = canned.canned_responses_for(organization=organization_of(user), actor=user)
+    rows = canned.canned_responses_for(organization=caller_organization(user), actor=user)
     return render(request, "web/manage/canned.html", {
         "responses": rows, "may_share": user.role in MANAGERS,
         "placeholders": list(canned.PLACEHOLDERS), "section": "canned",
@@ -45,7 +45,7 @@ def canned_responses(request: AuthedRequest) -> HttpResponse:
 def canned_delete(request: AuthedRequest, canned_id: int) -> str:
     user = request.user
     canned.canned_response_delete(
-        organization=organization_of(user), actor=user,
+        organization=caller_organization(user), actor=user,
         canned=CannedResponse(pk=canned_id, organization_id=user.tenant_id),
     )  # fmt: skip
     return "Canned response deleted."
@@ -71,7 +71,7 @@ def canned_edit(request: AuthedRequest, canned_id: int) -> HttpResponse:
         for field, text in values.items():
             if not text.strip():
                 raise ValidationFailed.one(field, f"The {field} cannot be empty.")
-        canned.canned_response_update(organization=organization_of(user), actor=user,
+        canned.canned_response_update(organization=caller_organization(user), actor=user,
                                       canned=found, **values)  # fmt: skip
         return "Canned response saved."
 

@@ -7,7 +7,7 @@ from datetime import date
 from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import ValidationFailed
 from deskbase.organizations import services as org_services
-from deskbase.web.views.common import organization_of
+from deskbase.tickets.access import caller_organization
 from deskbase.web.views.manage.forms import action
 
 
@@ -21,7 +21,9 @@ def holiday_add(request: AuthedRequest) -> str:
     name = request.POST.get("name", "").strip()
     if not name:
         raise ValidationFailed.one("name", "Name the holiday.")
-    org_services.holiday_add(organization=organization_of(user), actor=user, date=day, name=name)
+    org_services.holiday_add(
+        organization=caller_organization(user), actor=user, date=day, name=name
+    )
     return "Holiday added."
 
 
@@ -29,6 +31,6 @@ def holiday_add(request: AuthedRequest) -> str:
 def holiday_remove(request: AuthedRequest, holiday_id: int) -> str:
     user = request.user
     holiday = org_services.holiday_remove(
-        organization=organization_of(user), actor=user, holiday_id=holiday_id
+        organization=caller_organization(user), actor=user, holiday_id=holiday_id
     )
     return f"Holiday {holiday.date:%Y-%m-%d} removed."

@@ -14,8 +14,9 @@ from deskbase.accounts.models import Role
 from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import ValidationFailed
 from deskbase.organizations.settings_services import organization_settings_update
+from deskbase.tickets.access import caller_organization
 from deskbase.web import selectors
-from deskbase.web.views.common import domain_errors, manager_required, organization_of
+from deskbase.web.views.common import domain_errors, manager_required
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPAN = re.compile(r"^\s*(\d{2}:\d{2})\s*-\s*(\d{2}:\d{2})\s*$")
@@ -53,7 +54,7 @@ def organization(request: AuthedRequest) -> HttpResponse:
     user = request.user
     if request.method == "POST":
         organization_settings_update(
-            organization=organization_of(user), actor=user, name=request.POST.get("name", ""),
+            organization=caller_organization(user), actor=user, name=request.POST.get("name", ""),
             timezone=request.POST.get("timezone", ""), business_hours=_parse_hours(request.POST),
         )  # fmt: skip
         messages.success(request, "Organization settings saved.")

@@ -16,8 +16,9 @@ from deskbase.accounts import services as people
 from deskbase.accounts.models import Availability, CustomerTier, Role, User
 from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import ValidationFailed
+from deskbase.tickets.access import caller_organization
 from deskbase.web import selectors
-from deskbase.web.views.common import domain_errors, manager_required, organization_of
+from deskbase.web.views.common import domain_errors, manager_required
 from deskbase.web.views.manage.forms import action, owned
 
 PEOPLE_PAGE = 50
@@ -31,7 +32,7 @@ def people_list(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
         email = request.POST.get("email", "").strip()
         people.user_create(
-            organization=organization_of(user), actor=user, email=email,
+            organization=caller_organization(user), actor=user, email=email,
             password=request.POST.get("password") or None,
             role=request.POST.get("role", Role.CUSTOMER),
             full_name=request.POST.get("full_name", "").strip(),
@@ -77,7 +78,7 @@ def person_edit(request: AuthedRequest, user_id: int) -> HttpResponse:
     person = owned(User, user, user_id, "person")  # another tenant's or none: a 404
     if request.method == "POST":
         # Called with no changes too: the permission answer does not depend on them.
-        people.user_update(organization=organization_of(user), actor=user, user=person,
+        people.user_update(organization=caller_organization(user), actor=user, user=person,
                            **_profile_changes(request.POST, person))  # fmt: skip
         messages.success(request, f"{person.email} saved.")
         return redirect("web:manage_person", user_id=person.id)
@@ -92,7 +93,7 @@ def person_edit(request: AuthedRequest, user_id: int) -> HttpResponse:
 def person_remove(request: AuthedRequest, user_id: int) -> str:
     user = request.user
     target = owned(User, user, user_id, "person")
-    people.user_soft_delete(organization=organization_of(user), actor=user, user=target)
+    people.user_soft_delete(organization=caller_organization(user), actor=user, user=target)
     return f"{target.email} removed."
 
 
@@ -102,5 +103,5 @@ def person_restore(request: AuthedRequest, user_id: int) -> str:
     target = selectors.removed_person(actor=user, user_id=user_id)
     if target is None:
         raise ValidationFailed.one("user", "No such removed person here.")
-    people.user_restore(organization=organization_of(user), actor=user, user=target)
+    people.user_restore(organization=caller_organization(user), actor=user, user=target)
     return f"{target.email} restored."

@@ -15,9 +15,10 @@ from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import ValidationFailed
 from deskbase.sla import policies
 from deskbase.sla.models import TARGET_RANGE, SlaPolicy
+from deskbase.tickets.access import caller_organization
 from deskbase.tickets.models import Priority
 from deskbase.web import selectors
-from deskbase.web.views.common import domain_errors, manager_required, organization_of
+from deskbase.web.views.common import domain_errors, manager_required
 from deskbase.web.views.manage.forms import action, form_page, owned
 from deskbase.web.views.tickets import reference
 
@@ -94,7 +95,7 @@ def sla_policies(request: AuthedRequest) -> HttpResponse:
 
     def save() -> str:
         policies.sla_policy_create(
-            organization=organization_of(user), actor=user, priority=values["priority"],
+            organization=caller_organization(user), actor=user, priority=values["priority"],
             customer_tier=values["customer_tier"], **_sla_input(request.POST),
         )  # fmt: skip
         return "SLA policy created."
@@ -114,7 +115,9 @@ def sla_policies(request: AuthedRequest) -> HttpResponse:
 def sla_deactivate(request: AuthedRequest, policy_id: int) -> str:
     user = request.user
     policy = reference(SlaPolicy, user, policy_id, "policy")
-    policies.sla_policy_deactivate(organization=organization_of(user), actor=user, policy=policy)
+    policies.sla_policy_deactivate(
+        organization=caller_organization(user), actor=user, policy=policy
+    )
     return f"Policy {policy.name!r} deactivated."
 
 
@@ -136,7 +139,7 @@ def sla_edit(request: AuthedRequest, policy_id: int) -> HttpResponse:
 
     def save() -> str:
         changes = _sla_input(request.POST)
-        policies.sla_policy_update(organization=organization_of(user), actor=user,
+        policies.sla_policy_update(organization=caller_organization(user), actor=user,
                                    policy=policy, **changes)  # fmt: skip
         return f"Policy {changes['name']!r} saved."
 

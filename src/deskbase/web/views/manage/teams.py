@@ -10,8 +10,9 @@ from deskbase.accounts import services as people
 from deskbase.accounts.models import Team, User
 from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import ValidationFailed
+from deskbase.tickets.access import caller_organization
 from deskbase.web import selectors
-from deskbase.web.views.common import domain_errors, manager_required, organization_of
+from deskbase.web.views.common import domain_errors, manager_required
 from deskbase.web.views.manage.forms import action, owned
 from deskbase.web.views.tickets import reference
 
@@ -22,7 +23,7 @@ def teams(request: AuthedRequest) -> HttpResponse:
     user = request.user
     if request.method == "POST":
         people.team_create(
-            organization=organization_of(user), actor=user,
+            organization=caller_organization(user), actor=user,
             name=request.POST.get("name", ""), description=request.POST.get("description", ""),
         )  # fmt: skip
         messages.success(request, "Team created.")
@@ -39,7 +40,7 @@ def team_member_add(request: AuthedRequest, team_id: int) -> str:
     member = reference(User, user, request.POST.get("user"), "user")
     if member is None:
         raise ValidationFailed.one("user", "Choose an agent.")
-    people.team_add_member(organization=organization_of(user), actor=user, team=team,
+    people.team_add_member(organization=caller_organization(user), actor=user, team=team,
                            user=member)  # fmt: skip
     return f"{member.full_name or member.email} joined {team.name}."
 
@@ -49,6 +50,6 @@ def team_member_remove(request: AuthedRequest, team_id: int, user_id: int) -> st
     user = request.user
     team = owned(Team, user, team_id, "team")
     member = owned(User, user, user_id, "user")
-    people.team_remove_member(organization=organization_of(user), actor=user, team=team,
+    people.team_remove_member(organization=caller_organization(user), actor=user, team=team,
                               user=member)  # fmt: skip
     return f"{member.full_name or member.email} left {team.name}."

@@ -195,6 +195,9 @@ def up(args: list[str]) -> int:
         if started_pg and cluster is not None:
             say("stopping the embedded PostgreSQL ...")
             cluster.stop()
+        elif cluster is not None:
+            # Said again on the way out: a Ctrl-C before the banner never showed it.
+            say("PostgreSQL keeps running (deskbase pg stop)")
 
 
 def say(message: str) -> None:

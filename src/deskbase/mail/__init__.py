@@ -1,0 +1,1 @@
+"""The e-mail channel: mailboxes, inbound mail, outbound mail (docs/mail.md)."""

@@ -7,7 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from deskbase.mail.headers import message_id_hash, normalize_message_id
+from deskbase.mail.headers import (
+    message_id_hash,
+    message_id_list,
+    normalize_message_id,
+    safe_header_value,
+)
 from deskbase.mail.parse import GENERATED_ID_DOMAIN, parse
 from deskbase.mail.quotes import REPLY_MARKER
 
@@ -493,3 +498,29 @@ def test_garbage_never_raises_and_always_has_an_id(raw: bytes) -> None:
     assert message.message_id
     assert message.size == len(raw)
     assert "\x00" not in message.text + message.subject
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Re: hello\r\nBcc: victim@example.com",
+        "Re: hello\nX-Injected: 1",
+        "Re: hello\rX-Injected: 1",
+        "tab\there\x00nul\x0bvt\u2028line separator\x85next line",
+    ],
+)
+def test_safe_header_values_never_contain_line_breaks_or_controls(value: str) -> None:
+    safe = safe_header_value(value)
+
+    assert not any(ch in safe for ch in "\r\n\t\x00\x0b\x85\u2028")
+    assert safe.startswith(value.split("\r")[0].split("\n")[0].split("\t")[0])
+
+
+def test_a_references_header_keeps_the_root_and_the_latest_ids_when_too_long() -> None:
+    value = " ".join(f"<id{i}@example.com>" for i in range(150))
+
+    ids = message_id_list(value)
+
+    assert len(ids) == 100
+    assert ids[0] == "id0@example.com"
+    assert ids[-1] == "id149@example.com"

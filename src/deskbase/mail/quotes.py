@@ -81,10 +81,11 @@ def split_reply(text: str, html: str | None = None) -> tuple[str, str]:
         return (visible, quoted + tail) if quoted else (text.strip("\n").rstrip(), "")
     lines = text.split("\n")
     line = _marker_line(lines)
-    if line is not None:
+    if line is not None:  # everything below our marker is ours: nothing else is looked at
         start = _attribution_above(lines, line)
         if _has_content(lines[:start]):
             return _split(lines, start)
+        return text.strip("\n").rstrip(), ""
     scanned = 0  # lines before this are separators skipped for having no text above them
     for cut in _client_separators(lines):
         if _has_content(lines[scanned : cut.start]):

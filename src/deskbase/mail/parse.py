@@ -47,7 +47,8 @@ MAX_HTML_DEPTH = 200  # nesting the HTML sanitizer is given (its work grows with
 MAX_HTML_TO_TEXT_CHARS = 262_144  # larger HTML bodies get their text by stripping the tags
 MAX_DEPTH = 20  # nesting levels walked for bodies and attachments
 MAX_PARTS = 500
-MAX_HEADER_VALUES = 500  # values kept in ParsedMessage.headers
+MAX_HEADER_VALUES = 1_000  # values kept in ParsedMessage.headers
+MAX_VALUES_PER_HEADER = 100  # so that 600 Received lines cannot push Auto-Submitted out
 MAX_HEADER_CHARS = 8_192  # characters kept per header value
 MAX_PARSED_HEADER_CHARS = 16_384  # longer address/date values are cut before parsing
 # The modern address parser is exact but slows down quadratically on some inputs (thousands
@@ -389,11 +390,16 @@ class _Parser:
 
     def _headers(self, message: Message) -> None:
         result = self.result
-        for kept, (name, value) in enumerate(message.raw_items()):
+        kept = 0
+        for name, value in message.raw_items():
             key = clean_text(name).strip().lower()
             if kept >= MAX_HEADER_VALUES:
                 self.defect(f"the message has more than {MAX_HEADER_VALUES} header lines")
                 break
+            if len(result.headers.get(key, ())) >= MAX_VALUES_PER_HEADER:
+                self.defect(f"the message has more than {MAX_VALUES_PER_HEADER} {key} headers")
+                continue
+            kept += 1
             text = decode_header_text(value[: MAX_HEADER_CHARS * 2])
             if len(text) > MAX_HEADER_CHARS or len(value) > MAX_HEADER_CHARS * 2:
                 self.defect(f"the {key} header is longer than {MAX_HEADER_CHARS} characters")

@@ -236,7 +236,7 @@ def _separator_at(lines: list[str], index: int) -> _Cut | None:
 def _library_separator() -> re.Pattern[str] | None:
     """mail-parser-reply's pattern for reply headers in all our languages, compiled once."""
     try:
-        from mailparser_reply import EmailMessage  # type: ignore[import-untyped]
+        from mailparser_reply import EmailMessage  # type: ignore[import-untyped]  # no type hints
 
         return EmailMessage(text="", languages=list(_REPLY_LANGUAGES)).HEADER_REGEX
     except Exception:  # a third-party heuristic: without it, the rules above still apply

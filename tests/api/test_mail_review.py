@@ -63,6 +63,7 @@ def test_the_review_queue_costs_the_same_queries_for_1_and_50_messages(tenant_a)
     box = mailbox(tenant_a)
     agent = ApiClient(tenant_a.agent)
     inbound(tenant_a, box)
+    agent.get("/mail/review")  # the token and the caches are warm for both counts
     with_one = list_size_and_queries_page(agent)
     for _ in range(49):
         inbound(tenant_a, box)

@@ -4,7 +4,7 @@
 from django.urls import path
 
 from deskbase.web.views import dashboard, desk, portal, search, tickets
-from deskbase.web.views.manage import canned, holidays, organization, people, sla, teams
+from deskbase.web.views.manage import canned, holidays, mailboxes, organization, people, sla, teams
 
 app_name = "web"
 
@@ -62,4 +62,11 @@ urlpatterns = [
     path("manage/canned/<int:canned_id>/delete", canned.canned_delete,
          name="manage_canned_delete"),
     path("manage/canned/<int:canned_id>/", canned.canned_edit, name="manage_canned_edit"),
+    path("manage/mailboxes/", mailboxes.mailboxes, name="manage_mailboxes"),
+    path("manage/mailboxes/new", mailboxes.mailbox_new, name="manage_mailbox_new"),
+    path("manage/mailboxes/<int:mailbox_id>/", mailboxes.mailbox_edit, name="manage_mailbox"),
+    path("manage/mailboxes/<int:mailbox_id>/test", mailboxes.mailbox_test,
+         name="manage_mailbox_test"),
+    path("manage/mailboxes/<int:mailbox_id>/remove", mailboxes.mailbox_delete,
+         name="manage_mailbox_delete"),
 ]  # fmt: skip

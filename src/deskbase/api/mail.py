@@ -20,9 +20,13 @@ from deskbase.api.schemas import ERRORS
 from deskbase.api.tickets import Strict
 from deskbase.core.downloads import download_response
 from deskbase.core.errors import ValidationFailed
-from deskbase.mail import admin_selectors, services
+from deskbase.mail import admin_selectors, review, services
 from deskbase.mail.models import InboundMessage, Mailbox, ReviewCause
-from deskbase.tickets.access import access_ticket_by_number, caller_organization
+from deskbase.tickets.access import (
+    access_ticket_by_number,
+    access_ticket_reference,
+    caller_organization,
+)
 from deskbase.tickets.permissions import ensure_staff
 
 router = Router(tags=["mail"])
@@ -282,6 +286,49 @@ def list_review(request: ApiRequest, query: Query[ReviewQuery]):
         after=_cursor(query.cursor), limit=query.limit,
     )  # fmt: skip
     return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+class ReviewedOut(Schema):
+    id: int
+    state: str
+    decision: str = Field(..., description="what became of the message, and why")
+    ticket: int | None = Field(None, description="number of the ticket it opened or joined")
+
+    @staticmethod
+    def resolve_ticket(obj: InboundMessage) -> int | None:
+        return obj.ticket.number if obj.ticket_id else None
+
+
+def _message(user: Any, message_id: int) -> InboundMessage:
+    # Only the id: the review services read (and lock) the row of the caller's tenant.
+    return InboundMessage(pk=message_id, organization_id=user.organization_id)
+
+
+@router.post("/mail/review/{message_id}/accept", response={200: ReviewedOut, **ERRORS})
+def accept_review(request: ApiRequest, message_id: int):
+    """Process the message again, staff vouching for the sender (staff)."""
+    user = request.auth
+    return review.review_accept(organization=caller_organization(user), actor=user,
+                                message=_message(user, message_id))  # fmt: skip
+
+
+@router.post("/mail/review/{message_id}/assign", response={200: ReviewedOut, **ERRORS})
+def assign_review(request: ApiRequest, message_id: int, payload: AssignIn):
+    """Add the message to a ticket as the sender's public reply (staff); a ticket that is
+    not the caller's organization's is a 422 naming `ticket`."""
+    user = request.auth
+    ensure_staff(user, "assign mail from review")
+    ticket = access_ticket_reference(user, payload.ticket, field="ticket")
+    return review.review_assign(organization=caller_organization(user), actor=user,
+                                message=_message(user, message_id), ticket=ticket)  # fmt: skip
+
+
+@router.post("/mail/review/{message_id}/discard", response={200: ReviewedOut, **ERRORS})
+def discard_review(request: ApiRequest, message_id: int):
+    """Keep the message recorded, acting on nothing (staff)."""
+    user = request.auth
+    return review.review_discard(organization=caller_organization(user), actor=user,
+                                 message=_message(user, message_id))  # fmt: skip
 
 
 # ------------------------------------------------------------------ a ticket's mail

@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from deskbase.web.views import dashboard, desk, portal, search, tickets
+from deskbase.web.views import dashboard, desk, mail, portal, search, tickets
 from deskbase.web.views.manage import canned, holidays, mailboxes, organization, people, sla, teams
 
 app_name = "web"
@@ -30,6 +30,11 @@ urlpatterns = [
     path("desk/search/", search.search_page, name="search"),
     path("desk/search/suggest", search.suggest, name="search_suggest"),
     path("desk/search/<int:search_id>/opened", search.search_opened, name="search_opened"),
+    path("desk/mail/review/", mail.review_queue, name="mail_review"),
+    path("desk/mail/<int:message_id>/accept", mail.review_accept, name="mail_review_accept"),
+    path("desk/mail/<int:message_id>/assign", mail.review_assign, name="mail_review_assign"),
+    path("desk/mail/<int:message_id>/discard", mail.review_discard, name="mail_review_discard"),
+    path("desk/mail/<int:message_id>/raw", mail.raw_message, name="mail_raw"),
     path("files/<int:attachment_id>/", tickets.download, name="download"),
     # ---- customer portal
     path("portal/", portal.my_tickets, name="portal"),

@@ -214,6 +214,9 @@ class Pipeline:
                 f"In review: the message is {_size(self.inbound.size)}, over the "
                 f"{_size(limit)} limit.",
             )
+        twin = self._twin()
+        if twin is not None:
+            return twin
         found = classify.classify(self.msg, own_domains=sorted(self._own_domains()))
         kind = found.kind if found.kind in Kind.values else Kind.NORMAL
         if kind == Kind.NORMAL and self._is_our_own_message():
@@ -259,6 +262,29 @@ class Pipeline:
         return self._from_customer(user, match, verdict)
 
     # -------------------------------------------------------------- kinds
+    def _twin(self) -> Outcome | None:
+        """The same message sent to two support addresses of the organization: acted on once."""
+        twin = (
+            InboundMessage.objects.filter(
+                organization_id=self.organization_id,
+                message_id_hash=self.inbound.message_id_hash,
+            )
+            .exclude(pk=self.inbound.pk)
+            .select_related("ticket")
+            .order_by("id")
+            .first()
+        )
+        if twin is None:
+            return None
+        address = Mailbox.all_objects.filter(pk=twin.mailbox_id).values_list("address", flat=True)
+        where = f" and is on #{twin.ticket.number}" if twin.ticket else ""
+        return Outcome(
+            InboundState.STORED,
+            f"Kept without action: the same message already came in through "
+            f"{address.first()}{where}.",
+            ticket=twin.ticket,
+        )
+
     def _bounce(self, original: str | None, reason: str) -> Outcome:
         """A delivery report: attached to the message it answers, which failed."""
         report = self.msg.report

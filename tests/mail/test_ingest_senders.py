@@ -80,9 +80,7 @@ def test_our_own_mail_coming_back_is_dropped(mail_a, raw_message):
     assert Ticket.objects.count() == 0
 
 
-def test_a_bounce_is_attached_to_the_message_it_answers_which_becomes_failed(
-    mail_a, raw_message
-):
+def test_a_bounce_is_attached_to_the_message_it_answers_which_becomes_failed(mail_a, raw_message):
     # Given a ticket and our reply to it, sent
     _, ticket = opened(mail_a, raw_message)
     outbound = sent(mail_a, ticket, "reply-9@acme.test")
@@ -93,7 +91,8 @@ def test_a_bounce_is_attached_to_the_message_it_answers_which_becomes_failed(
     assert (inbound.kind, inbound.state, inbound.ticket_id) == (
         Kind.BOUNCE, InboundState.STORED, ticket.id,
     )  # fmt: skip
-    assert outbound.state == OutboundState.FAILED and outbound.bounce_id == inbound.id
+    assert outbound.state == OutboundState.FAILED
+    assert outbound.bounce_id == inbound.id
     assert "5.1.1" in outbound.error
     assert inbound.decision.startswith(f"Attached to #{ticket.number}: a delivery failure")
     assert TicketComment.objects.filter(ticket=ticket).count() == 0
@@ -143,7 +142,8 @@ def test_a_verified_agent_replies_by_mail_as_an_agent(mail_a, raw_message):
     # Then it is a public reply by the agent: the ticket got its first response
     ticket.refresh_from_db()
     comment = TicketComment.objects.get(pk=inbound.comment_id)
-    assert comment.author_id == mail_a.agent.id and ticket.first_response_at is not None
+    assert comment.author_id == mail_a.agent.id
+    assert ticket.first_response_at is not None
     assert inbound.decision.startswith(f"Added to #{ticket.number} as a reply by agent")
 
 

@@ -32,10 +32,10 @@ def test_a_reply_to_the_plus_address_joins_its_ticket(mail_a, raw_message):
     # When the customer writes to that address, with no threading headers
     inbound = receive(mail_a, raw_message(to=address, subject="more details"))
     # Then the message joins the ticket, saying why
-    assert inbound.state == InboundState.REPLY and inbound.ticket_id == ticket.id
+    assert inbound.state == InboundState.REPLY
+    assert inbound.ticket_id == ticket.id
     assert inbound.decision == (
-        f"Added to #{ticket.number} because it was sent to the ticket's reply address "
-        f"{address}."
+        f"Added to #{ticket.number} because it was sent to the ticket's reply address {address}."
     )
 
 
@@ -46,7 +46,8 @@ def test_a_bracketed_token_in_the_subject_joins_its_ticket(mail_a, raw_message):
     # When the customer writes a new mail whose subject carries the token
     inbound = receive(mail_a, raw_message(subject=f"Re: Printer {bracketed}"))
     # Then it joins the ticket
-    assert inbound.ticket_id == ticket.id and inbound.state == InboundState.REPLY
+    assert inbound.ticket_id == ticket.id
+    assert inbound.state == InboundState.REPLY
     assert f"the subject carries its token {bracketed}" in inbound.decision
 
 
@@ -57,7 +58,8 @@ def test_a_forged_token_with_a_real_ticket_number_is_not_a_match(mail_a, raw_mes
     # When a message carries the forged token
     inbound = receive(mail_a, raw_message(subject=f"Hello {forged}"))
     # Then it opens a ticket of its own
-    assert inbound.state == InboundState.TICKET and inbound.ticket_id != ticket.id
+    assert inbound.state == InboundState.TICKET
+    assert inbound.ticket_id != ticket.id
 
 
 def test_a_token_of_organization_a_sent_to_organization_b_never_attaches(
@@ -95,15 +97,14 @@ def test_a_match_from_a_sender_who_is_not_a_participant_goes_to_review(mail_a, r
     assert TicketComment.objects.filter(ticket=ticket).count() == 0
 
 
-def test_the_subject_alone_never_matches_and_never_across_requesters(
-    mail_a, raw_message, tenant_a
-):
+def test_the_subject_alone_never_matches_and_never_across_requesters(mail_a, raw_message, tenant_a):
     # Given a customer's open ticket "Invoice missing"
     _, ticket = opened(mail_a, raw_message, subject="Invoice missing")
     # When the same customer writes a new mail with that subject and no References
     fresh = receive(mail_a, raw_message(subject="Invoice missing"))
     # Then it is a new ticket: a subject alone is not a thread
-    assert fresh.state == InboundState.TICKET and fresh.ticket_id != ticket.id
+    assert fresh.state == InboundState.TICKET
+    assert fresh.ticket_id != ticket.id
     # When another person replies with that subject and unknown References
     other = receive(
         mail_a,
@@ -115,9 +116,7 @@ def test_the_subject_alone_never_matches_and_never_across_requesters(
     assert Ticket.objects.get(pk=other.ticket_id).customer.email == "other@acme.test"
 
 
-def test_the_subject_with_unknown_references_joins_the_requesters_open_ticket(
-    mail_a, raw_message
-):
+def test_the_subject_with_unknown_references_joins_the_requesters_open_ticket(mail_a, raw_message):
     # Given a customer's open ticket
     _, ticket = opened(mail_a, raw_message, subject="Invoice missing")
     # When they reply to a copy we never saw (unknown References), subject "AW: Re: ..."
@@ -126,7 +125,8 @@ def test_the_subject_with_unknown_references_joins_the_requesters_open_ticket(
         raw_message(subject="AW: Re: Invoice  MISSING", references="<never-seen@mail.example>"),
     )
     # Then it joins their ticket, by subject, saying so
-    assert inbound.state == InboundState.REPLY and inbound.ticket_id == ticket.id
+    assert inbound.state == InboundState.REPLY
+    assert inbound.ticket_id == ticket.id
     assert "its subject matched the requester's open ticket" in inbound.decision
     assert "<never-seen@mail.example>" in inbound.decision
 
@@ -140,14 +140,13 @@ def test_a_reply_to_a_closed_ticket_opens_a_new_one_that_names_it(mail_a, raw_me
     # When the customer replies to its thread
     inbound = receive(mail_a, raw_message(in_reply_to=f"<{first.message_id}>"))
     # Then a new ticket is opened, its decision naming the closed one
-    assert inbound.state == InboundState.TICKET and inbound.ticket_id != ticket.id
+    assert inbound.state == InboundState.TICKET
+    assert inbound.ticket_id != ticket.id
     assert f"#{ticket.number} matched" in inbound.decision
     assert "is closed, so this follow-up starts a new ticket" in inbound.decision
 
 
-def test_a_reply_to_a_merged_ticket_goes_to_the_ticket_it_was_merged_into(
-    mail_a, raw_message
-):
+def test_a_reply_to_a_merged_ticket_goes_to_the_ticket_it_was_merged_into(mail_a, raw_message):
     # Given two tickets of the customer, the first merged into the second
     first, source = opened(mail_a, raw_message, subject="One")
     _, target = opened(mail_a, raw_message, subject="Two")
@@ -156,13 +155,12 @@ def test_a_reply_to_a_merged_ticket_goes_to_the_ticket_it_was_merged_into(
     # When the customer replies to the first ticket's thread
     inbound = receive(mail_a, raw_message(in_reply_to=f"<{first.message_id}>"))
     # Then the reply lands on the target, and the decision says why
-    assert inbound.ticket_id == target.id and inbound.state == InboundState.REPLY
+    assert inbound.ticket_id == target.id
+    assert inbound.state == InboundState.REPLY
     assert f"#{source.number} was merged into #{target.number}" in inbound.decision
 
 
-def test_the_same_message_to_two_mailboxes_of_one_organization_is_one_ticket(
-    mail_a, raw_message
-):
+def test_the_same_message_to_two_mailboxes_of_one_organization_is_one_ticket(mail_a, raw_message):
     # Given a second support address of the same organization
     sales = make_mailbox(mail_a.world, "sales@acme.test", name="Sales")
     raw = raw_message(to="support@acme.test, sales@acme.test")

@@ -223,7 +223,8 @@ class Pipeline:
             kind, found = Kind.LOOP, _Reason("its Message-ID is one of the messages we sent")
         self.inbound.kind = kind
         if kind == Kind.LOOP:
-            return Outcome(InboundState.DROPPED, f"Dropped as a mail loop: {found.reason}.")
+            why = found.reason.removeprefix("dropped: ").rstrip(".")
+            return Outcome(InboundState.DROPPED, f"Dropped as a mail loop: {why}.")
         if kind == Kind.BOUNCE:
             return self._bounce(getattr(found, "original_message_id", None), found.reason)
         if not self.sender:

@@ -22,9 +22,7 @@ def test_the_same_message_received_by_two_processes_at_once_is_one_row_and_one_t
     mailbox = make_mailbox(world, "support@acme.test")
     raw = build_message(sender="Nina <nina@example.org>")
     # When two receivers take it at once
-    results = in_threads(
-        2, lambda i: ingest.receive(mailbox=mailbox, raw=raw, source=Source.PUSH)
-    )
+    results = in_threads(2, lambda i: ingest.receive(mailbox=mailbox, raw=raw, source=Source.PUSH))
     # Then both answer with the same row; there is one message, one ticket, one customer
     assert all(isinstance(r, InboundMessage) for r in results), results
     assert results[0].pk == results[1].pk

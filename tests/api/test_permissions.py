@@ -335,6 +335,13 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/mailboxes/{mailbox_id}/test"): Row(
         "403", "403", "403", "allowed", Target({"mailbox_id": Ref("mailbox")})),
     ("GET", "/api/v1/mail/review"): Row("403", "allowed", "allowed", "allowed"),
+    ("POST", "/api/v1/mail/review/{message_id}/accept"): Row(
+        "403", "allowed", "allowed", "allowed", Target({"message_id": Ref("inbound")})),
+    ("POST", "/api/v1/mail/review/{message_id}/assign"): Row(
+        "403", "allowed", "allowed", "allowed",
+        Target({"message_id": Ref("inbound")}, body={"ticket": Ref("ticket")})),
+    ("POST", "/api/v1/mail/review/{message_id}/discard"): Row(
+        "403", "allowed", "allowed", "allowed", Target({"message_id": Ref("inbound")})),
     ("GET", "/api/v1/tickets/{number}/mail"): Row("403", "allowed", "allowed", "allowed",
                                                   Target(TICKET)),
     ("GET", "/api/v1/mail/messages/{message_id}/raw"): Row(

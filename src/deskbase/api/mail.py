@@ -296,7 +296,7 @@ class ReviewedOut(Schema):
 
     @staticmethod
     def resolve_ticket(obj: InboundMessage) -> int | None:
-        return obj.ticket.number if obj.ticket_id else None
+        return obj.ticket.number if obj.ticket is not None else None
 
 
 def _message(user: Any, message_id: int) -> InboundMessage:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -96,7 +97,7 @@ def review_discard(request: AuthedRequest, message_id: int) -> HttpResponse:
 @staff_required
 @require_GET
 @domain_errors
-def raw_message(request: AuthedRequest, message_id: int) -> HttpResponse:
+def raw_message(request: AuthedRequest, message_id: int) -> HttpResponseBase:
     """The message as it arrived, as a download (never rendered)."""
     message = _message(request, message_id)
     return download_response(admin_selectors.raw_open(message), content_type="message/rfc822",

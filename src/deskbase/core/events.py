@@ -196,6 +196,7 @@ MAIL_REVIEWED = declare(
     changes="state",
 )
 
+
 # ------------------------------------------------------------------ events
 @dataclass(frozen=True)
 class Event:

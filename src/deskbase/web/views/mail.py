@@ -73,12 +73,13 @@ def review_accept(request: AuthedRequest, message_id: int) -> HttpResponse:
 def review_assign(request: AuthedRequest, message_id: int) -> HttpResponse:
     """Add the message to the ticket whose number was typed, as the sender's reply."""
     user = request.user
+    message = _message(request, message_id)  # another tenant's: a 404 whatever was typed
     typed = request.POST.get("ticket", "").strip()
     if not typed:
         raise ValidationFailed.one("ticket", "Type the number of the ticket it belongs to.")
     ticket = access_ticket_reference(user, typed, field="ticket")
     done = review.review_assign(organization=caller_organization(user), actor=user,
-                                message=_message(request, message_id), ticket=ticket)  # fmt: skip
+                                message=message, ticket=ticket)  # fmt: skip
     messages.success(request, done.decision)
     return _back(request)
 

@@ -60,8 +60,8 @@ def test_the_page_lists_held_mail_with_its_cause_and_accepting_shows_it_on_the_t
 def test_assigning_to_an_unknown_ticket_number_says_so_and_changes_nothing(tenant_a, tenant_b):
     _, held = held_reply(tenant_a, "support@acme.test")
     client = signed_in(tenant_a.agent)
-    response = client.post(f"/desk/mail/{held.pk}/assign",
-                           {"ticket": str(MISSING), "next": "/desk/mail/review/"}, follow=True)  # fmt: skip
+    form = {"ticket": str(MISSING), "next": "/desk/mail/review/"}
+    response = client.post(f"/desk/mail/{held.pk}/assign", form, follow=True)
     assert response.redirect_chain[-1][0] == "/desk/mail/review/"
     assert f"No ticket #{MISSING} here." in response.content.decode()
     assert InboundMessage.objects.get(pk=held.pk).state == "review"

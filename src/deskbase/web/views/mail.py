@@ -6,6 +6,7 @@ is deskbase.mail.review's; another tenant's message is a 404.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
@@ -40,7 +41,7 @@ def review_queue(request: AuthedRequest) -> HttpResponse:
     )  # fmt: skip
     return render(request, "web/desk/mail_review.html", {
         "items": page.items, "next_cursor": page.next_cursor, "cause": cause or "",
-        "causes": ReviewCause.choices,
+        "causes": ReviewCause.choices, "review_days": settings.MAIL_REVIEW_DAYS,
     })  # fmt: skip
 
 

@@ -190,3 +190,13 @@ def test_a_connection_test_answers_with_the_servers_refusal(tenant_a):
     assert body["last_checked_at"] is not None
     assert SECRET.encode() not in response.content
     assert IMAP_REFUSAL in admin.get(f"/mailboxes/{box.pk}").json()["last_error"]
+
+
+def test_a_patch_clears_the_relay_with_a_null_port(tenant_a):
+    box = mailbox(tenant_a, smtp_host="smtp.acme.test", smtp_port=587)
+    response = ApiClient(tenant_a.admin).patch(
+        f"/mailboxes/{box.pk}", {"smtp_host": "", "smtp_port": None}
+    )
+    assert response.status_code == 200, response.content
+    row = Mailbox.objects.get(pk=box.pk)
+    assert (row.smtp_host, row.smtp_port) == ("", None)

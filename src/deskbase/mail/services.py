@@ -57,10 +57,10 @@ def _normalized(values: dict[str, Any]) -> dict[str, Any]:
     """Text stripped, the address lower-cased, ports as numbers; None refused by name."""
     clean: dict[str, Any] = {}
     for field, value in values.items():
-        if value is None:
-            raise ValidationFailed.one(field, f"{field} cannot be null.")
-        if field in PORTS:
+        if field in PORTS:  # None or blank: no port (a server that is not used)
             clean[field] = _port(field, value)
+        elif value is None:
+            raise ValidationFailed.one(field, f"{field} cannot be null.")
         elif field == "is_active":
             if not isinstance(value, bool):
                 raise ValidationFailed.one(field, "Say true or false.")

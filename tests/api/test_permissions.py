@@ -37,11 +37,13 @@ from deskbase.api.main import api
 from deskbase.core.tenancy import tenant
 from deskbase.search import services as search_services
 from deskbase.sla import policies
+from deskbase.testing.plugin import free_port
 from deskbase.tickets import canned, services
 from deskbase.tickets.attachments import attachment_add
 from deskbase.tickets.models import Ticket
 from tests.api.helpers import ApiClient, module_world
 from tests.conftest import TenantWorld, make_tenant
+from tests.mail import admin_factories as mail_factories
 from tests.tickets.factories import open_ticket
 
 pytestmark = pytest.mark.django_db
@@ -315,6 +317,35 @@ MATRIX: dict[tuple[str, str], Row] = {
         Target({"number": Ref("resolved_ticket")}, body={"rating": 5}),
         mine=Target({"number": Ref("resolved_ticket")}, body={"rating": 5}),
         theirs=Target({"number": Ref("others_ticket")}, body={"rating": 5})),
+    # ---------------------------------------------------------------- mail
+    ("GET", "/api/v1/mailboxes"): Row("403", "403", "allowed", "allowed"),
+    ("POST", "/api/v1/mailboxes"): Row(
+        "403", "403", "403", "allowed", Target(body={"name": "New", "address": "new@acme.test"}),
+        refusals=(Refusal(("admin",), Target(body={"name": "x", "address": "x@acme.test",
+                                                   "last_error": ""}), 422),)),
+    ("GET", "/api/v1/mailboxes/{mailbox_id}"): Row(
+        "403", "403", "allowed", "allowed", Target({"mailbox_id": Ref("mailbox")})),
+    ("PATCH", "/api/v1/mailboxes/{mailbox_id}"): Row(
+        "403", "403", "403", "allowed",
+        Target({"mailbox_id": Ref("mailbox")}, body={"name": "Renamed"}),
+        refusals=(Refusal(("admin",), Target({"mailbox_id": Ref("mailbox")},
+                                             body={"imap_last_uid": 0}), 422),)),
+    ("DELETE", "/api/v1/mailboxes/{mailbox_id}"): Row(
+        "403", "403", "403", "allowed", Target({"mailbox_id": Ref("mailbox")})),
+    ("POST", "/api/v1/mailboxes/{mailbox_id}/test"): Row(
+        "403", "403", "403", "allowed", Target({"mailbox_id": Ref("mailbox")})),
+    ("GET", "/api/v1/mail/review"): Row("403", "allowed", "allowed", "allowed"),
+    ("POST", "/api/v1/mail/review/{message_id}/accept"): Row(
+        "403", "allowed", "allowed", "allowed", Target({"message_id": Ref("inbound")})),
+    ("POST", "/api/v1/mail/review/{message_id}/assign"): Row(
+        "403", "allowed", "allowed", "allowed",
+        Target({"message_id": Ref("inbound")}, body={"ticket": Ref("ticket")})),
+    ("POST", "/api/v1/mail/review/{message_id}/discard"): Row(
+        "403", "allowed", "allowed", "allowed", Target({"message_id": Ref("inbound")})),
+    ("GET", "/api/v1/tickets/{number}/mail"): Row("403", "allowed", "allowed", "allowed",
+                                                  Target(TICKET)),
+    ("GET", "/api/v1/mail/messages/{message_id}/raw"): Row(
+        "403", "allowed", "allowed", "allowed", Target({"message_id": Ref("inbound")})),
     # ---------------------------------------------------------------- search
     ("GET", "/api/v1/search"): Row("own", "allowed", "allowed", "allowed",
                                    Target(query={"q": "ticket"}), hidden="Other customer"),
@@ -416,6 +447,11 @@ def _populate(world: TenantWorld, padding: int) -> dict[str, Any]:
     mine = {role: response(f"{role.title()} personal", getattr(world, role)) for role in STAFF}
     agent2_canned = response("Agent2 personal", agent2)
 
+    # A sending-only mailbox whose relay port is closed: its connection test answers fast.
+    box = mail_factories.mailbox(world, smtp_host="127.0.0.1", smtp_port=free_port(),
+                                 smtp_security="none")  # fmt: skip
+    suspended = mail_factories.inbound(world, box)
+
     people_by_role = {role: getattr(world, role) for role in ROLES}
     spare = {role: token_create(organization=org, actor=person, name=f"spare-{role}")[0].pk
              for role, person in people_by_role.items()}  # fmt: skip
@@ -444,7 +480,7 @@ def _populate(world: TenantWorld, padding: int) -> dict[str, Any]:
         "my_token": spare, "agent_token": spare["agent"],
         "others_token": {role: spare[someone_else[role]] for role in ROLES},
         "others_token_name": {role: f"spare-{someone_else[role]}" for role in ROLES},
-        "my_search": searches,
+        "my_search": searches, "mailbox": box.pk, "inbound": suspended.pk,
         "others_search": {role: searches[someone_else[role]] for role in ROLES},
     }  # fmt: skip
 

@@ -13,6 +13,7 @@ from deskbase.organizations.services import holiday_add
 from deskbase.sla import policies
 from deskbase.tickets import canned, services
 from deskbase.tickets.attachments import attachment_add
+from tests.mail import admin_factories as mail_factories
 from tests.tickets.factories import open_ticket
 from tests.web.helpers import queries_of, signed_in
 
@@ -93,6 +94,7 @@ def test_second_queue_page_has_the_same_count(tenant_a):
 
 def test_ticket_page_has_a_fixed_query_count(tenant_a):
     ticket = open_ticket(tenant_a, assignee=tenant_a.agent)
+    box = mail_factories.mailbox(tenant_a)
     upload = 0
 
     def add(i: int) -> None:
@@ -108,6 +110,10 @@ def test_ticket_page_has_a_fixed_query_count(tenant_a):
                                tags=[f"t{i}"])  # fmt: skip
         canned.canned_response_create(organization=tenant_a.org, actor=tenant_a.agent,
                                       name=f"Answer {i}", body="Hello", personal=True)  # fmt: skip
+        # The ticket's mail, both ways: shown in the timeline at a fixed cost too.
+        mail_factories.inbound(tenant_a, box, state="reply", review_cause="", ticket=ticket,
+                               decision="Added because In-Reply-To matched.")  # fmt: skip
+        mail_factories.outbound(tenant_a, ticket, state="failed", error="550 No such user")
         upload += 1
 
     rows = Rows(tenant_a.agent, f"/desk/tickets/{ticket.number}/", add)

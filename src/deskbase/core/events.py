@@ -168,11 +168,32 @@ SLA_POLICY_DEACTIVATED = declare(
     instance="sla.SlaPolicy",
     changes="is_active",
 )
+MAILBOX_CREATED = declare("mailbox.created", when="mailbox_create", instance="mail.Mailbox")
+MAILBOX_UPDATED = declare(
+    "mailbox.updated",
+    when="mailbox_update",
+    instance="mail.Mailbox",
+    changes="the fields that changed; secrets as (secret), never their values",
+)
+MAILBOX_SOFT_DELETED = declare(
+    "mailbox.soft_deleted", when="mailbox_soft_delete", instance="mail.Mailbox"
+)
 ORGANIZATION_UPDATED = declare(
     "organization.updated",
     when="organization_settings_update",
     instance="organizations.Organization",
     changes="name, timezone, business_hours, settings (those that changed)",
+)
+MAIL_RECEIVED = declare(
+    "mail.received",
+    when="receive, reprocess (deskbase.mail.ingest)",
+    instance="mail.InboundMessage",
+)
+MAIL_REVIEWED = declare(
+    "mail.reviewed",
+    when="review_assign, review_discard (deskbase.mail.review)",
+    instance="mail.InboundMessage",
+    changes="state",
 )
 
 

@@ -33,18 +33,23 @@ _ORIGIN = re.compile(r"#(\d+)$")
 
 @dataclass
 class Entry:
-    kind: str  # public, internal, system, file, change, sla
+    kind: str  # public, internal, system, file, change, sla, mail_in, mail_out
     at: datetime
     order: int
     actor: str = ""
     comment: Any = None
     files: list[Any] = field(default_factory=list)
     text: str = ""  # change: what the actor did; sla: the whole sentence
+    mail: Any = None  # mail_in: the InboundMessage; mail_out: the OutboundMessage
 
 
-def build(detail: TicketDetail, lookups: dict[str, dict[int, str]]) -> list[Entry]:
+def build(
+    detail: TicketDetail, lookups: dict[str, dict[int, str]], mail: Any = None
+) -> list[Entry]:
     """Every event of the ticket in time order. Files are shown on their comment,
-    or as entries of their own when attached to the ticket itself."""
+    or as entries of their own when attached to the ticket itself. `mail`
+    (deskbase.mail.admin_selectors.TicketMail) adds what came in, with the decision
+    taken and why, and what went out, with its state."""
     names = lookups.get("people", {})
     files_by_comment: dict[int, list[Any]] = {}
     loose = []
@@ -79,8 +84,40 @@ def build(detail: TicketDetail, lookups: dict[str, dict[int, str]]) -> list[Entr
         )  # fmt: skip
     for event in detail.sla_events:
         entries.append(Entry(kind="sla", at=event.created_at, order=3, text=sla_text(event)))
+    if mail is not None:
+        entries.extend(mail_entries(mail))
     entries.sort(key=lambda e: (e.at, e.order))
     return entries
+
+
+def mail_entries(mail: Any) -> list[Entry]:
+    """Inbound mail as "mail_in" entries (the decision is the text), outbound as
+    "mail_out" (what was sent to whom, and how it ended)."""
+    entries = [
+        Entry(kind="mail_in", at=m.received_at, order=4, actor=m.sender or "unknown sender",
+              mail=m, text=m.decision or "Received.")
+        for m in mail.inbound
+    ]  # fmt: skip
+    entries += [
+        Entry(kind="mail_out", at=m.sent_at or m.created_at, order=5, mail=m,
+              text=outbound_text(m))
+        for m in mail.outbound
+    ]  # fmt: skip
+    return entries
+
+
+OUTBOUND_STATES = {"queued": "waiting to be sent", "sent": "sent", "failed": "failed",
+                   "suppressed": "not sent"}  # fmt: skip
+
+
+def outbound_text(message: Any) -> str:
+    """ "Agent reply to ann@example.com: failed (550 5.1.1 No such user)"; a bounce says so."""
+    to = ", ".join([*message.to_addresses, *message.cc_addresses]) or "nobody"
+    state = OUTBOUND_STATES.get(message.state, message.state)
+    if message.state == "failed" and message.bounce_id:
+        state = "bounced"
+    text = f"{message.get_kind_display()} to {to}: {state}"
+    return f"{text} ({message.error})" if message.error else text
 
 
 def change_text(

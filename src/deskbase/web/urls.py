@@ -3,8 +3,8 @@
 
 from django.urls import path
 
-from deskbase.web.views import dashboard, desk, portal, search, tickets
-from deskbase.web.views.manage import canned, holidays, organization, people, sla, teams
+from deskbase.web.views import dashboard, desk, mail, portal, search, tickets
+from deskbase.web.views.manage import canned, holidays, mailboxes, organization, people, sla, teams
 
 app_name = "web"
 
@@ -30,6 +30,11 @@ urlpatterns = [
     path("desk/search/", search.search_page, name="search"),
     path("desk/search/suggest", search.suggest, name="search_suggest"),
     path("desk/search/<int:search_id>/opened", search.search_opened, name="search_opened"),
+    path("desk/mail/review/", mail.review_queue, name="mail_review"),
+    path("desk/mail/<int:message_id>/accept", mail.review_accept, name="mail_review_accept"),
+    path("desk/mail/<int:message_id>/assign", mail.review_assign, name="mail_review_assign"),
+    path("desk/mail/<int:message_id>/discard", mail.review_discard, name="mail_review_discard"),
+    path("desk/mail/<int:message_id>/raw", mail.raw_message, name="mail_raw"),
     path("files/<int:attachment_id>/", tickets.download, name="download"),
     # ---- customer portal
     path("portal/", portal.my_tickets, name="portal"),
@@ -62,4 +67,11 @@ urlpatterns = [
     path("manage/canned/<int:canned_id>/delete", canned.canned_delete,
          name="manage_canned_delete"),
     path("manage/canned/<int:canned_id>/", canned.canned_edit, name="manage_canned_edit"),
+    path("manage/mailboxes/", mailboxes.mailboxes, name="manage_mailboxes"),
+    path("manage/mailboxes/new", mailboxes.mailbox_new, name="manage_mailbox_new"),
+    path("manage/mailboxes/<int:mailbox_id>/", mailboxes.mailbox_edit, name="manage_mailbox"),
+    path("manage/mailboxes/<int:mailbox_id>/test", mailboxes.mailbox_test,
+         name="manage_mailbox_test"),
+    path("manage/mailboxes/<int:mailbox_id>/remove", mailboxes.mailbox_delete,
+         name="manage_mailbox_delete"),
 ]  # fmt: skip

@@ -42,7 +42,7 @@ class Received:
     def text(self) -> str:
         part = self.message.get_body(preferencelist=("plain",))
         assert part is not None
-        return part.get_content()
+        return part.get_content().replace("\r\n", "\n")
 
     def html(self) -> str:
         part = self.message.get_body(preferencelist=("html",))

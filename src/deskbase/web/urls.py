@@ -4,7 +4,15 @@
 from django.urls import path
 
 from deskbase.web.views import dashboard, desk, portal, search, tickets
-from deskbase.web.views.manage import canned, holidays, organization, people, sla, teams
+from deskbase.web.views.manage import (
+    canned,
+    holidays,
+    notifications,
+    organization,
+    people,
+    sla,
+    teams,
+)
 
 app_name = "web"
 
@@ -44,6 +52,7 @@ urlpatterns = [
     path("manage/organization/holidays", holidays.holiday_add, name="manage_holiday"),
     path("manage/organization/holidays/<int:holiday_id>/remove", holidays.holiday_remove,
          name="manage_holiday_remove"),
+    path("manage/notifications/", notifications.notifications, name="manage_notifications"),
     path("manage/sla/<int:policy_id>/", sla.sla_edit, name="manage_sla_edit"),
     path("manage/sla/", sla.sla_policies, name="manage_sla"),
     path("manage/sla/<int:policy_id>/deactivate", sla.sla_deactivate,

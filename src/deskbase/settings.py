@@ -239,6 +239,7 @@ OUTBOX_CONSUMER_MODULES = [
 # mail), and the cap on automatic mail (received, resolved) to one address per hour.
 PUBLIC_URL = os.environ.get("DESKBASE_PUBLIC_URL", "http://localhost:8000").rstrip("/")
 MAIL_AUTOMATIC_PER_HOUR = config.env_int("DESKBASE_MAIL_AUTOMATIC_PER_HOUR", 5)
+MAIL_ATTACHMENTS_MAX_BYTES = config.env_int("DESKBASE_MAIL_ATTACHMENTS_MAX_BYTES", 20 * 1024 * 1024)
 # -------------------------------------------------------------------- cache
 # Local memory by default; Redis (shared by every server process) when REDIS_URL
 # is set. docs/caching.md. Entries are invalidated by per-organization version keys

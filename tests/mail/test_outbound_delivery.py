@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from deskbase.mail import tokens
@@ -246,3 +247,28 @@ def test_a_temporary_refusal_is_retried(tenant_a, relay):
     make_due()
     assert delivery.drain().delivered == 1
     assert OutboundMessage.objects.get().state == "sent"
+
+
+def test_the_acknowledgement_of_a_mailed_ticket_answers_that_mail_from_its_mailbox(tenant_a, relay):
+    # Given two mailboxes; the inbound pipeline opens a ticket, then links its message to it
+    make_mailbox(tenant_a.org, relay.port, address="info@acme.test")
+    sales = make_mailbox(tenant_a.org, relay.port, address="sales@acme.test")
+    with transaction.atomic():
+        ticket = services.ticket_create(organization=tenant_a.org, actor=tenant_a.customer,
+                                        subject="Quote please", channel="email")  # fmt: skip
+        inbound(tenant_a, sales, ticket, "quote-1@customer.example")
+
+    # When the acknowledgement is sent
+    delivery.drain()
+
+    # Then it answers the customer's mail, from the mailbox it came in through
+    [sent] = relay.messages
+    assert sent.mail_from == "sales@acme.test"
+    assert sent.header("In-Reply-To") == "<quote-1@customer.example>"
+    assert sent.header("References") == "<quote-1@customer.example>"
+    row = OutboundMessage.objects.get()
+    assert (row.kind, row.in_reply_to, row.mailbox_id) == (
+        "received",
+        "quote-1@customer.example",
+        sales.id,
+    )

@@ -53,6 +53,9 @@ def send(payload: dict[str, Any], key: str) -> None:
         reason = "the ticket was opened by automatic mail, which is never answered automatically"
         _finish(outbound, OutboundState.SUPPRESSED, reason)
         return
+    outgoing.thread_late(outbound)
+    mailbox = outbound.mailbox
+    assert mailbox is not None
     message = compose.build(outgoing.draft_for(outbound))
     key_pem = crypto.decrypt(mailbox.dkim_private_key) if mailbox.dkim_private_key else ""
     dkim_key = (

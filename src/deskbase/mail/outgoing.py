@@ -110,7 +110,7 @@ class Thread:
     references: list[str]
 
 
-def thread_of(ticket: Ticket) -> Thread:
+def thread_of(ticket: Ticket, *, leaving_out: int | None = None) -> Thread:
     """In-Reply-To: the latest message that came in on the ticket, else the latest we sent.
 
     References: the ticket's messages in and out, oldest first, bounded to the root
@@ -122,7 +122,7 @@ def thread_of(ticket: Ticket) -> Thread:
     )  # fmt: skip
     outbound = OutboundMessage.objects.filter(
         organization_id=ticket.organization_id, ticket=ticket
-    ).exclude(state=OutboundState.SUPPRESSED)
+    ).exclude(Q(state=OutboundState.SUPPRESSED) | Q(id=leaving_out))
     seen: list[tuple[Any, str]] = []
     for rows, when in ((inbound, "received_at"), (outbound, "created_at")):
         latest = list(
@@ -380,6 +380,29 @@ def draft_for(outbound: OutboundMessage) -> compose.Draft:
         if parent_index else "",
         attachments=files,
     )  # fmt: skip
+
+
+def thread_late(outbound: OutboundMessage) -> None:
+    """Thread a message queued before the mail it answers was linked to its ticket.
+
+    The inbound pipeline opens a ticket, then links its message to it: the
+    acknowledgement, queued when the ticket was created, found nothing to answer.
+    Before sending, it takes the thread (and the mailbox the mail came in through)
+    as they are now; the values are saved with the sent mark.
+    """
+    if outbound.in_reply_to:
+        return
+    thread = thread_of(outbound.ticket, leaving_out=outbound.id)
+    if not thread.in_reply_to:
+        return
+    outbound.in_reply_to = thread.in_reply_to
+    outbound.references = " ".join(f"<{m}>" for m in thread.references)
+    fields = ["in_reply_to", "references"]
+    came_in = sending_mailbox(outbound.ticket)
+    if came_in is not None and came_in.id != outbound.mailbox_id:
+        outbound.mailbox = came_in
+        fields.append("mailbox")
+    outbound.save(update_fields=fields)
 
 
 def opened_by_automatic_mail(outbound: OutboundMessage) -> bool:

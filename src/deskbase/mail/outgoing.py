@@ -28,10 +28,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from deskbase.accounts.models import User
 from deskbase.core import events
+from deskbase.core.cache import cached, invalidate_on_commit
+from deskbase.core.tenancy import tenant
 from deskbase.mail import compose, notices, tokens
 from deskbase.mail.models import (
     InboundMessage,
@@ -91,17 +94,57 @@ def on_ticket_updated(event: events.Event) -> None:
 
 
 # ------------------------------------------------------------------ deciding
+SENDERS = "mail_senders"  # the cache entry (deskbase.core.cache) of the mailboxes that send
+
+
+def sender_ids(organization_id: int) -> list[int]:
+    """The ids of the organization's mailboxes that can send, oldest first (cached).
+
+    Every reply and every new ticket asks, inside the write's transaction and its
+    ticket lock: an organization without mail must not pay a query for it. Any save
+    or delete of a mailbox invalidates the entry on commit (signals below).
+    """
+
+    def load() -> list[int]:
+        with tenant(organization_id, savepoint=False):
+            return list(
+                Mailbox.objects.filter(organization_id=organization_id, is_active=True)
+                .exclude(smtp_host="")
+                .order_by("id")
+                .values_list("id", flat=True)
+            )
+
+    return cached(SENDERS, organization_id, load)
+
+
+def _mailbox_changed(sender: type, instance: Mailbox, **_: Any) -> None:
+    invalidate_on_commit(instance.organization_id, SENDERS)
+
+
+post_save.connect(_mailbox_changed, sender=Mailbox, dispatch_uid="mail-senders-save")
+post_delete.connect(_mailbox_changed, sender=Mailbox, dispatch_uid="mail-senders-delete")
+
+
 def sending_mailbox(ticket: Ticket) -> Mailbox | None:
     """The mailbox the ticket's mail came in through, else the organization's first that sends."""
-    sends = Mailbox.objects.filter(organization_id=ticket.organization_id, is_active=True).exclude(
-        smtp_host=""
+    ids = sender_ids(ticket.organization_id)
+    if not ids:
+        return None
+    sends = list(
+        Mailbox.objects.filter(organization_id=ticket.organization_id, id__in=ids)
+        .filter(is_active=True)
+        .exclude(smtp_host="")
+        .order_by("id")
     )
+    if len(sends) < 2:
+        return sends[0] if sends else None
     came_in = (
         InboundMessage.objects.filter(organization_id=ticket.organization_id, ticket=ticket)
         .order_by("-id")
-        .values("mailbox_id")[:1]
+        .values_list("mailbox_id", flat=True)
+        .first()
     )
-    return sends.filter(id__in=came_in).first() or sends.order_by("id").first()
+    return next((m for m in sends if m.id == came_in), sends[0])
 
 
 @dataclass(frozen=True)

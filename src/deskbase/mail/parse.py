@@ -567,9 +567,8 @@ class _Parser:
             )
         estimated = _estimated_size(part, encoding)
         if self.max_part_bytes is not None and estimated > self.max_part_bytes:
-            name = _part_name(filename, content_type, part, self.part_count)
-            megabytes = self.max_part_bytes / (1024 * 1024)
-            self.defect(f"attachment {name} is larger than {megabytes:g} MB; it was not kept")
+            name = _part_name(filename, content_type, part, len(self.result.parts) + 1)
+            self.defect(f"attachment {name} is larger than {self._cap()}; it was not kept")
             self.result.parts.append(
                 Part(name, content_type, _content_id(part), disposition == "inline", b"", estimated)
             )
@@ -601,6 +600,10 @@ class _Parser:
         name = _part_name(filename, content_type, part, len(self.result.parts) + 1)
         self.result.parts.append(Part(name, content_type, content_id, inline, data, len(data)))
 
+    def _cap(self) -> str:
+        megabytes = f"{(self.max_part_bytes or 0) / (1024 * 1024):.1f}".removesuffix(".0")
+        return f"{megabytes} MB"
+
     def _message_part(self, part: Message, content_type: str) -> None:
         """message/rfc822 becomes an .eml attachment; report parts are read for the report."""
         payload = _safe_payload(part)
@@ -627,9 +630,8 @@ class _Parser:
             subject = decode_header_text((self._first(inner, "subject") or "")[:1000])
             filename = f"{subject[:80] or 'message'}.eml"
         if self.max_part_bytes is not None and len(data) > self.max_part_bytes:
-            megabytes = self.max_part_bytes / (1024 * 1024)
             name = _safe_filename(filename) or "message.eml"
-            self.defect(f"attachment {name} is larger than {megabytes:g} MB; it was not kept")
+            self.defect(f"attachment {name} is larger than {self._cap()}; it was not kept")
             self.result.parts.append(
                 Part(name, "message/rfc822", _content_id(part), False, b"", len(data))
             )

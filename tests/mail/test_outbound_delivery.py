@@ -12,8 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from deskbase.mail import tokens
-from deskbase.mail.compose import REPLY_MARKER, message_id_hash
+from deskbase.mail.headers import message_id_hash
 from deskbase.mail.models import InboundMessage, OutboundMessage, Participant
+from deskbase.mail.quotes import REPLY_MARKER
 from deskbase.outbox import delivery
 from deskbase.outbox.models import OutboxMessage
 from deskbase.tickets import services

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deskbase.accounts.services import user_update
-from deskbase.mail import compose, crypto, outgoing, tokens
+from deskbase.mail import classify, compose, crypto, headers, outgoing, parse, quotes, tokens
 from deskbase.mail.models import InboundMessage, OutboundMessage
 from deskbase.organizations.models import Organization
 from deskbase.outbox import delivery
@@ -214,7 +214,7 @@ def test_a_reply_extends_the_thread_index_of_the_customers_message(tenant_a, rel
     path.write_bytes(raw)
     InboundMessage.objects.create(
         organization=tenant_a.org, mailbox=mailbox, message_id="outlook-1@customer.example",
-        message_id_hash=compose.message_id_hash("outlook-1@customer.example"),
+        message_id_hash=headers.message_id_hash("outlook-1@customer.example"),
         raw_sha256=digest, size=len(raw), source="push", sender="customer@acme.test",
         subject="Printer", state="ticket", ticket=ticket,
     )  # fmt: skip
@@ -251,3 +251,27 @@ def test_the_token_is_appended_to_the_subject_once(tenant_a):
     assert outgoing.with_token(f"Re: {once}", token) == f"Re: {once}"
     assert len(outgoing.with_token("x" * 400, token)) <= 300
     assert OutboundMessage.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_our_own_mail_coming_back_is_recognized_as_a_loop_and_its_reply_marker_cut(tenant_a, relay):
+    # Given an agent's reply as the relay received it
+    make_mailbox(tenant_a.org, relay.port)
+    ticket = open_ticket(tenant_a)
+    services.comment_add(organization=tenant_a.org, actor=tenant_a.agent, ticket=ticket,
+                         body="Restart the spooler.")  # fmt: skip
+    delivery.drain()
+    [sent] = relay.messages
+
+    # When the inbound side reads it back (an auto-forward, a misrouted copy)
+    parsed = parse.parse(sent.raw)
+
+    # Then it is classified as our own mail, and our threading reads back as we wrote it
+    assert classify.classify(parsed, own_domains={"acme.test"}).kind == "loop"
+    row = OutboundMessage.objects.get()
+    assert parsed.message_id == row.message_id
+    assert parsed.subject == row.subject
+    # ... and a customer's answer typed above our marker is what the quote splitter keeps
+    answer = f"Done, thanks!\n\n{quotes.REPLY_MARKER}\n\n> Restart the spooler."
+    visible, _ = quotes.split_reply(answer, "")
+    assert visible.strip() == "Done, thanks!"

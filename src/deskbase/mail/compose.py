@@ -11,8 +11,6 @@ line break can never add a header (`Bcc:` ...) of its own.
 from __future__ import annotations
 
 import base64
-import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,13 +21,11 @@ from email.utils import format_datetime
 
 import dkim
 
-# The same values as deskbase.mail.quotes / .headers / .classify (the inbound side
-# recognizes our marker and our automatic headers).
-REPLY_MARKER = "##- Please type your reply above this line -##"
-AUTO_HEADERS = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
-LOOP_HEADER = "X-Deskbase-Loop"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-_BRACKETED = re.compile(r"<([^<>\s]*)>")
+from deskbase.mail.classify import AUTO_HEADERS
+from deskbase.mail.headers import normalize_message_id, safe_header_value
+from deskbase.mail.quotes import REPLY_MARKER
+
+LOOP_HEADER = "X-Deskbase-Loop"  # what deskbase.mail.classify drops as our own mail
 
 DKIM_HEADERS = ("From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To",
                 "References", "Reply-To", "MIME-Version", "Content-Type")  # fmt: skip
@@ -38,34 +34,6 @@ THREAD_INDEX_HEADER_BYTES = 22
 THREAD_INDEX_CHILD_BYTES = 5
 THREAD_INDEX_MAX_BYTES = 22 + 5 * 200
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
-
-
-def safe_header_value(value: str) -> str:
-    """`value` on one line: control characters (CR, LF, NUL, tab...) become single spaces."""
-    return " ".join(_CONTROL.sub(" ", value or "").split())
-
-
-def normalize_message_id(value: str | None) -> str | None:
-    """The Message-ID in `value` without its angle brackets, domain lower-cased; None if invalid."""
-    if not value:
-        return None
-    text = value.strip()
-    match = _BRACKETED.search(text)
-    candidate = match.group(1) if match else text
-    if not candidate or len(candidate) > 998 or _CONTROL.search(candidate):
-        return None
-    if any(ch.isspace() for ch in candidate):
-        return None
-    local, at, domain = candidate.rpartition("@")
-    if not at or not local or not domain:
-        return None
-    return f"{local}@{domain.lower()}"
-
-
-def message_id_hash(message_id: str) -> bytes:
-    """SHA-256 of the normalized Message-ID (the key of every message_id_hash column)."""
-    normalized = normalize_message_id(message_id) or message_id.strip().strip("<>")
-    return hashlib.sha256(normalized.encode("utf-8", "surrogatepass")).digest()
 
 
 def address(name: str, email: str) -> Address | None:

@@ -35,7 +35,7 @@ from deskbase.accounts.models import User
 from deskbase.core import events
 from deskbase.core.cache import cached, invalidate_on_commit
 from deskbase.core.tenancy import tenant
-from deskbase.mail import compose, notices, tokens
+from deskbase.mail import compose, headers, notices, tokens
 from deskbase.mail.models import (
     InboundMessage,
     InboundState,
@@ -176,13 +176,13 @@ def thread_of(ticket: Ticket, *, leaving_out: int | None = None) -> Thread:
             seen.extend(rows.order_by(when, "id").values_list(when, "message_id")[:1])
     chain: list[str] = []
     for _, message_id in sorted(seen, key=lambda row: row[0]):
-        normalized = compose.normalize_message_id(message_id)
+        normalized = headers.normalize_message_id(message_id)
         if normalized and normalized not in chain:
             chain.append(normalized)
     parent = ""
     last_in = inbound.order_by("-received_at", "-id").values_list("message_id", flat=True).first()
-    if last_in and compose.normalize_message_id(last_in):
-        parent = compose.normalize_message_id(last_in) or ""
+    if last_in and headers.normalize_message_id(last_in):
+        parent = headers.normalize_message_id(last_in) or ""
     elif chain:
         parent = chain[-1]
     if parent:
@@ -259,7 +259,7 @@ def subject_for(ticket: Ticket, kind: str, organization: Organization) -> str:
         "organization": organization.name, "ticket_number": str(ticket.number),
         "ticket_subject": ticket.subject, "customer_name": ticket.customer.full_name or "",
     })  # fmt: skip
-    return with_token(compose.safe_header_value(subject), token_of(ticket))
+    return with_token(headers.safe_header_value(subject), token_of(ticket))
 
 
 def token_of(ticket: Ticket) -> tokens.Token:
@@ -291,7 +291,7 @@ def queue(
     message_id = f"{kind}.{ticket.number}.{secrets.token_hex(8)}@{domain}"
     outbound = OutboundMessage(
         organization_id=ticket.organization_id, mailbox=mailbox, ticket=ticket, comment=comment,
-        kind=kind, message_id=message_id, message_id_hash=compose.message_id_hash(message_id),
+        kind=kind, message_id=message_id, message_id_hash=headers.message_id_hash(message_id),
         in_reply_to=thread.in_reply_to, references=" ".join(f"<{m}>" for m in thread.references),
         to_addresses=[e for _, e in to], cc_addresses=[e for _, e in cc],
         subject=subject_for(ticket, kind, organization),
@@ -361,7 +361,7 @@ def _parent_thread_index(outbound: OutboundMessage) -> str:
     raw_sha256 = (
         InboundMessage.objects.filter(
             organization_id=outbound.organization_id,
-            message_id_hash=compose.message_id_hash(outbound.in_reply_to),
+            message_id_hash=headers.message_id_hash(outbound.in_reply_to),
         )
         .values_list("raw_sha256", flat=True)
         .first()
@@ -373,8 +373,8 @@ def _parent_thread_index(outbound: OutboundMessage) -> str:
             head = handle.read(RAW_HEADER_BYTES)
     except (OSError, ValueError):
         return ""
-    headers = BytesHeaderParser().parsebytes(head.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0])
-    value = headers.get("Thread-Index")
+    parsed = BytesHeaderParser().parsebytes(head.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0])
+    value = parsed.get("Thread-Index")
     return str(value) if value else ""
 
 

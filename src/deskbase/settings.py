@@ -242,6 +242,11 @@ OUTBOX_CONSUMER_MODULES = [
     name.strip() for name in os.environ.get("DESKBASE_OUTBOX_CONSUMERS", "").split(",")
     if name.strip()
 ]  # fmt: skip
+# Outbound mail (docs/mail-outbound.md): the address people reach the portal at (links in
+# mail), and the cap on automatic mail (received, resolved) to one address per hour.
+PUBLIC_URL = os.environ.get("DESKBASE_PUBLIC_URL", "http://localhost:8000").rstrip("/")
+MAIL_AUTOMATIC_PER_HOUR = config.env_int("DESKBASE_MAIL_AUTOMATIC_PER_HOUR", 5)
+MAIL_ATTACHMENTS_MAX_BYTES = config.env_int("DESKBASE_MAIL_ATTACHMENTS_MAX_BYTES", 20 * 1024 * 1024)
 # -------------------------------------------------------------------- cache
 # Local memory by default; Redis (shared by every server process) when REDIS_URL
 # is set. docs/caching.md. Entries are invalidated by per-organization version keys

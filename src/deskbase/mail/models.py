@@ -404,3 +404,55 @@ class Participant(TenantModel):
                 violation_error_message="Enter a lower-case e-mail address.",
             ),
         ]
+
+
+class TemplateKind(models.TextChoices):
+    """The customer notifications an organization may word its own way (docs/mail-outbound.md)."""
+
+    RECEIVED = "received", "Ticket received"
+    REPLY = "reply", "Agent reply"
+    RESOLVED = "resolved", "Ticket resolved"
+
+
+class MailTemplate(TenantModel, TimestampedModel):
+    """An organization's own wording of one notification in one language.
+
+    Without a row the built-in default of deskbase.mail.notices is used.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    kind = models.CharField(max_length=12, choices=TemplateKind.choices)
+    language = models.CharField(max_length=8)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(max_length=20000)
+
+    class Meta:
+        db_table = "mail_template"
+        constraints = [
+            models.UniqueConstraint(
+                "organization",
+                "kind",
+                "language",
+                name="mail_template_once",
+                violation_error_code="kind",
+                violation_error_message="This notice already has a template in this language.",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=TemplateKind.values),
+                name="mail_template_kind_valid",
+                violation_error_code="kind",
+                violation_error_message="Unknown notification.",
+            ),
+            models.CheckConstraint(
+                condition=Q(language__regex=r"^[a-z]{2}$"),
+                name="mail_template_language_format",
+                violation_error_code="language",
+                violation_error_message="A language is a two-letter code such as en or de.",
+            ),
+            models.CheckConstraint(
+                condition=Q(subject__regex=r"\S") & Q(body__regex=r"\S"),
+                name="mail_template_not_blank",
+                violation_error_code="body",
+                violation_error_message="A template needs a subject and a body.",
+            ),
+        ]

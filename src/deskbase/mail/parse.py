@@ -97,6 +97,8 @@ _SUPERSETS = {
     "tis-620": "cp874",
     "windows-874": "cp874",
 }
+# Python's own table only: the machine's /etc/mime.types would make names differ between hosts.
+_MIME_TYPES = mimetypes.MimeTypes()
 _TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
 _MAIL_TAGS = ALLOWED_TAGS | {"img", "div", "span", "hr"}
 _MAIL_DROPPED_WITH_CONTENT = DROPPED_WITH_CONTENT | {"head", "title"}
@@ -567,9 +569,8 @@ class _Parser:
             )
         estimated = _estimated_size(part, encoding)
         if self.max_part_bytes is not None and estimated > self.max_part_bytes:
-            name = _part_name(filename, content_type, part, self.part_count)
-            megabytes = self.max_part_bytes / (1024 * 1024)
-            self.defect(f"attachment {name} is larger than {megabytes:g} MB; it was not kept")
+            name = _part_name(filename, content_type, part, len(self.result.parts) + 1)
+            self.defect(f"attachment {name} is larger than {self._cap()}; it was not kept")
             self.result.parts.append(
                 Part(name, content_type, _content_id(part), disposition == "inline", b"", estimated)
             )
@@ -601,6 +602,10 @@ class _Parser:
         name = _part_name(filename, content_type, part, len(self.result.parts) + 1)
         self.result.parts.append(Part(name, content_type, content_id, inline, data, len(data)))
 
+    def _cap(self) -> str:
+        megabytes = f"{(self.max_part_bytes or 0) / (1024 * 1024):.1f}".removesuffix(".0")
+        return f"{megabytes} MB"
+
     def _message_part(self, part: Message, content_type: str) -> None:
         """message/rfc822 becomes an .eml attachment; report parts are read for the report."""
         payload = _safe_payload(part)
@@ -627,9 +632,8 @@ class _Parser:
             subject = decode_header_text((self._first(inner, "subject") or "")[:1000])
             filename = f"{subject[:80] or 'message'}.eml"
         if self.max_part_bytes is not None and len(data) > self.max_part_bytes:
-            megabytes = self.max_part_bytes / (1024 * 1024)
             name = _safe_filename(filename) or "message.eml"
-            self.defect(f"attachment {name} is larger than {megabytes:g} MB; it was not kept")
+            self.defect(f"attachment {name} is larger than {self._cap()}; it was not kept")
             self.result.parts.append(
                 Part(name, "message/rfc822", _content_id(part), False, b"", len(data))
             )
@@ -712,7 +716,7 @@ class _Parser:
             if not complete:
                 self.defect(f"the uuencoded file {name} has no end line; it may be cut short")
             filename = _safe_filename(name)
-            part_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+            part_type = _MIME_TYPES.guess_type(filename)[0] or "application/octet-stream"
             self._add_part_plain(filename, part_type, data)
         return kept
 
@@ -891,7 +895,8 @@ def _part_name(filename: str, content_type: str, part: Message, index: int) -> s
         return filename
     if content_type in _TNEF_TYPES:
         return "winmail.dat"
-    extension = mimetypes.guess_extension(content_type) or ".bin"
+    fallback = ".txt" if content_type.startswith("text/") else ".bin"
+    extension = _MIME_TYPES.guess_extension(content_type) or fallback
     if content_type == "message/rfc822":
         extension = ".eml"
     return f"attachment-{index}{extension}"

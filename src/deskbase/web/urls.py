@@ -4,7 +4,16 @@
 from django.urls import path
 
 from deskbase.web.views import dashboard, desk, mail, portal, search, tickets
-from deskbase.web.views.manage import canned, holidays, mailboxes, organization, people, sla, teams
+from deskbase.web.views.manage import (
+    canned,
+    holidays,
+    mailboxes,
+    notifications,
+    organization,
+    people,
+    sla,
+    teams,
+)
 
 app_name = "web"
 
@@ -49,6 +58,7 @@ urlpatterns = [
     path("manage/organization/holidays", holidays.holiday_add, name="manage_holiday"),
     path("manage/organization/holidays/<int:holiday_id>/remove", holidays.holiday_remove,
          name="manage_holiday_remove"),
+    path("manage/notifications/", notifications.notifications, name="manage_notifications"),
     path("manage/sla/<int:policy_id>/", sla.sla_edit, name="manage_sla_edit"),
     path("manage/sla/", sla.sla_policies, name="manage_sla"),
     path("manage/sla/<int:policy_id>/deactivate", sla.sla_deactivate,

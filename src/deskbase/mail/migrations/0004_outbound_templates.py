@@ -63,7 +63,7 @@ class Migration(migrations.Migration):
                         models.F("language"),
                         name="mail_template_once",
                         violation_error_code="kind",
-                        violation_error_message="This notification already has a template in this language.",
+                        violation_error_message="This notice already has a template in this language.",
                     ),
                     models.CheckConstraint(
                         condition=models.Q(("kind__in", ["received", "reply", "resolved"])),

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "deskbase.analytics",
     "deskbase.dbtools",
     "deskbase.outbox",
+    "deskbase.knowledge",
     "deskbase.web",
 ]
 

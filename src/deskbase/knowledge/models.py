@@ -182,7 +182,7 @@ class Translation(TenantModel, TimestampedModel):
     language = models.CharField(max_length=5)
     title = models.CharField(max_length=200)
     slug = models.CharField(max_length=200)
-    body = models.TextField(max_length=200_000, help_text="Markdown: the working draft")
+    body = models.TextField(max_length=200_000, blank=True, help_text="Markdown: the draft")
     review_state = models.CharField(
         max_length=10, choices=ReviewState.choices, default=ReviewState.DRAFT
     )
@@ -242,8 +242,8 @@ class Revision(TenantModel):
     translation = models.ForeignKey(Translation, on_delete=models.CASCADE, related_name="revisions")
     number = models.PositiveIntegerField()
     title = models.CharField(max_length=200)
-    body = models.TextField(max_length=200_000)
-    body_html = models.TextField(help_text="the body rendered and sanitized")
+    body = models.TextField(max_length=200_000, blank=True)
+    body_html = models.TextField(blank=True, help_text="the body rendered and sanitized")
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -102,6 +102,17 @@ def help_center(reader: Reader) -> list[CategoryNode]:
     return list(nodes.values())
 
 
+def categories(*, user: User) -> list[Category]:
+    """Staff: every live category, sections or not, in order. 1 query."""
+    _ensure_staff_reader(user)
+    with tenant(user.organization_id, user, savepoint=False):
+        return list(
+            Category.objects.filter(organization_id=user.tenant_id).order_by(
+                "position", "name", "id"
+            )
+        )
+
+
 def _published(reader: Reader, language: str) -> Q:
     """Published translations of live articles in visible sections, in the reader's
     language or, where there is none, the article's own."""
@@ -184,8 +195,8 @@ def readable_article(
     reader: Reader, article_id: int, *, language: str | None = None
 ) -> ReadArticle:
     """The published article as the reader may read it, in their language or the
-    article's own (`fallback`). One query."""
-    language = _language(language)
+    article's own (`fallback`); without a language, in the article's own. One query."""
+    asked = _language(language) if language else None
     with tenant(reader.organization_id, reader.user if reader.member else None, savepoint=False):
         rows = list(
             Translation.objects.filter(
@@ -206,13 +217,14 @@ def readable_article(
     if not rows:
         raise NotFound(f"no article {article_id}", field="article")
     by_language = {row.language: row for row in rows}
-    chosen = by_language.get(language) or by_language.get(rows[0].article.language) or rows[0]
+    own = rows[0].article.language
+    chosen = by_language.get(asked or own) or by_language.get(own) or rows[0]
     article = chosen.article
     assert chosen.published_revision is not None
     return ReadArticle(
         translation=chosen, revision=chosen.published_revision, article=article,
         section=article.section, category=article.section.category,
-        fallback=chosen.language != language, languages=sorted(by_language),
+        fallback=chosen.language != (asked or own), languages=sorted(by_language),
     )  # fmt: skip
 
 
@@ -296,9 +308,9 @@ def revisions(*, user: User, article_id: int, language: str) -> list[Revision]:
     return rows
 
 
-def revision_diff(
+def revision_detail(
     *, user: User, article_id: int, language: str, number: int, against: int | None = None
-) -> list[str]:
+) -> tuple[Revision, list[str]]:
     """Staff: a unified diff (difflib) of revision `number` against `against` (by
     default the one before it): title and body, line by line. 1 query."""
     _ensure_staff_reader(user)
@@ -326,11 +338,19 @@ def revision_diff(
             return []
         return [f"# {revision.title}", "", *revision.body.splitlines()]
 
-    return list(
-        difflib.unified_diff(
-            lines(old), lines(new), f"revision {base}", f"revision {number}", lineterm=""
-        )
+    diff = difflib.unified_diff(
+        lines(old), lines(new), f"revision {base}", f"revision {number}", lineterm=""
     )
+    return new, list(diff)
+
+
+def revision_diff(
+    *, user: User, article_id: int, language: str, number: int, against: int | None = None
+) -> list[str]:
+    """The diff of `revision_detail` alone."""
+    return revision_detail(
+        user=user, article_id=article_id, language=language, number=number, against=against
+    )[1]
 
 
 # ------------------------------------------------------------------ search

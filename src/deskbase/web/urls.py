@@ -3,8 +3,9 @@
 
 from django.urls import path
 
-from deskbase.web.views import dashboard, desk, portal, search, tickets
+from deskbase.web.views import dashboard, desk, help_center, portal, search, tickets
 from deskbase.web.views.manage import canned, holidays, organization, people, sla, teams
+from deskbase.web.views.manage import knowledge as kb
 
 app_name = "web"
 
@@ -38,6 +39,17 @@ urlpatterns = [
     path("portal/tickets/<int:number>/reply", portal.reply, name="portal_reply"),
     path("portal/tickets/<int:number>/close", portal.close, name="portal_close"),
     path("portal/tickets/<int:number>/rate", portal.rate, name="portal_rate"),
+    # ---- help center (knowledge base readers; docs/knowledge-base.md)
+    path("help/", help_center.my_help_center, name="help_home"),
+    path("help/<slug:org>/", help_center.home, name="help"),
+    path("help/<slug:org>/sections/<int:section_id>/", help_center.section, name="help_section"),
+    path("help/<slug:org>/articles/<int:article_id>-<str:slug>", help_center.article,
+         name="help_article"),
+    path("help/<slug:org>/articles/<int:article_id>", help_center.article, name="help_article_id"),
+    path("help/<slug:org>/articles/<int:article_id>/feedback", help_center.feedback,
+         name="help_feedback"),
+    path("help/<slug:org>/search", help_center.search, name="help_search"),
+    path("help/<slug:org>/suggest", help_center.suggest, name="help_suggest"),
     # ---- tenant administration
     path("manage/", organization.index, name="manage"),
     path("manage/organization/", organization.organization, name="manage_organization"),
@@ -62,4 +74,26 @@ urlpatterns = [
     path("manage/canned/<int:canned_id>/delete", canned.canned_delete,
          name="manage_canned_delete"),
     path("manage/canned/<int:canned_id>/", canned.canned_edit, name="manage_canned_edit"),
+    path("manage/kb/", kb.index, name="manage_kb"),
+    path("manage/kb/categories", kb.category_create, name="manage_kb_category_create"),
+    path("manage/kb/sections", kb.section_create, name="manage_kb_section_create"),
+    path("manage/kb/articles", kb.article_create, name="manage_kb_article_create"),
+    path("manage/kb/articles/<int:article_id>/delete", kb.article_delete,
+         name="manage_kb_article_delete"),
+    path("manage/kb/articles/<int:article_id>/translations", kb.translation_add,
+         name="manage_kb_translation_add"),
+    path("manage/kb/articles/<int:article_id>/<str:language>/", kb.article_edit,
+         name="manage_kb_article"),
+    path("manage/kb/articles/<int:article_id>/<str:language>/article", kb.article_update,
+         name="manage_kb_article_update"),
+    path("manage/kb/articles/<int:article_id>/<str:language>/review", kb.review,
+         name="manage_kb_review"),
+    path("manage/kb/articles/<int:article_id>/<str:language>/publish", kb.publish,
+         name="manage_kb_publish"),
+    path("manage/kb/articles/<int:article_id>/<str:language>/unpublish", kb.unpublish,
+         name="manage_kb_unpublish"),
+    path("manage/kb/articles/<int:article_id>/<str:language>/revisions/<int:number>/",
+         kb.revision, name="manage_kb_revision"),
+    path("manage/kb/articles/<int:article_id>/<str:language>/revisions/<int:number>/restore",
+         kb.revision_restore, name="manage_kb_revision_restore"),
 ]  # fmt: skip

@@ -189,8 +189,11 @@ class Migration(migrations.Migration):
                 ("id", models.BigAutoField(primary_key=True, serialize=False)),
                 ("number", models.PositiveIntegerField()),
                 ("title", models.CharField(max_length=200)),
-                ("body", models.TextField(max_length=200000)),
-                ("body_html", models.TextField(help_text="the body rendered and sanitized")),
+                ("body", models.TextField(blank=True, max_length=200000)),
+                (
+                    "body_html",
+                    models.TextField(blank=True, help_text="the body rendered and sanitized"),
+                ),
                 ("note", models.CharField(blank=True, max_length=200)),
                 (
                     "created_at",
@@ -318,7 +321,9 @@ class Migration(migrations.Migration):
                 ("slug", models.CharField(max_length=200)),
                 (
                     "body",
-                    models.TextField(help_text="Markdown: the working draft", max_length=200000),
+                    models.TextField(
+                        blank=True, help_text="Markdown: the draft", max_length=200000
+                    ),
                 ),
                 (
                     "review_state",

@@ -412,6 +412,8 @@ MATRIX: dict[tuple[str, str], Row] = {
                                       Target(query={"q": "printer"})),
     ("GET", "/api/v1/kb/suggest"): Row("allowed", "allowed", "allowed", "allowed",
                                        Target(query={"q": "printer"})),
+    ("GET", "/api/v1/kb/analytics"): Row("403", "403", "allowed", "allowed",
+                                         Target(query={"days": 30})),
 }
 # fmt: on
 

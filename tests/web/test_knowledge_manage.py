@@ -83,3 +83,12 @@ def test_the_list_runs_a_fixed_number_of_queries(tenant_a):
     for index in range(1, 50):
         article(tenant_a, place, title=f"Article {index}", publish=index % 2 == 0)
     assert queries_of(agent, "/manage/kb/") == one
+
+
+def test_analytics_are_for_managers_and_admins(tenant_a):
+    article(tenant_a, section(tenant_a))
+    page = signed_in(tenant_a.manager).get("/manage/kb/analytics")
+    assert page.status_code == 200
+    assert b"Deflection rate" in page.content
+    assert signed_in(tenant_a.agent).get("/manage/kb/analytics").status_code == 403
+    assert signed_in(tenant_a.customer).get("/manage/kb/analytics").status_code == 403

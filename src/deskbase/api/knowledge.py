@@ -17,7 +17,7 @@ from deskbase.accounts.requests import ApiRequest
 from deskbase.api.schemas import ERRORS
 from deskbase.api.tickets import Strict, UtcDatetime
 from deskbase.core.errors import ValidationFailed
-from deskbase.knowledge import selectors, services
+from deskbase.knowledge import analytics, selectors, services
 from deskbase.knowledge.models import Article, Category, Section, Translation
 from deskbase.tickets.access import caller_organization
 
@@ -599,3 +599,30 @@ def suggest_articles(request: ApiRequest, params: Query[ArticleSearchQuery]):
         selectors.reader_of(request.auth), params.q, language=params.lang, limit=params.limit
     )
     return [_hit(row) for row in rows]
+
+
+# ------------------------------------------------------------------ analytics
+class AnalyticsQuery(Schema):
+    days: int = Field(30, ge=1, le=366)
+    stale_months: int = Field(6, ge=1, le=120, description="stale: unchanged this long")
+
+
+class AnalyticsOut(Schema):
+    days: int
+    views: int
+    visitors: int
+    top_viewed: list[dict[str, Any]]
+    least_helpful: list[dict[str, Any]] = Field(..., description="helpful ratio, lowest first")
+    zero_result_searches: list[dict[str, Any]]
+    deflection: dict[str, Any] = Field(
+        ..., description="new-ticket forms that showed, opened, solved, sent anyway; rate"
+    )
+    stale_months: int
+    stale: list[dict[str, Any]]
+
+
+@router.get("/analytics", response={200: AnalyticsOut, **ERRORS})
+def knowledge_analytics(request: ApiRequest, params: Query[AnalyticsQuery]):
+    """Managers and admins: views, helpful ratios, searches without results, deflection
+    rate and stale articles."""
+    return analytics.report(user=request.auth, days=params.days, stale_months=params.stale_months)

@@ -308,3 +308,62 @@ class Feedback(TenantModel):
             ),
         ]
         indexes = [models.Index(fields=["organization", "article"], name="knowledge_fb_article")]
+
+
+class DeflectionEvent(models.TextChoices):
+    SHOWN = "shown", "Suggested while typing a ticket"
+    CLICKED = "clicked", "Opened from the suggestions"
+    SOLVED = "solved", "This solved it (no ticket)"
+    SENT_ANYWAY = "sent_anyway", "Ticket sent anyway"
+
+
+class Deflection(TenantModel):
+    """What happened to the articles suggested while one customer wrote one new ticket
+    (`attempt`: a random token of that form). Each event counts once per attempt and
+    article; the deflection rate is attempts solved / attempts shown."""
+
+    id = models.BigAutoField(primary_key=True)
+    attempt = models.CharField(max_length=32)
+    event = models.CharField(max_length=12, choices=DeflectionEvent.choices)
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "knowledge_deflection"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "attempt", "event", "article"],
+                nulls_distinct=False,
+                name="knowledge_deflection_once",
+                violation_error_code="event",
+                violation_error_message="This was already recorded.",
+            ),
+            choice_constraint(
+                "event",
+                DeflectionEvent,
+                name="knowledge_deflection_event_valid",
+                message="Unknown deflection event.",
+            ),
+            models.CheckConstraint(
+                condition=Q(attempt__regex=r"^[0-9a-f]{32}$"),
+                name="knowledge_deflection_attempt_format",
+                violation_error_code="attempt",
+                violation_error_message="Not an attempt of this form.",
+            ),
+            models.CheckConstraint(
+                condition=Q(event="sent_anyway", ticket__isnull=False)
+                | (~Q(event="sent_anyway") & Q(ticket__isnull=True)),
+                name="knowledge_deflection_ticket_iff_sent",
+                violation_error_code="ticket",
+                violation_error_message="Only a ticket sent anyway names its ticket.",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "created_at"], name="knowledge_defl_time")]

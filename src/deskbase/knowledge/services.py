@@ -25,6 +25,8 @@ from deskbase.knowledge.models import (
     MAX_TAGS,
     Article,
     Category,
+    Deflection,
+    DeflectionEvent,
     Feedback,
     FeedbackReason,
     ReviewState,
@@ -526,3 +528,42 @@ def view_record(*, organization_id: int, article_id: int, language: str, visitor
             " VALUES (%s, %s, %s, %s)",
             [organization_id, article_id, language, visitor],
         )
+
+
+# ------------------------------------------------------------------ deflection
+def new_attempt() -> str:
+    """The token of one new-ticket form: its suggestions' events are counted under it."""
+    import secrets
+
+    return secrets.token_hex(16)
+
+
+@tenant_atomic
+def deflection_record(
+    *, organization: Organization, actor: User, attempt: str, event: str,
+    article_ids: Sequence[int] = (), ticket_id: int | None = None,
+) -> int:  # fmt: skip
+    """Record `event` of one new-ticket attempt (for each article, or for none); an event
+    already recorded for the attempt and article is not counted twice. The caller checked
+    that the articles are ones the customer may read. How many rows were new."""
+    if event not in DeflectionEvent.values:
+        raise ValidationFailed.one("event", "Unknown deflection event.")
+    if not (len(attempt) == 32 and all(c in "0123456789abcdef" for c in attempt)):
+        raise ValidationFailed.one("attempt", "Not an attempt of this form.")
+    targets: list[int | None] = list(article_ids) or [None]
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            """INSERT INTO knowledge_deflection
+                   (organization_id, attempt, event, article_id, ticket_id, user_id)
+               VALUES (%s, %s, %s, %s, %s, %s)
+               ON CONFLICT DO NOTHING""",
+            [[organization.id, attempt, event, a, ticket_id, actor.pk] for a in targets],
+        )
+        return max(cursor.rowcount, 0)
+
+
+def attempt_was_shown(*, organization: Organization, attempt: str) -> bool:
+    """Whether the attempt's form showed any suggestion (then a ticket is "sent anyway")."""
+    return Deflection.objects.filter(
+        organization_id=organization.id, attempt=attempt, event=DeflectionEvent.SHOWN
+    ).exists()

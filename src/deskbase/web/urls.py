@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from deskbase.web.views import dashboard, desk, help_center, portal, search, tickets
+from deskbase.web.views import dashboard, deflection, desk, help_center, portal, search, tickets
 from deskbase.web.views.manage import canned, holidays, organization, people, sla, teams
 from deskbase.web.views.manage import knowledge as kb
 
@@ -26,6 +26,9 @@ urlpatterns = [
     path("desk/tickets/<int:number>/restore", desk.ticket_restore, name="ticket_restore"),
     path("desk/tickets/<int:number>/presence", desk.presence, name="ticket_presence"),
     path("desk/tickets/<int:number>/canned", desk.canned_render, name="ticket_canned"),
+    path("desk/tickets/<int:number>/articles", deflection.ticket_articles, name="ticket_articles"),
+    path("desk/tickets/<int:number>/articles/<int:article_id>/link",
+         deflection.ticket_article_link, name="ticket_article_link"),
     path("desk/dashboard/", dashboard.dashboard, name="dashboard"),
     path("desk/dashboard/live", dashboard.dashboard_live, name="dashboard_live"),
     path("desk/search/", search.search_page, name="search"),
@@ -35,6 +38,9 @@ urlpatterns = [
     # ---- customer portal
     path("portal/", portal.my_tickets, name="portal"),
     path("portal/new/", portal.new_ticket, name="portal_new"),
+    path("portal/new/suggest", deflection.portal_suggest, name="portal_suggest"),
+    path("portal/new/solved", deflection.portal_solved, name="portal_solved"),
+    path("portal/articles/<int:article_id>", deflection.portal_open, name="portal_article"),
     path("portal/tickets/<int:number>/", portal.ticket_page, name="portal_ticket"),
     path("portal/tickets/<int:number>/reply", portal.reply, name="portal_reply"),
     path("portal/tickets/<int:number>/close", portal.close, name="portal_close"),
@@ -75,6 +81,7 @@ urlpatterns = [
          name="manage_canned_delete"),
     path("manage/canned/<int:canned_id>/", canned.canned_edit, name="manage_canned_edit"),
     path("manage/kb/", kb.index, name="manage_kb"),
+    path("manage/kb/analytics", kb.analytics_page, name="manage_kb_analytics"),
     path("manage/kb/categories", kb.category_create, name="manage_kb_category_create"),
     path("manage/kb/sections", kb.section_create, name="manage_kb_section_create"),
     path("manage/kb/articles", kb.article_create, name="manage_kb_article_create"),

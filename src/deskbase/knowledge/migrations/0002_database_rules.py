@@ -8,7 +8,6 @@
 - SECURITY DEFINER match functions, as for tickets (search/migrations/0001): with
   row-level security the GIN and trigram indexes serve only the owner's queries;
 - the view log, range-partitioned by month on viewed_at (no foreign key: a log);
-- the help center's organization by slug, for visitors who are not signed in;
 - row-level security on every table.
 """
 
@@ -154,17 +153,6 @@ DROP FUNCTION IF EXISTS knowledge_document(text, text, text[], text);
 DROP FUNCTION IF EXISTS knowledge_config(text);
 """
 
-HELP_CENTER = """
--- The organization of a help center address, for visitors who are not signed in (no
--- tenant yet, so row-level security would hide every organization): its id only.
-CREATE FUNCTION knowledge_help_center(org_slug text) RETURNS bigint
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-    SELECT o.id FROM organizations_organization o
-    WHERE o.slug = org_slug AND o.deleted_at IS NULL
-$$;
-"""
-HELP_CENTER_REVERSE = "DROP FUNCTION IF EXISTS knowledge_help_center(text);"
-
 VIEWS_TABLE = "knowledge_articleview"
 VIEWS = f"""
 CREATE TABLE {VIEWS_TABLE} (
@@ -224,7 +212,6 @@ class Migration(migrations.Migration):
         migrations.RunSQL(PUBLISHED_OWN, PUBLISHED_OWN_REVERSE),
         migrations.RunSQL(APPEND_ONLY, APPEND_ONLY_REVERSE),
         migrations.RunSQL(SEARCH, SEARCH_REVERSE),
-        migrations.RunSQL(HELP_CENTER, HELP_CENTER_REVERSE),
         migrations.RunPython(create_views, drop_views),
         *[enable_rls(table) for table in TENANT_TABLES],
         enable_rls(VIEWS_TABLE),

@@ -2,8 +2,8 @@
 
 Anyone may read the public sections; a signed-in customer of the organization also
 the customers sections, its staff every section. The organization comes from the
-address (visitors need not sign in), its id from a SECURITY DEFINER function
-(deskbase.knowledge.selectors.help_center_organization).
+address (visitors need not sign in), its id from the narrow SECURITY DEFINER lookup
+that sign-in uses (deskbase.knowledge.selectors.help_center_organization).
 
 An article's canonical address is /help/<org>/articles/<id>-<slug>: the id finds it,
 so a new title (a new slug) never breaks a link; any other slug redirects (301) to

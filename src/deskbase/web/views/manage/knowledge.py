@@ -17,10 +17,10 @@ from django.views.decorators.http import require_GET, require_POST
 from deskbase import cached
 from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import ValidationFailed
-from deskbase.knowledge import selectors, services
+from deskbase.knowledge import analytics, selectors, services
 from deskbase.knowledge.models import ReviewState, Visibility
 from deskbase.tickets.access import caller_organization
-from deskbase.web.views.common import MANAGERS, domain_errors, staff_required
+from deskbase.web.views.common import MANAGERS, domain_errors, manager_required, staff_required
 
 
 def _edit_url(article_id: int, language: str) -> str:
@@ -239,3 +239,17 @@ def revision_restore(
         language=language, number=number,
     )  # fmt: skip
     return f"Revision {number} is the draft again.", _edit_url(article_id, language)
+
+
+@manager_required
+@require_GET
+@domain_errors
+def analytics_page(request: AuthedRequest) -> HttpResponse:
+    """Views, helpful ratios, searches without results, deflection, stale articles."""
+    days = request.GET.get("days", "30")
+    months = request.GET.get("stale_months", "6")
+    found = analytics.report(
+        user=request.user, days=int(days) if days.isdigit() else 0,
+        stale_months=int(months) if months.isdigit() else 0,
+    )  # fmt: skip
+    return render(request, "web/manage/kb_analytics.html", {"report": found, "section": "kb"})

@@ -328,9 +328,10 @@ class Deflection(TenantModel):
     article = models.ForeignKey(
         Article, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
-    ticket = models.ForeignKey(
-        "tickets.Ticket", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
+    # The ticket a form became. Not a foreign key: one to tickets_ticket would stop
+    # `deskbase generate` from truncating and COPY FREEZE-loading the ticket tables, and
+    # a purged ticket should leave the count as it was.
+    ticket_id = models.BigIntegerField(null=True, blank=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, related_name="+"
     )
@@ -359,10 +360,10 @@ class Deflection(TenantModel):
                 violation_error_message="Not an attempt of this form.",
             ),
             models.CheckConstraint(
-                condition=Q(event="sent_anyway", ticket__isnull=False)
-                | (~Q(event="sent_anyway") & Q(ticket__isnull=True)),
+                condition=Q(event="sent_anyway", ticket_id__isnull=False)
+                | (~Q(event="sent_anyway") & Q(ticket_id__isnull=True)),
                 name="knowledge_deflection_ticket_iff_sent",
-                violation_error_code="ticket",
+                violation_error_code="ticket_id",
                 violation_error_message="Only a ticket sent anyway names its ticket.",
             ),
         ]

@@ -141,7 +141,6 @@ class Article(TenantModel, TimestampedModel, SoftDeleteModel):
     language = models.CharField(max_length=5, help_text="the language it was written in")
     tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         db_table = "knowledge_article"

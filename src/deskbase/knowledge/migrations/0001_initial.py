@@ -46,7 +46,6 @@ class Migration(migrations.Migration):
                         base_field=models.CharField(max_length=50), blank=True, default=list
                     ),
                 ),
-                ("position", models.PositiveSmallIntegerField(default=0)),
                 (
                     "author",
                     models.ForeignKey(

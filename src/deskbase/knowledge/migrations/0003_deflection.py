@@ -9,33 +9,112 @@ from deskbase.core.migrations._frozen import enable_rls, tenant_foreign_key
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('knowledge', '0002_database_rules'),
-        ('organizations', '0002_database_rules'),
+        ("knowledge", "0002_database_rules"),
+        ("organizations", "0002_database_rules"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Deflection',
+            name="Deflection",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('attempt', models.CharField(max_length=32)),
-                ('event', models.CharField(choices=[('shown', 'Suggested while typing a ticket'), ('clicked', 'Opened from the suggestions'), ('solved', 'This solved it (no ticket)'), ('sent_anyway', 'Ticket sent anyway')], max_length=12)),
-                ('ticket_id', models.BigIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('article', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='knowledge.article')),
-                ('organization', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='organizations.organization')),
-                ('user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("attempt", models.CharField(max_length=32)),
+                (
+                    "event",
+                    models.CharField(
+                        choices=[
+                            ("shown", "Suggested while typing a ticket"),
+                            ("clicked", "Opened from the suggestions"),
+                            ("solved", "This solved it (no ticket)"),
+                            ("sent_anyway", "Ticket sent anyway"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("ticket_id", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "article",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="knowledge.article",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="organizations.organization",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'db_table': 'knowledge_deflection',
-                'indexes': [models.Index(fields=['organization', 'created_at'], name='knowledge_defl_time')],
-                'constraints': [models.UniqueConstraint(fields=('organization', 'attempt', 'event', 'article'), name='knowledge_deflection_once', nulls_distinct=False, violation_error_code='event', violation_error_message='This was already recorded.'), models.CheckConstraint(condition=models.Q(('event__in', ['shown', 'clicked', 'solved', 'sent_anyway'])), name='knowledge_deflection_event_valid', violation_error_code='event', violation_error_message='Unknown deflection event.'), models.CheckConstraint(condition=models.Q(('attempt__regex', '^[0-9a-f]{32}$')), name='knowledge_deflection_attempt_format', violation_error_code='attempt', violation_error_message='Not an attempt of this form.'), models.CheckConstraint(condition=models.Q(models.Q(('event', 'sent_anyway'), ('ticket_id__isnull', False)), models.Q(models.Q(('event', 'sent_anyway'), _negated=True), ('ticket_id__isnull', True)), _connector='OR'), name='knowledge_deflection_ticket_iff_sent', violation_error_code='ticket_id', violation_error_message='Only a ticket sent anyway names its ticket.')],
+                "db_table": "knowledge_deflection",
+                "indexes": [
+                    models.Index(fields=["organization", "created_at"], name="knowledge_defl_time")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("organization", "attempt", "event", "article"),
+                        name="knowledge_deflection_once",
+                        nulls_distinct=False,
+                        violation_error_code="event",
+                        violation_error_message="This was already recorded.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("event__in", ["shown", "clicked", "solved", "sent_anyway"])
+                        ),
+                        name="knowledge_deflection_event_valid",
+                        violation_error_code="event",
+                        violation_error_message="Unknown deflection event.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("attempt__regex", "^[0-9a-f]{32}$")),
+                        name="knowledge_deflection_attempt_format",
+                        violation_error_code="attempt",
+                        violation_error_message="Not an attempt of this form.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("event", "sent_anyway"), ("ticket_id__isnull", False)),
+                            models.Q(
+                                models.Q(("event", "sent_anyway"), _negated=True),
+                                ("ticket_id__isnull", True),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="knowledge_deflection_ticket_iff_sent",
+                        violation_error_code="ticket_id",
+                        violation_error_message="Only a ticket sent anyway names its ticket.",
+                    ),
+                ],
             },
         ),
-        tenant_foreign_key("knowledge_deflection", "article_id", "knowledge_article", on_delete="CASCADE"),
+        tenant_foreign_key(
+            "knowledge_deflection", "article_id", "knowledge_article", on_delete="CASCADE"
+        ),
         tenant_foreign_key("knowledge_deflection", "user_id", "accounts_user", on_delete="CASCADE"),
         enable_rls("knowledge_deflection"),
     ]

@@ -52,3 +52,18 @@ def test_the_generate_command_adds_articles_to_the_largest_organization():
     assert set(published.values_list("organization_id", flat=True)) == {largest}
     with pytest.raises(CommandError, match="--articles must be 0 or more"):
         call_command("generate", "--tickets=5", "--articles=-1", verbosity=0)
+
+
+@pytest.mark.django_db
+def test_no_knowledge_table_refers_to_the_bulk_loaded_ticket_tables():
+    # A foreign key into them would make the generator's TRUNCATE (for COPY FREEZE) fail
+    from deskbase.datagen import loader
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname FROM pg_constraint"
+            " WHERE contype = 'f' AND confrelid = ANY(%s::regclass[])"
+            " AND conrelid::regclass::text LIKE 'knowledge%%'",
+            [list(loader.BULK_TABLES)],
+        )
+        assert cursor.fetchall() == []

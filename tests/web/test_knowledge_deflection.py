@@ -56,6 +56,9 @@ def test_this_solved_it_opens_no_ticket(tenant_a):
     done = customer.post("/portal/new/solved", {"attempt": attempt})
     assert done["Location"] == "/portal/"
     assert [e[0] for e in events(tenant_a)] == ["shown", "solved"]
+    # A form without a valid token still gets its suggestions, uncounted
+    shown = customer.get("/portal/new/suggest", {"subject": "password reset", "attempt": "x"})
+    assert b"Reset your password" in shown.content
     refused = customer.post("/portal/new/solved", {"attempt": "not-a-token"}, follow=True)
     assert b"attempt: Not an attempt of this form." in refused.content
     assert len(events(tenant_a)) == 2

@@ -53,6 +53,7 @@ SCHEDULE: dict[str, tuple[str, str]] = {
     "deskbase.purge_trash": ("17 2 * * *", "hard-delete the trash past its retention"),
     "deskbase.retire_partitions": ("37 3 * * *", "detach and drop or archive old partitions"),
     "deskbase.expire_mail_review": ("23 * * * *", "discard mail waiting in review past 14 days"),
+    "deskbase.publish_articles": ("* * * * *", "publish knowledge base articles whose time came"),
 }
 
 
@@ -211,6 +212,10 @@ def expire_mail_review() -> dict:
     from deskbase.mail.review import expire_review
 
     return expire_review()
+def publish_articles() -> dict:
+    from deskbase.knowledge import services
+
+    return {"published": services.publish_due()}
 
 
 # Partition DDL tasks share one lock: never two at once on one parent.
@@ -224,6 +229,7 @@ retire_partitions_task = _task("deskbase.retire_partitions", "deskbase.partition
     retire_partitions
 )
 expire_mail_review_task = _task("deskbase.expire_mail_review")(expire_mail_review)
+publish_articles_task = _task("deskbase.publish_articles")(publish_articles)
 
 TASKS: dict[str, Callable[[], Any]] = {
     "deskbase.mark_sla_breaches": mark_sla_breaches,
@@ -232,6 +238,7 @@ TASKS: dict[str, Callable[[], Any]] = {
     "deskbase.purge_trash": purge_trash,
     "deskbase.retire_partitions": retire_partitions,
     "deskbase.expire_mail_review": expire_mail_review,
+    "deskbase.publish_articles": publish_articles,
 }
 
 

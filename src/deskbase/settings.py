@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "deskbase.dbtools",
     "deskbase.outbox",
     "deskbase.mail",
+    "deskbase.knowledge",
     "deskbase.web",
 ]
 

@@ -35,6 +35,7 @@ from deskbase.accounts import services as people
 from deskbase.accounts.tokens import token_create
 from deskbase.api.main import api
 from deskbase.core.tenancy import tenant
+from deskbase.knowledge import services as kb
 from deskbase.search import services as search_services
 from deskbase.sla import policies
 from deskbase.testing.plugin import free_port
@@ -117,6 +118,8 @@ class Row:
 STAFF = ("agent", "manager", "admin")
 TICKET = {"number": Ref("ticket")}
 MINE_THEIRS = {"mine": Target(TICKET), "theirs": Target({"number": Ref("others_ticket")})}
+KB_EN = {"article_id": Ref("kb_article"), "language": "en"}
+KB_DRAFT = {"article_id": Ref("kb_draft"), "language": "en"}
 
 
 def own_ticket(**fields: Any) -> dict[str, Any]:
@@ -374,6 +377,74 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/analytics/trends"): Row("403", "allowed", "allowed", "allowed"),
     ("GET", "/api/v1/analytics/channels"): Row("403", "allowed", "allowed", "allowed"),
     ("GET", "/api/v1/analytics/categories"): Row("403", "allowed", "allowed", "allowed"),
+    # ---------------------------------------------------------------- knowledge base
+    ("GET", "/api/v1/kb/categories"): Row("allowed", "allowed", "allowed", "allowed"),
+    ("POST", "/api/v1/kb/categories"): Row(
+        "403", "allowed", "allowed", "allowed", Target(body={"name": "New category"}),
+        refusals=(Refusal(STAFF, Target(body={"name": "x", "organization_id": 1}), 422),)),
+    ("PATCH", "/api/v1/kb/categories/{category_id}"): Row(
+        "403", "allowed", "allowed", "allowed",
+        Target({"category_id": Ref("kb_category")}, body={"name": "Renamed"})),
+    ("DELETE", "/api/v1/kb/categories/{category_id}"): Row(
+        "403", "allowed", "allowed", "allowed", Target({"category_id": Ref("kb_empty_category")})),
+    ("POST", "/api/v1/kb/sections"): Row(
+        "403", "allowed", "allowed", "allowed",
+        Target(body={"category_id": Ref("kb_category"), "name": "New section"})),
+    ("PATCH", "/api/v1/kb/sections/{section_id}"): Row(
+        "403", "allowed", "allowed", "allowed",
+        Target({"section_id": Ref("kb_section")}, body={"name": "Renamed"})),
+    ("DELETE", "/api/v1/kb/sections/{section_id}"): Row(
+        "403", "allowed", "allowed", "allowed", Target({"section_id": Ref("kb_empty_section")})),
+    ("GET", "/api/v1/kb/sections/{section_id}/articles"): Row(
+        "allowed", "allowed", "allowed", "allowed", Target({"section_id": Ref("kb_section")})),
+    ("GET", "/api/v1/kb/articles"): Row("403", "allowed", "allowed", "allowed"),
+    ("POST", "/api/v1/kb/articles"): Row(
+        "403", "allowed", "allowed", "allowed",
+        Target(body={"section_id": Ref("kb_section"), "title": "New article"}),
+        refusals=(Refusal(STAFF, Target(body={"section_id": Ref("kb_section"), "title": "x",
+                                              "author_id": 1}), 422),)),
+    ("GET", "/api/v1/kb/articles/{article_id}"): Row(
+        "allowed", "allowed", "allowed", "allowed", Target({"article_id": Ref("kb_article")})),
+    ("PATCH", "/api/v1/kb/articles/{article_id}"): Row(
+        "403", "allowed", "allowed", "allowed",
+        Target({"article_id": Ref("kb_article")}, body={"tags": ["printing"]}),
+        refusals=(Refusal(STAFF, Target({"article_id": Ref("kb_article")},
+                                        body={"author_id": 1}), 422),)),
+    ("DELETE", "/api/v1/kb/articles/{article_id}"): Row(
+        "403", "allowed", "allowed", "allowed", Target({"article_id": Ref("kb_article")})),
+    ("POST", "/api/v1/kb/articles/{article_id}/restore"): Row(
+        "403", "allowed", "allowed", "allowed",
+        Target({"article_id": Ref("kb_deleted_article")})),
+    ("POST", "/api/v1/kb/articles/{article_id}/feedback"): Row(
+        "allowed", "allowed", "allowed", "allowed",
+        Target({"article_id": Ref("kb_article")}, body={"helpful": True})),
+    ("POST", "/api/v1/kb/articles/{article_id}/translations"): Row(
+        "403", "allowed", "allowed", "allowed",
+        Target({"article_id": Ref("kb_article")}, body={"language": "de", "title": "Neu"})),
+    ("GET", "/api/v1/kb/articles/{article_id}/translations/{language}"): Row(
+        "403", "allowed", "allowed", "allowed", Target(KB_EN)),
+    ("PATCH", "/api/v1/kb/articles/{article_id}/translations/{language}"): Row(
+        "403", "allowed", "allowed", "allowed", Target(KB_EN, body={"body": "Changed"})),
+    ("POST", "/api/v1/kb/articles/{article_id}/translations/{language}/review"): Row(
+        "403", "allowed", "allowed", "allowed", Target(KB_DRAFT, body={"state": "in_review"}),
+        refusals=(Refusal(("agent",), Target(KB_DRAFT, body={"state": "approved"}), 409),)),
+    ("POST", "/api/v1/kb/articles/{article_id}/translations/{language}/publish"): Row(
+        "403", "403", "allowed", "allowed", Target(KB_DRAFT, body={})),
+    ("POST", "/api/v1/kb/articles/{article_id}/translations/{language}/unpublish"): Row(
+        "403", "403", "allowed", "allowed", Target(KB_EN)),
+    ("GET", "/api/v1/kb/articles/{article_id}/translations/{language}/revisions"): Row(
+        "403", "allowed", "allowed", "allowed", Target(KB_EN)),
+    ("GET", "/api/v1/kb/articles/{article_id}/translations/{language}/revisions/{number}"): Row(
+        "403", "allowed", "allowed", "allowed", Target({**KB_EN, "number": 1})),
+    ("POST",
+     "/api/v1/kb/articles/{article_id}/translations/{language}/revisions/{number}/restore"): Row(
+        "403", "allowed", "allowed", "allowed", Target({**KB_EN, "number": 1})),
+    ("GET", "/api/v1/kb/search"): Row("allowed", "allowed", "allowed", "allowed",
+                                      Target(query={"q": "printer"})),
+    ("GET", "/api/v1/kb/suggest"): Row("allowed", "allowed", "allowed", "allowed",
+                                       Target(query={"q": "printer"})),
+    ("GET", "/api/v1/kb/analytics"): Row("403", "403", "allowed", "allowed",
+                                         Target(query={"days": 30})),
 }
 # fmt: on
 
@@ -461,7 +532,9 @@ def _populate(world: TenantWorld, padding: int) -> dict[str, Any]:
     searches = {role: search_services.search_log(user=person, text="ticket", types=["tickets"],
                                                  result_count=1, latency_ms=1.0)
                 for role, person in people_by_role.items()}  # fmt: skip
+    kb = _knowledge(world)
     return {
+        **kb,
         "slug": org.slug,
         "me": {role: person.id for role, person in people_by_role.items()},
         "my_email": {role: person.email for role, person in people_by_role.items()},
@@ -482,6 +555,30 @@ def _populate(world: TenantWorld, padding: int) -> dict[str, Any]:
         "others_token_name": {role: f"spare-{someone_else[role]}" for role in ROLES},
         "my_search": searches, "mailbox": box.pk, "inbound": suspended.pk,
         "others_search": {role: searches[someone_else[role]] for role in ROLES},
+    }  # fmt: skip
+
+
+def _knowledge(world: TenantWorld) -> dict[str, int]:
+    """A public section with a published article, a draft, a deleted one, empty ones."""
+    org, admin = world.org, world.admin
+    category = kb.category_create(organization=org, actor=admin, name="Printing")
+    empty_category = kb.category_create(organization=org, actor=admin, name="Empty")
+    place = kb.section_create(organization=org, actor=admin, category_id=category.pk,
+                              name="Setup")  # fmt: skip
+    empty = kb.section_create(organization=org, actor=admin, category_id=category.pk,
+                              name="Nothing yet")  # fmt: skip
+
+    def write(title: str) -> int:
+        return kb.article_create(organization=org, actor=admin, section_id=place.pk,
+                                 title=title, body="Turn the printer on.").article_id  # fmt: skip
+
+    published, draft, deleted = write("Printer offline"), write("Draft"), write("Old")
+    kb.translation_publish(organization=org, actor=admin, article_id=published, language="en")
+    kb.article_delete(organization=org, actor=admin, article_id=deleted)
+    return {
+        "kb_category": category.pk, "kb_empty_category": empty_category.pk,
+        "kb_section": place.pk, "kb_empty_section": empty.pk, "kb_article": published,
+        "kb_draft": draft, "kb_deleted_article": deleted,
     }  # fmt: skip
 
 

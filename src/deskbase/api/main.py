@@ -11,6 +11,7 @@ from deskbase.api.attachments import router as attachments_router
 from deskbase.api.auth import AUTH
 from deskbase.api.canned import router as canned_router
 from deskbase.api.mail import router as mail_router
+from deskbase.api.knowledge import router as knowledge_router
 from deskbase.api.organization import router as organization_router
 from deskbase.api.parser import JSONParser
 from deskbase.api.people import router as people_router
@@ -43,6 +44,7 @@ api.add_router("/v1", people_router)
 api.add_router("/v1", organization_router)
 api.add_router("/v1/search", search_router)
 api.add_router("/v1", mail_router)
+api.add_router("/v1/kb", knowledge_router)
 
 
 api.add_router("/v1/analytics", analytics_router)

@@ -37,6 +37,7 @@ SCENARIO_MODULES.append("deskbase.benchmarks.cache_scenarios")  # cached vs unca
 SCENARIO_MODULES.append("deskbase.web.bench")  # the web pages (docs/web.md)
 SCENARIO_MODULES.append("deskbase.benchmarks.outbox_scenarios")  # outbox delivery (docs/outbox.md)
 SCENARIO_MODULES.append("deskbase.benchmarks.mail_scenarios")  # incoming mail (docs/mail.md)
+SCENARIO_MODULES.append("deskbase.benchmarks.knowledge_scenarios")  # docs/knowledge-base.md
 MODES = ("in-process", "http")
 
 

@@ -196,6 +196,21 @@ MAIL_REVIEWED = declare(
     changes="state",
 )
 
+ARTICLE_REVISED = declare(
+    "article.revised",
+    when="article_create, translation_save, revision_restore",
+    instance="knowledge.Translation",
+)
+ARTICLE_PUBLISHED = declare(
+    "article.published",
+    when="translation_publish, translation_unpublish",
+    instance="knowledge.Translation",
+    changes="published_revision (old and new revision ids)",
+)
+ARTICLE_SOFT_DELETED = declare(
+    "article.soft_deleted", when="article_delete", instance="knowledge.Article"
+)
+
 
 # ------------------------------------------------------------------ events
 @dataclass(frozen=True)

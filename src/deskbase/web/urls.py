@@ -3,7 +3,16 @@
 
 from django.urls import path
 
-from deskbase.web.views import dashboard, desk, mail, portal, search, tickets
+from deskbase.web.views import (
+    dashboard,
+    deflection,
+    desk,
+    help_center,
+    mail,
+    portal,
+    search,
+    tickets,
+)
 from deskbase.web.views.manage import (
     canned,
     holidays,
@@ -14,6 +23,7 @@ from deskbase.web.views.manage import (
     sla,
     teams,
 )
+from deskbase.web.views.manage import knowledge as kb
 
 app_name = "web"
 
@@ -34,6 +44,9 @@ urlpatterns = [
     path("desk/tickets/<int:number>/restore", desk.ticket_restore, name="ticket_restore"),
     path("desk/tickets/<int:number>/presence", desk.presence, name="ticket_presence"),
     path("desk/tickets/<int:number>/canned", desk.canned_render, name="ticket_canned"),
+    path("desk/tickets/<int:number>/articles", deflection.ticket_articles, name="ticket_articles"),
+    path("desk/tickets/<int:number>/articles/<int:article_id>/link",
+         deflection.ticket_article_link, name="ticket_article_link"),
     path("desk/dashboard/", dashboard.dashboard, name="dashboard"),
     path("desk/dashboard/live", dashboard.dashboard_live, name="dashboard_live"),
     path("desk/search/", search.search_page, name="search"),
@@ -48,10 +61,24 @@ urlpatterns = [
     # ---- customer portal
     path("portal/", portal.my_tickets, name="portal"),
     path("portal/new/", portal.new_ticket, name="portal_new"),
+    path("portal/new/suggest", deflection.portal_suggest, name="portal_suggest"),
+    path("portal/new/solved", deflection.portal_solved, name="portal_solved"),
+    path("portal/articles/<int:article_id>", deflection.portal_open, name="portal_article"),
     path("portal/tickets/<int:number>/", portal.ticket_page, name="portal_ticket"),
     path("portal/tickets/<int:number>/reply", portal.reply, name="portal_reply"),
     path("portal/tickets/<int:number>/close", portal.close, name="portal_close"),
     path("portal/tickets/<int:number>/rate", portal.rate, name="portal_rate"),
+    # ---- help center (knowledge base readers; docs/knowledge-base.md)
+    path("help/", help_center.my_help_center, name="help_home"),
+    path("help/<slug:org>/", help_center.home, name="help"),
+    path("help/<slug:org>/sections/<int:section_id>/", help_center.section, name="help_section"),
+    path("help/<slug:org>/articles/<int:article_id>-<str:slug>", help_center.article,
+         name="help_article"),
+    path("help/<slug:org>/articles/<int:article_id>", help_center.article, name="help_article_id"),
+    path("help/<slug:org>/articles/<int:article_id>/feedback", help_center.feedback,
+         name="help_feedback"),
+    path("help/<slug:org>/search", help_center.search, name="help_search"),
+    path("help/<slug:org>/suggest", help_center.suggest, name="help_suggest"),
     # ---- tenant administration
     path("manage/", organization.index, name="manage"),
     path("manage/organization/", organization.organization, name="manage_organization"),
@@ -84,4 +111,27 @@ urlpatterns = [
          name="manage_mailbox_test"),
     path("manage/mailboxes/<int:mailbox_id>/remove", mailboxes.mailbox_delete,
          name="manage_mailbox_delete"),
+    path("manage/kb/", kb.index, name="manage_kb"),
+    path("manage/kb/analytics", kb.analytics_page, name="manage_kb_analytics"),
+    path("manage/kb/categories", kb.category_create, name="manage_kb_category_create"),
+    path("manage/kb/sections", kb.section_create, name="manage_kb_section_create"),
+    path("manage/kb/articles", kb.article_create, name="manage_kb_article_create"),
+    path("manage/kb/articles/<int:article_id>/delete", kb.article_delete,
+         name="manage_kb_article_delete"),
+    path("manage/kb/articles/<int:article_id>/translations", kb.translation_add,
+         name="manage_kb_translation_add"),
+    path("manage/kb/articles/<int:article_id>/<str:language>/", kb.article_edit,
+         name="manage_kb_article"),
+    path("manage/kb/articles/<int:article_id>/<str:language>/article", kb.article_update,
+         name="manage_kb_article_update"),
+    path("manage/kb/articles/<int:article_id>/<str:language>/review", kb.review,
+         name="manage_kb_review"),
+    path("manage/kb/articles/<int:article_id>/<str:language>/publish", kb.publish,
+         name="manage_kb_publish"),
+    path("manage/kb/articles/<int:article_id>/<str:language>/unpublish", kb.unpublish,
+         name="manage_kb_unpublish"),
+    path("manage/kb/articles/<int:article_id>/<str:language>/revisions/<int:number>/",
+         kb.revision, name="manage_kb_revision"),
+    path("manage/kb/articles/<int:article_id>/<str:language>/revisions/<int:number>/restore",
+         kb.revision_restore, name="manage_kb_revision_restore"),
 ]  # fmt: skip

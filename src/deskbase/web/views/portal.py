@@ -11,11 +11,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from deskbase.accounts.models import User
 from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import ValidationFailed
+from deskbase.knowledge import services as knowledge
 from deskbase.tickets import selectors, services
 from deskbase.tickets.access import caller_organization
 from deskbase.tickets.models import Status, Ticket
 from deskbase.tickets.permissions import ticket_actions
 from deskbase.web.views.common import customer_required, domain_errors
+from deskbase.web.views.deflection import record_sent_anyway
 from deskbase.web.views.tickets import (
     Attempted,
     Done,
@@ -53,13 +55,16 @@ def new_ticket(request: AuthedRequest) -> HttpResponse:
     """Open a ticket for oneself, with files; the description is plain text."""
     user = request.user
     if request.method == "GET":
-        return render(request, "web/portal/new.html", {"subject": "", "description": ""})
+        return render(request, "web/portal/new.html", {
+            "subject": "", "description": "", "attempt": knowledge.new_attempt(),
+        })  # fmt: skip
     subject = request.POST.get("subject", "").strip()
     description = request.POST.get("description", "")
     if not subject:
         messages.error(request, "subject: A ticket needs a subject.")
         return render(
-            request, "web/portal/new.html", {"subject": subject, "description": description},
+            request, "web/portal/new.html", {"subject": subject, "description": description,
+                                             "attempt": request.POST.get("attempt", "")},
             status=422,
         )  # fmt: skip
     check_files(request)
@@ -68,6 +73,7 @@ def new_ticket(request: AuthedRequest) -> HttpResponse:
         description=description, channel="portal",
     )  # fmt: skip
     upload_files(request, ticket, None)
+    record_sent_anyway(request, ticket)
     messages.success(request, f"Ticket #{ticket.number} opened. We will answer soon.")
     return redirect(_url(ticket.number))
 

@@ -6,7 +6,9 @@ import sys
 from datetime import UTC, date, datetime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, transaction
 
+from deskbase.datagen.articles import generate_articles
 from deskbase.datagen.load import DEFAULT_UNTIL, GenerateError, Options, generate, summary
 
 
@@ -33,6 +35,10 @@ class Command(BaseCommand):
         parser.add_argument("--orgs", type=int, default=50, help="organizations (default 50)")
         parser.add_argument("--seed", type=int, default=1, help="same seed, same data")
         parser.add_argument(
+            "--articles", type=int, default=0,
+            help="also this many published knowledge base articles in the largest organization",
+        )  # fmt: skip
+        parser.add_argument(
             "--until",
             type=str,
             default=DEFAULT_UNTIL.isoformat(),
@@ -58,10 +64,23 @@ class Command(BaseCommand):
             mode=mode, until=until,
         )  # fmt: skip
         progress = sys.stderr if options["verbosity"] >= 1 else None
+        if options["articles"] < 0:
+            raise CommandError(f"--articles must be 0 or more (got {options['articles']})")
         try:
             report = generate(request, progress)
         except GenerateError as error:
             raise CommandError(str(error), returncode=error.code) from None
+        articles = 0
+        if options["articles"]:
+            largest = report.summary.organizations[0][0]
+            with transaction.atomic(), connection.cursor() as cursor:
+                articles = generate_articles(
+                    cursor, organization_id=largest, count=options["articles"],
+                    seed=options["seed"],
+                )  # fmt: skip
         if options["verbosity"] >= 1:
             for line in summary(report):
                 self.stdout.write(line)
+            if articles:
+                self.stdout.write(f"  knowledge base: {articles:,} published articles in the "
+                                  "largest organization")  # fmt: skip

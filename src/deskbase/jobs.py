@@ -212,6 +212,8 @@ def expire_mail_review() -> dict:
     from deskbase.mail.review import expire_review
 
     return expire_review()
+
+
 def publish_articles() -> dict:
     from deskbase.knowledge import services
 

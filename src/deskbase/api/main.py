@@ -10,8 +10,8 @@ from deskbase.api.analytics import router as analytics_router
 from deskbase.api.attachments import router as attachments_router
 from deskbase.api.auth import AUTH
 from deskbase.api.canned import router as canned_router
-from deskbase.api.mail import router as mail_router
 from deskbase.api.knowledge import router as knowledge_router
+from deskbase.api.mail import router as mail_router
 from deskbase.api.organization import router as organization_router
 from deskbase.api.parser import JSONParser
 from deskbase.api.people import router as people_router

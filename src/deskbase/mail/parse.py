@@ -600,7 +600,18 @@ class _Parser:
         content_id = _content_id(part)
         inline = disposition == "inline" or (disposition is None and content_id is not None)
         name = _part_name(filename, content_type, part, len(self.result.parts) + 1)
-        self.result.parts.append(Part(name, content_type, content_id, inline, data, len(data)))
+        self._append(Part(name, content_type, content_id, inline, data, len(data)))
+
+    def _append(self, part: Part) -> None:
+        """Keep a decoded part, or only its name and size when it exceeds the cap.
+
+        The cap is checked on the declared size before decoding where possible; this is
+        the check on what decoding really produced (uuencoded blocks, lying sizes).
+        """
+        if self.max_part_bytes is not None and part.size > self.max_part_bytes:
+            self.defect(f"attachment {part.filename} is larger than {self._cap()}; it was not kept")
+            part.payload = b""
+        self.result.parts.append(part)
 
     def _cap(self) -> str:
         megabytes = f"{(self.max_part_bytes or 0) / (1024 * 1024):.1f}".removesuffix(".0")
@@ -723,7 +734,7 @@ class _Parser:
     def _add_part_plain(self, filename: str, content_type: str, data: bytes) -> None:
         index = len(self.result.parts) + 1
         name = filename or f"attachment-{index}.bin"
-        self.result.parts.append(Part(name, content_type, None, False, data, len(data)))
+        self._append(Part(name, content_type, None, False, data, len(data)))
 
     def _report(self, message: Message) -> None:
         result = self.result

@@ -186,6 +186,7 @@ MAIL_REVIEWED = declare(
     changes="state",
 )
 
+
 # ------------------------------------------------------------------ events
 @dataclass(frozen=True)
 class Event:

@@ -86,9 +86,9 @@ def run_jobs(stop: stopping.StopRequest, *, concurrency: int) -> None:
     try:
         asyncio.run(_work(app, stop, concurrency=concurrency))
     except Exception as exc:
-        reasons = []
+        reasons: list[str] = []
         cause: BaseException | None = exc
-        while cause is not None:
+        while cause is not None and len(reasons) < 5:  # procrastinate wraps psycopg's
             reasons.append(str(cause).strip() or type(cause).__name__)
             cause = cause.__cause__ or cause.__context__
         raise CommandError(f"the job worker failed: {'; '.join(reasons)}") from exc

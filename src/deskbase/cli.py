@@ -59,8 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     command, rest = args[0], args[1:]
     if command == "worker":
-        # Stopped while still starting (before procrastinate's own handler): exit 0.
-        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+        # First thing: SIGTERM and SIGINT only record a stop from now on, which the
+        # worker acts on at every stage of its start-up and work (exit 0). An
+        # exception raised by a handler could land anywhere and leave it hanging.
+        from deskbase.dbtools import stopping
+
+        stopping.install()
     try:
         if command == "up":
             return up(rest)
@@ -385,7 +389,7 @@ class WorkerSupervisor:
         self.stopping = True
         process = self.process
         if process is not None and process.poll() is None and not self.signaled:
-            self.signaled = True  # a second SIGTERM would abort its running job
+            self.signaled = True  # one is enough: it finishes its running job, then exits
             process.send_signal(signal.SIGTERM)
 
     def stop(self) -> None:

@@ -227,3 +227,14 @@ def test_our_automatic_mail_headers_are_the_ones_auto_responders_respect() -> No
 
     assert AUTO_HEADERS == {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
     assert kind_of(raw, own_domains=[])[0] == "auto_reply"
+
+
+def test_the_loop_header_of_another_help_desk_is_not_ours_when_our_values_are_known() -> None:
+    # Given a message carrying the loop header set by another organization's help desk
+    msg = parse(message("Message-ID: <z@example.com>", "X-Deskbase-Loop: globex"))
+    # When it is classified for the organization whose value is "acme"
+    found = classify(msg, own_domains=[], loop_values=["acme"])
+    # Then it is not a loop; with our own value it is
+    assert found.kind == "normal"
+    ours = parse(message("Message-ID: <z@example.com>", "X-Deskbase-Loop: ACME "))
+    assert classify(ours, own_domains=[], loop_values=["acme"]).kind == "loop"

@@ -217,3 +217,19 @@ def test_a_message_over_the_size_limit_waits_in_review_with_its_raw_bytes(
     assert (inbound.state, inbound.review_cause) == (InboundState.REVIEW, ReviewCause.TOO_LARGE)
     assert ingest.read_raw(inbound.raw_sha256) == raw
     assert Ticket.objects.count() == 0
+
+
+def test_a_colleague_on_the_support_domain_is_not_taken_for_our_own_mail(mail_a, raw_message):
+    # Given an internal help desk: an employee writes from the support address's own domain,
+    # with a Message-ID made by the company's mail server, and another help desk's loop header
+    raw = raw_message(
+        sender="bob@acme.test",
+        subject="VPN is down",
+        message_id="<CAF1234@exch01.acme.test>",
+        headers={"X-Deskbase-Loop": "some-other-desk"},
+    )
+    # When it is received
+    inbound = receive(mail_a, raw)
+    # Then it opens a ticket like any customer's mail
+    assert (inbound.state, inbound.kind) == (InboundState.TICKET, Kind.NORMAL)
+    assert inbound.ticket is not None

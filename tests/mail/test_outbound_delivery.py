@@ -69,7 +69,7 @@ def test_an_agent_reply_from_the_api_reaches_requester_and_cc_threaded(tenant_a,
     row = OutboundMessage.objects.get()
     assert sent.header("Message-ID") == f"<{row.message_id}>"
     assert row.message_id.startswith(f"reply.{ticket.number}.")
-    assert row.message_id.endswith("@acme.test")
+    assert row.message_id.endswith("@deskbase.acme.test")
     assert sent.header("In-Reply-To") == "<second@customer.example>"
     assert sent.header("References") == "<first@customer.example> <second@customer.example>"
     # ... with the token in Reply-To and subject, and the marker above the reply

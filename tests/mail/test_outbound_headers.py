@@ -267,7 +267,7 @@ def test_our_own_mail_coming_back_is_recognized_as_a_loop_and_its_reply_marker_c
     parsed = parse.parse(sent.raw)
 
     # Then it is classified as our own mail, and our threading reads back as we wrote it
-    assert classify.classify(parsed, own_domains={"acme.test"}).kind == "loop"
+    assert classify.classify(parsed, own_domains={"deskbase.acme.test"}).kind == "loop"
     row = OutboundMessage.objects.get()
     assert parsed.message_id == row.message_id
     assert parsed.subject == row.subject

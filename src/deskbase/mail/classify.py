@@ -49,21 +49,33 @@ class Classification:
 
 
 def classify(
-    msg: ParsedMessage, *, own_domains: Iterable[str], loop_header: str = "X-Deskbase-Loop"
+    msg: ParsedMessage,
+    *,
+    own_domains: Iterable[str],
+    loop_header: str = "X-Deskbase-Loop",
+    loop_values: Iterable[str] | None = None,
 ) -> Classification:
-    """Loop first, then bounce, then automatic and bulk mail; anything else is normal."""
+    """Loop first, then bounce, then automatic and bulk mail; anything else is normal.
+
+    `loop_values`: when given, the loop header marks a loop only with one of these values
+    (the organization's own), so mail from another help desk that sets the same header
+    is not taken for our own.
+    """
     domains = {domain.strip().lstrip("@").lower() for domain in own_domains if domain.strip()}
+    values = None if loop_values is None else {v.strip().lower() for v in loop_values}
     return (
-        _loop(msg, domains, loop_header)
+        _loop(msg, domains, loop_header, values)
         or _bounce(msg)
         or _automatic(msg)
         or Classification("normal", "normal: no sign of a loop, a bounce or an automatic reply")
     )
 
 
-def _loop(msg: ParsedMessage, domains: set[str], loop_header: str) -> Classification | None:
+def _loop(
+    msg: ParsedMessage, domains: set[str], loop_header: str, values: set[str] | None
+) -> Classification | None:
     marker = msg.header(loop_header)
-    if marker is not None:
+    if marker is not None and (values is None or marker.strip().lower() in values):
         return Classification("loop", f"dropped: it carries our loop header {loop_header}")
     # Our own mail server's delivery reports carry our domain too: they are bounces, not loops.
     if not msg.generated_message_id and not _delivery_report(msg):

@@ -67,3 +67,15 @@ def message_id_hash(message_id: str) -> bytes:
     """SHA-256 of the normalized Message-ID: equal up to brackets and domain case, equal hash."""
     normalized = normalize_message_id(message_id) or message_id.strip().strip("<>")
     return hashlib.sha256(normalized.encode("utf-8", "surrogatepass")).digest()
+
+
+# The right-hand side of the Message-IDs we make: a label of our own under the mailbox's
+# domain. A customer's mail client on that same domain (an internal help desk, where
+# employees write to it@company.example) makes ids like <x@exch01.company.example>,
+# which must never look like ours and be dropped as a loop.
+OWN_ID_LABEL = "deskbase"
+
+
+def own_message_id_domain(mailbox_address: str) -> str:
+    """`deskbase.<domain of the mailbox>`: where the Message-IDs of our own mail live."""
+    return f"{OWN_ID_LABEL}.{mailbox_address.rpartition('@')[2].lower()}"

@@ -233,7 +233,11 @@ class Pipeline:
         twin = self._twin()
         if twin is not None:
             return twin
-        found = classify.classify(self.msg, own_domains=sorted(self._own_domains()))
+        found = classify.classify(
+            self.msg,
+            own_domains=sorted(self._own_domains()),
+            loop_values=[self.organization.slug],
+        )
         if found.kind == "normal" and self._is_our_own_message():
             found = classify.Classification("loop", "its Message-ID is one of the messages we sent")
         kind = str(found.kind) if found.kind in Kind.values else str(Kind.NORMAL)
@@ -569,7 +573,8 @@ class Pipeline:
         ).exists()
 
     def _own_domains(self) -> set[str]:
-        return {address.rpartition("@")[2] for address in self.own}
+        """Where our own Message-IDs live (not the mailboxes' domains: customers share those)."""
+        return {headers.own_message_id_domain(address) for address in self.own}
 
     def _is_own_address(self, email: str) -> bool:
         local, _, domain = email.lower().rpartition("@")

@@ -287,7 +287,7 @@ def queue(
     organization = Organization.objects.get(id=ticket.organization_id)
     to, cc = recipients(ticket=ticket, kind=kind, actor_id=actor_id)
     thread = thread_of(ticket)
-    domain = mailbox.address.rpartition("@")[2].lower()
+    domain = headers.own_message_id_domain(mailbox.address)
     message_id = f"{kind}.{ticket.number}.{secrets.token_hex(8)}@{domain}"
     outbound = OutboundMessage(
         organization_id=ticket.organization_id, mailbox=mailbox, ticket=ticket, comment=comment,

@@ -235,6 +235,10 @@ OUTBOX_CONSUMER_MODULES = [
     name.strip() for name in os.environ.get("DESKBASE_OUTBOX_CONSUMERS", "").split(",")
     if name.strip()
 ]  # fmt: skip
+# Fetching IMAP mailboxes (docs/mail-servers.md): the pause between passes on a server
+# without IDLE, and the timeout of connecting and of each read or write.
+MAIL_POLL_SECONDS = config.env_int("DESKBASE_MAIL_POLL_SECONDS", 60)
+MAIL_IMAP_TIMEOUT_SECONDS = config.env_int("DESKBASE_MAIL_IMAP_TIMEOUT_SECONDS", 30)
 # -------------------------------------------------------------------- cache
 # Local memory by default; Redis (shared by every server process) when REDIS_URL
 # is set. docs/caching.md. Entries are invalidated by per-organization version keys

@@ -128,12 +128,11 @@ class Dovecot:
         if os.geteuid() == 0:
             os.chown(self.base / "mail", uid, gid)
         self._write_users()
-        (self.base / "dovecot.conf").write_text(
-            CONFIG.format(
-                base=self.base, port=self.port, uid=uid, gid=gid, internal_user=internal_user,
-                internal_group=internal_group, login_user=login_user,
-            )  # fmt: skip
-        )
+        text = CONFIG.format(
+            base=self.base, port=self.port, uid=uid, gid=gid, internal_user=internal_user,
+            internal_group=internal_group, login_user=login_user,
+        )  # fmt: skip
+        (self.base / "dovecot.conf").write_text(text)
 
     def _write_users(self) -> None:
         lines = [

@@ -174,7 +174,17 @@ ORGANIZATION_UPDATED = declare(
     instance="organizations.Organization",
     changes="name, timezone, business_hours, settings (those that changed)",
 )
-
+MAIL_RECEIVED = declare(
+    "mail.received",
+    when="receive, reprocess (deskbase.mail.ingest)",
+    instance="mail.InboundMessage",
+)
+MAIL_REVIEWED = declare(
+    "mail.reviewed",
+    when="review_assign, review_discard (deskbase.mail.review)",
+    instance="mail.InboundMessage",
+    changes="state",
+)
 
 # ------------------------------------------------------------------ events
 @dataclass(frozen=True)

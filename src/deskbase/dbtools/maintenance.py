@@ -264,7 +264,11 @@ def orphaned_files(*, older_than: timedelta = timedelta(hours=1)) -> list[Path]:
     if not root.is_dir():
         return []
     with connection.cursor() as cursor:
-        cursor.execute("SELECT DISTINCT sha256 FROM tickets_ticketattachment")
+        # The raw .eml of every received message is kept there too (docs/mail.md).
+        cursor.execute(
+            "SELECT sha256 FROM tickets_ticketattachment"
+            " UNION SELECT raw_sha256 FROM mail_inboundmessage"
+        )
         referenced = {row[0] for row in cursor.fetchall()}
     cutoff = time.time() - older_than.total_seconds()
     found = []

@@ -222,6 +222,14 @@ class InboundMessage(TenantModel):
                 condition=Q(state="review"),
             ),
             models.Index("organization", "ticket", name="mail_inbound_by_ticket"),
+            # The cap per sender: their messages of the last hour (deskbase.mail.ingest).
+            models.Index("organization", "sender", "received_at", name="mail_inbound_by_sender"),
+            # The review queue's expiry (deskbase.mail.review.expire_review).
+            models.Index(
+                "review_expires_at",
+                name="mail_inbound_review_expiry",
+                condition=Q(state="review"),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

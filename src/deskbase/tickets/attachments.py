@@ -189,12 +189,16 @@ def _move_into_place(temp: Path, target: Path, size: int) -> None:
 # ------------------------------------------------------------------ services
 
 
-def _attachable_ticket(organization: Organization, actor: User, ticket: Ticket) -> Ticket:
-    """The ticket as stored now; customers may only reach their own (ensure_can_view_ticket)."""
+def _attachable_ticket(
+    organization: Organization, actor: User, ticket: Ticket, *, mail_participant: bool = False
+) -> Ticket:
+    """The ticket as stored now; customers may only reach their own (ensure_can_view_ticket),
+    or one they take part in by mail (deskbase.mail.Participant, checked by the mail intake)."""
     current = Ticket.objects.filter(pk=ticket.pk, organization_id=organization.id).first()
     if current is None:
         raise NotFound(f"no ticket #{ticket.number}", field="number")
-    ensure_can_view_ticket(actor, current)
+    if not (mail_participant and actor.organization_id == organization.id):
+        ensure_can_view_ticket(actor, current)
     if not takes_replies(current):
         raise Conflict(
             f"ticket #{current.number} is {current.status}; open a new ticket", field="ticket"
@@ -224,13 +228,14 @@ def attachment_add(
     stream: Readable,
     file_name: str,
     comment: TicketComment | None = None,
+    mail_participant: bool = False,
 ) -> TicketAttachment:
     """Attach an upload to a ticket (and optionally to one of its comments).
 
     The stored name is sanitized and the type sniffed from the bytes; the client's
     declared content type is not an input. See the module doc about orphaned files.
     """
-    current = _attachable_ticket(organization, actor, ticket)
+    current = _attachable_ticket(organization, actor, ticket, mail_participant=mail_participant)
     linked = _linkable_comment(actor, current, comment)
     stored = store(stream)
     attachment = TicketAttachment(

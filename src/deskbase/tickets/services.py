@@ -399,9 +399,18 @@ def comment_add(
     kind: str = CommentKind.PUBLIC,
     body_is_html: bool = False,
     at: datetime | None = None,
+    mail_participant: bool = False,
 ) -> TicketComment:
-    """Add a reply or internal note; the first public staff reply is the first response."""
-    ensure_can_view_ticket(actor, ticket)
+    """Add a reply or internal note; the first public staff reply is the first response.
+
+    `mail_participant`: the actor wrote by mail as a participant of the ticket (a CC,
+    deskbase.mail.Participant, checked by deskbase.mail.ingest): a customer of the
+    organization who may add a public reply to a ticket that is not their own.
+    """
+    if mail_participant and actor.organization_id == organization.id:
+        kind = CommentKind.PUBLIC
+    else:
+        ensure_can_view_ticket(actor, ticket)
     staff = is_staff_member(actor)
     if kind not in (CommentKind.PUBLIC, CommentKind.INTERNAL):
         raise ValidationFailed.one("kind", f"Unknown comment kind {kind!r}.")

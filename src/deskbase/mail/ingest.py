@@ -1,0 +1,648 @@
+"""The inbound pipeline: one raw message in, one InboundMessage row out (docs/mail.md).
+
+`receive(mailbox=, raw=, source=)` keeps the raw bytes in the attachment store,
+parses and classifies the message, records it exactly once per (organization,
+mailbox, Message-ID hash), finds its ticket (deskbase.mail.threading), checks the
+sender, and then opens a ticket, adds a reply, keeps it without action, drops it,
+or puts it in review with its cause. Every outcome carries its decision, a
+sentence people read in the timeline and the review queue.
+
+Exactly once. The row and everything the message caused (ticket, comment, files,
+participants, a bounced message marked failed) are written in one transaction,
+which takes a transaction-scoped advisory lock on (organization, Message-ID hash)
+first. A second delivery of the same message, at the same time from another
+process or later after a crash before the server was told, waits for that lock,
+then finds the row and returns it: one row, one ticket. The caller acts on the
+server (IMAP flag, SMTP 250) only after `receive` returned, so a crash at any
+point loses nothing: before the commit the message is fetched again, after it the
+row answers the repeat. The raw file is written before the transaction; a file
+left by a rolled-back attempt is the same content the repeat stores again.
+
+Failures. A message that cannot be acted on (an error of a service, a bug) rolls
+back to a savepoint and is recorded in review, cause "failed", with the error:
+nothing is lost, and `reprocess` (accepting it from review) tries again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from deskbase.accounts import services as people
+from deskbase.accounts.models import Role, User
+from deskbase.core import events
+from deskbase.core.errors import Conflict, ValidationFailed
+from deskbase.core.tenancy import tenant
+from deskbase.mail import authresults, classify, headers, parse, threading
+from deskbase.mail.models import (
+    InboundMessage,
+    InboundState,
+    Kind,
+    Mailbox,
+    OutboundMessage,
+    OutboundState,
+    Participant,
+    ReviewCause,
+)
+from deskbase.organizations.models import Organization
+from deskbase.tickets import attachments
+from deskbase.tickets import services as tickets
+from deskbase.tickets.models import Channel, CommentKind, Ticket, TicketComment
+from deskbase.tickets.permissions import takes_replies
+
+logger = logging.getLogger(__name__)
+
+NO_SUBJECT = "(no subject)"
+EMPTY_BODY = "(no text)"
+SUBJECT_LENGTH = 300
+_PARTICIPANT_EMAIL_MAX = 254
+
+
+@dataclass
+class Outcome:
+    """What the pipeline decided for one message, before it is written on its row."""
+
+    state: str
+    decision: str
+    ticket: Ticket | None = None
+    comment: TicketComment | None = None
+    cause: str = ""
+    notes: list[str] = field(default_factory=list)  # files not stored, and why
+
+    @property
+    def sentence(self) -> str:
+        return " ".join([self.decision, *self.notes])
+
+
+# ------------------------------------------------------------------ entry points
+def receive(
+    *,
+    mailbox: Mailbox,
+    raw: bytes,
+    source: str,
+    imap_uidvalidity: int | None = None,
+    imap_uid: int | None = None,
+) -> InboundMessage:
+    """Record and act on one raw message; commits; returns its row (the same on a repeat)."""
+    raw = bytes(raw)
+    if not raw:
+        raise ValidationFailed.one("raw", "An empty message cannot be received.")
+    sha256 = store_raw(raw)
+    parsed = parse.parse(raw, max_part_bytes=settings.MAX_ATTACHMENT_BYTES)
+    message_id = parsed.message_id or f"{sha256}@generated.deskbase.invalid"
+    digest = headers.message_id_hash(message_id)
+    organization_id = mailbox.organization_id
+    with tenant(organization_id):
+        _lock_message(organization_id, digest)
+        existing = InboundMessage.objects.filter(
+            organization_id=organization_id, mailbox_id=mailbox.id, message_id_hash=digest
+        ).first()
+        if existing is not None:
+            return existing  # delivered again: already recorded, already acted on
+        inbound = InboundMessage.objects.create(
+            organization_id=organization_id, mailbox=mailbox, message_id=message_id[:998],
+            message_id_hash=digest, raw_sha256=sha256, size=len(raw), source=source,
+            imap_uidvalidity=imap_uidvalidity, imap_uid=imap_uid,
+            sender=_sender(parsed), subject=_subject(parsed)[:SUBJECT_LENGTH],
+            state=InboundState.REVIEW, review_cause=ReviewCause.FAILED,
+            decision="Being processed.",
+        )  # fmt: skip
+        _act(inbound, mailbox, parsed, vouched=False)
+    return inbound
+
+
+def reprocess(
+    inbound: InboundMessage, *, vouched: bool = False, actor: User | None = None
+) -> InboundMessage:
+    """Run a message in review through the pipeline again, from its kept raw bytes.
+
+    `vouched`: staff accepted it from review (deskbase.mail.review.review_accept),
+    which overrides the cause that held it: the caps, an unverified or
+    non-participating sender (then added as a participant), the size limit.
+    """
+    raw = read_raw(inbound.raw_sha256)
+    parsed = parse.parse(raw, max_part_bytes=settings.MAX_ATTACHMENT_BYTES)
+    with tenant(inbound.organization_id, actor):
+        current = InboundMessage.objects.select_for_update().get(pk=inbound.pk)
+        if current.state != InboundState.REVIEW:
+            raise Conflict(f"this message is no longer in review ({current.state})", field="state")
+        mailbox = Mailbox.all_objects.get(pk=current.mailbox_id)
+        _act(current, mailbox, parsed, vouched=vouched, actor=actor)
+    return current
+
+
+def _act(
+    inbound: InboundMessage,
+    mailbox: Mailbox,
+    parsed: parse.ParsedMessage,
+    *,
+    vouched: bool,
+    actor: User | None = None,
+) -> None:
+    """Decide, write what follows, and record the outcome on the row (one transaction)."""
+    try:
+        with transaction.atomic():
+            outcome = Pipeline(inbound, mailbox, parsed, vouched=vouched).run()
+    except Exception as error:  # nothing is lost: it waits in review
+        logger.exception("mail %s (%s) could not be processed", inbound.pk, inbound.message_id)
+        outcome = Outcome(
+            InboundState.REVIEW,
+            f"In review: processing failed ({type(error).__name__}: {error}).",
+            cause=ReviewCause.FAILED,
+        )
+    _record(inbound, outcome, actor=actor)
+
+
+def _record(inbound: InboundMessage, outcome: Outcome, *, actor: User | None) -> None:
+    inbound.state = outcome.state
+    inbound.ticket = outcome.ticket
+    inbound.comment = outcome.comment
+    inbound.decision = outcome.sentence
+    inbound.review_cause = outcome.cause if outcome.state == InboundState.REVIEW else ""
+    now = timezone.now()
+    inbound.review_expires_at = (
+        now + timedelta(days=settings.MAIL_REVIEW_DAYS)
+        if outcome.state == InboundState.REVIEW
+        else None
+    )
+    inbound.processed_at = now
+    organization = Organization(id=inbound.organization_id)
+    with events.announce(events.MAIL_RECEIVED, organization, actor, inbound):
+        inbound.save(
+            update_fields=["state", "ticket", "comment", "decision", "review_cause",
+                           "review_expires_at", "processed_at", "kind"]
+        )  # fmt: skip
+
+
+# ------------------------------------------------------------------ the pipeline
+class Pipeline:
+    """The decisions for one message, in order; `run` returns the Outcome."""
+
+    def __init__(
+        self,
+        inbound: InboundMessage,
+        mailbox: Mailbox,
+        parsed: parse.ParsedMessage,
+        *,
+        vouched: bool,
+    ) -> None:
+        self.inbound = inbound
+        self.mailbox = mailbox
+        self.msg = parsed
+        self.vouched = vouched
+        self.organization_id = inbound.organization_id
+        self.organization = mailbox.organization
+        self.sender = inbound.sender
+        self.own = _own_addresses(self.organization_id)
+
+    # -------------------------------------------------------------- order
+    def run(self) -> Outcome:
+        limit = settings.MAIL_MAX_MESSAGE_BYTES
+        if self.inbound.size > limit and not self.vouched:
+            return _review(
+                ReviewCause.TOO_LARGE,
+                f"In review: the message is {_size(self.inbound.size)}, over the "
+                f"{_size(limit)} limit.",
+            )
+        found = classify.classify(self.msg, own_domains=sorted(self._own_domains()))
+        kind = found.kind if found.kind in Kind.values else Kind.NORMAL
+        if kind == Kind.NORMAL and self._is_our_own_message():
+            kind, found = Kind.LOOP, _Reason("its Message-ID is one of the messages we sent")
+        self.inbound.kind = kind
+        if kind == Kind.LOOP:
+            return Outcome(InboundState.DROPPED, f"Dropped as a mail loop: {found.reason}.")
+        if kind == Kind.BOUNCE:
+            return self._bounce(getattr(found, "original_message_id", None), found.reason)
+        if not self.sender:
+            return _review(
+                ReviewCause.UNPARSEABLE,
+                "In review: no sender address could be read from From"
+                + (f" ({'; '.join(self.msg.defects[:3])})." if self.msg.defects else "."),
+            )
+        if self._is_own_address(self.sender):
+            self.inbound.kind = Kind.LOOP
+            return Outcome(
+                InboundState.DROPPED,
+                f"Dropped as a mail loop: it comes from our own address {self.sender}.",
+            )
+        user = _user_by_email(self.organization_id, self.sender)
+        requester = user if user is not None and user.role == Role.CUSTOMER else None
+        match = threading.find_thread(
+            organization_id=self.organization_id, msg=self.msg, requester=requester
+        )
+        if kind in (Kind.AUTO_REPLY, Kind.BULK):
+            return self._kept(found.reason, match)
+        if not self.vouched and self._over_sender_cap():
+            return _review(
+                ReviewCause.RATE_LIMITED,
+                f"In review: {self.sender} sent more than {settings.MAIL_SENDER_HOURLY_LIMIT} "
+                "messages in the last hour.",
+            )
+        verdict = authresults.sender_verified(self.msg, authserv_id=self.mailbox.authserv_id)
+        if user is not None and (not user.is_active or user.deleted_at is not None):
+            return _review(
+                ReviewCause.UNKNOWN_SENDER,
+                f"In review: the account of {self.sender} is deactivated.",
+            )
+        if user is not None and user.role != Role.CUSTOMER:
+            return self._from_staff(user, match, verdict)
+        return self._from_customer(user, match, verdict)
+
+    # -------------------------------------------------------------- kinds
+    def _bounce(self, original: str | None, reason: str) -> Outcome:
+        """A delivery report: attached to the message it answers, which failed."""
+        report = self.msg.report
+        candidates = [original] if original else []
+        if report is not None and report.original_message_id:
+            candidates.append(report.original_message_id)
+        candidates += [*self.msg.in_reply_to, *self.msg.references[::-1]]
+        outbound = None
+        for message_id in candidates:
+            outbound = (
+                OutboundMessage.objects.select_for_update()
+                .filter(
+                    organization_id=self.organization_id,
+                    message_id_hash=headers.message_id_hash(message_id),
+                )
+                .first()
+            )
+            if outbound is not None:
+                break
+        if outbound is None:
+            named = f" <{candidates[0]}>" if candidates else ""
+            return Outcome(
+                InboundState.STORED,
+                f"Kept without action: a delivery report ({reason}) about a message we did "
+                f"not send{named}.",
+            )
+        ticket = Ticket.objects.filter(pk=outbound.ticket_id).first()
+        failures = [r for r in (report.recipients if report else []) if r.action == "failed"]
+        delayed_only = report is not None and report.recipients and not failures
+        what = f"our message <{outbound.message_id}>"
+        if delayed_only:
+            return Outcome(
+                InboundState.STORED,
+                f"Kept on #{ticket.number if ticket else '?'}: delivery of {what} is delayed.",
+                ticket=ticket,
+            )
+        detail = (
+            "; ".join(f"{r.recipient}: {r.status} {r.diagnostic}".strip() for r in failures)
+            or reason
+        )
+        outbound.state = OutboundState.FAILED
+        outbound.error = f"Bounced: {detail}"[:2000]
+        outbound.bounce = self.inbound
+        outbound.save(update_fields=["state", "error", "bounce"])
+        number = f"#{ticket.number}" if ticket else "its ticket"
+        return Outcome(
+            InboundState.STORED,
+            f"Attached to {number}: a delivery failure for {what}, now marked failed ({detail}).",
+            ticket=ticket,
+        )
+
+    def _kept(self, reason: str, match: threading.Match | None) -> Outcome:
+        """Auto-replies and bulk mail: kept, linked to their ticket, never acted on."""
+        if match is None:
+            return Outcome(
+                InboundState.STORED, f"Kept without action: {reason}; no ticket matched."
+            )
+        return Outcome(
+            InboundState.STORED,
+            f"Kept on #{match.ticket.number} without action ({reason}): linked because "
+            f"{match.reason}; it adds no reply and does not reopen the ticket.",
+            ticket=match.ticket,
+        )
+
+    def _from_staff(
+        self, user: User, match: threading.Match | None, verdict: authresults.Verdict
+    ) -> Outcome:
+        if verdict.verified is not True and not self.vouched:
+            return _review(
+                ReviewCause.UNVERIFIED_SENDER,
+                f"In review: {self.sender} is staff of this organization but the message is "
+                f"not verified ({verdict.reason}), so it cannot act as an agent.",
+            )
+        if match is None:
+            return _review(
+                ReviewCause.UNKNOWN_SENDER,
+                f"In review: {self.sender} is staff; staff cannot open a ticket by mail (no "
+                "earlier message, token or subject matched). Assign it to a ticket or discard it.",
+            )
+        if not takes_replies(match.ticket):
+            return _review(
+                ReviewCause.UNKNOWN_SENDER,
+                f"In review: agent {self.sender} answered #{match.ticket.number}, which is "
+                f"{match.ticket.status} ({match.how}).",
+            )
+        outcome = self._reply(match.ticket, user, agent=True)
+        outcome.decision = (
+            f"Added to #{match.ticket.number} as a reply by agent {self.sender} because "
+            f"{match.reason}."
+        )
+        return outcome
+
+    def _from_customer(
+        self, user: User | None, match: threading.Match | None, verdict: authresults.Verdict
+    ) -> Outcome:
+        if match is None:
+            return self._open(user, "no earlier message, token or subject matched")
+        ticket = match.ticket
+        if not takes_replies(ticket):
+            return self._open(
+                user, f"#{ticket.number} matched ({match.reason}) but is {ticket.status}, "
+                f"so this follow-up starts a new ticket",
+                follows=ticket,
+            )  # fmt: skip
+        if verdict.verified is False and not self.vouched:
+            return _review(
+                ReviewCause.UNVERIFIED_SENDER,
+                f"In review: sender {self.sender} failed verification ({verdict.reason}) and "
+                f"the message names #{ticket.number} ({match.how}).",
+                ticket=ticket,
+            )
+        participant = self._is_participant(ticket, user)
+        if not participant and not self.vouched:
+            return _review(
+                ReviewCause.NOT_PARTICIPANT,
+                f"In review: sender {self.sender} is not a participant of #{ticket.number} "
+                f"({match.how}).",
+                ticket=ticket,
+            )
+        if not self.vouched and self._over_ticket_cap(ticket):
+            return _review(
+                ReviewCause.RATE_LIMITED,
+                f"In review: #{ticket.number} received more than "
+                f"{settings.MAIL_TICKET_HOURLY_LIMIT} messages in the last hour.",
+                ticket=ticket,
+            )
+        author = user or self._new_customer()
+        if not participant:
+            self._add_participants(ticket, [(self.sender, self._sender_name())])
+        outcome = self._reply(ticket, author, agent=False)
+        outcome.decision = f"Added to #{ticket.number} because {match.reason}."
+        return outcome
+
+    # -------------------------------------------------------------- writes
+    def _open(self, user: User | None, why: str, *, follows: Ticket | None = None) -> Outcome:
+        customer = user or self._new_customer()
+        body, is_html = self._body(full=True)
+        ticket = tickets.ticket_create(
+            organization=self.organization, actor=customer, subject=self._ticket_subject(),
+            description=body, description_is_html=is_html, channel=Channel.EMAIL,
+        )  # fmt: skip
+        self._add_participants(ticket, self._copied())
+        notes = self._files(ticket, customer, comment=None)
+        return Outcome(
+            InboundState.TICKET, f"Opened #{ticket.number}: {why}.", ticket=ticket, notes=notes
+        )
+
+    def _reply(self, ticket: Ticket, author: User, *, agent: bool) -> Outcome:
+        body, is_html = self._body(full=False)
+        comment = tickets.comment_add(
+            organization=self.organization, actor=author, ticket=ticket, body=body,
+            kind=CommentKind.PUBLIC, body_is_html=is_html, mail_participant=not agent,
+        )  # fmt: skip
+        if not agent:
+            self._add_participants(ticket, self._copied())
+        notes = self._files(ticket, author, comment=comment, participant=not agent)
+        return Outcome(InboundState.REPLY, "", ticket=ticket, comment=comment, notes=notes)
+
+    def _new_customer(self) -> User:
+        """The sender as a customer of the organization (created without a password)."""
+        try:
+            with transaction.atomic():
+                return people.user_create(
+                    organization=self.organization, actor=None, email=self.sender,
+                    role=Role.CUSTOMER, full_name=self._sender_name(),
+                )  # fmt: skip
+        except ValidationFailed:
+            # Another message from the same new sender made them first, or the address
+            # is not one an account can have (the error then propagates to review).
+            user = _user_by_email(self.organization_id, self.sender)
+            if user is None:
+                raise
+            return user
+
+    def _add_participants(self, ticket: Ticket, people_: list[tuple[str, str]]) -> None:
+        requester = (
+            User.objects.filter(pk=ticket.customer_id).values_list("email", flat=True).first()
+        )
+        rows = [
+            Participant(organization_id=self.organization_id, ticket=ticket, email=email,
+                        name=name[:200])
+            for email, name in people_
+            if email != requester and not self._is_own_address(email) and _valid_email(email)
+        ]  # fmt: skip
+        if rows:
+            Participant.objects.bulk_create(rows, ignore_conflicts=True)
+
+    def _files(
+        self,
+        ticket: Ticket,
+        uploader: User,
+        *,
+        comment: TicketComment | None,
+        participant: bool = False,
+    ) -> list[str]:
+        """Attachments and inline images through the attachment service; notes for the rest."""
+        notes: list[str] = []
+        limit = settings.MAX_ATTACHMENT_BYTES
+        for part in self.msg.parts:
+            if part.size > limit or (not part.payload and part.size > 0):
+                notes.append(
+                    f"{part.filename} ({_size(part.size)}) was not stored: over the "
+                    f"{_size(limit)} limit for files."
+                )
+                continue
+            if not part.payload:
+                continue
+            attachments.attachment_add(
+                organization=self.organization, actor=uploader, ticket=ticket,
+                stream=io.BytesIO(part.payload), file_name=part.filename, comment=comment,
+                mail_participant=participant,
+            )  # fmt: skip
+        return notes
+
+    # -------------------------------------------------------------- checks
+    def _is_participant(self, ticket: Ticket, user: User | None) -> bool:
+        if user is not None and ticket.customer_id == user.id:
+            return True
+        return Participant.objects.filter(
+            organization_id=self.organization_id, ticket_id=ticket.id, email=self.sender
+        ).exists()
+
+    def _over_sender_cap(self) -> bool:
+        since = timezone.now() - timedelta(hours=1)
+        earlier = (
+            InboundMessage.objects.filter(
+                organization_id=self.organization_id, sender=self.sender, received_at__gte=since
+            )
+            .exclude(pk=self.inbound.pk)
+            .exclude(state__in=[InboundState.DROPPED, InboundState.DISCARDED])
+        )
+        return earlier[: settings.MAIL_SENDER_HOURLY_LIMIT].count() >= (
+            settings.MAIL_SENDER_HOURLY_LIMIT
+        )
+
+    def _over_ticket_cap(self, ticket: Ticket) -> bool:
+        since = timezone.now() - timedelta(hours=1)
+        earlier = InboundMessage.objects.filter(
+            organization_id=self.organization_id, ticket_id=ticket.id, received_at__gte=since
+        ).exclude(pk=self.inbound.pk)
+        return earlier[: settings.MAIL_TICKET_HOURLY_LIMIT].count() >= (
+            settings.MAIL_TICKET_HOURLY_LIMIT
+        )
+
+    def _is_our_own_message(self) -> bool:
+        return OutboundMessage.objects.filter(
+            organization_id=self.organization_id, message_id_hash=self.inbound.message_id_hash
+        ).exists()
+
+    def _own_domains(self) -> set[str]:
+        return {address.rpartition("@")[2] for address in self.own}
+
+    def _is_own_address(self, email: str) -> bool:
+        local, _, domain = email.lower().rpartition("@")
+        return f"{local.split('+', 1)[0]}@{domain}" in self.own
+
+    # -------------------------------------------------------------- the message
+    def _sender_name(self) -> str:
+        return ((self.msg.from_.name if self.msg.from_ else "") or "").strip()[:200]
+
+    def _copied(self) -> list[tuple[str, str]]:
+        """To and Cc besides the sender and our own addresses: the ticket's participants."""
+        found: dict[str, str] = {}
+        for address in (*self.msg.to, *self.msg.cc):
+            email = (address.email or "").strip().lower()
+            if email and email != self.sender and email not in found:
+                found[email] = (address.name or "").strip()
+        return list(found.items())
+
+    def _ticket_subject(self) -> str:
+        subject = threading._BRACKETS.sub("", self.msg.subject or "")
+        subject = " ".join(subject.split())[:SUBJECT_LENGTH]
+        return subject or NO_SUBJECT
+
+    def _body(self, *, full: bool) -> tuple[str, bool]:
+        """(body, is_html): the sanitized HTML when nothing was cut, else the visible text.
+
+        A new ticket keeps the whole message (a forward is all content); a reply keeps
+        the part above the quoted history. The full message stays reachable through
+        the InboundMessage and its raw bytes.
+        """
+        msg = self.msg
+        text = msg.text or ""
+        visible = text if full else (msg.visible_text or text)
+        if msg.html and (full or visible.strip() == text.strip()):
+            return msg.html, True
+        return (visible if visible.strip() else EMPTY_BODY), False
+
+
+@dataclass(frozen=True)
+class _Reason:
+    reason: str
+    kind: str = Kind.LOOP
+
+
+def _review(cause: str, decision: str, *, ticket: Ticket | None = None) -> Outcome:
+    return Outcome(InboundState.REVIEW, decision, ticket=ticket, cause=cause)
+
+
+# ------------------------------------------------------------------ helpers
+def _lock_message(organization_id: int, digest: bytes) -> None:
+    """Serialize every receiver of the same message in this organization until commit."""
+    key = int.from_bytes(
+        hashlib.sha256(organization_id.to_bytes(8, "big") + digest).digest()[:8],
+        "big",
+        signed=True,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def _sender(parsed: parse.ParsedMessage) -> str:
+    email = (parsed.from_.email if parsed.from_ else "") or ""
+    email = email.strip().lower()
+    return email if _valid_email(email) else ""
+
+
+def _valid_email(email: str) -> bool:
+    local, at, domain = email.rpartition("@")
+    return (
+        bool(at and local and domain)
+        and len(email) <= _PARTICIPANT_EMAIL_MAX
+        and not any(ch.isspace() or ch in "<>@" for ch in local + domain)
+        and email == email.lower()
+    )
+
+
+def _subject(parsed: parse.ParsedMessage) -> str:
+    return " ".join((parsed.subject or "").split())
+
+
+def _user_by_email(organization_id: int, email: str) -> User | None:
+    return User.all_objects.filter(organization_id=organization_id, email=email).first()
+
+
+def _own_addresses(organization_id: int) -> set[str]:
+    """Every support address of the organization, lower-cased (loops, participants)."""
+    return {
+        address.lower()
+        for address in Mailbox.objects.filter(organization_id=organization_id).values_list(
+            "address", flat=True
+        )
+    }
+
+
+def _size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    if size >= 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size} bytes"
+
+
+# ------------------------------------------------------------------ the raw message
+def store_raw(raw: bytes) -> str:
+    """Keep the raw message in the attachment store by its sha256 (idempotent); the digest.
+
+    Not through attachments.store: a message may be larger than the attachment cap,
+    and it must be kept whole so it can be processed again.
+    """
+    sha256 = hashlib.sha256(raw).hexdigest()
+    target = attachments.path_for(sha256)
+    try:
+        if target.stat().st_size == len(raw):
+            return sha256
+    except FileNotFoundError:
+        pass
+    incoming = attachments.attachments_root() / "tmp"
+    incoming.mkdir(mode=attachments.DIR_MODE, parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(dir=incoming, prefix="mail-")
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(raw)
+            out.flush()
+            os.fsync(out.fileno())
+        target.parent.mkdir(mode=attachments.DIR_MODE, parents=True, exist_ok=True)
+        temp.chmod(attachments.FILE_MODE)
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+    return sha256
+
+
+def read_raw(sha256: str) -> bytes:
+    """The kept raw bytes of a message."""
+    return attachments.path_for(sha256).read_bytes()

@@ -24,10 +24,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from imapclient import IMAPClient
 
+from deskbase.mail import crypto
+from deskbase.mail.models import Inbound, Mailbox, Security
 from deskbase.testing.plugin import free_port
 
 DOVECOT = "/usr/sbin/dovecot"
@@ -215,8 +218,8 @@ class Dovecot:
             self.append(user, raw, folder)
 
 
-@pytest.fixture
-def dovecot() -> Iterator[Dovecot]:
+@pytest.fixture(name="dovecot")
+def dovecot_fixture() -> Iterator[Dovecot]:
     if not available():
         pytest.skip("Dovecot is not installed (apt-get install dovecot-imapd)")
     base = Path(tempfile.mkdtemp(prefix="deskbase-dovecot-", dir="/tmp"))
@@ -226,3 +229,14 @@ def dovecot() -> Iterator[Dovecot]:
     finally:
         server.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+def imap_mailbox(world: Any, server: Dovecot, user: str, **fields: Any) -> Mailbox:
+    """A mailbox of `world`'s organization fetching `user`'s mail from `server`."""
+    return Mailbox.objects.create(
+        organization=world.org, name=fields.pop("name", "Support"),
+        address=fields.pop("address", f"{user}@{world.org.slug}.test"),
+        inbound=Inbound.IMAP, imap_host=server.host, imap_port=fields.pop("port", server.port),
+        imap_security=Security.NONE, imap_username=user,
+        imap_password=crypto.encrypt(fields.pop("password", server.users[user])), **fields,
+    )  # fmt: skip

@@ -155,43 +155,7 @@ def test_a_new_uidvalidity_restarts_the_folder_from_the_first_uid(tenant_a, dove
     assert (mailbox.imap_uidvalidity, mailbox.imap_last_uid) == (new, 3)
 
 
-def test_a_message_over_the_size_limit_is_never_downloaded(tenant_a, dovecot, settings):
-    # Given a 30 MB message between two small ones, with the limit at 25 MB
-    settings.MAIL_MAX_MESSAGE_BYTES = 25 * 1024 * 1024
-    dovecot.append("acme", message(0))
-    huge = build_message(
-        message_id="<huge@client.example>", subject="Our whole archive",
-        attachments=[("archive.bin", "application/octet-stream", b"\0" * (23 * 1024 * 1024))],
-    )  # fmt: skip
-    assert len(huge) > 30_000_000
-    dovecot.append("acme", huge)
-    dovecot.append("acme", message(2))
-    proxy = Proxy(dovecot.port)
-    mailbox = imap_mailbox(tenant_a, dovecot, "acme", port=proxy.port)
-    received, too_large = Recorder(), Recorder()
-    try:
-        # When a pass runs (through a proxy counting what the server sends)
-        result = imap.fetch_once(mailbox, receive=received, receive_too_large=too_large)
-    finally:
-        proxy.stop()
-
-    # Then the two small ones were received whole, the large one by its header alone,
-    # with its size; and far less than its size crossed the wire
-    assert (result.received, result.too_large) == (3, 1)
-    assert received.uids == [1, 3]
-    assert too_large.uids == [2]
-    call = too_large.calls[0]
-    assert call["size"] == len(huge.replace(b"\n", b"\r\n"))  # as the server counts it
-    assert b"Message-ID: <huge@client.example>" in call["header"]
-    assert b"archive.bin" not in call["header"]
-    assert proxy.server_bytes < 1024 * 1024
-    # ... and it is flagged like the others: it is in review, not waiting on the server
-    assert all(flags >= SEEN_FLAGGED for flags in dovecot.flags("acme").values())
-
-
-def test_a_refused_login_is_recorded_with_the_servers_answer_never_the_password(
-    tenant_a, dovecot
-):
+def test_a_refused_login_is_recorded_with_the_servers_answer_never_the_password(tenant_a, dovecot):
     # Given a mailbox whose password the server does not accept
     dovecot.append("acme", message(0))
     mailbox = imap_mailbox(tenant_a, dovecot, "acme", password="not-the-Pa55word")

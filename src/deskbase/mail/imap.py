@@ -181,7 +181,7 @@ def default_receive() -> Receive:
 
 
 def default_receive_too_large() -> ReceiveTooLarge:
-    from deskbase.mail.ingest import receive_too_large
+    from deskbase.mail.oversize import receive_too_large
 
     return receive_too_large
 

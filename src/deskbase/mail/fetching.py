@@ -48,6 +48,22 @@ def active_mailboxes() -> dict[int, tuple[Any, ...]]:
     return {row[0]: tuple(row[1:]) for row in rows}
 
 
+def failing_mailboxes() -> list[dict[str, Any]]:
+    """Active mailboxes of every organization whose server last refused or failed them,
+    with its answer (first line), for `deskbase jobs status`."""
+    rows = (
+        Mailbox.objects.filter(is_active=True)
+        .exclude(last_error="")
+        .order_by("organization__slug", "address")
+        .values_list("id", "address", "organization__slug", "last_error", "last_checked_at")
+    )
+    return [
+        {"id": pk, "address": address, "organization": slug,
+         "error": (error.splitlines() or [""])[0][:300], "checked_at": checked_at}
+        for pk, address, slug, error, checked_at in rows
+    ]  # fmt: skip
+
+
 class FetchLoop:
     """Keeps one mailbox fetched until stopped: connect, read, IDLE or poll, again."""
 
@@ -178,7 +194,8 @@ class MailFetching:
         """Every loop stops within about a second; a message being received is finished
         or, cut short, read again next time (its commit decides)."""
         self.stopping.set()
-        self.thread.join(timeout)
+        if self.thread.ident is not None:  # started
+            self.thread.join(timeout)
         for running in list(self.loops.values()):
             running.loop.stop()
         for running in list(self.loops.values()):

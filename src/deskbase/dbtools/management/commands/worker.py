@@ -40,18 +40,21 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         from deskbase.jobs import QUEUE
+        from deskbase.mail.fetching import MailFetching
         from deskbase.outbox.delivery import DeliveryThread
 
         failures = SideTaskFailures()
         logger = logging.getLogger("procrastinate.worker")
         logger.addHandler(failures)
         outbox = DeliveryThread().start()
+        mail = MailFetching().start()  # the IMAP mailboxes (docs/mail-servers.md)
         try:
             call_command(
                 "procrastinate", "worker", "--queues", QUEUE,
                 "--concurrency", str(options["concurrency"]), "--name", "deskbase",
             )  # fmt: skip
         finally:
+            mail.stop()  # within about a second, IDLE included
             outbox.stop()  # after its batch in progress: a batch cut short is delivered again
             logger.removeHandler(failures)
         if failures.reason is not None:

@@ -11,6 +11,7 @@ Runs as the owner role, which sees every organization's mailboxes.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -89,6 +90,8 @@ class Command(BaseCommand):
     def do_serve(self, options: dict[str, Any]) -> None:
         from deskbase.mail.receiver import controller
 
+        # aiosmtpd logs every command at INFO: keep the log for what goes wrong.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         server = controller(host=options["host"], port=options["port"], lmtp=options["lmtp"])
         stopping = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -52,6 +52,7 @@ SCHEDULE: dict[str, tuple[str, str]] = {
     "deskbase.create_partitions": ("7 * * * *", "create monthly partitions ahead, empty defaults"),
     "deskbase.purge_trash": ("17 2 * * *", "hard-delete the trash past its retention"),
     "deskbase.retire_partitions": ("37 3 * * *", "detach and drop or archive old partitions"),
+    "deskbase.expire_mail_review": ("23 * * * *", "discard mail waiting in review past 14 days"),
 }
 
 
@@ -206,6 +207,12 @@ def retire_partitions() -> dict:
     return {"retired": retired, "run_log_rows_deleted": runs, "job_rows_deleted": jobs}
 
 
+def expire_mail_review() -> dict:
+    from deskbase.mail.review import expire_review
+
+    return expire_review()
+
+
 # Partition DDL tasks share one lock: never two at once on one parent.
 mark_sla_breaches_task = _task("deskbase.mark_sla_breaches")(mark_sla_breaches)
 refresh_views_task = _task("deskbase.refresh_views")(refresh_views)
@@ -216,6 +223,7 @@ purge_trash_task = _task("deskbase.purge_trash")(purge_trash)
 retire_partitions_task = _task("deskbase.retire_partitions", "deskbase.partitions")(
     retire_partitions
 )
+expire_mail_review_task = _task("deskbase.expire_mail_review")(expire_mail_review)
 
 TASKS: dict[str, Callable[[], Any]] = {
     "deskbase.mark_sla_breaches": mark_sla_breaches,
@@ -223,6 +231,7 @@ TASKS: dict[str, Callable[[], Any]] = {
     "deskbase.create_partitions": create_partitions,
     "deskbase.purge_trash": purge_trash,
     "deskbase.retire_partitions": retire_partitions,
+    "deskbase.expire_mail_review": expire_mail_review,
 }
 
 

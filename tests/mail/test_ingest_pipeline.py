@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from deskbase.accounts.models import Role, User
 from deskbase.dbtools import maintenance
 from deskbase.mail import headers, ingest
@@ -41,7 +39,8 @@ def test_a_message_from_an_unknown_sender_opens_an_email_ticket_for_a_new_custom
     inbound = receive(mail_a, raw)
     # Then the sender is a customer of the organization, with a ticket from the email channel
     nina = User.objects.get(organization=mail_a.org, email="nina@example.org")
-    assert nina.role == Role.CUSTOMER and nina.full_name == "Nina New"
+    assert nina.role == Role.CUSTOMER
+    assert nina.full_name == "Nina New"
     assert not nina.has_usable_password()
     ticket = Ticket.objects.get(pk=inbound.ticket_id)
     assert (ticket.customer_id, ticket.channel, ticket.subject) == (
@@ -75,10 +74,13 @@ def test_a_reply_to_our_mail_is_a_public_comment_by_the_customer(mail_a, raw_mes
     )  # fmt: skip
     inbound = receive(mail_a, raw)
     # Then it is added to the ticket as the customer's public comment, without the quote
-    assert inbound.state == InboundState.REPLY and inbound.ticket_id == ticket.id
+    assert inbound.state == InboundState.REPLY
+    assert inbound.ticket_id == ticket.id
     comment = TicketComment.objects.get(pk=inbound.comment_id)
-    assert comment.kind == CommentKind.PUBLIC and comment.author_id == mail_a.customer.id
-    assert "It works now" in comment.body_text and "restart" not in comment.body_text
+    assert comment.kind == CommentKind.PUBLIC
+    assert comment.author_id == mail_a.customer.id
+    assert "It works now" in comment.body_text
+    assert "restart" not in comment.body_text
     assert inbound.decision == (
         f"Added to #{ticket.number} because In-Reply-To matched our reply <reply-1@acme.test>."
     )
@@ -104,7 +106,8 @@ def test_a_message_without_message_id_gets_a_deterministic_one(mail_a, raw_messa
     first = receive(mail_a, raw)
     again = receive(mail_a, raw)
     # Then both deliveries name the same generated id: one row, one ticket
-    assert first.message_id and again.pk == first.pk
+    assert first.message_id
+    assert again.pk == first.pk
     assert Ticket.objects.count() == 1
 
 
@@ -116,7 +119,8 @@ def test_the_same_message_id_in_two_organizations_is_two_messages(mail_a, mail_b
     a = receive(mail_a, raw_a)
     b = receive(mail_b, raw_b)
     # Then each has its own message and its own ticket, for its own customer
-    assert a.pk != b.pk and a.organization_id != b.organization_id
+    assert a.pk != b.pk
+    assert a.organization_id != b.organization_id
     assert Ticket.objects.get(pk=a.ticket_id).organization_id == mail_a.org.id
     assert Ticket.objects.get(pk=b.ticket_id).organization_id == mail_b.org.id
     customers = User.objects.filter(email="customer@acme.test").values_list("organization_id")
@@ -156,7 +160,8 @@ def test_cc_recipients_become_participants_who_may_reply(mail_a, raw_message):
     )  # fmt: skip
     reply = receive(mail_a, raw)
     # Then the reply is added, written by the colleague (a customer of the organization)
-    assert reply.state == InboundState.REPLY and reply.ticket_id == ticket.id
+    assert reply.state == InboundState.REPLY
+    assert reply.ticket_id == ticket.id
     author = TicketComment.objects.get(pk=reply.comment_id).author
     assert (author.email, author.role) == ("colin@acme.test", Role.CUSTOMER)
 
@@ -177,6 +182,7 @@ def test_attachments_and_inline_images_are_stored_and_an_oversized_one_is_named(
     # Then the image and the PDF are the ticket's attachments, the large file is named
     ticket = Ticket.objects.get(pk=inbound.ticket_id)
     names = sorted(ticket.attachments.values_list("file_name", flat=True))
-    assert "report.pdf" in names and len(names) == 2
+    assert "report.pdf" in names
+    assert len(names) == 2
     assert "huge.bin" not in names
     assert "huge.bin (5 KB) was not stored" in inbound.decision

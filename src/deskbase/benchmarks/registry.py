@@ -36,6 +36,7 @@ SCENARIO_MODULES.append("deskbase.benchmarks.analytics_scenarios")
 SCENARIO_MODULES.append("deskbase.benchmarks.cache_scenarios")  # cached vs uncached hot reads
 SCENARIO_MODULES.append("deskbase.web.bench")  # the web pages (docs/web.md)
 SCENARIO_MODULES.append("deskbase.benchmarks.outbox_scenarios")  # outbox delivery (docs/outbox.md)
+SCENARIO_MODULES.append("deskbase.benchmarks.mail_scenarios")  # incoming mail (docs/mail.md)
 MODES = ("in-process", "http")
 
 

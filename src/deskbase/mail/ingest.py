@@ -160,10 +160,14 @@ def _act(
             f"In review: processing failed ({type(error).__name__}: {error}).",
             cause=ReviewCause.FAILED,
         )
-    _record(inbound, outcome, actor=actor)
+    with events.announce(
+        events.MAIL_RECEIVED, Organization(id=inbound.organization_id), actor, inbound
+    ):
+        record(inbound, outcome)
 
 
-def _record(inbound: InboundMessage, outcome: Outcome, *, actor: User | None) -> None:
+def record(inbound: InboundMessage, outcome: Outcome) -> None:
+    """Write the outcome on the message's row (inside the caller's transaction)."""
     inbound.state = outcome.state
     inbound.ticket = outcome.ticket
     inbound.comment = outcome.comment
@@ -176,12 +180,10 @@ def _record(inbound: InboundMessage, outcome: Outcome, *, actor: User | None) ->
         else None
     )
     inbound.processed_at = now
-    organization = Organization(id=inbound.organization_id)
-    with events.announce(events.MAIL_RECEIVED, organization, actor, inbound):
-        inbound.save(
-            update_fields=["state", "ticket", "comment", "decision", "review_cause",
-                           "review_expires_at", "processed_at", "kind"]
-        )  # fmt: skip
+    inbound.save(
+        update_fields=["state", "ticket", "comment", "decision", "review_cause",
+                       "review_expires_at", "processed_at", "kind"]
+    )  # fmt: skip
 
 
 # ------------------------------------------------------------------ the pipeline
@@ -214,15 +216,19 @@ class Pipeline:
                 f"In review: the message is {_size(self.inbound.size)}, over the "
                 f"{_size(limit)} limit.",
             )
+        twin = self._twin()
+        if twin is not None:
+            return twin
         found = classify.classify(self.msg, own_domains=sorted(self._own_domains()))
-        kind = found.kind if found.kind in Kind.values else Kind.NORMAL
-        if kind == Kind.NORMAL and self._is_our_own_message():
-            kind, found = Kind.LOOP, _Reason("its Message-ID is one of the messages we sent")
+        if found.kind == "normal" and self._is_our_own_message():
+            found = classify.Classification("loop", "its Message-ID is one of the messages we sent")
+        kind = str(found.kind) if found.kind in Kind.values else str(Kind.NORMAL)
         self.inbound.kind = kind
         if kind == Kind.LOOP:
-            return Outcome(InboundState.DROPPED, f"Dropped as a mail loop: {found.reason}.")
+            why = found.reason.removeprefix("dropped: ").rstrip(".")
+            return Outcome(InboundState.DROPPED, f"Dropped as a mail loop: {why}.")
         if kind == Kind.BOUNCE:
-            return self._bounce(getattr(found, "original_message_id", None), found.reason)
+            return self._bounce(found.original_message_id, found.reason)
         if not self.sender:
             return _review(
                 ReviewCause.UNPARSEABLE,
@@ -259,6 +265,29 @@ class Pipeline:
         return self._from_customer(user, match, verdict)
 
     # -------------------------------------------------------------- kinds
+    def _twin(self) -> Outcome | None:
+        """The same message sent to two support addresses of the organization: acted on once."""
+        twin = (
+            InboundMessage.objects.filter(
+                organization_id=self.organization_id,
+                message_id_hash=self.inbound.message_id_hash,
+            )
+            .exclude(pk=self.inbound.pk)
+            .select_related("ticket")
+            .order_by("id")
+            .first()
+        )
+        if twin is None:
+            return None
+        address = Mailbox.all_objects.filter(pk=twin.mailbox_id).values_list("address", flat=True)
+        where = f" and is on #{twin.ticket.number}" if twin.ticket else ""
+        return Outcome(
+            InboundState.STORED,
+            f"Kept without action: the same message already came in through "
+            f"{address.first()}{where}.",
+            ticket=twin.ticket,
+        )
+
     def _bounce(self, original: str | None, reason: str) -> Outcome:
         """A delivery report: attached to the message it answers, which failed."""
         report = self.msg.report
@@ -393,6 +422,16 @@ class Pipeline:
         return outcome
 
     # -------------------------------------------------------------- writes
+    def assign_to(self, ticket: Ticket) -> Outcome:
+        """Staff put the message on `ticket`: the sender's reply there (review_assign)."""
+        user = _user_by_email(self.organization_id, self.sender)
+        if user is not None and user.role != Role.CUSTOMER:
+            return self._reply(ticket, user, agent=True)
+        author = user or self._new_customer()
+        if not self._is_participant(ticket, author):
+            self._add_participants(ticket, [(self.sender, self._sender_name())])
+        return self._reply(ticket, author, agent=False)
+
     def _open(self, user: User | None, why: str, *, follows: Ticket | None = None) -> Outcome:
         customer = user or self._new_customer()
         body, is_html = self._body(full=True)
@@ -546,12 +585,6 @@ class Pipeline:
         if msg.html and (full or visible.strip() == text.strip()):
             return msg.html, True
         return (visible if visible.strip() else EMPTY_BODY), False
-
-
-@dataclass(frozen=True)
-class _Reason:
-    reason: str
-    kind: str = Kind.LOOP
 
 
 def _review(cause: str, decision: str, *, ticket: Ticket | None = None) -> Outcome:

@@ -1,0 +1,167 @@
+"""Benchmarks: incoming mail through the whole pipeline (deskbase.mail.ingest.receive).
+
+- `mail_new_ticket`: a new message from the bench customer; each call keeps the raw
+  bytes, parses, classifies, records the message once, looks for its thread (all
+  four layers miss), opens a ticket by the email channel and records the decision.
+- `mail_threaded_reply`: a reply to a ticket opened by mail (one per thread), its
+  In-Reply-To naming the first message; the threading lookup by
+  (organization, message_id_hash) finds it and the reply becomes a comment.
+
+Each call is one message, committed. The mailbox (`bench-<org>@bench.deskbase.invalid`)
+is made once per organization; the sender is the bench customer, so the subjects of
+later runs never change. The caps per sender and per ticket are lifted in the bench
+process (they would send the 31st message to review). `details.messages_per_second`
+is messages over the time spent in the calls. Figures in docs/mail.md.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+
+from deskbase.benchmarks.context import Context
+from deskbase.benchmarks.registry import Prepared, Statement, inprocess
+from deskbase.benchmarks.scenarios import bench_customer
+from deskbase.core.tenancy import tenant
+from deskbase.mail import ingest
+from deskbase.mail.models import InboundMessage, InboundState, Mailbox, Source
+from deskbase.organizations.models import Organization
+
+BODY = (
+    "Hello,\r\n\r\nour printer on the third floor shows error 0x4F since this morning.\r\n"
+    "We restarted it twice. Could you have a look?\r\n\r\nThanks,\r\nBench Customer\r\n"
+)
+QUOTE = "\r\nOn Monday, Support <{mailbox}> wrote:\r\n> Please restart it.\r\n"
+_counter = itertools.count(1)
+_counter_lock = threading.Lock()
+
+
+def _message_id_lookups(statement: Statement) -> bool:
+    """The reads by (organization, message_id_hash): once-only check and threading.
+
+    (The writes cannot be replayed raw: the message is already recorded.)
+    """
+    return "message_id_hash" in statement.sql and statement.sql.lstrip().startswith("SELECT")
+
+
+def _next() -> int:
+    with _counter_lock:
+        return next(_counter)
+
+
+def _raw(mailbox: str, sender: str, *, subject: str, in_reply_to: str | None = None) -> bytes:
+    run = uuid.uuid4().hex[:12]
+    lines = [
+        f"From: Bench Customer <{sender}>",
+        f"To: {mailbox}",
+        f"Subject: {subject}",
+        "Date: Mon, 30 Nov 2026 09:00:00 +0000",
+        f"Message-ID: <bench-{run}-{_next()}@mail.bench-client.example>",
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8",
+    ]
+    body = BODY
+    if in_reply_to:
+        lines += [f"In-Reply-To: <{in_reply_to}>", f"References: <{in_reply_to}>"]
+        body = "It works again, thank you!\r\n" + QUOTE.format(mailbox=mailbox)
+    return ("\r\n".join(lines) + "\r\n\r\n" + body).encode()
+
+
+def _mailbox(organization: Organization) -> Mailbox:
+    address = f"bench-{organization.id}@bench.deskbase.invalid"
+    with tenant(organization):
+        found = Mailbox.objects.filter(address=address).first()
+        if found is not None:
+            return found
+        return Mailbox.objects.create(
+            organization=organization, name="deskbase bench", address=address, inbound="push"
+        )
+
+
+def _lift_caps() -> None:
+    settings.MAIL_SENDER_HOURLY_LIMIT = 10**9
+    settings.MAIL_TICKET_HOURLY_LIMIT = 10**9
+
+
+def _prepare(ctx: Context) -> tuple[Organization, Mailbox, str]:
+    subjects = ctx.need_subjects()
+    with tenant(subjects.organization_id):
+        organization = Organization.objects.get(pk=subjects.organization_id)
+    _lift_caps()
+    return organization, _mailbox(organization), bench_customer(organization).email
+
+
+def _timed(
+    details: dict[str, Any], expected: str
+) -> Callable[[Callable[[], InboundMessage]], Callable[[], InboundMessage]]:
+    lock = threading.Lock()
+    spent = [0.0]
+
+    def wrap(receive: Callable[[], InboundMessage]) -> Callable[[], InboundMessage]:
+        def call() -> InboundMessage:
+            started = time.perf_counter()
+            inbound = receive()
+            elapsed = time.perf_counter() - started
+            if inbound.state != expected:  # a figure for the wrong path would mislead
+                raise RuntimeError(f"bench message ended {inbound.state}: {inbound.decision}")
+            with lock:
+                spent[0] += elapsed
+                details["messages"] += 1
+                details["messages_per_second"] = round(details["messages"] / spent[0], 1)
+            return inbound
+
+        return call
+
+    return wrap
+
+
+@inprocess("mail_new_ticket", "a new e-mail through the whole pipeline: stored, parsed,"
+           " recorded once, threaded (no match), a ticket opened", writes=True,
+           main_sql=_message_id_lookups)  # fmt: skip
+def mail_new_ticket(ctx: Context) -> Prepared:
+    organization, mailbox, sender = _prepare(ctx)
+    details: dict[str, Any] = {"mailbox": mailbox.address, "sender": sender, "messages": 0,
+                               "messages_per_second": None}  # fmt: skip
+    timed = _timed(details, InboundState.TICKET)
+
+    def worker(index: int) -> Callable[[], Any]:
+        def receive() -> InboundMessage:
+            raw = _raw(mailbox.address, sender, subject=f"Printer error {_next()}")
+            return ingest.receive(mailbox=mailbox, raw=raw, source=Source.PUSH)
+
+        return timed(receive)
+
+    return Prepared(worker, details=details, tenant=(organization.id, None))
+
+
+@inprocess("mail_threaded_reply", "an e-mail reply naming our earlier message: threading by"
+           " (organization, message_id_hash), added as the customer's comment", writes=True,
+           main_sql=_message_id_lookups)  # fmt: skip
+def mail_threaded_reply(ctx: Context) -> Prepared:
+    organization, mailbox, sender = _prepare(ctx)
+    details: dict[str, Any] = {"mailbox": mailbox.address, "sender": sender, "messages": 0,
+                               "messages_per_second": None}  # fmt: skip
+    timed = _timed(details, InboundState.REPLY)
+
+    def worker(index: int) -> Callable[[], Any]:
+        # A ticket per thread, opened by mail (setup, not timed): threads do not queue
+        # on one ticket's row lock.
+        first = ingest.receive(
+            mailbox=mailbox, raw=_raw(mailbox.address, sender, subject="Printer error"),
+            source=Source.PUSH,
+        )  # fmt: skip
+
+        def receive() -> InboundMessage:
+            raw = _raw(mailbox.address, sender, subject="Re: Printer error",
+                       in_reply_to=first.message_id)  # fmt: skip
+            return ingest.receive(mailbox=mailbox, raw=raw, source=Source.PUSH)
+
+        return timed(receive)
+
+    return Prepared(worker, details=details, tenant=(organization.id, None))

@@ -1,0 +1,40 @@
+"""`deskbase bench` measures mail intake: a new-ticket mail and a threaded reply (no timing
+asserted; committed demo data, as the bench's own connections need)."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from deskbase.core.tenancy import tenant
+from deskbase.demo import load_demo
+from deskbase.mail.models import InboundMessage, InboundState
+from deskbase.organizations.models import Organization
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def test_the_mail_scenarios_run_through_the_whole_pipeline(tmp_path):
+    # Given the tiny demo data set
+    assert load_demo(tickets=30)
+    # When the two mail scenarios run
+    out = StringIO()
+    call_command("bench", "--scenario", "mail_new_ticket", "--scenario", "mail_threaded_reply",
+                 "--samples", "5", "--warmup", "1", "--output", str(tmp_path / "bench.json"),
+                 stdout=out, stderr=StringIO())  # fmt: skip
+    report = json.loads(out.getvalue())
+    # Then each ran without error, reporting messages per second and its raw SQL
+    for name in ("mail_new_ticket", "mail_threaded_reply"):
+        result = report["scenarios"][name]
+        assert result["errors"] == 0, result["error_messages"]
+        assert result["details"]["messages"] >= 6  # samples, warm-up (and the raw-SQL call)
+        assert result["details"]["messages_per_second"] > 0
+        assert result["raw_sql"].get("statements", 0) >= 1, result["raw_sql"]
+    # And the messages opened tickets and joined them, as the pipeline does for real mail
+    organization = Organization.objects.get(slug="demo")
+    with tenant(organization):
+        states = set(InboundMessage.objects.values_list("state", flat=True))
+    assert states == {InboundState.TICKET, InboundState.REPLY}

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -463,11 +466,14 @@ def test_pathologically_nested_multiparts_are_not_followed() -> None:
     assert "deep" in message.text
 
 
-def test_headers_are_bounded_in_number_and_length() -> None:
+def test_headers_are_bounded_in_number_and_length_without_losing_the_last_ones() -> None:
     raw = eml(
         "From: a@example.com",
         "X-Long: " + "a" * 20_000,
         *[f"Received: from host{i}" for i in range(600)],
+        *[f"X-Filler-{i}: x" for i in range(500)],
+        "Auto-Submitted: auto-replied",
+        *[f"X-More-{i}: x" for i in range(1_000)],
         "",
         "body",
     )
@@ -475,8 +481,11 @@ def test_headers_are_bounded_in_number_and_length() -> None:
     message = parse(raw)
 
     assert len(message.headers["x-long"][0]) == 8192
-    assert sum(len(values) for values in message.headers.values()) == 500
-    assert any("more than 500 header lines" in d for d in message.defects)
+    assert len(message.headers["received"]) == 100
+    assert message.header("auto-submitted") == "auto-replied"
+    assert sum(len(values) for values in message.headers.values()) == 1000
+    assert "the message has more than 100 received headers" in message.defects
+    assert "the message has more than 1000 header lines" in message.defects
 
 
 @pytest.mark.parametrize(
@@ -524,3 +533,72 @@ def test_a_references_header_keeps_the_root_and_the_latest_ids_when_too_long() -
     assert len(ids) == 100
     assert ids[0] == "id0@example.com"
     assert ids[-1] == "id149@example.com"
+
+
+@contextmanager
+def hang_guard(seconds: int = 10) -> Iterator[None]:
+    """Fails when the block runs for many seconds: a check for hangs, not a timing assertion."""
+
+    def hung(signum: int, frame: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize(
+    ("raw", "defect"),
+    [
+        (
+            b'Content-Type: multipart/mixed; boundary="b'
+            + b";" * 60_000
+            + b'"\r\n\r\n--b\r\n\r\nx',
+            "a Content-Type header longer than 8192 bytes was cut",
+        ),
+        (b"Cc: " + b'"' * 30_001 + b"\r\n\r\nx", "the cc header is longer than 8192 characters"),
+        (b"To: " + b"a@b.c, " * 5_000 + b"\r\n\r\nx", "the to header is longer than 8192"),
+        (b"Subject: " + b"=?utf-8?q?a?= " * 60_000 + b"\r\n\r\nx", "the subject header is longer"),
+        (
+            b"".join(
+                b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i)
+                for i in range(60)
+            )
+            + b"Content-Type: text/plain\r\n\r\n"
+            + b"line\r\n" * 200_000,
+            "more than is followed; its body is kept as plain text",
+        ),
+    ],
+    ids=["semicolons-in-content-type", "quotes-in-cc", "long-to", "encoded-words", "deep-and-long"],
+)
+def test_inputs_that_make_the_standard_parsers_quadratic_are_cut_first(
+    raw: bytes, defect: str
+) -> None:
+    with hang_guard():
+        message = parse(raw)
+
+    assert any(defect in d for d in message.defects), message.defects
+
+
+def test_deeply_nested_html_keeps_only_its_text() -> None:
+    raw = b"Content-Type: text/html\r\n\r\n" + b"<div>" * 5_000 + b"hello &amp; bye" + b"</div>"
+
+    with hang_guard():
+        message = parse(raw)
+
+    assert message.html is None
+    assert message.text == "hello & bye"
+    assert any("nested more than 200 levels" in d for d in message.defects)
+
+
+def test_many_recipients_are_all_read() -> None:
+    recipients = ", ".join(f'"User {i}" <user{i}@example.com>' for i in range(200))
+
+    message = parse(f"From: a@example.com\r\nTo: {recipients}\r\n\r\nx".encode())
+
+    assert len(message.to) == 200
+    assert (message.to[199].name, message.to[199].email) == ("User 199", "user199@example.com")

@@ -26,6 +26,24 @@ def test_our_marker_cuts_the_reply_with_the_attribution_line_above_it() -> None:
     assert REPLY_MARKER in quoted
 
 
+def test_our_marker_takes_an_attribution_wrapped_over_three_lines() -> None:
+    text = "\n".join(
+        [
+            "My order 12345 is late.",
+            "On Tue, Dec 3, 2024 at 10:00 AM Desk",
+            "<support@desk.example>",
+            "wrote:",
+            "",
+            f"> {REPLY_MARKER}",
+        ]
+    )
+
+    visible, quoted = split_reply(text)
+
+    assert visible == "My order 12345 is late."
+    assert quoted.startswith("On Tue, Dec 3, 2024 at 10:00 AM Desk\n<support@desk.example>")
+
+
 def test_our_marker_wins_over_a_client_separator_further_up_in_the_text() -> None:
     # The customer's own text quotes something with "wrote:", then our marker follows.
     text = "\n".join(

@@ -11,6 +11,7 @@ import binascii
 import codecs
 import contextlib
 import hashlib
+import html as html_lib
 import mimetypes
 import re
 from collections.abc import Iterator
@@ -38,11 +39,21 @@ from deskbase.mail.quotes import split_reply
 
 # Bounds that keep the work linear and the result small, whatever the input.
 MAX_NESTED_STRUCTURES = 100  # multipart/* and message/* declarations followed
+# The standard parser checks every line against each open boundary: declarations times
+# lines is its work. Past this budget the body is kept as plain text instead.
+MAX_BOUNDARY_WORK = 5_000_000
+MAX_STRUCTURED_HEADER_BYTES = 8_192  # Content-Type/-Disposition longer than this are cut
+MAX_HTML_DEPTH = 200  # nesting the HTML sanitizer is given (its work grows with depth²)
+MAX_HTML_TO_TEXT_CHARS = 262_144  # larger HTML bodies get their text by stripping the tags
 MAX_DEPTH = 20  # nesting levels walked for bodies and attachments
 MAX_PARTS = 500
-MAX_HEADER_VALUES = 500  # values kept in ParsedMessage.headers
+MAX_HEADER_VALUES = 1_000  # values kept in ParsedMessage.headers
+MAX_VALUES_PER_HEADER = 100  # so that 600 Received lines cannot push Auto-Submitted out
 MAX_HEADER_CHARS = 8_192  # characters kept per header value
-MAX_PARSED_HEADER_CHARS = 32_768  # longer address/date values are cut before parsing
+MAX_PARSED_HEADER_CHARS = 16_384  # longer address/date values are cut before parsing
+# The modern address parser is exact but slows down quadratically on some inputs (thousands
+# of quotes or commas): longer values go through the older, linear one.
+MAX_STRICT_ADDRESS_CHARS = 1_000
 MAX_ADDRESSES = 500
 MAX_DEFECTS = 100
 MAX_FILENAME_BYTES = 200
@@ -53,6 +64,16 @@ _SURROGATES = re.compile(r"[\udc80-\udcff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FILENAME_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
 _NESTED_STRUCTURE = re.compile(rb"(?i)content-type[ \t]*:[ \t\r\n]*\"?(?:multipart|message)/")
+_STRUCTURED_HEADER = re.compile(rb"(?im)^content-(?:type|disposition)[ \t]*:")
+_HTML_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^<>]*?(/?)>")
+# Elements that never nest (void) or whose end tag may be left out (HTML closes them).
+_FLAT_ELEMENTS = frozenset(
+    {
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+        "source", "track", "wbr", "p", "li", "td", "th", "tr", "dt", "dd", "option", "optgroup",
+        "thead", "tbody", "tfoot", "colgroup", "caption", "rp", "rt", "html", "head", "body",
+    }
+)  # fmt: skip
 _UU_BEGIN = re.compile(r"^begin(?:-base64)? +[0-7]{3,4} +(\S.*?)\s*$")
 _TRANSFER_ENCODINGS = frozenset(
     {"", "7bit", "8bit", "binary", "base64", "quoted-printable"}
@@ -300,27 +321,55 @@ class _Parser:
         return self.result
 
     def _message(self) -> Message:
+        if not self.raw.strip():
+            self.defect("the message is empty")
+        source = self._tamed()
         nested = 0
-        for _ in _NESTED_STRUCTURE.finditer(self.raw):
+        for _ in _NESTED_STRUCTURE.finditer(source):
             nested += 1
             if nested > MAX_NESTED_STRUCTURES:
                 break
-        if not self.raw.strip():
-            self.defect("the message is empty")
-        if nested > MAX_NESTED_STRUCTURES:
+        lines = source.count(b"\n") + 1
+        if nested > MAX_NESTED_STRUCTURES or nested * lines > MAX_BOUNDARY_WORK:
             self.defect(
-                f"the message declares more than {MAX_NESTED_STRUCTURES} nested parts; "
-                "its body is kept as plain text"
+                f"the message declares {nested} nested parts over {lines} lines, more than "
+                "is followed; its body is kept as plain text"
             )
-            return self._headers_only()
+            return self._headers_only(source)
         try:
-            return BytesParser(policy=email_policy.compat32).parsebytes(self.raw)
+            return BytesParser(policy=email_policy.compat32).parsebytes(source)
         except RecursionError:
             self.defect("the MIME structure is nested too deeply; the body is kept as plain text")
-            return self._headers_only()
+            return self._headers_only(source)
 
-    def _headers_only(self) -> Message:
-        message = BytesParser(policy=email_policy.compat32).parsebytes(self.raw, headersonly=True)
+    def _tamed(self) -> bytes:
+        """The raw bytes with over-long Content-Type/-Disposition headers cut.
+
+        The standard library reads their parameters in quadratic time; a real header is
+        never this long, and the untouched bytes stay what the message id is made from.
+        """
+        raw = self.raw
+        pieces: list[bytes] = []
+        position = 0
+        for match in _STRUCTURED_HEADER.finditer(raw):
+            start = match.start()
+            if start < position:
+                continue
+            end = _header_end(raw, start)
+            if end - start > MAX_STRUCTURED_HEADER_BYTES:
+                name = match.group(0).rstrip(b": \t").decode("ascii", "replace")
+                self.defect(
+                    f"a {name} header longer than {MAX_STRUCTURED_HEADER_BYTES} bytes was cut"
+                )
+                pieces += [raw[position:start], raw[start : start + MAX_STRUCTURED_HEADER_BYTES]]
+                position = end
+        if not pieces:
+            return raw
+        pieces.append(raw[position:])
+        return b"".join(pieces)
+
+    def _headers_only(self, source: bytes) -> Message:
+        message = BytesParser(policy=email_policy.compat32).parsebytes(source, headersonly=True)
         # A plain text body: the nested structure is not followed.
         del message["content-type"]
         del message["content-transfer-encoding"]
@@ -341,19 +390,24 @@ class _Parser:
 
     def _headers(self, message: Message) -> None:
         result = self.result
-        for kept, (name, value) in enumerate(message.raw_items()):
+        kept = 0
+        for name, value in message.raw_items():
             key = clean_text(name).strip().lower()
             if kept >= MAX_HEADER_VALUES:
                 self.defect(f"the message has more than {MAX_HEADER_VALUES} header lines")
                 break
-            text = decode_header_text(value)
-            if len(text) > MAX_HEADER_CHARS:
+            if len(result.headers.get(key, ())) >= MAX_VALUES_PER_HEADER:
+                self.defect(f"the message has more than {MAX_VALUES_PER_HEADER} {key} headers")
+                continue
+            kept += 1
+            text = decode_header_text(value[: MAX_HEADER_CHARS * 2])
+            if len(text) > MAX_HEADER_CHARS or len(value) > MAX_HEADER_CHARS * 2:
                 self.defect(f"the {key} header is longer than {MAX_HEADER_CHARS} characters")
                 text = text[:MAX_HEADER_CHARS]
             result.headers.setdefault(key, []).append(text)
         self._message_ids(message)
         subject = self._first(message, "subject")
-        result.subject = decode_header_text(subject) if subject is not None else ""
+        result.subject = decode_header_text(subject[:MAX_HEADER_CHARS]) if subject else ""
         senders = self._addresses(message, "from")
         result.from_ = senders[0] if senders else None
         if result.from_ is None or not result.from_.email:
@@ -401,16 +455,20 @@ class _Parser:
         return found
 
     def _parse_addresses(self, name: str, value: str) -> list[Address]:
-        try:
-            header = email_policy.default.header_factory(name, value)
-            parsed = [
-                Address(
-                    name=clean_text(_one_line(address.display_name)),
-                    email=_email(address.username, address.domain),
-                )
-                for address in header.addresses
-            ]
-        except Exception:
+        parsed: list[Address] | None = None
+        if len(value) <= MAX_STRICT_ADDRESS_CHARS:
+            try:
+                header = email_policy.default.header_factory(name, value)
+                parsed = [
+                    Address(
+                        name=clean_text(_one_line(address.display_name)),
+                        email=_email(address.username, address.domain),
+                    )
+                    for address in header.addresses
+                ]
+            except Exception:
+                parsed = None
+        if parsed is None:
             try:
                 pairs = getaddresses([value])
             except Exception:
@@ -418,7 +476,9 @@ class _Parser:
             parsed = []
             for display, addr in pairs:
                 local, _, domain = addr.rpartition("@")
-                parsed.append(Address(name=_one_line(display), email=_email(local, domain)))
+                parsed.append(
+                    Address(name=decode_header_text(display), email=_email(local, domain))
+                )
         if not parsed and value.strip() and "@" in value:
             self.defect(f"the {name} header {value[:200]!r} could not be read")
         return parsed
@@ -507,9 +567,8 @@ class _Parser:
             )
         estimated = _estimated_size(part, encoding)
         if self.max_part_bytes is not None and estimated > self.max_part_bytes:
-            name = _part_name(filename, content_type, part, self.part_count)
-            megabytes = self.max_part_bytes / (1024 * 1024)
-            self.defect(f"attachment {name} is larger than {megabytes:g} MB; it was not kept")
+            name = _part_name(filename, content_type, part, len(self.result.parts) + 1)
+            self.defect(f"attachment {name} is larger than {self._cap()}; it was not kept")
             self.result.parts.append(
                 Part(name, content_type, _content_id(part), disposition == "inline", b"", estimated)
             )
@@ -541,6 +600,10 @@ class _Parser:
         name = _part_name(filename, content_type, part, len(self.result.parts) + 1)
         self.result.parts.append(Part(name, content_type, content_id, inline, data, len(data)))
 
+    def _cap(self) -> str:
+        megabytes = f"{(self.max_part_bytes or 0) / (1024 * 1024):.1f}".removesuffix(".0")
+        return f"{megabytes} MB"
+
     def _message_part(self, part: Message, content_type: str) -> None:
         """message/rfc822 becomes an .eml attachment; report parts are read for the report."""
         payload = _safe_payload(part)
@@ -564,12 +627,11 @@ class _Parser:
         data = _as_bytes(inner)
         filename = _filename(part)
         if not filename:
-            subject = decode_header_text(self._first(inner, "subject") or "")
+            subject = decode_header_text((self._first(inner, "subject") or "")[:1000])
             filename = f"{subject[:80] or 'message'}.eml"
         if self.max_part_bytes is not None and len(data) > self.max_part_bytes:
-            megabytes = self.max_part_bytes / (1024 * 1024)
             name = _safe_filename(filename) or "message.eml"
-            self.defect(f"attachment {name} is larger than {megabytes:g} MB; it was not kept")
+            self.defect(f"attachment {name} is larger than {self._cap()}; it was not kept")
             self.result.parts.append(
                 Part(name, "message/rfc822", _content_id(part), False, b"", len(data))
             )
@@ -586,7 +648,10 @@ class _Parser:
             ]
         report = self._ensure_report(_content_type(part).split("/", 1)[1])
         for block in blocks[:MAX_ADDRESSES]:
-            fields = {clean_text(k).lower(): decode_header_text(v) for k, v in block.raw_items()}
+            fields = {
+                clean_text(k).lower(): decode_header_text(v[:MAX_HEADER_CHARS])
+                for k, v in block.raw_items()
+            }
             original = fields.get("original-message-id")
             normalized = normalize_message_id(original) if original else None
             if normalized:
@@ -626,9 +691,19 @@ class _Parser:
         html_source = "\n".join(self.body.html)
         if plain and "begin " in plain:
             plain = self._uudecode(plain)
+        if html_source.strip() and _html_depth(html_source) > MAX_HTML_DEPTH:
+            self.defect(
+                f"the HTML body is nested more than {MAX_HTML_DEPTH} levels deep; "
+                "only its text is kept"
+            )
+            if not plain:
+                plain = _strip_tags(html_source)
+            html_source = ""
         result.html = sanitize_mail_html(html_source) if html_source.strip() else None
         if plain:
             result.text = plain
+        elif len(html_source) > MAX_HTML_TO_TEXT_CHARS:
+            result.text = _strip_tags(html_source)
         elif html_source.strip():
             result.text = html_to_text(html_source)
         result.visible_text, result.quoted_text = split_reply(result.text, result.html)
@@ -665,6 +740,35 @@ class _Parser:
             if original is None and value:
                 original = normalize_message_id(value)
         result.report.original_message_id = original
+
+
+def _header_end(raw: bytes, start: int) -> int:
+    """Where the header starting at `start` ends: after its last continuation line."""
+    end = raw.find(b"\n", start)
+    while end != -1 and raw[end + 1 : end + 2] in (b" ", b"\t"):
+        end = raw.find(b"\n", end + 1)
+    return len(raw) if end == -1 else end + 1
+
+
+def _html_depth(html: str) -> int:
+    """How deeply the HTML's elements nest, counted cheaply from its tags."""
+    depth = deepest = 0
+    for closing, tag, self_closing in _HTML_TAG.findall(html):
+        if tag.lower() in _FLAT_ELEMENTS or self_closing:
+            continue
+        if closing:
+            depth = max(0, depth - 1)
+        else:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
+
+
+def _strip_tags(html: str) -> str:
+    """Plain text of HTML too deep to sanitize: tags removed, entities decoded."""
+    text = re.sub(r"<[^>]*>", " ", re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", " ", html))
+    lines = (" ".join(line.split()) for line in html_lib.unescape(text).splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 def _best_alternatives(children: list[Message]) -> list[Message]:
@@ -766,7 +870,7 @@ def _filename(part: Message) -> str:
     if not name:
         return ""
     if "=?" in name:
-        name = decode_header_text(name)
+        name = decode_header_text(name[:MAX_HEADER_CHARS])
     return _safe_filename(name)
 
 

@@ -119,12 +119,20 @@ def _attribution_above(lines: list[str], marker: int) -> int:
     above = marker
     while above > 0 and not lines[above - 1].strip(" \t>"):
         above -= 1
-    # "On ... wrote:", possibly wrapped over a few lines.
+    # "On ... wrote:", possibly wrapped over a few lines: the smallest window that reads as
+    # one, then the lines above it that look like its start (a date, no sentence end).
     for size in range(1, _WINDOW + 1):
         first = above - size
         if first < 0:
             break
         if _is_attribution(lines[first:above]):
+            while (
+                first > 0
+                and above - first < _WINDOW
+                and _DATE_HINT.search(lines[first - 1])
+                and not lines[first - 1].rstrip().endswith((".", "!", "?", ":", ";"))
+            ):
+                first -= 1
             return first
     # An Outlook header block ("From: ... Sent: ... To: ... Subject: ...").
     block = above
@@ -236,7 +244,7 @@ def _separator_at(lines: list[str], index: int) -> _Cut | None:
 def _library_separator() -> re.Pattern[str] | None:
     """mail-parser-reply's pattern for reply headers in all our languages, compiled once."""
     try:
-        from mailparser_reply import EmailMessage  # type: ignore[import-untyped]
+        from mailparser_reply import EmailMessage  # type: ignore[import-untyped]  # no type hints
 
         return EmailMessage(text="", languages=list(_REPLY_LANGUAGES)).HEADER_REGEX
     except Exception:  # a third-party heuristic: without it, the rules above still apply

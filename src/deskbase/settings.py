@@ -212,7 +212,7 @@ TRASH_RETENTION_DAYS = config.env_int("DESKBASE_TRASH_RETENTION_DAYS", 30)
 # Incoming mail (docs/mail.md): the largest message processed (larger ones wait in
 # review, their raw bytes kept), the caps per sender and per ticket per hour past
 # which messages wait in review, and how long review keeps a message.
-MAIL_MAX_MESSAGE_BYTES = config.env_int("DESKBASE_MAIL_MAX_MESSAGE_BYTES", 40 * 1024 * 1024)
+MAIL_MAX_MESSAGE_BYTES = config.env_int("DESKBASE_MAIL_MAX_MESSAGE_BYTES", 25 * 1024 * 1024)
 MAIL_SENDER_HOURLY_LIMIT = config.env_int("DESKBASE_MAIL_SENDER_HOURLY_LIMIT", 30)
 MAIL_TICKET_HOURLY_LIMIT = config.env_int("DESKBASE_MAIL_TICKET_HOURLY_LIMIT", 20)
 MAIL_REVIEW_DAYS = config.env_int("DESKBASE_MAIL_REVIEW_DAYS", 14)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import CommandError, call_command
 
-from deskbase.mail import imap
+from deskbase.mail import imap, review
 from deskbase.mail.models import InboundMessage, InboundState, Mailbox, ReviewCause
 from deskbase.tickets.models import Ticket
 from tests.mail.conftest import build_message
@@ -41,9 +41,8 @@ def test_new_mail_becomes_tickets_and_is_flagged_after_the_commit(tenant_a, dove
     # Then each opened a ticket of the organization, and both are flagged on the server
     assert result.ok
     assert result.received == 2
-    subjects = set(Ticket.objects.filter(organization=tenant_a.org).values_list("subject",
-                                                                                flat=True))  # fmt: skip
-    assert subjects == {"VPN down", "No sound"}
+    tickets = Ticket.objects.filter(organization=tenant_a.org)
+    assert set(tickets.values_list("subject", flat=True)) == {"VPN down", "No sound"}
     rows = InboundMessage.objects.filter(mailbox=mailbox).order_by("imap_uid")
     assert [(r.imap_uid, r.state, r.source) for r in rows] == [
         (1, InboundState.TICKET, "imap"), (2, InboundState.TICKET, "imap"),
@@ -145,6 +144,12 @@ def test_a_30_mb_message_goes_to_review_as_too_large_without_being_downloaded(
     # ... and it was never downloaded: well under a megabyte came from the server
     assert proxy.server_bytes < 1024 * 1024
     assert all_flagged(dovecot)
+
+    # When an agent accepts it from review, the ticket says what happened to the message
+    review.review_accept(organization=tenant_a.org, actor=tenant_a.agent, message=row)
+    ticket = Ticket.objects.get(organization=tenant_a.org)
+    assert ticket.subject == "Our whole archive"
+    assert "Only its header was read" in ticket.description
 
 
 def test_a_refused_login_fails_its_mailbox_and_the_other_organizations_is_still_fetched(

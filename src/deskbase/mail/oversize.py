@@ -2,9 +2,9 @@
 
 `deskbase.mail.imap` reads such a message's size (RFC822.SIZE) and its header only,
 and hands them here: the message is recorded once, like any other (per organization,
-mailbox and Message-ID hash, under the same lock as `deskbase.mail.ingest.receive`),
-straight into review with the cause "too large", its real size and a decision that
-says so. What is kept as its raw message is its header with a short plain-text
+mailbox and Message-ID hash, under the same lock as `deskbase.mail.ingest.receive`,
+announced as `mail.received` like it), straight into review with the cause "too
+large", its real size and a decision that says so. What is kept as its raw message is its header with a short plain-text
 body saying that the rest was not downloaded and is still on the mail server; so
 accepting it from review opens a ticket that says the same, rather than a silent
 empty one. (Pushed mail never gets here: `deskbase mail serve` refuses a message
@@ -19,9 +19,11 @@ import email.policy
 from django.conf import settings
 from django.utils import timezone
 
+from deskbase.core import events
 from deskbase.core.tenancy import tenant
 from deskbase.mail import headers, ingest, parse
 from deskbase.mail.models import InboundMessage, InboundState, Mailbox, ReviewCause
+from deskbase.organizations.models import Organization
 
 # Headers about the body that was not read: they would describe the note instead.
 _BODY_HEADERS = {"content-type", "content-transfer-encoding", "content-disposition",
@@ -79,10 +81,14 @@ def receive_too_large(
             state=InboundState.REVIEW, review_cause=ReviewCause.TOO_LARGE,
             decision="Being processed.", processed_at=timezone.now(),
         )  # fmt: skip
-        outcome = ingest._review(
-            ReviewCause.TOO_LARGE,
+        outcome = ingest.Outcome(
+            InboundState.REVIEW,
             f"In review: the message is {ingest._size(size)}, over the {ingest._size(limit)}"
             " limit; only its header was read, the message is still on the mail server.",
+            cause=ReviewCause.TOO_LARGE,
         )
-        ingest._record(inbound, outcome, actor=None)
+        with events.announce(
+            events.MAIL_RECEIVED, Organization(id=organization_id), None, inbound
+        ):
+            ingest.record(inbound, outcome)
     return inbound

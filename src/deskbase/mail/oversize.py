@@ -5,10 +5,10 @@ and hands them here: the message is recorded once, like any other (per organizat
 mailbox and Message-ID hash, under the same lock as `deskbase.mail.ingest.receive`,
 announced as `mail.received` like it), straight into review with the cause "too
 large", its real size and a decision that says so. What is kept as its raw message
-is its header with a short plain-text body saying that the rest was not downloaded and is still on the mail server; so
-accepting it from review opens a ticket that says the same, rather than a silent
-empty one. (Pushed mail never gets here: `deskbase mail serve` refuses a message
-over the limit with 552 while it arrives.)
+is its header with a short plain-text body saying that the rest was not downloaded
+and is still on the mail server; so accepting it from review opens a ticket that
+says the same, rather than a silent empty one. (Pushed mail never gets here:
+`deskbase mail serve` refuses a message over the limit with 552 while it arrives.)
 """
 
 from __future__ import annotations

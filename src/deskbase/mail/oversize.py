@@ -87,8 +87,6 @@ def receive_too_large(
             " limit; only its header was read, the message is still on the mail server.",
             cause=ReviewCause.TOO_LARGE,
         )
-        with events.announce(
-            events.MAIL_RECEIVED, Organization(id=organization_id), None, inbound
-        ):
+        with events.announce(events.MAIL_RECEIVED, Organization(id=organization_id), None, inbound):
             ingest.record(inbound, outcome)
     return inbound

@@ -149,3 +149,29 @@ def test_jobs_status_names_a_mailbox_whose_server_refuses_it(tenant_a, tenant_b,
     Mailbox.objects.filter(pk=acme.pk).update(imap_password=crypto.encrypt("acme-imap-pw"))
     call_command("mail", "fetch", "--once", stdout=io.StringIO())
     assert "mailboxes failing" not in status_exit()[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mail_arriving_during_a_pass_is_read_without_waiting_for_the_next_one(
+    tenant_a, dovecot
+):
+    # Given a message whose receiving makes another arrive (its announcement then comes
+    # in the answer to the pass's own commands, not during the IDLE that follows)
+    dovecot.append("acme", build_message(subject="First"))
+    received = Recorder()
+
+    def receive(**kwargs: Any) -> None:
+        received(**kwargs)
+        if len(received.subjects) == 1:
+            dovecot.append("acme", build_message(subject="Arrived meanwhile"))
+
+    mailbox = imap_mailbox(tenant_a, dovecot, "acme")
+    loop = fetching.FetchLoop(mailbox.pk, tenant_a.org.id, receive=receive).start()
+    try:
+        # When the loop runs, then the second message is read too, without new mail
+        wait_until(lambda: len(received.subjects) == 2, 60, "the message that arrived")
+        assert received.subjects == ["First", "Arrived meanwhile"]
+    finally:
+        loop.stop()
+        loop.join(10)
+    assert not loop.thread.is_alive()

@@ -360,6 +360,11 @@ class ImapSession:
             stopping.wait(seconds)
             return
         client = self._client()
+        # Mail that arrived during the pass was announced in the answers to its commands,
+        # not to IDLE: look once more before waiting for the next announcement.
+        last = self.mailbox.imap_last_uid
+        if any(uid > last for uid in client.search(["UID", f"{last + 1}:*"])):
+            return
         client.idle()
         deadline = time.monotonic() + min(seconds, IDLE_SECONDS)
         try:

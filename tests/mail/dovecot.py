@@ -101,9 +101,11 @@ class Dovecot:
     host: str = "127.0.0.1"
 
     @classmethod
-    def start(cls, base: Path, users: dict[str, str] | None = None) -> Dovecot:
+    def start(
+        cls, base: Path, users: dict[str, str] | None = None, *, extra_config: str = ""
+    ) -> Dovecot:
         server = cls(base=base, port=free_port(), users=dict(users or {}))
-        server._write_config()
+        server._write_config(extra_config)
         server.process = subprocess.Popen(
             [DOVECOT, "-F", "-c", str(base / "dovecot.conf")],
             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
@@ -122,7 +124,7 @@ class Dovecot:
         group = grp.getgrgid(os.getegid()).gr_name
         return os.geteuid(), os.getegid(), me.pw_name, group, me.pw_name
 
-    def _write_config(self) -> None:
+    def _write_config(self, extra: str = "") -> None:
         uid, gid, internal_user, internal_group, login_user = self._identity()
         self.uid, self.gid = uid, gid
         for sub in ("run", "state", "mail"):
@@ -135,7 +137,7 @@ class Dovecot:
             base=self.base, port=self.port, uid=uid, gid=gid, internal_user=internal_user,
             internal_group=internal_group, login_user=login_user,
         )  # fmt: skip
-        (self.base / "dovecot.conf").write_text(text)
+        (self.base / "dovecot.conf").write_text(text + extra)
 
     def _write_users(self) -> None:
         lines = [
@@ -218,17 +220,23 @@ class Dovecot:
             self.append(user, raw, folder)
 
 
-@pytest.fixture(name="dovecot")
-def dovecot_fixture() -> Iterator[Dovecot]:
+@contextlib.contextmanager
+def running_dovecot(extra_config: str = "") -> Iterator[Dovecot]:
     if not available():
         pytest.skip("Dovecot is not installed (apt-get install dovecot-imapd)")
     base = Path(tempfile.mkdtemp(prefix="deskbase-dovecot-", dir="/tmp"))
-    server = Dovecot.start(base, USERS)
+    server = Dovecot.start(base, USERS, extra_config=extra_config)
     try:
         yield server
     finally:
         server.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(name="dovecot")
+def dovecot_fixture() -> Iterator[Dovecot]:
+    with running_dovecot() as server:
+        yield server
 
 
 def imap_mailbox(world: Any, server: Dovecot, user: str, **fields: Any) -> Mailbox:

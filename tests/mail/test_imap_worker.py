@@ -22,7 +22,7 @@ from deskbase.tickets.models import Ticket
 from tests.fault.processes import wait_until
 from tests.helpers import DESKBASE, deskbase_env, stop_process
 from tests.mail.conftest import build_message
-from tests.mail.dovecot import dovecot_fixture, imap_mailbox  # noqa: F401 (a fixture)
+from tests.mail.dovecot import dovecot_fixture, imap_mailbox, running_dovecot  # noqa: F401
 
 
 class Recorder:
@@ -152,9 +152,7 @@ def test_jobs_status_names_a_mailbox_whose_server_refuses_it(tenant_a, tenant_b,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_mail_arriving_during_a_pass_is_read_without_waiting_for_the_next_one(
-    tenant_a, dovecot
-):
+def test_mail_arriving_during_a_pass_is_read_without_waiting_for_the_next_one(tenant_a, dovecot):
     # Given a message whose receiving makes another arrive (its announcement then comes
     # in the answer to the pass's own commands, not during the IDLE that follows)
     dovecot.append("acme", build_message(subject="First"))
@@ -175,3 +173,26 @@ def test_mail_arriving_during_a_pass_is_read_without_waiting_for_the_next_one(
         loop.stop()
         loop.join(10)
     assert not loop.thread.is_alive()
+
+
+# What Dovecot announces after login, without IDLE (it still has it, unannounced).
+NO_IDLE = "protocol imap {\n  imap_capability = IMAP4rev1 UIDPLUS MOVE\n}\n"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_server_without_idle_is_polled(tenant_a, settings):
+    # Given a server that does not offer IDLE, and polling every second
+    settings.MAIL_POLL_SECONDS = 1
+    received = Recorder()
+    with running_dovecot(NO_IDLE) as server:
+        mailbox = imap_mailbox(tenant_a, server, "acme")
+        loop = fetching.FetchLoop(mailbox.pk, tenant_a.org.id, receive=received).start()
+        try:
+            # When mail arrives after the loop started, then a later check reads it
+            wait_until(lambda: loop.imap is not None, 60, "the loop connected")
+            assert b"IDLE" not in loop.imap.capabilities
+            server.append("acme", build_message(subject="Found by polling"))
+            wait_until(lambda: received.subjects == ["Found by polling"], 60, "polling")
+        finally:
+            loop.stop()
+            loop.join(10)

@@ -104,11 +104,15 @@ def receive(
     organization_id = mailbox.organization_id
     with tenant(organization_id):
         _lock_message(organization_id, digest)
-        existing = InboundMessage.objects.filter(
-            organization_id=organization_id, mailbox_id=mailbox.id, message_id_hash=digest
-        ).first()
-        if existing is not None:
-            return existing  # delivered again: already recorded, already acted on
+        # This message as any mailbox of the organization received it before (one query).
+        earlier = list(
+            InboundMessage.objects.filter(organization_id=organization_id, message_id_hash=digest)
+            .select_related("ticket")
+            .order_by("id")[:20]
+        )
+        for existing in earlier:
+            if existing.mailbox_id == mailbox.id:
+                return existing  # delivered again: already recorded, already acted on
         inbound = InboundMessage.objects.create(
             organization_id=organization_id, mailbox=mailbox, message_id=message_id[:998],
             message_id_hash=digest, raw_sha256=sha256, size=len(raw), source=source,
@@ -117,7 +121,7 @@ def receive(
             state=InboundState.REVIEW, review_cause=ReviewCause.FAILED,
             decision="Being processed.",
         )  # fmt: skip
-        _act(inbound, mailbox, parsed, vouched=False)
+        _act(inbound, mailbox, parsed, vouched=False, earlier=earlier)
     return inbound
 
 
@@ -148,11 +152,14 @@ def _act(
     *,
     vouched: bool,
     actor: User | None = None,
+    earlier: list[InboundMessage] | None = None,
 ) -> None:
     """Decide, write what follows, and record the outcome on the row (one transaction)."""
     try:
         with transaction.atomic():
-            outcome = Pipeline(inbound, mailbox, parsed, vouched=vouched).run()
+            pipeline = Pipeline(inbound, mailbox, parsed, vouched=vouched)
+            pipeline.earlier = earlier
+            outcome = pipeline.run()
     except Exception as error:  # nothing is lost: it waits in review
         logger.exception("mail %s (%s) could not be processed", inbound.pk, inbound.message_id)
         outcome = Outcome(
@@ -206,6 +213,8 @@ class Pipeline:
         self.organization = mailbox.organization
         self.sender = inbound.sender
         self.own = _own_addresses(self.organization_id)
+        # The same message received before by another mailbox; None: not looked up yet.
+        self.earlier: list[InboundMessage] | None = None
 
     # -------------------------------------------------------------- order
     def run(self) -> Outcome:
@@ -267,16 +276,17 @@ class Pipeline:
     # -------------------------------------------------------------- kinds
     def _twin(self) -> Outcome | None:
         """The same message sent to two support addresses of the organization: acted on once."""
-        twin = (
-            InboundMessage.objects.filter(
-                organization_id=self.organization_id,
-                message_id_hash=self.inbound.message_id_hash,
+        if self.earlier is None:
+            self.earlier = list(
+                InboundMessage.objects.filter(
+                    organization_id=self.organization_id,
+                    message_id_hash=self.inbound.message_id_hash,
+                )
+                .exclude(pk=self.inbound.pk)
+                .select_related("ticket")
+                .order_by("id")[:1]
             )
-            .exclude(pk=self.inbound.pk)
-            .select_related("ticket")
-            .order_by("id")
-            .first()
-        )
+        twin = next((m for m in self.earlier if m.pk != self.inbound.pk), None)
         if twin is None:
             return None
         address = Mailbox.all_objects.filter(pk=twin.mailbox_id).values_list("address", flat=True)
@@ -473,14 +483,20 @@ class Pipeline:
             return user
 
     def _add_participants(self, ticket: Ticket, people_: list[tuple[str, str]]) -> None:
+        wanted = [
+            (email, name) for email, name in people_
+            if not self._is_own_address(email) and _valid_email(email)
+        ]  # fmt: skip
+        if not wanted:
+            return
         requester = (
             User.objects.filter(pk=ticket.customer_id).values_list("email", flat=True).first()
         )
         rows = [
             Participant(organization_id=self.organization_id, ticket=ticket, email=email,
                         name=name[:200])
-            for email, name in people_
-            if email != requester and not self._is_own_address(email) and _valid_email(email)
+            for email, name in wanted
+            if email != requester
         ]  # fmt: skip
         if rows:
             Participant.objects.bulk_create(rows, ignore_conflicts=True)

@@ -97,6 +97,8 @@ _SUPERSETS = {
     "tis-620": "cp874",
     "windows-874": "cp874",
 }
+# Python's own table only: the machine's /etc/mime.types would make names differ between hosts.
+_MIME_TYPES = mimetypes.MimeTypes()
 _TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
 _MAIL_TAGS = ALLOWED_TAGS | {"img", "div", "span", "hr"}
 _MAIL_DROPPED_WITH_CONTENT = DROPPED_WITH_CONTENT | {"head", "title"}
@@ -714,7 +716,7 @@ class _Parser:
             if not complete:
                 self.defect(f"the uuencoded file {name} has no end line; it may be cut short")
             filename = _safe_filename(name)
-            part_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+            part_type = _MIME_TYPES.guess_type(filename)[0] or "application/octet-stream"
             self._add_part_plain(filename, part_type, data)
         return kept
 
@@ -893,7 +895,8 @@ def _part_name(filename: str, content_type: str, part: Message, index: int) -> s
         return filename
     if content_type in _TNEF_TYPES:
         return "winmail.dat"
-    extension = mimetypes.guess_extension(content_type) or ".bin"
+    fallback = ".txt" if content_type.startswith("text/") else ".bin"
+    extension = _MIME_TYPES.guess_extension(content_type) or fallback
     if content_type == "message/rfc822":
         extension = ".eml"
     return f"attachment-{index}{extension}"

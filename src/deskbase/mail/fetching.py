@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,13 +194,14 @@ class MailFetching:
     def stop(self, timeout: float = 10) -> None:
         """Every loop stops within about a second; a message being received is finished
         or, cut short, read again next time (its commit decides)."""
+        deadline = time.monotonic() + timeout
         self.stopping.set()
         if self.thread.ident is not None:  # started
             self.thread.join(timeout)
         for running in list(self.loops.values()):
             running.loop.stop()
         for running in list(self.loops.values()):
-            running.loop.join(timeout)
+            running.loop.join(max(deadline - time.monotonic(), 0.1))
 
     def _run(self) -> None:
         try:

@@ -127,11 +127,10 @@ class Handler:
                 outcome[mailbox_id] = await self._deliver(mailbox_id, organization_id, raw)
         if self.lmtp:
             return "\r\n".join(outcome[routes[address][0]] for address in envelope.rcpt_tos)
-        if all(status == ACCEPTED for status in outcome.values()):
-            return ACCEPTED
-        # Some mailbox failed: the sender tries the whole message again later, and the
-        # mailboxes that did commit it recognize it then.
-        return next(s for s in outcome.values() if s != ACCEPTED)
+        # One answer for every recipient. A mailbox that failed: the sender tries the
+        # whole message again later, and the mailboxes that did commit it recognize it
+        # then. A mailbox removed since RCPT is not a reason to bounce the others' copy.
+        return next((s for s in outcome.values() if s.startswith("4")), ACCEPTED)
 
     async def _deliver(self, mailbox_id: int, organization_id: int, raw: bytes) -> str:
         try:
@@ -175,6 +174,7 @@ def controller(
     return ReceiverController(
         handler, hostname=host, port=port,
         data_size_limit=int(setting("MAIL_MAX_MESSAGE_BYTES")),
+        ready_timeout=30,  # a loaded machine may take more than aiosmtpd's 5 s to start
         # The envelope's addresses and the message are passed on as they came.
         decode_data=False,
     )  # fmt: skip

@@ -175,7 +175,7 @@ class Dovecot:
     # ------------------------------------------------------------------ IMAP as a test
     @contextlib.contextmanager
     def client(self, user: str) -> Iterator[IMAPClient]:
-        imap = IMAPClient(self.host, port=self.port, ssl=False, timeout=30)
+        imap = IMAPClient(self.host, port=self.port, ssl=False, timeout=120)
         try:
             imap.login(user, self.users[user])
             yield imap

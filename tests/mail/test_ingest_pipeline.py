@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from deskbase.accounts.models import Role, User
+from deskbase.core.errors import ValidationFailed
 from deskbase.dbtools import maintenance
 from deskbase.mail import headers, ingest
 from deskbase.mail.models import (
@@ -186,3 +189,25 @@ def test_attachments_and_inline_images_are_stored_and_an_oversized_one_is_named(
     assert len(names) == 2
     assert "huge.bin" not in names
     assert "huge.bin (5 KB) was not stored" in inbound.decision
+
+
+def test_bad_input_is_refused_naming_the_field_and_records_nothing(mail_a, raw_message):
+    with pytest.raises(ValidationFailed) as empty:
+        ingest.receive(mailbox=mail_a.mailbox, raw=b"", source=Source.IMAP)
+    with pytest.raises(ValidationFailed) as source:
+        ingest.receive(mailbox=mail_a.mailbox, raw=raw_message(), source="pigeon")
+    with pytest.raises(ValidationFailed) as uid:
+        ingest.receive(mailbox=mail_a.mailbox, raw=raw_message(), source=Source.IMAP, imap_uid=7)
+    assert [e.value.field for e in (empty, source, uid)] == ["raw", "source", "imap_uid"]
+    assert InboundMessage.objects.count() == 0
+
+
+def test_the_imap_position_of_a_message_is_recorded(mail_a, raw_message):
+    inbound = ingest.receive(
+        mailbox=mail_a.mailbox, raw=raw_message(), source=Source.IMAP,
+        imap_uidvalidity=1700000000, imap_uid=42,
+    )  # fmt: skip
+    inbound.refresh_from_db()
+    assert (inbound.source, inbound.imap_uidvalidity, inbound.imap_uid) == (
+        Source.IMAP, 1700000000, 42,
+    )  # fmt: skip

@@ -176,15 +176,16 @@ ORGANIZATION_UPDATED = declare(
 )
 MAIL_RECEIVED = declare(
     "mail.received",
-    when="receive, reprocess (deskbase.mail.ingest)",
+    when="receive, reprocess",
     instance="mail.InboundMessage",
 )
 MAIL_REVIEWED = declare(
     "mail.reviewed",
-    when="review_assign, review_discard (deskbase.mail.review)",
+    when="review_assign, review_discard",
     instance="mail.InboundMessage",
     changes="state",
 )
+
 
 # ------------------------------------------------------------------ events
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ from deskbase.mail.models import (
     OutboundState,
     Participant,
     ReviewCause,
+    Source,
 )
 from deskbase.organizations.models import Organization
 from deskbase.tickets import attachments
@@ -97,6 +98,10 @@ def receive(
     raw = bytes(raw)
     if not raw:
         raise ValidationFailed.one("raw", "An empty message cannot be received.")
+    if source not in Source.values:
+        raise ValidationFailed.one("source", f"Unknown source {source!r}.")
+    if imap_uid is not None and imap_uidvalidity is None:
+        raise ValidationFailed.one("imap_uid", "An IMAP UID needs its UIDVALIDITY.")
     sha256 = store_raw(raw)
     parsed = parse.parse(raw, max_part_bytes=settings.MAX_ATTACHMENT_BYTES)
     message_id = parsed.message_id or f"{sha256}@generated.deskbase.invalid"

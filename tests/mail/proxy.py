@@ -49,6 +49,8 @@ class Proxy:
     def stop(self) -> None:
         self._stopped = True
         with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() in its thread
+        with contextlib.suppress(OSError):
             self._listener.close()
         self._close_all()
 

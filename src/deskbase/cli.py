@@ -26,11 +26,16 @@ usage: deskbase <command> [options]
   up [--port N] [--host H] [--dev] [--no-demo] [--no-worker]
                         start PostgreSQL (embedded mode), migrate, load the demo data
                         when the database is empty, and serve with gunicorn beside
-                        the job worker
+                        the job worker (and `mail serve` when a push mailbox exists)
   worker                run the job worker alone (periodic SLA and maintenance tasks)
   jobs status           the job schedule, last runs and failures
   outbox status|retry|deliver
                         effects waiting for delivery, dead rows, replay (docs/outbox.md)
+  mail fetch [--mailbox ID] [--once]
+                        read the IMAP mailboxes (the worker does it too; docs/mail-servers.md)
+  mail serve [--lmtp] [--host H] [--port N]
+                        receive pushed mail by SMTP/LMTP (`up` starts it when a
+                        mailbox uses it; port DESKBASE_MAIL_PORT, 2525)
   db_maintenance ...    partitions, views, VACUUM, REINDEX, checks, statistics
   backup [--output F]   pg_dump the database; restore FILE puts a dump back
   pg start|stop|status  manage the embedded PostgreSQL in {var}/pg
@@ -290,6 +295,7 @@ def serve(options: argparse.Namespace, started_pg: bool) -> int:
     # server with one SIGTERM (a graceful stop) instead of it also getting SIGINT.
     server = subprocess.Popen(server_command(options), env=env, process_group=0)
     supervisor: WorkerSupervisor | None = None
+    receiver: ReceiverSupervisor | None = None
     stopping = False
 
     def stop(signum: int, frame: object) -> None:
@@ -300,6 +306,8 @@ def serve(options: argparse.Namespace, started_pg: bool) -> int:
             server.send_signal(signal.SIGTERM)
         if supervisor is not None:
             supervisor.signal_stop()
+        if receiver is not None:
+            receiver.signal_stop()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -310,9 +318,13 @@ def serve(options: argparse.Namespace, started_pg: bool) -> int:
         if not options.no_worker and not stopping and server.poll() is None:
             supervisor = WorkerSupervisor()
             supervisor.start()
+        if not options.no_worker and not stopping and server.poll() is None:
+            receiver = ReceiverSupervisor()
         while server.poll() is None:
             if supervisor is not None and not stopping:
                 supervisor.tick()
+            if receiver is not None and not stopping:
+                receiver.tick()
             time.sleep(SUPERVISE_SECONDS)
         code = server.returncode
     finally:
@@ -323,6 +335,8 @@ def serve(options: argparse.Namespace, started_pg: bool) -> int:
             server.wait(timeout=30)
         if supervisor is not None:
             supervisor.stop()
+        if receiver is not None:
+            receiver.stop()
     if stopping:
         say("web server stopped")
         return 0
@@ -347,6 +361,8 @@ class WorkerSupervisor:
     FIRST_DELAY = 1.0
     MAX_DELAY = 30.0
     STABLE_SECONDS = 60.0
+    name = "job worker"
+    log = "worker.log"
 
     def __init__(self) -> None:
         self.process: subprocess.Popen | None = None
@@ -360,7 +376,10 @@ class WorkerSupervisor:
         self.signaled = False  # before self.process: see signal_stop
         self.restart_at = None
         self.started_at = time.monotonic()
-        self.process = start_worker()
+        self.process = self.launch()
+
+    def launch(self) -> subprocess.Popen:
+        return start_worker()
 
     def tick(self) -> None:
         """Reap an exited worker and schedule its restart; start it when due."""
@@ -373,10 +392,10 @@ class WorkerSupervisor:
             ran = time.monotonic() - self.started_at
             if ran >= self.STABLE_SECONDS:
                 self.delay = self.FIRST_DELAY
+            reason = worker_log_reason(self.process.pid, log_name=self.log) or "no reason logged"
             say(
-                f"job worker exited with code {code} after {ran:.0f} s "
-                f"({worker_log_reason(self.process.pid) or 'no reason logged'}); "
-                f"starting it again in {self.delay:.0f} s"
+                f"{self.name} exited with code {code} after {ran:.0f} s "
+                f"({reason}); starting it again in {self.delay:.0f} s"
             )
             self.process = None
             self.restart_at = time.monotonic() + self.delay
@@ -394,12 +413,56 @@ class WorkerSupervisor:
 
     def stop(self) -> None:
         self.stopping = True
-        stop_worker(self.process, signaled=self.signaled)
+        stop_worker(self.process, signaled=self.signaled, name=self.name)
 
 
-def worker_log_reason(pid: int, limit: int = 65536) -> str:
-    """The last error the worker `pid` logged (else its last line) in var/log/worker.log."""
-    path = config.var_dir() / "log" / "worker.log"
+class ReceiverSupervisor(WorkerSupervisor):
+    """Keeps `deskbase mail serve` running beside the web server while any active
+    mailbox receives pushed mail (checked at start and every RECHECK_SECONDS), with
+    the worker's restart policy. Its address: DESKBASE_MAIL_HOST (127.0.0.1) and
+    DESKBASE_MAIL_PORT (2525), read by the command itself."""
+
+    RECHECK_SECONDS = 60.0
+    name = "mail receiver"
+    log = "mail-serve.log"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.checked_at: float | None = None
+
+    def tick(self) -> None:
+        if self.process is not None or self.restart_at is not None or self.stopping:
+            super().tick()
+            return
+        now = time.monotonic()
+        if self.checked_at is None or now - self.checked_at >= self.RECHECK_SECONDS:
+            self.checked_at = now
+            if push_mailboxes_exist():
+                self.start()
+
+    def launch(self) -> subprocess.Popen:
+        return start_child(["mail", "serve"], self.name, self.log)
+
+
+def push_mailboxes_exist() -> bool:
+    """Whether an active mailbox of any organization receives pushed mail (owner role)."""
+    from django.db import connections
+    from django.db.utils import DatabaseError
+
+    from deskbase.mail.models import Inbound, Mailbox
+
+    try:
+        return Mailbox.objects.filter(inbound=Inbound.PUSH, is_active=True).exists()
+    except DatabaseError as exc:
+        say(f"cannot tell whether a mailbox receives pushed mail ({exc}); checking again later")
+        return False
+    finally:
+        connections.close_all()
+
+
+def worker_log_reason(pid: int, limit: int = 65536, *, log_name: str = "worker.log") -> str:
+    """The last error the process `pid` logged (else its last line) in var/log/<log_name>."""
+    path = config.var_dir() / "log" / log_name
     try:
         with open(path, "rb") as log:
             log.seek(max(path.stat().st_size - limit, 0))
@@ -414,20 +477,27 @@ def worker_log_reason(pid: int, limit: int = 65536) -> str:
 
 def start_worker() -> subprocess.Popen:
     """The job worker, as the owner role (deskbase.jobs says why), in its own group."""
+    return start_child(["worker"], "job worker", "worker.log")
+
+
+def start_child(args: list[str], name: str, log_name: str) -> subprocess.Popen:
+    """`deskbase <args>` as the owner role, in its own group, logging to var/log/<log_name>."""
     env = dict(os.environ, DESKBASE_DB_ROLE="owner")
-    log = open(config.var_dir() / "log" / "worker.log", "ab")  # noqa: SIM115 (the child keeps it)
+    log = open(config.var_dir() / "log" / log_name, "ab")  # noqa: SIM115 (the child keeps it)
     try:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "deskbase.cli", "worker"],
+        child = subprocess.Popen(
+            [sys.executable, "-m", "deskbase.cli", *args],
             env=env, process_group=0, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     finally:
         log.close()
-    say(f"job worker started (pid {worker.pid}; log {log_file('worker.log')})")
-    return worker
+    say(f"{name} started (pid {child.pid}; log {log_file(log_name)})")
+    return child
 
 
-def stop_worker(worker: subprocess.Popen | None, *, signaled: bool = False) -> None:
+def stop_worker(
+    worker: subprocess.Popen | None, *, signaled: bool = False, name: str = "job worker"
+) -> None:
     """SIGTERM (unless `signaled` already): the worker finishes its running job, then
     exits; killed after 30 s."""
     if worker is None:
@@ -445,7 +515,7 @@ def stop_worker(worker: subprocess.Popen | None, *, signaled: bool = False) -> N
         # Our SIGTERM arrived before the worker had set up its own handler (it was
         # still starting): no job was running, so this is a clean stop.
         code = 0
-    say(f"job worker stopped (exit code {code})")
+    say(f"{name} stopped (exit code {code})")
 
 
 def wait_until_serving(url: str, server: subprocess.Popen, timeout: float = 60) -> bool:

@@ -213,7 +213,7 @@ TRASH_RETENTION_DAYS = config.env_int("DESKBASE_TRASH_RETENTION_DAYS", 30)
 # Incoming mail (docs/mail.md): the largest message processed (larger ones wait in
 # review, their raw bytes kept), the caps per sender and per ticket per hour past
 # which messages wait in review, and how long review keeps a message.
-MAIL_MAX_MESSAGE_BYTES = config.env_int("DESKBASE_MAIL_MAX_MESSAGE_BYTES", 40 * 1024 * 1024)
+MAIL_MAX_MESSAGE_BYTES = config.env_int("DESKBASE_MAIL_MAX_MESSAGE_BYTES", 25 * 1024 * 1024)
 MAIL_SENDER_HOURLY_LIMIT = config.env_int("DESKBASE_MAIL_SENDER_HOURLY_LIMIT", 30)
 MAIL_TICKET_HOURLY_LIMIT = config.env_int("DESKBASE_MAIL_TICKET_HOURLY_LIMIT", 20)
 MAIL_REVIEW_DAYS = config.env_int("DESKBASE_MAIL_REVIEW_DAYS", 14)
@@ -248,6 +248,10 @@ OUTBOX_CONSUMER_MODULES = [
 PUBLIC_URL = os.environ.get("DESKBASE_PUBLIC_URL", "http://localhost:8000").rstrip("/")
 MAIL_AUTOMATIC_PER_HOUR = config.env_int("DESKBASE_MAIL_AUTOMATIC_PER_HOUR", 5)
 MAIL_ATTACHMENTS_MAX_BYTES = config.env_int("DESKBASE_MAIL_ATTACHMENTS_MAX_BYTES", 20 * 1024 * 1024)
+# Fetching IMAP mailboxes (docs/mail-servers.md): the pause between passes on a server
+# without IDLE, and the timeout of connecting and of each read or write.
+MAIL_POLL_SECONDS = config.env_int("DESKBASE_MAIL_POLL_SECONDS", 60)
+MAIL_IMAP_TIMEOUT_SECONDS = config.env_int("DESKBASE_MAIL_IMAP_TIMEOUT_SECONDS", 30)
 # -------------------------------------------------------------------- cache
 # Local memory by default; Redis (shared by every server process) when REDIS_URL
 # is set. docs/caching.md. Entries are invalidated by per-organization version keys

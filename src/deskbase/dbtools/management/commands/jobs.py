@@ -1,8 +1,9 @@
 """`deskbase jobs status`: the schedule, the last run of each task, failures and the queue.
 
 It exits 1, naming each problem, while a task's last run failed or is a retry after a
-failure, or while no job worker is alive (none registered, or none has sent its
-heartbeat for STALE_WORKER_SECONDS): a monitor can call it as it is.
+failure, while no job worker is alive (none registered, or none has sent its
+heartbeat for STALE_WORKER_SECONDS), or while a mailbox's server refuses it (its
+last error, docs/mail-servers.md): a monitor can call it as it is.
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ class Command(BaseCommand):
                 first = (f["error"] or "").splitlines()[0] if f["error"] else ""
                 where = f"{f['task']} job {f['job_id']} attempt {f['attempt']}"
                 w(f"  {f['started_at']} {where}: {first}")
+        if report["mailboxes"]:
+            w("mailboxes failing (last error):")
+            for m in report["mailboxes"]:
+                w(f"  #{m['id']} {m['address']} ({m['organization']}) at {m['checked_at']}:"
+                  f" {m['error']}")  # fmt: skip
 
 
 def _state(ok: bool | None, attempt: int) -> str:
@@ -65,6 +71,7 @@ def _state(ok: bool | None, attempt: int) -> str:
 def status(*, failures: int = 10) -> dict[str, Any]:
     from deskbase.dbtools.models import JobRun
     from deskbase.jobs import SCHEDULE
+    from deskbase.mail.fetching import failing_mailboxes
 
     tasks, failing = [], []
     for name, (cron, what) in SCHEDULE.items():
@@ -99,6 +106,10 @@ def status(*, failures: int = 10) -> dict[str, Any]:
         problems.append(
             f"no job worker is alive (no heartbeat in the last {STALE_WORKER_SECONDS} s)"
         )
+    mailboxes = failing_mailboxes()
+    if mailboxes:
+        problems.append("mailboxes failing: " + "; ".join(
+            f"{m['address']} ({m['organization']}): {m['error']}" for m in mailboxes))  # fmt: skip
     return {
         "tasks": tasks,
         "failing": failing,
@@ -116,4 +127,5 @@ def status(*, failures: int = 10) -> dict[str, Any]:
         ],
         "queue": queue,
         "workers": workers,
+        "mailboxes": mailboxes,
     }

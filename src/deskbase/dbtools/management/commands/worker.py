@@ -43,7 +43,7 @@ class SideTaskFailures(logging.Handler):
 class Command(BaseCommand):
     help = (
         "Run the job worker: periodic maintenance and SLA tasks (deskbase.jobs),"
-        " and the outbox's delivery."
+        " the outbox's delivery, and the fetching of IMAP mailboxes."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -53,6 +53,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from django.db import connection
 
+        from deskbase.mail.fetching import MailFetching
         from deskbase.outbox.delivery import DeliveryThread
 
         stop = stopping.install()  # deskbase.cli installed it already; else from now on
@@ -62,12 +63,14 @@ class Command(BaseCommand):
         logger = logging.getLogger("procrastinate.worker")
         logger.addHandler(failures)
         outbox = DeliveryThread().start()
+        mail = MailFetching().start()  # the IMAP mailboxes (docs/mail-servers.md)
         forget = stop.on_request(outbox.loop.stop)  # both stop at once
         try:
             if not stop.requested:
                 run_jobs(stop, concurrency=options["concurrency"])
         finally:
             forget()  # the main thread sets that event now: a handler doing so too could deadlock
+            mail.stop()  # within about a second, IDLE included
             outbox.stop()  # after its batch in progress: a batch cut short is delivered again
             logger.removeHandler(failures)
             connection.close()

@@ -36,7 +36,9 @@ def http_get(url: str, opener: urllib.request.OpenerDirector | None = None) -> H
         return Http(error.code, dict(error.headers), error.read().decode())
 
 
-def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 90) -> Http:
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 240) -> Http:
+    # A hang check, not a speed test: a first `deskbase up` (initdb, migrate, demo) takes
+    # about a minute and a half on a busy 2-core machine.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -87,8 +87,9 @@ def test_customers_cannot_review_and_another_organization_sees_nothing(
     # And B's agent finds no such message, nor sees it in B's queue
     with pytest.raises(NotFound):
         review.review_discard(organization=mail_b.org, actor=mail_b.agent, message=held)
-    assert selectors.review_queue(mail_b.org) == []
-    assert [m.pk for m in selectors.review_queue(mail_a.org)] == [held.pk]
+    assert selectors.review_queue(organization=mail_b.org, actor=mail_b.agent).items == []
+    queue_a = selectors.review_queue(organization=mail_a.org, actor=mail_a.agent)
+    assert [m.pk for m in queue_a.items] == [held.pk]
     assert InboundMessage.objects.get(pk=held.pk).state == InboundState.REVIEW
 
 
@@ -117,17 +118,20 @@ def test_the_review_queue_pages_by_keyset(mail_a, raw_message, settings):
     settings.MAIL_SENDER_HOURLY_LIMIT = 0
     held = [receive(mail_a, raw_message(subject=f"s{i}")) for i in range(3)]
     # When the queue is read two at a time
-    first = selectors.review_queue(mail_a.org, limit=2)
-    rest = selectors.review_queue(mail_a.org, limit=2, after=first[-1].pk)
-    # Then the pages are newest first, without overlap
-    assert [m.pk for m in first + rest] == [m.pk for m in reversed(held)]
+    first = selectors.review_queue(organization=mail_a.org, actor=mail_a.agent, limit=2)
+    rest = selectors.review_queue(
+        organization=mail_a.org, actor=mail_a.agent, limit=2, after=int(first.next_cursor)
+    )
+    # Then the pages are oldest first, without overlap, and the last one says it is
+    assert [m.pk for m in first.items + rest.items] == [m.pk for m in held]
+    assert rest.next_cursor is None
 
 
 def test_the_mail_timeline_of_a_ticket_shows_each_decision(mail_a, raw_message):
     first = receive(mail_a, raw_message())
     ticket = Ticket.objects.get(pk=first.ticket_id)
     receive(mail_a, raw_message(in_reply_to=f"<{first.message_id}>", body="More."))
-    entries = selectors.mail_timeline(ticket)
-    assert [e.direction for e in entries] == ["in", "in"]
-    assert entries[0].summary.startswith(f"Opened #{ticket.number}")
-    assert entries[1].summary.startswith(f"Added to #{ticket.number} because In-Reply-To")
+    mail = selectors.ticket_mail(organization=mail_a.org, actor=mail_a.agent, ticket=ticket)
+    assert mail.outbound == []
+    assert mail.inbound[0].decision.startswith(f"Opened #{ticket.number}")
+    assert mail.inbound[1].decision.startswith(f"Added to #{ticket.number} because In-Reply-To")

@@ -20,7 +20,7 @@ from deskbase.api.schemas import ERRORS
 from deskbase.api.tickets import Strict
 from deskbase.core.downloads import download_response
 from deskbase.core.errors import ValidationFailed
-from deskbase.mail import admin_selectors, review, services
+from deskbase.mail import review, selectors, services
 from deskbase.mail.models import InboundMessage, Mailbox, ReviewCause
 from deskbase.tickets.access import (
     access_ticket_by_number,
@@ -220,7 +220,7 @@ def _set(payload: Schema) -> dict[str, Any]:
 def list_mailboxes(request: ApiRequest):
     """The organization's mailboxes by name (admins, managers)."""
     user = request.auth
-    return admin_selectors.mailbox_list(organization=caller_organization(user), actor=user)
+    return selectors.mailbox_list(organization=caller_organization(user), actor=user)
 
 
 @router.post("/mailboxes", response={201: MailboxOut, **ERRORS})
@@ -236,7 +236,7 @@ def create_mailbox(request: ApiRequest, payload: MailboxIn):
 @router.get("/mailboxes/{mailbox_id}", response={200: MailboxOut, **ERRORS})
 def get_mailbox(request: ApiRequest, mailbox_id: int):
     user = request.auth
-    return admin_selectors.mailbox_of(
+    return selectors.mailbox_of(
         organization=caller_organization(user), actor=user, mailbox_id=mailbox_id
     )
 
@@ -270,7 +270,7 @@ def test_mailbox(request: ApiRequest, mailbox_id: int):
     result = services.mailbox_test(
         organization=organization, actor=user, mailbox=_reference(user, mailbox_id)
     )
-    mailbox = admin_selectors.mailbox_of(organization=organization, actor=user,
+    mailbox = selectors.mailbox_of(organization=organization, actor=user,
                                          mailbox_id=mailbox_id)  # fmt: skip
     return {"ok": result.ok, "answers": result.answers, "last_error": mailbox.last_error,
             "last_checked_at": mailbox.last_checked_at}  # fmt: skip
@@ -281,7 +281,7 @@ def test_mailbox(request: ApiRequest, mailbox_id: int):
 def list_review(request: ApiRequest, query: Query[ReviewQuery]):
     """Suspended mail, oldest first, each with its cause (staff). One query per page."""
     user = request.auth
-    page = admin_selectors.review_queue(
+    page = selectors.review_queue(
         organization=caller_organization(user), actor=user, cause=query.cause,
         after=_cursor(query.cursor), limit=query.limit,
     )  # fmt: skip
@@ -340,7 +340,7 @@ def ticket_mail(request: ApiRequest, number: int):
     organization = caller_organization(user)
     ensure_staff(user, "read a ticket's mail")
     ticket = access_ticket_by_number(user, number)
-    mail = admin_selectors.ticket_mail(organization=organization, actor=user, ticket=ticket)
+    mail = selectors.ticket_mail(organization=organization, actor=user, ticket=ticket)
     return {"inbound": mail.inbound, "outbound": mail.outbound}
 
 
@@ -359,10 +359,10 @@ def ticket_mail(request: ApiRequest, number: int):
 def raw_message(request: ApiRequest, message_id: int):
     """A received message's .eml exactly as it arrived (staff)."""
     user = request.auth
-    message = admin_selectors.inbound_of(
+    message = selectors.inbound_of(
         organization=caller_organization(user), actor=user, message_id=message_id
     )
-    handle = admin_selectors.raw_open(message)
+    handle = selectors.raw_open(message)
     return download_response(
         handle, content_type="message/rfc822", file_name=f"message-{message.pk}.eml"
     )

@@ -1,71 +1,123 @@
-"""Reads of the mail channel: the review queue and a ticket's mail timeline."""
+"""Reads of the mail administration: mailboxes, the review queue, a ticket's mail.
+
+Mailboxes: admins and managers read them (admins change them, deskbase.mail.services);
+the review queue, a ticket's mail and a raw message: staff. Another tenant's row answers
+like a missing one. Each function states its query budget.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import datetime
+from typing import BinaryIO
 
-from deskbase.mail.models import InboundMessage, InboundState, OutboundMessage
+from deskbase.accounts.models import Role, User
+from deskbase.core.errors import NotFound, PermissionDenied
+from deskbase.core.tenancy import tenant
+from deskbase.mail.models import InboundMessage, InboundState, Mailbox, OutboundMessage
 from deskbase.organizations.models import Organization
+from deskbase.tickets.attachments import path_for
 from deskbase.tickets.models import Ticket
+from deskbase.tickets.permissions import ensure_staff
 
-REVIEW_PAGE = 25
-
-
-def review_queue(
-    organization: Organization,
-    *,
-    cause: str | None = None,
-    after: int | None = None,
-    limit: int = REVIEW_PAGE,
-) -> list[InboundMessage]:
-    """Messages waiting in review, newest first; keyset by id (`after`: the last id seen).
-
-    One query (the partial index mail_inbound_review), whatever the page size.
-    """
-    rows = InboundMessage.objects.filter(organization_id=organization.id, state=InboundState.REVIEW)
-    if cause:
-        rows = rows.filter(review_cause=cause)
-    if after is not None:
-        rows = rows.filter(id__lt=after)
-    return list(rows.select_related("mailbox").order_by("-id")[: max(1, min(limit, 100))])
+logger = logging.getLogger(__name__)
+MAILBOX_READERS = (Role.ADMIN, Role.MANAGER)
+REVIEW_PAGE_MAX = 200
 
 
-def review_message(organization: Organization, message_id: int) -> InboundMessage | None:
-    """One received message of the organization (any state), or None."""
-    return (
-        InboundMessage.objects.filter(organization_id=organization.id, pk=message_id)
-        .select_related("mailbox", "ticket")
-        .first()
-    )
+def ensure_may_read_mailboxes(actor: User) -> None:
+    if actor.role not in MAILBOX_READERS:
+        raise PermissionDenied("only admins and managers may see mailboxes")
+
+
+def mailbox_list(*, organization: Organization, actor: User) -> list[Mailbox]:
+    """The live mailboxes by name. Budget: 1 query (plus the tenant setting)."""
+    ensure_may_read_mailboxes(actor)
+    with tenant(organization, actor, savepoint=False):
+        return list(Mailbox.objects.filter(organization_id=organization.id).order_by("name", "id"))
+
+
+def mailbox_of(*, organization: Organization, actor: User, mailbox_id: int) -> Mailbox:
+    """One live mailbox; another tenant's or a deleted one is absent. Budget: 1 query."""
+    ensure_may_read_mailboxes(actor)
+    with tenant(organization, actor, savepoint=False):
+        found = Mailbox.objects.filter(organization_id=organization.id, pk=mailbox_id).first()
+    if found is None:
+        raise NotFound("no such mailbox", field="mailbox")
+    return found
 
 
 @dataclass(frozen=True)
-class MailEntry:
-    """One message in a ticket's timeline: received (with its decision) or sent."""
-
-    at: datetime
-    direction: str  # "in" or "out"
-    message: InboundMessage | OutboundMessage
-    summary: str  # the decision for received mail; the state (and error) for sent mail
+class ReviewPage:
+    items: list[InboundMessage]
+    next_cursor: str | None
 
 
-def mail_timeline(ticket: Ticket) -> list[MailEntry]:
-    """The mail of a ticket, oldest first: what came in and why, what went out and how.
+def review_queue(
+    *,
+    organization: Organization,
+    actor: User,
+    cause: str | None = None,
+    after: int = 0,
+    limit: int = 50,
+) -> ReviewPage:
+    """Messages waiting for review, oldest first, a keyset page after id `after`, with
+    their mailbox. Budget: 1 query, whatever the page size (staff only)."""
+    ensure_staff(actor, "review suspended mail")
+    limit = max(1, min(limit, REVIEW_PAGE_MAX))
+    found = InboundMessage.objects.filter(
+        organization_id=organization.id, state=InboundState.REVIEW, pk__gt=after
+    )
+    if cause:
+        found = found.filter(review_cause=cause)
+    with tenant(organization, actor, savepoint=False):
+        rows = list(found.select_related("mailbox").order_by("pk")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return ReviewPage(rows, str(rows[-1].pk) if more and rows else None)
 
-    Two queries (mail_inbound_by_ticket, mail_outbound_by_ticket).
-    """
-    entries = [
-        MailEntry(message.received_at, "in", message, message.decision)
-        for message in InboundMessage.objects.filter(
-            organization_id=ticket.organization_id, ticket_id=ticket.id
-        ).order_by("id")
-    ]
-    for sent in OutboundMessage.objects.filter(
-        organization_id=ticket.organization_id, ticket_id=ticket.id
-    ).order_by("id"):
-        summary = f"{sent.get_kind_display()} to {', '.join(sent.to_addresses)}: {sent.state}"
-        if sent.error:
-            summary += f" ({sent.error})"
-        entries.append(MailEntry(sent.sent_at or sent.created_at, "out", sent, summary))
-    return sorted(entries, key=lambda entry: (entry.at, entry.direction == "out"))
+
+def inbound_of(*, organization: Organization, actor: User, message_id: int) -> InboundMessage:
+    """One received message (staff only); another tenant's is absent. Budget: 1 query."""
+    ensure_staff(actor, "read received mail")
+    with tenant(organization, actor, savepoint=False):
+        found = (
+            InboundMessage.objects.filter(organization_id=organization.id, pk=message_id)
+            .select_related("ticket")
+            .first()
+        )
+    if found is None:
+        raise NotFound("no such message", field="message")
+    return found
+
+
+def raw_open(message: InboundMessage) -> BinaryIO:
+    """The message's bytes as received, from the attachment store (by `raw_sha256`)."""
+    try:
+        return path_for(message.raw_sha256).open("rb")
+    except FileNotFoundError:
+        logger.error("mail %s: raw content %s is missing", message.pk, message.raw_sha256)
+        raise NotFound("the message's raw content is missing", field="message") from None
+
+
+@dataclass(frozen=True)
+class TicketMail:
+    inbound: list[InboundMessage]
+    outbound: list[OutboundMessage]
+
+
+def ticket_mail(*, organization: Organization, actor: User, ticket: Ticket) -> TicketMail:
+    """The mail of a ticket the caller may see: what came in (with the decision taken and
+    why) and what went out (with its state and the server's answer), oldest first.
+    Budget: 2 queries, whatever the number of messages (staff only)."""
+    ensure_staff(actor, "read a ticket's mail")
+    with tenant(organization, actor, savepoint=False):
+        inbound = list(
+            InboundMessage.objects.filter(organization_id=organization.id, ticket_id=ticket.pk)
+            .order_by("received_at", "id")
+        )  # fmt: skip
+        outbound = list(
+            OutboundMessage.objects.filter(organization_id=organization.id, ticket_id=ticket.pk)
+            .order_by("created_at", "id")
+        )  # fmt: skip
+    return TicketMail(inbound, outbound)

@@ -1,7 +1,7 @@
 """Mailboxes as the tenant administration writes them (docs/mail-admin.md).
 
 Admins only: a mailbox holds the credentials of the organization's mail servers, like
-the organization's own settings (managers read the list, see deskbase.mail.admin_selectors).
+the organization's own settings (managers read the list, see deskbase.mail.selectors).
 Passwords and the DKIM key arrive in clear, are stored encrypted (deskbase.mail.crypto)
 and never leave again: events carry "(secret)" instead of their values, and nothing
 here logs them. An empty secret on update keeps the stored one.

@@ -48,7 +48,7 @@ def build(
 ) -> list[Entry]:
     """Every event of the ticket in time order. Files are shown on their comment,
     or as entries of their own when attached to the ticket itself. `mail`
-    (deskbase.mail.admin_selectors.TicketMail) adds what came in, with the decision
+    (deskbase.mail.selectors.TicketMail) adds what came in, with the decision
     taken and why, and what went out, with its state."""
     names = lookups.get("people", {})
     files_by_comment: dict[int, list[Any]] = {}

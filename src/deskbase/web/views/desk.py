@@ -20,7 +20,7 @@ from deskbase.accounts.requests import AuthedRequest
 from deskbase.accounts.services import user_update
 from deskbase.core.errors import Conflict, ValidationFailed
 from deskbase.core.tenancy import tenant
-from deskbase.mail import admin_selectors
+from deskbase.mail import selectors as mail_selectors
 from deskbase.tickets import canned, selectors, services
 from deskbase.tickets.access import (
     access_ticket_by_number,
@@ -136,7 +136,7 @@ def _page_context(request: AuthedRequest, number: int) -> dict[str, Any]:
         else {},
     }
     # The ticket's mail, both directions, with decisions and states: 2 queries.
-    mail = admin_selectors.ticket_mail(organization=organization, actor=user, ticket=ticket)
+    mail = mail_selectors.ticket_mail(organization=organization, actor=user, ticket=ticket)
     return {
         "ticket": ticket, "detail": detail, "entries": timeline.build(detail, lookups, mail),
         "agents": agents, "teams": teams, "categories": categories, "canned": responses,

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.downloads import download_response
 from deskbase.core.errors import ValidationFailed
-from deskbase.mail import admin_selectors, review
+from deskbase.mail import review, selectors
 from deskbase.mail.models import InboundMessage, ReviewCause
 from deskbase.tickets.access import access_ticket_reference, caller_organization
 from deskbase.web.views.common import domain_errors, staff_required
@@ -34,7 +34,7 @@ def review_queue(request: AuthedRequest) -> HttpResponse:
     if cause not in ReviewCause.values:
         cause = None
     raw_after = request.GET.get("after", "")
-    page = admin_selectors.review_queue(
+    page = selectors.review_queue(
         organization=caller_organization(user), actor=user, cause=cause,
         after=int(raw_after) if raw_after.isdigit() and len(raw_after) < 19 else 0,
         limit=PAGE_SIZE,
@@ -47,7 +47,7 @@ def review_queue(request: AuthedRequest) -> HttpResponse:
 
 def _message(request: AuthedRequest, message_id: int) -> InboundMessage:
     user = request.user
-    return admin_selectors.inbound_of(
+    return selectors.inbound_of(
         organization=caller_organization(user), actor=user, message_id=message_id
     )
 
@@ -102,5 +102,5 @@ def review_discard(request: AuthedRequest, message_id: int) -> HttpResponse:
 def raw_message(request: AuthedRequest, message_id: int) -> HttpResponseBase:
     """The message as it arrived, as a download (never rendered)."""
     message = _message(request, message_id)
-    return download_response(admin_selectors.raw_open(message), content_type="message/rfc822",
+    return download_response(selectors.raw_open(message), content_type="message/rfc822",
                              file_name=f"message-{message.pk}.eml")  # fmt: skip

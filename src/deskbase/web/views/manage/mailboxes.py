@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from deskbase.accounts.models import Role
 from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import PermissionDenied, ValidationFailed
-from deskbase.mail import admin_selectors, services
+from deskbase.mail import selectors, services
 from deskbase.mail.models import Inbound, Mailbox, Security
 from deskbase.tickets.access import caller_organization
 from deskbase.web.views.common import domain_errors, manager_required
@@ -124,7 +124,7 @@ def _context(mailbox: Mailbox | None, values: dict[str, Any], failed: Validation
 def mailboxes(request: AuthedRequest) -> HttpResponse:
     """The mailboxes with their status: the servers' last refusal, when last checked."""
     user = request.user
-    rows = admin_selectors.mailbox_list(organization=caller_organization(user), actor=user)
+    rows = selectors.mailbox_list(organization=caller_organization(user), actor=user)
     return render(request, "web/manage/mailboxes.html", {
         "mailboxes": rows, "may_edit": _may_edit(request), "section": "mailboxes",
     })  # fmt: skip
@@ -161,7 +161,7 @@ def mailbox_new(request: AuthedRequest) -> HttpResponse:
 @domain_errors
 def mailbox_edit(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     user = request.user
-    found = admin_selectors.mailbox_of(organization=caller_organization(user), actor=user,
+    found = selectors.mailbox_of(organization=caller_organization(user), actor=user,
                                        mailbox_id=mailbox_id)  # fmt: skip
     return _edit_page(request, found)
 

@@ -6,42 +6,21 @@ tests read it where it lies beside the checkout and skip, saying why, when it is
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from deskbase.mail.parse import parse
 from deskbase.mail.quotes import split_reply
+from tests.mail.corpus import CORPUS, hang_guard
 
-REPOSITORY = Path(__file__).resolve().parents[2]
-CORPUS = REPOSITORY.parent / "shared" / "email-corpus"
 MESSAGES = sorted((CORPUS / "mail-parser").rglob("*.eml"))
 REPLIES = CORPUS / "replies"
-HANG_SECONDS = 10
 
 pytestmark = pytest.mark.skipif(
     not CORPUS.is_dir(),
     reason=f"the e-mail corpus is not at {CORPUS} (it lives beside the checkout)",
 )
-
-
-@contextmanager
-def hang_guard(seconds: int = HANG_SECONDS) -> Iterator[None]:
-    """Fails the test if the block runs for minutes: a check for hangs, not a timing assertion."""
-
-    def hung(signum: int, frame: object) -> None:
-        raise TimeoutError(f"still running after {seconds} s: the parser hangs on this input")
-
-    previous = signal.signal(signal.SIGALRM, hung)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def corpus_id(path: Path) -> str:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,28 +10,17 @@ from hypothesis import strategies as st
 
 from deskbase.mail.parse import ParsedMessage, parse
 from deskbase.mail.quotes import split_reply
+from tests.mail.corpus import (
+    CORPUS,
+    hang_guard,
+)
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "email-corpus"
 SAMPLES = sorted((CORPUS / "mail-parser").rglob("*.eml"))
 FUZZ = settings(
     max_examples=200,
     deadline=None,  # a hang is caught by the guard below, not by a timing threshold
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-
-
-@contextmanager
-def hang_guard(seconds: int = 10) -> Iterator[None]:
-    def hung(signum: int, frame: object) -> None:
-        raise TimeoutError(f"still running after {seconds} s: the parser hangs on this input")
-
-    previous = signal.signal(signal.SIGALRM, hung)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def parsed(raw: bytes, max_part_bytes: int | None = None) -> ParsedMessage:

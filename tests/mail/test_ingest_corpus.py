@@ -6,25 +6,17 @@ the test skips, saying so, when it is absent.
 
 from __future__ import annotations
 
-import signal
-from pathlib import Path
-
 import pytest
 
 from deskbase.mail import ingest
 from deskbase.mail.models import InboundMessage, InboundState, Source
+from tests.mail.corpus import CORPUS, hang_guard
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "email-corpus"
 MESSAGES = sorted((CORPUS / "mail-parser").rglob("*.eml"))
-HANG_SECONDS = 30
 
 pytestmark = pytest.mark.skipif(
     not MESSAGES, reason=f"the e-mail corpus is not at {CORPUS} (it lives beside the checkout)"
 )
-
-
-def _hung(signum: int, frame: object) -> None:
-    raise TimeoutError(f"still running after {HANG_SECONDS} s: receive hangs on this message")
 
 
 def test_every_corpus_message_becomes_a_ticket_a_reply_or_a_review_entry_with_its_reason(
@@ -33,39 +25,33 @@ def test_every_corpus_message_becomes_a_ticket_a_reply_or_a_review_entry_with_it
     # Given every message of the corpus, real-world and malformed
     problems: list[str] = []
     outcomes: dict[str, int] = {}
-    previous = signal.signal(signal.SIGALRM, _hung)
-    try:
-        for path in MESSAGES:
-            name = str(path.relative_to(CORPUS))
-            # When the mailbox receives it
-            signal.alarm(HANG_SECONDS)
-            try:
+    for path in MESSAGES:
+        name = str(path.relative_to(CORPUS))
+        # When the mailbox receives it
+        try:
+            with hang_guard(30):
                 inbound = ingest.receive(
                     mailbox=mail_a.mailbox, raw=path.read_bytes(), source=Source.UPLOAD
                 )
-            except Exception as error:  # collected: one report names every failing message
-                problems.append(f"{name}: {type(error).__name__}: {error}")
-                continue
-            finally:
-                signal.alarm(0)
-            inbound.refresh_from_db()
-            outcomes[inbound.state] = outcomes.get(inbound.state, 0) + 1
-            # Then it is recorded with a decision people can read ...
-            if not inbound.decision.strip() or inbound.decision == "Being processed.":
-                problems.append(f"{name}: no decision ({inbound.state})")
-            # ... a ticket or a reply names its ticket; review names its cause
-            if inbound.state in (InboundState.TICKET, InboundState.REPLY) and not inbound.ticket_id:
-                problems.append(f"{name}: {inbound.state} without a ticket")
-            if inbound.state == InboundState.REVIEW and not inbound.review_cause:
-                problems.append(f"{name}: in review without a cause")
-            if (
-                inbound.state == InboundState.REVIEW
-                and inbound.review_cause == "failed"
-                and "processing failed" in inbound.decision
-            ):
-                problems.append(f"{name}: {inbound.decision}")
-    finally:
-        signal.signal(signal.SIGALRM, previous)
+        except Exception as error:  # collected: one report names every failing message
+            problems.append(f"{name}: {type(error).__name__}: {error}")
+            continue
+        inbound.refresh_from_db()
+        outcomes[inbound.state] = outcomes.get(inbound.state, 0) + 1
+        # Then it is recorded with a decision people can read ...
+        if not inbound.decision.strip() or inbound.decision == "Being processed.":
+            problems.append(f"{name}: no decision ({inbound.state})")
+        # ... a ticket or a reply names its ticket; review names its cause
+        if inbound.state in (InboundState.TICKET, InboundState.REPLY) and not inbound.ticket_id:
+            problems.append(f"{name}: {inbound.state} without a ticket")
+        if inbound.state == InboundState.REVIEW and not inbound.review_cause:
+            problems.append(f"{name}: in review without a cause")
+        if (
+            inbound.state == InboundState.REVIEW
+            and inbound.review_cause == "failed"
+            and "processing failed" in inbound.decision
+        ):
+            problems.append(f"{name}: {inbound.decision}")
     assert problems == []
     assert InboundMessage.objects.count() == len(MESSAGES) - _repeats()
     # And most of the corpus became tickets (it is mail from people, mostly)

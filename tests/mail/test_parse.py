@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import base64
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,6 +15,7 @@ from deskbase.mail.headers import (
 )
 from deskbase.mail.parse import GENERATED_ID_DOMAIN, parse
 from deskbase.mail.quotes import REPLY_MARKER
+from tests.mail.corpus import hang_guard
 
 
 def eml(*lines: str | bytes) -> bytes:
@@ -533,22 +531,6 @@ def test_a_references_header_keeps_the_root_and_the_latest_ids_when_too_long() -
     assert len(ids) == 100
     assert ids[0] == "id0@example.com"
     assert ids[-1] == "id149@example.com"
-
-
-@contextmanager
-def hang_guard(seconds: int = 10) -> Iterator[None]:
-    """Fails when the block runs for many seconds: a check for hangs, not a timing assertion."""
-
-    def hung(signum: int, frame: object) -> None:
-        raise TimeoutError(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, hung)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.mark.parametrize(

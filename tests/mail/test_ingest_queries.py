@@ -45,9 +45,7 @@ def test_a_new_ticket_costs_the_same_queries_for_one_recipient_or_many(mail_a, r
     assert lots == few
 
 
-def test_a_threaded_reply_costs_the_same_queries_for_one_reference_or_many(
-    mail_a, raw_message
-):
+def test_a_threaded_reply_costs_the_same_queries_for_one_reference_or_many(mail_a, raw_message):
     # Given a ticket opened by mail, and earlier messages whose tickets were deleted since
     first = opened(mail_a, raw_message, "Printer")
     gone = [opened(mail_a, raw_message, f"Old {i}") for i in range(MANY)]

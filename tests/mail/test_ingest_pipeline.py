@@ -211,3 +211,24 @@ def test_the_imap_position_of_a_message_is_recorded(mail_a, raw_message):
     assert (inbound.source, inbound.imap_uidvalidity, inbound.imap_uid) == (
         Source.IMAP, 1700000000, 42,
     )  # fmt: skip
+
+
+def test_the_raw_file_and_its_directory_are_flushed_to_disk_before_the_message_is_recorded(
+    mail_a, raw_message, monkeypatch
+):
+    # Given a watch on what is flushed to disk (the real fsync still runs)
+    flushed: list[str] = []
+    real_fsync = ingest.os.fsync
+
+    def fsync(fd: int) -> None:
+        flushed.append(ingest.os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(ingest.os, "fsync", fsync)
+    # When a message is received
+    inbound = receive(mail_a, raw_message(subject="Durable"))
+    # Then the file's bytes were flushed once, and the directory holding its final name
+    # (the rename) too, so a crash after the commit cannot lose the raw message
+    target = path_for(inbound.raw_sha256)
+    assert len(flushed) == 2
+    assert str(target.parent.resolve()) in flushed

@@ -697,9 +697,18 @@ def store_raw(raw: bytes) -> str:
         target.parent.mkdir(mode=attachments.DIR_MODE, parents=True, exist_ok=True)
         temp.chmod(attachments.FILE_MODE)
         os.replace(temp, target)
+        _fsync_directory(target.parent)  # the rename itself survives a crash
     finally:
         temp.unlink(missing_ok=True)
     return sha256
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def read_raw(sha256: str) -> bytes:

@@ -131,9 +131,13 @@ def _by_message_id(organization_id: int, msg: ParsedMessage) -> Match | None:
         .order_by("id")
         .values("message_id_hash", "ticket_id")
     }
+    # The tickets they point to, in one query (a deleted one is not there).
+    live = Ticket.objects.filter(organization_id=organization_id).in_bulk(
+        {ticket_id for ticket_id in (*ours.values(), *theirs.values()) if ticket_id is not None}
+    )
     for digest, (header, mid) in hashes.items():  # in order: the newest reference first
         for table, what in ((ours, "our reply"), (theirs, "the earlier message")):
-            ticket = _live_ticket(organization_id, table.get(digest))
+            ticket = live.get(table.get(digest))
             if ticket is not None:
                 return Match(ticket, LAYER_MESSAGE_ID, f"{header} matched {what} <{mid}>")
     return None

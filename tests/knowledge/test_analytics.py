@@ -47,6 +47,8 @@ def test_the_report_counts_each_figure_of_its_own_tenant_only(tenant_a, tenant_b
     report = analytics.report(user=tenant_a.manager, days=30, stale_months=6)
 
     assert (report.views, report.visitors) == (3, 2)
+    assert len(report.views_by_day) == 30
+    assert [(d["views"], d["visitors"]) for d in report.views_by_day] == [(0, 0)] * 29 + [(3, 2)]
     assert [(r["title"], r["views"]) for r in report.top_viewed] == [("Printer offline", 3)]
     assert [(r["helpful"], r["not_helpful"], r["ratio"]) for r in report.least_helpful] == [
         (1, 1, 0.5)

@@ -173,3 +173,23 @@ def test_the_log_is_partitioned_by_month(db):
     # The previous month through three months ahead, at least (dbtools may add more)
     assert len([n for n in names if n.startswith("search_searchlog_p")]) >= 5
     assert services.OPENED_WITHIN_DAYS == 7
+
+
+def test_staff_search_finds_published_articles_of_their_organization(tenant_a, tenant_b):
+    """Given a published article in each organization, when an agent of the first
+    searches the API for articles, then only theirs comes back, with its section;
+    a customer's search has no articles group (the help center is theirs)."""
+    from tests.knowledge.factories import article, section
+
+    mine = article(tenant_a, section(tenant_a, name="Network"), title="Router keeps rebooting")
+    article(tenant_b, section(tenant_b), title="Router of Globex")
+
+    body = ApiClient(tenant_a.agent).get("/search", q="router", types="articles").json()
+
+    items = body["groups"]["articles"]["items"]
+    assert [i["id"] for i in items] == [mine.article_id]
+    assert items[0]["section"] == "Network"
+    assert items[0]["language"] == "en"
+    answer = ApiClient(tenant_a.customer).get("/search", q="router", types="articles")
+    assert answer.status_code == 200
+    assert "articles" not in answer.json()["groups"]

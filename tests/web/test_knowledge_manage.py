@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import json
+import re
 
+import pytest
+from django.utils import timezone
+
+from deskbase.knowledge import services
 from deskbase.knowledge.models import Article, Revision, Translation
 from tests.knowledge.factories import article, section
 from tests.web.helpers import assert_staff_only, queries_of, signed_in
@@ -92,3 +97,47 @@ def test_analytics_are_for_managers_and_admins(tenant_a):
     assert b"Deflection rate" in page.content
     assert signed_in(tenant_a.agent).get("/manage/kb/analytics").status_code == 403
     assert signed_in(tenant_a.customer).get("/manage/kb/analytics").status_code == 403
+
+
+def test_the_analytics_page_carries_the_charts_data(tenant_a, tenant_b):
+    """Given views, answers and a deflected new-ticket form in the first organization and
+    a view in the second, when a manager opens the analytics for 7 days, then the page
+    holds what its charts draw: views per day ending today, helpful and not helpful per
+    article, the deflection funnel, of their own organization only."""
+    read = article(tenant_a, section(tenant_a), title="Printer offline")
+    other = article(tenant_b, section(tenant_b), title="Globex article")
+    for visitor in ("u:1", "u:1", "u:2"):
+        services.view_record(organization_id=tenant_a.org.pk, article_id=read.article_id,
+                             language="en", visitor=visitor)  # fmt: skip
+    services.view_record(organization_id=tenant_b.org.pk, article_id=other.article_id,
+                         language="en", visitor="u:9")  # fmt: skip
+    for visitor, helpful, reason in (("u:1", True, ""), ("u:2", False, "outdated")):
+        services.feedback_record(
+            organization=tenant_a.org, actor=None, visitor=visitor, article_id=read.article_id,
+            language="en", helpful=helpful, reason=reason,
+        )  # fmt: skip
+    for event in ("shown", "solved"):
+        services.deflection_record(
+            organization=tenant_a.org, actor=tenant_a.customer, attempt="a" * 32, event=event,
+            article_ids=[read.article_id] if event == "shown" else (),
+        )  # fmt: skip
+
+    page = signed_in(tenant_a.manager).get("/manage/kb/analytics?days=7")
+
+    assert page.status_code == 200
+    content = page.content.decode()
+    found = re.search(r'<script id="kb-analytics-data"[^>]*>(.*?)</script>', content, re.S)
+    assert found is not None
+    data = json.loads(found.group(1))
+    views = data["views"]
+    assert len(views["labels"]) == len(views["views"]) == 7
+    assert views["labels"][-1] == timezone.now().date().isoformat()
+    assert views["views"] == [0] * 6 + [3]
+    assert views["visitors"] == [0] * 6 + [2]
+    assert data["helpful"] == {"labels": ["Printer offline"], "helpful": [1], "not_helpful": [1]}
+    assert data["deflection"]["counts"] == [1, 0, 1, 0]
+    for canvas in ("chart-kb-views", "chart-kb-helpful", "chart-kb-deflection"):
+        assert f'<canvas id="{canvas}"' in content
+    assert re.search(r'<script src="/static/web/vendor/chart\.umd\.min(\.\w+)?\.js"', content)
+    assert re.search(r'<script src="/static/web/kb_analytics(\.\w+)?\.js"', content)
+    assert "Globex" not in content

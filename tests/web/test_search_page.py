@@ -182,3 +182,53 @@ def test_the_search_page_finds_what_the_suggestions_showed(tenant_a, tenant_b):
     assert numbers == [ticket.number]
     assert "<mark>Webhook</mark> deliveries failing" in response.content.decode()
     assert "Globex" not in response.content.decode()
+
+
+def test_staff_find_their_organizations_articles(tenant_a, tenant_b):
+    """Given published articles about printers in both organizations (one internal, one
+    still a draft), when an agent searches, then the articles group shows their own
+    published ones, internal included, with section and a link to manage them, and
+    nothing of the other organization."""
+    from tests.knowledge.factories import article, section
+
+    mine = article(tenant_a, section(tenant_a, name="Devices"), title="Printer jams",
+                   body="Open the **printer** tray.")  # fmt: skip
+    internal = article(tenant_a, section(tenant_a, visibility="internal", name="Runbooks"),
+                       title="Printer fleet runbook", body="Restart the spooler.")  # fmt: skip
+    article(tenant_a, section(tenant_a, name="Drafts"), title="Printer draft", publish=False)
+    article(tenant_b, section(tenant_b, name="Globex devices"), title="Globex printer guide")
+
+    response = signed_in(tenant_a.agent).get("/desk/search/?q=printer")
+
+    assert response.status_code == 200
+    groups = {g["kind"]: g for g in response.context["groups"]}
+    found = {item["id"]: item for item in groups["articles"]["items"]}
+    assert set(found) == {mine.article_id, internal.article_id}
+    item = found[mine.article_id]
+    assert item["section"] == "Devices"
+    assert item["link"] == f"/manage/kb/articles/{mine.article_id}/en/"
+    assert item["opened"] is None
+    content = response.content.decode()
+    assert 'id="results-articles"' in content
+    assert "Printer jams" in content
+    assert "<mark>printer</mark>" in item["snippet"], item["snippet"]
+    assert "Runbooks" in content
+    assert "Globex" not in content
+    assert "Printer draft" not in content
+
+
+def test_article_results_cost_no_query_more_for_50_articles(tenant_a, tenant_b):
+    from tests.knowledge.factories import article, section
+
+    place = section(tenant_a)
+    article(tenant_a, place, title="Scanner 0 calibration")
+    client = signed_in(tenant_a.agent)
+    url = "/desk/search/?q=scanner"
+    one = queries_of(client, url)
+    for index in range(1, 50):
+        article(tenant_a, place, title=f"Scanner {index} calibration")
+    plan.forget()
+    many = queries_of(client, url)
+    assert many == one
+    page = client.get(url)
+    assert len(page.context["groups"][0]["items"]) == 10

@@ -611,6 +611,9 @@ class AnalyticsOut(Schema):
     days: int
     views: int
     visitors: int
+    views_by_day: list[dict[str, Any]] = Field(
+        ..., description="every day of the period (UTC), oldest first: day, views, visitors"
+    )
     top_viewed: list[dict[str, Any]]
     least_helpful: list[dict[str, Any]] = Field(..., description="helpful ratio, lowest first")
     zero_result_searches: list[dict[str, Any]]

@@ -102,7 +102,8 @@ def _assignee(value: str | None) -> str | None:
 
 @router.get("", response={200: SearchOut, **ERRORS})
 def search(request: ApiRequest, params: Query[SearchQuery]):
-    """Tickets (with their comments), comments, canned responses, people, attachments."""
+    """Tickets (with their comments), comments, canned responses, people, attachments,
+    the organization and (staff) published knowledge base articles."""
     user = request.auth
     started = time.perf_counter()
     text = query.clean(params.q)

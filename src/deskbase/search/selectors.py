@@ -5,8 +5,9 @@
 Query budget of `search`: 1 query for the organization's configuration and the
 parsed query; for staff, 1 for the per-lexeme estimates (none when cached, see
 `plan`); the ticket and comment groups share their hits: 1 or 2 queries each for
-documents and comments, then 1 for each group's page; 1 for all other types together; 1
-for "did you mean" when nothing matched. A `#1234` naming a visible ticket: 1.
+documents and comments, then 1 for each group's page; 1 for all other types together
+(knowledge base articles included); 1 for "did you mean" when nothing matched. A
+`#1234` naming a visible ticket: 1.
 
 Two plans for the hits of tickets' documents and of comments (docs/search.md):
 
@@ -51,7 +52,10 @@ from deskbase.search.query import (
 )
 from deskbase.tickets.permissions import is_staff_member
 
-STAFF_TYPES = ("tickets", "comments", "canned_responses", "users", "attachments", "organizations")
+STAFF_TYPES = (
+    "tickets", "comments", "canned_responses", "users", "attachments", "organizations",
+    "articles",
+)  # fmt: skip
 CUSTOMER_TYPES = ("tickets", "comments", "attachments")
 # Up to INDEX_MAX (bounded) matches, every match is ranked from the GIN index; above
 # it, the first WALK matches among the tenant's CAP newest rows. Documents are narrow
@@ -175,6 +179,7 @@ def search(
             "now": cursor.now if cursor else timezone.now(), "limit": limit + 1,
             "walk": WALK, "after_score": cursor.score if cursor else None,
             "after_id": cursor.id if cursor else None,
+            "prefix": prefix and prefix_last(searched),
         }  # fmt: skip
         context = _Context(params=params, filters=filters, staff=staff, estimate=estimate)
         small = [kind for kind in wanted if kind in PARTS]
@@ -525,7 +530,43 @@ def organization_part(context: _Context) -> tuple[str, dict[str, Any]]:
     )
 
 
+def article_part(context: _Context) -> tuple[str, dict[str, Any]]:
+    """Published knowledge base articles of every visibility (staff only), each once: its
+    best matching translation, the text parsed in each language's own configuration as
+    the help center does (docs/knowledge-base.md); snippets for the page's rows only."""
+    return (
+        f"""
+    SELECT p.id, p.language, p.title, p.section, p.category, p.score,
+           ts_headline(knowledge_config(p.language), r.body, p.q, '{HEADLINE}') AS snippet
+    FROM (
+        SELECT * FROM (
+            SELECT DISTINCT ON (t.article_id) t.article_id AS id, t.language,
+                   t.search_title AS title, t.published_revision_id, s.name AS section,
+                   c.name AS category, m.rank::float8 AS score, l.q
+            FROM (SELECT k.language,
+                         CASE WHEN %(prefix)s AND w.q::text ~ '''$'
+                              THEN (w.q::text || ':*')::tsquery ELSE w.q END AS q
+                  FROM (SELECT DISTINCT language FROM knowledge_translation
+                        WHERE organization_id = %(org)s AND search_vector IS NOT NULL) k
+                  CROSS JOIN LATERAL (SELECT websearch_to_tsquery(
+                      knowledge_config(k.language), %(q)s) AS q) w) l
+            CROSS JOIN LATERAL knowledge_match(l.q, l.language) m
+            JOIN knowledge_translation t ON t.id = m.translation_id
+            JOIN knowledge_article a ON a.id = t.article_id
+            JOIN knowledge_section s ON s.id = a.section_id
+            JOIN knowledge_category c ON c.id = s.category_id
+            WHERE t.organization_id = %(org)s AND a.deleted_at IS NULL
+              AND s.deleted_at IS NULL AND c.deleted_at IS NULL
+            ORDER BY t.article_id, m.rank DESC, (t.language = a.language) DESC
+        ) s WHERE {AFTER} ORDER BY s.score DESC, s.id DESC LIMIT %(limit)s
+    ) p JOIN knowledge_revision r ON r.id = p.published_revision_id
+    ORDER BY p.score DESC, p.id DESC""",
+        {},
+    )
+
+
 PARTS = {
+    "articles": article_part,
     "canned_responses": canned_part,
     "users": user_part,
     "attachments": attachment_part,

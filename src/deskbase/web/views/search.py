@@ -30,8 +30,10 @@ PAGE_SIZE = 10
 TITLES = {
     "tickets": "Tickets", "comments": "Replies and notes", "canned_responses": "Canned responses",
     "users": "People", "attachments": "Files", "organizations": "Organization",
+    "articles": "Knowledge base articles",
 }  # fmt: skip
-# The search log's name of each group's results (services.OPENED_TYPES).
+# The search log's name of each group's results (services.OPENED_TYPES); articles are
+# not reported (the help center's own search and views measure them).
 OPENED_TYPE = {
     "tickets": "ticket", "comments": "comment", "canned_responses": "canned_response",
     "users": "user", "attachments": "attachment", "organizations": "organization",
@@ -49,6 +51,8 @@ def _target(kind: str, item: dict[str, Any], manager: bool) -> str | None:
         return reverse("web:manage_canned")
     if kind == "users" and manager:
         return reverse("web:manage_person", args=[item["id"]])
+    if kind == "articles":
+        return reverse("web:manage_kb_article", args=[item["id"], item["language"]])
     return None
 
 
@@ -56,7 +60,7 @@ def _opened(search_id: int | None, kind: str, item_id: int) -> dict[str, Any] | 
     """What the page's script POSTs when the result is opened (app.js), or None when the
     search was not logged. The link itself goes straight to the result: reporting it is
     a write, so it is never a GET."""
-    if search_id is None:
+    if search_id is None or kind not in OPENED_TYPE:
         return None
     return {"url": reverse("web:search_opened", args=[search_id]), "type": OPENED_TYPE[kind],
             "id": item_id}  # fmt: skip

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from django.contrib import messages
 from django.http import HttpResponse
@@ -252,4 +253,21 @@ def analytics_page(request: AuthedRequest) -> HttpResponse:
         user=request.user, days=int(days) if days.isdigit() else 0,
         stale_months=int(months) if months.isdigit() else 0,
     )  # fmt: skip
-    return render(request, "web/manage/kb_analytics.html", {"report": found, "section": "kb"})
+    return render(request, "web/manage/kb_analytics.html",
+                  {"report": found, "section": "kb", "chart_data": _chart_data(found)})  # fmt: skip
+
+
+def _chart_data(report: analytics.Report) -> dict[str, Any]:
+    """What the charts draw (static/web/kb_analytics.js reads it from a json_script block)."""
+    deflection = report.deflection
+    return {
+        "views": {"labels": [d["day"].isoformat() for d in report.views_by_day],
+                  "views": [d["views"] for d in report.views_by_day],
+                  "visitors": [d["visitors"] for d in report.views_by_day]},
+        "helpful": {"labels": [r["title"] for r in report.least_helpful],
+                    "helpful": [r["helpful"] for r in report.least_helpful],
+                    "not_helpful": [r["not_helpful"] for r in report.least_helpful]},
+        "deflection": {"labels": ["Showed articles", "Article opened", "Solved", "Sent anyway"],
+                       "counts": [deflection["shown"], deflection["clicked"],
+                                  deflection["solved"], deflection["sent_anyway"]]},
+    }  # fmt: skip

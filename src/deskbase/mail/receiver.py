@@ -114,7 +114,7 @@ class Handler:
         envelope.rcpt_options.extend(rcpt_options)
         routes: dict[str, tuple[int, int]] = getattr(envelope, "deskbase_routes", {})
         routes[address] = found
-        envelope.deskbase_routes = routes  # type: ignore[attr-defined]
+        envelope.deskbase_routes = routes  # type: ignore[attr-defined]  # RCPT's routes for DATA
         return "250 2.1.5 Ok"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:

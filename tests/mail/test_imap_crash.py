@@ -167,7 +167,7 @@ def test_killed_after_the_fetch_before_the_commit(tenant_a, dovecot, run_fetch, 
     mailbox = given_one_message(tenant_a, dovecot)
     digest = headers.message_id_hash(MESSAGE_ID)
     with transaction.atomic():
-        ingest._lock_message(tenant_a.org.id, digest)
+        ingest.lock_message(tenant_a.org.id, digest)
         fetcher = run_fetch()
         try:
             # When the fetcher has downloaded the message and waits to record it: -9

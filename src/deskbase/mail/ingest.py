@@ -104,11 +104,11 @@ def receive(
         raise ValidationFailed.one("imap_uid", "An IMAP UID needs its UIDVALIDITY.")
     sha256 = store_raw(raw)
     parsed = parse.parse(raw, max_part_bytes=settings.MAX_ATTACHMENT_BYTES)
-    message_id = parsed.message_id or f"{sha256}@generated.deskbase.invalid"
+    message_id = parsed.message_id  # never empty: parse generates one from the bytes
     digest = headers.message_id_hash(message_id)
     organization_id = mailbox.organization_id
     with tenant(organization_id):
-        _lock_message(organization_id, digest)
+        lock_message(organization_id, digest)
         # This message as any mailbox of the organization received it before (one query).
         earlier = list(
             InboundMessage.objects.filter(organization_id=organization_id, message_id_hash=digest)
@@ -122,7 +122,7 @@ def receive(
             organization_id=organization_id, mailbox=mailbox, message_id=message_id[:998],
             message_id_hash=digest, raw_sha256=sha256, size=len(raw), source=source,
             imap_uidvalidity=imap_uidvalidity, imap_uid=imap_uid,
-            sender=_sender(parsed), subject=_subject(parsed)[:SUBJECT_LENGTH],
+            sender=sender_of(parsed), subject=subject_of(parsed)[:SUBJECT_LENGTH],
             state=InboundState.REVIEW, review_cause=ReviewCause.FAILED,
             decision="Being processed.",
         )  # fmt: skip
@@ -227,8 +227,8 @@ class Pipeline:
         if self.inbound.size > limit and not self.vouched:
             return _review(
                 ReviewCause.TOO_LARGE,
-                f"In review: the message is {_size(self.inbound.size)}, over the "
-                f"{_size(limit)} limit.",
+                f"In review: the message is {size_text(self.inbound.size)}, over the "
+                f"{size_text(limit)} limit.",
             )
         twin = self._twin()
         if twin is not None:
@@ -524,8 +524,8 @@ class Pipeline:
         for part in self.msg.parts:
             if part.size > limit or (not part.payload and part.size > 0):
                 notes.append(
-                    f"{part.filename} ({_size(part.size)}) was not stored: over the "
-                    f"{_size(limit)} limit for files."
+                    f"{part.filename} ({size_text(part.size)}) was not stored: over the "
+                    f"{size_text(limit)} limit for files."
                 )
                 continue
             if not part.payload:
@@ -618,7 +618,7 @@ def _review(cause: str, decision: str, *, ticket: Ticket | None = None) -> Outco
 
 
 # ------------------------------------------------------------------ helpers
-def _lock_message(organization_id: int, digest: bytes) -> None:
+def lock_message(organization_id: int, digest: bytes) -> None:
     """Serialize every receiver of the same message in this organization until commit."""
     key = int.from_bytes(
         hashlib.sha256(organization_id.to_bytes(8, "big") + digest).digest()[:8],
@@ -629,7 +629,7 @@ def _lock_message(organization_id: int, digest: bytes) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
-def _sender(parsed: parse.ParsedMessage) -> str:
+def sender_of(parsed: parse.ParsedMessage) -> str:
     email = (parsed.from_.email if parsed.from_ else "") or ""
     email = email.strip().lower()
     return email if _valid_email(email) else ""
@@ -645,7 +645,7 @@ def _valid_email(email: str) -> bool:
     )
 
 
-def _subject(parsed: parse.ParsedMessage) -> str:
+def subject_of(parsed: parse.ParsedMessage) -> str:
     return " ".join((parsed.subject or "").split())
 
 
@@ -663,7 +663,7 @@ def _own_addresses(organization_id: int) -> set[str]:
     }
 
 
-def _size(size: int) -> str:
+def size_text(size: int) -> str:
     if size >= 1024 * 1024:
         return f"{size / (1024 * 1024):.1f} MB"
     if size >= 1024:

@@ -36,7 +36,7 @@ def kept_message(header: bytes, *, size: int, limit: int, folder: str) -> bytes:
     for name in {key.lower() for key in message} & _BODY_HEADERS:
         del message[name]
     text = (
-        f"This message was {ingest._size(size)}, over the {ingest._size(limit)} limit of"
+        f"This message was {ingest.size_text(size)}, over the {ingest.size_text(limit)} limit of"
         f" incoming mail. Only its header was read; the whole message is still on the"
         f" mail server, in the folder {folder!r}.\n"
     )
@@ -62,11 +62,11 @@ def receive_too_large(
     raw = kept_message(header, size=size, limit=limit, folder=mailbox.imap_folder)
     sha256 = ingest.store_raw(raw)
     parsed = parse.parse(raw)
-    message_id = parsed.message_id or f"{sha256}@generated.deskbase.invalid"
+    message_id = parsed.message_id  # never empty: parse generates one from the bytes
     digest = headers.message_id_hash(message_id)
     organization_id = mailbox.organization_id
     with tenant(organization_id):
-        ingest._lock_message(organization_id, digest)
+        ingest.lock_message(organization_id, digest)
         existing = InboundMessage.objects.filter(
             organization_id=organization_id, mailbox_id=mailbox.id, message_id_hash=digest
         ).first()
@@ -76,15 +76,16 @@ def receive_too_large(
             organization_id=organization_id, mailbox=mailbox, message_id=message_id[:998],
             message_id_hash=digest, raw_sha256=sha256, size=size, source=source,
             imap_uidvalidity=imap_uidvalidity, imap_uid=imap_uid,
-            sender=ingest._sender(parsed),
-            subject=ingest._subject(parsed)[: ingest.SUBJECT_LENGTH],
+            sender=ingest.sender_of(parsed),
+            subject=ingest.subject_of(parsed)[: ingest.SUBJECT_LENGTH],
             state=InboundState.REVIEW, review_cause=ReviewCause.TOO_LARGE,
             decision="Being processed.", processed_at=timezone.now(),
         )  # fmt: skip
         outcome = ingest.Outcome(
             InboundState.REVIEW,
-            f"In review: the message is {ingest._size(size)}, over the {ingest._size(limit)}"
-            " limit; only its header was read, the message is still on the mail server.",
+            f"In review: the message is {ingest.size_text(size)}, over the"
+            f" {ingest.size_text(limit)} limit; only its header was read, the message is"
+            " still on the mail server.",
             cause=ReviewCause.TOO_LARGE,
         )
         with events.announce(events.MAIL_RECEIVED, Organization(id=organization_id), None, inbound):

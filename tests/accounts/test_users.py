@@ -125,3 +125,37 @@ def test_managers_manage_agents_and_customers_but_not_managers_or_admins(tenant_
     with pytest.raises(PermissionDenied):
         services.user_soft_delete(organization=tenant_a.org, actor=tenant_a.manager,
                                   user=tenant_a.admin)  # fmt: skip
+
+
+def test_creating_a_customer_leaves_the_rules_to_postgresql(acme):
+    # Given an organization; when a customer is created (as incoming mail does)
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        user = services.user_create(
+            organization=acme, actor=None, email="New@Client.example", role=Role.CUSTOMER,
+            full_name="New Client",
+        )  # fmt: skip
+    # Then the rules are not read back one query each before the insert: the insert
+    # is the only statement besides savepoints and the tenant's setting (the
+    # database checks every rule)
+    on_users = [
+        q["sql"] for q in queries.captured_queries
+        if "SAVEPOINT" not in q["sql"] and "deskbase.org_id" not in q["sql"]  # the tenant's
+    ]  # fmt: skip
+    assert len(on_users) == 1, on_users
+    assert on_users[0].startswith("INSERT")
+    assert user.email == "new@client.example"
+
+
+def test_a_second_account_with_the_same_address_names_the_field_and_changes_nothing(acme):
+    # Given a customer
+    services.user_create(organization=acme, actor=None, email="ann@example.com")
+    # When the same address is created again, in another case
+    with pytest.raises(ValidationFailed) as error:
+        services.user_create(organization=acme, actor=None, email="ANN@example.com", full_name="x")
+    # Then the error names the field with the rule's own message, and nothing changed
+    assert error.value.field == "email"
+    assert "already exists" in str(error.value)
+    assert User.objects.filter(organization=acme, email="ann@example.com").count() == 1
+    assert not User.objects.filter(full_name="x").exists()

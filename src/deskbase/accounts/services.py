@@ -6,10 +6,16 @@ from typing import Any
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 
 from deskbase.accounts.models import STAFF_ROLES, Role, Team, TeamMembership, User
 from deskbase.core import events
-from deskbase.core.errors import PermissionDenied, ValidationFailed, validated
+from deskbase.core.errors import (
+    PermissionDenied,
+    ValidationFailed,
+    from_integrity_error,
+    validated,
+)
 from deskbase.core.tenancy import tenant_atomic
 from deskbase.core.updates import model_update
 from deskbase.organizations.models import Organization
@@ -24,8 +30,8 @@ PROFILE_FIELDS = frozenset(
 )  # fmt: skip
 
 
-def _clean(instance: Any, exclude: list[str] | None = None) -> None:
-    validated(instance, exclude=exclude)
+def _clean(instance: Any, exclude: list[str] | None = None, **full_clean: Any) -> None:
+    validated(instance, exclude=exclude, **full_clean)
 
 
 def _ensure_admin(actor: User | None) -> None:
@@ -89,10 +95,26 @@ def user_create(
     user = User(organization=organization, email=(email or "").strip().lower(), role=role, **fields)
     _check_password(password, user)
     user.set_password(password)
-    _clean(user, exclude=["password"])
-    with events.announce(events.USER_CREATED, organization, actor, user):
-        user.save()
+    # The fields only (formats, choices: no queries); the unique and check constraints
+    # are PostgreSQL's to enforce on the insert, their violation mapped to the field.
+    _clean(user, exclude=["password", "organization"], validate_unique=False,
+           validate_constraints=False)  # fmt: skip
+    try:
+        with events.announce(events.USER_CREATED, organization, actor, user):
+            user.save()
+    except IntegrityError as error:
+        raise _constraint_violated(error) from error
     return user
+
+
+def _constraint_violated(error: IntegrityError) -> Exception:
+    """The model's own message for the constraint a user insert violated."""
+    name = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+    for constraint in User._meta.constraints:
+        code = getattr(constraint, "violation_error_code", None)
+        if constraint.name == name and code:
+            return ValidationFailed.one(code, str(constraint.violation_error_message))
+    return from_integrity_error(error) or error
 
 
 @tenant_atomic

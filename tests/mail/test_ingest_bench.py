@@ -41,3 +41,29 @@ def test_the_mail_scenarios_run_through_the_whole_pipeline(tmp_path, settings):
     with tenant(organization):
         states = set(InboundMessage.objects.values_list("state", flat=True))
     assert states == {InboundState.TICKET, InboundState.REPLY}
+
+
+def test_the_throughput_scenario_spreads_the_mail_over_parallel_receivers(tmp_path, settings):
+    settings.MAIL_SENDER_HOURLY_LIMIT = settings.MAIL_SENDER_HOURLY_LIMIT
+    # Given the tiny demo data set
+    assert load_demo(tickets=30)
+    # When the throughput scenario runs a few batches
+    out = StringIO()
+    call_command("bench", "--scenario", "mail_ingest_throughput", "--samples", "2",
+                 "--warmup", "1", "--output", str(tmp_path / "bench.json"),
+                 stdout=out, stderr=StringIO())  # fmt: skip
+    result = json.loads(out.getvalue())["scenarios"]["mail_ingest_throughput"]
+    # Then every batch went through, split over at least two receivers
+    assert result.get("errors") == 0, result
+    details = result["details"]
+    assert details["receivers"] >= 2
+    assert details["messages_per_call"] == details["receivers"] * 20
+    assert details["messages_per_second"] > 0
+    # And the other receivers' messages are in the database beside the calling thread's:
+    # tickets opened and replies added by more than one process (one first ticket each)
+    organization = Organization.objects.get(slug="demo")
+    with tenant(organization):
+        received = InboundMessage.objects.filter(mailbox__address__startswith="bench-")
+        assert received.filter(state=InboundState.REPLY).exists()
+        firsts = received.filter(subject="Printer error", state=InboundState.TICKET).count()
+    assert firsts >= details["receivers"]

@@ -17,14 +17,19 @@ is messages over the time spent in the calls. Figures in docs/mail.md.
 from __future__ import annotations
 
 import itertools
+import multiprocessing
+import os
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from django.conf import settings
 
+from deskbase.benchmarks import mail_receiver
 from deskbase.benchmarks.context import Context
 from deskbase.benchmarks.registry import Prepared, Statement, inprocess
 from deskbase.benchmarks.scenarios import bench_customer
@@ -165,3 +170,104 @@ def mail_threaded_reply(ctx: Context) -> Prepared:
         return timed(receive)
 
     return Prepared(worker, details=details, tenant=(organization.id, None))
+
+
+# ------------------------------------------------------------------ throughput on every core
+# One receiver is one Python thread, bounded by one core (the GIL) and its round trips;
+# `deskbase mail serve` and the workers scale by processes. `mail_ingest_throughput`
+# measures that: each call is a batch of messages split over RECEIVERS receivers, the
+# calling thread and RECEIVERS - 1 spawned processes, each with its own database
+# connection (the bench's application role), half new tickets and half threaded replies.
+RECEIVERS = max(2, os.cpu_count() or 2)
+PER_RECEIVER = 20  # messages per receiver per call (alternating new ticket and reply)
+_child: dict[str, Any] = {}
+
+
+def _batch(mailbox: Mailbox, sender: str, first_id: str, count: int) -> list[str]:
+    """`count` messages, alternating a new ticket and a reply to `first_id`; their states."""
+    states = []
+    for n in range(count):
+        if n % 2:
+            raw = _raw(mailbox.address, sender, subject="Re: Printer error", in_reply_to=first_id)
+        else:
+            raw = _raw(mailbox.address, sender, subject=f"Printer error {_next()}")
+        states.append(ingest.receive(mailbox=mailbox, raw=raw, source=Source.PUSH).state)
+    return states
+
+
+def child_start(database: dict[str, Any], media_root: str, mailbox_id: int,
+                 organization_id: int, sender: str) -> None:  # fmt: skip
+    """In each spawned receiver (after django.setup): the parent's database and files."""
+    from django.db import connections
+
+    connections["default"].settings_dict.update(database)
+    settings.MEDIA_ROOT = media_root
+    _lift_caps()
+    with tenant(organization_id):
+        mailbox = Mailbox.objects.select_related("organization").get(pk=mailbox_id)
+    first = ingest.receive(
+        mailbox=mailbox, raw=_raw(mailbox.address, sender, subject="Printer error"),
+        source=Source.PUSH,
+    )  # fmt: skip
+    _child.update(mailbox=mailbox, sender=sender, first=first.message_id)
+    connections["default"].close()
+
+
+def child_batch(count: int) -> list[str]:
+    from django.db import connections
+
+    try:
+        return _batch(_child["mailbox"], _child["sender"], _child["first"], count)
+    finally:
+        # No connection left open between calls: the bench's database outlives nothing here.
+        connections["default"].close()
+
+
+@inprocess("mail_ingest_throughput", "incoming mail on every core: each call is a batch of"
+           " new-ticket mails and threaded replies split over parallel receiver processes,"
+           " each with its own connection", writes=True,
+           main_sql=_message_id_lookups)  # fmt: skip
+def mail_ingest_throughput(ctx: Context) -> Prepared:
+    from django.db import connections
+
+    organization, mailbox, sender = _prepare(ctx)
+    details: dict[str, Any] = {"mailbox": mailbox.address, "sender": sender, "messages": 0,
+                               "receivers": RECEIVERS, "messages_per_call": 0,
+                               "messages_per_second": None}  # fmt: skip
+    database = dict(connections["default"].settings_dict)
+    database["OPTIONS"] = {k: v for k, v in database["OPTIONS"].items() if k != "pool"}
+    pool = ProcessPoolExecutor(
+        max_workers=RECEIVERS - 1, mp_context=multiprocessing.get_context("spawn"),
+        initializer=mail_receiver.start,
+        initargs=(database, str(settings.MEDIA_ROOT), mailbox.id, organization.id, sender),
+    )  # fmt: skip
+    first = ingest.receive(
+        mailbox=mailbox, raw=_raw(mailbox.address, sender, subject="Printer error"),
+        source=Source.PUSH,
+    )  # fmt: skip
+    lock = threading.Lock()
+    spent = [0.0]
+
+    def worker(index: int) -> Callable[[], Any]:
+        def call() -> int:
+            started = time.perf_counter()
+            futures = [pool.submit(mail_receiver.batch, PER_RECEIVER) for _ in range(RECEIVERS - 1)]
+            states = _batch(mailbox, sender, first.message_id, PER_RECEIVER)
+            for future in futures:
+                states += future.result()
+            elapsed = time.perf_counter() - started
+            wrong = set(states) - {InboundState.TICKET, InboundState.REPLY}
+            if wrong:  # a figure for the wrong path would mislead
+                raise RuntimeError(f"bench messages ended {sorted(wrong)}")
+            with lock:
+                spent[0] += elapsed
+                details["messages"] += len(states)
+                details["messages_per_call"] = len(states)
+                details["messages_per_second"] = round(details["messages"] / spent[0], 1)
+            return len(states)
+
+        return call
+
+    prepared = Prepared(worker, details=details, tenant=(organization.id, None))
+    weakref.finalize(prepared, pool.shutdown, wait=True)  # when the run is over
+    return prepared

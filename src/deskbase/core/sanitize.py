@@ -33,10 +33,18 @@ DROPPED_WITH_CONTENT = frozenset(
 )
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 LINK_REL = "noopener noreferrer nofollow"
+# The only images a body may show: files of our own attachment store, by their
+# authenticated download path (the web's `web:download`), e.g. the inline (cid:) images
+# of an incoming mail. No other source: no tracking pixels, no data: URLs.
+ATTACHMENT_IMAGE_SRC = re.compile(r"/files/[0-9]{1,19}/")
+_IMAGE_WITHOUT_SOURCE = re.compile(r"<img(?![^>]*\ssrc=)[^>]*>")
 
 
 def _safe_href(tag: str, attribute: str, value: str) -> str | None:
-    """Only absolute http(s)/mailto links: relative ones would point into the app itself."""
+    """Only absolute http(s)/mailto links: relative ones would point into the app itself.
+    Images only from our own attachments (ATTACHMENT_IMAGE_SRC)."""
+    if tag == "img" and attribute == "src":
+        return value if ATTACHMENT_IMAGE_SRC.fullmatch(value) else None
     if tag != "a" or attribute != "href":
         return value
     # urlsplit drops tabs and newlines like browsers do, so "java\tscript:" is seen as javascript.
@@ -48,17 +56,19 @@ def clean_html(html: str) -> str:
     """The allowlisted subset of `html`: no scripts, styles, event handlers or unsafe URLs."""
     if not html:
         return ""
-    return nh3.clean(
+    cleaned = nh3.clean(
         html,
-        tags=set(ALLOWED_TAGS),
+        tags=set(ALLOWED_TAGS) | {"img"},
         clean_content_tags=set(DROPPED_WITH_CONTENT),
         # "*": nothing generic; nh3 would otherwise keep `lang` and `title` everywhere.
-        attributes={"*": set(), "a": {"href", "title"}},
+        attributes={"*": set(), "a": {"href", "title"}, "img": {"src", "alt"}},
         attribute_filter=_safe_href,
         url_schemes=set(LINK_SCHEMES),
         link_rel=LINK_REL,
         strip_comments=True,
     )
+    # An image whose source was refused goes entirely (nh3 leaves the bare tag).
+    return _IMAGE_WITHOUT_SOURCE.sub("", cleaned) if "<img" in cleaned else cleaned
 
 
 def text_to_html(text: str) -> str:

@@ -26,22 +26,27 @@ nothing is lost, and `reprocess` (accepting it from review) tries again.
 from __future__ import annotations
 
 import hashlib
+import html as html_lib
 import io
 import logging
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from deskbase.accounts import services as people
 from deskbase.accounts.models import Role, User
 from deskbase.core import events
 from deskbase.core.errors import Conflict, ValidationFailed
+from deskbase.core.sanitize import clean_html
 from deskbase.core.tenancy import tenant
 from deskbase.mail import authresults, classify, headers, parse, threading
 from deskbase.mail.models import (
@@ -67,6 +72,8 @@ NO_SUBJECT = "(no subject)"
 EMPTY_BODY = "(no text)"
 SUBJECT_LENGTH = 300
 _PARTICIPANT_EMAIL_MAX = 254
+# src="cid:..." as the mail sanitizer writes it (nh3 always quotes with ").
+_CID_SRC = re.compile(r'(<img\b[^>]*?\ssrc=")cid:([^"]*)"', re.IGNORECASE)
 
 
 @dataclass
@@ -459,7 +466,10 @@ class Pipeline:
             description=body, description_is_html=is_html, channel=Channel.EMAIL,
         )  # fmt: skip
         self._add_participants(ticket, self._copied())
-        notes = self._files(ticket, customer, comment=None)
+        notes, images = self._files(ticket, customer, comment=None)
+        if is_html and images:
+            ticket.description_html = clean_html(self._with_images(body, images))
+            Ticket.objects.filter(pk=ticket.pk).update(description_html=ticket.description_html)
         return Outcome(
             InboundState.TICKET, f"Opened #{ticket.number}: {why}.", ticket=ticket, notes=notes
         )
@@ -472,7 +482,10 @@ class Pipeline:
         )  # fmt: skip
         if not agent:
             self._add_participants(ticket, self._copied())
-        notes = self._files(ticket, author, comment=comment, participant=not agent)
+        notes, images = self._files(ticket, author, comment=comment, participant=not agent)
+        if is_html and images:
+            comment.body_html = clean_html(self._with_images(body, images))
+            TicketComment.objects.filter(pk=comment.pk).update(body_html=comment.body_html)
         return Outcome(InboundState.REPLY, "", ticket=ticket, comment=comment, notes=notes)
 
     def _new_customer(self) -> User:
@@ -517,9 +530,14 @@ class Pipeline:
         *,
         comment: TicketComment | None,
         participant: bool = False,
-    ) -> list[str]:
-        """Attachments and inline images through the attachment service; notes for the rest."""
+    ) -> tuple[list[str], dict[str, int]]:
+        """Attachments and inline images through the attachment service.
+
+        Returns notes for the files not stored, and the stored images by Content-ID
+        (what the body's cid: URLs name).
+        """
         notes: list[str] = []
+        images: dict[str, int] = {}
         limit = settings.MAX_ATTACHMENT_BYTES
         for part in self.msg.parts:
             if part.size > limit or (not part.payload and part.size > 0):
@@ -530,12 +548,28 @@ class Pipeline:
                 continue
             if not part.payload:
                 continue
-            attachments.attachment_add(
+            stored = attachments.attachment_add(
                 organization=self.organization, actor=uploader, ticket=ticket,
                 stream=io.BytesIO(part.payload), file_name=part.filename, comment=comment,
                 mail_participant=participant,
             )  # fmt: skip
-        return notes
+            if part.content_id and stored.content_type.startswith("image/"):
+                images.setdefault(part.content_id, stored.id)
+        return notes, images
+
+    @staticmethod
+    def _with_images(html: str, images: dict[str, int]) -> str:
+        """The mail's HTML with each cid: image pointing at its stored attachment's
+        download URL (authenticated; core.sanitize keeps exactly those images). A cid:
+        naming no stored image stays, and the ticket's sanitizer drops it."""
+
+        def point(match: re.Match[str]) -> str:
+            attachment_id = images.get(unquote(html_lib.unescape(match.group(2))))
+            if attachment_id is None:
+                return match.group(0)
+            return f'{match.group(1)}{reverse("web:download", args=[attachment_id])}"'
+
+        return _CID_SRC.sub(point, html)
 
     # -------------------------------------------------------------- checks
     def _is_participant(self, ticket: Ticket, user: User | None) -> bool:

@@ -3,6 +3,9 @@ verification, caps."""
 
 from __future__ import annotations
 
+import pytest
+
+from deskbase.core.errors import ValidationFailed
 from deskbase.mail import headers, ingest
 from deskbase.mail.models import (
     InboundState,
@@ -233,3 +236,29 @@ def test_a_colleague_on_the_support_domain_is_not_taken_for_our_own_mail(mail_a,
     # Then it opens a ticket like any customer's mail
     assert (inbound.state, inbound.kind) == (InboundState.TICKET, Kind.NORMAL)
     assert inbound.ticket is not None
+
+
+def test_a_message_read_only_in_part_is_received_once_with_its_real_size(
+    mail_a, raw_message, settings
+):
+    # Given a limit of 1000 bytes, and only the start of a 5000-byte message read
+    settings.MAIL_MAX_MESSAGE_BYTES = 1000
+    head = raw_message(subject="Our whole archive", message_id="<big@client.example>")
+    # When it is received with its real size, twice (fetched again after a crash)
+    first = ingest.receive(mailbox=mail_a.mailbox, raw=head, size=5000, source=Source.IMAP,
+                           imap_uidvalidity=7, imap_uid=3)  # fmt: skip
+    again = ingest.receive(mailbox=mail_a.mailbox, raw=head, size=5000, source=Source.IMAP,
+                           imap_uidvalidity=7, imap_uid=3)  # fmt: skip
+    # Then it is recorded once, in review as too large, with its real size and the part kept
+    assert again.pk == first.pk
+    assert (first.state, first.review_cause) == (InboundState.REVIEW, ReviewCause.TOO_LARGE)
+    assert (first.size, first.message_id, first.subject) == (
+        5000, "big@client.example", "Our whole archive",
+    )  # fmt: skip
+    assert "only part of it was read" in first.decision
+    assert ingest.read_raw(first.raw_sha256) == head
+    assert Ticket.objects.count() == 0
+    # And a size smaller than what was read is refused, naming the field
+    with pytest.raises(ValidationFailed) as error:
+        ingest.receive(mailbox=mail_a.mailbox, raw=head, size=10, source=Source.IMAP)
+    assert error.value.field == "size"

@@ -100,11 +100,19 @@ def receive(
     source: str,
     imap_uidvalidity: int | None = None,
     imap_uid: int | None = None,
+    size: int | None = None,
 ) -> InboundMessage:
-    """Record and act on one raw message; commits; returns its row (the same on a repeat)."""
+    """Record and act on one raw message; commits; returns its row (the same on a repeat).
+
+    `size`: the message's real size when `raw` is only part of it (IMAP fetching reads
+    just the header of a message over MAIL_MAX_MESSAGE_BYTES: deskbase.mail.oversize);
+    the row records that size, and a message over the limit waits in review.
+    """
     raw = bytes(raw)
     if not raw:
         raise ValidationFailed.one("raw", "An empty message cannot be received.")
+    if size is not None and size < len(raw):
+        raise ValidationFailed.one("size", "The size is smaller than the bytes given.")
     if source not in Source.values:
         raise ValidationFailed.one("source", f"Unknown source {source!r}.")
     if imap_uid is not None and imap_uidvalidity is None:
@@ -127,7 +135,7 @@ def receive(
                 return existing  # delivered again: already recorded, already acted on
         inbound = InboundMessage.objects.create(
             organization_id=organization_id, mailbox=mailbox, message_id=message_id[:998],
-            message_id_hash=digest, raw_sha256=sha256, size=len(raw), source=source,
+            message_id_hash=digest, raw_sha256=sha256, size=size or len(raw), source=source,
             imap_uidvalidity=imap_uidvalidity, imap_uid=imap_uid,
             sender=sender_of(parsed), subject=subject_of(parsed)[:SUBJECT_LENGTH],
             state=InboundState.REVIEW, review_cause=ReviewCause.FAILED,
@@ -232,11 +240,14 @@ class Pipeline:
     def run(self) -> Outcome:
         limit = settings.MAIL_MAX_MESSAGE_BYTES
         if self.inbound.size > limit and not self.vouched:
+            partly = self.inbound.size > self.msg.size
             return _review(
                 ReviewCause.TOO_LARGE,
                 f"In review: the message is {size_text(self.inbound.size)}, over the "
-                f"{size_text(limit)} limit.",
-            )
+                f"{size_text(limit)} limit"
+                + ("; only part of it was read, the message is still on the mail server."
+                   if partly else "."),
+            )  # fmt: skip
         twin = self._twin()
         if twin is not None:
             return twin

@@ -1,10 +1,9 @@
 """A message over MAIL_MAX_MESSAGE_BYTES that IMAP fetching did not download.
 
 `deskbase.mail.imap` reads such a message's size (RFC822.SIZE) and its header only,
-and hands them here: the message is recorded once, like any other (per organization,
-mailbox and Message-ID hash, under the same lock as `deskbase.mail.ingest.receive`,
-announced as `mail.received` like it), straight into review with the cause "too
-large", its real size and a decision that says so. What is kept as its raw message
+and hands them here: the message goes through `deskbase.mail.ingest.receive` with its
+real size (`size=`), so it is recorded once like any other and waits in review with
+the cause "too large" and a decision that says so. What is kept as its raw message
 is its header with a short plain-text body saying that the rest was not downloaded
 and is still on the mail server; so accepting it from review opens a ticket that
 says the same, rather than a silent empty one. (Pushed mail never gets here:
@@ -17,13 +16,9 @@ import email.parser
 import email.policy
 
 from django.conf import settings
-from django.utils import timezone
 
-from deskbase.core import events
-from deskbase.core.tenancy import tenant
-from deskbase.mail import headers, ingest, parse
-from deskbase.mail.models import InboundMessage, InboundState, Mailbox, ReviewCause
-from deskbase.organizations.models import Organization
+from deskbase.mail import ingest
+from deskbase.mail.models import InboundMessage, Mailbox
 
 # Headers about the body that was not read: they would describe the note instead.
 _BODY_HEADERS = {"content-type", "content-transfer-encoding", "content-disposition",
@@ -58,36 +53,10 @@ def receive_too_large(
     imap_uid: int | None = None,
 ) -> InboundMessage:
     """Record the large message in review, once; commits; returns its row."""
-    limit = settings.MAIL_MAX_MESSAGE_BYTES
-    raw = kept_message(header, size=size, limit=limit, folder=mailbox.imap_folder)
-    sha256 = ingest.store_raw(raw)
-    parsed = parse.parse(raw)
-    message_id = parsed.message_id  # never empty: parse generates one from the bytes
-    digest = headers.message_id_hash(message_id)
-    organization_id = mailbox.organization_id
-    with tenant(organization_id):
-        ingest.lock_message(organization_id, digest)
-        existing = InboundMessage.objects.filter(
-            organization_id=organization_id, mailbox_id=mailbox.id, message_id_hash=digest
-        ).first()
-        if existing is not None:
-            return existing
-        inbound = InboundMessage.objects.create(
-            organization_id=organization_id, mailbox=mailbox, message_id=message_id[:998],
-            message_id_hash=digest, raw_sha256=sha256, size=size, source=source,
-            imap_uidvalidity=imap_uidvalidity, imap_uid=imap_uid,
-            sender=ingest.sender_of(parsed),
-            subject=ingest.subject_of(parsed)[: ingest.SUBJECT_LENGTH],
-            state=InboundState.REVIEW, review_cause=ReviewCause.TOO_LARGE,
-            decision="Being processed.", processed_at=timezone.now(),
-        )  # fmt: skip
-        outcome = ingest.Outcome(
-            InboundState.REVIEW,
-            f"In review: the message is {ingest.size_text(size)}, over the"
-            f" {ingest.size_text(limit)} limit; only its header was read, the message is"
-            " still on the mail server.",
-            cause=ReviewCause.TOO_LARGE,
-        )
-        with events.announce(events.MAIL_RECEIVED, Organization(id=organization_id), None, inbound):
-            ingest.record(inbound, outcome)
-    return inbound
+    raw = kept_message(
+        header, size=size, limit=settings.MAIL_MAX_MESSAGE_BYTES, folder=mailbox.imap_folder
+    )
+    return ingest.receive(
+        mailbox=mailbox, raw=raw, size=max(size, len(raw)), source=source,
+        imap_uidvalidity=imap_uidvalidity, imap_uid=imap_uid,
+    )  # fmt: skip

@@ -252,6 +252,9 @@ MAIL_ATTACHMENTS_MAX_BYTES = config.env_int("DESKBASE_MAIL_ATTACHMENTS_MAX_BYTES
 # without IDLE, and the timeout of connecting and of each read or write.
 MAIL_POLL_SECONDS = config.env_int("DESKBASE_MAIL_POLL_SECONDS", 60)
 MAIL_IMAP_TIMEOUT_SECONDS = config.env_int("DESKBASE_MAIL_IMAP_TIMEOUT_SECONDS", 30)
+# Mail servers on loopback, private, link-local or multicast addresses: refused unless
+# allowed here (deskbase.mail.hosts: an admin must not probe the internal network).
+MAIL_ALLOW_PRIVATE_HOSTS = config.env_bool("DESKBASE_MAIL_ALLOW_PRIVATE_HOSTS", False)
 # -------------------------------------------------------------------- cache
 # Local memory by default; Redis (shared by every server process) when REDIS_URL
 # is set. docs/caching.md. Entries are invalidated by per-organization version keys

@@ -175,7 +175,8 @@ def test_deleting_a_mailbox_hides_it(tenant_a):
     assert admin.get("/mailboxes").json() == []
 
 
-def test_a_connection_test_answers_with_the_servers_refusal(tenant_a):
+def test_a_connection_test_answers_with_the_servers_refusal(tenant_a, settings):
+    settings.MAIL_ALLOW_PRIVATE_HOSTS = True  # the test server is on 127.0.0.1
     admin = ApiClient(tenant_a.admin)
     with refusing_imap() as port:
         box = mailbox(tenant_a, inbound="imap", imap_host="127.0.0.1", imap_port=port,

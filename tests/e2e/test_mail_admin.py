@@ -12,7 +12,8 @@ from tests.mail.admin_servers import IMAP_REFUSAL, refusing_imap
 SECRET = "browser-imap-secret-1"
 
 
-def test_an_admin_adds_a_mailbox_and_sees_the_failed_connection_test(world, new_page):
+def test_an_admin_adds_a_mailbox_and_sees_the_failed_connection_test(world, new_page, settings):
+    settings.MAIL_ALLOW_PRIVATE_HOSTS = True  # the test server is on 127.0.0.1
     page = signed_in_page(new_page, world.admin.email)
     page.get_by_role("link", name="Administration").click()
     page.get_by_role("link", name="Mailboxes").click()

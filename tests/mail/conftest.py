@@ -3,7 +3,8 @@
 - `mail_a`, `mail_b`: a `MailWorld` each (the tenant's people and a push mailbox,
   support@acme.test and support@globex.test);
 - `raw_message(...)`: a raw message (bytes) built with email.message.EmailMessage;
-- `mail_media` (autouse): attachments and raw .eml files go to a temporary directory.
+- `mail_media` (autouse): attachments and raw .eml files go to a temporary directory;
+- `private_mail_hosts` (autouse): mail servers on 127.0.0.1 are allowed.
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ def make_mailbox(world: TenantWorld, address: str, **fields) -> Mailbox:
 def mail_media(settings, tmp_path) -> Path:
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def private_mail_hosts(settings) -> None:
+    """The tests' mail servers (Dovecot, aiosmtpd) listen on 127.0.0.1."""
+    settings.MAIL_ALLOW_PRIVATE_HOSTS = True
 
 
 @pytest.fixture

@@ -93,7 +93,8 @@ def test_another_tenants_mailbox_is_a_404(tenant_a, tenant_b):
     assert Mailbox.objects.get(pk=theirs.pk).deleted_at is None
 
 
-def test_the_test_button_shows_the_servers_refusal_on_the_list(tenant_a):
+def test_the_test_button_shows_the_servers_refusal_on_the_list(tenant_a, settings):
+    settings.MAIL_ALLOW_PRIVATE_HOSTS = True  # the test server is on 127.0.0.1
     client = signed_in(tenant_a.admin)
     with refusing_imap() as port:
         box = mailbox(tenant_a, inbound="imap", imap_host="127.0.0.1", imap_port=port,

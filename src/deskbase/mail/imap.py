@@ -31,6 +31,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -44,9 +45,14 @@ from django.db.models import F, Value
 from django.db.models.functions import Greatest, Now
 from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import IMAPClientError
+from imapclient.imap4 import IMAP4WithTimeout
+from imapclient.tls import IMAP4_TLS
+from imapclient.tls import wrap_socket as tls_wrap_socket
 
 from deskbase.core.tenancy import tenant
+from deskbase.mail import hosts
 from deskbase.mail.crypto import SecretUnreadable, decrypt
+from deskbase.mail.hosts import HostRefused
 from deskbase.mail.models import Inbound, Mailbox, Security
 
 logger = logging.getLogger(__name__)
@@ -186,6 +192,83 @@ def default_receive_too_large() -> ReceiveTooLarge:
     return receive_too_large
 
 
+# ------------------------------------------------------------------ the client
+class _PinnedPlain(IMAP4WithTimeout):
+    """imapclient's plain connection, to the address resolved and checked once."""
+
+    def __init__(self, host: str, port: int, timeout: float | None, *, address: str) -> None:
+        self._address = address
+        super().__init__(host, port, timeout)
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        seconds = timeout if timeout is not None else self._timeout
+        return socket.create_connection((self._address, self.port), seconds)
+
+
+class _PinnedTLS(IMAP4_TLS):
+    """imapclient's TLS connection to the checked address; the certificate is checked
+    against the host name."""
+
+    def __init__(self, host: str, port: int, context: ssl.SSLContext | None,
+                 timeout: float | None, *, address: str) -> None:  # fmt: skip
+        self._address = address
+        super().__init__(host, port, context, timeout)
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        seconds = timeout if timeout is not None else self._timeout
+        sock = socket.create_connection((self._address, self.port), seconds)
+        return tls_wrap_socket(sock, self.ssl_context, self.host)
+
+
+class PinnedIMAPClient(IMAPClient):
+    """IMAPClient connecting to `address` (deskbase.mail.hosts.resolve) for `host`."""
+
+    def __init__(self, host: str, *, address: str, **kwargs: Any) -> None:
+        self._address = address
+        super().__init__(host, **kwargs)
+
+    def _create_IMAP4(self) -> Any:  # imapclient.s name
+        seconds = getattr(self._timeout, "connect", None)
+        if self.ssl:
+            return _PinnedTLS(self.host, self.port, self.ssl_context, seconds,
+                              address=self._address)  # fmt: skip
+        return _PinnedPlain(self.host, self.port, seconds, address=self._address)
+
+
+def connect(mailbox: Mailbox, *, timeout: float | None = None) -> IMAPClient:
+    """A connection to the mailbox's IMAP server (TLS or STARTTLS as configured), not
+    logged in. The host is resolved and checked once (HostRefused: an internal address)
+    and that address is the one connected to."""
+    seconds = float(timeout if timeout is not None else setting("MAIL_IMAP_TIMEOUT_SECONDS"))
+    port = mailbox.imap_port or (993 if mailbox.imap_security == Security.TLS else 143)
+    address = hosts.resolve(mailbox.imap_host, port, field="imap_host")
+    context = ssl.create_default_context()
+    client = PinnedIMAPClient(
+        mailbox.imap_host, address=address, port=port,
+        ssl=mailbox.imap_security == Security.TLS, ssl_context=context,
+        timeout=SocketTimeout(connect=seconds, read=seconds),
+    )  # fmt: skip
+    if mailbox.imap_security == Security.STARTTLS:
+        client.starttls(context)
+    return client
+
+
+def check_login(mailbox: Mailbox, password: str, *, timeout: float) -> str:
+    """The administration's connection test: connect, log in, open the folder read-only
+    (nothing on the server or the mailbox row changes); the server's answer to the login.
+    Raises what the server or the connection raised (IMAPClientError, OSError),
+    HostRefused for an internal address."""
+    client = connect(mailbox, timeout=timeout)
+    try:
+        said = client.login(mailbox.imap_username, password)
+        client.select_folder(mailbox.imap_folder or "INBOX", readonly=True)
+        answer = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
+        return answer.strip() or "logged in"
+    finally:
+        with contextlib.suppress(Exception):
+            client.logout()
+
+
 # ------------------------------------------------------------------ one connection
 class ImapSession:
     """One connection to a mailbox's server with its folder selected."""
@@ -252,17 +335,10 @@ class ImapSession:
         return result
 
     def _connect(self) -> IMAPClient:
-        mailbox = self.mailbox
-        seconds = float(setting("MAIL_IMAP_TIMEOUT_SECONDS"))
-        timeout = SocketTimeout(connect=seconds, read=seconds)
-        context = ssl.create_default_context()
-        client = IMAPClient(
-            mailbox.imap_host, port=mailbox.imap_port, ssl=mailbox.imap_security == Security.TLS,
-            ssl_context=context, timeout=timeout,
-        )  # fmt: skip
-        if mailbox.imap_security == Security.STARTTLS:
-            client.starttls(context)
-        return client
+        try:
+            return connect(self.mailbox)
+        except HostRefused as exc:
+            raise ServerError(exc.errors["imap_host"][0]) from None
 
     def close(self) -> None:
         client, self.client = self.client, None

@@ -6,14 +6,15 @@ Passwords and the DKIM key arrive in clear, are stored encrypted (deskbase.mail.
 and never leave again: events carry "(secret)" instead of their values, and nothing
 here logs them. An empty secret on update keeps the stored one.
 
-`mailbox_test` logs in to the IMAP server and opens the SMTP connection with short
-timeouts, outside any transaction, and stores what the servers answered.
+`mailbox_test` logs in to the IMAP server (with the fetcher's client, deskbase.mail.imap)
+and opens the SMTP connection with short timeouts, outside any transaction, and stores
+what the servers answered. A host on the internal network is refused with a field
+error before anything connects to it (deskbase.mail.hosts).
 """
 
 from __future__ import annotations
 
 import contextlib
-import imaplib
 import smtplib
 import socket
 import ssl
@@ -23,13 +24,14 @@ from typing import Any
 
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from django.utils import timezone
+from imapclient.exceptions import IMAPClientError
 
 from deskbase.accounts.models import Role, User
 from deskbase.core import events
 from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed, validated
 from deskbase.core.tenancy import tenant, tenant_atomic
 from deskbase.core.updates import model_update
-from deskbase.mail import crypto
+from deskbase.mail import crypto, hosts, imap
 from deskbase.mail.models import Inbound, Mailbox, Security
 from deskbase.organizations.models import Organization
 
@@ -248,35 +250,42 @@ def _failure(error: BaseException) -> str:
 
 
 def _imap_login(mailbox: Mailbox, password: str) -> str:
-    context = ssl.create_default_context()
-    host, port = mailbox.imap_host, mailbox.imap_port or 993
-    client: imaplib.IMAP4
-    if mailbox.imap_security == Security.TLS:
-        client = imaplib.IMAP4_SSL(host, port, ssl_context=context, timeout=TEST_TIMEOUT)
-    else:
-        client = imaplib.IMAP4(host, port, timeout=TEST_TIMEOUT)
-    try:
-        if mailbox.imap_security == Security.STARTTLS:
-            client.starttls(ssl_context=context)
-        _status, said = client.login(mailbox.imap_username, password)
-        answer = _words(said)
-        status, selected = client.select(mailbox.imap_folder or "INBOX", readonly=True)
-        if status != "OK":
-            raise imaplib.IMAP4.error(f"folder {mailbox.imap_folder}: {_words(selected)}")
-        return answer or "logged in"
-    finally:
-        with contextlib.suppress(OSError, imaplib.IMAP4.error):
-            client.logout()
+    # The fetcher's own client (deskbase.mail.imap), its folder opened read-only.
+    return imap.check_login(mailbox, password, timeout=TEST_TIMEOUT)
+
+
+class _PinnedSMTP(smtplib.SMTP):
+    """smtplib's client connecting to the address checked by deskbase.mail.hosts; the
+    host name stays for STARTTLS's certificate check."""
+
+    def __init__(self, address: str, **kwargs: Any) -> None:
+        self._address = address
+        super().__init__(**kwargs)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return socket.create_connection((self._address, port), timeout)
+
+
+class _PinnedSMTPSSL(smtplib.SMTP_SSL):
+    def __init__(self, address: str, **kwargs: Any) -> None:
+        self._address = address
+        super().__init__(**kwargs)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = socket.create_connection((self._address, port), timeout)
+        return self.context.wrap_socket(sock, server_hostname=host)
 
 
 def _smtp_login(mailbox: Mailbox, password: str) -> str:
     context = ssl.create_default_context()
     host, port = mailbox.smtp_host, mailbox.smtp_port or 587
+    address = hosts.resolve(host, port, field="smtp_host")
     client: smtplib.SMTP
     if mailbox.smtp_security == Security.TLS:
-        client = smtplib.SMTP_SSL(host, port, timeout=TEST_TIMEOUT, context=context)
+        client = _PinnedSMTPSSL(address, host=host, port=port, timeout=TEST_TIMEOUT,
+                                context=context)  # fmt: skip
     else:
-        client = smtplib.SMTP(host, port, timeout=TEST_TIMEOUT)
+        client = _PinnedSMTP(address, host=host, port=port, timeout=TEST_TIMEOUT)
     try:
         code, banner = client.ehlo()
         answer = f"{code} {_words(banner).splitlines()[0] if banner else ''}".strip()
@@ -297,7 +306,9 @@ def _attempt(service: str, run: Callable[[], str]) -> Answer:
         return Answer(service, True, run())
     except crypto.SecretUnreadable as error:
         return Answer(service, False, str(error))
-    except (OSError, imaplib.IMAP4.error, smtplib.SMTPException, ssl.SSLError) as error:
+    except IMAPClientError as error:
+        return Answer(service, False, imap.server_text(error))
+    except (OSError, smtplib.SMTPException, ssl.SSLError) as error:
         return Answer(service, False, _failure(error))
 
 

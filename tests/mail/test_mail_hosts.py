@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
         ("127.0.0.1", "loopback"), ("::1", "loopback"), ("::ffff:127.0.0.1", "loopback"),
         ("10.1.2.3", "private"), ("192.168.0.10", "private"), ("fd00::1", "private"),
         ("169.254.169.254", "link-local"), ("fe80::1", "link-local"),
-        ("224.0.0.251", "multicast"), ("0.0.0.0", "unspecified"),
+        ("224.0.0.251", "multicast"), ("0.0.0.0", "unspecified"),  # noqa: S104
         ("100.64.0.1", "non-public"), ("93.184.215.14", None), ("2606:4700::1111", None),
     ],
 )  # fmt: skip

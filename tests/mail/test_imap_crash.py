@@ -52,6 +52,7 @@ def run_fetch(session_cluster, workdir, mail_key) -> Callable[..., subprocess.Po
         DATABASE_APP_URL=session_cluster.url(APP_ROLE, database=database),
         DESKBASE_VAR_DIR=str(workdir / "var"),
         DESKBASE_MAIL_KEY=mail_key,
+        DESKBASE_MAIL_ALLOW_PRIVATE_HOSTS="1",  # Dovecot on 127.0.0.1
     )
 
     def start() -> subprocess.Popen:

@@ -57,6 +57,7 @@ def test_the_worker_fetches_mail_as_it_arrives_and_stops_promptly(
         DATABASE_URL=session_cluster.url(OWNER_ROLE, database=database),
         DATABASE_APP_URL=session_cluster.url(APP_ROLE, database=database),
         DESKBASE_VAR_DIR=str(workdir / "var"), DESKBASE_MAIL_KEY=key,
+        DESKBASE_MAIL_ALLOW_PRIVATE_HOSTS="1",  # Dovecot on 127.0.0.1
     )  # fmt: skip
     worker = subprocess.Popen([DESKBASE, "worker"], env=env, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
@@ -196,3 +197,57 @@ def test_a_server_without_idle_is_polled(tenant_a, settings):
         finally:
             loop.stop()
             loop.join(10)
+
+
+@pytest.mark.django_db
+def test_a_mailbox_is_read_by_one_fetcher_at_a_time(tenant_a, dovecot):
+    # Given three messages, and two fetchers of the same mailbox (as two workers run them)
+    for n in range(3):
+        dovecot.append("acme", build_message(subject=f"Message {n}"))
+    mailbox = imap_mailbox(tenant_a, dovecot, "acme")
+    by_first, by_second = Recorder(), Recorder()
+    second = fetching.FetchLoop(mailbox.pk, tenant_a.org.id, receive=by_second)
+
+    def first_receives(**kwargs: Any) -> None:
+        # While the first fetcher is in the middle of its pass, the second takes a turn
+        if not by_first.subjects:
+            second.one_pass()
+        by_first(**kwargs)
+
+    first = fetching.FetchLoop(mailbox.pk, tenant_a.org.id, receive=first_receives)
+    try:
+        # When the first reads the mailbox and the second tries meanwhile
+        first.one_pass()
+        # Then every message was handed over exactly once, by the first
+        assert sorted(by_first.subjects) == ["Message 0", "Message 1", "Message 2"]
+        assert by_second.subjects == []
+        # When the first stops, the second takes the mailbox over and reads what is new
+        first.release()
+        dovecot.append("acme", build_message(subject="Message 3"))
+        second.one_pass()
+        assert by_second.subjects == ["Message 3"]
+        assert len(by_first.subjects) == 3
+    finally:
+        first.release()
+        second.release()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_supervisors_hand_every_message_over_exactly_once(tenant_a, dovecot):
+    # Given ten messages and two workers' mail fetching at once
+    for n in range(10):
+        dovecot.append("acme", build_message(subject=f"Message {n}"))
+    imap_mailbox(tenant_a, dovecot, "acme")
+    received = Recorder()
+    workers = [fetching.MailFetching(rescan_seconds=3600, receive=received) for _ in range(2)]
+    try:
+        for worker in workers:
+            worker.scan()
+        wait_until(lambda: len(received.subjects) >= 10, 60, "the messages fetched")
+        dovecot.append("acme", build_message(subject="Message 10"))
+        wait_until(lambda: len(received.subjects) >= 11, 60, "the new message fetched")
+    finally:
+        for worker in workers:
+            worker.stop()
+    # Then each message was handed over once, whichever worker read it
+    assert sorted(received.subjects) == sorted(f"Message {n}" for n in range(11))

@@ -14,17 +14,25 @@ without IDLE, a pause of MAIL_POLL_SECONDS. A refused login or a lost server is
 recorded on the mailbox and tried again after a back-off (10 s doubling to 10
 minutes); the other mailboxes' loops are not affected. `stop()` ends every loop
 within about a second, IDLE included.
+
+Several workers (two `deskbase worker` processes, on one machine or several) each run
+a loop per mailbox, but a mailbox is read by one of them at a time: a loop reads only
+while it holds the mailbox's lease (`MailboxLease`, a PostgreSQL advisory lock on a
+connection of its own); the others check again every LEASE_RETRY_SECONDS and take
+over when the holder stops or dies.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+import psycopg
+from django.db import connection, connections
 from imapclient.exceptions import IMAPClientError
 
 from deskbase.mail import imap
@@ -33,6 +41,9 @@ from deskbase.mail.models import Inbound, Mailbox
 logger = logging.getLogger(__name__)
 
 RESCAN_SECONDS = 30.0
+# The advisory lock class of the mailbox leases ("mail" in ASCII); the key is the id.
+LEASE_CLASS = 0x6D61696C
+LEASE_RETRY_SECONDS = 30.0
 FIRST_BACKOFF = 10.0
 MAX_BACKOFF = 600.0
 # What decides a loop's connection: a change of any of these restarts it.
@@ -65,8 +76,58 @@ def failing_mailboxes() -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+class MailboxLease:
+    """The right to read one mailbox, held by one process at a time.
+
+    A session-level PostgreSQL advisory lock on (LEASE_CLASS, mailbox id), taken on a
+    connection of its own (not Django's, which goes back to the pool between passes
+    and would carry the lock along): as long as that connection lives, no other
+    worker reads the mailbox; when the process ends or is killed, PostgreSQL drops the
+    connection and the lock with it, and another worker's loop takes the mailbox over.
+    """
+
+    def __init__(self, mailbox_id: int) -> None:
+        self.mailbox_id = mailbox_id
+        self._conn: psycopg.Connection | None = None
+
+    def hold(self) -> bool:
+        """True while this process holds the lease: taken now, or still held (its
+        connection answers). False: another process reads the mailbox."""
+        if self._conn is not None:
+            try:
+                self._conn.execute("SELECT 1")
+                return True
+            except psycopg.Error:  # the connection (and so the lock) is gone
+                self.release()
+        params = connections["default"].get_connection_params()
+        params.pop("pool", None)
+        conn = psycopg.connect(**params, autocommit=True)
+        try:
+            row = conn.execute(
+                "SELECT pg_try_advisory_lock(%s, %s)", [LEASE_CLASS, self.mailbox_id]
+            ).fetchone()
+        except BaseException:
+            conn.close()
+            raise
+        if not row or not row[0]:
+            conn.close()
+            return False
+        self._conn = conn
+        return True
+
+    def release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                conn.close()  # ends the session: the lock goes with it
+
+
 class FetchLoop:
-    """Keeps one mailbox fetched until stopped: connect, read, IDLE or poll, again."""
+    """Keeps one mailbox fetched until stopped: connect, read, IDLE or poll, again.
+
+    Only while it holds the mailbox's lease (MailboxLease): a loop of another worker
+    process for the same mailbox waits, trying again every LEASE_RETRY_SECONDS.
+    """
 
     def __init__(self, mailbox_id: int, organization_id: int, **session: Any) -> None:
         self.mailbox_id = mailbox_id
@@ -77,6 +138,7 @@ class FetchLoop:
             target=self._run, name=f"mail-fetch-{mailbox_id}", daemon=True
         )
         self.imap: imap.ImapSession | None = None
+        self.lease = MailboxLease(mailbox_id)
 
     def start(self) -> FetchLoop:
         self.thread.start()
@@ -92,8 +154,13 @@ class FetchLoop:
         try:
             self.run()
         finally:
-            self._disconnect()
+            self.release()
             connection.close()
+
+    def release(self) -> None:
+        """Disconnect from the server and give the mailbox up to other workers."""
+        self._disconnect()
+        self.lease.release()
 
     def run(self) -> None:
         delay = FIRST_BACKOFF
@@ -118,6 +185,10 @@ class FetchLoop:
         mailbox = imap.load_mailbox(self.mailbox_id, self.organization_id)
         if mailbox is None:
             return None
+        if not self.lease.hold():
+            # Another worker reads this mailbox: look again later, in case it stops.
+            self._disconnect()
+            return LEASE_RETRY_SECONDS
         if self.imap is None:
             session = imap.ImapSession(mailbox, **self.session_kwargs)
             result = session.open()

@@ -178,7 +178,9 @@ def mail_threaded_reply(ctx: Context) -> Prepared:
 # measures that: each call is a batch of messages split over RECEIVERS receivers, the
 # calling thread and RECEIVERS - 1 spawned processes, each with its own database
 # connection (the bench's application role), half new tickets and half threaded replies.
-RECEIVERS = max(2, os.cpu_count() or 2)
+# One per core by default (at least two); DESKBASE_BENCH_MAIL_RECEIVERS sets another
+# number (a receiver mostly waits on database round trips, so more than the cores help).
+RECEIVERS = int(os.environ.get("DESKBASE_BENCH_MAIL_RECEIVERS") or max(2, os.cpu_count() or 2))
 PER_RECEIVER = 20  # messages per receiver per call (alternating new ticket and reply)
 _child: dict[str, Any] = {}
 

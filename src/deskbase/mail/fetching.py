@@ -187,6 +187,8 @@ class FetchLoop:
             return None
         if not self.lease.hold():
             # Another worker reads this mailbox: look again later, in case it stops.
+            logger.info("mailbox %s (%s): read by another worker; looking again in %g s",
+                        mailbox.pk, mailbox.address, LEASE_RETRY_SECONDS)  # fmt: skip
             self._disconnect()
             return LEASE_RETRY_SECONDS
         if self.imap is None:

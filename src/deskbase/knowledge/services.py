@@ -95,7 +95,8 @@ def category_create(
         description=(description or "").strip(), position=position,
     )  # fmt: skip
     validated(category)
-    category.save()
+    with events.announce(events.KB_CATEGORY_CREATED, organization, actor, category):
+        category.save()
     return category
 
 
@@ -110,7 +111,10 @@ def category_update(
     update = model_update(current, fields=("name", "slug", "description", "position"), data=data)
     if update:
         validated(current)
-        update.save()
+        with events.announce(
+            events.KB_CATEGORY_UPDATED, organization, actor, current, **update.changes
+        ):
+            update.save()
     return current
 
 
@@ -121,7 +125,8 @@ def category_delete(*, organization: Organization, actor: User, category_id: int
     current = _live(Category, organization, category_id, field="category", lock=True)
     if Section.objects.filter(organization_id=organization.id, category_id=current.pk).exists():
         raise Conflict("this category still has sections", field="category")
-    current.soft_delete(actor)
+    with events.announce(events.KB_CATEGORY_SOFT_DELETED, organization, actor, current):
+        current.soft_delete(actor)
     return current
 
 
@@ -141,7 +146,8 @@ def section_create(
         visibility=visibility, position=position,
     )  # fmt: skip
     validated(section)
-    section.save()
+    with events.announce(events.KB_SECTION_CREATED, organization, actor, section):
+        section.save()
     return section
 
 
@@ -164,7 +170,10 @@ def section_update(
     update = model_update(current, fields=fields, data=data)
     if update:
         validated(current)
-        update.save()
+        with events.announce(
+            events.KB_SECTION_UPDATED, organization, actor, current, **update.changes
+        ):
+            update.save()
     return current
 
 
@@ -175,7 +184,8 @@ def section_delete(*, organization: Organization, actor: User, section_id: int) 
     current = _live(Section, organization, section_id, field="section", lock=True)
     if Article.objects.filter(organization_id=organization.id, section_id=current.pk).exists():
         raise Conflict("this section still has articles", field="section")
-    current.soft_delete(actor)
+    with events.announce(events.KB_SECTION_SOFT_DELETED, organization, actor, current):
+        current.soft_delete(actor)
     return current
 
 
@@ -310,7 +320,10 @@ def article_update(
     update = model_update(current, fields=("section_id", "tags"), data=data)
     if update:
         validated(current)
-        update.save()
+        with events.announce(
+            events.ARTICLE_UPDATED, organization, actor, current, **update.changes
+        ):
+            update.save()
     return current
 
 
@@ -336,7 +349,8 @@ def article_restore(*, organization: Organization, actor: User, article_id: int)
     )
     if current is None:
         raise NotFound(f"no deleted article {article_id}", field="article")
-    current.restore(actor)
+    with events.announce(events.ARTICLE_RESTORED, organization, actor, current):
+        current.restore(actor)
     return current
 
 
@@ -364,8 +378,12 @@ def translation_review(
         raise Conflict(f"a {current.review_state} translation cannot become {state}", field="state")
     if state == ReviewState.APPROVED:
         ensure_publisher(actor, "approve articles")
-    current.review_state = state
-    current.save(update_fields=["review_state"])
+    with events.announce(
+        events.ARTICLE_REVIEWED, organization, actor, current,
+        review_state=(current.review_state, state),
+    ):  # fmt: skip
+        current.review_state = state
+        current.save(update_fields=["review_state"])
     current.refresh_from_db(fields=["updated_at"])
     return current
 
@@ -505,6 +523,16 @@ def feedback_record(
     elif reason not in FeedbackReason.values:
         raise ValidationFailed.one("reason", "Say why: " + ", ".join(FeedbackReason.values) + ".")
     comment = (comment or "").strip()[:1000]
+    answer = Feedback(
+        organization_id=organization.id, article_id=article_id, language=language,
+        visitor=visitor, helpful=helpful, reason=reason, comment=comment,
+    )  # fmt: skip
+    with events.announce(events.ARTICLE_RATED, organization, actor, answer) as rated:
+        rated.instance = _upsert_feedback(answer)
+    return rated.instance
+
+
+def _upsert_feedback(answer: Feedback) -> Feedback:
     with connection.cursor() as cursor:
         cursor.execute(
             """INSERT INTO knowledge_feedback
@@ -514,8 +542,11 @@ def feedback_record(
                SET helpful = EXCLUDED.helpful, reason = EXCLUDED.reason,
                    comment = EXCLUDED.comment, language = EXCLUDED.language
                RETURNING id""",
-            [organization.id, article_id, language, visitor, helpful, reason, comment],
-        )
+            [
+                answer.organization_id, answer.article_id, answer.language, answer.visitor,
+                answer.helpful, answer.reason, answer.comment,
+            ],
+        )  # fmt: skip
         (pk,) = cursor.fetchone()
     return Feedback.objects.get(pk=pk)
 

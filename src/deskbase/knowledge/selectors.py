@@ -365,28 +365,20 @@ SELECT t.id, t.article_id, t.language, t.slug, r.title, m.rank,
 FROM (SELECT CASE WHEN %(prefix)s AND w.q::text ~ '''$' THEN (w.q::text || ':*')::tsquery
                   ELSE w.q END AS q
       FROM (SELECT {parse}(knowledge_config(%(lang)s), %(text)s) AS q) w) q,
-     knowledge_match(q.q, %(lang)s) m
+     knowledge_match_visible(q.q, %(lang)s, %(visible)s::text[], %(limit)s::integer) m
 JOIN knowledge_translation t ON t.id = m.translation_id
 JOIN knowledge_revision r ON r.id = t.published_revision_id
-JOIN knowledge_article a ON a.id = t.article_id
-JOIN knowledge_section s ON s.id = a.section_id
-JOIN knowledge_category c ON c.id = s.category_id
-WHERE a.deleted_at IS NULL AND s.deleted_at IS NULL AND c.deleted_at IS NULL
-  AND s.visibility = ANY(%(visible)s)
 ORDER BY m.rank DESC, t.id
-LIMIT %(limit)s
 """
+# knowledge_match_visible (migration 0004) drops deleted and invisible articles and
+# keeps the best `limit` where the matches are found: only that page is joined here.
 # any_word: every word may match ("printer offline paper" finds an article about any
 # of them), the best first: for suggesting articles from what a customer types.
 SUGGEST_SQL = """
 SELECT t.id, t.article_id, t.language, t.slug, t.search_title AS title, m.similarity
-FROM knowledge_similar(%(text)s, %(lang)s) m
+FROM knowledge_similar_visible(%(text)s, %(lang)s, %(visible)s::text[], %(limit)s::integer) m
 JOIN knowledge_translation t ON t.id = m.translation_id
-JOIN knowledge_article a ON a.id = t.article_id
-JOIN knowledge_section s ON s.id = a.section_id
-WHERE a.deleted_at IS NULL AND s.deleted_at IS NULL AND s.visibility = ANY(%(visible)s)
 ORDER BY m.similarity DESC, t.id
-LIMIT %(limit)s
 """
 
 

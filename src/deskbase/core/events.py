@@ -224,6 +224,11 @@ ARTICLE_REVIEWED = declare(
     changes="review_state",
 )
 ARTICLE_RATED = declare("article.rated", when="feedback_record", instance="knowledge.Feedback")
+ARTICLE_ATTACHMENT_ADDED = declare(
+    "article_attachment.added",
+    when="article_attachment_add",
+    instance="knowledge.ArticleAttachment",
+)
 KB_CATEGORY_CREATED = declare(
     "kb_category.created", when="category_create", instance="knowledge.Category"
 )

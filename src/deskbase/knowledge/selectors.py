@@ -7,8 +7,8 @@ sections). Readers see published translations only; an article they may not see,
 another tenant's, is a NotFound.
 
 Query budgets: `help_center` 1; `section_articles` 2; `readable_article` 1;
-`article_list` 2; `article_detail` 2; `search` 1 (+1 for suggestions when nothing
-matched, +1 to log it); `suggest` 1.
+`article_list` 2; `article_detail` 2; `readable_attachment` 1; `attachments` 2;
+`search` 1 (+1 for suggestions when nothing matched, +1 to log it); `suggest` 1.
 """
 
 from __future__ import annotations
@@ -17,16 +17,25 @@ import difflib
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.db import DatabaseError, connection
-from django.db.models import F, Prefetch, Q
+from django.db.models import Exists, F, OuterRef, Prefetch, Q
 
 from deskbase.accounts.models import User
 from deskbase.core.errors import NotFound, ValidationFailed
 from deskbase.core.tenancy import tenant
-from deskbase.knowledge.models import Article, Category, Revision, Section, Translation, Visibility
+from deskbase.knowledge.models import (
+    Article,
+    ArticleAttachment,
+    Category,
+    Revision,
+    Section,
+    Translation,
+    Visibility,
+)
 from deskbase.search.query import START, STOP, clean, normalized, prefix_last, without_tags
+from deskbase.tickets.attachments import path_for
 from deskbase.tickets.permissions import is_staff_member
 
 MAX_PAGE = 100
@@ -227,6 +236,61 @@ def readable_article(
         section=article.section, category=article.section.category,
         fallback=chosen.language != (asked or own), languages=sorted(by_language),
     )  # fmt: skip
+
+
+# ------------------------------------------------------------------ files
+def readable_attachment(reader: Reader, attachment_id: int) -> ArticleAttachment:
+    """An article's file as the reader may download it. Staff: any file of a live
+    article of their organization (drafts' images too). Others: only a file that a
+    published revision refers to, of a live article in a section they may see.
+    Anything else — another tenant's, a hidden article's, one no published text shows —
+    is NotFound. One query."""
+    with tenant(reader.organization_id, reader.user if reader.member else None, savepoint=False):
+        rows = ArticleAttachment.objects.filter(
+            organization_id=reader.organization_id, pk=attachment_id,
+            article__deleted_at__isnull=True,
+        )  # fmt: skip
+        if not reader.staff:
+            shown = Translation.objects.filter(
+                organization_id=reader.organization_id, article_id=OuterRef("article_id"),
+                published_revision__attachment_ids__contains=[attachment_id],
+            )  # fmt: skip
+            rows = rows.filter(
+                Exists(shown),
+                article__section__deleted_at__isnull=True,
+                article__section__category__deleted_at__isnull=True,
+                article__section__visibility__in=reader.visibilities,
+            )
+        found = rows.first()
+    if found is None:
+        raise NotFound("no such file", field="attachment")
+    return found
+
+
+def attachments(*, user: User, article_id: int) -> list[ArticleAttachment]:
+    """Staff: the files of a live article, oldest first; another tenant's or a deleted
+    article is NotFound (not an empty list). 2 queries."""
+    _ensure_staff_reader(user)
+    with tenant(user.organization_id, user, savepoint=False):
+        found = (
+            Article.objects.filter(organization_id=user.tenant_id, pk=article_id)
+            .prefetch_related(
+                Prefetch("attachments", queryset=ArticleAttachment.objects.order_by("id"))
+            )
+            .first()
+        )
+    if found is None:
+        raise NotFound(f"no article {article_id}", field="article")
+    return list(found.attachments.all())
+
+
+def open_attachment(attachment: ArticleAttachment) -> BinaryIO:
+    """The file's content opened for reading (the caller closes it)."""
+    try:
+        return path_for(attachment.sha256).open("rb")
+    except FileNotFoundError:
+        logger.error("knowledge file %s: content %s is missing", attachment.pk, attachment.sha256)
+        raise NotFound("the file's content is missing", field="attachment") from None
 
 
 # ------------------------------------------------------------------ staff

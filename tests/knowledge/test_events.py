@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,10 +12,23 @@ from deskbase.core import events
 from deskbase.core.errors import Vetoed
 from deskbase.core.tenancy import tenant
 from deskbase.knowledge import services
-from deskbase.knowledge.models import Article, Category, Feedback, Section, Translation
+from deskbase.knowledge.models import (
+    Article,
+    ArticleAttachment,
+    Category,
+    Feedback,
+    Section,
+    Translation,
+)
+from tests.helpers import PNG
 from tests.knowledge.factories import article, section
 
 Given = Callable[[Any], tuple[Callable[[], Any], Callable[[], bool]]]
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture
@@ -112,6 +126,15 @@ def _feedback_record(world: Any) -> tuple[Callable[[], Any], Callable[[], bool]]
     return act, lambda: not Feedback.objects.filter(article_id=made.article_id).exists()
 
 
+def _attachment_add(world: Any) -> tuple[Callable[[], Any], Callable[[], bool]]:
+    made = article(world, section(world), publish=False)
+    act = lambda: services.article_attachment_add(  # noqa: E731
+        organization=world.org, actor=world.agent, article_id=made.article_id,
+        stream=io.BytesIO(PNG), file_name="panel.png",
+    )  # fmt: skip
+    return act, lambda: not ArticleAttachment.objects.exists()
+
+
 WRITES: list[tuple[events.Declaration, Given]] = [
     (events.KB_CATEGORY_CREATED, _category_create),
     (events.KB_CATEGORY_UPDATED, _category_update),
@@ -123,6 +146,7 @@ WRITES: list[tuple[events.Declaration, Given]] = [
     (events.ARTICLE_RESTORED, _article_restore),
     (events.ARTICLE_REVIEWED, _translation_review),
     (events.ARTICLE_RATED, _feedback_record),
+    (events.ARTICLE_ATTACHMENT_ADDED, _attachment_add),
 ]
 IDS = [declaration.name for declaration, _ in WRITES]
 

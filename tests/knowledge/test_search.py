@@ -76,3 +76,18 @@ def test_the_small_structure_tables_are_analyzed_after_a_few_changes(db):
         rows = dict(cursor.fetchall())
     for table in ("knowledge_category", "knowledge_section"):
         assert "autovacuum_analyze_threshold=5" in (rows[table] or []), table
+
+
+def test_a_regional_browser_language_reads_and_finds_the_plain_language(tenant_a):
+    # Given an English article, and a reader whose browser asks for en-US
+    published = article(tenant_a, section(tenant_a), title="Printer offline")
+    reader = selectors.Reader(tenant_a.org.pk)
+    # Then search and suggestions find it, and the page shows it without a "not in your
+    # language" notice
+    found = selectors.search(reader, "printer", language="en-us", log=False)
+    assert _titles(found.items) == ["Printer offline"]
+    assert _titles(selectors.suggest(reader, "printer", language="en-us")) == ["Printer offline"]
+    read = selectors.readable_article(reader, published.article_id, language="en-us")
+    assert (read.translation.language, read.fallback) == ("en", False)
+    page = selectors.section_articles(reader, published.article.section_id, language="en-us")
+    assert [t.language for t in page.items] == ["en"]

@@ -78,6 +78,13 @@ def help_center_organization(slug: str) -> int | None:
         return cursor.fetchone()[0]
 
 
+def _accepted(language: str) -> list[str]:
+    """The translations that answer a reader's language: itself and, for a regional
+    one (`en-us`, as browsers send it), its plain language (`en`)."""
+    plain = language.split("-")[0]
+    return [language] if plain == language else [language, plain]
+
+
 def _language(value: str | None) -> str:
     text = (value or "en").strip().lower()
     if not text or len(text) > 5 or not text.replace("-", "").isalpha():
@@ -132,14 +139,20 @@ def _published(reader: Reader, language: str) -> Q:
         article__deleted_at__isnull=True,
         article__section__deleted_at__isnull=True,
         article__section__visibility__in=reader.visibilities,
-    ) & (Q(language=language) | Q(language=F("article__language")))
+    ) & (Q(language__in=_accepted(language)) | Q(language=F("article__language")))
 
 
 def _pick(rows: list[Translation], language: str) -> list[Translation]:
-    """One translation per article: the reader's language, else the article's own."""
+    """One translation per article: the reader's language (the regional one first),
+    else the article's own."""
+    preference = _accepted(language)
+
+    def rank(row: Translation) -> int:
+        return preference.index(row.language) if row.language in preference else len(preference)
+
     chosen: dict[int, Translation] = {}
     for row in rows:
-        if row.article_id not in chosen or row.language == language:
+        if row.article_id not in chosen or rank(row) < rank(chosen[row.article_id]):
             chosen[row.article_id] = row
     return list(chosen.values())
 
@@ -228,13 +241,15 @@ def readable_article(
         raise NotFound(f"no article {article_id}", field="article")
     by_language = {row.language: row for row in rows}
     own = rows[0].article.language
-    chosen = by_language.get(asked or own) or by_language.get(own) or rows[0]
+    wanted = _accepted(asked) if asked else [own]
+    found = [by_language[lang] for lang in wanted if lang in by_language]
+    chosen = found[0] if found else by_language.get(own) or rows[0]
     article = chosen.article
     assert chosen.published_revision is not None
     return ReadArticle(
         translation=chosen, revision=chosen.published_revision, article=article,
         section=article.section, category=article.section.category,
-        fallback=chosen.language != (asked or own), languages=sorted(by_language),
+        fallback=chosen.language not in wanted, languages=sorted(by_language),
     )  # fmt: skip
 
 
@@ -429,7 +444,7 @@ SELECT t.id, t.article_id, t.language, t.slug, r.title, m.rank,
 FROM (SELECT CASE WHEN %(prefix)s AND w.q::text ~ '''$' THEN (w.q::text || ':*')::tsquery
                   ELSE w.q END AS q
       FROM (SELECT {parse}(knowledge_config(%(lang)s), %(text)s) AS q) w) q,
-     knowledge_match_visible(q.q, %(lang)s, %(visible)s::text[], %(limit)s::integer) m
+     knowledge_match_visible(q.q, %(langs)s::text[], %(visible)s::text[], %(limit)s::integer) m
 JOIN knowledge_translation t ON t.id = m.translation_id
 JOIN knowledge_revision r ON r.id = t.published_revision_id
 ORDER BY m.rank DESC, t.id
@@ -440,7 +455,8 @@ ORDER BY m.rank DESC, t.id
 # of them), the best first: for suggesting articles from what a customer types.
 SUGGEST_SQL = """
 SELECT t.id, t.article_id, t.language, t.slug, t.search_title AS title, m.similarity
-FROM knowledge_similar_visible(%(text)s, %(lang)s, %(visible)s::text[], %(limit)s::integer) m
+FROM knowledge_similar_visible(
+    %(text)s, %(langs)s::text[], %(visible)s::text[], %(limit)s::integer) m
 JOIN knowledge_translation t ON t.id = m.translation_id
 ORDER BY m.similarity DESC, t.id
 """
@@ -484,16 +500,25 @@ def search(
             " '&', '|')::tsquery",
         )
     params = {
-        "text": without_tags(text), "lang": language, "visible": reader.visibilities,
+        "text": without_tags(text), "lang": language, "langs": _accepted(language),
+        "visible": reader.visibilities,
         "limit": limit, "headline": HEADLINE,
         "prefix": not any_word and prefix_last(text),
     }  # fmt: skip
     with tenant(reader.organization_id, reader.user if reader.member else None, savepoint=False):
-        items = _rows(sql, params)
+        items = _once_per_article(_rows(sql, params))
         suggestions = [] if items else suggest(reader, text, language=language, limit=5)
     if log:
         _log(reader, text, len(items), (time.perf_counter() - started) * 1000)
     return SearchResults(text, language, items, suggestions)
+
+
+def _once_per_article(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The best row of each article (a regional and a plain translation may both match)."""
+    best: dict[int, dict[str, Any]] = {}
+    for row in rows:  # best first: keep the first row of each article
+        best.setdefault(row["article_id"], row)
+    return list(best.values())
 
 
 def suggest(
@@ -504,11 +529,11 @@ def suggest(
     if len(text) < 3:
         return []
     params = {
-        "text": text, "lang": _language(language), "visible": reader.visibilities,
+        "text": text, "langs": _accepted(_language(language)), "visible": reader.visibilities,
         "limit": max(1, min(limit, 20)),
     }  # fmt: skip
     with tenant(reader.organization_id, reader.user if reader.member else None, savepoint=False):
-        return _rows(SUGGEST_SQL, params)
+        return _once_per_article(_rows(SUGGEST_SQL, params))
 
 
 def _log(reader: Reader, text: str, count: int, latency_ms: float) -> None:

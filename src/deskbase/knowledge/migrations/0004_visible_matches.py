@@ -9,6 +9,9 @@ a page, not every match. SECURITY DEFINER like the others (an index serves only
 leakproof operators under row-level security): each table is filtered by the
 transaction's tenant, and the caller reads the returned rows under RLS.
 
+`langs`: the reader's language and, for a regional one (`en-us` from a browser), its
+plain language (`en`), so readers find the articles written in it.
+
 The small structure tables get per-table analyze thresholds: autovacuum's default
 (50 changed rows plus 10 %) means an organization's 5 categories and 20 sections are
 never analyzed, and without statistics the planner guessed wrong for every search.
@@ -32,7 +35,7 @@ LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
           AND s.visibility = ANY (visible))
 $$;
 
-CREATE FUNCTION knowledge_match_visible(query tsquery, lang text, visible text[], lim integer)
+CREATE FUNCTION knowledge_match_visible(query tsquery, langs text[], visible text[], lim integer)
 RETURNS TABLE (translation_id bigint, rank real)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp ROWS 20 AS $$
 DECLARE
@@ -47,7 +50,7 @@ BEGIN
     FOR candidate IN
         SELECT t.id, t.article_id, ts_rank(t.search_vector, query, 32) AS score
         FROM knowledge_translation t
-        WHERE t.organization_id = org AND t.search_vector @@ query AND t.language = lang
+        WHERE t.organization_id = org AND t.search_vector @@ query AND t.language = ANY (langs)
         ORDER BY score DESC, t.id
     LOOP
         CONTINUE WHEN NOT EXISTS (
@@ -63,7 +66,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION knowledge_similar_visible(typed text, lang text, visible text[], lim integer)
+CREATE FUNCTION knowledge_similar_visible(typed text, langs text[], visible text[], lim integer)
 RETURNS TABLE (translation_id bigint, similarity real)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp ROWS 20 AS $$
 DECLARE
@@ -78,7 +81,7 @@ BEGIN
     FOR candidate IN
         SELECT t.id, t.article_id, word_similarity(typed, t.search_title) AS score
         FROM knowledge_translation t
-        WHERE t.organization_id = org AND typed <% t.search_title AND t.language = lang
+        WHERE t.organization_id = org AND typed <% t.search_title AND t.language = ANY (langs)
         ORDER BY score DESC, t.id
     LOOP
         CONTINUE WHEN NOT EXISTS (
@@ -100,8 +103,8 @@ ALTER TABLE knowledge_section SET (autovacuum_analyze_threshold = 5, autovacuum_
 REVERSE = """
 ALTER TABLE knowledge_section RESET (autovacuum_analyze_threshold, autovacuum_analyze_scale_factor);
 ALTER TABLE knowledge_category RESET (autovacuum_analyze_threshold, autovacuum_analyze_scale_factor);
-DROP FUNCTION IF EXISTS knowledge_similar_visible(text, text, text[], integer);
-DROP FUNCTION IF EXISTS knowledge_match_visible(tsquery, text, text[], integer);
+DROP FUNCTION IF EXISTS knowledge_similar_visible(text, text[], text[], integer);
+DROP FUNCTION IF EXISTS knowledge_match_visible(tsquery, text[], text[], integer);
 DROP FUNCTION IF EXISTS knowledge_visible_sections(bigint, text[]);
 """
 

@@ -113,4 +113,9 @@ class Migration(migrations.Migration):
             on_delete="SET NULL (uploaded_by_id)",
         ),
         enable_rls("knowledge_attachment"),
+        # Revisions written by raw SQL or COPY (deskbase generate) refer to no files.
+        migrations.RunSQL(
+            "ALTER TABLE knowledge_revision ALTER COLUMN attachment_ids SET DEFAULT '{}'",
+            "ALTER TABLE knowledge_revision ALTER COLUMN attachment_ids DROP DEFAULT",
+        ),
     ]

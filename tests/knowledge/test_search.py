@@ -91,3 +91,28 @@ def test_a_regional_browser_language_reads_and_finds_the_plain_language(tenant_a
     assert (read.translation.language, read.fallback) == ("en", False)
     page = selectors.section_articles(reader, published.article.section_id, language="en-us")
     assert [t.language for t in page.items] == ["en"]
+
+
+def test_a_misspelt_search_suggests_the_title_it_meant(tenant_a):
+    # Given an article, when a reader misspells a word of its title (one letter missing)
+    article(tenant_a, section(tenant_a), title="Printer offline")
+    found = selectors.search(selectors.Reader(tenant_a.org.pk), "prnter", log=False)
+    # Then nothing matches, and the title is suggested
+    assert found.items == []
+    assert _titles(found.suggestions) == ["Printer offline"]
+    # And the lower threshold does not leak into the rest of the transaction
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('pg_trgm.word_similarity_threshold')")
+        assert cursor.fetchone()[0] == "0.6"
+
+
+def test_snippets_show_the_text_not_the_markdown(tenant_a):
+    article(
+        tenant_a, section(tenant_a), title="Printer offline",
+        body="## Steps\n\nPress **the printer** button, see [the printer manual](https://ex.com/m).",
+    )  # fmt: skip
+    found = selectors.search(selectors.Reader(tenant_a.org.pk), "printer", log=False)
+    snippet = found.items[0]["snippet"]
+    for mark in ("**", "##", "](", "ex.com"):
+        assert mark not in snippet
+    assert "printer\ue001 manual" in snippet

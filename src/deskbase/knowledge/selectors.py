@@ -440,7 +440,8 @@ HEADLINE = (
 )
 SEARCH_SQL = """
 SELECT t.id, t.article_id, t.language, t.slug, r.title, m.rank,
-       ts_headline(knowledge_config(t.language), r.body, q.q, %(headline)s) AS snippet
+       ts_headline(knowledge_config(t.language), knowledge_plain(r.body), q.q, %(headline)s)
+         AS snippet
 FROM (SELECT CASE WHEN %(prefix)s AND w.q::text ~ '''$' THEN (w.q::text || ':*')::tsquery
                   ELSE w.q END AS q
       FROM (SELECT {parse}(knowledge_config(%(lang)s), %(text)s) AS q) w) q,

@@ -25,7 +25,7 @@ from django.db import migrations
 # visible sections are read first (a handful of ids), the matches are ranked, and
 # articles are checked one by one in rank order (primary key probes) until `lim` are
 # kept: usually little more than `lim` probes.
-FUNCTIONS = """
+FUNCTIONS = r"""
 CREATE FUNCTION knowledge_visible_sections(org bigint, visible text[]) RETURNS bigint[]
 LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
     SELECT ARRAY(
@@ -66,18 +66,23 @@ BEGIN
 END
 $$;
 
+-- A threshold of 0.5 (pg_trgm's default is 0.6) lets one missing letter through:
+-- word_similarity('prnter', 'Printer offline') is 0.5. Set for the loop and put back
+-- (a SET clause on the function would need pg_trgm loaded when it is created).
 CREATE FUNCTION knowledge_similar_visible(typed text, langs text[], visible text[], lim integer)
 RETURNS TABLE (translation_id bigint, similarity real)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp ROWS 20 AS $$
 DECLARE
     org bigint := search_tenant();
     sections bigint[] := knowledge_visible_sections(org, visible);
+    previous text := current_setting('pg_trgm.word_similarity_threshold', true);
     candidate record;
     kept integer := 0;
 BEGIN
     IF org IS NULL OR lim < 1 OR cardinality(sections) = 0 THEN
         RETURN;
     END IF;
+    PERFORM set_config('pg_trgm.word_similarity_threshold', '0.5', true);
     FOR candidate IN
         SELECT t.id, t.article_id, word_similarity(typed, t.search_title) AS score
         FROM knowledge_translation t
@@ -94,7 +99,17 @@ BEGIN
         kept := kept + 1;
         EXIT WHEN kept >= lim;
     END LOOP;
+    PERFORM set_config('pg_trgm.word_similarity_threshold', coalesce(previous, '0.6'), true);
 END
+$$;
+
+-- Markdown as readers see it, for snippets: link and image targets and emphasis,
+-- heading and quote marks dropped (the text of links and images stays).
+CREATE FUNCTION knowledge_plain(body text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT regexp_replace(
+        regexp_replace(body, '!?\[([^\]]*)\]\([^)]*\)', '\1', 'g'),
+        '[*_`#>~|]+', ' ', 'g')
 $$;
 
 ALTER TABLE knowledge_category SET (autovacuum_analyze_threshold = 5, autovacuum_analyze_scale_factor = 0.05);
@@ -106,6 +121,7 @@ ALTER TABLE knowledge_category RESET (autovacuum_analyze_threshold, autovacuum_a
 DROP FUNCTION IF EXISTS knowledge_similar_visible(text, text[], text[], integer);
 DROP FUNCTION IF EXISTS knowledge_match_visible(tsquery, text[], text[], integer);
 DROP FUNCTION IF EXISTS knowledge_visible_sections(bigint, text[]);
+DROP FUNCTION IF EXISTS knowledge_plain(text);
 """
 
 

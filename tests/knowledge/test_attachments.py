@@ -245,3 +245,16 @@ def test_maintenance_keeps_the_files_of_articles(tenant_a, media):
 
     os.utime(stored, (0, 0))  # old enough to be judged
     assert stored not in orphaned_files()
+
+
+def test_a_refused_draft_keeps_what_was_typed_on_the_page(tenant_a):
+    draft = article(tenant_a, section(tenant_a), publish=False, body="Saved text")
+    page = signed_in(tenant_a.agent).post(
+        f"/manage/kb/articles/{draft.article_id}/en/",
+        {"title": "New title", "body": "Typed text ![x](attachment:424242)", "slug": ""},
+    )
+    assert page.status_code == 422
+    shown = page.content.decode()
+    assert "not a file of this article" in shown
+    assert "Typed text ![x](attachment:424242)" in shown
+    assert 'value="New title"' in shown

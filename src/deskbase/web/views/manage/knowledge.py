@@ -130,6 +130,10 @@ def article_edit(request: AuthedRequest, article_id: int, language: str) -> Http
             return redirect(_edit_url(article_id, language))
     article = selectors.article_detail(user=user, article_id=article_id)
     translation = selectors.translation_of(article, language)
+    if error:  # show what was typed, not the saved draft, beside the error (not saved)
+        translation.title = request.POST.get("title", translation.title)
+        translation.body = request.POST.get("body", translation.body)
+        translation.slug = request.POST.get("slug", translation.slug)
     history = selectors.revisions(user=user, article_id=article_id, language=language)
     files = selectors.attachments(user=user, article_id=article_id)
     return render(request, "web/manage/kb_article.html", {

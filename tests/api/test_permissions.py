@@ -44,6 +44,7 @@ from deskbase.tickets.attachments import attachment_add
 from deskbase.tickets.models import Ticket
 from tests.api.helpers import ApiClient, module_world
 from tests.conftest import TenantWorld, make_tenant
+from tests.helpers import PNG
 from tests.mail import admin_factories as mail_factories
 from tests.tickets.factories import open_ticket
 
@@ -439,6 +440,13 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST",
      "/api/v1/kb/articles/{article_id}/translations/{language}/revisions/{number}/restore"): Row(
         "403", "allowed", "allowed", "allowed", Target({**KB_EN, "number": 1})),
+    ("GET", "/api/v1/kb/articles/{article_id}/attachments"): Row(
+        "403", "allowed", "allowed", "allowed", Target({"article_id": Ref("kb_article")})),
+    ("POST", "/api/v1/kb/articles/{article_id}/attachments"): Row(
+        "403", "allowed", "allowed", "allowed", Target({"article_id": Ref("kb_article")}, body={}),
+        multipart=True),
+    ("GET", "/api/v1/kb/attachments/{attachment_id}/download"): Row(
+        "allowed", "allowed", "allowed", "allowed", Target({"attachment_id": Ref("kb_file")})),
     ("GET", "/api/v1/kb/search"): Row("allowed", "allowed", "allowed", "allowed",
                                       Target(query={"q": "printer"})),
     ("GET", "/api/v1/kb/suggest"): Row("allowed", "allowed", "allowed", "allowed",
@@ -573,12 +581,16 @@ def _knowledge(world: TenantWorld) -> dict[str, int]:
                                  title=title, body="Turn the printer on.").article_id  # fmt: skip
 
     published, draft, deleted = write("Printer offline"), write("Draft"), write("Old")
+    file = kb.article_attachment_add(organization=org, actor=admin, article_id=published,
+                                     stream=io.BytesIO(PNG), file_name="panel.png")  # fmt: skip
+    kb.translation_save(organization=org, actor=admin, article_id=published, language="en",
+                        body=f"Turn the printer on. ![Panel](attachment:{file.pk})")  # fmt: skip
     kb.translation_publish(organization=org, actor=admin, article_id=published, language="en")
     kb.article_delete(organization=org, actor=admin, article_id=deleted)
     return {
         "kb_category": category.pk, "kb_empty_category": empty_category.pk,
         "kb_section": place.pk, "kb_empty_section": empty.pk, "kb_article": published,
-        "kb_draft": draft, "kb_deleted_article": deleted,
+        "kb_draft": draft, "kb_deleted_article": deleted, "kb_file": file.pk,
     }  # fmt: skip
 
 

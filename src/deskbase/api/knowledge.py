@@ -11,14 +11,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, File, Query, Router, Schema, Status
+from ninja.decorators import decorate_view
+from ninja.files import UploadedFile
 
 from deskbase.accounts.requests import ApiRequest
-from deskbase.api.schemas import ERRORS
+from deskbase.api.attachments import reject_oversized_bodies
+from deskbase.api.schemas import ERRORS, Problem
 from deskbase.api.tickets import Strict, UtcDatetime
+from deskbase.core.downloads import download_response
 from deskbase.core.errors import ValidationFailed
 from deskbase.knowledge import analytics, selectors, services
-from deskbase.knowledge.models import Article, Category, Section, Translation
+from deskbase.knowledge.models import Article, ArticleAttachment, Category, Section, Translation
+from deskbase.knowledge.rendering import IMAGE_TYPES
 from deskbase.tickets.access import caller_organization
 
 router = Router(tags=["knowledge base"])
@@ -130,6 +135,18 @@ class RevisionOut(Schema):
     author_id: int | None
     note: str
     created_at: datetime
+
+
+class ArticleFileOut(Schema):
+    id: int
+    article_id: int
+    file_name: str
+    content_type: str = Field(..., description="sniffed from the bytes")
+    size: int
+    created_at: datetime
+    markdown: str = Field(
+        ..., description="what to put in an article's Markdown to show (image) or link it"
+    )
 
 
 class RevisionDetailOut(RevisionOut):
@@ -629,3 +646,61 @@ def knowledge_analytics(request: ApiRequest, params: Query[AnalyticsQuery]):
     """Managers and admins: views, helpful ratios, searches without results, deflection
     rate and stale articles."""
     return analytics.report(user=request.auth, days=params.days, stale_months=params.stale_months)
+
+
+# ------------------------------------------------------------------ files
+def _file_out(row: ArticleAttachment) -> dict[str, Any]:
+    bang = "!" if row.content_type in IMAGE_TYPES else ""
+    return {
+        "id": row.pk, "article_id": row.article_id, "file_name": row.file_name,
+        "content_type": row.content_type, "size": row.size, "created_at": row.created_at,
+        "markdown": f"{bang}[{row.file_name}](attachment:{row.pk})",
+    }  # fmt: skip
+
+
+@router.get("/articles/{article_id}/attachments", response={200: list[ArticleFileOut], **ERRORS})
+def list_article_files(request: ApiRequest, article_id: int):
+    """Staff: the article's files, oldest first."""
+    rows = selectors.attachments(user=request.auth, article_id=article_id)
+    return [_file_out(row) for row in rows]
+
+
+@router.post(
+    "/articles/{article_id}/attachments",
+    response={201: ArticleFileOut, 413: Problem, **ERRORS},
+)
+@decorate_view(reject_oversized_bodies)
+def upload_article_file(request: ApiRequest, article_id: int, file: File[UploadedFile]):
+    """Staff: add a file (at most MAX_ATTACHMENT_BYTES) to the article. Show it by
+    putting `markdown` in a translation's body; readers get it once a published
+    revision refers to it. Empty or too large: 422 (field `file`)."""
+    user = request.auth
+    try:
+        made = services.article_attachment_add(
+            organization=caller_organization(user), actor=user, article_id=article_id,
+            stream=file, file_name=file.name or "",
+        )  # fmt: skip
+    finally:
+        file.close()
+    return Status(201, _file_out(made))
+
+
+@router.get(
+    "/attachments/{attachment_id}/download",
+    response={200: None, **ERRORS},
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The file, as an attachment, in its stored (sniffed) type.",
+                "content": {"application/octet-stream": {"schema": {"type": "string",
+                                                                    "format": "binary"}}},
+            }
+        }
+    },
+)  # fmt: skip
+def download_article_file(request: ApiRequest, attachment_id: int):
+    """An article's file: staff any of their organization's; others one that a
+    published article they may read shows. Anything else is a 404."""
+    found = selectors.readable_attachment(selectors.reader_of(request.auth), attachment_id)
+    handle = selectors.open_attachment(found)
+    return download_response(handle, content_type=found.content_type, file_name=found.file_name)

@@ -210,6 +210,49 @@ ARTICLE_PUBLISHED = declare(
 ARTICLE_SOFT_DELETED = declare(
     "article.soft_deleted", when="article_delete", instance="knowledge.Article"
 )
+ARTICLE_RESTORED = declare("article.restored", when="article_restore", instance="knowledge.Article")
+ARTICLE_UPDATED = declare(
+    "article.updated",
+    when="article_update",
+    instance="knowledge.Article",
+    changes="section_id, tags (those that changed)",
+)
+ARTICLE_REVIEWED = declare(
+    "article.reviewed",
+    when="translation_review",
+    instance="knowledge.Translation",
+    changes="review_state",
+)
+ARTICLE_RATED = declare("article.rated", when="feedback_record", instance="knowledge.Feedback")
+ARTICLE_ATTACHMENT_ADDED = declare(
+    "article_attachment.added",
+    when="article_attachment_add",
+    instance="knowledge.ArticleAttachment",
+)
+KB_CATEGORY_CREATED = declare(
+    "kb_category.created", when="category_create", instance="knowledge.Category"
+)
+KB_CATEGORY_UPDATED = declare(
+    "kb_category.updated",
+    when="category_update",
+    instance="knowledge.Category",
+    changes="name, slug, description, position (those that changed)",
+)
+KB_CATEGORY_SOFT_DELETED = declare(
+    "kb_category.soft_deleted", when="category_delete", instance="knowledge.Category"
+)
+KB_SECTION_CREATED = declare(
+    "kb_section.created", when="section_create", instance="knowledge.Section"
+)
+KB_SECTION_UPDATED = declare(
+    "kb_section.updated",
+    when="section_update",
+    instance="knowledge.Section",
+    changes="name, slug, description, visibility, position, category_id (those that changed)",
+)
+KB_SECTION_SOFT_DELETED = declare(
+    "kb_section.soft_deleted", when="section_delete", instance="knowledge.Section"
+)
 
 
 # ------------------------------------------------------------------ events

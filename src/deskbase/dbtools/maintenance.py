@@ -264,10 +264,12 @@ def orphaned_files(*, older_than: timedelta = timedelta(hours=1)) -> list[Path]:
     if not root.is_dir():
         return []
     with connection.cursor() as cursor:
-        # The raw .eml of every received message is kept there too (docs/mail.md).
+        # The raw .eml of every received message is kept there too (docs/mail.md), and
+        # the knowledge base's files (docs/knowledge-base.md).
         cursor.execute(
             "SELECT sha256 FROM tickets_ticketattachment"
             " UNION SELECT raw_sha256 FROM mail_inboundmessage"
+            " UNION SELECT sha256 FROM knowledge_attachment"
         )
         referenced = {row[0] for row in cursor.fetchall()}
     cutoff = time.time() - older_than.total_seconds()

@@ -247,6 +247,10 @@ class Revision(TenantModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     note = models.CharField(max_length=200, blank=True)
+    attachment_ids = ArrayField(
+        models.BigIntegerField(), default=list, blank=True,
+        help_text="the article's attachments the text refers to (attachment:<id>)",
+    )  # fmt: skip
     created_at = models.DateTimeField(db_default=Now(), editable=False)
 
     class Meta:
@@ -367,3 +371,47 @@ class Deflection(TenantModel):
             ),
         ]
         indexes = [models.Index(fields=["organization", "created_at"], name="knowledge_defl_time")]
+
+
+class ArticleAttachment(TenantModel):
+    """A file of an article (an image shown in it, a download it links to). The bytes
+    live in the attachment store shared with tickets (deskbase.tickets.attachments),
+    once per content. Markdown refers to it as `attachment:<id>`; each revision keeps
+    the ids its text refers to, and readers may download it only when a published
+    revision they may read refers to it."""
+
+    id = models.BigAutoField(primary_key=True)
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="attachments")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    file_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=127)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "knowledge_attachment"
+        indexes = [models.Index("organization", "article", "id", name="knowledge_att_article")]
+        constraints = [
+            _tenant_key("knowledge_attachment"),
+            models.CheckConstraint(
+                condition=Q(size__gt=0),
+                name="knowledge_attachment_size_positive",
+                violation_error_code="file",
+                violation_error_message="An attachment cannot be empty.",
+            ),
+            models.CheckConstraint(
+                condition=Q(sha256__regex=r"^[0-9a-f]{64}$"),
+                name="knowledge_attachment_sha256_format",
+                violation_error_code="sha256",
+                violation_error_message="Not a sha256 digest.",
+            ),
+            models.CheckConstraint(
+                condition=Q(file_name__regex=r"^[^/\\\x00]+$"),
+                name="knowledge_attachment_file_name_safe",
+                violation_error_code="file_name",
+                violation_error_message="A file name cannot contain slashes.",
+            ),
+        ]

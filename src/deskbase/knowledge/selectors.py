@@ -7,8 +7,8 @@ sections). Readers see published translations only; an article they may not see,
 another tenant's, is a NotFound.
 
 Query budgets: `help_center` 1; `section_articles` 2; `readable_article` 1;
-`article_list` 2; `article_detail` 2; `search` 1 (+1 for suggestions when nothing
-matched, +1 to log it); `suggest` 1.
+`article_list` 2; `article_detail` 2; `readable_attachment` 1; `attachments` 2;
+`search` 1 (+1 for suggestions when nothing matched, +1 to log it); `suggest` 1.
 """
 
 from __future__ import annotations
@@ -17,16 +17,25 @@ import difflib
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.db import DatabaseError, connection
-from django.db.models import F, Prefetch, Q
+from django.db.models import Exists, F, OuterRef, Prefetch, Q
 
 from deskbase.accounts.models import User
 from deskbase.core.errors import NotFound, ValidationFailed
 from deskbase.core.tenancy import tenant
-from deskbase.knowledge.models import Article, Category, Revision, Section, Translation, Visibility
+from deskbase.knowledge.models import (
+    Article,
+    ArticleAttachment,
+    Category,
+    Revision,
+    Section,
+    Translation,
+    Visibility,
+)
 from deskbase.search.query import START, STOP, clean, normalized, prefix_last, without_tags
+from deskbase.tickets.attachments import path_for
 from deskbase.tickets.permissions import is_staff_member
 
 MAX_PAGE = 100
@@ -67,6 +76,13 @@ def help_center_organization(slug: str) -> int | None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT deskbase_organization_id(%s)", [slug])
         return cursor.fetchone()[0]
+
+
+def _accepted(language: str) -> list[str]:
+    """The translations that answer a reader's language: itself and, for a regional
+    one (`en-us`, as browsers send it), its plain language (`en`)."""
+    plain = language.split("-")[0]
+    return [language] if plain == language else [language, plain]
 
 
 def _language(value: str | None) -> str:
@@ -123,14 +139,20 @@ def _published(reader: Reader, language: str) -> Q:
         article__deleted_at__isnull=True,
         article__section__deleted_at__isnull=True,
         article__section__visibility__in=reader.visibilities,
-    ) & (Q(language=language) | Q(language=F("article__language")))
+    ) & (Q(language__in=_accepted(language)) | Q(language=F("article__language")))
 
 
 def _pick(rows: list[Translation], language: str) -> list[Translation]:
-    """One translation per article: the reader's language, else the article's own."""
+    """One translation per article: the reader's language (the regional one first),
+    else the article's own."""
+    preference = _accepted(language)
+
+    def rank(row: Translation) -> int:
+        return preference.index(row.language) if row.language in preference else len(preference)
+
     chosen: dict[int, Translation] = {}
     for row in rows:
-        if row.article_id not in chosen or row.language == language:
+        if row.article_id not in chosen or rank(row) < rank(chosen[row.article_id]):
             chosen[row.article_id] = row
     return list(chosen.values())
 
@@ -219,14 +241,71 @@ def readable_article(
         raise NotFound(f"no article {article_id}", field="article")
     by_language = {row.language: row for row in rows}
     own = rows[0].article.language
-    chosen = by_language.get(asked or own) or by_language.get(own) or rows[0]
+    wanted = _accepted(asked) if asked else [own]
+    found = [by_language[lang] for lang in wanted if lang in by_language]
+    chosen = found[0] if found else by_language.get(own) or rows[0]
     article = chosen.article
     assert chosen.published_revision is not None
     return ReadArticle(
         translation=chosen, revision=chosen.published_revision, article=article,
         section=article.section, category=article.section.category,
-        fallback=chosen.language != (asked or own), languages=sorted(by_language),
+        fallback=chosen.language not in wanted, languages=sorted(by_language),
     )  # fmt: skip
+
+
+# ------------------------------------------------------------------ files
+def readable_attachment(reader: Reader, attachment_id: int) -> ArticleAttachment:
+    """An article's file as the reader may download it. Staff: any file of a live
+    article of their organization (drafts' images too). Others: only a file that a
+    published revision refers to, of a live article in a section they may see.
+    Anything else — another tenant's, a hidden article's, one no published text shows —
+    is NotFound. One query."""
+    with tenant(reader.organization_id, reader.user if reader.member else None, savepoint=False):
+        rows = ArticleAttachment.objects.filter(
+            organization_id=reader.organization_id, pk=attachment_id,
+            article__deleted_at__isnull=True,
+        )  # fmt: skip
+        if not reader.staff:
+            shown = Translation.objects.filter(
+                organization_id=reader.organization_id, article_id=OuterRef("article_id"),
+                published_revision__attachment_ids__contains=[attachment_id],
+            )  # fmt: skip
+            rows = rows.filter(
+                Exists(shown),
+                article__section__deleted_at__isnull=True,
+                article__section__category__deleted_at__isnull=True,
+                article__section__visibility__in=reader.visibilities,
+            )
+        found = rows.first()
+    if found is None:
+        raise NotFound("no such file", field="attachment")
+    return found
+
+
+def attachments(*, user: User, article_id: int) -> list[ArticleAttachment]:
+    """Staff: the files of a live article, oldest first; another tenant's or a deleted
+    article is NotFound (not an empty list). 2 queries."""
+    _ensure_staff_reader(user)
+    with tenant(user.organization_id, user, savepoint=False):
+        found = (
+            Article.objects.filter(organization_id=user.tenant_id, pk=article_id)
+            .prefetch_related(
+                Prefetch("attachments", queryset=ArticleAttachment.objects.order_by("id"))
+            )
+            .first()
+        )
+    if found is None:
+        raise NotFound(f"no article {article_id}", field="article")
+    return list(found.attachments.all())
+
+
+def open_attachment(attachment: ArticleAttachment) -> BinaryIO:
+    """The file's content opened for reading (the caller closes it)."""
+    try:
+        return path_for(attachment.sha256).open("rb")
+    except FileNotFoundError:
+        logger.error("knowledge file %s: content %s is missing", attachment.pk, attachment.sha256)
+        raise NotFound("the file's content is missing", field="attachment") from None
 
 
 # ------------------------------------------------------------------ staff
@@ -361,32 +440,26 @@ HEADLINE = (
 )
 SEARCH_SQL = """
 SELECT t.id, t.article_id, t.language, t.slug, r.title, m.rank,
-       ts_headline(knowledge_config(t.language), r.body, q.q, %(headline)s) AS snippet
+       ts_headline(knowledge_config(t.language), knowledge_plain(r.body), q.q, %(headline)s)
+         AS snippet
 FROM (SELECT CASE WHEN %(prefix)s AND w.q::text ~ '''$' THEN (w.q::text || ':*')::tsquery
                   ELSE w.q END AS q
       FROM (SELECT {parse}(knowledge_config(%(lang)s), %(text)s) AS q) w) q,
-     knowledge_match(q.q, %(lang)s) m
+     knowledge_match_visible(q.q, %(langs)s::text[], %(visible)s::text[], %(limit)s::integer) m
 JOIN knowledge_translation t ON t.id = m.translation_id
 JOIN knowledge_revision r ON r.id = t.published_revision_id
-JOIN knowledge_article a ON a.id = t.article_id
-JOIN knowledge_section s ON s.id = a.section_id
-JOIN knowledge_category c ON c.id = s.category_id
-WHERE a.deleted_at IS NULL AND s.deleted_at IS NULL AND c.deleted_at IS NULL
-  AND s.visibility = ANY(%(visible)s)
 ORDER BY m.rank DESC, t.id
-LIMIT %(limit)s
 """
+# knowledge_match_visible (migration 0004) drops deleted and invisible articles and
+# keeps the best `limit` where the matches are found: only that page is joined here.
 # any_word: every word may match ("printer offline paper" finds an article about any
 # of them), the best first: for suggesting articles from what a customer types.
 SUGGEST_SQL = """
 SELECT t.id, t.article_id, t.language, t.slug, t.search_title AS title, m.similarity
-FROM knowledge_similar(%(text)s, %(lang)s) m
+FROM knowledge_similar_visible(
+    %(text)s, %(langs)s::text[], %(visible)s::text[], %(limit)s::integer) m
 JOIN knowledge_translation t ON t.id = m.translation_id
-JOIN knowledge_article a ON a.id = t.article_id
-JOIN knowledge_section s ON s.id = a.section_id
-WHERE a.deleted_at IS NULL AND s.deleted_at IS NULL AND s.visibility = ANY(%(visible)s)
 ORDER BY m.similarity DESC, t.id
-LIMIT %(limit)s
 """
 
 
@@ -428,16 +501,25 @@ def search(
             " '&', '|')::tsquery",
         )
     params = {
-        "text": without_tags(text), "lang": language, "visible": reader.visibilities,
+        "text": without_tags(text), "lang": language, "langs": _accepted(language),
+        "visible": reader.visibilities,
         "limit": limit, "headline": HEADLINE,
         "prefix": not any_word and prefix_last(text),
     }  # fmt: skip
     with tenant(reader.organization_id, reader.user if reader.member else None, savepoint=False):
-        items = _rows(sql, params)
+        items = _once_per_article(_rows(sql, params))
         suggestions = [] if items else suggest(reader, text, language=language, limit=5)
     if log:
         _log(reader, text, len(items), (time.perf_counter() - started) * 1000)
     return SearchResults(text, language, items, suggestions)
+
+
+def _once_per_article(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The best row of each article (a regional and a plain translation may both match)."""
+    best: dict[int, dict[str, Any]] = {}
+    for row in rows:  # best first: keep the first row of each article
+        best.setdefault(row["article_id"], row)
+    return list(best.values())
 
 
 def suggest(
@@ -448,11 +530,11 @@ def suggest(
     if len(text) < 3:
         return []
     params = {
-        "text": text, "lang": _language(language), "visible": reader.visibilities,
+        "text": text, "langs": _accepted(_language(language)), "visible": reader.visibilities,
         "limit": max(1, min(limit, 20)),
     }  # fmt: skip
     with tenant(reader.organization_id, reader.user if reader.member else None, savepoint=False):
-        return _rows(SUGGEST_SQL, params)
+        return _once_per_article(_rows(SUGGEST_SQL, params))
 
 
 def _log(reader: Reader, text: str, count: int, latency_ms: float) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Max
+from django.urls import reverse
 from django.utils import timezone
 
 from deskbase.accounts.models import Role, User
@@ -24,6 +25,7 @@ from deskbase.core.updates import model_update
 from deskbase.knowledge.models import (
     MAX_TAGS,
     Article,
+    ArticleAttachment,
     Category,
     Deflection,
     DeflectionEvent,
@@ -34,8 +36,9 @@ from deskbase.knowledge.models import (
     Section,
     Translation,
 )
-from deskbase.knowledge.rendering import render_markdown, slug_of
+from deskbase.knowledge.rendering import IMAGE_TYPES, FileLink, references, render_markdown, slug_of
 from deskbase.organizations.models import Organization
+from deskbase.tickets.attachments import Readable, sanitize_file_name, store
 from deskbase.tickets.permissions import ensure_staff
 
 PUBLISHERS = (Role.ADMIN, Role.MANAGER)
@@ -95,7 +98,8 @@ def category_create(
         description=(description or "").strip(), position=position,
     )  # fmt: skip
     validated(category)
-    category.save()
+    with events.announce(events.KB_CATEGORY_CREATED, organization, actor, category):
+        category.save()
     return category
 
 
@@ -110,7 +114,10 @@ def category_update(
     update = model_update(current, fields=("name", "slug", "description", "position"), data=data)
     if update:
         validated(current)
-        update.save()
+        with events.announce(
+            events.KB_CATEGORY_UPDATED, organization, actor, current, **update.changes
+        ):
+            update.save()
     return current
 
 
@@ -121,7 +128,8 @@ def category_delete(*, organization: Organization, actor: User, category_id: int
     current = _live(Category, organization, category_id, field="category", lock=True)
     if Section.objects.filter(organization_id=organization.id, category_id=current.pk).exists():
         raise Conflict("this category still has sections", field="category")
-    current.soft_delete(actor)
+    with events.announce(events.KB_CATEGORY_SOFT_DELETED, organization, actor, current):
+        current.soft_delete(actor)
     return current
 
 
@@ -141,7 +149,8 @@ def section_create(
         visibility=visibility, position=position,
     )  # fmt: skip
     validated(section)
-    section.save()
+    with events.announce(events.KB_SECTION_CREATED, organization, actor, section):
+        section.save()
     return section
 
 
@@ -164,7 +173,10 @@ def section_update(
     update = model_update(current, fields=fields, data=data)
     if update:
         validated(current)
-        update.save()
+        with events.announce(
+            events.KB_SECTION_UPDATED, organization, actor, current, **update.changes
+        ):
+            update.save()
     return current
 
 
@@ -175,7 +187,8 @@ def section_delete(*, organization: Organization, actor: User, section_id: int) 
     current = _live(Section, organization, section_id, field="section", lock=True)
     if Article.objects.filter(organization_id=organization.id, section_id=current.pk).exists():
         raise Conflict("this section still has articles", field="section")
-    current.soft_delete(actor)
+    with events.announce(events.KB_SECTION_SOFT_DELETED, organization, actor, current):
+        current.soft_delete(actor)
     return current
 
 
@@ -187,12 +200,54 @@ def _section(organization: Organization, section_id: int) -> Section:
     return found
 
 
+def file_url(org_slug: str, attachment: ArticleAttachment) -> str:
+    """The help center address of an article's file (what `attachment:<id>` becomes)."""
+    return reverse("web:help_attachment", args=[org_slug, attachment.pk, attachment.file_name])
+
+
+def _files(translation: Translation) -> dict[int, FileLink]:
+    """The article's files the draft refers to, checked: each is one of this article's,
+    and what is shown as an image is one. No query when the text refers to none."""
+    refs = references(translation.body)
+    if not refs:
+        return {}
+    wanted = {ref.attachment_id for ref in refs}
+    found = {
+        row.pk: row
+        for row in ArticleAttachment.objects.filter(
+            organization_id=translation.organization_id,
+            article_id=translation.article_id,
+            pk__in=wanted,
+        )
+    }
+    for ref in refs:
+        row = found.get(ref.attachment_id)
+        if row is None:
+            raise ValidationFailed.one(
+                "body",
+                f"attachment:{ref.attachment_id} is not a file of this article: upload it"
+                " to the article first, then use the reference shown beside it.",
+            )
+        if ref.image and row.content_type not in IMAGE_TYPES:
+            raise ValidationFailed.one(
+                "body",
+                f"attachment:{row.pk} ({row.file_name}) is not an image (PNG, JPEG, GIF or"
+                f" WebP): link to it with [text](attachment:{row.pk}) instead.",
+            )
+    org = Organization.objects.filter(pk=translation.organization_id).values_list("slug")
+    slug = org.get()[0]
+    return {pk: FileLink(file_url(slug, row), row.content_type) for pk, row in found.items()}
+
+
 def _append_revision(translation: Translation, actor: User | None, note: str = "") -> Revision:
-    """A new revision holding the translation's draft as it is now."""
+    """A new revision holding the translation's draft as it is now, with the files its
+    text refers to."""
     last = translation.revisions.aggregate(n=Max("number"))["n"] or 0
+    files = _files(translation)
     revision = Revision(
         organization_id=translation.organization_id, translation=translation, number=last + 1,
-        title=translation.title, body=translation.body, body_html=render_markdown(translation.body),
+        title=translation.title, body=translation.body,
+        body_html=render_markdown(translation.body, files), attachment_ids=sorted(files),
         author=actor, note=note[:200],
     )  # fmt: skip
     revision.save()
@@ -310,7 +365,10 @@ def article_update(
     update = model_update(current, fields=("section_id", "tags"), data=data)
     if update:
         validated(current)
-        update.save()
+        with events.announce(
+            events.ARTICLE_UPDATED, organization, actor, current, **update.changes
+        ):
+            update.save()
     return current
 
 
@@ -336,8 +394,32 @@ def article_restore(*, organization: Organization, actor: User, article_id: int)
     )
     if current is None:
         raise NotFound(f"no deleted article {article_id}", field="article")
-    current.restore(actor)
+    with events.announce(events.ARTICLE_RESTORED, organization, actor, current):
+        current.restore(actor)
     return current
+
+
+@tenant_atomic
+def article_attachment_add(
+    *, organization: Organization, actor: User, article_id: int, stream: Readable,
+    file_name: str,
+) -> ArticleAttachment:  # fmt: skip
+    """Store an upload as a file of the article (staff). The same store, size limit
+    (MAX_ATTACHMENT_BYTES), name cleaning and sniffed type as ticket attachments; the
+    draft shows it once its text refers to it (`attachment:<id>`)."""
+    ensure_staff(actor, "add files to knowledge base articles")
+    article = _live(Article, organization, article_id, field="article")
+    stored = store(stream)
+    attachment = ArticleAttachment(
+        organization=organization, article=article, uploaded_by=actor,
+        file_name=sanitize_file_name(file_name), content_type=stored.content_type,
+        size=stored.size, sha256=stored.sha256,
+    )  # fmt: skip
+    validated(attachment, exclude=["organization", "article", "uploaded_by"])
+    with events.announce(events.ARTICLE_ATTACHMENT_ADDED, organization, actor, attachment):
+        attachment.save()
+        attachment.refresh_from_db(fields=["created_at"])
+    return attachment
 
 
 # ------------------------------------------------------------------ review and publishing
@@ -364,8 +446,12 @@ def translation_review(
         raise Conflict(f"a {current.review_state} translation cannot become {state}", field="state")
     if state == ReviewState.APPROVED:
         ensure_publisher(actor, "approve articles")
-    current.review_state = state
-    current.save(update_fields=["review_state"])
+    with events.announce(
+        events.ARTICLE_REVIEWED, organization, actor, current,
+        review_state=(current.review_state, state),
+    ):  # fmt: skip
+        current.review_state = state
+        current.save(update_fields=["review_state"])
     current.refresh_from_db(fields=["updated_at"])
     return current
 
@@ -505,6 +591,16 @@ def feedback_record(
     elif reason not in FeedbackReason.values:
         raise ValidationFailed.one("reason", "Say why: " + ", ".join(FeedbackReason.values) + ".")
     comment = (comment or "").strip()[:1000]
+    answer = Feedback(
+        organization_id=organization.id, article_id=article_id, language=language,
+        visitor=visitor, helpful=helpful, reason=reason, comment=comment,
+    )  # fmt: skip
+    with events.announce(events.ARTICLE_RATED, organization, actor, answer) as rated:
+        rated.instance = _upsert_feedback(answer)
+    return rated.instance
+
+
+def _upsert_feedback(answer: Feedback) -> Feedback:
     with connection.cursor() as cursor:
         cursor.execute(
             """INSERT INTO knowledge_feedback
@@ -514,8 +610,11 @@ def feedback_record(
                SET helpful = EXCLUDED.helpful, reason = EXCLUDED.reason,
                    comment = EXCLUDED.comment, language = EXCLUDED.language
                RETURNING id""",
-            [organization.id, article_id, language, visitor, helpful, reason, comment],
-        )
+            [
+                answer.organization_id, answer.article_id, answer.language, answer.visitor,
+                answer.helpful, answer.reason, answer.comment,
+            ],
+        )  # fmt: skip
         (pk,) = cursor.fetchone()
     return Feedback.objects.get(pk=pk)
 

@@ -77,6 +77,8 @@ urlpatterns = [
     path("help/<slug:org>/articles/<int:article_id>", help_center.article, name="help_article_id"),
     path("help/<slug:org>/articles/<int:article_id>/feedback", help_center.feedback,
          name="help_feedback"),
+    path("help/<slug:org>/files/<int:attachment_id>/<str:name>", help_center.attachment,
+         name="help_attachment"),
     path("help/<slug:org>/search", help_center.search, name="help_search"),
     path("help/<slug:org>/suggest", help_center.suggest, name="help_suggest"),
     # ---- tenant administration
@@ -124,6 +126,8 @@ urlpatterns = [
          name="manage_kb_article"),
     path("manage/kb/articles/<int:article_id>/<str:language>/article", kb.article_update,
          name="manage_kb_article_update"),
+    path("manage/kb/articles/<int:article_id>/<str:language>/files", kb.attachment_upload,
+         name="manage_kb_attachment_upload"),
     path("manage/kb/articles/<int:article_id>/<str:language>/review", kb.review,
          name="manage_kb_review"),
     path("manage/kb/articles/<int:article_id>/<str:language>/publish", kb.publish,

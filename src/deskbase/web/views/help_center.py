@@ -16,12 +16,13 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
+from deskbase.core.downloads import download_response
 from deskbase.core.errors import DomainError, NotFound
 from deskbase.core.tenancy import tenant
 from deskbase.knowledge import selectors, services
@@ -130,6 +131,20 @@ def article(request: HttpRequest, org: str, article_id: int, slug: str = "") -> 
     })  # fmt: skip
     _remember_visitor(request, response)
     return _cacheable(response)
+
+
+@require_GET
+@_not_found
+def attachment(
+    request: HttpRequest, org: str, attachment_id: int, name: str = ""
+) -> HttpResponseBase:
+    """An article's file (an image in it, a download it links to), for readers who may
+    read an article showing it; always sent as a download (images still show in the
+    page). The name in the address is for people; the id finds the file."""
+    reader = _reader(request, org)
+    found = selectors.readable_attachment(reader, attachment_id)
+    handle = selectors.open_attachment(found)
+    return download_response(handle, content_type=found.content_type, file_name=found.file_name)
 
 
 @require_GET

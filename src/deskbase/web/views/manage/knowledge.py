@@ -20,8 +20,11 @@ from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import ValidationFailed
 from deskbase.knowledge import analytics, selectors, services
 from deskbase.knowledge.models import ReviewState, Visibility
+from deskbase.knowledge.rendering import IMAGE_TYPES
 from deskbase.tickets.access import caller_organization
 from deskbase.web.views.common import MANAGERS, domain_errors, manager_required, staff_required
+
+MAX_FILES = 10
 
 
 def _edit_url(article_id: int, language: str) -> str:
@@ -127,13 +130,42 @@ def article_edit(request: AuthedRequest, article_id: int, language: str) -> Http
             return redirect(_edit_url(article_id, language))
     article = selectors.article_detail(user=user, article_id=article_id)
     translation = selectors.translation_of(article, language)
+    if error:  # show what was typed, not the saved draft, beside the error (not saved)
+        translation.title = request.POST.get("title", translation.title)
+        translation.body = request.POST.get("body", translation.body)
+        translation.slug = request.POST.get("slug", translation.slug)
     history = selectors.revisions(user=user, article_id=article_id, language=language)
+    files = selectors.attachments(user=user, article_id=article_id)
     return render(request, "web/manage/kb_article.html", {
-        "article": article, "translation": translation, "revisions": history,
+        "article": article, "translation": translation, "revisions": history, "files": files,
         "error": error, "section": "kb", "publisher": user.role in MANAGERS,
         "states": ReviewState, "nodes": selectors.help_center(selectors.reader_of(user)),
         "org_slug": cached.organization_settings(user.tenant_id).slug,
+        "image_types": IMAGE_TYPES,
     }, status=422 if error else 200)  # fmt: skip
+
+
+@_post
+def attachment_upload(request: AuthedRequest, article_id: int, language: str) -> tuple[str, str]:
+    """Add files to the article; the page then shows the reference to put in the text."""
+    user = request.user
+    files = request.FILES.getlist("files")
+    if not files:
+        raise ValidationFailed.one("files", "Choose a file to upload.")
+    if len(files) > MAX_FILES:
+        raise ValidationFailed.one("files", f"Upload at most {MAX_FILES} files at once.")
+    names = []
+    for upload in files:
+        try:
+            made = services.article_attachment_add(
+                organization=caller_organization(user), actor=user, article_id=article_id,
+                stream=upload, file_name=upload.name or "",
+            )  # fmt: skip
+        finally:
+            upload.close()
+        names.append(f"{made.file_name} (attachment:{made.pk})")
+    said = "Uploaded " + ", ".join(names) + ". Refer to a file in the body to show it."
+    return said, _edit_url(article_id, language) + "#files"
 
 
 @_post

@@ -122,6 +122,30 @@ def test_up_leaves_a_postgresql_it_did_not_start_running(workdir):
         run(env, "pg", "stop")
 
 
+def test_sigterm_before_the_web_server_starts_stops_the_postgresql_up_started(workdir):
+    # Given `deskbase up` on a fresh var directory, past starting PostgreSQL and busy
+    # migrating (the web server is not started yet)
+    env = deskbase_env(DESKBASE_VAR_DIR=str(workdir / "var"), DESKBASE_PG_PORT=str(free_port()))
+    process, _ = start_up(env)
+    seen = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            seen.append(line)
+            if "applying migrations" in line:
+                break
+        assert run(env, "pg", "status").returncode == 0, "".join(seen)
+        # When SIGTERM arrives (a service manager stopping it)
+        process.send_signal(signal.SIGTERM)
+    finally:
+        output = "".join(seen) + stop_process(process)
+    # Then it exits cleanly and stops the PostgreSQL it started
+    assert process.returncode == 0, output
+    assert "stopping the embedded PostgreSQL" in output
+    assert "deskbase is running" not in output
+    assert run(env, "pg", "status").returncode == 3, output
+
+
 def test_external_database_migrations_and_health_up_and_down(make_cluster, workdir):
     # Given a PostgreSQL started separately, with an owner and an application role
     server = make_cluster(workdir / "server")

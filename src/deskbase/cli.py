@@ -190,23 +190,50 @@ def up(args: list[str]) -> int:
 
     check_port_free(options.host, options.port)
     cluster = config.cluster() if config.embedded() else None
-    started_pg = False
-    if cluster is not None:
-        say(f"starting the embedded PostgreSQL in {cluster.data_dir} ...")
-        started_pg = cluster.start()
-        cluster.ensure_database()
-    else:
-        say(f"using the external PostgreSQL {check_external_database()} from DATABASE_URL")
+    # Until the web server runs (serve() installs its own handlers), SIGTERM stops the
+    # start-up like Ctrl-C does: by an exception, so that the `finally` below stops the
+    # PostgreSQL this run started. Python's default for SIGTERM ends the process at
+    # once and left the server running.
+    previous = signal.signal(signal.SIGTERM, _stop_starting)
+    previous_int = signal.getsignal(signal.SIGINT)
+    # Decided before starting it: a signal during the start must still stop it.
+    owns_pg = cluster is not None and not cluster.status().running
     try:
+        if cluster is not None:
+            say(f"starting the embedded PostgreSQL in {cluster.data_dir} ...")
+            cluster.start()
+            cluster.ensure_database()
+        else:
+            say(f"using the external PostgreSQL {check_external_database()} from DATABASE_URL")
         prepare_database(load_demo=not options.no_demo)
-        return serve(options, started_pg)
+        return serve(options, owns_pg)
+    except StartupStopped:
+        say("stopped before the web server started")
+        return 0
     finally:
-        if started_pg and cluster is not None:
-            say("stopping the embedded PostgreSQL ...")
-            cluster.stop()
-        elif cluster is not None:
-            # Said again on the way out: a Ctrl-C before the banner never showed it.
-            say("PostgreSQL keeps running (deskbase pg stop)")
+        # A second signal while cleaning up must not cut the clean-up short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            if owns_pg and cluster is not None:
+                say("stopping the embedded PostgreSQL ...")
+                cluster.stop()
+            elif cluster is not None:
+                # Said again on the way out: a Ctrl-C before the banner never showed it.
+                say("PostgreSQL keeps running (deskbase pg stop)")
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGINT, previous_int)
+
+
+class StartupStopped(BaseException):
+    """SIGTERM arrived while `deskbase up` was still starting (a BaseException, like
+    KeyboardInterrupt: no `except Exception` on the way may swallow it)."""
+
+
+def _stop_starting(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough
+    raise StartupStopped
 
 
 def say(message: str) -> None:

@@ -38,6 +38,10 @@ usage: deskbase <command> [options]
                         mailbox uses it; port DESKBASE_MAIL_PORT, 2525)
   db_maintenance ...    partitions, views, VACUUM, REINDEX, checks, statistics
   backup [--output F]   pg_dump the database; restore FILE puts a dump back
+  backup --base         a base backup for point-in-time recovery (embedded cluster)
+  restore --to-time T --into DIR
+                        recover the database as it was at T (or --to-lsn) into a new
+                        var directory, from the base backups and the WAL archive
   pg start|stop|status  manage the embedded PostgreSQL in {var}/pg
   pg url [--role R] [--tcp]
                         print a connection URL (R: app, owner or superuser)

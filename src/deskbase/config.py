@@ -52,7 +52,30 @@ def cluster() -> Cluster:
         var_dir(),
         port=env_int("DESKBASE_PG_PORT", 54320),
         listen=os.environ.get("DESKBASE_PG_HOST", "127.0.0.1"),
+        archive_dir=wal_archive_dir(),
     )
+
+
+def wal_archive_dir() -> Path | None:
+    """Where the embedded cluster archives its WAL (DESKBASE_WAL_ARCHIVE_DIR, default
+    var/wal-archive); None when DESKBASE_WAL_ARCHIVE=0 turns archiving off."""
+    if not env_bool("DESKBASE_WAL_ARCHIVE", True):
+        return None
+    configured = os.environ.get("DESKBASE_WAL_ARCHIVE_DIR")
+    return Path(configured).absolute() if configured else var_dir() / "wal-archive"
+
+
+def base_backup_dir() -> Path:
+    """Where `deskbase backup --base` writes (DESKBASE_BASE_BACKUP_DIR, var/base-backups)."""
+    configured = os.environ.get("DESKBASE_BASE_BACKUP_DIR")
+    return Path(configured).absolute() if configured else var_dir() / "base-backups"
+
+
+def replica_cluster() -> Cluster:
+    """The embedded streaming replica: var/replica, port DESKBASE_PG_REPLICA_PORT
+    (the primary's port + 1)."""
+    primary = cluster()
+    return primary.replica(env_int("DESKBASE_PG_REPLICA_PORT", primary.port + 1))
 
 
 def database_url(role: str) -> str:

@@ -43,6 +43,9 @@ usage: deskbase <command> [options]
                         recover the database as it was at T (or --to-lsn) into a new
                         var directory, from the base backups and the WAL archive
   pg start|stop|status  manage the embedded PostgreSQL in {var}/pg
+  pg replica start|stop|status|remove
+                        a streaming replica of the embedded PostgreSQL in {var}/replica
+                        (port DESKBASE_PG_REPLICA_PORT); reads go to it (docs/scaling.md)
   pg url [--role R] [--tcp]
                         print a connection URL (R: app, owner or superuser)
   pg psql [--role R] [psql args]
@@ -138,8 +141,10 @@ def check_external_database() -> str:
 
 # ------------------------------------------------------------------------ pg
 def pg(args: list[str]) -> int:
+    if args[:1] == ["replica"]:
+        return pg_replica(args[1:])
     parser = argparse.ArgumentParser(prog="deskbase pg")
-    parser.add_argument("action", choices=["start", "stop", "status", "url", "psql"])
+    parser.add_argument("action", choices=["start", "stop", "status", "url", "psql", "replica"])
     parser.add_argument("--role", choices=["app", "owner", "superuser"], default=None)
     parser.add_argument("--tcp", action="store_true", help="url: a TCP URL with password")
     options, extra = parser.parse_known_args(args)
@@ -168,6 +173,67 @@ def pg(args: list[str]) -> int:
             )
         return cluster.psql(extra, role=role or OWNER_ROLE)
     return 0
+
+
+def pg_replica(args: list[str]) -> int:
+    """`deskbase pg replica start|stop|status|remove`: the embedded streaming replica."""
+    parser = argparse.ArgumentParser(prog="deskbase pg replica")
+    parser.add_argument("action", choices=["start", "stop", "status", "remove"])
+    options = parser.parse_args(args)
+    if not config.embedded():
+        raise CliError(
+            "DATABASE_URL is set: deskbase makes replicas of its embedded PostgreSQL only; "
+            "point DATABASE_REPLICA_URLS at replicas of that server"
+        )
+    primary = config.cluster()
+    replica = config.replica_cluster()
+    if options.action == "start":
+        if not primary.status().running:
+            raise CliError("the embedded PostgreSQL is not running: `deskbase pg start` first")
+        started = primary.start_replica(replica)
+        state = "started" if started else "already running"
+        print(f"replica {state}: port {replica.port}, data {replica.data_dir}")
+        print("  the server reads from it after its next start (deskbase up)")
+    elif options.action == "stop":
+        print("replica stopped" if replica.stop() else "replica was not running")
+    elif options.action == "remove":
+        removed = primary.remove_replica(replica)
+        print("replica removed, its slot dropped" if removed else "there was no replica")
+    else:
+        return replica_status(primary, replica)
+    return 0
+
+
+def replica_status(primary, replica) -> int:
+    """Print the replica's state and lag; 0 when it streams, 3 otherwise."""
+    import psycopg
+
+    from deskbase.embedded.cluster import replica_lag
+
+    status = replica.status()
+    print(f"replica {status.describe()}")
+    if not status.running:
+        return 3
+    try:
+        with replica.connect() as conn:
+            lag = replica_lag(conn)
+    except psycopg.Error as exc:
+        print(f"  not answering: {exc}")
+        return 3
+    print(f"  replayed up to {lag['replay_lsn']}, {lag['lag_seconds']:.3f} s behind")
+    if primary.status().running:
+        with primary.connect() as conn:
+            rows = conn.execute(
+                "SELECT state, pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint,"
+                " coalesce(extract(epoch FROM replay_lag), 0)::float8"
+                " FROM pg_stat_replication WHERE application_name <> ''"
+            ).fetchall()
+        if not rows:
+            print("  the primary sees no streaming replica")
+            return 3
+        for state, behind, seconds in rows:
+            print(f"  primary: {state}, {behind or 0:,} bytes to replay, lag {seconds:.3f} s")
+    return 0 if lag["standby"] else 3
 
 
 def pg_external(action: str, extra: list[str]) -> int:

@@ -88,6 +88,22 @@ def database_url(role: str) -> str:
     return os.environ.get("DATABASE_APP_URL") or owner_url
 
 
+def replica_urls(role: str) -> list[str]:
+    """Read replicas: DATABASE_REPLICA_URLS (comma-separated URLs of the role the
+    server uses there), else the embedded replica while one exists
+    (`deskbase pg replica start`). DESKBASE_REPLICA_READS=0 uses none."""
+    if not env_bool("DESKBASE_REPLICA_READS", True):
+        return []
+    configured = os.environ.get("DATABASE_REPLICA_URLS", "")
+    urls = [url.strip() for url in configured.split(",") if url.strip()]
+    if urls or not embedded():
+        return urls
+    replica = replica_cluster()
+    if (replica.data_dir / "standby.signal").exists():
+        return [replica.url(OWNER_ROLE if role == "owner" else APP_ROLE)]
+    return []
+
+
 def secret_key() -> str:
     """DESKBASE_SECRET_KEY, or a key generated once into var/secret_key (mode 0600)."""
     configured = os.environ.get("DESKBASE_SECRET_KEY")

@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # Outside the tenant's transaction: replica reads allowed, the last write's position.
+    "deskbase.core.db.router.ReplicaMiddleware",
     "deskbase.core.tenant_middleware.TenantMiddleware",
     "deskbase.web.middleware.OrganizationTimeZoneMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -146,6 +148,27 @@ def _database(url: str) -> dict:
 
 
 DATABASES = {"default": _database(config.database_url(DB_ROLE))}
+
+
+def _replica_database(url: str) -> dict:
+    """A read replica: no pool (a replica that is down must not count as the database
+    being down: deskbase.core.db.pool), kept-open connections instead, and no test
+    database of its own."""
+    replica = _database(url)
+    replica["OPTIONS"].pop("pool", None)
+    replica["OPTIONS"]["connect_timeout"] = config.env_int("DESKBASE_REPLICA_CONNECT_TIMEOUT", 2)
+    replica.update(CONN_MAX_AGE=60, CONN_HEALTH_CHECKS=True, TEST={"MIRROR": "default"})
+    return replica
+
+
+# Read-only selectors go to a replica (deskbase.core.db.router; docs/scaling.md).
+DESKBASE_REPLICAS: list[str] = []
+for _number, _url in enumerate(config.replica_urls(DB_ROLE), start=1):
+    DATABASES[f"replica{_number}"] = _replica_database(_url)
+    DESKBASE_REPLICAS.append(f"replica{_number}")
+DATABASE_ROUTERS = ["deskbase.core.db.router.ReplicaRouter"]
+DESKBASE_REPLICA_MAX_LAG = float(os.environ.get("DESKBASE_REPLICA_MAX_LAG", "5"))
+DESKBASE_REPLICA_CHECK_SECONDS = float(os.environ.get("DESKBASE_REPLICA_CHECK_SECONDS", "1"))
 DESKBASE_APP_DATABASE_URL = config.database_url("app")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -553,11 +553,26 @@ class Cluster:
                 result = self._run([
                     self.bin("pg_basebackup"), "-h", str(self.socket_dir.resolve()),
                     "-p", str(self.port), "-U", SUPERUSER, "-D", str(replica.data_dir.resolve()),
-                    "-F", "p", "-X", "stream", "-c", "fast", "-R", "-C", "-S", slot,
+                    "-F", "p", "-X", "stream", "-c", "fast", "-C", "-S", slot,
                     "--no-password",
                 ])  # fmt: skip
                 if result.returncode != 0:
                     raise EmbeddedError(f"pg_basebackup failed: {_last_line(result.stderr)}")
+                # Written here rather than by pg_basebackup -R: its connection string
+                # names options (sslnegotiation) the server's own libpq may not know.
+                conninfo = (
+                    f"host={self.socket_dir.resolve()} port={self.port} user={SUPERUSER} "
+                    f"application_name={slot}"
+                )
+                with (replica.data_dir / "postgresql.auto.conf").open("a") as handle:
+                    handle.write(f"primary_conninfo = {_conf_string(conninfo)}\n")
+                    handle.write(f"primary_slot_name = {_conf_string(slot)}\n")
+                signal_file = replica.data_dir / "standby.signal"
+                signal_file.touch()
+                if self.is_root:
+                    account = self.run_as
+                    assert account is not None
+                    os.chown(signal_file, account.pw_uid, account.pw_gid)
                 if self.credentials_file.exists() and not replica.credentials_file.exists():
                     shutil.copy2(self.credentials_file, replica.credentials_file)
         return replica.start()

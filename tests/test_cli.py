@@ -13,6 +13,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from deskbase import cli
@@ -144,6 +145,42 @@ def test_sigterm_before_the_web_server_starts_stops_the_postgresql_up_started(wo
     assert "stopping the embedded PostgreSQL" in output
     assert "deskbase is running" not in output
     assert run(env, "pg", "status").returncode == 3, output
+
+
+def test_up_with_the_pooler_serves_through_pgbouncer_and_stops_it(workdir):
+    # Given a fresh var directory and a free port for pgbouncer
+    pooler_port = free_port()
+    env = deskbase_env(
+        DESKBASE_VAR_DIR=str(workdir / "var"),
+        DESKBASE_PG_PORT=str(free_port()),
+        DESKBASE_POOLER_PORT=str(pooler_port),
+    )
+    # When the operator runs `deskbase up --pooler`
+    process, base = start_up(env, "--pooler")
+    try:
+        health = wait_for_http(base + "health", process)
+        assert health.status == 200
+        assert json.loads(health.body)["database"]["role"] == APP_ROLE
+        # Then pages work (tenant SET LOCALs in each transaction through the pool)
+        home = sign_in(base, "demo", "agent@demo.deskbase.test", "demo-agent-pass")
+        assert "<h1>My open tickets</h1>" in home
+        # And the web server's connections are pgbouncer's clients
+        credentials = json.loads((workdir / "var" / "pg-credentials.json").read_text())
+        console = (
+            f"postgresql://{OWNER_ROLE}:{credentials[OWNER_ROLE]}@127.0.0.1:{pooler_port}/pgbouncer"
+        )
+        with psycopg.connect(console, autocommit=True, prepare_threshold=None) as conn:
+            clients = conn.execute("SHOW CLIENTS").fetchall()
+        assert any(APP_ROLE in row for row in clients), clients
+    finally:
+        output = stop_process(process)
+    assert process.returncode == 0, output
+    assert f"pgbouncer started on 127.0.0.1:{pooler_port} (transaction mode" in output
+    assert "stopping pgbouncer" in output
+    # And its port is free again (no one listens; connections may linger in TIME_WAIT)
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", pooler_port))
 
 
 def test_external_database_migrations_and_health_up_and_down(make_cluster, workdir):

@@ -23,10 +23,11 @@ MIN_POSTGRES = 15
 USAGE = """\
 usage: deskbase <command> [options]
 
-  up [--port N] [--host H] [--dev] [--no-demo] [--no-worker]
+  up [--port N] [--host H] [--dev] [--no-demo] [--no-worker] [--pooler]
                         start PostgreSQL (embedded mode), migrate, load the demo data
                         when the database is empty, and serve with gunicorn beside
-                        the job worker (and `mail serve` when a push mailbox exists)
+                        the job worker (and `mail serve` when a push mailbox exists);
+                        --pooler serves through pgbouncer (transaction mode)
   worker                run the job worker alone (periodic SLA and maintenance tasks)
   jobs status           the job schedule, last runs and failures
   outbox status|retry|deliver
@@ -256,7 +257,17 @@ def up(args: list[str]) -> int:
     parser.add_argument("--dev", action="store_true", help="Django's runserver with DEBUG on")
     parser.add_argument("--no-demo", action="store_true", help="do not load the demo data")
     parser.add_argument("--no-worker", action="store_true", help="do not start the job worker")
+    parser.add_argument(
+        "--pooler",
+        action="store_true",
+        help="serve through pgbouncer in transaction mode (embedded PostgreSQL)",
+    )
     options = parser.parse_args(args)
+    if options.pooler and not config.embedded():
+        raise CliError(
+            "--pooler starts pgbouncer in front of the embedded PostgreSQL; with DATABASE_URL "
+            "point DATABASE_APP_URL at your own pgbouncer instead (docs/scaling.md)"
+        )
 
     check_port_free(options.host, options.port)
     cluster = config.cluster() if config.embedded() else None
@@ -266,6 +277,7 @@ def up(args: list[str]) -> int:
     # once and left the server running.
     previous = signal.signal(signal.SIGTERM, _stop_starting)
     previous_int = signal.getsignal(signal.SIGINT)
+    pooler = None
     # Decided before starting it: a signal during the start must still stop it.
     owns_pg = cluster is not None and not cluster.status().running
     try:
@@ -276,7 +288,9 @@ def up(args: list[str]) -> int:
         else:
             say(f"using the external PostgreSQL {check_external_database()} from DATABASE_URL")
         prepare_database(load_demo=not options.no_demo)
-        return serve(options, owns_pg)
+        if options.pooler and cluster is not None:
+            pooler = start_pooler(cluster)
+        return serve(options, owns_pg, pooler)
     except StartupStopped:
         say("stopped before the web server started")
         return 0
@@ -285,6 +299,9 @@ def up(args: list[str]) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
+            if pooler is not None:
+                say("stopping pgbouncer ...")
+                pooler.stop()
             if owns_pg and cluster is not None:
                 say("stopping the embedded PostgreSQL ...")
                 cluster.stop()
@@ -304,6 +321,25 @@ class StartupStopped(BaseException):
 def _stop_starting(signum: int, frame: object) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough
     raise StartupStopped
+
+
+def start_pooler(cluster):
+    """pgbouncer in transaction mode in front of the cluster, for the web server only."""
+    from deskbase.embedded.pooler import Pooler
+
+    pooler = Pooler(
+        cluster,
+        port=config.env_int("DESKBASE_POOLER_PORT", 6432),
+        pool_size=config.env_int("DESKBASE_POOLER_POOL_SIZE", 20),
+    )
+    pooler.start()
+    prepared = "kept" if pooler.prepared_statements else "off (pgbouncer < 1.21)"
+    say(
+        f"pgbouncer started on {pooler.listen}:{pooler.port} (transaction mode, "
+        f"{pooler.pool_size} server connections, prepared statements {prepared}; "
+        f"log {pooler.log_file})"
+    )
+    return pooler
 
 
 def say(message: str) -> None:
@@ -384,8 +420,14 @@ def server_command(options: argparse.Namespace) -> list[str]:
     ]  # fmt: skip
 
 
-def serve(options: argparse.Namespace, started_pg: bool) -> int:
+def serve(options: argparse.Namespace, started_pg: bool, pooler=None) -> int:
     env = dict(os.environ, DESKBASE_DB_ROLE="app")
+    if pooler is not None:
+        # The web server's application role goes through pgbouncer; the worker (LISTEN,
+        # procrastinate's locks) and the commands keep direct connections.
+        env["DESKBASE_POOLER_URL"] = pooler.url()
+        if not pooler.prepared_statements:
+            env["DESKBASE_DB_PREPARE_THRESHOLD"] = "0"
     if options.dev:
         env["DESKBASE_DEBUG"] = "1"
     # Its own process group: a terminal's Ctrl-C reaches only us, and we stop the

@@ -81,6 +81,9 @@ def replica_cluster() -> Cluster:
 def database_url(role: str) -> str:
     """URL for the owner role (migrations, operator commands) or the application role."""
     if embedded():
+        # `deskbase up --pooler` points the web server's application role at pgbouncer.
+        if role != "owner" and os.environ.get("DESKBASE_POOLER_URL"):
+            return os.environ["DESKBASE_POOLER_URL"]
         return cluster().url(OWNER_ROLE if role == "owner" else APP_ROLE)
     owner_url = os.environ["DATABASE_URL"]
     if role == "owner":

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from deskbase.embedded import pooler as pooler_module
-from deskbase.embedded.cluster import APP_ROLE, OWNER_ROLE
+from deskbase.embedded.cluster import OWNER_ROLE
 from deskbase.embedded.pooler import Pooler
 from deskbase.testing.plugin import free_port
 
@@ -28,10 +28,11 @@ def pooled(make_cluster):
     with cluster.connect(cluster.database) as conn:
         conn.execute(
             "CREATE TABLE notes (organization_id bigint NOT NULL, body text);"
-            "ALTER TABLE notes ENABLE ROW LEVEL SECURITY; ALTER TABLE notes FORCE ROW LEVEL SECURITY;"
+            "ALTER TABLE notes ENABLE ROW LEVEL SECURITY;"
+            "ALTER TABLE notes FORCE ROW LEVEL SECURITY;"
             "CREATE POLICY tenant_isolation ON notes USING (organization_id ="
             " nullif(current_setting('deskbase.org_id', true), '')::bigint);"
-            f"GRANT SELECT ON notes TO {APP_ROLE};"
+            "GRANT SELECT ON notes TO deskbase_app;"
             "INSERT INTO notes SELECT 1, 'first tenant ' || g FROM generate_series(1, 3) g;"
             "INSERT INTO notes SELECT 2, 'second tenant ' || g FROM generate_series(1, 5) g;"
         )

@@ -215,6 +215,16 @@ def test_the_middleware_records_a_write_and_keeps_that_browsers_reads_on_the_pri
     middleware(request)
     assert seen[-1] == ALIAS
 
+    # A GET that writes: its own later reads stay on the primary, which has the change
+    def writing_view(request) -> HttpResponse:
+        seen.append(router.choose())
+        open_ticket(world, subject="Written by a GET")
+        seen.append(router.choose())
+        return HttpResponse("ok")
+
+    router.ReplicaMiddleware(writing_view)(factory.get("/odd/"))
+    assert seen[-2:] == [ALIAS, None]
+
 
 def test_the_replica_refuses_writes_and_the_router_never_sends_one_there(replica):
     world = make_tenant("replica-ro")

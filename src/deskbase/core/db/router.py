@@ -10,6 +10,8 @@
   service's transaction, a job or a command. On the replica it opens a transaction
   and sets the tenant and actor with SET LOCAL there (row-level security holds on
   the replica as on the primary: `deskbase.core.tenancy`), then runs the selector.
+- A request that has sent the primary a statement that may write (anything but a
+  SELECT without row locks, SAVEPOINT, RELEASE, ...) reads from the primary from then on.
 - Read-your-writes: after a request with another method (a write), the middleware
   puts the primary's WAL insert position in a cookie (`deskbase_lsn`); that
   browser's reads use a replica only once it has replayed that position
@@ -28,6 +30,7 @@ import contextvars
 import functools
 import itertools
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -156,12 +159,32 @@ def report() -> list[dict[str, Any]]:
 
 
 # ------------------------------------------------------------------ the scope
-@dataclass(frozen=True)
+@dataclass
 class Scope:
     """What the current request allows: replica reads at all, and from which WAL
-    position on (the browser's last write)."""
+    position on (the browser's last write). `wrote`: the request has sent the primary
+    a statement that may write; its transaction's own changes are on the primary only,
+    so its later reads stay there."""
 
     min_lsn: int = 0
+    wrote: bool = False
+
+
+# Statements that change nothing: anything else sent to the primary in a request (an
+# INSERT, a CTE, a row lock) keeps the rest of that request's reads on the primary.
+_READ_ONLY = re.compile(r"\s*(SELECT|SAVEPOINT|RELEASE|ROLLBACK|SET|SHOW|BEGIN|COMMIT)\b", re.I)
+_LOCKS = re.compile(r"\bFOR\s+(UPDATE|NO\s+KEY\s+UPDATE|SHARE|KEY\s+SHARE)\b", re.I)
+
+
+def _may_write(sql: str) -> bool:
+    return not _READ_ONLY.match(sql) or bool(_LOCKS.search(sql))
+
+
+def _watch_writes(execute, sql, params, many, context):
+    scope = _scope.get()
+    if scope is not None and not scope.wrote and _reading.get() is None and _may_write(sql):
+        scope.wrote = True
+    return execute(sql, params, many, context)
 
 
 _scope: contextvars.ContextVar[Scope | None] = contextvars.ContextVar("replica_scope", default=None)
@@ -171,10 +194,12 @@ _rotation = itertools.count()
 
 @contextlib.contextmanager
 def replica_reads(min_lsn: str | None = None) -> Iterator[None]:
-    """Let `replica_read` selectors use a replica that has replayed `min_lsn`."""
+    """Let `replica_read` selectors use a replica that has replayed `min_lsn`, until
+    something that may write is sent to the primary."""
     token = _scope.set(Scope(lsn_number(min_lsn)))
     try:
-        yield
+        with connections[DEFAULT_DB_ALIAS].execute_wrapper(_watch_writes):
+            yield
     finally:
         _scope.reset(token)
 
@@ -182,7 +207,7 @@ def replica_reads(min_lsn: str | None = None) -> Iterator[None]:
 def choose() -> str | None:
     """The replica for a read now, or None for the primary."""
     scope = _scope.get()
-    if scope is None:
+    if scope is None or scope.wrote:
         return None
     names = replicas()
     if not names:

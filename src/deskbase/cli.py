@@ -289,7 +289,8 @@ def up(args: list[str]) -> int:
             say(f"using the external PostgreSQL {check_external_database()} from DATABASE_URL")
         prepare_database(load_demo=not options.no_demo)
         if options.pooler and cluster is not None:
-            pooler = start_pooler(cluster)
+            pooler = make_pooler(cluster)  # before its start: a SIGTERM meanwhile stops it
+            start_pooler(pooler)
         return serve(options, owns_pg, pooler)
     except StartupStopped:
         say("stopped before the web server started")
@@ -323,15 +324,18 @@ def _stop_starting(signum: int, frame: object) -> None:
     raise StartupStopped
 
 
-def start_pooler(cluster):
+def make_pooler(cluster):
     """pgbouncer in transaction mode in front of the cluster, for the web server only."""
     from deskbase.embedded.pooler import Pooler
 
-    pooler = Pooler(
+    return Pooler(
         cluster,
         port=config.env_int("DESKBASE_POOLER_PORT", 6432),
         pool_size=config.env_int("DESKBASE_POOLER_POOL_SIZE", 20),
     )
+
+
+def start_pooler(pooler) -> None:
     pooler.start()
     prepared = "kept" if pooler.prepared_statements else "off (pgbouncer < 1.21)"
     say(
@@ -339,7 +343,6 @@ def start_pooler(cluster):
         f"{pooler.pool_size} server connections, prepared statements {prepared}; "
         f"log {pooler.log_file})"
     )
-    return pooler
 
 
 def say(message: str) -> None:

@@ -147,25 +147,37 @@ class Pooler:
         if account is not None:
             kwargs.update(user=account.pw_uid, group=account.pw_gid, extra_groups=[])
         self.process = subprocess.Popen(
-            [program(), str(self.ini)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd="/",
+            # Quiet: it logs to its log file only (an unread pipe would fill and block it).
+            [program(), "--quiet", str(self.ini)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/",
             process_group=0, **kwargs,
         )  # fmt: skip
+        try:
+            self._wait_accepting(timeout)
+        except BaseException:
+            self.stop()  # interrupted or failed: leave no pgbouncer behind
+            raise
+
+    def _wait_accepting(self, timeout: float) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                stderr = self.process.stderr
-                error = stderr.read().decode(errors="replace").strip() if stderr else ""
-                raise EmbeddedError(
-                    f"pgbouncer did not start: {error or 'see ' + str(self.log_file)}"
-                )
+                raise EmbeddedError(f"pgbouncer did not start: {self._log_tail()}")
             try:
                 with socket.create_connection((self.listen, self.port), timeout=1):
                     return
             except OSError:
                 time.sleep(0.05)
-        self.stop()
         raise EmbeddedError(f"pgbouncer did not accept connections within {timeout:.0f} s")
+
+    def _log_tail(self) -> str:
+        try:
+            lines = self.log_file.read_text(errors="replace").splitlines()
+        except OSError:
+            return f"no log at {self.log_file}"
+        errors = [line for line in lines[-20:] if "ERROR" in line or "FATAL" in line]
+        return (errors or lines or [f"see {self.log_file}"])[-1]
 
     def stop(self) -> None:
         process = self.process

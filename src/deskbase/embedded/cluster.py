@@ -212,6 +212,18 @@ class Cluster:
             path.mkdir(mode=mode, exist_ok=True)
         owned = [self.socket_dir, self.log_dir]
         if self.archive_dir is not None:
+            if (
+                self.is_root
+                and not self.archive_dir.exists()
+                and not self._can_reach(self.archive_dir.parent)
+            ):
+                # As the data directory: where the server's account cannot reach, the
+                # archive lives beside the relocated cluster (else archiving fails and
+                # PostgreSQL keeps every WAL segment until the disk is full).
+                base = self._relocation_dir() / "wal-archive"
+                base.mkdir(mode=0o700, parents=True, exist_ok=True)
+                self.archive_dir.parent.mkdir(parents=True, exist_ok=True)
+                self.archive_dir.symlink_to(base)
             self.archive_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             owned.append(self.archive_dir)
         if self.is_root:

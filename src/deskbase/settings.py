@@ -151,13 +151,17 @@ DATABASES = {"default": _database(config.database_url(DB_ROLE))}
 
 
 def _replica_database(url: str) -> dict:
-    """A read replica: no pool (a replica that is down must not count as the database
-    being down: deskbase.core.db.pool), kept-open connections instead, and no test
-    database of its own."""
+    """A read replica: a pool of its own, whose failed connections are not reported as
+    the database being down (that is the primary's: deskbase.core.db.pool), which waits
+    at most a second for a connection, and no test database of its own."""
     replica = _database(url)
-    replica["OPTIONS"].pop("pool", None)
     replica["OPTIONS"]["connect_timeout"] = config.env_int("DESKBASE_REPLICA_CONNECT_TIMEOUT", 2)
-    replica.update(CONN_MAX_AGE=60, CONN_HEALTH_CHECKS=True, TEST={"MIRROR": "default"})
+    pool = replica["OPTIONS"].get("pool")
+    if pool:
+        pool.pop("connection_class", None)
+        # No connection opened ahead: a replica that is down costs nothing until used.
+        pool.update(min_size=0, timeout=1)
+    replica["TEST"] = {"MIRROR": "default"}
     return replica
 
 

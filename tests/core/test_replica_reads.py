@@ -16,6 +16,7 @@ from django.test import Client, RequestFactory
 
 from deskbase.core.db import router
 from deskbase.embedded.cluster import APP_ROLE, Cluster
+from deskbase.settings import _replica_database
 from deskbase.testing.plugin import free_port
 from deskbase.tickets.selectors import ticket_detail, ticket_queue
 from tests.conftest import make_tenant
@@ -60,14 +61,16 @@ def replica_cluster(django_db_setup, django_db_blocker, session_cluster) -> Iter
     access is set up, as a mirror: Django neither creates nor flushes it."""
     replica = session_cluster.replica(free_port())
     session_cluster.start_replica(replica, slot=SLOT)
-    conf = copy.deepcopy(connections["default"].settings_dict)
-    conf["OPTIONS"].pop("pool", None)
-    conf.update(HOST=str(replica.socket_dir), PORT=str(replica.port), USER=APP_ROLE,
-                PASSWORD="", CONN_MAX_AGE=0)  # fmt: skip
-    conf["TEST"] = {**conf.get("TEST", {}), "MIRROR": "default"}
-    connections.settings[ALIAS] = conf
+    # Configured as the server configures a replica (its own pool, as the application role).
+    name = connections["default"].settings_dict["NAME"]
+    raw = _replica_database(replica.url(APP_ROLE, database=name))
+    default = copy.deepcopy(connections["default"].settings_dict)
+    connections.settings[ALIAS] = connections.configure_settings({"default": default, ALIAS: raw})[
+        ALIAS
+    ]
     yield replica
     connections[ALIAS].close()
+    connections[ALIAS].close_pool()
     del connections.settings[ALIAS]
     session_cluster.remove_replica(replica, slot=SLOT)
 

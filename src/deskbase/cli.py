@@ -470,15 +470,19 @@ def serve(options: argparse.Namespace, started_pg: bool, pooler=None) -> int:
             time.sleep(SUPERVISE_SECONDS)
         code = server.returncode
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if server.poll() is None:
-            server.terminate()
-            server.wait(timeout=30)
-        if supervisor is not None:
-            supervisor.stop()
-        if receiver is not None:
-            receiver.stop()
+        # Our handler stays while the children stop: a second signal meanwhile only
+        # repeats the stop (the handler before it would interrupt the clean-up).
+        try:
+            if server.poll() is None:
+                server.terminate()
+                server.wait(timeout=30)
+            if supervisor is not None:
+                supervisor.stop()
+            if receiver is not None:
+                receiver.stop()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     if stopping:
         say("web server stopped")
         return 0

@@ -596,6 +596,15 @@ class Cluster:
         replica.stop()
         if self._running_pid() is not None:
             with self.connect() as conn:
+                # The primary's sender lets go of the slot a moment after the replica stops.
+                deadline = time.monotonic() + 10
+                while (
+                    conn.execute(
+                        "SELECT 1 FROM pg_replication_slots WHERE slot_name = %s AND active", [slot]
+                    ).fetchone()
+                    and time.monotonic() < deadline
+                ):
+                    time.sleep(0.05)
                 conn.execute(
                     "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
                     " WHERE slot_name = %s AND NOT active",

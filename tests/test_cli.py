@@ -13,6 +13,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from deskbase import cli
@@ -120,6 +121,66 @@ def test_up_leaves_a_postgresql_it_did_not_start_running(workdir):
         assert run(env, "pg", "status").returncode == 0
     finally:
         run(env, "pg", "stop")
+
+
+def test_sigterm_before_the_web_server_starts_stops_the_postgresql_up_started(workdir):
+    # Given `deskbase up` on a fresh var directory, past starting PostgreSQL and busy
+    # migrating (the web server is not started yet)
+    env = deskbase_env(DESKBASE_VAR_DIR=str(workdir / "var"), DESKBASE_PG_PORT=str(free_port()))
+    process, _ = start_up(env)
+    seen = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            seen.append(line)
+            if "applying migrations" in line:
+                break
+        assert run(env, "pg", "status").returncode == 0, "".join(seen)
+        # When SIGTERM arrives (a service manager stopping it)
+        process.send_signal(signal.SIGTERM)
+    finally:
+        output = "".join(seen) + stop_process(process)
+    # Then it exits cleanly and stops the PostgreSQL it started
+    assert process.returncode == 0, output
+    assert "stopping the embedded PostgreSQL" in output
+    assert "deskbase is running" not in output
+    assert run(env, "pg", "status").returncode == 3, output
+
+
+def test_up_with_the_pooler_serves_through_pgbouncer_and_stops_it(workdir):
+    # Given a fresh var directory and a free port for pgbouncer
+    pooler_port = free_port()
+    env = deskbase_env(
+        DESKBASE_VAR_DIR=str(workdir / "var"),
+        DESKBASE_PG_PORT=str(free_port()),
+        DESKBASE_POOLER_PORT=str(pooler_port),
+    )
+    # When the operator runs `deskbase up --pooler`
+    process, base = start_up(env, "--pooler")
+    try:
+        health = wait_for_http(base + "health", process)
+        assert health.status == 200
+        assert json.loads(health.body)["database"]["role"] == APP_ROLE
+        # Then pages work (tenant SET LOCALs in each transaction through the pool)
+        home = sign_in(base, "demo", "agent@demo.deskbase.test", "demo-agent-pass")
+        assert "<h1>My open tickets</h1>" in home
+        # And the web server's connections are pgbouncer's clients
+        credentials = json.loads((workdir / "var" / "pg-credentials.json").read_text())
+        console = (
+            f"postgresql://{OWNER_ROLE}:{credentials[OWNER_ROLE]}@127.0.0.1:{pooler_port}/pgbouncer"
+        )
+        with psycopg.connect(console, autocommit=True, prepare_threshold=None) as conn:
+            clients = conn.execute("SHOW CLIENTS").fetchall()
+        assert any(APP_ROLE in row for row in clients), clients
+    finally:
+        output = stop_process(process)
+    assert process.returncode == 0, output
+    assert f"pgbouncer started on 127.0.0.1:{pooler_port} (transaction mode" in output
+    assert "stopping pgbouncer" in output
+    # And its port is free again (no one listens; connections may linger in TIME_WAIT)
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", pooler_port))
 
 
 def test_external_database_migrations_and_health_up_and_down(make_cluster, workdir):

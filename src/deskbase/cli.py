@@ -23,10 +23,11 @@ MIN_POSTGRES = 15
 USAGE = """\
 usage: deskbase <command> [options]
 
-  up [--port N] [--host H] [--dev] [--no-demo] [--no-worker]
+  up [--port N] [--host H] [--dev] [--no-demo] [--no-worker] [--pooler]
                         start PostgreSQL (embedded mode), migrate, load the demo data
                         when the database is empty, and serve with gunicorn beside
-                        the job worker (and `mail serve` when a push mailbox exists)
+                        the job worker (and `mail serve` when a push mailbox exists);
+                        --pooler serves through pgbouncer (transaction mode)
   worker                run the job worker alone (periodic SLA and maintenance tasks)
   jobs status           the job schedule, last runs and failures
   outbox status|retry|deliver
@@ -38,7 +39,14 @@ usage: deskbase <command> [options]
                         mailbox uses it; port DESKBASE_MAIL_PORT, 2525)
   db_maintenance ...    partitions, views, VACUUM, REINDEX, checks, statistics
   backup [--output F]   pg_dump the database; restore FILE puts a dump back
+  backup --base         a base backup for point-in-time recovery (embedded cluster)
+  restore --to-time T --into DIR
+                        recover the database as it was at T (or --to-lsn) into a new
+                        var directory, from the base backups and the WAL archive
   pg start|stop|status  manage the embedded PostgreSQL in {var}/pg
+  pg replica start|stop|status|remove
+                        a streaming replica of the embedded PostgreSQL in {var}/replica
+                        (port DESKBASE_PG_REPLICA_PORT); reads go to it (docs/scaling.md)
   pg url [--role R] [--tcp]
                         print a connection URL (R: app, owner or superuser)
   pg psql [--role R] [psql args]
@@ -134,8 +142,10 @@ def check_external_database() -> str:
 
 # ------------------------------------------------------------------------ pg
 def pg(args: list[str]) -> int:
+    if args[:1] == ["replica"]:
+        return pg_replica(args[1:])
     parser = argparse.ArgumentParser(prog="deskbase pg")
-    parser.add_argument("action", choices=["start", "stop", "status", "url", "psql"])
+    parser.add_argument("action", choices=["start", "stop", "status", "url", "psql", "replica"])
     parser.add_argument("--role", choices=["app", "owner", "superuser"], default=None)
     parser.add_argument("--tcp", action="store_true", help="url: a TCP URL with password")
     options, extra = parser.parse_known_args(args)
@@ -166,6 +176,67 @@ def pg(args: list[str]) -> int:
     return 0
 
 
+def pg_replica(args: list[str]) -> int:
+    """`deskbase pg replica start|stop|status|remove`: the embedded streaming replica."""
+    parser = argparse.ArgumentParser(prog="deskbase pg replica")
+    parser.add_argument("action", choices=["start", "stop", "status", "remove"])
+    options = parser.parse_args(args)
+    if not config.embedded():
+        raise CliError(
+            "DATABASE_URL is set: deskbase makes replicas of its embedded PostgreSQL only; "
+            "point DATABASE_REPLICA_URLS at replicas of that server"
+        )
+    primary = config.cluster()
+    replica = config.replica_cluster()
+    if options.action == "start":
+        if not primary.status().running:
+            raise CliError("the embedded PostgreSQL is not running: `deskbase pg start` first")
+        started = primary.start_replica(replica)
+        state = "started" if started else "already running"
+        print(f"replica {state}: port {replica.port}, data {replica.data_dir}")
+        print("  the server reads from it after its next start (deskbase up)")
+    elif options.action == "stop":
+        print("replica stopped" if replica.stop() else "replica was not running")
+    elif options.action == "remove":
+        removed = primary.remove_replica(replica)
+        print("replica removed, its slot dropped" if removed else "there was no replica")
+    else:
+        return replica_status(primary, replica)
+    return 0
+
+
+def replica_status(primary, replica) -> int:
+    """Print the replica's state and lag; 0 when it streams, 3 otherwise."""
+    import psycopg
+
+    from deskbase.embedded.cluster import replica_lag
+
+    status = replica.status()
+    print(f"replica {status.describe()}")
+    if not status.running:
+        return 3
+    try:
+        with replica.connect() as conn:
+            lag = replica_lag(conn)
+    except psycopg.Error as exc:
+        print(f"  not answering: {exc}")
+        return 3
+    print(f"  replayed up to {lag['replay_lsn']}, {lag['lag_seconds']:.3f} s behind")
+    if primary.status().running:
+        with primary.connect() as conn:
+            rows = conn.execute(
+                "SELECT state, pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint,"
+                " coalesce(extract(epoch FROM replay_lag), 0)::float8"
+                " FROM pg_stat_replication WHERE application_name <> ''"
+            ).fetchall()
+        if not rows:
+            print("  the primary sees no streaming replica")
+            return 3
+        for state, behind, seconds in rows:
+            print(f"  primary: {state}, {behind or 0:,} bytes to replay, lag {seconds:.3f} s")
+    return 0 if lag["standby"] else 3
+
+
 def pg_external(action: str, extra: list[str]) -> int:
     if action in {"start", "stop"}:
         raise CliError(f"DATABASE_URL is set: deskbase does not {action} that server")
@@ -186,27 +257,92 @@ def up(args: list[str]) -> int:
     parser.add_argument("--dev", action="store_true", help="Django's runserver with DEBUG on")
     parser.add_argument("--no-demo", action="store_true", help="do not load the demo data")
     parser.add_argument("--no-worker", action="store_true", help="do not start the job worker")
+    parser.add_argument(
+        "--pooler",
+        action="store_true",
+        help="serve through pgbouncer in transaction mode (embedded PostgreSQL)",
+    )
     options = parser.parse_args(args)
+    if options.pooler and not config.embedded():
+        raise CliError(
+            "--pooler starts pgbouncer in front of the embedded PostgreSQL; with DATABASE_URL "
+            "point DATABASE_APP_URL at your own pgbouncer instead (docs/scaling.md)"
+        )
 
     check_port_free(options.host, options.port)
     cluster = config.cluster() if config.embedded() else None
-    started_pg = False
-    if cluster is not None:
-        say(f"starting the embedded PostgreSQL in {cluster.data_dir} ...")
-        started_pg = cluster.start()
-        cluster.ensure_database()
-    else:
-        say(f"using the external PostgreSQL {check_external_database()} from DATABASE_URL")
+    # Until the web server runs (serve() installs its own handlers), SIGTERM stops the
+    # start-up like Ctrl-C does: by an exception, so that the `finally` below stops the
+    # PostgreSQL this run started. Python's default for SIGTERM ends the process at
+    # once and left the server running.
+    previous = signal.signal(signal.SIGTERM, _stop_starting)
+    previous_int = signal.getsignal(signal.SIGINT)
+    pooler = None
+    # Decided before starting it: a signal during the start must still stop it.
+    owns_pg = cluster is not None and not cluster.status().running
     try:
+        if cluster is not None:
+            say(f"starting the embedded PostgreSQL in {cluster.data_dir} ...")
+            cluster.start()
+            cluster.ensure_database()
+        else:
+            say(f"using the external PostgreSQL {check_external_database()} from DATABASE_URL")
         prepare_database(load_demo=not options.no_demo)
-        return serve(options, started_pg)
+        if options.pooler and cluster is not None:
+            pooler = make_pooler(cluster)  # before its start: a SIGTERM meanwhile stops it
+            start_pooler(pooler)
+        return serve(options, owns_pg, pooler)
+    except StartupStopped:
+        say("stopped before the web server started")
+        return 0
     finally:
-        if started_pg and cluster is not None:
-            say("stopping the embedded PostgreSQL ...")
-            cluster.stop()
-        elif cluster is not None:
-            # Said again on the way out: a Ctrl-C before the banner never showed it.
-            say("PostgreSQL keeps running (deskbase pg stop)")
+        # A second signal while cleaning up must not cut the clean-up short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            if pooler is not None:
+                say("stopping pgbouncer ...")
+                pooler.stop()
+            if owns_pg and cluster is not None:
+                say("stopping the embedded PostgreSQL ...")
+                cluster.stop()
+            elif cluster is not None:
+                # Said again on the way out: a Ctrl-C before the banner never showed it.
+                say("PostgreSQL keeps running (deskbase pg stop)")
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGINT, previous_int)
+
+
+class StartupStopped(BaseException):
+    """SIGTERM arrived while `deskbase up` was still starting (a BaseException, like
+    KeyboardInterrupt: no `except Exception` on the way may swallow it)."""
+
+
+def _stop_starting(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough
+    raise StartupStopped
+
+
+def make_pooler(cluster):
+    """pgbouncer in transaction mode in front of the cluster, for the web server only."""
+    from deskbase.embedded.pooler import Pooler
+
+    return Pooler(
+        cluster,
+        port=config.env_int("DESKBASE_POOLER_PORT", 6432),
+        pool_size=config.env_int("DESKBASE_POOLER_POOL_SIZE", 20),
+    )
+
+
+def start_pooler(pooler) -> None:
+    pooler.start()
+    prepared = "kept" if pooler.prepared_statements else "off (pgbouncer < 1.21)"
+    say(
+        f"pgbouncer started on {pooler.listen}:{pooler.port} (transaction mode, "
+        f"{pooler.pool_size} server connections, prepared statements {prepared}; "
+        f"log {pooler.log_file})"
+    )
 
 
 def say(message: str) -> None:
@@ -287,8 +423,14 @@ def server_command(options: argparse.Namespace) -> list[str]:
     ]  # fmt: skip
 
 
-def serve(options: argparse.Namespace, started_pg: bool) -> int:
+def serve(options: argparse.Namespace, started_pg: bool, pooler=None) -> int:
     env = dict(os.environ, DESKBASE_DB_ROLE="app")
+    if pooler is not None:
+        # The web server's application role goes through pgbouncer; the worker (LISTEN,
+        # procrastinate's locks) and the commands keep direct connections.
+        env["DESKBASE_POOLER_URL"] = pooler.url()
+        if not pooler.prepared_statements:
+            env["DESKBASE_DB_PREPARE_THRESHOLD"] = "0"
     if options.dev:
         env["DESKBASE_DEBUG"] = "1"
     # Its own process group: a terminal's Ctrl-C reaches only us, and we stop the
@@ -328,15 +470,19 @@ def serve(options: argparse.Namespace, started_pg: bool) -> int:
             time.sleep(SUPERVISE_SECONDS)
         code = server.returncode
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if server.poll() is None:
-            server.terminate()
-            server.wait(timeout=30)
-        if supervisor is not None:
-            supervisor.stop()
-        if receiver is not None:
-            receiver.stop()
+        # Our handler stays while the children stop: a second signal meanwhile only
+        # repeats the stop (the handler before it would interrupt the clean-up).
+        try:
+            if server.poll() is None:
+                server.terminate()
+                server.wait(timeout=30)
+            if supervisor is not None:
+                supervisor.stop()
+            if receiver is not None:
+                receiver.stop()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     if stopping:
         say("web server stopped")
         return 0

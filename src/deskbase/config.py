@@ -52,17 +52,59 @@ def cluster() -> Cluster:
         var_dir(),
         port=env_int("DESKBASE_PG_PORT", 54320),
         listen=os.environ.get("DESKBASE_PG_HOST", "127.0.0.1"),
+        archive_dir=wal_archive_dir(),
     )
+
+
+def wal_archive_dir() -> Path | None:
+    """Where the embedded cluster archives its WAL (DESKBASE_WAL_ARCHIVE_DIR, default
+    var/wal-archive); None when DESKBASE_WAL_ARCHIVE=0 turns archiving off."""
+    if not env_bool("DESKBASE_WAL_ARCHIVE", True):
+        return None
+    configured = os.environ.get("DESKBASE_WAL_ARCHIVE_DIR")
+    return Path(configured).absolute() if configured else var_dir() / "wal-archive"
+
+
+def base_backup_dir() -> Path:
+    """Where `deskbase backup --base` writes (DESKBASE_BASE_BACKUP_DIR, var/base-backups)."""
+    configured = os.environ.get("DESKBASE_BASE_BACKUP_DIR")
+    return Path(configured).absolute() if configured else var_dir() / "base-backups"
+
+
+def replica_cluster() -> Cluster:
+    """The embedded streaming replica: var/replica, port DESKBASE_PG_REPLICA_PORT
+    (the primary's port + 1)."""
+    primary = cluster()
+    return primary.replica(env_int("DESKBASE_PG_REPLICA_PORT", primary.port + 1))
 
 
 def database_url(role: str) -> str:
     """URL for the owner role (migrations, operator commands) or the application role."""
     if embedded():
+        # `deskbase up --pooler` points the web server's application role at pgbouncer.
+        if role != "owner" and os.environ.get("DESKBASE_POOLER_URL"):
+            return os.environ["DESKBASE_POOLER_URL"]
         return cluster().url(OWNER_ROLE if role == "owner" else APP_ROLE)
     owner_url = os.environ["DATABASE_URL"]
     if role == "owner":
         return owner_url
     return os.environ.get("DATABASE_APP_URL") or owner_url
+
+
+def replica_urls(role: str) -> list[str]:
+    """Read replicas: DATABASE_REPLICA_URLS (comma-separated URLs of the role the
+    server uses there), else the embedded replica while one exists
+    (`deskbase pg replica start`). DESKBASE_REPLICA_READS=0 uses none."""
+    if not env_bool("DESKBASE_REPLICA_READS", True):
+        return []
+    configured = os.environ.get("DATABASE_REPLICA_URLS", "")
+    urls = [url.strip() for url in configured.split(",") if url.strip()]
+    if urls or not embedded():
+        return urls
+    replica = replica_cluster()
+    if (replica.data_dir / "standby.signal").exists():
+        return [replica.url(OWNER_ROLE if role == "owner" else APP_ROLE)]
+    return []
 
 
 def secret_key() -> str:

@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # Outside the tenant's transaction: replica reads allowed, the last write's position.
+    "deskbase.core.db.router.ReplicaMiddleware",
     "deskbase.core.tenant_middleware.TenantMiddleware",
     "deskbase.web.middleware.OrganizationTimeZoneMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -146,6 +148,31 @@ def _database(url: str) -> dict:
 
 
 DATABASES = {"default": _database(config.database_url(DB_ROLE))}
+
+
+def _replica_database(url: str) -> dict:
+    """A read replica: a pool of its own, whose failed connections are not reported as
+    the database being down (that is the primary's: deskbase.core.db.pool), which waits
+    at most a second for a connection, and no test database of its own."""
+    replica = _database(url)
+    replica["OPTIONS"]["connect_timeout"] = config.env_int("DESKBASE_REPLICA_CONNECT_TIMEOUT", 2)
+    pool = replica["OPTIONS"].get("pool")
+    if pool:
+        pool.pop("connection_class", None)
+        # No connection opened ahead: a replica that is down costs nothing until used.
+        pool.update(min_size=0, timeout=1)
+    replica["TEST"] = {"MIRROR": "default"}
+    return replica
+
+
+# Read-only selectors go to a replica (deskbase.core.db.router; docs/scaling.md).
+DESKBASE_REPLICAS: list[str] = []
+for _number, _url in enumerate(config.replica_urls(DB_ROLE), start=1):
+    DATABASES[f"replica{_number}"] = _replica_database(_url)
+    DESKBASE_REPLICAS.append(f"replica{_number}")
+DATABASE_ROUTERS = ["deskbase.core.db.router.ReplicaRouter"]
+DESKBASE_REPLICA_MAX_LAG = float(os.environ.get("DESKBASE_REPLICA_MAX_LAG", "5"))
+DESKBASE_REPLICA_CHECK_SECONDS = float(os.environ.get("DESKBASE_REPLICA_CHECK_SECONDS", "1"))
 DESKBASE_APP_DATABASE_URL = config.database_url("app")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -225,6 +225,33 @@ def test_as_root_a_checkout_the_server_user_cannot_reach_is_relocated(make_clust
         assert conn.execute("SELECT 1").fetchone() == (1,)
 
 
+@as_root
+def test_as_root_the_wal_archive_follows_a_relocated_cluster(make_cluster, workdir):
+    # Given a var directory only root may enter, and WAL archiving into var/wal-archive
+    private = workdir / "private"
+    private.mkdir(mode=0o700)
+    cluster = make_cluster(private / "var", archive_dir=private / "var" / "wal-archive")
+    cluster.start()
+    # When a segment is finished
+    with cluster.connect() as conn:
+        segment = conn.execute("SELECT pg_walfile_name(pg_switch_wal())").fetchone()[0]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            row = conn.execute("SELECT last_archived_wal, last_failed_wal FROM pg_stat_archiver")
+            archived, failed = row.fetchone()
+            if archived is not None and archived >= segment:
+                break
+            time.sleep(0.1)
+    # Then the server's account could write it: archived, nothing failed, and it is found
+    # through var/wal-archive, which points beside the relocated cluster
+    assert failed is None
+    assert archived is not None
+    assert archived >= segment
+    assert cluster.archive_dir is not None
+    assert cluster.archive_dir.is_symlink()
+    assert (cluster.archive_dir / segment).exists()
+
+
 ORDINARY_USER_SCRIPT = """
 import sys
 from pathlib import Path

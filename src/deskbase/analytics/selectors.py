@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db import connection
 from django.utils import timezone
 
 from deskbase.analytics import metrics
+from deskbase.core.db.router import read_connection, replica_read
 from deskbase.core.errors import ValidationFailed
 from deskbase.core.tenancy import tenant
 from deskbase.organizations.models import Organization
@@ -115,7 +115,7 @@ def _panel(
         "SELECT (SELECT max(finished_at) FROM analytics_refresh_log WHERE view_name = %s),"
         f" ({select})"
     )
-    with tenant(organization, savepoint=False), connection.cursor() as cursor:
+    with tenant(organization, savepoint=False), read_connection().cursor() as cursor:
         cursor.execute(statement, [view, *params])
         refreshed_at, data = cursor.fetchone()
     return refreshed_at, data
@@ -163,12 +163,14 @@ def dashboard_view(filters: Filters) -> str:
     return "channel_performance_stats"
 
 
+@replica_read
 def dashboard(*, organization: Organization, filters: Filters) -> dict[str, Any]:
     view = dashboard_view(filters)
     refreshed_at, sums = _totals(organization, view, metrics.TICKET_SUMS, filters)
     return {**_envelope(view, refreshed_at, filters), **metrics.ticket_metrics(sums)}
 
 
+@replica_read
 def agent_performance(
     *, organization: Organization, filters: Filters, limit: int = 200
 ) -> dict[str, Any]:
@@ -182,6 +184,7 @@ def agent_performance(
     return {**_envelope(view, refreshed_at, filters), "agents": agents}
 
 
+@replica_read
 def customer_stats(
     *, organization: Organization, filters: Filters, limit: int = 25
 ) -> dict[str, Any]:
@@ -209,6 +212,7 @@ def customer_stats(
     return {**_envelope(view, refreshed_at, filters), "customers": customers}
 
 
+@replica_read
 def sla_performance(*, organization: Organization, filters: Filters) -> dict[str, Any]:
     view = "sla_performance_stats"
     refreshed_at, rows = _groups(
@@ -220,6 +224,7 @@ def sla_performance(*, organization: Organization, filters: Filters) -> dict[str
             "by_priority": by_priority}  # fmt: skip
 
 
+@replica_read
 def ticket_trends(*, organization: Organization, filters: Filters) -> dict[str, Any]:
     """Per local day: opened, resolved, closed, reopened (the last 90 days at most)."""
     view = "ticket_trends"
@@ -320,7 +325,7 @@ def live_numbers(
     day_start, day_end = day_bounds(organization, today)
     params = {"org": organization.id, "team": team, "now": now, "day_start": day_start,
               "day_end": day_end, "soon": now + timedelta(minutes=AT_RISK_MINUTES)}  # fmt: skip
-    with tenant(organization, savepoint=False), connection.cursor() as cursor:
+    with tenant(organization, savepoint=False), read_connection().cursor() as cursor:
         cursor.execute(
             LIVE_COUNTS.format(team="AND team_id = %(team)s" if team is not None else ""), params
         )

@@ -12,6 +12,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from deskbase.core.db import router
+
 logger = logging.getLogger(__name__)
 
 
@@ -46,4 +48,8 @@ def health(request: HttpRequest) -> JsonResponse:
             status=503,
         )
     status = "ok" if not database["unapplied_migrations"] else "migrations_pending"
-    return JsonResponse({"status": status, "database": database})
+    body: dict = {"status": status, "database": database}
+    if router.replicas():
+        # Reads fall back to the primary when a replica is down or lags: not a failure.
+        body["replicas"] = router.report()
+    return JsonResponse(body)

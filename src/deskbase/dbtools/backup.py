@@ -17,8 +17,10 @@ rolls the whole restore back. Stop the web server and the worker first.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -213,3 +215,100 @@ def _last_line(stream) -> str:
     lines = [line for line in stream.read().decode(errors="replace").splitlines() if line.strip()]
     errors = [line for line in lines if "ERROR:" in line]  # psql's CONTEXT lines say less
     return (errors or lines or ["no message"])[-1]
+
+
+# ------------------------------------------------------ point-in-time recovery
+def base_backup(output: Path | None = None) -> Path:
+    """A base backup of the embedded cluster (`deskbase backup --base`)."""
+    from deskbase import config
+    from deskbase.embedded.errors import EmbeddedError
+
+    if not config.embedded():
+        raise BackupError(
+            "base backups are made of the embedded PostgreSQL; for an external server "
+            "use its own tools (pg_basebackup, pgBackRest)"
+        )
+    if config.wal_archive_dir() is None:
+        raise BackupError("WAL archiving is off (DESKBASE_WAL_ARCHIVE=0): a base backup alone "
+                          "cannot be recovered to a point in time")  # fmt: skip
+    try:
+        return config.cluster().base_backup(Path(output) if output else config.base_backup_dir())
+    except EmbeddedError as exc:
+        raise BackupError(str(exc)) from None
+
+
+def lsn_value(lsn: str) -> int:
+    """A PostgreSQL LSN ('16/B374D848') as a number, to compare two."""
+    try:
+        high, low = lsn.strip().split("/")
+        return (int(high, 16) << 32) | int(low, 16)
+    except ValueError:
+        raise BackupError(f"{lsn!r} is not a WAL position (like 0/1A2B3C4D)") from None
+
+
+def choose_base(
+    backups: Path, *, to_time: datetime | None = None, to_lsn: str | None = None
+) -> Path:
+    """The latest base backup that finished before the target."""
+    candidates = []
+    for meta in sorted(Path(backups).glob("*.json")):
+        base = meta.with_suffix("")
+        if not (base / "PG_VERSION").exists():
+            continue
+        info = json.loads(meta.read_text())
+        if to_time is not None and datetime.fromisoformat(info["finished_at"]) > to_time:
+            continue
+        if to_lsn is not None and lsn_value(info["lsn"]) > lsn_value(to_lsn):
+            continue
+        candidates.append(base)
+    if not candidates:
+        target = to_time.isoformat() if to_time is not None else to_lsn
+        raise BackupError(
+            f"no base backup in {backups} finished before {target}: "
+            "recovery starts from one taken earlier (deskbase backup --base)"
+        )
+    return candidates[-1]
+
+
+def restore_to(
+    into: Path,
+    *,
+    to_time: datetime | None = None,
+    to_lsn: str | None = None,
+    backups: Path | None = None,
+    archive: Path | None = None,
+) -> Path:
+    """Recover the embedded cluster as it was at the target into a NEW var directory
+    `into` (its pg/ data directory, the role passwords copied); the server is left
+    stopped. Returns the base backup used."""
+    from deskbase import config
+    from deskbase.embedded.cluster import Cluster
+    from deskbase.embedded.errors import EmbeddedError
+
+    if to_lsn is not None:
+        lsn_value(to_lsn)
+    archive = archive or config.wal_archive_dir()
+    if archive is None or not Path(archive).is_dir():
+        raise BackupError(f"no WAL archive at {archive}: set DESKBASE_WAL_ARCHIVE_DIR")
+    base = choose_base(backups or config.base_backup_dir(), to_time=to_time, to_lsn=to_lsn)
+    into = Path(into).absolute()
+    if into.resolve() == config.var_dir().resolve():
+        raise BackupError("restore into a new directory, not the var directory in use")
+    primary = config.cluster()
+    target = Cluster(into, port=primary.port, listen=primary.listen)
+    if target.data_dir.exists() and any(target.data_dir.iterdir()):
+        raise BackupError(f"{target.data_dir} already holds data: choose a new directory")
+    into.mkdir(parents=True, exist_ok=True)
+    # The role passwords and the secret key (sessions and signed links stay valid).
+    for name in (primary.credentials_file.name, "secret_key"):
+        if (primary.var_dir / name).exists() and not (into / name).exists():
+            shutil.copy2(primary.var_dir / name, into / name)
+    # On a free port: the primary may still run on its own.
+    with socket.socket() as probe:
+        probe.bind((primary.listen, 0))
+        target.port = probe.getsockname()[1]
+    try:
+        target.recover(base, Path(archive), to_time=to_time, to_lsn=to_lsn)
+    except EmbeddedError as exc:
+        raise BackupError(str(exc)) from None
+    return base

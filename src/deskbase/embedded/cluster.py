@@ -6,6 +6,10 @@ Layout (all created on first start):
     var/run/                 unix socket directory
     var/log/postgresql/      server log
     var/pg-credentials.json  passwords of the owner and application roles (mode 0600)
+    var/wal-archive/         archived WAL segments, when archiving is on (config.cluster)
+    var/base-backups/        base backups of `deskbase backup --base`
+    var/replica/             a streaming replica of `deskbase pg replica start`: a
+                             var directory of its own (pg/, run/, log/)
 
 PostgreSQL refuses to run as root. When this process is root, every PostgreSQL
 program runs as an unprivileged system user (``DESKBASE_PG_USER``, created on
@@ -25,11 +29,14 @@ import json
 import os
 import pwd
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from deskbase.embedded.errors import EmbeddedError
@@ -85,6 +92,7 @@ class Cluster:
         listen: str = "127.0.0.1",
         run_as: str | None = None,
         database: str = DEFAULT_DATABASE,
+        archive_dir: Path | None = None,
     ) -> None:
         self.var_dir = Path(var_dir).absolute()
         self.port = port
@@ -97,6 +105,10 @@ class Cluster:
         self.credentials_file = self.var_dir / "pg-credentials.json"
         self._run_as_name = run_as
         self._dist: Path | None = None
+        # Where finished WAL segments are copied (archive_mode on); None: no archiving.
+        self.archive_dir = Path(archive_dir).absolute() if archive_dir else None
+        # Settings added to deskbase.conf by the next start only (a recovery's targets).
+        self._extra_settings: dict[str, str] = {}
 
     # ----------------------------------------------------------------- users
     @property
@@ -198,10 +210,26 @@ class Cluster:
                 self.log_dir.symlink_to(log_base)
         for path, mode in ((self.data_dir, 0o700), (self.socket_dir, 0o700), (self.log_dir, 0o755)):
             path.mkdir(mode=mode, exist_ok=True)
+        owned = [self.socket_dir, self.log_dir]
+        if self.archive_dir is not None:
+            if (
+                self.is_root
+                and not self.archive_dir.exists()
+                and not self._can_reach(self.archive_dir.parent)
+            ):
+                # As the data directory: where the server's account cannot reach, the
+                # archive lives beside the relocated cluster (else archiving fails and
+                # PostgreSQL keeps every WAL segment until the disk is full).
+                base = self._relocation_dir() / "wal-archive"
+                base.mkdir(mode=0o700, parents=True, exist_ok=True)
+                self.archive_dir.parent.mkdir(parents=True, exist_ok=True)
+                self.archive_dir.symlink_to(base)
+            self.archive_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            owned.append(self.archive_dir)
         if self.is_root:
             account = self.run_as
             assert account is not None
-            for path in (self.socket_dir, self.log_dir):
+            for path in owned:
                 os.chown(path.resolve(), account.pw_uid, account.pw_gid)
             if not any(self.data_dir.iterdir()):
                 os.chown(self.data_dir.resolve(), account.pw_uid, account.pw_gid)
@@ -342,6 +370,19 @@ class Cluster:
             "log_min_duration_statement": "1000",
             "log_line_prefix": "'%m [%p] %q%u@%d '",
         }
+        if self.archive_dir is not None:
+            # A segment is copied under a temporary name, then renamed: a crash mid-copy
+            # leaves no truncated segment under the real name, and an existing one is
+            # never overwritten (PostgreSQL retries until the command succeeds).
+            archive = shlex.quote(str(self.archive_dir.resolve()))
+            settings["archive_mode"] = "on"
+            settings["archive_command"] = _conf_string(
+                f"test ! -f {archive}/%f && cp %p {archive}/%f.part"
+                f" && mv {archive}/%f.part {archive}/%f"
+            )
+            # A quiet server still archives its last writes within this many seconds.
+            settings["archive_timeout"] = os.environ.get("DESKBASE_WAL_ARCHIVE_TIMEOUT", "60")
+        settings.update(self._extra_settings)
         text = "".join(f"{key} = {value}\n" for key, value in settings.items())
         target = self.data_dir / "deskbase.conf"
         target.write_text(text)
@@ -390,6 +431,188 @@ class Cluster:
             return ""
         errors = [line for line in lines[-30:] if "FATAL" in line or "ERROR" in line]
         return errors[-1].split(" ", 4)[-1] if errors else ""
+
+    # ------------------------------------------------- base backups, recovery
+    def base_backup(self, target_root: Path) -> Path:
+        """A base backup (pg_basebackup, plain format, its WAL included) into a new
+        directory under `target_root`, named by its time, with `<name>.json` beside it
+        (when it finished and its last WAL position): `recover` starts from it."""
+        if self._running_pid() is None:
+            raise EmbeddedError("the embedded PostgreSQL is not running; start it first")
+        target_root = Path(target_root).absolute()
+        target_root.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
+        target = target_root / stamp
+        partial = target_root / f".{stamp}.partial"
+        if self.is_root:
+            account = self.run_as
+            assert account is not None
+            os.chown(target_root, account.pw_uid, account.pw_gid)
+        result = self._run([
+            self.bin("pg_basebackup"), "-h", str(self.socket_dir.resolve()), "-p", str(self.port),
+            "-U", SUPERUSER, "-D", str(partial), "-F", "p", "-X", "stream", "-c", "fast",
+            "--no-password",
+        ])  # fmt: skip
+        if result.returncode != 0:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise EmbeddedError(f"pg_basebackup failed: {_last_line(result.stderr)}")
+        with self.connect() as conn:
+            finished, lsn = conn.execute("SELECT now(), pg_current_wal_lsn()::text").fetchone()
+        partial.rename(target)
+        (target_root / f"{stamp}.json").write_text(
+            json.dumps({"finished_at": finished.isoformat(), "lsn": lsn})
+        )
+        return target
+
+    def recover(
+        self,
+        base: Path,
+        archive_dir: Path,
+        *,
+        to_time: datetime | None = None,
+        to_lsn: str | None = None,
+        timeout: float = 600,
+    ) -> None:
+        """Make this (new) cluster the database as it was at `to_time` or `to_lsn`:
+        the base backup copied in, then the archived WAL replayed up to the target,
+        then promoted and stopped. Refuses a data directory that already has data."""
+        if (to_time is None) == (to_lsn is None):
+            raise EmbeddedError("give exactly one recovery target: a time or an LSN")
+        with self._lock():
+            if self.data_dir.exists() and any(self.data_dir.iterdir()):
+                raise EmbeddedError(
+                    f"{self.data_dir} is not empty: recovery goes into a new data directory"
+                )
+            self._prepare_directories()
+            source = f"{Path(base).resolve()}/."
+            copy = self._run(["cp", "-a", source, str(self.data_dir.resolve())])
+            if copy.returncode != 0:
+                raise EmbeddedError(f"copying the base backup failed: {_last_line(copy.stderr)}")
+            (self.data_dir / "recovery.signal").touch()
+            archive = shlex.quote(str(Path(archive_dir).resolve()))
+            extra = {
+                "restore_command": _conf_string(f"cp {archive}/%f %p"),
+                "recovery_target_action": "'promote'",
+            }
+            if to_time is not None:
+                extra["recovery_target_time"] = _conf_string(to_time.isoformat())
+            else:
+                extra["recovery_target_lsn"] = _conf_string(str(to_lsn))
+            if self.is_root:
+                account = self.run_as
+                assert account is not None
+                os.chown(self.data_dir / "recovery.signal", account.pw_uid, account.pw_gid)
+        self.archive_dir = None  # the old timeline's archive stays as it was
+        self._extra_settings = extra
+        try:
+            self.start(timeout=timeout)
+        except EmbeddedError as exc:
+            raise EmbeddedError(f"recovery failed: {exc}") from None
+        finally:
+            self._extra_settings = {}
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    with self.connect() as conn:
+                        row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+                    if row is not None and not row[0]:
+                        break
+                except Exception:  # noqa: S110 (it restarts or stops; the log says which)
+                    pass
+                if self._running_pid() is None:
+                    raise EmbeddedError(
+                        f"recovery failed: {self._log_tail() or 'the server stopped'} "
+                        f"(log: {self.log_file})"
+                    )
+                if time.monotonic() > deadline:
+                    raise EmbeddedError(f"recovery did not finish within {timeout:.0f} s")
+                time.sleep(0.2)
+        finally:
+            self.stop()
+
+    # ---------------------------------------------------------------- replicas
+    def replica(self, port: int | None = None) -> Cluster:
+        """The streaming replica of this cluster: var/replica, port + 1 by default."""
+        return Cluster(
+            self.var_dir / "replica",
+            port=port or self.port + 1,
+            listen=self.listen,
+            run_as=self._run_as_name,
+            database=self.database,
+        )
+
+    def start_replica(self, replica: Cluster, *, slot: str = "deskbase_replica") -> bool:
+        """Create (pg_basebackup of this running cluster, with a replication slot) and
+        start the streaming replica. True when this call started it."""
+        if self._running_pid() is None:
+            raise EmbeddedError("the embedded PostgreSQL is not running; start it first")
+        if not (replica.data_dir / "PG_VERSION").exists():
+            with replica._lock():
+                replica._check_data_dir()
+                replica._prepare_directories()
+                with self.connect() as conn:
+                    conn.execute(
+                        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+                        " WHERE slot_name = %s AND NOT active",
+                        [slot],
+                    )
+                    exists = conn.execute(
+                        "SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", [slot]
+                    ).fetchone()
+                if exists:
+                    raise EmbeddedError(f"the replication slot {slot} is in use by another replica")
+                result = self._run([
+                    self.bin("pg_basebackup"), "-h", str(self.socket_dir.resolve()),
+                    "-p", str(self.port), "-U", SUPERUSER, "-D", str(replica.data_dir.resolve()),
+                    "-F", "p", "-X", "stream", "-c", "fast", "-C", "-S", slot,
+                    "--no-password",
+                ])  # fmt: skip
+                if result.returncode != 0:
+                    raise EmbeddedError(f"pg_basebackup failed: {_last_line(result.stderr)}")
+                # Written here rather than by pg_basebackup -R: its connection string
+                # names options (sslnegotiation) the server's own libpq may not know.
+                conninfo = (
+                    f"host={self.socket_dir.resolve()} port={self.port} user={SUPERUSER} "
+                    f"application_name={slot}"
+                )
+                with (replica.data_dir / "postgresql.auto.conf").open("a") as handle:
+                    handle.write(f"primary_conninfo = {_conf_string(conninfo)}\n")
+                    handle.write(f"primary_slot_name = {_conf_string(slot)}\n")
+                signal_file = replica.data_dir / "standby.signal"
+                signal_file.touch()
+                if self.is_root:
+                    account = self.run_as
+                    assert account is not None
+                    os.chown(signal_file, account.pw_uid, account.pw_gid)
+                if self.credentials_file.exists() and not replica.credentials_file.exists():
+                    shutil.copy2(self.credentials_file, replica.credentials_file)
+        return replica.start()
+
+    def remove_replica(self, replica: Cluster, *, slot: str = "deskbase_replica") -> bool:
+        """Stop the replica, delete its data and drop its slot (which otherwise keeps
+        WAL on the primary for it). True when there was one."""
+        existed = (replica.data_dir / "PG_VERSION").exists()
+        replica.stop()
+        if self._running_pid() is not None:
+            with self.connect() as conn:
+                # The primary's sender lets go of the slot a moment after the replica stops.
+                deadline = time.monotonic() + 10
+                while (
+                    conn.execute(
+                        "SELECT 1 FROM pg_replication_slots WHERE slot_name = %s AND active", [slot]
+                    ).fetchone()
+                    and time.monotonic() < deadline
+                ):
+                    time.sleep(0.05)
+                conn.execute(
+                    "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+                    " WHERE slot_name = %s AND NOT active",
+                    [slot],
+                )
+        if existed:
+            shutil.rmtree(replica.data_dir.resolve(), ignore_errors=True)
+        return existed
 
     # ------------------------------------------------------------ databases
     def credentials(self) -> dict[str, str]:
@@ -519,6 +742,26 @@ def _is_postmaster_of(pid: int, data_dir: Path) -> bool:
         return False
     arguments = [part.decode(errors="replace") for part in cmdline]
     return str(data_dir.resolve()) in arguments
+
+
+def _conf_string(value: str) -> str:
+    """A postgresql.conf string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def replica_lag(conn) -> dict:
+    """What a standby reports of itself (any role may ask): whether it is one, the WAL
+    position it has replayed, and how far behind it is in seconds (0 when it has
+    replayed all it received)."""
+    row = conn.execute(
+        "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text,"
+        " CASE WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn()"
+        "      THEN 0"
+        "      ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0)"
+        " END::float8"
+    ).fetchone()
+    in_recovery, lsn, seconds = row
+    return {"standby": bool(in_recovery), "replay_lsn": lsn, "lag_seconds": round(seconds, 3)}
 
 
 def _last_line(text: str) -> str:

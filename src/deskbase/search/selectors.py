@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
 from django.utils import timezone
 from django.utils.html import escape
 
 from deskbase.accounts.models import User
+from deskbase.core.db.router import read_connection, replica_read
 from deskbase.core.tenancy import tenant
 from deskbase.search import plan
 from deskbase.search.query import (
@@ -116,7 +116,7 @@ def visible_types(user: User) -> tuple[str, ...]:
 
 
 def _rows(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, params)
         names = [c.name for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -134,6 +134,7 @@ class _Context:
 
 
 # ------------------------------------------------------------------ the entry point
+@replica_read
 def search(
     *,
     user: User,
@@ -209,7 +210,7 @@ def _prepare(org: int, text: str, *, prefix: bool = False) -> tuple[str, int, st
     With `prefix`, the query's last lexeme gets `:*` (`'webho'` becomes `'webho':*`);
     the caller checked that it comes from a plain last word (query.prefix_last).
     """
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(
             "SELECT c.cfg::text, numnode(x.q), querytree(x.q), x.q::text"
             " FROM (SELECT search_config(%s) AS cfg) c,"
@@ -304,7 +305,7 @@ def _walk(kind: str, params: dict[str, Any], where: str, extra: dict[str, Any]) 
         JOIN tickets_ticket t ON t.organization_id = %(org)s AND t.id = w.ticket_id
         WHERE (w.search_vector @@ q.q) IS TRUE AND {_visible_tickets(True)}{where}
         LIMIT %(walk)s"""
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, {**params, **extra, "cap": CAP[kind]})
         return cursor.fetchall()
 
@@ -321,7 +322,7 @@ def _index(kind: str, params: dict[str, Any]) -> list[tuple]:
     else:
         sql = f"""SELECT m.ticket_id, m.rank, m.comment_id
                   FROM {QUERY} CROSS JOIN LATERAL search_match_comments(q.q) m"""
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -358,7 +359,7 @@ def _customer_hits(params, filters: Filters) -> Hits:
       ON c.organization_id = t.organization_id AND c.ticket_id = t.id, {QUERY}
     WHERE {_visible_tickets(False)}{where} AND c.deleted_at IS NULL
       AND c.kind = 'public' AND c.search_vector @@ q.q"""
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, {**params, **extra})
         return Hits(cursor.fetchall(), "own tickets")
 
@@ -615,6 +616,7 @@ def _did_you_mean(org: int, text: str) -> str | None:
 SUGGEST_LIMIT = 10
 
 
+@replica_read
 def suggest(*, user: User, text: str, limit: int = SUGGEST_LIMIT) -> list[dict[str, Any]]:
     """Completions of what is typed: subjects, canned response names, customers, organization.
 

@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from deskbase.accounts.models import User
+from deskbase.core.db.router import replica_read
 from deskbase.core.errors import NotFound, ValidationFailed
 from deskbase.core.tenancy import tenant
 from deskbase.organizations.models import Organization
@@ -72,6 +73,7 @@ def _queue_filter(queue: str, actor: User, team_id: int | None) -> Q:
     return Q()
 
 
+@replica_read
 def ticket_queue(
     *,
     organization: Organization,
@@ -143,6 +145,7 @@ class TicketDetail:
     sla_events: list[SlaEvent]
 
 
+@replica_read
 def ticket_detail(*, organization: Organization, actor: User, number: int) -> TicketDetail:
     """A ticket with its conversation. Budget: 6 queries (tenant, ticket, comments,
     attachments, history, SLA events), whatever the size of the conversation.
@@ -185,6 +188,7 @@ def ticket_detail(*, organization: Organization, actor: User, number: int) -> Ti
     )
 
 
+@replica_read
 def ticket_trash(*, organization: Organization, actor: User, limit: int = 50) -> list[Ticket]:
     """Deleted tickets, most recently deleted first (staff only). Budget: 2 queries."""
     if not is_staff_member(actor):
@@ -330,6 +334,7 @@ def _list_queryset(
     return queryset.order_by(*ordering), keys
 
 
+@replica_read
 def ticket_list(
     *,
     organization: Organization,

@@ -16,6 +16,7 @@ import zoneinfo
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.utils import timezone
 
 from deskbase import cached
@@ -49,3 +50,26 @@ class OrganizationTimeZoneMiddleware:
             return self.get_response(request)
         with timezone.override(zone):
             return self.get_response(request)
+
+
+class TwoFactorEnrolmentMiddleware:
+    """Staff whose organization requires two-factor sign-in, signed in without it, see
+    only the set-up page (and may sign out) until it is on. After AuthenticationMiddleware."""
+
+    ALLOWED = ("/account/security/two-factor", "/logout/", "/static/", "/health", "/login/")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.session.get("_deskbase_2fa_enrol") and not request.path.startswith(self.ALLOWED):
+            if request.path.startswith("/api/"):
+                from django.http import JsonResponse
+
+                return JsonResponse(
+                    {"type": "about:blank", "title": "Two-factor sign-in required",
+                     "status": 403, "detail": "Set up two-factor sign-in in the web pages first."},
+                    status=403, content_type="application/problem+json",
+                )  # fmt: skip
+            return redirect("web:two_factor_setup")
+        return self.get_response(request)

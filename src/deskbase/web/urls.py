@@ -4,6 +4,7 @@
 from django.urls import path
 
 from deskbase.web.views import (
+    account,
     dashboard,
     deflection,
     desk,
@@ -79,6 +80,14 @@ urlpatterns = [
          name="help_feedback"),
     path("help/<slug:org>/search", help_center.search, name="help_search"),
     path("help/<slug:org>/suggest", help_center.suggest, name="help_suggest"),
+    # ---- one's own sign-in and security (docs/identity.md)
+    path("account/security/", account.security, name="security"),
+    path("account/security/two-factor", account.two_factor_setup, name="two_factor_setup"),
+    path("account/security/two-factor-off", account.two_factor_off, name="two_factor_off"),
+    path("account/security/recovery-codes", account.recovery_codes_renew,
+         name="recovery_codes_renew"),
+    path("account/security/end-session", account.session_end, name="session_end"),
+    path("account/security/password", account.password_change, name="password_change"),
     # ---- tenant administration
     path("manage/", organization.index, name="manage"),
     path("manage/organization/", organization.organization, name="manage_organization"),
@@ -98,6 +107,10 @@ urlpatterns = [
     path("manage/people/", people.people_list, name="manage_people"),
     path("manage/people/<int:user_id>/", people.person_edit, name="manage_person"),
     path("manage/people/<int:user_id>/remove", people.person_remove, name="manage_person_remove"),
+    path("manage/people/<int:user_id>/two-factor-reset", people.person_two_factor_reset,
+         name="manage_person_two_factor_reset"),
+    path("manage/people/<int:user_id>/end-sessions", people.person_sessions_end,
+         name="manage_person_sessions_end"),
     path("manage/people/<int:user_id>/restore", people.person_restore,
          name="manage_person_restore"),
     path("manage/canned/", canned.canned_responses, name="manage_canned"),

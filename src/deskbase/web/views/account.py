@@ -1,0 +1,213 @@
+"""Signing in (with a second step when the person has an authenticator) and one's own
+security page: two-factor sign-in, recovery codes, sessions, password.
+
+The password step names the organization as before. A person with two-factor sign-in
+is not signed in by it: the session only remembers who passed the password (for five
+minutes, five codes at most) and the second step signs them in. Staff of an
+organization that requires two-factor sign-in and have none are signed in but sent
+to the set-up page until it is done (TwoFactorEnrolmentMiddleware).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.views import LoginView
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from deskbase.accounts import session_control, two_factor
+from deskbase.accounts.forms import SignInForm
+from deskbase.accounts.models import User
+from deskbase.accounts.requests import AuthedRequest
+from deskbase.core.tenancy import set_tenant, tenant
+from deskbase.organizations.models import Organization
+from deskbase.tickets.access import caller_organization
+from deskbase.web.views.common import domain_errors
+
+PENDING = "_deskbase_2fa_pending"
+ENROL = "_deskbase_2fa_enrol"
+PENDING_SECONDS = 300
+PENDING_TRIES = 5
+BACKEND = "deskbase.accounts.backends.TenantEmailBackend"
+
+
+def _safe_next(request: HttpRequest, target: str) -> str:
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return reverse("home")
+
+
+def finish_sign_in(request: HttpRequest, user: User) -> None:
+    """After every factor: the session, and the enrolment the organization may require."""
+    set_tenant(user.tenant_id)  # the request's transaction, as the password step sets it
+    login(request, user, backend=BACKEND)
+    if two_factor.enrolment_required(user):
+        request.session[ENROL] = True
+
+
+class SignInView(LoginView):
+    template_name = "deskbase/login.html"
+    authentication_form = SignInForm
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        user = form.get_user()
+        if two_factor.has_two_factor(user):
+            self.request.session[PENDING] = {
+                "org": user.tenant_id, "user": user.id, "at": time.time(), "tries": 0,
+                "next": self.get_redirect_url(),
+            }  # fmt: skip
+            return redirect("login_verify")
+        finish_sign_in(self.request, user)
+        if self.request.session.get(ENROL):
+            return redirect("web:two_factor_setup")
+        return redirect(self.get_success_url())
+
+
+def _pending(request: HttpRequest) -> dict[str, Any] | None:
+    pending = request.session.get(PENDING)
+    if not pending or time.time() - pending["at"] > PENDING_SECONDS:
+        request.session.pop(PENDING, None)
+        return None
+    return pending
+
+
+def sign_in_verify(request: HttpRequest) -> HttpResponse:
+    """The second step: a code from the authenticator app, or a recovery code."""
+    pending = _pending(request)
+    if pending is None:
+        messages.error(request, "Sign in again: the first step has expired.")
+        return redirect("login")
+    error = ""
+    if request.method == "POST":
+        organization = Organization(id=pending["org"])  # the services take its id
+        with tenant(organization.id, savepoint=False):
+            user = User.objects.filter(id=pending["user"], is_active=True).first()
+        ok = user is not None and two_factor.second_factor_verify(
+            organization=organization, actor=user, code=request.POST.get("code", ""),
+            request=request,
+        )  # fmt: skip
+        if ok and user is not None:
+            del request.session[PENDING]
+            finish_sign_in(request, user)
+            return redirect(_safe_next(request, pending.get("next") or ""))
+        pending["tries"] += 1
+        if pending["tries"] >= PENDING_TRIES:
+            del request.session[PENDING]
+            messages.error(request, "Too many wrong codes: sign in again.")
+            return redirect("login")
+        request.session[PENDING] = pending
+        error = "That code is not valid. Try the code your app shows now, or a recovery code."
+    status = 422 if error else 200
+    return render(request, "deskbase/login_verify.html", {"error": error}, status=status)
+
+
+# ------------------------------------------------------------------ own security page
+def _security_context(request: AuthedRequest) -> dict[str, Any]:
+    user = request.user
+    sessions = session_control.open_sessions(organization_id=user.tenant_id, user_id=user.id)
+    return {
+        "two_factor_on": two_factor.has_two_factor(user),
+        "codes_left": two_factor.recovery_codes_left(user),
+        "sessions": sessions,
+        "current_session": session_control.current_session_id(request),
+        "required": two_factor.required_for(user),
+    }
+
+
+def _signed_in(view: Any) -> Any:
+    from django.contrib.auth.decorators import login_required
+
+    return login_required(domain_errors(view))
+
+
+@_signed_in
+def security(request: AuthedRequest) -> HttpResponse:
+    return render(request, "web/account/security.html", _security_context(request))
+
+
+@_signed_in
+def two_factor_setup(request: AuthedRequest) -> HttpResponse:
+    """GET: a new secret as a QR code. POST: the first code turns it on; codes shown once."""
+    user = request.user
+    organization = caller_organization(user)
+    error = ""
+    if request.method == "POST":
+        from deskbase.core.errors import ValidationFailed
+
+        try:
+            codes = two_factor.totp_confirm(
+                organization=organization, actor=user, code=request.POST.get("code", ""),
+                request=request,
+            )  # fmt: skip
+        except ValidationFailed as failed:
+            error = " ".join(failed.errors.get("code", ["That code is not valid."]))
+        else:
+            request.session.pop(ENROL, None)
+            return render(request, "web/account/recovery_codes.html", {"codes": codes})
+    if two_factor.has_two_factor(user):
+        return redirect("web:security")
+    secret = two_factor.pending_secret(user)
+    if secret is None or request.method == "GET":
+        secret = two_factor.totp_begin(organization=organization, actor=user)
+    uri = two_factor.provisioning_uri(user, secret, Organization.objects.get(pk=user.tenant_id))
+    return render(request, "web/account/two_factor_setup.html", {
+        "secret": secret, "qr": two_factor.qr_svg(uri), "error": error,
+        "required": bool(request.session.get(ENROL)),
+    }, status=422 if error else 200)  # fmt: skip
+
+
+@require_POST
+@_signed_in
+def recovery_codes_renew(request: AuthedRequest) -> HttpResponse:
+    codes = two_factor.recovery_codes_renew(
+        organization=caller_organization(request.user), actor=request.user,
+        code=request.POST.get("code", ""),
+    )  # fmt: skip
+    return render(request, "web/account/recovery_codes.html", {"codes": codes})
+
+
+@require_POST
+@_signed_in
+def two_factor_off(request: AuthedRequest) -> HttpResponse:
+    two_factor.two_factor_disable(
+        organization=caller_organization(request.user), actor=request.user,
+        code=request.POST.get("code", ""),
+    )  # fmt: skip
+    messages.success(request, "Two-factor sign-in is off.")
+    return redirect("web:security")
+
+
+@require_POST
+@_signed_in
+def session_end(request: AuthedRequest) -> HttpResponse:
+    raw = request.POST.get("session", "")
+    session_id = int(raw) if raw.isdigit() else 0
+    session_control.session_end(
+        organization=caller_organization(request.user), actor=request.user,
+        session_id=session_id, request=request,
+    )  # fmt: skip
+    if session_id == session_control.current_session_id(request):
+        return redirect("login")
+    messages.success(request, "The session has ended.")
+    if request.headers.get("HX-Request"):
+        return render(request, "web/account/sessions.html", _security_context(request))
+    return redirect("web:security")
+
+
+@require_POST
+@_signed_in
+def password_change(request: AuthedRequest) -> HttpResponse:
+    ended = session_control.password_change(
+        organization=caller_organization(request.user), actor=request.user,
+        current_password=request.POST.get("current_password", ""),
+        new_password=request.POST.get("new_password", ""), request=request,
+    )  # fmt: skip
+    messages.success(request, f"Password changed; {ended} other session(s) signed out.")
+    return redirect("web:security")

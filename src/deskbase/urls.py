@@ -3,7 +3,7 @@ from django.urls import include, path
 
 from deskbase.api.main import api
 from deskbase.core.health import health
-from deskbase.web.views.account import SignInView, sign_in_verify
+from deskbase.web.views.account import SignInView, sign_in_verify, sso_begin, sso_callback
 from deskbase.web.views.home import home
 
 urlpatterns = [
@@ -11,6 +11,8 @@ urlpatterns = [
     path("health", health, name="health"),
     path("login/", SignInView.as_view(), name="login"),
     path("login/verify/", sign_in_verify, name="login_verify"),
+    path("login/sso/", sso_begin, name="sso_begin"),
+    path("login/sso/callback", sso_callback, name="sso_callback"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # No Django admin on the web: it would write past the services' rules and reach
     # tables every tenant shares (auth_group). Tenants administer under /manage/;

@@ -20,9 +20,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from deskbase.accounts import session_control, two_factor
+from deskbase.accounts import oidc, session_control, two_factor
+from deskbase.accounts.backends import organization_id_for_slug
 from deskbase.accounts.forms import SignInForm
 from deskbase.accounts.models import User
 from deskbase.accounts.requests import AuthedRequest
@@ -211,3 +212,43 @@ def password_change(request: AuthedRequest) -> HttpResponse:
     )  # fmt: skip
     messages.success(request, f"Password changed; {ended} other session(s) signed out.")
     return redirect("web:security")
+
+
+# ------------------------------------------------------------------ single sign-on
+def _sso_refused(request: HttpRequest, message: str) -> HttpResponse:
+    form = SignInForm(request)
+    return render(request, "deskbase/login.html", {"form": form, "sso_error": message}, status=403)
+
+
+@require_GET
+def sso_begin(request: HttpRequest) -> HttpResponse:
+    """Send the browser to the organization's identity provider."""
+    slug = request.GET.get("organization", "")[:63]
+    org_id = organization_id_for_slug(slug) if slug else None
+    if org_id is None:
+        return _sso_refused(request, "This organization does not use single sign-on.")
+    try:
+        target = oidc.begin(
+            session=request.session, organization_id=org_id,
+            redirect_uri=request.build_absolute_uri(reverse("sso_callback")),
+        )  # fmt: skip
+    except oidc.SsoRefused as refused:
+        return _sso_refused(request, str(refused))
+    return redirect(target)
+
+
+@require_GET
+def sso_callback(request: HttpRequest) -> HttpResponse:
+    """Back from the identity provider: verify its answer and sign the person in."""
+    if request.GET.get("error"):
+        oidc.abandon(session=request.session, state=request.GET.get("state", ""))
+        return _sso_refused(request, "The identity provider did not sign you in.")
+    try:
+        done = oidc.complete(
+            session=request.session, state=request.GET.get("state", ""),
+            code=request.GET.get("code", ""), request=request,
+        )  # fmt: skip
+    except oidc.SsoRefused as refused:
+        return _sso_refused(request, str(refused))
+    finish_sign_in(request, done.user)
+    return redirect("home")

@@ -21,6 +21,7 @@ from deskbase.web.views.manage import (
     notifications,
     organization,
     people,
+    sign_in,
     sla,
     teams,
 )
@@ -104,6 +105,7 @@ urlpatterns = [
          name="manage_team_member"),
     path("manage/teams/<int:team_id>/members/<int:user_id>/remove", teams.team_member_remove,
          name="manage_team_member_remove"),
+    path("manage/sign-in/", sign_in.sign_in, name="manage_sign_in"),
     path("manage/people/", people.people_list, name="manage_people"),
     path("manage/people/<int:user_id>/", people.person_edit, name="manage_person"),
     path("manage/people/<int:user_id>/remove", people.person_remove, name="manage_person_remove"),

@@ -39,6 +39,28 @@ def open_sessions(*, organization_id: int, user_id: int) -> list[UserSession]:
         )
 
 
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("HeadlessChrome", "Headless Chrome"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+_SYSTEMS = (("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"),
+            ("Windows", "Windows"), ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"),
+            ("Linux", "Linux"))  # fmt: skip
+
+
+def device_name(user_agent: str) -> str:
+    """A readable name for a browser's user agent: "Firefox on Windows", or what it sent."""
+    browser = next((name for mark, name in _BROWSERS if mark in user_agent), "")
+    system = next((name for mark, name in _SYSTEMS if mark in user_agent), "")
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or user_agent[:60] or "Unknown device"
+
+
 def current_session_id(request: Any) -> int | None:
     session = getattr(request, "session", None)
     return session.get(audit.SESSION_ID) if session is not None else None

@@ -21,6 +21,7 @@ from typing import Any
 
 import pyotp
 import segno
+from django.db.models import Exists
 from django.utils import timezone
 
 from deskbase.accounts import audit
@@ -61,6 +62,22 @@ def device_of(user: User) -> TotpDevice | None:
 
 def has_two_factor(user: User) -> bool:
     return device_of(user) is not None
+
+
+def sign_in_state(user: User) -> tuple[bool, bool]:
+    """(has an authenticator, must set one up): what the password step decides on, in
+    one query."""
+    devices = TotpDevice.objects.filter(
+        organization_id=user.tenant_id, user_id=user.id, confirmed_at__isnull=False
+    )
+    row = (
+        Organization.objects.filter(pk=user.tenant_id)
+        .annotate(has=Exists(devices))
+        .values_list("has", "require_staff_two_factor")
+        .first()
+    )
+    has, required = row if row is not None else (False, False)
+    return has, (not has and required and user.role in STAFF_ROLES)
 
 
 def recovery_codes_left(user: User) -> int:

@@ -104,15 +104,15 @@ def sign_in(request: HttpRequest, payload: SignInIn):
         raise Unauthorized("Your organization, email address and password did not match.")
     if failed_before:
         throttle.record_success(payload.organization, payload.email)
-    organization = caller_organization(user)
-    if two_factor.has_two_factor(user):
+    has_device, enrol = two_factor.sign_in_state(user)
+    if has_device:
         if not payload.code:
             raise Unauthorized("Two-factor sign-in is on: send the code as well.", field="code")
         if not two_factor.second_factor_verify(
-            organization=organization, actor=user, code=payload.code, request=request
+            organization=caller_organization(user), actor=user, code=payload.code, request=request
         ):
             raise Unauthorized("That code is not valid.", field="code")
-    elif two_factor.enrolment_required(user):
+    elif enrol:
         raise PermissionDenied(
             "Your organization requires two-factor sign-in: set it up in the web pages first.",
             field="code",

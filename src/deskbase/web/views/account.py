@@ -45,11 +45,11 @@ def _safe_next(request: HttpRequest, target: str) -> str:
     return reverse("home")
 
 
-def finish_sign_in(request: HttpRequest, user: User) -> None:
-    """After every factor: the session, and the enrolment the organization may require."""
-    set_tenant(user.tenant_id)  # the request's transaction, as the password step sets it
+def finish_sign_in(request: HttpRequest, user: User, *, enrol: bool | None = None) -> None:
+    """After every factor: the session, and the enrolment the organization may require
+    (`enrol`, when the caller knows it already)."""
     login(request, user, backend=BACKEND)
-    if two_factor.enrolment_required(user):
+    if enrol if enrol is not None else two_factor.enrolment_required(user):
         request.session[ENROL] = True
 
 
@@ -59,14 +59,15 @@ class SignInView(LoginView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         user = form.get_user()
-        if two_factor.has_two_factor(user):
+        has_device, enrol = two_factor.sign_in_state(user)
+        if has_device:
             self.request.session[PENDING] = {
                 "org": user.tenant_id, "user": user.id, "at": time.time(), "tries": 0,
                 "next": self.get_redirect_url(),
             }  # fmt: skip
             return redirect("login_verify")
-        finish_sign_in(self.request, user)
-        if self.request.session.get(ENROL):
+        finish_sign_in(self.request, user, enrol=enrol)
+        if enrol:
             return redirect("web:two_factor_setup")
         return redirect(self.get_success_url())
 
@@ -96,6 +97,7 @@ def sign_in_verify(request: HttpRequest) -> HttpResponse:
         )  # fmt: skip
         if ok and user is not None:
             del request.session[PENDING]
+            set_tenant(user.tenant_id)  # the request's transaction, as the password step does
             finish_sign_in(request, user)
             return redirect(_safe_next(request, pending.get("next") or ""))
         pending["tries"] += 1
@@ -113,6 +115,8 @@ def sign_in_verify(request: HttpRequest) -> HttpResponse:
 def _security_context(request: AuthedRequest) -> dict[str, Any]:
     user = request.user
     sessions = session_control.open_sessions(organization_id=user.tenant_id, user_id=user.id)
+    for row in sessions:
+        row.device = session_control.device_name(row.user_agent)  # type: ignore[attr-defined]  # for the page
     return {
         "two_factor_on": two_factor.has_two_factor(user),
         "codes_left": two_factor.recovery_codes_left(user),
@@ -216,13 +220,14 @@ def password_change(request: AuthedRequest) -> HttpResponse:
 
 # ------------------------------------------------------------------ single sign-on
 def _sso_refused(request: HttpRequest, message: str) -> HttpResponse:
-    form = SignInForm(request)
-    return render(request, "deskbase/login.html", {"form": form, "sso_error": message}, status=403)
+    return render(request, "deskbase/login_sso.html", {"sso_error": message}, status=403)
 
 
 @require_GET
 def sso_begin(request: HttpRequest) -> HttpResponse:
-    """Send the browser to the organization's identity provider."""
+    """Ask for the organization, then send the browser to its identity provider."""
+    if "organization" not in request.GET:
+        return render(request, "deskbase/login_sso.html")
     slug = request.GET.get("organization", "")[:63]
     org_id = organization_id_for_slug(slug) if slug else None
     if org_id is None:
@@ -250,5 +255,6 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
         )  # fmt: skip
     except oidc.SsoRefused as refused:
         return _sso_refused(request, str(refused))
-    finish_sign_in(request, done.user)
+    set_tenant(done.user.tenant_id)
+    finish_sign_in(request, done.user, enrol=False)  # the provider owns the second factor
     return redirect("home")

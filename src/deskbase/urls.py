@@ -3,7 +3,13 @@ from django.urls import include, path
 
 from deskbase.api.main import api
 from deskbase.core.health import health
-from deskbase.web.views.account import SignInView, sign_in_verify, sso_begin, sso_callback
+from deskbase.web.views.account import (
+    SignInView,
+    sign_in_passkey,
+    sign_in_verify,
+    sso_begin,
+    sso_callback,
+)
 from deskbase.web.views.home import home
 
 urlpatterns = [
@@ -11,6 +17,7 @@ urlpatterns = [
     path("health", health, name="health"),
     path("login/", SignInView.as_view(), name="login"),
     path("login/verify/", sign_in_verify, name="login_verify"),
+    path("login/verify/passkey", sign_in_passkey, name="login_verify_passkey"),
     path("login/sso/", sso_begin, name="sso_begin"),
     path("login/sso/callback", sso_callback, name="sso_callback"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -321,6 +321,8 @@ class AuditAction(models.TextChoices):
     PASSWORD_CHANGED = "password_changed", "Password changed"
     SESSION_ENDED = "session_ended", "Session ended"
     SESSIONS_ENDED = "sessions_ended", "All sessions ended"
+    PASSKEY_ADDED = "passkey_added", "Passkey added"
+    PASSKEY_REMOVED = "passkey_removed", "Passkey removed"
 
 
 class AuditLog(models.Model):
@@ -403,6 +405,41 @@ class TotpDevice(TenantModel):
                 name="accounts_totpdevice_one_per_user",
                 violation_error_code="user",
                 violation_error_message="This person already has an authenticator.",
+            ),
+        ]
+
+
+class Passkey(TenantModel):
+    """A WebAuthn credential (a passkey or security key) used as a second factor.
+
+    Only its public key is stored; `sign_count` is the authenticator's counter, which
+    must grow with each use when the authenticator keeps one (a clone is refused).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", db_index=False)
+    name = models.CharField(max_length=100)
+    credential_id = models.BinaryField(max_length=1023)
+    public_key = models.BinaryField()
+    sign_count = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "accounts_passkey"
+        indexes = [models.Index("organization", "user", name="accounts_passkey_by_user")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "credential_id"],
+                name="accounts_passkey_credential_unique",
+                violation_error_code="credential",
+                violation_error_message="This passkey is registered already.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(sign_count__gte=0),
+                name="accounts_passkey_sign_count_positive",
+                violation_error_code="sign_count",
+                violation_error_message="A signature counter is not negative.",
             ),
         ]
 

@@ -25,7 +25,15 @@ from django.db.models import Exists
 from django.utils import timezone
 
 from deskbase.accounts import audit
-from deskbase.accounts.models import STAFF_ROLES, AuditAction, RecoveryCode, Role, TotpDevice, User
+from deskbase.accounts.models import (
+    STAFF_ROLES,
+    AuditAction,
+    Passkey,
+    RecoveryCode,
+    Role,
+    TotpDevice,
+    User,
+)
 from deskbase.core.errors import PermissionDenied, ValidationFailed
 from deskbase.core.tenancy import tenant_atomic
 from deskbase.mail import crypto
@@ -61,7 +69,11 @@ def device_of(user: User) -> TotpDevice | None:
 
 
 def has_two_factor(user: User) -> bool:
-    return device_of(user) is not None
+    """A confirmed authenticator app or a passkey."""
+    return (
+        device_of(user) is not None
+        or Passkey.objects.filter(organization_id=user.tenant_id, user_id=user.id).exists()
+    )
 
 
 def sign_in_state(user: User) -> tuple[bool, bool]:
@@ -70,9 +82,10 @@ def sign_in_state(user: User) -> tuple[bool, bool]:
     devices = TotpDevice.objects.filter(
         organization_id=user.tenant_id, user_id=user.id, confirmed_at__isnull=False
     )
+    keys = Passkey.objects.filter(organization_id=user.tenant_id, user_id=user.id)
     row = (
         Organization.objects.filter(pk=user.tenant_id)
-        .annotate(has=Exists(devices))
+        .annotate(has=Exists(devices) | Exists(keys))
         .values_list("has", "require_staff_two_factor")
         .first()
     )
@@ -238,6 +251,7 @@ def two_factor_reset(
 
 def _remove(user: User) -> None:
     TotpDevice.objects.filter(user_id=user.id).delete()
+    Passkey.objects.filter(user_id=user.id).delete()
     RecoveryCode.objects.filter(user_id=user.id).delete()
 
 

@@ -89,6 +89,9 @@ urlpatterns = [
          name="recovery_codes_renew"),
     path("account/security/end-session", account.session_end, name="session_end"),
     path("account/security/password", account.password_change, name="password_change"),
+    path("account/security/passkey-options", account.passkey_options, name="passkey_options"),
+    path("account/security/passkey-add", account.passkey_add, name="passkey_add"),
+    path("account/security/passkey-remove", account.passkey_remove, name="passkey_remove"),
     # ---- tenant administration
     path("manage/", organization.index, name="manage"),
     path("manage/organization/", organization.organization, name="manage_organization"),

@@ -10,23 +10,27 @@ to the set-up page until it is done (TwoFactorEnrolmentMiddleware).
 
 from __future__ import annotations
 
+import base64
+import json
 import time
+import urllib.parse
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.views import LoginView
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from deskbase.accounts import oidc, session_control, two_factor
+from deskbase.accounts import oidc, passkeys, session_control, two_factor
 from deskbase.accounts.backends import organization_id_for_slug
 from deskbase.accounts.forms import SignInForm
-from deskbase.accounts.models import User
+from deskbase.accounts.models import Passkey, User
 from deskbase.accounts.requests import AuthedRequest
+from deskbase.core.errors import ValidationFailed
 from deskbase.core.tenancy import set_tenant, tenant
 from deskbase.organizations.models import Organization
 from deskbase.tickets.access import caller_organization
@@ -108,7 +112,11 @@ def sign_in_verify(request: HttpRequest) -> HttpResponse:
         request.session[PENDING] = pending
         error = "That code is not valid. Try the code your app shows now, or a recovery code."
     status = 422 if error else 200
-    return render(request, "deskbase/login_verify.html", {"error": error}, status=status)
+    with tenant(pending["org"], savepoint=False):
+        has_passkey = Passkey.objects.filter(user_id=pending["user"]).exists()
+    return render(request, "deskbase/login_verify.html", {
+        "error": error, "has_passkey": has_passkey,
+    }, status=status)  # fmt: skip
 
 
 # ------------------------------------------------------------------ own security page
@@ -123,6 +131,8 @@ def _security_context(request: AuthedRequest) -> dict[str, Any]:
         "sessions": sessions,
         "current_session": session_control.current_session_id(request),
         "required": two_factor.required_for(user),
+        "passkeys": passkeys.passkeys_of(user),
+        "app_on": two_factor.device_of(user) is not None,
     }
 
 
@@ -144,8 +154,6 @@ def two_factor_setup(request: AuthedRequest) -> HttpResponse:
     organization = caller_organization(user)
     error = ""
     if request.method == "POST":
-        from deskbase.core.errors import ValidationFailed
-
         try:
             codes = two_factor.totp_confirm(
                 organization=organization, actor=user, code=request.POST.get("code", ""),
@@ -156,7 +164,7 @@ def two_factor_setup(request: AuthedRequest) -> HttpResponse:
         else:
             request.session.pop(ENROL, None)
             return render(request, "web/account/recovery_codes.html", {"codes": codes})
-    if two_factor.has_two_factor(user):
+    if two_factor.device_of(user) is not None:
         return redirect("web:security")
     secret = two_factor.pending_secret(user)
     if secret is None or request.method == "GET":
@@ -258,3 +266,101 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
     set_tenant(done.user.tenant_id)
     finish_sign_in(request, done.user, enrol=False)  # the provider owns the second factor
     return redirect("home")
+
+
+# ------------------------------------------------------------------ passkeys (WebAuthn)
+REGISTERING = "_deskbase_passkey_challenge"
+
+
+def relying_party(request: HttpRequest) -> tuple[str, str]:
+    """The WebAuthn relying party id (the host name) and origin of this request."""
+    host = request.get_host()  # checked against ALLOWED_HOSTS
+    return urllib.parse.urlsplit(f"//{host}").hostname or host, f"{request.scheme}://{host}"
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        body = None
+    return body if isinstance(body, dict) else {}
+
+
+def _refused(message: str, status: int = 422) -> JsonResponse:
+    return JsonResponse({"detail": message}, status=status)
+
+
+@require_POST
+@_signed_in
+def passkey_options(request: AuthedRequest) -> HttpResponse:
+    rp_id, _ = relying_party(request)
+    options, challenge = passkeys.registration_options(user=request.user, rp_id=rp_id)
+    request.session[REGISTERING] = base64.b64encode(challenge).decode()
+    return HttpResponse(options, content_type="application/json")
+
+
+@require_POST
+@_signed_in
+def passkey_add(request: AuthedRequest) -> HttpResponse:
+    challenge = request.session.pop(REGISTERING, None)
+    if challenge is None:
+        return _refused("Start adding the passkey again.")
+    rp_id, origin = relying_party(request)
+    body = _json_body(request)
+    try:
+        _, codes = passkeys.passkey_add(
+            organization=caller_organization(request.user), actor=request.user,
+            credential=body.get("credential"), challenge=base64.b64decode(challenge),
+            rp_id=rp_id, origin=origin, name=str(body.get("name") or ""), request=request,
+        )  # fmt: skip
+    except ValidationFailed as failed:
+        return _refused(" ".join(failed.errors.get("credential", ["Not accepted."])))
+    request.session.pop(ENROL, None)
+    return JsonResponse({"codes": codes})
+
+
+@require_POST
+@_signed_in
+def passkey_remove(request: AuthedRequest) -> HttpResponse:
+    raw = request.POST.get("passkey", "")
+    passkeys.passkey_remove(
+        organization=caller_organization(request.user), actor=request.user,
+        passkey_id=int(raw) if raw.isdigit() else 0, request=request,
+    )  # fmt: skip
+    messages.success(request, "The passkey is removed.")
+    return redirect("web:security")
+
+
+def sign_in_passkey(request: HttpRequest) -> HttpResponse:
+    """The second step by passkey: GET the options, POST the browser's answer."""
+    pending = _pending(request)
+    if pending is None:
+        return _refused("Sign in again: the first step has expired.", 403)
+    rp_id, origin = relying_party(request)
+    with tenant(pending["org"], savepoint=False):
+        user = User.objects.filter(id=pending["user"], is_active=True).first()
+    if user is None:
+        return _refused("Sign in again.", 403)
+    if request.method == "GET":
+        with tenant(pending["org"], savepoint=False):
+            options, challenge = passkeys.authentication_options(user=user, rp_id=rp_id)
+        pending["challenge"] = base64.b64encode(challenge).decode()
+        request.session[PENDING] = pending
+        return HttpResponse(options, content_type="application/json")
+    challenge = pending.pop("challenge", None)  # one answer per challenge
+    ok = challenge is not None and passkeys.passkey_check(
+        organization=Organization(id=pending["org"]), actor=user,
+        credential=_json_body(request).get("credential"), challenge=base64.b64decode(challenge),
+        rp_id=rp_id, origin=origin,
+    )  # fmt: skip
+    if not ok:
+        pending["tries"] += 1
+        if pending["tries"] >= PENDING_TRIES:
+            del request.session[PENDING]
+            return _refused("Too many failed attempts: sign in again.", 403)
+        request.session[PENDING] = pending
+        return _refused("That passkey was not accepted.")
+    del request.session[PENDING]
+    set_tenant(user.tenant_id)
+    finish_sign_in(request, user)
+    return JsonResponse({"redirect": _safe_next(request, pending.get("next") or "")})

@@ -71,3 +71,25 @@ def test_an_admin_requires_two_factor_sign_in_for_staff(world, new_page):
     expect(agent.get_by_role("alert")).to_contain_text("requires two-factor sign-in")
     agent.goto("/desk/")
     expect(agent.get_by_role("heading", name="Set up two-factor sign-in")).to_be_visible()
+
+
+def test_a_passkey_is_added_and_signs_in(world, new_page):
+    page = signed_in_page(new_page, world.agent.email)
+    cdp = page.context.new_cdp_session(page)  # Chromium's virtual authenticator
+    cdp.send("WebAuthn.enable")
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
+        "hasUserVerification": True, "isUserVerified": True,
+    }})  # fmt: skip
+    page.goto("/account/security/")
+    page.get_by_label("Passkey name").fill("Work laptop")
+    page.get_by_role("button", name="Add a passkey").click()
+    expect(page.locator("#new-recovery-codes li")).to_have_count(10)
+    screenshot(page, "account-passkey-added")
+    page.reload()
+    expect(page.get_by_text("Work laptop")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+
+    sign_in(page, world.agent.email)
+    page.get_by_role("button", name="Use a passkey").click()
+    expect(page.get_by_role("link", name="Queues")).to_be_visible()

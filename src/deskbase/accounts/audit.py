@@ -193,6 +193,18 @@ def _role_changed(event: events.Event) -> None:
     )  # fmt: skip
 
 
+@events.subscribe(events.ORGANIZATION_UPDATED)
+def _settings_changed(event: events.Event) -> None:
+    """Who changed which organization setting, from what to what."""
+    if not event.changes:
+        return
+    record(
+        AuditAction.SETTINGS_CHANGED, organization_id=event.organization_id,
+        actor_id=event.actor_id,
+        changes={field: [old, new] for field, (old, new) in event.changes.items()},
+    )  # fmt: skip
+
+
 @events.subscribe("user.updated")
 def _deactivated(event: events.Event) -> None:
     """A deactivated person is signed out everywhere at once."""

@@ -323,10 +323,12 @@ class AuditAction(models.TextChoices):
     SESSIONS_ENDED = "sessions_ended", "All sessions ended"
     PASSKEY_ADDED = "passkey_added", "Passkey added"
     PASSKEY_REMOVED = "passkey_removed", "Passkey removed"
+    SETTINGS_CHANGED = "settings_changed", "Organization settings changed"
 
 
 class AuditLog(models.Model):
-    """One security-relevant act. Append-only; partitioned by month on created_at.
+    """One security-relevant act. Append-only (a trigger refuses UPDATE and DELETE);
+    partitioned by month on created_at; retention drops whole partitions.
 
     The table's primary key is (id, created_at), as PostgreSQL wants the partition
     column in it; `id` alone is unique (one identity sequence) and is Django's key.

@@ -15,6 +15,7 @@ from deskbase.web.views import (
     tickets,
 )
 from deskbase.web.views.manage import (
+    audit,
     canned,
     holidays,
     mailboxes,
@@ -109,6 +110,8 @@ urlpatterns = [
     path("manage/teams/<int:team_id>/members/<int:user_id>/remove", teams.team_member_remove,
          name="manage_team_member_remove"),
     path("manage/sign-in/", sign_in.sign_in, name="manage_sign_in"),
+    path("manage/audit/", audit.audit, name="manage_audit"),
+    path("manage/audit.csv", audit.audit_csv, name="manage_audit_csv"),
     path("manage/people/", people.people_list, name="manage_people"),
     path("manage/people/<int:user_id>/", people.person_edit, name="manage_person"),
     path("manage/people/<int:user_id>/remove", people.person_remove, name="manage_person_remove"),

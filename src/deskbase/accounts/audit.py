@@ -155,7 +155,9 @@ def timed_out(request: Any) -> bool:
     user = getattr(request, "user", None)
     if found is None or user is None or not user.is_authenticated:
         return False
-    organization = cached.organization_settings(user.tenant_id)
+    organization = getattr(request, "organization_settings", None)
+    if organization is None or organization.id != user.tenant_id:
+        organization = cached.organization_settings(user.tenant_id)
     if not (organization.session_idle_minutes or organization.session_max_hours):
         return False
     seen = datetime.fromisoformat(request.session.get(SESSION_SEEN, found[1].isoformat()))

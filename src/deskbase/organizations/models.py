@@ -78,7 +78,7 @@ class Organization(TimestampedModel, SoftDeleteModel):
     )
     # Sign-in rules (docs/identity.md).
     require_staff_two_factor = models.BooleanField(
-        default=False, help_text="Staff must use two-factor sign-in."
+        default=False, db_default=False, help_text="Staff must use two-factor sign-in."
     )
     session_idle_minutes = models.PositiveIntegerField(
         null=True, blank=True, help_text="Sign out after this long without a request."

@@ -26,10 +26,18 @@ from deskbase.organizations.models import Organization
 SKIPPED = ("/api/", "/static/", "/health")
 
 
-def organization_zone(organization_id: int) -> zoneinfo.ZoneInfo | None:
-    """The organization's time zone; None when it is gone or its zone unknown here."""
+def organization_zone(
+    organization_id: int, request: HttpRequest | None = None
+) -> zoneinfo.ZoneInfo | None:
+    """The organization's time zone; None when it is gone or its zone unknown here.
+
+    The settings read are left on the request for what runs after (the session
+    timeouts of accounts.audit), so a page reads them once."""
     try:
-        name = cached.organization_settings(organization_id).timezone
+        organization = cached.organization_settings(organization_id)
+        if request is not None:
+            request.organization_settings = organization  # type: ignore[attr-defined]  # shared
+        name = organization.timezone
         return zoneinfo.ZoneInfo(name)
     except (Organization.DoesNotExist, zoneinfo.ZoneInfoNotFoundError, ValueError):
         return None
@@ -45,7 +53,7 @@ class OrganizationTimeZoneMiddleware:
         tenant_id = None
         if not request.path.startswith(SKIPPED):
             tenant_id = request.session.get(SESSION_KEY)
-        zone = organization_zone(int(tenant_id)) if tenant_id else None
+        zone = organization_zone(int(tenant_id), request) if tenant_id else None
         if zone is None:
             return self.get_response(request)
         with timezone.override(zone):

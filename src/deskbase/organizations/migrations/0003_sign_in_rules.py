@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
             model_name="organization",
             name="require_staff_two_factor",
             field=models.BooleanField(
-                default=False, help_text="Staff must use two-factor sign-in."
+                default=False, db_default=False, help_text="Staff must use two-factor sign-in."
             ),
         ),
         migrations.AddField(

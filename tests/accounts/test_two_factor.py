@@ -127,6 +127,10 @@ def test_a_wrong_code_is_refused_and_five_end_the_attempt(tenant_a, app_role):
     late = post(client, "/login/verify/", {"code": pyotp.TOTP(secret).at(time.time() + 30)})
     assert late["Location"] == "/login/"
     assert get(client, "/desk/").status_code == 302
+    # and the wrong codes counted as failed sign-ins: the password step is throttled now
+    again = password_step(Client())
+    assert again.status_code == 200
+    assert b"/login/verify/" not in again.content
 
 
 def test_a_recovery_code_signs_in_once(tenant_a, app_role):

@@ -111,6 +111,8 @@ def sign_in(request: HttpRequest, payload: SignInIn):
         if not two_factor.second_factor_verify(
             organization=caller_organization(user), actor=user, code=payload.code, request=request
         ):
+            # counted like a wrong password: guessing codes is throttled too
+            throttle.record_failure(payload.organization, payload.email, address)
             raise Unauthorized("That code is not valid.", field="code")
     elif enrol:
         raise PermissionDenied(

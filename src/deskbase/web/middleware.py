@@ -64,7 +64,7 @@ class TwoFactorEnrolmentMiddleware:
     """Staff whose organization requires two-factor sign-in, signed in without it, see
     only the set-up page (and may sign out) until it is on. After AuthenticationMiddleware."""
 
-    ALLOWED = ("/account/security/two-factor", "/logout/", "/static/", "/health", "/login/")
+    ALLOWED = ("/account/security/", "/logout/", "/static/", "/health", "/login/")
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from deskbase.accounts import oidc, passkeys, session_control, two_factor
+from deskbase.accounts import oidc, passkeys, session_control, throttle, two_factor
 from deskbase.accounts.backends import organization_id_for_slug
 from deskbase.accounts.forms import SignInForm
 from deskbase.accounts.models import Passkey, User
@@ -66,6 +66,8 @@ class SignInView(LoginView):
         has_device, enrol = two_factor.sign_in_state(user)
         if has_device:
             self.request.session[PENDING] = {
+                # the throttle's names: a wrong code counts as a failed sign-in
+                "slug": form.cleaned_data.get("organization", ""), "email": user.email,
                 "org": user.tenant_id, "user": user.id, "at": time.time(), "tries": 0,
                 "next": self.get_redirect_url(),
             }  # fmt: skip
@@ -82,6 +84,14 @@ def _pending(request: HttpRequest) -> dict[str, Any] | None:
         request.session.pop(PENDING, None)
         return None
     return pending
+
+
+def _count_failure(request: HttpRequest, pending: dict[str, Any]) -> None:
+    """A wrong second factor counts against the account like a wrong password, so
+    restarting from the password step does not give an endless supply of guesses."""
+    throttle.record_failure(
+        pending.get("slug", ""), pending.get("email", ""), request.META.get("REMOTE_ADDR", "")
+    )
 
 
 def sign_in_verify(request: HttpRequest) -> HttpResponse:
@@ -104,6 +114,7 @@ def sign_in_verify(request: HttpRequest) -> HttpResponse:
             set_tenant(user.tenant_id)  # the request's transaction, as the password step does
             finish_sign_in(request, user)
             return redirect(_safe_next(request, pending.get("next") or ""))
+        _count_failure(request, pending)
         pending["tries"] += 1
         if pending["tries"] >= PENDING_TRIES:
             del request.session[PENDING]
@@ -354,6 +365,7 @@ def sign_in_passkey(request: HttpRequest) -> HttpResponse:
         rp_id=rp_id, origin=origin,
     )  # fmt: skip
     if not ok:
+        _count_failure(request, pending)
         pending["tries"] += 1
         if pending["tries"] >= PENDING_TRIES:
             del request.session[PENDING]

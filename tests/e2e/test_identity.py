@@ -93,3 +93,16 @@ def test_a_passkey_is_added_and_signs_in(world, new_page):
     sign_in(page, world.agent.email)
     page.get_by_role("button", name="Use a passkey").click()
     expect(page.get_by_role("link", name="Queues")).to_be_visible()
+
+
+def test_an_admin_filters_the_audit_log(world, new_page):
+    signed_in_page(new_page, world.agent.email)  # a sign-in to find
+    page = signed_in_page(new_page, world.admin.email)
+    page.goto("/manage/audit/")
+    page.get_by_label("Action").select_option("signed_in")
+    page.get_by_label("Person (email)").fill(world.agent.email)
+    page.get_by_role("button", name="Filter").click()
+    rows = page.locator("tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(world.agent.email)
+    screenshot(page, "manage-audit")

@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "deskbase.web.middleware.OrganizationTimeZoneMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "deskbase.accounts.audit.SessionActivityMiddleware",
+    "deskbase.web.middleware.TwoFactorEnrolmentMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

@@ -1,7 +1,8 @@
 """What one sign-in costs the database: the statements it needs, and no more.
 
 Web form and API alike: the throttle check, the organization's id, the tenant, the
-user, last_login, the audit row, the browser-session row and the Django session row.
+user, whether a second factor is due (docs/identity.md), last_login, the audit row,
+the browser-session row and the Django session row.
 (SAVEPOINT/RELEASE are left out: in a test every request is nested in the test's
 transaction, and a server's request opens a transaction instead.)
 """
@@ -18,7 +19,7 @@ from deskbase.accounts.models import AuditLog, User, UserSession
 
 pytestmark = pytest.mark.django_db
 
-SIGN_IN_QUERIES = 8
+SIGN_IN_QUERIES = 9
 PASSWORD = "pw-for-tests-1"
 
 

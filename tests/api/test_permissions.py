@@ -290,6 +290,7 @@ MATRIX: dict[tuple[str, str], Row] = {
                                                        body={"user_id": Ref("customer")}), 422),)),
     # ---------------------------------------------------------------- organization and SLA
     ("GET", "/api/v1/organization"): Row("403", "allowed", "allowed", "allowed"),
+    ("GET", "/api/v1/audit"): Row("403", "403", "403", "allowed"),
     ("PATCH", "/api/v1/organization"): Row(
         "403", "403", "403", "allowed", Target(body={"name": "Acme Renamed"}),
         refusals=(Refusal(("admin",), Target(body={"tier": "enterprise"}), 422),

@@ -72,7 +72,7 @@ def signed_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
         # started_at comes back from the INSERT (RETURNING), being a database default
         session = UserSession.objects.create(
             organization_id=user.organization_id, user_id=user.id, address=address,
-            user_agent=agent,
+            user_agent=agent, session_key=request.session.session_key,
         )  # fmt: skip
     request.session[SESSION_ID] = session.id
     request.session[SESSION_STARTED] = session.started_at.isoformat()
@@ -139,9 +139,32 @@ class SessionActivityMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: Any) -> Any:
-        if request.path != "/health":
+        if request.path != "/health" and not timed_out(request):
             touch_session(request)
         return self.get_response(request)
+
+
+def timed_out(request: Any) -> bool:
+    """Sign out a session past its organization's idle timeout or lifetime."""
+    from django.contrib.auth import logout
+
+    from deskbase import cached
+    from deskbase.accounts.session_control import expired
+
+    found = _session(request)
+    user = getattr(request, "user", None)
+    if found is None or user is None or not user.is_authenticated:
+        return False
+    organization = getattr(request, "organization_settings", None)
+    if organization is None or organization.id != user.tenant_id:
+        organization = cached.organization_settings(user.tenant_id)
+    if not (organization.session_idle_minutes or organization.session_max_hours):
+        return False
+    seen = datetime.fromisoformat(request.session.get(SESSION_SEEN, found[1].isoformat()))
+    if expired(organization, found[1], seen) is None:
+        return False
+    logout(request)  # audited as a sign-out; the session row ends
+    return True
 
 
 # ------------------------------------------------------------------ domain events
@@ -172,8 +195,33 @@ def _role_changed(event: events.Event) -> None:
     )  # fmt: skip
 
 
+@events.subscribe(events.ORGANIZATION_UPDATED)
+def _settings_changed(event: events.Event) -> None:
+    """Who changed which organization setting, from what to what."""
+    if not event.changes:
+        return
+    record(
+        AuditAction.SETTINGS_CHANGED, organization_id=event.organization_id,
+        actor_id=event.actor_id,
+        changes={field: [old, new] for field, (old, new) in event.changes.items()},
+    )  # fmt: skip
+
+
+@events.subscribe("user.updated")
+def _deactivated(event: events.Event) -> None:
+    """A deactivated person is signed out everywhere at once."""
+    from deskbase.accounts.session_control import end_all_sessions
+
+    before, after = event.changes.get("is_active", (None, None))
+    if before and after is False:
+        end_all_sessions(organization_id=event.organization_id, user_id=event.instance.id)
+
+
 @events.subscribe("user.soft_deleted")
 def _user_removed(event: events.Event) -> None:
+    from deskbase.accounts.session_control import end_all_sessions
+
+    end_all_sessions(organization_id=event.organization_id, user_id=event.instance.id)
     record(
         AuditAction.USER_REMOVED, organization_id=event.organization_id,
         actor_id=event.actor_id, subject_id=event.instance.id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -307,10 +308,27 @@ class AuditAction(models.TextChoices):
     TOKEN_REVOKED = "token_revoked", "API token revoked"
     ROLE_CHANGED = "role_changed", "Role changed"
     USER_REMOVED = "user_removed", "User removed"
+    TWO_FACTOR_ENABLED = "two_factor_enabled", "Two-factor sign-in turned on"
+    TWO_FACTOR_DISABLED = "two_factor_disabled", "Two-factor sign-in turned off"
+    TWO_FACTOR_RESET = "two_factor_reset", "Two-factor sign-in reset by an admin"
+    TWO_FACTOR_FAILED = "two_factor_failed", "Two-factor code refused"
+    RECOVERY_CODE_USED = "recovery_code_used", "Recovery code used"
+    RECOVERY_CODES_RENEWED = "recovery_codes_renewed", "Recovery codes renewed"
+    SSO_SIGNED_IN = "sso_signed_in", "Signed in by single sign-on"
+    SSO_REFUSED = "sso_refused", "Single sign-on refused"
+    SSO_USER_CREATED = "sso_user_created", "User created by single sign-on"
+    SSO_CHANGED = "sso_changed", "Single sign-on settings changed"
+    PASSWORD_CHANGED = "password_changed", "Password changed"
+    SESSION_ENDED = "session_ended", "Session ended"
+    SESSIONS_ENDED = "sessions_ended", "All sessions ended"
+    PASSKEY_ADDED = "passkey_added", "Passkey added"
+    PASSKEY_REMOVED = "passkey_removed", "Passkey removed"
+    SETTINGS_CHANGED = "settings_changed", "Organization settings changed"
 
 
 class AuditLog(models.Model):
-    """One security-relevant act. Append-only; partitioned by month on created_at.
+    """One security-relevant act. Append-only (a trigger refuses UPDATE and DELETE);
+    partitioned by month on created_at; retention drops whole partitions.
 
     The table's primary key is (id, created_at), as PostgreSQL wants the partition
     column in it; `id` alone is unique (one identity sequence) and is Django's key.
@@ -358,7 +376,160 @@ class UserSession(models.Model):
     started_at = models.DateTimeField(db_default=Now(), editable=False)
     last_seen_at = models.DateTimeField(db_default=Now())
     ended_at = models.DateTimeField(null=True)
+    # The browser session's key, so that ending this row ends the browser's session.
+    session_key = models.CharField(max_length=40, null=True)
 
     class Meta:
         db_table = "accounts_usersession"
         managed = False  # a partitioned table: accounts/migrations/0006 writes its DDL
+
+
+class TotpDevice(TenantModel):
+    """A person's authenticator app: the shared TOTP secret, encrypted at rest.
+
+    Unconfirmed until the person has typed one code from it; only a confirmed device
+    is asked for at sign-in. `last_step` is the time step of the last accepted code,
+    so a code (or an older one) is accepted once only.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", db_index=False)
+    secret = models.TextField(help_text="The base32 secret, encrypted (deskbase.mail.crypto).")
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_step = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "accounts_totpdevice"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user"],
+                name="accounts_totpdevice_one_per_user",
+                violation_error_code="user",
+                violation_error_message="This person already has an authenticator.",
+            ),
+        ]
+
+
+class Passkey(TenantModel):
+    """A WebAuthn credential (a passkey or security key) used as a second factor.
+
+    Only its public key is stored; `sign_count` is the authenticator's counter, which
+    must grow with each use when the authenticator keeps one (a clone is refused).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", db_index=False)
+    name = models.CharField(max_length=100)
+    credential_id = models.BinaryField(max_length=1023)
+    public_key = models.BinaryField()
+    sign_count = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "accounts_passkey"
+        indexes = [models.Index("organization", "user", name="accounts_passkey_by_user")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "credential_id"],
+                name="accounts_passkey_credential_unique",
+                violation_error_code="credential",
+                violation_error_message="This passkey is registered already.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(sign_count__gte=0),
+                name="accounts_passkey_sign_count_positive",
+                violation_error_code="sign_count",
+                violation_error_message="A signature counter is not negative.",
+            ),
+        ]
+
+
+class RecoveryCode(TenantModel):
+    """A single-use code for a lost authenticator. Only its sha256 is stored."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", db_index=False)
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "accounts_recoverycode"
+        indexes = [models.Index("organization", "user", name="accounts_recoverycode_by_user")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(code_hash__regex=r"^[0-9a-f]{64}$"),
+                name="accounts_recoverycode_hash_format",
+                violation_error_code="code_hash",
+                violation_error_message="Not a sha256 digest.",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "user", "code_hash"],
+                name="accounts_recoverycode_unique",
+            ),
+        ]
+
+
+def validate_domains(value: Any) -> None:
+    if not isinstance(value, list) or not all(isinstance(d, str) and d for d in value):
+        raise ValidationError("Allowed domains are a list of domain names.")
+    if len(value) > 50 or any(len(d) > 253 or not _DOMAIN.match(d) for d in value):
+        raise ValidationError("At most 50 domain names, such as example.com, in lower case.")
+
+
+def validate_role_map(value: Any) -> None:
+    if not isinstance(value, dict) or len(value) > 50:
+        raise ValidationError("The role mapping maps at most 50 claim values to roles.")
+    for claim, role in value.items():
+        if not claim or len(claim) > 200 or role not in Role.values:
+            raise ValidationError(f"{str(claim)[:50]!r} must map to one of {', '.join(Role)}.")
+
+
+_DOMAIN = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
+
+
+class OidcProvider(TenantModel):
+    """The organization's OpenID Connect identity provider (one per organization).
+
+    People sign in there; a verified e-mail address in an allowed domain signs in
+    the person of that address in this organization, created on first sign-in with
+    the role the claim mapping gives.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    issuer = models.URLField(max_length=500)
+    client_id = models.CharField(max_length=200)
+    client_secret = models.TextField(help_text="Encrypted (deskbase.mail.crypto).")
+    allowed_domains = models.JSONField(default=list, validators=[validate_domains])
+    role_claim = models.CharField(max_length=100, default="roles")
+    role_map = models.JSONField(default=dict, blank=True, validators=[validate_role_map])
+    default_role = models.CharField(max_length=16, choices=Role.choices, default=Role.CUSTOMER)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "accounts_oidcprovider"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization"],
+                name="accounts_oidcprovider_one_per_org",
+                violation_error_code="organization",
+                violation_error_message="This organization already has an identity provider.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(issuer__startswith="https://")
+                | models.Q(issuer__startswith="http://127.0.0.1")
+                | models.Q(issuer__startswith="http://localhost"),
+                name="accounts_oidcprovider_issuer_https",
+                violation_error_code="issuer",
+                violation_error_message="The issuer is an https:// address.",
+            ),
+            choice_constraint(
+                "default_role",
+                Role,
+                name="accounts_oidcprovider_default_role_valid",
+                message="Unknown role.",
+            ),
+        ]

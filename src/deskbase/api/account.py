@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from ninja import Field, Router, Schema, Status
 
-from deskbase.accounts import throttle, tokens
+from deskbase.accounts import throttle, tokens, two_factor
 from deskbase.accounts.models import ApiToken
 from deskbase.accounts.requests import ApiRequest
 from deskbase.api.auth import client_address
@@ -27,6 +27,10 @@ class SignInIn(Strict):
     organization: str = Field(..., min_length=1, max_length=63)
     email: str = Field(..., min_length=3, max_length=254)
     password: str = Field(..., min_length=1, max_length=1000)
+    code: str | None = Field(
+        None, max_length=40,
+        description="With two-factor sign-in on: a code from the app, or a recovery code.",
+    )  # fmt: skip
 
 
 class MeOut(Schema):
@@ -100,6 +104,21 @@ def sign_in(request: HttpRequest, payload: SignInIn):
         raise Unauthorized("Your organization, email address and password did not match.")
     if failed_before:
         throttle.record_success(payload.organization, payload.email)
+    has_device, enrol = two_factor.sign_in_state(user)
+    if has_device:
+        if not payload.code:
+            raise Unauthorized("Two-factor sign-in is on: send the code as well.", field="code")
+        if not two_factor.second_factor_verify(
+            organization=caller_organization(user), actor=user, code=payload.code, request=request
+        ):
+            # counted like a wrong password: guessing codes is throttled too
+            throttle.record_failure(payload.organization, payload.email, address)
+            raise Unauthorized("That code is not valid.", field="code")
+    elif enrol:
+        raise PermissionDenied(
+            "Your organization requires two-factor sign-in: set it up in the web pages first.",
+            field="code",
+        )
     login(request, user)
     return user
 

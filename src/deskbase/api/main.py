@@ -8,6 +8,7 @@ from deskbase.api import errors
 from deskbase.api.account import router as account_router
 from deskbase.api.analytics import router as analytics_router
 from deskbase.api.attachments import router as attachments_router
+from deskbase.api.audit import router as audit_router
 from deskbase.api.auth import AUTH
 from deskbase.api.canned import router as canned_router
 from deskbase.api.knowledge import router as knowledge_router
@@ -42,6 +43,7 @@ api.add_router("/v1", attachments_router)
 api.add_router("/v1", canned_router)
 api.add_router("/v1", people_router)
 api.add_router("/v1", organization_router)
+api.add_router("/v1", audit_router)
 api.add_router("/v1/search", search_router)
 api.add_router("/v1", mail_router)
 api.add_router("/v1/kb", knowledge_router)

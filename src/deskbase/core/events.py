@@ -182,7 +182,7 @@ ORGANIZATION_UPDATED = declare(
     "organization.updated",
     when="organization_settings_update",
     instance="organizations.Organization",
-    changes="name, timezone, business_hours, settings (those that changed)",
+    changes="name, timezone, business_hours, settings, sign-in rules (those that changed)",
 )
 MAIL_RECEIVED = declare(
     "mail.received",

@@ -76,6 +76,16 @@ class Organization(TimestampedModel, SoftDeleteModel):
     business_hours = models.JSONField(
         default=default_business_hours, validators=[validate_business_hours]
     )
+    # Sign-in rules (docs/identity.md).
+    require_staff_two_factor = models.BooleanField(
+        default=False, db_default=False, help_text="Staff must use two-factor sign-in."
+    )
+    session_idle_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Sign out after this long without a request."
+    )
+    session_max_hours = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Sign out this long after signing in, whatever happens."
+    )
 
     class Meta:
         db_table = "organizations_organization"
@@ -85,6 +95,20 @@ class Organization(TimestampedModel, SoftDeleteModel):
                 Tier,
                 name="organizations_organization_tier_valid",
                 message="Unknown subscription tier.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(session_idle_minutes__isnull=True)
+                | models.Q(session_idle_minutes__gte=5, session_idle_minutes__lte=43200),
+                name="organizations_organization_idle_range",
+                violation_error_code="session_idle_minutes",
+                violation_error_message="The idle timeout is 5 minutes to 30 days.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(session_max_hours__isnull=True)
+                | models.Q(session_max_hours__gte=1, session_max_hours__lte=8760),
+                name="organizations_organization_max_hours_range",
+                violation_error_code="session_max_hours",
+                violation_error_message="The session lifetime is 1 hour to 1 year.",
             ),
             models.CheckConstraint(
                 condition=models.Q(slug__regex=r"^[a-z0-9][a-z0-9-]*$"),

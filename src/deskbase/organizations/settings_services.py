@@ -1,4 +1,5 @@
-"""Changing an organization's own settings: name, time zone, business hours, settings.
+"""Changing an organization's own settings: name, time zone, business hours, settings,
+and its sign-in rules (two-factor sign-in for staff, session timeouts).
 
 Admins only. The slug (it signs people in) and the subscription tier are platform
 matters and are not changed here.
@@ -20,6 +21,10 @@ from deskbase.core.updates import model_update
 from deskbase.organizations.models import Organization
 
 EDITABLE = frozenset({"name", "timezone", "business_hours", "settings"})
+# Sign-in rules (docs/identity.md): the timeouts may be None (no timeout).
+SIGN_IN_RULES = frozenset({"require_staff_two_factor", "session_idle_minutes", "session_max_hours"})
+EDITABLE |= SIGN_IN_RULES
+NULLABLE = frozenset({"session_idle_minutes", "session_max_hours"})
 
 
 def _ensure_admin(actor: User | None) -> None:
@@ -30,12 +35,19 @@ def _ensure_admin(actor: User | None) -> None:
 
 def _normalized(changes: dict[str, Any]) -> dict[str, Any]:
     for field, value in changes.items():
-        if value is None:
+        if value is None and field not in NULLABLE:
             raise ValidationFailed.one(field, f"{field} cannot be null.")
     if "name" in changes:
         changes["name"] = str(changes["name"]).strip()
     if "timezone" in changes:
         changes["timezone"] = str(changes["timezone"]).strip()
+    for field in NULLABLE & set(changes):
+        value = changes[field]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValidationFailed.one(field, f"{field} is a whole number or empty.")
+    flag = changes.get("require_staff_two_factor")
+    if flag is not None and not isinstance(flag, bool):
+        raise ValidationFailed.one("require_staff_two_factor", "Either true or false.")
     if "settings" in changes and not isinstance(changes["settings"], dict):
         raise ValidationFailed.one("settings", "Settings are a JSON object.")
     if "settings" in changes:

@@ -16,6 +16,7 @@ import zoneinfo
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.utils import timezone
 
 from deskbase import cached
@@ -25,10 +26,18 @@ from deskbase.organizations.models import Organization
 SKIPPED = ("/api/", "/static/", "/health")
 
 
-def organization_zone(organization_id: int) -> zoneinfo.ZoneInfo | None:
-    """The organization's time zone; None when it is gone or its zone unknown here."""
+def organization_zone(
+    organization_id: int, request: HttpRequest | None = None
+) -> zoneinfo.ZoneInfo | None:
+    """The organization's time zone; None when it is gone or its zone unknown here.
+
+    The settings read are left on the request for what runs after (the session
+    timeouts of accounts.audit), so a page reads them once."""
     try:
-        name = cached.organization_settings(organization_id).timezone
+        organization = cached.organization_settings(organization_id)
+        if request is not None:
+            request.organization_settings = organization  # type: ignore[attr-defined]  # shared
+        name = organization.timezone
         return zoneinfo.ZoneInfo(name)
     except (Organization.DoesNotExist, zoneinfo.ZoneInfoNotFoundError, ValueError):
         return None
@@ -44,8 +53,31 @@ class OrganizationTimeZoneMiddleware:
         tenant_id = None
         if not request.path.startswith(SKIPPED):
             tenant_id = request.session.get(SESSION_KEY)
-        zone = organization_zone(int(tenant_id)) if tenant_id else None
+        zone = organization_zone(int(tenant_id), request) if tenant_id else None
         if zone is None:
             return self.get_response(request)
         with timezone.override(zone):
             return self.get_response(request)
+
+
+class TwoFactorEnrolmentMiddleware:
+    """Staff whose organization requires two-factor sign-in, signed in without it, see
+    only the set-up page (and may sign out) until it is on. After AuthenticationMiddleware."""
+
+    ALLOWED = ("/account/security/", "/logout/", "/static/", "/health", "/login/")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.session.get("_deskbase_2fa_enrol") and not request.path.startswith(self.ALLOWED):
+            if request.path.startswith("/api/"):
+                from django.http import JsonResponse
+
+                return JsonResponse(
+                    {"type": "about:blank", "title": "Two-factor sign-in required",
+                     "status": 403, "detail": "Set up two-factor sign-in in the web pages first."},
+                    status=403, content_type="application/problem+json",
+                )  # fmt: skip
+            return redirect("web:two_factor_setup")
+        return self.get_response(request)

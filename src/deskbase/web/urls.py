@@ -4,6 +4,7 @@
 from django.urls import path
 
 from deskbase.web.views import (
+    account,
     dashboard,
     deflection,
     desk,
@@ -14,12 +15,14 @@ from deskbase.web.views import (
     tickets,
 )
 from deskbase.web.views.manage import (
+    audit,
     canned,
     holidays,
     mailboxes,
     notifications,
     organization,
     people,
+    sign_in,
     sla,
     teams,
 )
@@ -81,6 +84,17 @@ urlpatterns = [
          name="help_attachment"),
     path("help/<slug:org>/search", help_center.search, name="help_search"),
     path("help/<slug:org>/suggest", help_center.suggest, name="help_suggest"),
+    # ---- one's own sign-in and security (docs/identity.md)
+    path("account/security/", account.security, name="security"),
+    path("account/security/two-factor", account.two_factor_setup, name="two_factor_setup"),
+    path("account/security/two-factor-off", account.two_factor_off, name="two_factor_off"),
+    path("account/security/recovery-codes", account.recovery_codes_renew,
+         name="recovery_codes_renew"),
+    path("account/security/end-session", account.session_end, name="session_end"),
+    path("account/security/password", account.password_change, name="password_change"),
+    path("account/security/passkey-options", account.passkey_options, name="passkey_options"),
+    path("account/security/passkey-add", account.passkey_add, name="passkey_add"),
+    path("account/security/passkey-remove", account.passkey_remove, name="passkey_remove"),
     # ---- tenant administration
     path("manage/", organization.index, name="manage"),
     path("manage/organization/", organization.organization, name="manage_organization"),
@@ -97,9 +111,16 @@ urlpatterns = [
          name="manage_team_member"),
     path("manage/teams/<int:team_id>/members/<int:user_id>/remove", teams.team_member_remove,
          name="manage_team_member_remove"),
+    path("manage/sign-in/", sign_in.sign_in, name="manage_sign_in"),
+    path("manage/audit/", audit.audit, name="manage_audit"),
+    path("manage/audit.csv", audit.audit_csv, name="manage_audit_csv"),
     path("manage/people/", people.people_list, name="manage_people"),
     path("manage/people/<int:user_id>/", people.person_edit, name="manage_person"),
     path("manage/people/<int:user_id>/remove", people.person_remove, name="manage_person_remove"),
+    path("manage/people/<int:user_id>/two-factor-reset", people.person_two_factor_reset,
+         name="manage_person_two_factor_reset"),
+    path("manage/people/<int:user_id>/end-sessions", people.person_sessions_end,
+         name="manage_person_sessions_end"),
     path("manage/people/<int:user_id>/restore", people.person_restore,
          name="manage_person_restore"),
     path("manage/canned/", canned.canned_responses, name="manage_canned"),

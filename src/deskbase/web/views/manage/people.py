@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from deskbase.accounts import services as people
+from deskbase.accounts import session_control, two_factor
 from deskbase.accounts.models import Availability, CustomerTier, Role, User
 from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import ValidationFailed
@@ -85,7 +86,10 @@ def person_edit(request: AuthedRequest, user_id: int) -> HttpResponse:
     return render(request, "web/manage/person.html", {
         "person": person, "grantable": people.grantable_roles(user),
         "tiers": CustomerTier.choices, "availabilities": Availability.choices,
-        "section": "people",
+        "section": "people", "two_factor_on": two_factor.has_two_factor(person),
+        "open_sessions": len(
+            session_control.open_sessions(organization_id=user.tenant_id, user_id=person.id)
+        ),
     })  # fmt: skip
 
 
@@ -105,3 +109,24 @@ def person_restore(request: AuthedRequest, user_id: int) -> str:
         raise ValidationFailed.one("user", "No such removed person here.")
     people.user_restore(organization=caller_organization(user), actor=user, user=target)
     return f"{target.email} restored."
+
+
+@action("manage_people")
+def person_two_factor_reset(request: AuthedRequest, user_id: int) -> str:
+    """A lost authenticator: the person signs in with their password and sets up anew."""
+    user = request.user
+    target = owned(User, user, user_id, "person")
+    two_factor.two_factor_reset(
+        organization=caller_organization(user), actor=user, user=target, request=request
+    )
+    return f"Two-factor sign-in of {target.email} reset; their sessions have ended."
+
+
+@action("manage_people")
+def person_sessions_end(request: AuthedRequest, user_id: int) -> str:
+    user = request.user
+    target = owned(User, user, user_id, "person")
+    ended = session_control.sessions_end_for(
+        organization=caller_organization(user), actor=user, user=target, request=request
+    )
+    return f"{ended} session(s) of {target.email} ended."

@@ -19,7 +19,9 @@ from deskbase.core.tenancy import tenant_atomic
 from deskbase.core.updates import model_update
 from deskbase.organizations.models import Organization
 
-EDITABLE = frozenset({"name", "timezone", "business_hours", "settings"})
+EDITABLE = frozenset({"name", "timezone", "business_hours", "settings", "api_rate_limit"})
+# Fields whose null means "the deployment's default".
+NULLABLE = frozenset({"api_rate_limit"})
 
 
 def _ensure_admin(actor: User | None) -> None:
@@ -30,12 +32,15 @@ def _ensure_admin(actor: User | None) -> None:
 
 def _normalized(changes: dict[str, Any]) -> dict[str, Any]:
     for field, value in changes.items():
-        if value is None:
+        if value is None and field not in NULLABLE:
             raise ValidationFailed.one(field, f"{field} cannot be null.")
     if "name" in changes:
         changes["name"] = str(changes["name"]).strip()
     if "timezone" in changes:
         changes["timezone"] = str(changes["timezone"]).strip()
+    limit = changes.get("api_rate_limit")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
+        raise ValidationFailed.one("api_rate_limit", "The API rate limit is a whole number.")
     if "settings" in changes and not isinstance(changes["settings"], dict):
         raise ValidationFailed.one("settings", "Settings are a JSON object.")
     if "settings" in changes:
@@ -54,7 +59,8 @@ def _normalized(changes: dict[str, Any]) -> dict[str, Any]:
 def organization_settings_update(
     *, organization: Organization, actor: User | None, **changes: Any
 ) -> Organization:
-    """Change any of name, timezone, business_hours and settings (a whole JSON object)."""
+    """Change any of name, timezone, business_hours, settings (a whole JSON object) and
+    api_rate_limit (requests a minute, or None for the deployment's default)."""
     _ensure_admin(actor)
     unknown = set(changes) - EDITABLE
     if unknown:

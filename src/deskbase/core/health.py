@@ -12,6 +12,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from deskbase.core import overload
+
 logger = logging.getLogger(__name__)
 
 
@@ -46,4 +48,6 @@ def health(request: HttpRequest) -> JsonResponse:
             status=503,
         )
     status = "ok" if not database["unapplied_migrations"] else "migrations_pending"
-    return JsonResponse({"status": status, "database": database})
+    # This process's admission gate (requests in flight, waiting, refused), when served
+    # through it (deskbase.core.overload).
+    return JsonResponse({"status": status, "database": database, "server": overload.report()})

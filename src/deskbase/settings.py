@@ -161,6 +161,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 API_RATE_LIMITS = config.env_bool("DESKBASE_API_RATE_LIMITS", "PYTEST_VERSION" not in os.environ)
 API_RATE_LIMIT = config.env_int("DESKBASE_API_RATE_LIMIT", 1000)
 API_RATE_LIMIT_CALLER = config.env_int("DESKBASE_API_RATE_LIMIT_CALLER", 700)
+# The limiter's own connections per process (deskbase.api.ratelimit): one per application slot.
+API_RATE_LIMIT_CONNECTIONS = config.env_int(
+    "DESKBASE_API_RATE_LIMIT_CONNECTIONS", config.env_int("DESKBASE_WEB_THREADS", 2)
+)
 
 # ---------------------------------------------------------------------- auth
 AUTH_USER_MODEL = "accounts.User"

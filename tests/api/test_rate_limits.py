@@ -6,9 +6,12 @@ see its counts; each organization made here has a fresh id, hence fresh counters
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
+from django.db import connection
+from django.http import HttpRequest
 from django.test import Client
 
 from deskbase.api import ratelimit
@@ -146,6 +149,37 @@ def test_the_organizations_own_limit_applies_to_its_requests_only(settings):
     # then A's requests count against its 60, B's against the default
     assert answer_a["RateLimit-Limit"] == "60"
     assert answer_b["RateLimit-Limit"] == "5"
+
+
+def test_many_threads_share_a_bounded_number_of_limiter_connections(tenant_a, settings):
+    # given a process allowed 2 limiter connections, and 8 threads calling at once
+    settings.API_RATE_LIMIT = settings.API_RATE_LIMIT_CALLER = 1000
+    settings.API_RATE_LIMIT_CONNECTIONS = 2
+    ratelimit.close_all()
+    start = threading.Barrier(8)
+    seen: list[str] = []
+
+    def call(index: int) -> None:
+        request = HttpRequest()
+        start.wait()
+        for _ in range(5):
+            ratelimit.check(request, organization_id=tenant_a.org.id, caller=f"thread:{index}")
+        seen.append(getattr(request, ratelimit._ATTRIBUTE).headers()["RateLimit-Limit"])
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    # then every call was counted (none passed unlimited), on at most 2 connections
+    assert seen == ["1000"] * 8
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT sum(hits) FROM api_ratecounter WHERE key LIKE %s",
+            [f"c:{tenant_a.org.id}:thread:%"],
+        )
+        assert cursor.fetchone()[0] == 40
+    assert len(ratelimit._pool()._all) <= 2
 
 
 # ------------------------------------------------------------------ the window's arithmetic

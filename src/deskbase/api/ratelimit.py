@@ -6,10 +6,12 @@ before, and the count is `previous * (1 - elapsed / 60) + current`. One statemen
 counts a request against both of its keys (`api_ratecounter`, an UNLOGGED table:
 no WAL is written for it, and a crash merely forgets the counts).
 
-The statement runs on a connection of its own, in autocommit, not in the request's
+The statement runs on a connection of the limiter's, in autocommit, not in the request's
 transaction: there the row lock on the organization's counter would be held until
 the request commits, and every API request of the organization would wait for the
-one before it. So it holds the lock for the statement only (microseconds).
+one before it. So it holds the lock for the statement only (microseconds). A process
+keeps DESKBASE_API_RATE_LIMIT_CONNECTIONS such connections (default: its application
+slots, DESKBASE_WEB_THREADS, as only requests in a slot run it).
 
 Keys are the caller's token digest or user id and the organization id, so one
 tenant's traffic never spends another's budget. A refused request is taken back
@@ -32,10 +34,12 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +54,7 @@ logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60
 _ATTRIBUTE = "_deskbase_rate_limit"
-_STATE = threading.local()
-_ALL: weakref.WeakSet[psycopg.Connection] = weakref.WeakSet()
+_STATE = {"down_until": 0.0}
 # How long a limiter that could not reach the database stays out of the way.
 RETRY_CONNECT_SECONDS = 1.0
 
@@ -124,7 +127,7 @@ def budget(limit: int, hits: int, previous: int, elapsed: float) -> Budget:
     return Budget(limit, remaining, max(1, math.ceil(wait)), allowed)
 
 
-# ------------------------------------------------------------------ the connection
+# ------------------------------------------------------------------ the connections
 def _connect() -> psycopg.Connection:
     params: dict[str, Any] = dict(connections["default"].get_connection_params())
     for key in ("cursor_factory", "context", "prepare_threshold"):
@@ -133,19 +136,71 @@ def _connect() -> psycopg.Connection:
     return psycopg.connect(**params, autocommit=True)
 
 
+class _Connections:
+    """The limiter's own connections in this process: at most `size`, kept open.
+
+    Only a request inside one of the process's application slots runs the limiter
+    (deskbase.core.request_buffer), so as many connections as slots never make one
+    wait; a thread that still finds none free within a second passes unlimited."""
+
+    def __init__(self, size: int) -> None:
+        self.pid = os.getpid()
+        self._free = threading.BoundedSemaphore(max(1, size))
+        self._lock = threading.Lock()
+        self._idle: list[psycopg.Connection] = []
+        self._all: weakref.WeakSet[psycopg.Connection] = weakref.WeakSet()
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        if not self._free.acquire(timeout=1.0):
+            raise psycopg.OperationalError("no rate-limiter connection free within 1 s")
+        conn: psycopg.Connection | None = None
+        try:
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+            if conn is None or conn.closed or conn.broken:
+                conn = _connect()
+                self._all.add(conn)
+            yield conn
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            conn = None
+            raise
+        finally:
+            if conn is not None:
+                with self._lock:
+                    self._idle.append(conn)
+            self._free.release()
+
+    def close(self) -> None:
+        for conn in list(self._all):
+            conn.close()
+        with self._lock:
+            self._idle.clear()
+
+
+_POOL: list[_Connections] = []
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> _Connections:
+    # Made in the process that uses it: a server process forked from another makes its own.
+    with _POOL_LOCK:
+        if not _POOL or _POOL[0].pid != os.getpid():
+            _POOL[:] = [_Connections(settings.API_RATE_LIMIT_CONNECTIONS)]
+        return _POOL[0]
+
+
 def _run(
     statement: str, params: dict[str, Any], organization_id: int | None = None
 ) -> list[tuple[Any, ...]] | None:
-    """Run on this thread's limiter connection, under `organization_id` when given;
+    """Run on one of the limiter's connections, under `organization_id` when given;
     None (and the limiter out of the way a while) on failure."""
-    if time.monotonic() < getattr(_STATE, "down_until", 0.0):
+    if time.monotonic() < _STATE["down_until"]:
         return None
-    conn: psycopg.Connection | None = getattr(_STATE, "conn", None)
     try:
-        if conn is None or conn.closed or conn.broken:
-            conn = _STATE.conn = _connect()
-            _ALL.add(conn)
-        with conn.cursor() as cursor:
+        with _pool().connection() as conn, conn.cursor() as cursor:
             with conn.pipeline():  # one round trip for both statements
                 if organization_id is not None:
                     cursor.execute(_TENANT, [str(organization_id)])
@@ -153,20 +208,17 @@ def _run(
             return cursor.fetchall() if cursor.description else []
     except psycopg.Error as error:
         logger.warning("rate limiter unavailable, requests pass unlimited: %s", error)
-        _STATE.down_until = time.monotonic() + RETRY_CONNECT_SECONDS
-        if conn is not None:
-            conn.close()
-        _STATE.conn = None
+        _STATE["down_until"] = time.monotonic() + RETRY_CONNECT_SECONDS
         return None
 
 
 def close_all() -> None:
-    """Close every thread's limiter connection (before a test database is dropped)."""
-    for conn in list(_ALL):
-        conn.close()
-    _ALL.clear()
-    _STATE.conn = None
-    _STATE.down_until = 0.0
+    """Close the limiter's connections (before a test database is dropped)."""
+    with _POOL_LOCK:
+        for pool in _POOL:
+            pool.close()
+        _POOL.clear()
+    _STATE["down_until"] = 0.0
 
 
 # ------------------------------------------------------------------ the check

@@ -12,7 +12,7 @@ import json
 import math
 from pathlib import Path
 
-WIDTH, HEIGHT, PAD = 460, 300, 50
+WIDTH, HEIGHT, PAD = 460, 300, 60
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
 
 
@@ -59,7 +59,7 @@ def draw(runs: list[dict]) -> str:
     parts += _panel(runs, "ok_rps", "successful requests/s", "requests/s", 0)
     parts += _panel(runs, "p99_ms", "p99 latency (all answers)", "ms", WIDTH)
     for i, (color, run) in enumerate(zip(COLORS, runs, strict=False)):
-        lx = PAD + i * 220
+        lx = PAD + i * 300
         parts.append(f'<rect x="{lx}" y="{HEIGHT + 8}" width="12" height="12" fill="{color}"/>')
         parts.append(f'<text x="{lx + 16}" y="{HEIGHT + 18}">{run["label"]}</text>')
     parts.append("</svg>")
@@ -70,8 +70,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", nargs="+", type=Path)
     parser.add_argument("-o", "--output", type=Path, required=True)
+    parser.add_argument("--labels", help="comma-separated names for the runs (default: theirs)")
     args = parser.parse_args()
-    args.output.write_text(draw([json.loads(p.read_text()) for p in args.results]))
+    runs = [json.loads(p.read_text()) for p in args.results]
+    for run, label in zip(runs, (args.labels or "").split(",") if args.labels else [], strict=False):
+        run["label"] = label
+    args.output.write_text(draw(runs))
     return 0
 
 

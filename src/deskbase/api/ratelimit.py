@@ -136,7 +136,7 @@ def _connect() -> psycopg.Connection:
     return psycopg.connect(**params, autocommit=True)
 
 
-class _Connections:
+class Connections:
     """The limiter's own connections in this process: at most `size`, kept open.
 
     Only a request inside one of the process's application slots runs the limiter
@@ -180,27 +180,30 @@ class _Connections:
             self._idle.clear()
 
 
-_POOL: list[_Connections] = []
+_POOL: list[Connections] = []
 _POOL_LOCK = threading.Lock()
 
 
-def _pool() -> _Connections:
+def _pool() -> Connections:
     # Made in the process that uses it: a server process forked from another makes its own.
     with _POOL_LOCK:
         if not _POOL or _POOL[0].pid != os.getpid():
-            _POOL[:] = [_Connections(settings.API_RATE_LIMIT_CONNECTIONS)]
+            _POOL[:] = [Connections(settings.API_RATE_LIMIT_CONNECTIONS)]
         return _POOL[0]
 
 
 def _run(
-    statement: str, params: dict[str, Any], organization_id: int | None = None
+    statement: str,
+    params: dict[str, Any],
+    organization_id: int | None = None,
+    pool: Connections | None = None,
 ) -> list[tuple[Any, ...]] | None:
     """Run on one of the limiter's connections, under `organization_id` when given;
     None (and the limiter out of the way a while) on failure."""
     if time.monotonic() < _STATE["down_until"]:
         return None
     try:
-        with _pool().connection() as conn, conn.cursor() as cursor:
+        with (pool or _pool()).connection() as conn, conn.cursor() as cursor:
             with conn.pipeline():  # one round trip for both statements
                 if organization_id is not None:
                     cursor.execute(_TENANT, [str(organization_id)])
@@ -227,20 +230,34 @@ def check(request: HttpRequest, *, organization_id: int, caller: str) -> None:
 
     `caller` names the token (its digest) or the signed-in user. The tighter budget is
     kept on the request for the RateLimit fields (RateLimitHeadersMiddleware)."""
-    if not settings.API_RATE_LIMITS:
-        return
+    if settings.API_RATE_LIMITS:
+        count(request, organization_id=organization_id, caller=caller,
+              default_limit=settings.API_RATE_LIMIT,
+              caller_limit=settings.API_RATE_LIMIT_CALLER)  # fmt: skip
+
+
+def count(
+    request: HttpRequest,
+    *,
+    organization_id: int,
+    caller: str,
+    default_limit: int,
+    caller_limit: int,
+    pool: Connections | None = None,
+) -> None:
+    """`check` with its limits given (and its connections, for the bench)."""
     keys = [f"o:{organization_id}", f"c:{organization_id}:{caller}"]
     slot, elapsed = divmod(time.time(), WINDOW_SECONDS)
     params = {"slot": int(slot), "keys": keys, "org": organization_id}
-    rows = _run(_HIT, params, organization_id)
+    rows = _run(_HIT, params, organization_id, pool)
     if not rows:
         return
-    org_limit = rows[0][3] or settings.API_RATE_LIMIT
-    limits = {keys[0]: org_limit, keys[1]: min(settings.API_RATE_LIMIT_CALLER, org_limit)}
+    org_limit = rows[0][3] or default_limit
+    limits = {keys[0]: org_limit, keys[1]: min(caller_limit, org_limit)}
     budgets = [budget(limits[key], hits, previous, elapsed) for key, hits, previous, _ in rows]
     refused = [b for b in budgets if not b.allowed]
     if refused:
-        _run(_UNDO, params)
+        _run(_UNDO, params, None, pool)
         tightest = max(refused, key=lambda b: b.reset)
         setattr(request, _ATTRIBUTE, tightest)
         raise RateLimited(retry_after=tightest.reset, what="API requests")

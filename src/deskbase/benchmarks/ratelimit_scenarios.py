@@ -13,7 +13,6 @@ the limiter's whole cost. Figures in docs/performance.md.
 from __future__ import annotations
 
 from django.http import HttpRequest
-from django.test import override_settings
 
 from deskbase.api import ratelimit
 from deskbase.benchmarks.context import Context
@@ -26,17 +25,17 @@ UNREACHABLE = 10**9  # a limit no bench run reaches
 def api_ratelimit(ctx: Context) -> Prepared:
     subjects = ctx.need_subjects()
     org_id = subjects.organization_id
-    # For the rest of this bench process: only API requests read these settings.
-    override_settings(
-        API_RATE_LIMITS=True, API_RATE_LIMIT=UNREACHABLE, API_RATE_LIMIT_CALLER=UNREACHABLE
-    ).enable()
+    # Connections of its own, as many as client threads (a server process has as many
+    # as application slots); closed when the scenario's calls are collected.
+    pool = ratelimit.Connections(max(1, ctx.concurrency))
 
     def worker(index: int):
         request = HttpRequest()
         caller = f"bench:{index}"
 
         def call() -> None:
-            ratelimit.check(request, organization_id=org_id, caller=caller)
+            ratelimit.count(request, organization_id=org_id, caller=caller, pool=pool,
+                            default_limit=UNREACHABLE, caller_limit=UNREACHABLE)  # fmt: skip
 
         return call
 

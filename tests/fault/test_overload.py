@@ -60,7 +60,7 @@ def test_more_slow_requests_than_slots_and_queue_get_fast_503s_then_it_recovers(
     threads: list[threading.Thread] = []
     lock = psycopg.connect(server.url(OWNER_ROLE), autocommit=False)
     try:
-        wait_until(lambda: gate(port).get("slots") == SLOTS, 90, "the server answering")
+        wait_until(lambda: gate(port).get("slots") == SLOTS, 180, "the server answering")
         # When the session table is locked and four requests with a session cookie come
         lock.execute("LOCK TABLE django_session IN ACCESS EXCLUSIVE MODE")
         threads = [

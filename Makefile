@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format install stop clean reset
+.PHONY: run test lint format install stop clean reset load
 
 run: install
 	$(BIN)/deskbase up
@@ -31,6 +31,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+
+# The load test to saturation against a running server (docs/performance.md):
+#   make load LOAD_URL=http://127.0.0.1:8000 LOAD_LABEL=with-limiter
+# It needs locust, the optional group `load` (installed here, not by `make install`).
+LOAD_URL ?= http://127.0.0.1:8000
+LOAD_LABEL ?= run
+LOAD_STEPS ?= 8,16,32,64,128,256
+load: install
+	$(BIN)/python -m pip install --quiet -e '.[dev,load]'
+	$(BIN)/python bench/load/run.py --url $(LOAD_URL) --label $(LOAD_LABEL) --steps $(LOAD_STEPS) \
+		--output bench/results/load-$(LOAD_LABEL).json
 
 # Stops the embedded PostgreSQL if it is running; keeps the data.
 stop: install

@@ -9,6 +9,7 @@ from ninja.security import HttpBearer, SessionAuth
 
 from deskbase.accounts import tokens
 from deskbase.accounts.models import User
+from deskbase.api import ratelimit
 
 
 def client_address(request: HttpRequest) -> str:
@@ -23,6 +24,9 @@ class BearerToken(HttpBearer):
         user = tokens.authenticate(token, address=client_address(request))
         if user is not None:
             request.user = user
+            # Per token: its digest names it (no id is loaded for it).
+            ratelimit.check(request, organization_id=user.tenant_id,
+                            caller="t:" + tokens.digest(token)[:32])  # fmt: skip
         return user
 
 
@@ -37,7 +41,10 @@ class Session(SessionAuth):
         return super().__call__(request)
 
     def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
-        return self._signed_in(request)
+        user = self._signed_in(request)
+        if user is not None:
+            ratelimit.check(request, organization_id=user.tenant_id, caller=f"u:{user.id}")
+        return user
 
     @staticmethod
     def _signed_in(request: HttpRequest) -> User | None:

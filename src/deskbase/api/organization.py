@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
+from django.conf import settings
 from django.db.models import Prefetch
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import AwareDatetime
@@ -25,7 +26,7 @@ from deskbase.api.tickets import Strict
 from deskbase.core.errors import NotFound
 from deskbase.core.tenancy import tenant
 from deskbase.organizations import services as organization_services
-from deskbase.organizations.models import Organization
+from deskbase.organizations.models import MAX_API_RATE_LIMIT, MIN_API_RATE_LIMIT, Organization
 from deskbase.organizations.settings_services import organization_settings_update
 from deskbase.sla import policies
 from deskbase.sla.models import MAX_TARGET_MINUTES, SlaEvent, SlaPolicy
@@ -55,8 +56,18 @@ class OrganizationOut(Schema):
     timezone: str
     business_hours: dict[str, list[list[str]]]
     settings: dict
+    api_rate_limit: int = Field(description="API requests a minute for the organization")
+    api_rate_limit_default: bool = Field(description="true: the deployment's default limit")
     holidays: list[HolidayOut]
     updated_at: datetime
+
+    @staticmethod
+    def resolve_api_rate_limit(obj: Organization) -> int:
+        return obj.api_rate_limit or settings.API_RATE_LIMIT
+
+    @staticmethod
+    def resolve_api_rate_limit_default(obj: Organization) -> bool:
+        return obj.api_rate_limit is None
 
 
 class OrganizationPatch(Strict):
@@ -67,6 +78,10 @@ class OrganizationPatch(Strict):
         description="the whole week: a day left out is closed",
     )  # fmt: skip
     settings: dict | None = Field(None, description="replaces the whole settings object")
+    api_rate_limit: int | None = Field(
+        None, ge=MIN_API_RATE_LIMIT, le=MAX_API_RATE_LIMIT,
+        description="API requests a minute for the organization; null: the default",
+    )  # fmt: skip
 
 
 class HolidayIn(Strict):

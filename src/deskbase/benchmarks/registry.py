@@ -38,6 +38,7 @@ SCENARIO_MODULES.append("deskbase.web.bench")  # the web pages (docs/web.md)
 SCENARIO_MODULES.append("deskbase.benchmarks.outbox_scenarios")  # outbox delivery (docs/outbox.md)
 SCENARIO_MODULES.append("deskbase.benchmarks.mail_scenarios")  # incoming mail (docs/mail.md)
 SCENARIO_MODULES.append("deskbase.benchmarks.knowledge_scenarios")  # docs/knowledge-base.md
+SCENARIO_MODULES.append("deskbase.benchmarks.ratelimit_scenarios")  # the API rate limiter
 MODES = ("in-process", "http")
 
 

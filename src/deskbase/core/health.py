@@ -12,6 +12,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from deskbase.core import overload
 from deskbase.core.db import router
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,9 @@ def health(request: HttpRequest) -> JsonResponse:
             status=503,
         )
     status = "ok" if not database["unapplied_migrations"] else "migrations_pending"
-    body: dict = {"status": status, "database": database}
+    # This process's admission gate (requests in flight, waiting, refused), when served
+    # through it (deskbase.core.overload).
+    body: dict = {"status": status, "database": database, "server": overload.report()}
     if router.replicas():
         # Reads fall back to the primary when a replica is down or lags: not a failure.
         body["replicas"] = router.report()

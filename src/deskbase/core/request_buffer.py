@@ -17,6 +17,7 @@ classic cure, but `deskbase up` must hold up without one. So:
   than that plus a second per 4 KiB (a floor of about 4 KiB/s, which a phone on a
   poor link still clears), gets a 408.
 - Only then does the request take one of DESKBASE_WEB_THREADS application slots
+  (waiting for one a bounded time, else a fast 503: deskbase.core.overload)
   (2 a process, the concurrency measured fastest on 2 cores), so more threads do
   not mean more Python competing for the cores; the slot is given back, and the
   database connection returned to the pool, before the answer is written to the
@@ -33,10 +34,11 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from deskbase.core import overload
 
 logger = logging.getLogger(__name__)
 
@@ -75,9 +77,20 @@ class BodyTooLarge(BodyTimeout):
 
 
 class BufferedRequests:
-    def __init__(self, app: Callable, *, slots: int, read_timeout: float) -> None:
+    def __init__(
+        self,
+        app: Callable,
+        *,
+        slots: int,
+        read_timeout: float,
+        queue: int | None = None,
+        queue_wait: float = 3600.0,
+    ) -> None:
         self.app = app
-        self.slots = threading.BoundedSemaphore(max(1, slots))
+        # The slots, with a bounded wait for them (deskbase.core.overload); by default
+        # (queue None) as many may wait as there are threads, for long.
+        self.gate = overload.Gate(slots=slots, queue=10**6 if queue is None else queue,
+                                  wait_seconds=queue_wait)  # fmt: skip
         self.read_timeout = read_timeout
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
@@ -87,7 +100,13 @@ class BufferedRequests:
             logger.warning("%s for %s %s: %s", exc.status, environ.get("REQUEST_METHOD"),
                            environ.get("PATH_INFO"), exc)  # fmt: skip
             return refuse(environ, start_response, exc)
-        with self.slots:
+        if environ.get("PATH_INFO") in overload.EXEMPT_PATHS:
+            return self.app(environ, start_response)
+        try:
+            self.gate.enter()
+        except overload.Overloaded:
+            return overload.refuse(environ, start_response)
+        try:
             result = self.app(environ, start_response)
             # The answer is computed; give the database connection back before it is
             # written (Django would at the end of writing). A streaming answer that
@@ -95,6 +114,8 @@ class BufferedRequests:
             from django.db import close_old_connections
 
             close_old_connections()
+        finally:
+            self.gate.leave()
         return result
 
     def buffer_body(self, environ: dict[str, Any]) -> None:

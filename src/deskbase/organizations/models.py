@@ -53,6 +53,11 @@ def validate_timezone(value: str) -> None:
         raise ValidationError(f"Unknown time zone {value!r}.") from None
 
 
+# Bounds of an organization's own API rate limit (requests a minute).
+MIN_API_RATE_LIMIT = 60
+MAX_API_RATE_LIMIT = 100_000
+
+
 class Tier(models.TextChoices):
     FREE = "free", "Free"
     STARTER = "starter", "Starter"
@@ -86,10 +91,25 @@ class Organization(TimestampedModel, SoftDeleteModel):
     session_max_hours = models.PositiveIntegerField(
         null=True, blank=True, help_text="Sign out this long after signing in, whatever happens."
     )
+    # API requests a minute for the whole organization; NULL: the deployment's
+    # DESKBASE_API_RATE_LIMIT (deskbase.api.ratelimit).
+    api_rate_limit = models.IntegerField(null=True, blank=True)
 
     class Meta:
         db_table = "organizations_organization"
         constraints = [
+            models.CheckConstraint(
+                condition=models.Q(api_rate_limit__isnull=True)
+                | models.Q(
+                    api_rate_limit__gte=MIN_API_RATE_LIMIT, api_rate_limit__lte=MAX_API_RATE_LIMIT
+                ),
+                name="organizations_organization_api_rate_limit_range",
+                violation_error_code="api_rate_limit",
+                violation_error_message=(
+                    f"The API rate limit is {MIN_API_RATE_LIMIT} to {MAX_API_RATE_LIMIT:,}"
+                    " requests a minute."
+                ),
+            ),
             choice_constraint(
                 "tier",
                 Tier,

@@ -20,11 +20,12 @@ from deskbase.core.tenancy import tenant_atomic
 from deskbase.core.updates import model_update
 from deskbase.organizations.models import Organization
 
-EDITABLE = frozenset({"name", "timezone", "business_hours", "settings"})
+EDITABLE = frozenset({"name", "timezone", "business_hours", "settings", "api_rate_limit"})
 # Sign-in rules (docs/identity.md): the timeouts may be None (no timeout).
 SIGN_IN_RULES = frozenset({"require_staff_two_factor", "session_idle_minutes", "session_max_hours"})
 EDITABLE |= SIGN_IN_RULES
-NULLABLE = frozenset({"session_idle_minutes", "session_max_hours"})
+# Fields whose null means "none" or "the deployment's default".
+NULLABLE = frozenset({"session_idle_minutes", "session_max_hours", "api_rate_limit"})
 
 
 def _ensure_admin(actor: User | None) -> None:
@@ -41,7 +42,10 @@ def _normalized(changes: dict[str, Any]) -> dict[str, Any]:
         changes["name"] = str(changes["name"]).strip()
     if "timezone" in changes:
         changes["timezone"] = str(changes["timezone"]).strip()
-    for field in NULLABLE & set(changes):
+    limit = changes.get("api_rate_limit")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
+        raise ValidationFailed.one("api_rate_limit", "The API rate limit is a whole number.")
+    for field in (NULLABLE - {"api_rate_limit"}) & set(changes):
         value = changes[field]
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise ValidationFailed.one(field, f"{field} is a whole number or empty.")
@@ -66,7 +70,8 @@ def _normalized(changes: dict[str, Any]) -> dict[str, Any]:
 def organization_settings_update(
     *, organization: Organization, actor: User | None, **changes: Any
 ) -> Organization:
-    """Change any of name, timezone, business_hours and settings (a whole JSON object)."""
+    """Change any of name, timezone, business_hours, settings (a whole JSON object) and
+    api_rate_limit (requests a minute, or None for the deployment's default)."""
     _ensure_admin(actor)
     unknown = set(changes) - EDITABLE
     if unknown:

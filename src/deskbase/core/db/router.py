@@ -263,7 +263,7 @@ def replica_read[F: Callable[..., Any]](func: F) -> F:
         finally:
             _reading.reset(token)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # functools.wraps keeps the signature F
 
 
 class ReplicaRouter:

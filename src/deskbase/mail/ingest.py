@@ -25,6 +25,7 @@ nothing is lost, and `reprocess` (accepting it from review) tries again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html as html_lib
 import io
@@ -124,16 +125,22 @@ def receive(
     organization_id = mailbox.organization_id
     with tenant(organization_id):
         lock_message(organization_id, digest)
-        # This message as any mailbox of the organization received it before (one query).
-        earlier = list(
-            InboundMessage.objects.filter(organization_id=organization_id, message_id_hash=digest)
-            .select_related("ticket")
-            .order_by("id")[:20]
-        )
+        known = Known.read(organization_id, digest, sender_of(parsed))
+        earlier: list[InboundMessage] = []
+        if known.seen_before:
+            # This message as any mailbox of the organization received it before.
+            earlier = list(
+                InboundMessage.objects.filter(
+                    organization_id=organization_id, message_id_hash=digest
+                )
+                .select_related("ticket")
+                .order_by("id")[:20]
+            )
         for existing in earlier:
             if existing.mailbox_id == mailbox.id:
                 return existing  # delivered again: already recorded, already acted on
-        inbound = InboundMessage.objects.create(
+        # Inserted with its outcome by `record` (one statement, not an insert and an update).
+        inbound = InboundMessage(
             organization_id=organization_id, mailbox=mailbox, message_id=message_id[:998],
             message_id_hash=digest, raw_sha256=sha256, size=size or len(raw), source=source,
             imap_uidvalidity=imap_uidvalidity, imap_uid=imap_uid,
@@ -141,8 +148,65 @@ def receive(
             state=InboundState.REVIEW, review_cause=ReviewCause.FAILED,
             decision="Being processed.",
         )  # fmt: skip
-        _act(inbound, mailbox, parsed, vouched=False, earlier=earlier)
+        _act(inbound, mailbox, parsed, vouched=False, earlier=earlier, known=known)
     return inbound
+
+
+@dataclass
+class Known:
+    """What the pipeline needs to know from the database about a new message, read at once.
+
+    One statement instead of five: whether the organization received this Message-ID
+    before, whether it is one we sent (a loop), the organization's support addresses,
+    the sender's account, and how many messages the sender sent in the last hour (the
+    cap). A new message is mostly these lookups; each is by index.
+    """
+
+    seen_before: bool
+    ours: bool
+    own: set[str]
+    user: User | None
+    sender_recent: int
+
+    @classmethod
+    def read(cls, organization_id: int, digest: bytes, sender: str) -> Known:
+        since = timezone.now() - timedelta(hours=1)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _known_sql(),
+                {
+                    "org": organization_id, "digest": digest, "sender": sender,
+                    "since": since, "cap": settings.MAIL_SENDER_HOURLY_LIMIT,
+                    "uncounted": [InboundState.DROPPED, InboundState.DISCARDED],
+                },
+            )  # fmt: skip
+            seen, ours, own, recent, *user_row = cursor.fetchone()
+        user = None
+        fields = User._meta.concrete_fields
+        if sender and user_row[[f.attname for f in fields].index("id")] is not None:
+            user = User.from_db(connection.alias, [f.attname for f in fields], user_row)
+        return cls(seen, ours, set(own), user, recent)
+
+
+@functools.cache
+def _known_sql() -> str:
+    user_columns = ", ".join(f'u."{f.column}"' for f in User._meta.concrete_fields)
+    return (
+        "SELECT"  # noqa: S608 (the column names are the model's own)
+        " EXISTS (SELECT 1 FROM mail_inboundmessage WHERE organization_id = %(org)s"
+        "         AND message_id_hash = %(digest)s),"
+        " EXISTS (SELECT 1 FROM mail_outboundmessage WHERE organization_id = %(org)s"
+        "         AND message_id_hash = %(digest)s),"
+        " ARRAY(SELECT lower(address) FROM mail_mailbox WHERE organization_id = %(org)s"
+        "       AND deleted_at IS NULL),"
+        " (SELECT count(*) FROM (SELECT 1 FROM mail_inboundmessage"
+        "   WHERE organization_id = %(org)s AND sender = %(sender)s"
+        "   AND received_at >= %(since)s AND state <> ALL(%(uncounted)s)"
+        "   LIMIT %(cap)s) recent), "
+        f"{user_columns}"
+        " FROM (SELECT 1) one LEFT JOIN accounts_user u"
+        " ON u.organization_id = %(org)s AND u.email = %(sender)s"
+    )
 
 
 def reprocess(
@@ -173,15 +237,24 @@ def _act(
     vouched: bool,
     actor: User | None = None,
     earlier: list[InboundMessage] | None = None,
+    known: Known | None = None,
 ) -> None:
-    """Decide, write what follows, and record the outcome on the row (one transaction)."""
+    """Decide, write what follows, and record the outcome on the row (one transaction).
+
+    A new message's row is written by `record`, with its outcome; a step that needs
+    the row earlier (a bounce names it) saves it first (`Pipeline.saved_inbound`).
+    """
+    new = inbound._state.adding
     try:
         with transaction.atomic():
-            pipeline = Pipeline(inbound, mailbox, parsed, vouched=vouched)
+            pipeline = Pipeline(inbound, mailbox, parsed, vouched=vouched, known=known)
             pipeline.earlier = earlier
             outcome = pipeline.run()
     except Exception as error:  # nothing is lost: it waits in review
         logger.exception("mail %s (%s) could not be processed", inbound.pk, inbound.message_id)
+        if new:  # a row saved inside the rolled back savepoint is gone with it
+            inbound.pk = None
+            inbound._state.adding = True
         outcome = Outcome(
             InboundState.REVIEW,
             f"In review: processing failed ({type(error).__name__}: {error}).",
@@ -207,6 +280,9 @@ def record(inbound: InboundMessage, outcome: Outcome) -> None:
         else None
     )
     inbound.processed_at = now
+    if inbound._state.adding:
+        inbound.save(force_insert=True)
+        return
     inbound.save(
         update_fields=["state", "ticket", "comment", "decision", "review_cause",
                        "review_expires_at", "processed_at", "kind"]
@@ -224,6 +300,7 @@ class Pipeline:
         parsed: parse.ParsedMessage,
         *,
         vouched: bool,
+        known: Known | None = None,
     ) -> None:
         self.inbound = inbound
         self.mailbox = mailbox
@@ -232,7 +309,10 @@ class Pipeline:
         self.organization_id = inbound.organization_id
         self.organization = mailbox.organization
         self.sender = inbound.sender
-        self.own = _own_addresses(self.organization_id)
+        # Read with the message's first lookups by `receive`; a reprocessed message
+        # reads them here, when they are needed.
+        self.known = known
+        self.own = known.own if known is not None else _own_addresses(self.organization_id)
         # The same message received before by another mailbox; None: not looked up yet.
         self.earlier: list[InboundMessage] | None = None
 
@@ -277,7 +357,11 @@ class Pipeline:
                 InboundState.DROPPED,
                 f"Dropped as a mail loop: it comes from our own address {self.sender}.",
             )
-        user = _user_by_email(self.organization_id, self.sender)
+        user = (
+            self.known.user
+            if self.known is not None
+            else _user_by_email(self.organization_id, self.sender)
+        )
         requester = user if user is not None and user.role == Role.CUSTOMER else None
         match = threading.find_thread(
             organization_id=self.organization_id, msg=self.msg, requester=requester
@@ -299,6 +383,12 @@ class Pipeline:
         if user is not None and user.role != Role.CUSTOMER:
             return self._from_staff(user, match, verdict)
         return self._from_customer(user, match, verdict)
+
+    def saved_inbound(self) -> InboundMessage:
+        """The message's row, inserted now if `record` has not written it yet."""
+        if self.inbound._state.adding:
+            self.inbound.save(force_insert=True)
+        return self.inbound
 
     # -------------------------------------------------------------- kinds
     def _twin(self) -> Outcome | None:
@@ -367,7 +457,7 @@ class Pipeline:
         )
         outbound.state = OutboundState.FAILED
         outbound.error = f"Bounced: {detail}"[:2000]
-        outbound.bounce = self.inbound
+        outbound.bounce = self.saved_inbound()
         outbound.save(update_fields=["state", "error", "bounce"])
         number = f"#{ticket.number}" if ticket else "its ticket"
         return Outcome(
@@ -591,6 +681,8 @@ class Pipeline:
         ).exists()
 
     def _over_sender_cap(self) -> bool:
+        if self.known is not None:
+            return self.known.sender_recent >= settings.MAIL_SENDER_HOURLY_LIMIT
         since = timezone.now() - timedelta(hours=1)
         earlier = (
             InboundMessage.objects.filter(
@@ -604,15 +696,20 @@ class Pipeline:
         )
 
     def _over_ticket_cap(self, ticket: Ticket) -> bool:
-        since = timezone.now() - timedelta(hours=1)
-        earlier = InboundMessage.objects.filter(
-            organization_id=self.organization_id, ticket_id=ticket.id, received_at__gte=since
-        ).exclude(pk=self.inbound.pk)
-        return earlier[: settings.MAIL_TICKET_HOURLY_LIMIT].count() >= (
-            settings.MAIL_TICKET_HOURLY_LIMIT
-        )
+        limit = settings.MAIL_TICKET_HOURLY_LIMIT
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM mail_inboundmessage"
+                " WHERE organization_id = %s AND ticket_id = %s AND received_at >= %s"
+                " AND id IS DISTINCT FROM %s LIMIT %s) recent",
+                [self.organization_id, ticket.id, timezone.now() - timedelta(hours=1),
+                 self.inbound.pk, limit],
+            )  # fmt: skip
+            return cursor.fetchone()[0] >= limit
 
     def _is_our_own_message(self) -> bool:
+        if self.known is not None:
+            return self.known.ours
         return OutboundMessage.objects.filter(
             organization_id=self.organization_id, message_id_hash=self.inbound.message_id_hash
         ).exists()

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 
 from deskbase.accounts.models import User
 from deskbase.mail import headers, tokens
-from deskbase.mail.models import InboundMessage, OutboundMessage
 from deskbase.mail.parse import ParsedMessage
 from deskbase.tickets.models import ACTIVE_STATUSES, Ticket
 
@@ -115,29 +114,29 @@ def _by_message_id(organization_id: int, msg: ParsedMessage) -> Match | None:
     if not wanted:
         return None
     hashes = {headers.message_id_hash(mid): (header, mid) for header, mid in wanted}
-    ours = {
-        bytes(row["message_id_hash"]): row["ticket_id"]
-        for row in OutboundMessage.objects.filter(
-            organization_id=organization_id, message_id_hash__in=list(hashes)
-        ).values("message_id_hash", "ticket_id")
-    }
-    theirs = {
-        bytes(row["message_id_hash"]): row["ticket_id"]
-        for row in InboundMessage.objects.filter(
-            organization_id=organization_id,
-            message_id_hash__in=list(hashes),
-            ticket__isnull=False,
-        )
-        .order_by("id")
-        .values("message_id_hash", "ticket_id")
-    }
-    # The tickets they point to, in one query (a deleted one is not there).
-    live = Ticket.objects.filter(organization_id=organization_id).in_bulk(
-        {ticket_id for ticket_id in (*ours.values(), *theirs.values()) if ticket_id is not None}
+    # Our replies and the earlier messages with those ids, with their live tickets, in
+    # one query (a deleted ticket is not there); a later inbound row wins over an earlier.
+    rows = Ticket.objects.raw(
+        "SELECT t.*, x.message_id_hash AS matched_hash, x.ours AS matched_ours"
+        " FROM (SELECT message_id_hash, ticket_id, true AS ours, 0::bigint AS seq"
+        "       FROM mail_outboundmessage"
+        "       WHERE organization_id = %s AND message_id_hash = ANY(%s)"
+        "       UNION ALL"
+        "       SELECT message_id_hash, ticket_id, false, id FROM mail_inboundmessage"
+        "       WHERE organization_id = %s AND message_id_hash = ANY(%s)"
+        "       AND ticket_id IS NOT NULL) x"
+        " JOIN tickets_ticket t ON t.id = x.ticket_id AND t.organization_id = %s"
+        " AND t.deleted_at IS NULL"
+        " ORDER BY x.ours, x.seq",
+        [organization_id, list(hashes), organization_id, list(hashes), organization_id],
     )
+    ours: dict[bytes, Ticket] = {}
+    theirs: dict[bytes, Ticket] = {}
+    for ticket in rows:
+        (ours if ticket.matched_ours else theirs)[bytes(ticket.matched_hash)] = ticket
     for digest, (header, mid) in hashes.items():  # in order: the newest reference first
         for table, what in ((ours, "our reply"), (theirs, "the earlier message")):
-            ticket = live.get(table.get(digest))
+            ticket = table.get(digest)
             if ticket is not None:
                 return Match(ticket, LAYER_MESSAGE_ID, f"{header} matched {what} <{mid}>")
     return None

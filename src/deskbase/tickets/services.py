@@ -21,6 +21,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import F
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from deskbase.accounts.models import User
@@ -111,8 +112,11 @@ def _save(ticket: Ticket, fields: Iterable[str], *, bump: bool = True) -> None:
     if bump:
         ticket.version = F("version") + 1
         fields.add("version")
+    # The trigger sets updated_at (tickets/0009); as an expression it comes back, with
+    # the bumped version, in the UPDATE's RETURNING: no read back.
+    ticket.updated_at = Now()
+    fields.add("updated_at")
     ticket.save(update_fields=sorted(fields))
-    ticket.refresh_from_db(fields=["version", "updated_at"])
 
 
 def _sanitized_body(body: str, *, is_html: bool) -> tuple[str, str]:
@@ -193,8 +197,7 @@ def ticket_create(
     if assignee is not None:
         routing.check_assignable(organization=organization, agent=assignee)
     with events.announce(events.TICKET_CREATED, organization, actor, ticket), happened_at(at):
-        ticket.save()
-        ticket.refresh_from_db(fields=["number", "created_at", "updated_at"])
+        ticket.save()  # number, created_at, updated_at: the INSERT's RETURNING
         changed = sla.sla_start(ticket, at=ticket.created_at)
         if assignee is not None:
             ticket.assignee = assignee
@@ -433,6 +436,7 @@ def comment_add(
         with happened_at(at):
             _save(current, fields, bump=bool(fields))
             if not fields:  # the conversation changed: the ticket moves up "recently updated"
+                current.updated_at = Now()  # the trigger's time, returned
                 current.save(update_fields=["updated_at"])
     return comment
 

@@ -73,9 +73,13 @@ def test_a_ticket_event_reaches_the_receiver_signed_with_the_public_representati
     # And the attempt is logged, without the secret
     [row] = logged(tenant_a)
     assert (row.endpoint_id, row.event_type, row.attempt, row.success) == (
-        endpoint.id, "ticket.created", 1, True
+        endpoint.id,
+        "ticket.created",
+        1,
+        True,
     )
-    assert row.response_status == 200 and row.response_body == "ok"
+    assert row.response_status == 200
+    assert row.response_body == "ok"
     assert row.request_headers["webhook-id"] == sent.headers["webhook-id"]
     assert secret not in json.dumps(row.request_headers) + row.request_body
     assert logged(tenant_b) == []
@@ -98,7 +102,8 @@ def test_a_500_is_retried_on_the_schedule_and_delivered_once(tenant_a, receiver)
     assert delivery.drain().retried == 1
     # Then the message waits about 5 s (the schedule's first step, +-20%)
     row = OutboxMessage.objects.get(consumer=services.CONSUMER)
-    assert row.state == "pending" and "answered 500" in row.last_error
+    assert row.state == "pending"
+    assert "answered 500" in row.last_error
     assert timedelta(seconds=3.9) <= row.next_attempt_at - started <= timedelta(seconds=7)
     # When it is due again
     make_due()
@@ -110,7 +115,8 @@ def test_a_500_is_retried_on_the_schedule_and_delivered_once(tenant_a, receiver)
     assert (row.state, row.attempts) == ("delivered", 2)
     attempts = logged(tenant_a)
     assert [(d.attempt, d.success, d.response_status) for d in attempts] == [
-        (1, False, 500), (2, True, 200)
+        (1, False, 500),
+        (2, True, 200),
     ]
     assert attempts[0].response_body == "database down"
     assert delivery.drain().claimed == 0
@@ -119,7 +125,7 @@ def test_a_500_is_retried_on_the_schedule_and_delivered_once(tenant_a, receiver)
 def test_the_retry_schedule_spreads_attempts_over_about_three_days():
     total = sum(services.RETRY_SCHEDULE)
     assert timedelta(days=2.5) <= timedelta(seconds=total) <= timedelta(days=3.5)
-    assert services.MAX_ATTEMPTS == len(services.RETRY_SCHEDULE) + 1
+    assert len(services.RETRY_SCHEDULE) + 1 == services.MAX_ATTEMPTS
 
 
 def test_410_gone_disables_the_endpoint_and_is_not_retried(tenant_a, receiver):
@@ -131,7 +137,8 @@ def test_410_gone_disables_the_endpoint_and_is_not_retried(tenant_a, receiver):
     with tenant(tenant_a.org):
         endpoint.refresh_from_db()
     assert endpoint.enabled is False
-    assert "410 Gone" in endpoint.disabled_reason and endpoint.disabled_at is not None
+    assert "410 Gone" in endpoint.disabled_reason
+    assert endpoint.disabled_at is not None
     # And a later event sends nothing to it
     open_ticket(tenant_a, "Second")
     assert delivery.drain().claimed == 0
@@ -145,7 +152,8 @@ def test_a_redirect_is_a_failure_and_is_not_followed(tenant_a, receiver):
     assert delivery.drain().retried == 1
     assert [r.path for r in receiver.requests] == ["/hook"]
     [row] = logged(tenant_a)
-    assert row.success is False and row.response_status == 302
+    assert row.success is False
+    assert row.response_status == 302
     assert "redirect, not followed" in row.error
 
 
@@ -156,7 +164,8 @@ def test_a_slow_receiver_times_out_and_a_long_answer_is_cut(tenant_a, receiver, 
     open_ticket(tenant_a)
     assert delivery.drain().retried == 1
     [row] = logged(tenant_a)
-    assert row.success is False and "timed out" in row.error
+    assert row.success is False
+    assert "timed out" in row.error
     # A receiver answering 1 MB: read up to the limit, a short excerpt kept
     settings.WEBHOOKS_TIMEOUT = 15
     receiver.delay = 0
@@ -178,9 +187,12 @@ def test_replay_sends_the_same_message_again_as_a_new_delivery(tenant_a, receive
     delivery.drain()
     # Then a new delivery is logged, naming the first, with the same id and body
     rows = logged(tenant_a)
-    assert len(rows) == 2 and rows[1].replay_of == first.id
-    assert rows[1].message_id == first.message_id and rows[1].request_body == first.request_body
-    assert len(receiver.requests) == 2 and receiver.requests[0].body == receiver.requests[1].body
+    assert len(rows) == 2
+    assert rows[1].replay_of == first.id
+    assert rows[1].message_id == first.message_id
+    assert rows[1].request_body == first.request_body
+    assert len(receiver.requests) == 2
+    assert receiver.requests[0].body == receiver.requests[1].body
 
 
 def test_during_a_rotation_both_secrets_verify(tenant_a, receiver):
@@ -188,7 +200,8 @@ def test_during_a_rotation_both_secrets_verify(tenant_a, receiver):
     _, new = services.endpoint_rotate_secret(
         organization=tenant_a.org, actor=tenant_a.admin, endpoint_id=endpoint.id
     )
-    assert new != old and new.startswith("whsec_")
+    assert new != old
+    assert new.startswith("whsec_")
     open_ticket(tenant_a)
     delivery.drain()
     sent = receiver.requests[0]
@@ -215,10 +228,20 @@ def test_send_event_enqueues_once_per_key_and_refuses_another_tenants_endpoint(
     endpoint, _ = make_endpoint(tenant_a, receiver.url(), ["comment.added"])
     theirs, _ = make_endpoint(tenant_b, receiver.url())
     with transaction.atomic():
-        first = services.send_event(organization=tenant_a.org, endpoint=endpoint,
-                                    event_type="rule.fired", data={"rule": 7}, key="rule:7:t:1")
-        again = services.send_event(organization=tenant_a.org, endpoint=endpoint.id,
-                                    event_type="rule.fired", data={"rule": 7}, key="rule:7:t:1")
+        first = services.send_event(
+            organization=tenant_a.org,
+            endpoint=endpoint,
+            event_type="rule.fired",
+            data={"rule": 7},
+            key="rule:7:t:1",
+        )
+        again = services.send_event(
+            organization=tenant_a.org,
+            endpoint=endpoint.id,
+            event_type="rule.fired",
+            data={"rule": 7},
+            key="rule:7:t:1",
+        )
     assert (first, again) == (True, False)
     from deskbase.core.errors import NotFound
 

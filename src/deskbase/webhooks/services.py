@@ -340,7 +340,7 @@ def endpoint_test(*, organization: Organization, actor: User | None, endpoint_id
         endpoint = Endpoint.objects.filter(organization_id=organization.id, pk=endpoint_id).first()
         if endpoint is None:
             raise NotFound("no such webhook endpoint", field="endpoint")
-    body = body_of(TEST_TYPE, {"endpoint": endpoint.pk, "organization": organization.slug})
+    body = body_of(TEST_TYPE, {"endpoint": endpoint.pk, "test": True})
     payload = {
         "endpoint": endpoint.pk, "type": TEST_TYPE, "body": body, "replay_of": None, "force": True,
         "message_id": "msg_test_" + hashlib.sha256(body.encode()).hexdigest()[:24],

@@ -21,13 +21,13 @@ STATS_DAYS = 30
 def endpoint_list(*, organization: Organization, actor: User | None) -> list[Endpoint]:
     """The organization's endpoints, oldest first. One query."""
     ensure_may_manage(actor)
-    with tenant(organization, savepoint=False):
+    with tenant(organization, actor, savepoint=False):
         return list(Endpoint.objects.filter(organization_id=organization.id).order_by("id"))
 
 
 def endpoint_of(*, organization: Organization, actor: User | None, endpoint_id: int) -> Endpoint:
     ensure_may_manage(actor)
-    with tenant(organization, savepoint=False):
+    with tenant(organization, actor, savepoint=False):
         found = Endpoint.objects.filter(organization_id=organization.id, pk=endpoint_id).first()
     if found is None:
         raise NotFound("no such webhook endpoint", field="endpoint")
@@ -56,7 +56,7 @@ def deliveries(
     if before is not None:
         at, last_id = before
         rows = rows.filter(created_at__lte=at).exclude(created_at=at, id__gte=last_id)
-    with tenant(organization, savepoint=False):
+    with tenant(organization, actor, savepoint=False):
         items = list(rows.order_by("-created_at", "-id")[: limit + 1])
     cursor = None
     if len(items) > limit:
@@ -67,7 +67,7 @@ def deliveries(
 
 def delivery_of(*, organization: Organization, actor: User | None, delivery_id: int) -> Delivery:
     ensure_may_manage(actor)
-    with tenant(organization, savepoint=False):
+    with tenant(organization, actor, savepoint=False):
         found = Delivery.objects.filter(organization_id=organization.id, pk=delivery_id).first()
     if found is None:
         raise NotFound("no such webhook delivery", field="delivery")
@@ -111,6 +111,6 @@ def statistics(
     last success and failure. ONE query, whatever the number of endpoints."""
     ensure_may_manage(actor)
     since = timezone.now() - timedelta(days=days)
-    with tenant(organization, savepoint=False), connection.cursor() as cursor:
+    with tenant(organization, actor, savepoint=False), connection.cursor() as cursor:
         cursor.execute(STATS_SQL, {"org": organization.id, "since": since, "endpoint": endpoint_id})
         return {row[0]: Stats(*row) for row in cursor.fetchall()}

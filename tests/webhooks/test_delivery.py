@@ -264,3 +264,34 @@ def test_a_comment_event_carries_the_comment(tenant_a, receiver):
     assert body["data"]["comment"]["body_text"] == "We are on it"
     assert body["data"]["ticket"]["number"] == ticket.number
     assert Endpoint.objects.count() >= 1
+
+
+def test_an_endpoint_failing_for_days_is_disabled_and_a_success_resets_the_clock(
+    tenant_a, receiver
+):
+    endpoint, _ = make_endpoint(tenant_a, receiver.url(), ["ticket.created"])
+    receiver.script = [(503, b"", {})]
+    open_ticket(tenant_a, "First")
+    delivery.drain()
+    with tenant(tenant_a.org):
+        endpoint.refresh_from_db()
+    assert endpoint.failing_since is not None
+    assert endpoint.enabled is True
+    # A success clears the clock
+    make_due()
+    delivery.drain()
+    with tenant(tenant_a.org):
+        endpoint.refresh_from_db()
+    assert endpoint.failing_since is None
+    # Failing since six days (more than WEBHOOKS_DISABLE_AFTER_DAYS), another failure
+    with tenant(tenant_a.org), transaction.atomic():
+        Endpoint.objects.filter(pk=endpoint.pk).update(
+            failing_since=timezone.now() - timedelta(days=6)
+        )
+    receiver.default = (500, b"", {})
+    open_ticket(tenant_a, "Second")
+    delivery.drain()
+    with tenant(tenant_a.org):
+        endpoint.refresh_from_db()
+    assert endpoint.enabled is False
+    assert endpoint.disabled_reason == "Every delivery failed for 5 days."

@@ -32,7 +32,7 @@ from deskbase import outbox
 from deskbase.accounts.models import Role, User
 from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed
 from deskbase.core.netguard import HostRefused
-from deskbase.core.tenancy import tenant, tenant_atomic
+from deskbase.core.tenancy import current_tenant, tenant, tenant_atomic
 from deskbase.mail import crypto
 from deskbase.organizations.models import Organization
 from deskbase.webhooks import client, signing
@@ -372,8 +372,14 @@ def deliver(payload: dict[str, Any], key: str) -> None:
 def attempt(payload: dict[str, Any], *, resolver: Any = None) -> Outcome | None:
     """Sign and POST one message, log it, keep the endpoint's health; in the tenant's
     transaction. None: the endpoint is gone or disabled, nothing was sent."""
-    # Not locked: a POST may take seconds, and other messages to it go on meanwhile.
-    endpoint = Endpoint.objects.filter(pk=payload["endpoint"]).first()
+    # The row's organization (the worker sets it), named as well as enforced by RLS: the
+    # worker's owner role sees every tenant. Not locked: a POST may take seconds.
+    organization_id = current_tenant()
+    if organization_id is None:
+        raise RuntimeError("a webhook is delivered with its organization as the tenant")
+    endpoint = Endpoint.objects.filter(
+        organization_id=organization_id, pk=payload["endpoint"]
+    ).first()
     if endpoint is None or (not endpoint.enabled and not payload.get("force")):
         return None
     body = payload["body"].encode()

@@ -41,6 +41,9 @@ CREATE TABLE {DELIVERY_TABLE} (
 CREATE INDEX webhooks_delivery_endpoint
     ON {DELIVERY_TABLE} (organization_id, endpoint_id, created_at DESC, id DESC);
 CREATE INDEX webhooks_delivery_recent ON {DELIVERY_TABLE} (organization_id, created_at DESC, id DESC);
+-- The attempt number of a new row: the earlier attempts of its message, whatever the
+-- size of the endpoint's log.
+CREATE INDEX webhooks_delivery_message ON {DELIVERY_TABLE} (organization_id, message_id);
 """
 
 

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "deskbase.outbox",
     "deskbase.mail",
     "deskbase.knowledge",
+    "deskbase.webhooks",
     "deskbase.web",
 ]
 
@@ -299,6 +300,10 @@ MAIL_IMAP_TIMEOUT_SECONDS = config.env_int("DESKBASE_MAIL_IMAP_TIMEOUT_SECONDS",
 # Mail servers on loopback, private, link-local or multicast addresses: refused unless
 # allowed here (deskbase.mail.hosts: an admin must not probe the internal network).
 MAIL_ALLOW_PRIVATE_HOSTS = config.env_bool("DESKBASE_MAIL_ALLOW_PRIVATE_HOSTS", False)
+# -------------------------------------------------------------------- webhooks
+# docs/webhooks.md. Endpoints on the internal network (and plain http://) are refused:
+# for tests and development only (a receiver on 127.0.0.1).
+WEBHOOKS_ALLOW_PRIVATE_HOSTS = config.env_bool("DESKBASE_WEBHOOKS_ALLOW_PRIVATE_HOSTS", False)
 # -------------------------------------------------------------------- cache
 # Local memory by default; Redis (shared by every server process) when REDIS_URL
 # is set. docs/caching.md. Entries are invalidated by per-organization version keys

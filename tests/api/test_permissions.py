@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
+from django.test import override_settings
 
 from deskbase.accounts import services as people
 from deskbase.accounts.tokens import token_create
@@ -42,6 +43,7 @@ from deskbase.testing.plugin import free_port
 from deskbase.tickets import canned, services
 from deskbase.tickets.attachments import attachment_add
 from deskbase.tickets.models import Ticket
+from deskbase.webhooks import services as webhooks
 from tests.api.helpers import ApiClient, module_world
 from tests.conftest import TenantWorld, make_tenant
 from tests.helpers import PNG
@@ -339,6 +341,33 @@ MATRIX: dict[tuple[str, str], Row] = {
         "403", "403", "403", "allowed", Target({"mailbox_id": Ref("mailbox")})),
     ("POST", "/api/v1/mailboxes/{mailbox_id}/test"): Row(
         "403", "403", "403", "allowed", Target({"mailbox_id": Ref("mailbox")})),
+    # ---------------------------------------------------------------- webhooks
+    ("GET", "/api/v1/webhooks/event-types"): Row("403", "403", "allowed", "allowed"),
+    ("GET", "/api/v1/webhooks"): Row("403", "403", "allowed", "allowed"),
+    ("POST", "/api/v1/webhooks"): Row(
+        "403", "403", "allowed", "allowed",
+        Target(body={"url": "http://127.0.0.1:9/new", "event_types": ["ticket.created"]}),
+        refusals=(Refusal(("admin",), Target(body={"url": "http://127.0.0.1:9/new",
+                                                   "event_types": ["*"], "secret": "x"}), 422),)),
+    ("GET", "/api/v1/webhooks/{endpoint_id}"): Row(
+        "403", "403", "allowed", "allowed", Target({"endpoint_id": Ref("webhook")})),
+    ("PATCH", "/api/v1/webhooks/{endpoint_id}"): Row(
+        "403", "403", "allowed", "allowed",
+        Target({"endpoint_id": Ref("webhook")}, body={"description": "Renamed"}),
+        refusals=(Refusal(("admin",), Target({"endpoint_id": Ref("webhook")},
+                                             body={"failing_since": None}), 422),)),
+    ("DELETE", "/api/v1/webhooks/{endpoint_id}"): Row(
+        "403", "403", "allowed", "allowed", Target({"endpoint_id": Ref("webhook")})),
+    ("POST", "/api/v1/webhooks/{endpoint_id}/rotate-secret"): Row(
+        "403", "403", "allowed", "allowed", Target({"endpoint_id": Ref("webhook")}, body={})),
+    ("POST", "/api/v1/webhooks/{endpoint_id}/test"): Row(
+        "403", "403", "allowed", "allowed", Target({"endpoint_id": Ref("webhook")})),
+    ("GET", "/api/v1/webhooks/{endpoint_id}/deliveries"): Row(
+        "403", "403", "allowed", "allowed", Target({"endpoint_id": Ref("webhook")})),
+    ("GET", "/api/v1/webhooks/deliveries/{delivery_id}"): Row(
+        "403", "403", "allowed", "allowed", Target({"delivery_id": Ref("webhook_delivery")})),
+    ("POST", "/api/v1/webhooks/deliveries/{delivery_id}/replay"): Row(
+        "403", "403", "allowed", "allowed", Target({"delivery_id": Ref("webhook_delivery")})),
     ("GET", "/api/v1/mail/review"): Row("403", "allowed", "allowed", "allowed"),
     ("POST", "/api/v1/mail/review/{message_id}/accept"): Row(
         "403", "allowed", "allowed", "allowed", Target({"message_id": Ref("inbound")})),
@@ -531,6 +560,13 @@ def _populate(world: TenantWorld, padding: int) -> dict[str, Any]:
     box = mail_factories.mailbox(world, smtp_host="127.0.0.1", smtp_port=free_port(),
                                  smtp_security="none")  # fmt: skip
     suspended = mail_factories.inbound(world, box)
+    # A webhook endpoint on a closed port of 127.0.0.1, and one logged (failed) delivery.
+    hook_url = f"http://127.0.0.1:{free_port()}/hooks"
+    with override_settings(WEBHOOKS_ALLOW_PRIVATE_HOSTS=True):
+        hook, _ = webhooks.endpoint_create(organization=org, actor=world.admin, url=hook_url,
+                                           event_types=["*"])  # fmt: skip
+        hook_delivery = webhooks.endpoint_test(organization=org, actor=world.admin,
+                                               endpoint_id=hook.pk)  # fmt: skip
 
     people_by_role = {role: getattr(world, role) for role in ROLES}
     spare = {role: token_create(organization=org, actor=person, name=f"spare-{role}")[0].pk
@@ -563,6 +599,7 @@ def _populate(world: TenantWorld, padding: int) -> dict[str, Any]:
         "others_token": {role: spare[someone_else[role]] for role in ROLES},
         "others_token_name": {role: f"spare-{someone_else[role]}" for role in ROLES},
         "my_search": searches, "mailbox": box.pk, "inbound": suspended.pk,
+        "webhook": hook.pk, "webhook_delivery": hook_delivery.pk,
         "others_search": {role: searches[someone_else[role]] for role in ROLES},
     }  # fmt: skip
 
@@ -716,6 +753,7 @@ def test_permission_matrix(world, app_role, method, path, role, settings):
     operation = f"{method} {path}"
     # The world's mailbox points at 127.0.0.1: its connection test may reach it.
     settings.MAIL_ALLOW_PRIVATE_HOSTS = True
+    settings.WEBHOOKS_ALLOW_PRIVATE_HOSTS = True  # and the world's webhook endpoint too
     assert (method, path) in SPEC, f"{operation} is in the matrix but no longer in the spec"
     row = MATRIX.get((method, path))
     assert row is not None, (

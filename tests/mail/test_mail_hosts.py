@@ -24,11 +24,11 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize(
     ("address", "kind"),
     [
-        ("127.0.0.1", "loopback"), ("::1", "loopback"), ("::ffff:127.0.0.1", "loopback"),
-        ("10.1.2.3", "private"), ("192.168.0.10", "private"), ("fd00::1", "private"),
+        ("127.0.0.1", "loopback"), ("::1", "loopback"), ("::ffff:127.0.0.1", "IPv4-mapped"),
+        ("10.1.2.3", "private"), ("192.168.0.10", "private"), ("fd00::1", "unique-local"),
         ("169.254.169.254", "link-local"), ("fe80::1", "link-local"),
         ("224.0.0.251", "multicast"), ("0.0.0.0", "unspecified"),  # noqa: S104
-        ("100.64.0.1", "non-public"), ("93.184.215.14", None), ("2606:4700::1111", None),
+        ("100.64.0.1", "CGNAT"), ("93.184.215.14", None), ("2606:4700::1111", None),
     ],
 )  # fmt: skip
 def test_internal_addresses_are_named_and_public_ones_pass(address, kind):

@@ -20,6 +20,7 @@ from deskbase.api.renderers import ORJSONRenderer
 from deskbase.api.search import router as search_router
 from deskbase.api.ticket_changes import router as ticket_changes_router
 from deskbase.api.tickets import router as tickets_router
+from deskbase.api.webhooks import router as webhooks_router
 
 api = NinjaAPI(
     title="deskbase API",
@@ -47,6 +48,7 @@ api.add_router("/v1", audit_router)
 api.add_router("/v1/search", search_router)
 api.add_router("/v1", mail_router)
 api.add_router("/v1/kb", knowledge_router)
+api.add_router("/v1", webhooks_router)
 
 
 api.add_router("/v1/analytics", analytics_router)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from deskbase.outbox.registry import UnknownConsumer, consumer
+from deskbase.outbox.registry import FailedWithRecord, UnknownConsumer, consumer
 
-__all__ = ["UnknownConsumer", "consumer", "enqueue"]
+__all__ = ["FailedWithRecord", "UnknownConsumer", "consumer", "enqueue"]
 
 
 def enqueue(organization: Any, consumer: str, key: str, payload: dict[str, Any]) -> bool:

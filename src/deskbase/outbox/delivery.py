@@ -57,13 +57,17 @@ def setting(name: str) -> Any:
     return getattr(settings, name, DEFAULTS[name])
 
 
-def backoff_seconds(attempts: int) -> float:
+def backoff_seconds(attempts: int, schedule: tuple[float, ...] | None = None) -> float:
     """The wait after the `attempts`-th failed attempt: exponential, capped, jittered.
 
     Jitter spreads the retries of many rows that failed together (a webhook target
     down) so they do not all come back at one instant: half the delay, plus a
-    random part of the other half.
+    random part of the other half. A consumer's own `schedule` gives the waits
+    instead (the last one repeats), each jittered by +-20%; the cap does not apply.
     """
+    if schedule:
+        wait = schedule[min(attempts, len(schedule)) - 1]
+        return wait * random.uniform(0.8, 1.2)  # noqa: S311 (spread, not a secret)
     delay = min(setting("OUTBOX_RETRY_BASE_SECONDS") * 2 ** (attempts - 1),
                 setting("OUTBOX_RETRY_MAX_SECONDS"))  # fmt: skip
     return delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 (spread, not a secret)
@@ -133,7 +137,8 @@ def deliver_batch(*, limit: int | None = None, consumers: list[str] | None = Non
                 delivered.append(row_id)
                 continue
             dead = attempts + 1 >= registry.max_attempts(name)
-            failures.append((row_id, error, dead, 0.0 if dead else backoff_seconds(attempts + 1)))
+            wait = 0.0 if dead else backoff_seconds(attempts + 1, registry.retry_schedule(name))
+            failures.append((row_id, error, dead, wait))
             logger.warning("outbox %s %s attempt %d failed%s: %s", name, key, attempts + 1,
                            " (no attempt left)" if dead else "", error.splitlines()[0])  # fmt: skip
         with connection.cursor() as cursor:
@@ -182,7 +187,10 @@ def _call(name: str, payload: dict[str, Any], key: str) -> str | None:
     except Exception as exc:
         if savepoint.sid is not None:
             # Raises in turn when the connection itself is gone: the batch is given up.
-            connection.savepoint_rollback(savepoint.sid)
+            if isinstance(exc, registry.FailedWithRecord):
+                connection.savepoint_commit(savepoint.sid)  # the record of the attempt stays
+            else:
+                connection.savepoint_rollback(savepoint.sid)
         text = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"
         return text[:MAX_ERROR_LENGTH]
     if savepoint.sid is not None:

@@ -31,24 +31,43 @@ class UnknownConsumer(LookupError):
     """No consumer is registered under this name (a programming error, not user input)."""
 
 
+class FailedWithRecord(Exception):
+    """A failed attempt whose writes stand: the consumer's record of the attempt (a
+    delivery log row) commits with the failure instead of being undone with it."""
+
+
 @dataclass(frozen=True)
 class Consumer:
     name: str
     deliver: Deliver
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    # Seconds to wait after the 1st, 2nd, ... failed attempt (the last repeats); None:
+    # the outbox's exponential back-off (docs/outbox.md, "Delivery").
+    retry_schedule: tuple[float, ...] | None = None
 
 
 _consumers: dict[str, Consumer] = {}
 
 
 def consumer(
-    name: str, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    name: str,
+    *,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    retry_schedule: tuple[float, ...] | None = None,
 ) -> Callable[[Deliver], Deliver]:
-    """Decorator: register `deliver` as the outbox consumer `name` (once per name)."""
+    """Decorator: register `deliver` as the outbox consumer `name` (once per name).
+
+    `retry_schedule` replaces the exponential back-off with the consumer's own waits
+    (seconds after the 1st, 2nd, ... failure, each jittered by +-20%; the last repeats).
+    """
     if not re.fullmatch(CONSUMER_PATTERN, name):
         raise ValueError(f"consumer name {name!r} must match {CONSUMER_PATTERN}")
     if not 1 <= max_attempts <= 100:
         raise ValueError(f"max_attempts must be between 1 and 100, not {max_attempts}")
+    if retry_schedule is not None and (
+        not retry_schedule or any(not 0 < wait <= 7 * 86400 for wait in retry_schedule)
+    ):
+        raise ValueError("a retry schedule is one or more waits of up to 7 days, in seconds")
 
     def register(deliver: Deliver) -> Deliver:
         known = _consumers.get(name)
@@ -57,7 +76,10 @@ def consumer(
             raise ValueError(
                 f"outbox consumer {name!r} is already registered ({_qualified(known.deliver)})"
             )
-        _consumers[name] = Consumer(name=name, deliver=deliver, max_attempts=max_attempts)
+        _consumers[name] = Consumer(
+            name=name, deliver=deliver, max_attempts=max_attempts,
+            retry_schedule=tuple(retry_schedule) if retry_schedule else None,
+        )  # fmt: skip
         return deliver
 
     return register
@@ -82,6 +104,12 @@ def max_attempts(name: str) -> int:
     """The attempts a row of `name` gets (the default for a consumer not registered here)."""
     known = _consumers.get(name)
     return known.max_attempts if known else DEFAULT_MAX_ATTEMPTS
+
+
+def retry_schedule(name: str) -> tuple[float, ...] | None:
+    """The consumer's own waits between attempts, or None for the outbox's back-off."""
+    known = _consumers.get(name)
+    return known.retry_schedule if known else None
 
 
 def names() -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -10,7 +11,7 @@ from django.db import connection, transaction
 
 from deskbase.core import jsonbounds
 from deskbase.core.errors import ValidationFailed
-from deskbase.core.tenancy import tenant
+from deskbase.core.tenancy import current_tenant, tenant
 from deskbase.outbox import registry
 from deskbase.outbox.limits import MAX_KEY_LENGTH, PAYLOAD
 
@@ -47,8 +48,14 @@ def enqueue(*, organization: Any, consumer: str, key: str, payload: dict[str, An
     body = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS).decode()
     organization_id = organization if isinstance(organization, int) else organization.pk
     # No savepoint: the statement cannot fail on a duplicate, and any other failure
-    # dooms the caller's write anyway, which is the point.
-    with tenant(organization_id, savepoint=False), connection.cursor() as cursor:
+    # dooms the caller's write anyway, which is the point. Already the transaction's
+    # tenant (a service's write, whatever its actor): nothing to swap and put back.
+    scope = (
+        contextlib.nullcontext()
+        if current_tenant() == organization_id
+        else tenant(organization_id, savepoint=False)
+    )
+    with scope, connection.cursor() as cursor:
         cursor.execute(_INSERT, [organization_id, consumer, key, body])
         return cursor.fetchone() is not None
 

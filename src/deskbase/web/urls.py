@@ -25,6 +25,7 @@ from deskbase.web.views.manage import (
     sign_in,
     sla,
     teams,
+    webhooks,
 )
 from deskbase.web.views.manage import knowledge as kb
 
@@ -127,6 +128,16 @@ urlpatterns = [
     path("manage/canned/<int:canned_id>/delete", canned.canned_delete,
          name="manage_canned_delete"),
     path("manage/canned/<int:canned_id>/", canned.canned_edit, name="manage_canned_edit"),
+    path("manage/webhooks/", webhooks.webhooks, name="manage_webhooks"),
+    path("manage/webhooks/<int:endpoint_id>/", webhooks.webhook, name="manage_webhook"),
+    path("manage/webhooks/<int:endpoint_id>/test", webhooks.webhook_test,
+         name="manage_webhook_test"),
+    path("manage/webhooks/<int:endpoint_id>/rotate", webhooks.webhook_rotate,
+         name="manage_webhook_rotate"),
+    path("manage/webhooks/<int:endpoint_id>/remove", webhooks.webhook_delete,
+         name="manage_webhook_delete"),
+    path("manage/webhooks/deliveries/<int:delivery_id>/replay", webhooks.delivery_replay,
+         name="manage_webhook_replay"),
     path("manage/mailboxes/", mailboxes.mailboxes, name="manage_mailboxes"),
     path("manage/mailboxes/new", mailboxes.mailbox_new, name="manage_mailbox_new"),
     path("manage/mailboxes/<int:mailbox_id>/", mailboxes.mailbox_edit, name="manage_mailbox"),

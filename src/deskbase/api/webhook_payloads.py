@@ -1,0 +1,58 @@
+"""The data of webhook messages: the API's own representations (deskbase.api.serialize).
+
+Registered with deskbase.webhooks.payloads when the API app loads (every process), so
+a webhook carries what a GET of the same object returns. Built in the write's
+transaction, under its tenant.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deskbase.api import serialize
+from deskbase.core import events
+from deskbase.webhooks import payloads
+
+
+def _ticket(ticket: Any) -> dict[str, Any]:
+    return serialize.ticket(ticket)
+
+
+@payloads.register(
+    events.TICKET_CREATED.name, events.TICKET_MERGED.name, events.TICKET_SOFT_DELETED.name,
+    events.TICKET_RESTORED.name,
+)  # fmt: skip
+def ticket_event(event: events.Event) -> dict[str, Any]:
+    data: dict[str, Any] = {"ticket": _ticket(event.instance)}
+    if event.name == events.TICKET_MERGED.name:
+        data["merged_into"] = event.changes["merged_into"][1]
+    return data
+
+
+@payloads.register(events.TICKET_UPDATED.name)
+def ticket_updated(event: events.Event) -> dict[str, Any]:
+    # The names of the fields that changed: their new values are in `ticket`.
+    return {"ticket": _ticket(event.instance), "changed": sorted(event.changes)}
+
+
+@payloads.register(events.COMMENT_ADDED.name)
+def comment_added(event: events.Event) -> dict[str, Any]:
+    comment = event.instance
+    return {
+        "ticket": _ticket(comment.ticket),
+        "comment": {
+            "id": comment.id, "kind": comment.kind, "author": serialize.person(comment.author),
+            "body_text": comment.body_text, "body_html": comment.body_html,
+            "created_at": comment.created_at,
+        },
+    }  # fmt: skip
+
+
+@payloads.register(events.CSAT_RECORDED.name)
+def csat_recorded(event: events.Event) -> dict[str, Any]:
+    response = event.instance
+    return {
+        "ticket": _ticket(response.ticket),
+        "csat": {"id": response.id, "rating": response.rating, "comment": response.comment,
+                 "created_at": response.created_at},
+    }  # fmt: skip

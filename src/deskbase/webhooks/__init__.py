@@ -1,0 +1,1 @@
+"""Signed webhooks per organization, delivered from the outbox (docs/webhooks.md)."""

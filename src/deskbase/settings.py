@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "deskbase.outbox",
     "deskbase.mail",
     "deskbase.knowledge",
+    "deskbase.automation",
     "deskbase.web",
 ]
 

@@ -31,8 +31,13 @@ def test_a_ticket_update_costs_the_same_queries_with_one_rule_or_twenty(tenant_a
         with tenant(tenant_a.org):
             ticket.refresh_from_db()
         with CaptureQueriesContext(connection) as captured:
-            services.ticket_update(organization=tenant_a.org, actor=tenant_a.agent,
-                                   ticket=ticket, version=ticket.version, priority=priority)  # fmt: skip
+            services.ticket_update(
+                organization=tenant_a.org,
+                actor=tenant_a.agent,
+                ticket=ticket,
+                version=ticket.version,
+                priority=priority,
+            )
         return len(captured.captured_queries)
 
     def steady(priority: str) -> int:

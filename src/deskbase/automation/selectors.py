@@ -59,9 +59,9 @@ def firings_of_ticket(*, actor: User, ticket_id: int) -> list[Firing]:
     ensure_staff(actor, "see what rules did")
     with tenant(actor.organization_id, actor, savepoint=False):
         return list(
-            Firing.objects.filter(
-                organization_id=actor.tenant_id, ticket_id=ticket_id
-            ).order_by("created_at", "id")[:500]
+            Firing.objects.filter(organization_id=actor.tenant_id, ticket_id=ticket_id).order_by(
+                "created_at", "id"
+            )[:500]
         )
 
 

@@ -144,3 +144,28 @@ def test_two_concurrent_passes_fire_once(tenant_a):
     assert TimeOccurrence.objects.count() == 1
     with tenant(tenant_a.org):
         assert Ticket.objects.get(pk=ticket.pk).tags == ["nudged"]
+
+
+@pytest.mark.django_db
+def test_tickets_that_other_conditions_exclude_do_not_use_up_the_pass(
+    tenant_a, app_role, monkeypatch
+):
+    # Given a time rule on overdue urgent tickets, and more overdue low tickets than a
+    # pass looks at, older than the one urgent ticket
+    monkeypatch.setattr(timed, "SCAN", 3)
+    make_rule(tenant_a, "Overdue urgent", "time",
+              conditions={"all": [{"time": "ticket.resolution_due_at", "op": "overdue"},
+                                  {"field": "ticket.priority", "op": "is", "value": "urgent"}]},
+              actions=ACTIONS)  # fmt: skip
+    now = timezone.now()
+    low = [open_ticket(tenant_a, priority="low") for _ in range(4)]
+    urgent = open_ticket(tenant_a, priority="urgent")
+    with tenant(tenant_a.org):
+        for minutes, ticket in enumerate([*low, urgent]):
+            Ticket.objects.filter(pk=ticket.pk).update(
+                resolution_due_at=now - timedelta(hours=1) + timedelta(minutes=minutes)
+            )
+    # When the pass runs, the urgent one is reached
+    assert timed.run_time_rules(organization=tenant_a.org, now=now).fired == 1
+    with tenant(tenant_a.org):
+        assert Ticket.objects.get(pk=urgent.pk).tags == ["nudged"]

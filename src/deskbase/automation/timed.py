@@ -32,8 +32,15 @@ from deskbase.core.tenancy import tenant
 from deskbase.organizations.models import Organization
 from deskbase.tickets.models import CommentKind, Status, Ticket, TicketComment
 
-BATCH = 200  # tickets per rule per pass; the rest come on the next minute's pass
+BATCH = 200  # firings per rule per pass; the rest come on the next minute's pass
+SCAN = 2000  # candidates looked at per rule per pass (oldest occurrence first)
 PREVIEW_SCAN = 500
+# State leaves at the top of an `all` group that SQL can apply to the candidates
+# (so the bounded scan is not spent on tickets those leaves exclude).
+SQL_FIELDS = {"ticket.status": "status", "ticket.priority": "priority",
+              "ticket.channel": "channel", "ticket.team": "team_id",
+              "ticket.assignee": "assignee_id", "ticket.category": "category_id",
+              "ticket.sla_breach": "sla_breach"}  # fmt: skip
 ENDED = (Status.CLOSED, Status.CANCELLED)
 
 
@@ -82,11 +89,42 @@ def candidates(rule: Rule, *, now: datetime) -> QuerySet[Ticket]:
         tickets = tickets.filter(**{f"{column}__gt": now})
         if not leaf.get("business"):
             tickets = tickets.filter(**{f"{column}__lte": now + limit})
+    tickets = _state_filters(tickets, rule.definition["conditions"])
     done = TimeOccurrence.objects.filter(
         organization_id=rule.organization_id, rule_id=rule.pk, ticket_id=OuterRef("pk"),
         occurrence=OuterRef(column),
     )  # fmt: skip
     return tickets.exclude(Exists(done)).select_related("customer").order_by(F(column).asc(), "id")
+
+
+def _state_filters(tickets: QuerySet[Ticket], node: dict) -> QuerySet[Ticket]:
+    """The top-level `all` leaves on plain columns and tags, as SQL. The Python
+    evaluation that follows checks them again (and everything else)."""
+    for leaf in node.get("all", []):
+        column = SQL_FIELDS.get(leaf.get("field", ""))
+        op, value = leaf.get("op"), leaf.get("value")
+        if leaf.get("field") == "ticket.tags":
+            tags = [str(t).strip().lower() for t in (value if isinstance(value, list) else
+                                                      [value])]  # fmt: skip
+            if op == "includes":
+                tickets = tickets.filter(tags__contains=tags)
+            elif op == "excludes":
+                tickets = tickets.exclude(tags__overlap=tags)
+        elif column is None:
+            continue
+        elif op == "is":
+            tickets = tickets.filter(**{column: value})
+        elif op == "one_of":
+            tickets = tickets.filter(**{f"{column}__in": value})
+        elif op == "is_not":
+            tickets = tickets.exclude(**{column: value})
+        elif op == "not_one_of":
+            tickets = tickets.exclude(**{f"{column}__in": value})
+        elif op == "is_set":
+            tickets = tickets.filter(**{f"{column}__isnull": False})
+        elif op == "not_set":
+            tickets = tickets.filter(**{f"{column}__isnull": True})
+    return tickets
 
 
 def occurrence_of(rule: Rule, ticket: Ticket) -> datetime:
@@ -145,7 +183,9 @@ def run_time_rules(*, organization: Organization | int, now: datetime | None = N
 def _run_rule(rule: Rule, now: datetime) -> int:
     spec = engine.RuleSpec.of(rule)
     fired = 0
-    for ticket in candidates(rule, now=now)[:BATCH]:
+    for ticket in candidates(rule, now=now)[:SCAN]:
+        if fired >= BATCH:
+            break
         matched, outcomes = evaluate(rule.definition["conditions"], _facts(ticket, now))
         if not matched:
             continue

@@ -59,6 +59,7 @@ class FieldSpec:
     choices: tuple[str, ...] = ()
     ref: str = ""  # team, user, category: checked when the rule is saved
     comment: bool = False  # needs the comment of a comment.added event
+    mail: bool = False  # needs the message of a mail.received event
 
 
 FIELDS: dict[str, FieldSpec] = {
@@ -82,6 +83,10 @@ FIELDS: dict[str, FieldSpec] = {
     "comment.kind": FieldSpec(CHOICE, "comment kind", verb="is",
                               choices=("public", "internal"), comment=True),
     "comment.body": FieldSpec(TEXT, "comment", verb="is", comment=True),
+    "mail.kind": FieldSpec(CHOICE, "mail classification", verb="is",
+                           choices=("normal", "loop", "bounce", "auto_reply", "bulk"), mail=True),
+    "mail.sender": FieldSpec(TEXT, "mail sender", verb="is", mail=True),
+    "mail.subject": FieldSpec(TEXT, "mail subject", verb="is", mail=True),
 }  # fmt: skip
 CUSTOM_PREFIX = "ticket.custom_fields."
 
@@ -130,6 +135,7 @@ class Leaves:
     time: list[tuple[str, dict]] = field(default_factory=list)
     refs: list[tuple[str, str, Any]] = field(default_factory=list)  # (path, kind, id)
     comment: list[str] = field(default_factory=list)  # paths of leaves on the comment
+    mail: list[str] = field(default_factory=list)  # paths of leaves on the message
 
 
 def validate(node: Any, path: str = "conditions", depth: int = 1,
@@ -199,6 +205,8 @@ def _state_leaf(node: dict, path: str, found: Leaves) -> None:
         _check_value(spec, op, node["value"], f"{path}.value", found)
     if spec.comment:
         found.comment.append(path)
+    if spec.mail:
+        found.mail.append(path)
     found.state.append((path, node))
 
 
@@ -279,6 +287,7 @@ class Facts:
     event: str | None = None
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     comment: Any = None
+    mail: Any = None  # the InboundMessage of a mail.received event
     actor_is_staff: bool | None = None
     load_requester: Callable[[], Any] | None = None
     load_calendar: Callable[[], Any] | None = None
@@ -344,6 +353,8 @@ def field_value(name: str, facts: Facts) -> Any:
         if attr == "tier":
             return requester.customer_tier
         return requester.email
+    if head == "mail":
+        return getattr(facts.mail, attr, None) if facts.mail is not None else None
     comment = facts.comment
     if comment is None:
         return None
@@ -365,6 +376,8 @@ def _state(node: dict, facts: Facts, path: str) -> Outcome:
     actual = field_value(node["field"], facts)
     if spec.comment and facts.comment is None:
         return Outcome(path, False, f"{spec.label}: no comment in this event", None)
+    if spec.mail and facts.mail is None:
+        return Outcome(path, False, f"{spec.label}: no mail in this event", None)
     matched = _compare(spec, op, actual, wanted)
     shown = _shown(actual)
     if matched:

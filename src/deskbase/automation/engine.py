@@ -239,9 +239,25 @@ def _on_comment_added(event: events.Event) -> None:
     run_rules(specs, facts, trigger=event.name)
 
 
+def _on_mail_received(event: events.Event) -> None:
+    """A classified message that became a ticket or a reply: rules on the mail itself
+    (its classification, sender, subject) act on that ticket."""
+    specs = event_rules(event.organization_id).get(event.name)
+    message = event.instance
+    if not specs or message.ticket_id is None:
+        return
+    ticket = Ticket.objects.select_related("customer").filter(pk=message.ticket_id).first()
+    if ticket is None:
+        return
+    facts = facts_for(ticket, event=event.name)
+    facts.mail = message
+    run_rules(specs, facts, trigger=event.name)
+
+
 events.subscribe(events.TICKET_CREATED, "after")(_on_ticket_event)
 events.subscribe(events.TICKET_UPDATED, "after")(_on_ticket_event)
 events.subscribe(events.COMMENT_ADDED, "after")(_on_comment_added)
+events.subscribe(events.MAIL_RECEIVED, "after")(_on_mail_received)
 
 
 # ------------------------------------------------------------------ macros

@@ -19,7 +19,7 @@ from deskbase.automation.conditions import Invalid
 from deskbase.automation.models import Activator
 from deskbase.core.errors import ValidationFailed
 
-EVENTS = ("ticket.created", "ticket.updated", "comment.added")
+EVENTS = ("ticket.created", "ticket.updated", "comment.added", "mail.received")
 KEYS = {"events", "conditions", "actions"}
 
 
@@ -57,13 +57,16 @@ def _check_activator(activator: str, definition: dict, found: conditions.Leaves)
             raise Invalid(found.time[0][0], "time conditions belong to time rules")
         if found.comment and definition["events"] != ["comment.added"]:
             raise Invalid(found.comment[0], "comment conditions need events: [comment.added]")
+        if found.mail and definition["events"] != ["mail.received"]:
+            raise Invalid(found.mail[0], "mail conditions need events: [mail.received]")
         return
     if definition["events"]:
         raise Invalid("events", f"only event rules have events, not {activator} rules")
     if found.change:
         raise Invalid(found.change[0][0], "change conditions belong to event rules")
-    if found.comment:
-        raise Invalid(found.comment[0], "comment conditions belong to event rules")
+    if found.comment or found.mail:
+        raise Invalid((found.comment or found.mail)[0], "comment and mail conditions belong "
+                      "to event rules")  # fmt: skip
     if activator == Activator.TIME and not found.time:
         raise Invalid("conditions", "a time rule needs a time condition (its occurrence)")
     if activator == Activator.MANUAL and (found.time or found.state):

@@ -8,6 +8,7 @@ from deskbase.accounts.models import Team, User
 from deskbase.automation import services as rules
 from deskbase.core.errors import ValidationFailed
 from deskbase.core.tenancy import tenant
+from deskbase.sla import services as sla
 from deskbase.tickets import services
 from deskbase.tickets.models import Ticket, TicketHistory
 from tests.automation.helpers import firings, make_rule
@@ -209,3 +210,30 @@ def test_rules_save_a_version_per_save_and_reorder(tenant_a, app_role):
     ordered = rules.rule_reorder(organization=tenant_a.org, actor=tenant_a.admin,
                                  activator="event", ids=[b.id, a.id])  # fmt: skip
     assert [(r.name, r.position) for r in ordered] == [("B", 1), ("A2", 2)]
+
+
+def test_apply_sla_policy_sets_the_policy_and_its_due_times(tenant_a, tenant_b, app_role):
+    from deskbase.sla import policies
+
+    gold = policies.sla_policy_create(
+        organization=tenant_a.org, actor=tenant_a.manager, name="Gold", priority="low",
+        customer_tier="enterprise", first_response_minutes=30, resolution_minutes=120,
+    )  # fmt: skip
+    theirs = policies.sla_policy_create(
+        organization=tenant_b.org, actor=tenant_b.manager, name="Theirs", priority="low",
+        customer_tier="enterprise", first_response_minutes=30, resolution_minutes=120,
+    )  # fmt: skip
+    with pytest.raises(ValidationFailed) as refused:
+        make_rule(tenant_a, "Theirs", events=["ticket.created"],
+                  actions=[{"type": "apply_sla", "policy": theirs.id}])  # fmt: skip
+    assert list(refused.value.errors) == ["actions[0].policy"]
+    make_rule(tenant_a, "VIP gold", events=["ticket.created"], conditions={"all": [VIP]},
+              actions=[{"type": "apply_sla", "policy": gold.id}])  # fmt: skip
+    ticket = open_ticket(tenant_a, customer=vip_customer(tenant_a))
+    assert ticket.sla_policy_id == gold.id
+    assert ticket.resolution_due_at is not None
+    with tenant(tenant_a.org):  # 120 minutes of the policy's time (business hours)
+        due = sla.due_at(gold, start=ticket.created_at, minutes=120, calendar=None)
+    assert ticket.resolution_due_at == due
+    (firing,) = firings(tenant_a)
+    assert firing.changes == ["applied SLA policy Gold"]

@@ -18,6 +18,7 @@ from deskbase.accounts.models import User
 from deskbase.automation.conditions import Invalid
 from deskbase.core.errors import ValidationFailed
 from deskbase.organizations.models import Organization
+from deskbase.sla.models import SlaPolicy
 from deskbase.tickets import canned
 from deskbase.tickets import services as tickets
 from deskbase.tickets.models import CannedResponse, CommentKind, Priority, Status, Ticket
@@ -35,11 +36,13 @@ ACTIONS: dict[str, dict[str, str]] = {
     "set_custom_field": {"name": "name", "value": "value"},
     "add_note": {"body": "text"},
     "send_reply": {"template": "ref:template"},
+    "apply_sla": {"policy": "ref:sla_policy"},
 }
 REQUIRED = {
     "set_status": {"status"}, "set_priority": {"priority"}, "set_team": {"team"},
     "set_assignee": set(), "add_tags": {"tags"}, "remove_tags": {"tags"},
     "set_custom_field": {"name", "value"}, "add_note": {"body"}, "send_reply": {"template"},
+    "apply_sla": {"policy"},
 }  # fmt: skip
 
 
@@ -149,6 +152,12 @@ def _apply(action: dict, *, organization: Organization, actor: User, ticket: Tic
             return ""
         tickets.ticket_assign(**common, assignee=assignee)
         return f"assigned to {assignee.full_name or assignee.email}" if assignee else "unassigned"
+    if kind == "apply_sla":
+        policy = _row(SlaPolicy, action["policy"], "policy")
+        if current.sla_policy_id == policy.pk:
+            return ""
+        tickets.ticket_apply_sla_policy(**common, policy=policy)
+        return f"applied SLA policy {policy.name}"
     if kind in ("add_note", "send_reply"):
         return _comment(action, common, organization=organization, actor=actor)
     return _update(action, common, current)
@@ -209,4 +218,5 @@ def describe_refs_model(kind: str) -> Any:
     from deskbase.accounts.models import Team
     from deskbase.tickets.models import Category
 
-    return {"team": Team, "agent": User, "category": Category, "template": CannedResponse}[kind]
+    return {"team": Team, "agent": User, "category": Category, "template": CannedResponse,
+            "sla_policy": SlaPolicy}[kind]  # fmt: skip

@@ -96,8 +96,11 @@ def check_references(organization_id: int, refs: list[tuple[str, str, Any]]) -> 
             rows = rows.filter(role__in=STAFF_ROLES, is_active=True)
         if kind == "template":
             rows = rows.filter(owner__isnull=True)
+        if kind == "sla_policy":
+            rows = rows.filter(is_active=True)
         existing[kind] = set(rows.values_list("pk", flat=True))
     for path, kind, pk in refs:
         if pk not in existing[kind]:
-            what = {"agent": "active agent", "template": "shared reply template"}.get(kind, kind)
+            what = {"agent": "active agent", "template": "shared reply template",
+                    "sla_policy": "active SLA policy"}.get(kind, kind)  # fmt: skip
             raise Invalid(path, f"no {what} with id {pk} in this organization")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+from django.db import connection
 from django.db.models import Max
 
 from deskbase.accounts.models import Role, User
@@ -44,6 +45,15 @@ def _current(organization: Organization, rule: Rule) -> Rule:
     return found
 
 
+def _lock_positions(organization: Organization, activator: str) -> None:
+    """One writer of an activator's positions at a time (create appends, reorder renumbers)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"deskbase.automation.positions:{organization.id}:{activator}"],
+        )
+
+
 def _version(rule: Rule, actor: User) -> None:
     RuleVersion.objects.create(
         organization_id=rule.organization_id, rule=rule, version=rule.version, name=rule.name,
@@ -61,6 +71,7 @@ def rule_create(
     ensure_may_manage(actor)
     name = _name(name)
     checked = schema.check(organization.id, activator, definition)
+    _lock_positions(organization, activator)
     rules = Rule.objects.filter(organization=organization, activator=activator)
     last = rules.aggregate(last=Max("position"))["last"] or 0
     if last >= MAX_RULES:
@@ -121,6 +132,7 @@ def rule_reorder(
     ensure_may_manage(actor)
     if activator not in Activator.values:
         raise ValidationFailed.one("activator", f"Unknown activator {activator!r}.")
+    _lock_positions(organization, activator)
     rules = {
         r.pk: r
         for r in Rule.objects.select_for_update()

@@ -61,12 +61,15 @@ class RuleSpec:
                    rule.updated_by_id)  # fmt: skip
 
 
-def event_rules(organization_id: int) -> dict[str, list[RuleSpec]]:
-    """Active event rules by event name, in position order (cached per organization)."""
+def event_rules(organization_id: int, actor_id: int | None = None) -> dict[str, list[RuleSpec]]:
+    """Active event rules by event name, in position order (cached per organization).
+
+    `actor_id`: the actor the caller's transaction already has set (an event's), so a
+    load inside the write sets nothing."""
 
     def load() -> dict[str, list[RuleSpec]]:
         by_event: dict[str, list[RuleSpec]] = {}
-        with tenant(organization_id, savepoint=False):
+        with tenant(organization_id, actor_id, savepoint=False):
             rules = Rule.objects.filter(
                 organization_id=organization_id, activator=Activator.EVENT, is_active=True
             ).order_by("position", "id")
@@ -215,7 +218,7 @@ def run_rules(specs: list[RuleSpec], facts: Facts, *, trigger: str) -> None:
 
 # ------------------------------------------------------------------ the event activator
 def _on_ticket_event(event: events.Event) -> None:
-    specs = event_rules(event.organization_id).get(event.name)
+    specs = event_rules(event.organization_id, event.actor_id).get(event.name)
     if not specs:
         return
     ticket: Ticket = event.instance
@@ -228,7 +231,7 @@ def _on_ticket_event(event: events.Event) -> None:
 
 
 def _on_comment_added(event: events.Event) -> None:
-    specs = event_rules(event.organization_id).get(event.name)
+    specs = event_rules(event.organization_id, event.actor_id).get(event.name)
     if not specs:
         return
     comment: TicketComment = event.instance
@@ -242,7 +245,7 @@ def _on_comment_added(event: events.Event) -> None:
 def _on_mail_received(event: events.Event) -> None:
     """A classified message that became a ticket or a reply: rules on the mail itself
     (its classification, sender, subject) act on that ticket."""
-    specs = event_rules(event.organization_id).get(event.name)
+    specs = event_rules(event.organization_id, event.actor_id).get(event.name)
     message = event.instance
     if not specs or message.ticket_id is None:
         return

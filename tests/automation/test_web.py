@@ -8,6 +8,7 @@ import pytest
 from deskbase.accounts.models import Team
 from deskbase.automation.models import Rule
 from deskbase.core.tenancy import tenant
+from deskbase.tickets import services
 from deskbase.tickets.models import Ticket
 from tests.automation.helpers import make_rule
 from tests.tickets.factories import open_ticket
@@ -119,3 +120,27 @@ def test_import_checks_then_imports(tenant_a):
     admin.post("/manage/rules/import", {"yaml": text, "apply": "yes"})
     exported = admin.get("/manage/rules/export.yaml").content.decode()
     assert "name: Tag new" in exported
+
+
+def test_the_ticket_page_costs_the_same_with_1_or_50_firings_and_macros(tenant_a):
+    from tests.web.helpers import queries_of
+
+    ticket = open_ticket(tenant_a)
+    agent = signed_in(tenant_a.agent)
+    url = f"/desk/tickets/{ticket.number}/"
+
+    def add(first: int, count: int) -> None:
+        for i in range(first, first + count):
+            make_rule(tenant_a, f"Macro {i}", "manual",
+                      actions=[{"type": "add_tags", "tags": [f"m{i}"]}])  # fmt: skip
+            make_rule(tenant_a, f"Rule {i}", events=["comment.added"],
+                      actions=[{"type": "add_tags", "tags": [f"r{i}"]}])  # fmt: skip
+        services.comment_add(organization=tenant_a.org, actor=tenant_a.customer,
+                             ticket=ticket, body="Hello")  # fmt: skip
+
+    add(0, 1)
+    queries_of(agent, url)
+    one = queries_of(agent, url)
+    add(1, 49)
+    fifty = queries_of(agent, url)
+    assert one == fifty

@@ -54,6 +54,7 @@ SCHEDULE: dict[str, tuple[str, str]] = {
     "deskbase.retire_partitions": ("37 3 * * *", "detach and drop or archive old partitions"),
     "deskbase.expire_mail_review": ("23 * * * *", "discard mail waiting in review past 14 days"),
     "deskbase.publish_articles": ("* * * * *", "publish knowledge base articles whose time came"),
+    "deskbase.run_time_rules": ("* * * * *", "apply the time rules of each organization"),
 }
 
 
@@ -220,6 +221,17 @@ def publish_articles() -> dict:
     return {"published": services.publish_due()}
 
 
+def run_time_rules() -> dict:
+    """Every organization's time rules (docs/automation.md); one organization failing is
+    reported after the others ran, and the attempt fails so that it is retried."""
+    from deskbase.automation import timed
+
+    result = timed.run_all()
+    if result["failed"]:
+        raise RuntimeError(f"time rules failed for organizations {result['failed']}")
+    return result
+
+
 # Partition DDL tasks share one lock: never two at once on one parent.
 mark_sla_breaches_task = _task("deskbase.mark_sla_breaches")(mark_sla_breaches)
 refresh_views_task = _task("deskbase.refresh_views")(refresh_views)
@@ -232,6 +244,7 @@ retire_partitions_task = _task("deskbase.retire_partitions", "deskbase.partition
 )
 expire_mail_review_task = _task("deskbase.expire_mail_review")(expire_mail_review)
 publish_articles_task = _task("deskbase.publish_articles")(publish_articles)
+run_time_rules_task = _task("deskbase.run_time_rules")(run_time_rules)
 
 TASKS: dict[str, Callable[[], Any]] = {
     "deskbase.mark_sla_breaches": mark_sla_breaches,
@@ -241,6 +254,7 @@ TASKS: dict[str, Callable[[], Any]] = {
     "deskbase.retire_partitions": retire_partitions,
     "deskbase.expire_mail_review": expire_mail_review,
     "deskbase.publish_articles": publish_articles,
+    "deskbase.run_time_rules": run_time_rules,
 }
 
 

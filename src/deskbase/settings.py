@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "deskbase.mail",
     "deskbase.knowledge",
     "deskbase.webhooks",
+    "deskbase.automation",
     "deskbase.web",
 ]
 

@@ -35,6 +35,7 @@ from django.test import override_settings
 from deskbase.accounts import services as people
 from deskbase.accounts.tokens import token_create
 from deskbase.api.main import api
+from deskbase.automation import services as rules
 from deskbase.core.tenancy import tenant
 from deskbase.knowledge import services as kb
 from deskbase.search import services as search_services
@@ -483,6 +484,46 @@ MATRIX: dict[tuple[str, str], Row] = {
                                        Target(query={"q": "printer"})),
     ("GET", "/api/v1/kb/analytics"): Row("403", "403", "allowed", "allowed",
                                          Target(query={"days": 30})),
+    # ---------------------------------------------------------------- automation
+    ("GET", "/api/v1/rules"): Row("403", "403", "allowed", "allowed"),
+    ("POST", "/api/v1/rules"): Row(
+        "403", "403", "allowed", "allowed",
+        Target(body={"name": "New rule", "activator": "event", "definition": {
+            "events": ["ticket.created"], "actions": [{"type": "add_tags", "tags": ["x"]}]}}),
+        refusals=(Refusal(("manager", "admin"),
+                          Target(body={"name": "x", "activator": "event", "organization_id": 1,
+                                       "definition": {}}), 422),)),
+    ("GET", "/api/v1/rules/export"): Row("403", "403", "allowed", "allowed"),
+    ("POST", "/api/v1/rules/import"): Row("403", "403", "allowed", "allowed",
+                                          Target(body={"yaml": "rules: []"})),
+    ("POST", "/api/v1/rules/reorder"): Row(
+        "403", "403", "allowed", "allowed",
+        Target(body={"activator": "event", "ids": [Ref("rule")]})),
+    ("GET", "/api/v1/rules/{rule_id}"): Row("403", "403", "allowed", "allowed",
+                                            Target({"rule_id": Ref("rule")})),
+    ("PATCH", "/api/v1/rules/{rule_id}"): Row(
+        "403", "403", "allowed", "allowed", Target({"rule_id": Ref("rule")},
+                                                   body={"name": "Renamed"}),
+        refusals=(Refusal(("manager", "admin"), Target({"rule_id": Ref("rule")},
+                                                       body={"position": 9}), 422),)),
+    ("DELETE", "/api/v1/rules/{rule_id}"): Row("403", "403", "allowed", "allowed",
+                                               Target({"rule_id": Ref("rule")})),
+    ("GET", "/api/v1/rules/{rule_id}/versions"): Row("403", "403", "allowed", "allowed",
+                                                     Target({"rule_id": Ref("rule")})),
+    ("POST", "/api/v1/rules/{rule_id}/test"): Row(
+        "403", "403", "allowed", "allowed",
+        Target({"rule_id": Ref("rule")}, body={"ticket": Ref("ticket")})),
+    ("GET", "/api/v1/rules/{rule_id}/preview"): Row("403", "403", "allowed", "allowed",
+                                                    Target({"rule_id": Ref("time_rule")})),
+    ("GET", "/api/v1/rules/{rule_id}/firings"): Row("403", "403", "allowed", "allowed",
+                                                    Target({"rule_id": Ref("rule")})),
+    ("GET", "/api/v1/macros"): Row("403", "allowed", "allowed", "allowed"),
+    ("POST", "/api/v1/tickets/{number}/macros/{macro_id}/apply"): Row(
+        "403", "allowed", "allowed", "allowed",
+        Target({"number": Ref("ticket"), "macro_id": Ref("macro")})),
+    ("POST", "/api/v1/macros/{macro_id}/apply"): Row(
+        "403", "allowed", "allowed", "allowed",
+        Target({"macro_id": Ref("macro")}, body={"tickets": [Ref("ticket")]})),
 }
 # fmt: on
 
@@ -502,6 +543,8 @@ class World:
     def resolve(self, value: Any, tenant_name: str, role: str) -> Any:
         if isinstance(value, dict):
             return {k: self.resolve(v, tenant_name, role) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v, tenant_name, role) for v in value]
         if not isinstance(value, Ref):
             return value
         found = self.values[value.pin or tenant_name][value.key]
@@ -580,6 +623,7 @@ def _populate(world: TenantWorld, padding: int) -> dict[str, Any]:
     kb = _knowledge(world)
     return {
         **kb,
+        **_automation(world),
         "slug": org.slug,
         "me": {role: person.id for role, person in people_by_role.items()},
         "my_email": {role: person.email for role, person in people_by_role.items()},
@@ -602,6 +646,24 @@ def _populate(world: TenantWorld, padding: int) -> dict[str, Any]:
         "webhook": hook.pk, "webhook_delivery": hook_delivery.pk,
         "others_search": {role: searches[someone_else[role]] for role in ROLES},
     }  # fmt: skip
+
+
+def _automation(world: TenantWorld) -> dict[str, int]:
+    """An event rule that matches nothing, a time rule and a macro (made last: they act
+    on nothing the world made before)."""
+
+    def make(name: str, activator: str, **definition: Any) -> int:
+        return rules.rule_create(organization=world.org, actor=world.admin, name=name,
+                                 activator=activator, definition=definition).pk  # fmt: skip
+
+    never = {"all": [{"field": "ticket.tags", "op": "includes", "value": "never"}]}
+    tag = [{"type": "add_tags", "tags": ["seen"]}]
+    overdue = {"all": [{"time": "ticket.resolution_due_at", "op": "overdue"}]}
+    return {
+        "rule": make("Never", "event", events=["ticket.updated"], conditions=never, actions=tag),
+        "time_rule": make("Overdue", "time", conditions=overdue, actions=tag),
+        "macro": make("Tag it", "manual", actions=tag),
+    }
 
 
 def _knowledge(world: TenantWorld) -> dict[str, int]:

@@ -10,6 +10,7 @@ from deskbase.api.analytics import router as analytics_router
 from deskbase.api.attachments import router as attachments_router
 from deskbase.api.audit import router as audit_router
 from deskbase.api.auth import AUTH
+from deskbase.api.automation import router as automation_router
 from deskbase.api.canned import router as canned_router
 from deskbase.api.knowledge import router as knowledge_router
 from deskbase.api.mail import router as mail_router
@@ -49,6 +50,7 @@ api.add_router("/v1/search", search_router)
 api.add_router("/v1", mail_router)
 api.add_router("/v1/kb", knowledge_router)
 api.add_router("/v1", webhooks_router)
+api.add_router("/v1", automation_router)
 
 
 api.add_router("/v1/analytics", analytics_router)

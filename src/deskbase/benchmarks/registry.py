@@ -40,6 +40,7 @@ SCENARIO_MODULES.append("deskbase.benchmarks.mail_scenarios")  # incoming mail (
 SCENARIO_MODULES.append("deskbase.benchmarks.knowledge_scenarios")  # docs/knowledge-base.md
 SCENARIO_MODULES.append("deskbase.benchmarks.ratelimit_scenarios")  # the API rate limiter
 SCENARIO_MODULES.append("deskbase.benchmarks.webhook_scenarios")  # docs/webhooks.md
+SCENARIO_MODULES.append("deskbase.benchmarks.automation_scenarios")  # docs/automation.md
 MODES = ("in-process", "http")
 
 

@@ -105,7 +105,7 @@ def _model(label: str) -> type:
 TICKET_CREATED = declare("ticket.created", when="ticket_create", instance="tickets.Ticket")
 TICKET_UPDATED = declare(
     "ticket.updated",
-    when="ticket_update, ticket_change_status, ticket_assign",
+    when="ticket_update, ticket_change_status, ticket_assign, ticket_apply_sla_policy",
     instance="tickets.Ticket",
     changes="the fields that changed (assignee as ids)",
 )

@@ -68,6 +68,7 @@ REGISTRY: tuple[Managed, ...] = (
     Managed("search_searchlog", "created_at", retention_months=12, archive=False, optional=True),
     Managed("knowledge_articleview", "viewed_at", retention_months=24, archive=False),
     Managed("webhooks_delivery", "created_at", retention_months=3, archive=False),
+    Managed("automation_firing", "created_at", retention_months=24, archive=False),
 )
 
 _CHILD = re.compile(r"^(?P<parent>.+)_p(?P<year>\d{4})(?P<month>\d{2})$")

@@ -246,6 +246,19 @@ def sla_recompute(ticket: Ticket, *, reason: str, at: datetime) -> list[str]:
         customer_tier=ticket.customer.customer_tier,
         at=ticket.created_at,
     )
+    return _recompute_with(ticket, policy, reason=reason, at=at)
+
+
+def sla_apply_policy(ticket: Ticket, policy: SlaPolicy, *, reason: str, at: datetime) -> list[str]:
+    """Put `policy` on the ticket (a rule's choice, docs/automation.md) and recompute its
+    running targets as sla_recompute does. A later change of priority or customer tier
+    chooses the policy by the table again."""
+    return _recompute_with(ticket, policy, reason=reason, at=at)
+
+
+def _recompute_with(
+    ticket: Ticket, policy: SlaPolicy | None, *, reason: str, at: datetime
+) -> list[str]:
     changed: list[str] = []
     _set_policy(ticket, policy, changed)
     calendar = _calendar(policy, ticket) if policy else None

@@ -391,6 +391,26 @@ def ticket_assign(
     return current
 
 
+@tenant_atomic
+def ticket_apply_sla_policy(
+    *, organization: Organization, actor: User, ticket: Ticket, policy: Any, reason: str = ""
+) -> Ticket:
+    """Put an active SLA policy of the organization on the ticket and recompute its due
+    times (an automation rule's action, docs/automation.md)."""
+    ensure_staff(actor, "apply SLA policies")
+    _check_same_tenant(organization, policy=policy)
+    if not policy.is_active:
+        raise ValidationFailed.one("policy", f"The SLA policy {policy.name!r} is not active.")
+    current = _locked(ticket, None)
+    if current.sla_policy_id == policy.id:
+        return current
+    change = {"sla_policy": (current.sla_policy_id, policy.id)}
+    with events.announce(events.TICKET_UPDATED, organization, actor, current, **change):
+        why = reason or f"SLA policy {policy.name} applied"
+        _save(current, sla.sla_apply_policy(current, policy, reason=why, at=_now()))
+    return current
+
+
 # ------------------------------------------------------------------ conversation
 @tenant_atomic
 def comment_add(

@@ -33,7 +33,7 @@ _ORIGIN = re.compile(r"#(\d+)$")
 
 @dataclass
 class Entry:
-    kind: str  # public, internal, system, file, change, sla, mail_in, mail_out
+    kind: str  # public, internal, system, file, change, sla, mail_in, mail_out, rule
     at: datetime
     order: int
     actor: str = ""
@@ -44,8 +44,9 @@ class Entry:
 
 
 def build(
-    detail: TicketDetail, lookups: dict[str, dict[int, str]], mail: Any = None
-) -> list[Entry]:
+    detail: TicketDetail, lookups: dict[str, dict[int, str]], mail: Any = None,
+    rules: list[tuple[datetime, str]] | None = None,
+) -> list[Entry]:  # fmt: skip
     """Every event of the ticket in time order. Files are shown on their comment,
     or as entries of their own when attached to the ticket itself. `mail`
     (deskbase.mail.selectors.TicketMail) adds what came in, with the decision
@@ -86,6 +87,8 @@ def build(
         entries.append(Entry(kind="sla", at=event.created_at, order=3, text=sla_text(event)))
     if mail is not None:
         entries.extend(mail_entries(mail))
+    # What rules and macros did, and why (deskbase.automation.selectors.timeline_text).
+    entries += [Entry(kind="rule", at=at, order=6, text=text) for at, text in rules or []]
     entries.sort(key=lambda e: (e.at, e.order))
     return entries
 

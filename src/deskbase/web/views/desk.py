@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from deskbase.accounts.models import Availability, Team, User
 from deskbase.accounts.requests import AuthedRequest
 from deskbase.accounts.services import user_update
+from deskbase.automation import selectors as rule_selectors
 from deskbase.core.errors import Conflict, ValidationFailed
 from deskbase.core.tenancy import tenant
 from deskbase.mail import selectors as mail_selectors
@@ -137,8 +138,13 @@ def _page_context(request: AuthedRequest, number: int) -> dict[str, Any]:
     }
     # The ticket's mail, both directions, with decisions and states: 2 queries.
     mail = mail_selectors.ticket_mail(organization=organization, actor=user, ticket=ticket)
+    # What rules and macros did to it (1 query), and the macros an agent may apply (1).
+    firings = rule_selectors.firings_of_ticket(actor=user, ticket_id=ticket.id)
+    fired = [(f.created_at, rule_selectors.timeline_text(f)) for f in firings]
     return {
-        "ticket": ticket, "detail": detail, "entries": timeline.build(detail, lookups, mail),
+        "ticket": ticket, "detail": detail,
+        "entries": timeline.build(detail, lookups, mail, fired),
+        "macros": rule_selectors.macros_for(actor=user),
         "agents": agents, "teams": teams, "categories": categories, "canned": responses,
         "priorities": Priority.choices,
         # The current status (selected) and those it may change to, in their usual order.

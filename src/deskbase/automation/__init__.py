@@ -1,0 +1,1 @@
+"""Automation: event rules, time rules and macros (docs/automation.md)."""

@@ -54,6 +54,8 @@ SCHEDULE: dict[str, tuple[str, str]] = {
     "deskbase.retire_partitions": ("37 3 * * *", "detach and drop or archive old partitions"),
     "deskbase.expire_mail_review": ("23 * * * *", "discard mail waiting in review past 14 days"),
     "deskbase.publish_articles": ("* * * * *", "publish knowledge base articles whose time came"),
+    "deskbase.privacy_exports": ("* * * * *", "build personal data exports, delete expired ones"),
+    "deskbase.privacy_retention": ("47 2 * * *", "purge closed tickets past retention"),
 }
 
 
@@ -220,6 +222,18 @@ def publish_articles() -> dict:
     return {"published": services.publish_due()}
 
 
+def privacy_exports() -> dict:
+    from deskbase.privacy import exports
+
+    return exports.build_pending()
+
+
+def privacy_retention() -> dict:
+    from deskbase.privacy import retention
+
+    return retention.run()
+
+
 # Partition DDL tasks share one lock: never two at once on one parent.
 mark_sla_breaches_task = _task("deskbase.mark_sla_breaches")(mark_sla_breaches)
 refresh_views_task = _task("deskbase.refresh_views")(refresh_views)
@@ -232,6 +246,8 @@ retire_partitions_task = _task("deskbase.retire_partitions", "deskbase.partition
 )
 expire_mail_review_task = _task("deskbase.expire_mail_review")(expire_mail_review)
 publish_articles_task = _task("deskbase.publish_articles")(publish_articles)
+privacy_exports_task = _task("deskbase.privacy_exports")(privacy_exports)
+privacy_retention_task = _task("deskbase.privacy_retention")(privacy_retention)
 
 TASKS: dict[str, Callable[[], Any]] = {
     "deskbase.mark_sla_breaches": mark_sla_breaches,
@@ -241,6 +257,8 @@ TASKS: dict[str, Callable[[], Any]] = {
     "deskbase.retire_partitions": retire_partitions,
     "deskbase.expire_mail_review": expire_mail_review,
     "deskbase.publish_articles": publish_articles,
+    "deskbase.privacy_exports": privacy_exports,
+    "deskbase.privacy_retention": privacy_retention,
 }
 
 

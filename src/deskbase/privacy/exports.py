@@ -92,15 +92,15 @@ ATTACHMENT_FIELDS = ("id", "ticket_id", "comment_id", "file_name", "content_type
 # ------------------------------------------------------------------ what is included
 def tickets_of(user: User) -> QuerySet[Ticket]:
     """Tickets the person asked for, or takes part in by mail (a CC)."""
-    cc = Participant.objects.filter(organization_id=user.organization_id, email=user.email)
-    return Ticket.all_objects.filter(organization_id=user.organization_id).filter(
+    cc = Participant.objects.filter(organization_id=user.tenant_id, email=user.email)
+    return Ticket.all_objects.filter(organization_id=user.tenant_id).filter(
         Q(customer_id=user.id) | Q(id__in=cc.values("ticket_id"))
     )
 
 
 def attachments_of(user: User) -> QuerySet[TicketAttachment]:
     """Files on those tickets a customer may see (not an internal note's), and their own."""
-    return TicketAttachment.objects.filter(organization_id=user.organization_id).filter(
+    return TicketAttachment.objects.filter(organization_id=user.tenant_id).filter(
         (Q(ticket__in=tickets_of(user)) & ~Q(comment__kind=CommentKind.INTERNAL))
         | Q(uploaded_by_id=user.id)
     )
@@ -212,7 +212,7 @@ def _keyset_in_tenant(export: DataExport, queryset: QuerySet) -> Iterator[list[A
 
 def _sections(user: User) -> list[tuple[str, QuerySet, tuple[str, ...]]]:
     """(file, rows, fields) of each list beside the tickets."""
-    org = user.organization_id
+    org = user.tenant_id
     return [
         ("attachments.json", attachments_of(user), ATTACHMENT_FIELDS),
         ("csat.json", CsatResponse.objects.filter(organization_id=org, customer_id=user.id),
@@ -231,7 +231,7 @@ def _sections(user: User) -> list[tuple[str, QuerySet, tuple[str, ...]]]:
 
 
 def mail_of(user: User) -> QuerySet[InboundMessage]:
-    return InboundMessage.objects.filter(organization_id=user.organization_id, sender=user.email)
+    return InboundMessage.objects.filter(organization_id=user.tenant_id, sender=user.email)
 
 
 def _write_all(archive: zipfile.ZipFile, export: DataExport, user: User) -> None:

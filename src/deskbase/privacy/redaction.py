@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -23,13 +24,13 @@ MARK = "[redacted]"
 MARK_HTML = "<p>[redacted]</p>"
 
 
-def _execute(sql: str, params: Sequence[object]) -> int:
+def _execute(sql: str, params: Sequence[Any]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
 
 
-def _fetch(sql: str, params: Sequence[object]) -> list[tuple]:
+def _fetch(sql: str, params: Sequence[Any]) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
@@ -97,7 +98,7 @@ def _forget_subjects(org_id: int, subjects: list[str]) -> None:
     )
 
 
-def redact_comments(org_id: int, where: str, params: Sequence[object]) -> int:
+def redact_comments(org_id: int, where: str, params: Sequence[Any]) -> int:
     """Comments matching `where` (over tickets_ticketcomment) get the marker as text."""
     return _execute(
         "UPDATE tickets_ticketcomment SET body_text = %s, body_html = %s"  # noqa: S608
@@ -106,7 +107,7 @@ def redact_comments(org_id: int, where: str, params: Sequence[object]) -> int:
     )
 
 
-def delete_attachments(org_id: int, where: str, params: Sequence[object]) -> list[str]:
+def delete_attachments(org_id: int, where: str, params: Sequence[Any]) -> list[str]:
     """Attachment rows matching `where` removed; their digests returned for the files."""
     rows = _fetch(
         f"DELETE FROM tickets_ticketattachment WHERE organization_id = %s AND ({where})"  # noqa: S608
@@ -116,7 +117,7 @@ def delete_attachments(org_id: int, where: str, params: Sequence[object]) -> lis
     return [row[0] for row in rows]
 
 
-def delete_inbound_mail(org_id: int, where: str, params: Sequence[object]) -> list[str]:
+def delete_inbound_mail(org_id: int, where: str, params: Sequence[Any]) -> list[str]:
     """Received messages matching `where` removed; digests of their raw .eml returned."""
     rows = _fetch(
         f"DELETE FROM mail_inboundmessage WHERE organization_id = %s AND ({where})"  # noqa: S608

@@ -32,7 +32,7 @@ def months_before(moment: datetime, months: int) -> datetime:
     raise AssertionError("unreachable")
 
 
-def _policies() -> list[tuple[int, int]]:
+def _policies() -> list[tuple[int, int | None]]:
     """(organization id, months) of every organization with retention on; the worker
     runs as the owner role, which sees every tenant."""
     return list(
@@ -54,7 +54,7 @@ def run(
     now = now or timezone.now()
     result: dict[str, int] = {}
     for org_id, months in _policies():
-        if organization_id is not None and org_id != organization_id:
+        if months is None or (organization_id is not None and org_id != organization_id):
             continue
         organization = Organization.objects.get(pk=org_id)
         cutoff = months_before(now, months)

@@ -155,7 +155,7 @@ def test_erasing_a_customer_leaves_no_trace_of_them_but_the_skeleton(tenant_a, t
         assert Ticket.objects.get(pk=other.pk).subject == f"{SECRET} in globex"
     # and the erasure is audited with what it did
     with tenant(org):
-        entry = AuditLog.objects.get(action="customer_erased")
+        entry = AuditLog.objects.get(organization_id=org.id, action="customer_erased")
     assert (entry.actor_id, entry.subject_id) == (tenant_a.admin.id, customer.id)
     assert entry.detail == counts
     assert (counts["tickets"], counts["comments"]) == (1, 1)

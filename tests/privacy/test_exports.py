@@ -86,7 +86,10 @@ def test_the_export_holds_everything_about_the_customer(tenant_a, tenant_b, monk
     assert "data_export_requested" in {entry["action"] for entry in audit}
     assert b"globex" not in b"".join(archive.read(name) for name in names).lower()
     with tenant(org):
-        assert AuditLog.objects.filter(action="data_export_requested").count() == 1
+        assert (
+            AuditLog.objects.filter(organization_id=org.id, action="data_export_requested").count()
+            == 1
+        )
 
 
 def test_an_export_a_dead_worker_left_running_is_built_again(tenant_a):
@@ -146,3 +149,23 @@ def test_only_admins_export_and_only_their_tenant(tenant_a, tenant_b):
     request_export(tenant_a)
     with pytest.raises(ValidationFailed):  # one at a time per person
         request_export(tenant_a)
+
+
+def test_erasing_the_customer_deletes_their_exports(tenant_a):
+    # Given a built export and one waiting
+    built = request_export(tenant_a)
+    exports.build_pending()
+    built.refresh_from_db()
+    path = exports.export_path(built)
+    with tenant(tenant_a.org):
+        waiting = DataExport.objects.create(organization=tenant_a.org, subject=tenant_a.customer)
+    # When the customer is erased
+    customer = tenant_a.customer
+    services.customer_erase(organization=tenant_a.org, actor=tenant_a.admin,
+                            user_id=customer.id, confirm=customer.email)  # fmt: skip
+    # Then the file is gone and neither export can be built or downloaded
+    assert not path.exists()
+    built.refresh_from_db()
+    waiting.refresh_from_db()
+    assert (built.state, waiting.state) == ("expired", "failed")
+    assert exports.build_pending()["built"] == 0

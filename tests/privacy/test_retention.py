@@ -95,7 +95,9 @@ def test_closed_tickets_past_the_months_are_purged_in_chunks(tenant_a, tenant_b,
         assert PurgedTicket.objects.count() == 3
         assert Ticket.objects.get(pk=recent.pk).subject == "Recent"
         assert Ticket.objects.get(pk=active.pk).subject == "Still open"
-        entries = list(AuditLog.objects.filter(action="retention_purged"))
+        entries = list(
+            AuditLog.objects.filter(organization_id=tenant_a.org.id, action="retention_purged")
+        )
     assert [e.detail["tickets"] for e in entries] == [3]
     with tenant(tenant_b.org):
         assert Ticket.objects.get(pk=globex.pk).subject == "Globex old"

@@ -175,11 +175,15 @@ def build(export_id: int) -> bool:
         _update(export, state=ExportState.FAILED, error=f"{type(error).__name__}: {error}"[:500])
         return False
     now = timezone.now()
-    _update(
-        export, state=ExportState.READY, progress=total, file_token=token,
-        size=final.stat().st_size, finished_at=now,
-        expires_at=now + timedelta(days=settings.PRIVACY_EXPORT_DAYS),
-    )  # fmt: skip
+    with tenant(export.organization_id):
+        # Only if it is still this build's: an erasure meanwhile failed it.
+        done = DataExport.objects.filter(pk=export.pk, state=ExportState.RUNNING).update(
+            state=ExportState.READY, progress=total, file_token=token,
+            size=final.stat().st_size, finished_at=now,
+            expires_at=now + timedelta(days=settings.PRIVACY_EXPORT_DAYS),
+        )  # fmt: skip
+    if not done:
+        final.unlink(missing_ok=True)
     return True
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.sessions.models import Session
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from deskbase.accounts import audit
@@ -90,6 +90,7 @@ def customer_erase(
     email = user.email
     counts = _erase_content(organization.id, user.id, email)
     _anonymize(organization.id, user)
+    _drop_exports(organization.id, user.id)
     audit.record(
         AuditAction.CUSTOMER_ERASED, organization_id=organization.id, actor_id=actor.id,
         subject_id=user.id, request=request, **counts,
@@ -132,6 +133,22 @@ def _erase_content(org_id: int, user_id: int, email: str) -> dict[str, int]:
         [org_id, user_id],
     )
     return counts
+
+
+def _drop_exports(org_id: int, user_id: int) -> None:
+    """Exports made before the erasure go too: built ones expire now (their files
+    deleted after the commit), one being built is failed (the worker then drops it)."""
+    from deskbase.privacy.exports import exports_root
+
+    rows = DataExport.objects.filter(organization_id=org_id, subject_id=user_id)
+    tokens = list(rows.filter(state=ExportState.READY).values_list("file_token", flat=True))
+    rows.filter(state=ExportState.READY).update(state=ExportState.EXPIRED)
+    rows.filter(state__in=[ExportState.QUEUED, ExportState.RUNNING]).update(
+        state=ExportState.FAILED, error="The customer was erased."
+    )
+    paths = [exports_root() / f"{token}.zip" for token in tokens if token]
+    if paths:
+        transaction.on_commit(lambda: [path.unlink(missing_ok=True) for path in paths])
 
 
 def _anonymize(org_id: int, user: User) -> None:

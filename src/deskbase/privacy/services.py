@@ -109,9 +109,7 @@ def _erase_content(org_id: int, user_id: int, email: str) -> dict[str, int]:
     counts = {"tickets": redaction.redact_tickets(org_id, tickets)}
     counts["comments"] = redaction.redact_comments(org_id, "author_id = %s", [user_id])
     files = redaction.delete_attachments(org_id, "uploaded_by_id = %s", [user_id])
-    raw = redaction.delete_inbound_mail(
-        org_id, "sender = %s OR (ticket_id = ANY(%s) AND sender = %s)", [email, tickets, email]
-    )
+    raw = redaction.delete_inbound_mail(org_id, "sender = %s", [email])
     counts["attachments"], counts["mail_messages"] = len(files), len(raw)
     redaction.remove_files_after_commit(files + raw)
     counts["cc"] = redaction._execute(
@@ -147,8 +145,13 @@ def _drop_exports(org_id: int, user_id: int) -> None:
         state=ExportState.FAILED, error="The customer was erased."
     )
     paths = [exports_root() / f"{token}.zip" for token in tokens if token]
+
+    def remove() -> None:
+        for path in paths:
+            path.unlink(missing_ok=True)
+
     if paths:
-        transaction.on_commit(lambda: [path.unlink(missing_ok=True) for path in paths])
+        transaction.on_commit(remove)
 
 
 def _anonymize(org_id: int, user: User) -> None:

@@ -169,3 +169,23 @@ def test_erasing_the_customer_deletes_their_exports(tenant_a):
     waiting.refresh_from_db()
     assert (built.state, waiting.state) == ("expired", "failed")
     assert exports.build_pending()["built"] == 0
+
+
+def test_tickets_are_read_a_chunk_at_a_time(tenant_a, monkeypatch):
+    # Given five tickets and chunks of two
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(exports, "CHUNK", 2)
+    for n in range(5):
+        open_ticket(tenant_a, subject=f"Ticket {n}")
+    request_export(tenant_a)
+    # When the export is built
+    with CaptureQueriesContext(connection) as captured:
+        exports.build_pending()
+    # Then no statement read the tickets without a bound, and it took three reads
+    reads = [q["sql"] for q in captured.captured_queries
+             if 'FROM "tickets_ticket"' in q["sql"] and "COUNT(*)" not in q["sql"]
+             and "tickets_ticketattachment" not in q["sql"].split("FROM")[1]]  # fmt: skip
+    assert len(reads) == 4, reads  # 2 + 2 + 1, then an empty one
+    assert all("LIMIT 2" in sql for sql in reads)

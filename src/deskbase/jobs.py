@@ -55,6 +55,8 @@ SCHEDULE: dict[str, tuple[str, str]] = {
     "deskbase.expire_mail_review": ("23 * * * *", "discard mail waiting in review past 14 days"),
     "deskbase.publish_articles": ("* * * * *", "publish knowledge base articles whose time came"),
     "deskbase.run_time_rules": ("* * * * *", "apply the time rules of each organization"),
+    "deskbase.privacy_exports": ("* * * * *", "build personal data exports, delete expired ones"),
+    "deskbase.privacy_retention": ("47 2 * * *", "purge closed tickets past retention"),
 }
 
 
@@ -230,6 +232,16 @@ def run_time_rules() -> dict:
     if result["failed"]:
         raise RuntimeError(f"time rules failed for organizations {result['failed']}")
     return result
+def privacy_exports() -> dict:
+    from deskbase.privacy import exports
+
+    return exports.build_pending()
+
+
+def privacy_retention() -> dict:
+    from deskbase.privacy import retention
+
+    return retention.run()
 
 
 # Partition DDL tasks share one lock: never two at once on one parent.
@@ -245,6 +257,8 @@ retire_partitions_task = _task("deskbase.retire_partitions", "deskbase.partition
 expire_mail_review_task = _task("deskbase.expire_mail_review")(expire_mail_review)
 publish_articles_task = _task("deskbase.publish_articles")(publish_articles)
 run_time_rules_task = _task("deskbase.run_time_rules")(run_time_rules)
+privacy_exports_task = _task("deskbase.privacy_exports")(privacy_exports)
+privacy_retention_task = _task("deskbase.privacy_retention")(privacy_retention)
 
 TASKS: dict[str, Callable[[], Any]] = {
     "deskbase.mark_sla_breaches": mark_sla_breaches,
@@ -255,6 +269,8 @@ TASKS: dict[str, Callable[[], Any]] = {
     "deskbase.expire_mail_review": expire_mail_review,
     "deskbase.publish_articles": publish_articles,
     "deskbase.run_time_rules": run_time_rules,
+    "deskbase.privacy_exports": privacy_exports,
+    "deskbase.privacy_retention": privacy_retention,
 }
 
 

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "deskbase.knowledge",
     "deskbase.webhooks",
     "deskbase.automation",
+    "deskbase.privacy",
     "deskbase.web",
 ]
 
@@ -256,6 +257,8 @@ WHITENOISE_ROOT = BASE_PACKAGE_DIR / "web" / "root"
 MAX_ATTACHMENT_BYTES = config.env_int("DESKBASE_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024)
 # Soft-deleted rows are purged after this many days in the trash.
 TRASH_RETENTION_DAYS = config.env_int("DESKBASE_TRASH_RETENTION_DAYS", 30)
+# A personal data export (docs/privacy.md) can be downloaded for this many days.
+PRIVACY_EXPORT_DAYS = config.env_int("DESKBASE_PRIVACY_EXPORT_DAYS", 7)
 # Incoming mail (docs/mail.md): the largest message processed (larger ones wait in
 # review, their raw bytes kept), the caps per sender and per ticket per hour past
 # which messages wait in review, and how long review keeps a message.

@@ -33,11 +33,14 @@ from django.db import connection, transaction
 from django.test import override_settings
 
 from deskbase.accounts import services as people
+from deskbase.accounts.models import UserSession
 from deskbase.accounts.tokens import token_create
 from deskbase.api.main import api
 from deskbase.automation import services as rules
 from deskbase.core.tenancy import tenant
 from deskbase.knowledge import services as kb
+from deskbase.privacy import exports as privacy_exports
+from deskbase.privacy import services as privacy
 from deskbase.search import services as search_services
 from deskbase.sla import policies
 from deskbase.testing.plugin import free_port
@@ -294,6 +297,36 @@ MATRIX: dict[tuple[str, str], Row] = {
     # ---------------------------------------------------------------- organization and SLA
     ("GET", "/api/v1/organization"): Row("403", "allowed", "allowed", "allowed"),
     ("GET", "/api/v1/audit"): Row("403", "403", "403", "allowed"),
+    # ---------------------------------------------------------------- sessions and privacy
+    ("GET", "/api/v1/account/sessions"): Row("allowed", "allowed", "allowed", "allowed"),
+    ("DELETE", "/api/v1/account/sessions/{session_id}"): Row(
+        "own", "own", "own", "allowed", Target({"session_id": Ref("others_session")}),
+        mine=Target({"session_id": Ref("my_session")}),
+        theirs=Target({"session_id": Ref("others_session")})),
+    ("DELETE", "/api/v1/users/{user_id}/sessions"): Row(
+        "403", "403", "limited", "allowed", Target({"user_id": Ref("customer")}),
+        mine=Target({"user_id": Ref("customer")}), theirs=Target({"user_id": Ref("admin")})),
+    ("GET", "/api/v1/privacy/customers/{user_id}/exports"): Row(
+        "403", "403", "403", "allowed", Target({"user_id": Ref("customer")})),
+    ("POST", "/api/v1/privacy/customers/{user_id}/exports"): Row(
+        "403", "403", "403", "allowed", Target({"user_id": Ref("other_customer")})),
+    ("GET", "/api/v1/privacy/exports/{export_id}"): Row(
+        "403", "403", "403", "allowed", Target({"export_id": Ref("export")})),
+    ("GET", "/api/v1/privacy/exports/{export_id}/download"): Row(
+        "403", "403", "403", "allowed", Target({"export_id": Ref("export")})),
+    ("POST", "/api/v1/privacy/customers/{user_id}/erase"): Row(
+        "403", "403", "403", "allowed",
+        # the addresses are text to type, not ids: tenant A's, as written
+        Target({"user_id": Ref("other_customer")}, body={"confirm": "other@acme.test"}),
+        refusals=(Refusal(("admin",), Target({"user_id": Ref("agent")},
+                                             body={"confirm": "agent@acme.test"}), 422),
+                  Refusal(("admin",), Target({"user_id": Ref("other_customer")},
+                                             body={"confirm": "wrong@acme.test"}), 422))),
+    ("GET", "/api/v1/privacy/retention"): Row("403", "403", "403", "allowed"),
+    ("PUT", "/api/v1/privacy/retention"): Row(
+        "403", "403", "403", "allowed", Target(body={"closed_ticket_months": 24}),
+        refusals=(Refusal(("admin",), Target(body={"closed_ticket_months": 0}), 422),
+                  Refusal(("admin",), Target(body={"closed_ticket_months": 121}), 422))),
     ("PATCH", "/api/v1/organization"): Row(
         "403", "403", "403", "allowed", Target(body={"name": "Acme Renamed"}),
         refusals=(Refusal(("admin",), Target(body={"tier": "enterprise"}), 422),
@@ -620,6 +653,9 @@ def _populate(world: TenantWorld, padding: int) -> dict[str, Any]:
     searches = {role: search_services.search_log(user=person, text="ticket", types=["tickets"],
                                                  result_count=1, latency_ms=1.0)
                 for role, person in people_by_role.items()}  # fmt: skip
+    sessions = {role: _session(world, person) for role, person in people_by_role.items()}
+    export = privacy.export_request(organization=org, actor=world.admin, user_id=customer.id)
+    privacy_exports.build(export.pk)
     kb = _knowledge(world)
     return {
         **kb,
@@ -645,6 +681,9 @@ def _populate(world: TenantWorld, padding: int) -> dict[str, Any]:
         "my_search": searches, "mailbox": box.pk, "inbound": suspended.pk,
         "webhook": hook.pk, "webhook_delivery": hook_delivery.pk,
         "others_search": {role: searches[someone_else[role]] for role in ROLES},
+        "my_session": sessions, "others_session": {role: sessions[someone_else[role]]
+                                                   for role in ROLES},
+        "export": export.pk,
     }  # fmt: skip
 
 
@@ -664,6 +703,13 @@ def _automation(world: TenantWorld) -> dict[str, int]:
         "time_rule": make("Overdue", "time", conditions=overdue, actions=tag),
         "macro": make("Tag it", "manual", actions=tag),
     }
+
+
+def _session(world: TenantWorld, person) -> int:
+    with tenant(world.org):
+        row = UserSession.objects.create(organization_id=world.org.id, user_id=person.id,
+                                         address="192.0.2.1", user_agent="Firefox/1")  # fmt: skip
+    return row.pk
 
 
 def _knowledge(world: TenantWorld) -> dict[str, int]:

@@ -324,6 +324,11 @@ class AuditAction(models.TextChoices):
     PASSKEY_ADDED = "passkey_added", "Passkey added"
     PASSKEY_REMOVED = "passkey_removed", "Passkey removed"
     SETTINGS_CHANGED = "settings_changed", "Organization settings changed"
+    DATA_EXPORT_REQUESTED = "data_export_requested", "Personal data export requested"
+    DATA_EXPORT_DOWNLOADED = "data_export_downloaded", "Personal data export downloaded"
+    CUSTOMER_ERASED = "customer_erased", "Customer erased"
+    RETENTION_PURGED = "retention_purged", "Closed tickets purged by retention"
+    RETENTION_CHANGED = "retention_changed", "Retention policy changed"
 
 
 class AuditLog(models.Model):

@@ -17,6 +17,8 @@ from deskbase.api.mail import router as mail_router
 from deskbase.api.organization import router as organization_router
 from deskbase.api.parser import JSONParser
 from deskbase.api.people import router as people_router
+from deskbase.api.privacy import router as privacy_router
+from deskbase.api.privacy import sessions_router
 from deskbase.api.renderers import ORJSONRenderer
 from deskbase.api.search import router as search_router
 from deskbase.api.ticket_changes import router as ticket_changes_router
@@ -46,6 +48,8 @@ api.add_router("/v1", canned_router)
 api.add_router("/v1", people_router)
 api.add_router("/v1", organization_router)
 api.add_router("/v1", audit_router)
+api.add_router("/v1/privacy", privacy_router)
+api.add_router("/v1", sessions_router)
 api.add_router("/v1/search", search_router)
 api.add_router("/v1", mail_router)
 api.add_router("/v1/kb", knowledge_router)

@@ -232,6 +232,8 @@ def run_time_rules() -> dict:
     if result["failed"]:
         raise RuntimeError(f"time rules failed for organizations {result['failed']}")
     return result
+
+
 def privacy_exports() -> dict:
     from deskbase.privacy import exports
 

@@ -144,3 +144,25 @@ def test_the_ticket_page_costs_the_same_with_1_or_50_firings_and_macros(tenant_a
     add(1, 49)
     fifty = queries_of(agent, url)
     assert one == fifty
+
+
+def test_the_row_editor_names_an_sla_policy_and_a_webhook_endpoint_by_id(tenant_a, settings):
+    # Given an SLA policy and a webhook endpoint of the organization
+    from tests.sla.test_services import make_policy
+    from tests.webhooks.conftest import make_endpoint
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_HOSTS = True
+    policy = make_policy(tenant_a.org, priority="urgent")
+    endpoint, _secret = make_endpoint(tenant_a, "http://127.0.0.1:9/hook")
+    # When a manager saves a rule with both actions from the rows editor
+    body = {**ROWS, "name": "Page and apply", "a_type": ["apply_sla", "call_webhook"],
+            "a_value": [str(policy.id), str(endpoint.id)]}  # fmt: skip
+    saved = signed_in(tenant_a.manager).post("/manage/rules/new", body)
+    # Then the rule names them by id
+    assert saved.status_code == 302, saved.content[:800]
+    with tenant(tenant_a.org):
+        rule = Rule.objects.get(name="Page and apply")
+    assert rule.definition["actions"] == [
+        {"type": "apply_sla", "policy": policy.id},
+        {"type": "call_webhook", "endpoint": endpoint.id},
+    ]

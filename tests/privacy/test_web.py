@@ -26,6 +26,10 @@ def test_an_admin_exports_a_customer_and_watches_it_finish(tenant_a):
     page = client.get(person).content.decode()
     assert "Export everything about" in page
     assert "Erase this customer" in page
+    # (once, in the page, and the title is only the title)
+    assert page.count("Erase this customer") == 1
+    title = page.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert title == f"{tenant_a.customer.email} · deskbase"
     # When the admin asks for an export
     answer = client.post(f"{person[:-1]}/export", follow=True)
     assert "Export queued" in answer.content.decode()

@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from deskbase.accounts.models import User
 from deskbase.automation.conditions import Invalid
+from deskbase.core import events
 from deskbase.core.errors import ValidationFailed
 from deskbase.organizations.models import Organization
 from deskbase.sla.models import SlaPolicy
@@ -37,13 +38,16 @@ ACTIONS: dict[str, dict[str, str]] = {
     "add_note": {"body": "text"},
     "send_reply": {"template": "ref:template"},
     "apply_sla": {"policy": "ref:sla_policy"},
+    "call_webhook": {"endpoint": "ref:webhook"},
 }
 REQUIRED = {
     "set_status": {"status"}, "set_priority": {"priority"}, "set_team": {"team"},
     "set_assignee": set(), "add_tags": {"tags"}, "remove_tags": {"tags"},
     "set_custom_field": {"name", "value"}, "add_note": {"body"}, "send_reply": {"template"},
-    "apply_sla": {"policy"},
+    "apply_sla": {"policy"}, "call_webhook": {"endpoint"},
 }  # fmt: skip
+# The type of the message a rule sends to a webhook endpoint (docs/automation.md).
+WEBHOOK_TYPE = "rule.fired"
 
 
 def validate(actions: Any, refs: list[tuple[str, str, Any]]) -> None:
@@ -109,9 +113,14 @@ class Applied:
 
 
 def apply_all(
-    actions: list[dict], *, organization: Organization, actor: User | None, ticket: Ticket
-) -> Applied:
-    """Apply each action in a savepoint; record what changed and what failed."""
+    actions: list[dict], *, organization: Organization, actor: User | None, ticket: Ticket,
+    rule: tuple[int, int, str] | None = None,
+) -> Applied:  # fmt: skip
+    """Apply each action in a savepoint; record what changed and what failed.
+
+    `rule`: (id, version, name) of the rule firing (a macro: None), which a webhook's
+    message names and its delivery key derives from.
+    """
     applied = Applied()
     if actor is None:
         applied.errors.append("the rule has no author who may act (saved by a removed person)")
@@ -119,7 +128,11 @@ def apply_all(
     for index, action in enumerate(actions):
         try:
             with transaction.atomic():
-                said = _apply(action, organization=organization, actor=actor, ticket=ticket)
+                if action["type"] == "call_webhook":
+                    said = _webhook(action, index, organization=organization, ticket=ticket,
+                                    rule=rule)  # fmt: skip
+                else:
+                    said = _apply(action, organization=organization, actor=actor, ticket=ticket)
         except Exception as error:  # recorded on the firing, never the triggering user's 500
             message = getattr(error, "message", None) or str(error) or type(error).__name__
             applied.errors.append(f"actions[{index}] ({action['type']}): {message}")
@@ -161,6 +174,37 @@ def _apply(action: dict, *, organization: Organization, actor: User, ticket: Tic
     if kind in ("add_note", "send_reply"):
         return _comment(action, common, organization=organization, actor=actor)
     return _update(action, common, current)
+
+
+def _webhook(
+    action: dict, index: int, *, organization: Organization, ticket: Ticket,
+    rule: tuple[int, int, str] | None,
+) -> str:  # fmt: skip
+    """One signed message to the endpoint, through the outbox, in the write's transaction.
+
+    The key is the rule, the ticket, this transaction and the action's place: a rule
+    fires once per event cycle (one transaction), so a repeat of the same firing is
+    never sent twice, and every other firing is its own message.
+    """
+    from deskbase.webhooks import payloads
+    from deskbase.webhooks import services as webhooks
+
+    current = _fresh(ticket)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_xact_id()::text")
+        xact = cursor.fetchone()[0]
+    rule_id, version, name = rule if rule is not None else (0, 0, "")
+    # The ticket as the API shows it (the representation the ticket events carry).
+    ticket_data = payloads.build(
+        events.Event(events.TICKET_UPDATED.name, organization.id, None, current)
+    ).get("ticket", {"id": current.pk})
+    sent = webhooks.send_event(
+        organization=organization, endpoint=action["endpoint"], event_type=WEBHOOK_TYPE,
+        data={"rule": {"id": rule_id, "version": version, "name": name},
+              "ticket": ticket_data},
+        key=f"rule:{rule_id}:ticket:{current.pk}:xact:{xact}:action:{index}",
+    )  # fmt: skip
+    return f"called webhook endpoint {action['endpoint']}" if sent else ""
 
 
 def _row(model: Any, pk: int, name: str) -> Any:
@@ -217,6 +261,7 @@ def describe_refs_model(kind: str) -> Any:
     """The model a reference kind names (for the save-time check)."""
     from deskbase.accounts.models import Team
     from deskbase.tickets.models import Category
+    from deskbase.webhooks.models import Endpoint
 
     return {"team": Team, "agent": User, "category": Category, "template": CannedResponse,
-            "sla_policy": SlaPolicy}[kind]  # fmt: skip
+            "sla_policy": SlaPolicy, "webhook": Endpoint}[kind]  # fmt: skip

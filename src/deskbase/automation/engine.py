@@ -173,7 +173,11 @@ def fire(
     current.fired.add(spec.id)
     organization = Organization(id=ticket.organization_id)
     applied = actions.apply_all(
-        spec.definition["actions"], organization=organization, actor=actor, ticket=ticket
+        spec.definition["actions"],
+        organization=organization,
+        actor=actor,
+        ticket=ticket,
+        rule=(spec.id, spec.version, spec.name),
     )
     if applied.changes:
         current.touched = True
@@ -272,7 +276,11 @@ def run_macro(
     with cycle() as current:
         current.depth += 1
         applied = actions.apply_all(
-            spec.definition["actions"], organization=organization, actor=actor, ticket=ticket
+            spec.definition["actions"],
+            organization=organization,
+            actor=actor,
+            ticket=ticket,
+            rule=(spec.id, spec.version, spec.name),
         )
         current.depth -= 1
     record(spec, ticket=ticket, trigger="macro", depth=0, matched=[],

@@ -102,5 +102,6 @@ def check_references(organization_id: int, refs: list[tuple[str, str, Any]]) -> 
     for path, kind, pk in refs:
         if pk not in existing[kind]:
             what = {"agent": "active agent", "template": "shared reply template",
-                    "sla_policy": "active SLA policy"}.get(kind, kind)  # fmt: skip
+                    "sla_policy": "active SLA policy",
+                    "webhook": "webhook endpoint"}.get(kind, kind)  # fmt: skip
             raise Invalid(path, f"no {what} with id {pk} in this organization")

@@ -136,7 +136,8 @@ def _leaf(kind: str, subject: str, op: str, value: str, business: str) -> dict[s
 
 ACTION_KEYS = {"set_status": "status", "set_priority": "priority", "set_team": "team",
                "set_assignee": "assignee", "add_tags": "tags", "remove_tags": "tags",
-               "add_note": "body", "send_reply": "template"}  # fmt: skip
+               "add_note": "body", "send_reply": "template", "apply_sla": "policy",
+               "call_webhook": "endpoint"}  # fmt: skip
 
 
 def _action(kind: str, value: str) -> dict[str, Any]:
@@ -148,7 +149,7 @@ def _action(kind: str, value: str) -> dict[str, Any]:
         return {"type": kind, "auto": True}
     key = ACTION_KEYS.get(kind, "value")
     typed: Any = value
-    if key in ("team", "assignee", "template"):
+    if key in ("team", "assignee", "template", "policy", "endpoint"):
         typed = int(value) if value.isdigit() else (None if value in ("", "none") else value)
     elif key == "tags":
         typed = [t.strip() for t in value.split(",") if t.strip()]

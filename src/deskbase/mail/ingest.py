@@ -169,7 +169,10 @@ class Known:
     sender_recent: int
 
     @classmethod
-    def read(cls, organization_id: int, digest: bytes, sender: str) -> Known:
+    def read(
+        cls, organization_id: int, digest: bytes, sender: str, *, exclude: int | None = None
+    ) -> Known:
+        """`exclude`: a message already recorded (reprocessed), not counted in its own cap."""
         since = timezone.now() - timedelta(hours=1)
         with connection.cursor() as cursor:
             cursor.execute(
@@ -178,14 +181,23 @@ class Known:
                     "org": organization_id, "digest": digest, "sender": sender,
                     "since": since, "cap": settings.MAIL_SENDER_HOURLY_LIMIT,
                     "uncounted": [InboundState.DROPPED, InboundState.DISCARDED],
+                    "exclude": exclude,
                 },
             )  # fmt: skip
             seen, ours, own, recent, *user_row = cursor.fetchone()
         user = None
-        fields = User._meta.concrete_fields
-        if sender and user_row[[f.attname for f in fields].index("id")] is not None:
-            user = User.from_db(connection.alias, [f.attname for f in fields], user_row)
+        names = [f.attname for f in User._meta.concrete_fields]
+        if sender and user_row[names.index("id")] is not None:
+            user = User.from_db(connection.alias, names, user_row)
         return cls(seen, ours, set(own), user, recent)
+
+    @classmethod
+    def of(cls, inbound: InboundMessage) -> Known:
+        """The same, for a message already recorded (review: reprocess, assign)."""
+        return cls.read(
+            inbound.organization_id, bytes(inbound.message_id_hash), inbound.sender,
+            exclude=inbound.pk,
+        )  # fmt: skip
 
 
 @functools.cache
@@ -202,6 +214,7 @@ def _known_sql() -> str:
         " (SELECT count(*) FROM (SELECT 1 FROM mail_inboundmessage"
         "   WHERE organization_id = %(org)s AND sender = %(sender)s"
         "   AND received_at >= %(since)s AND state <> ALL(%(uncounted)s)"
+        "   AND id IS DISTINCT FROM %(exclude)s"
         "   LIMIT %(cap)s) recent), "
         f"{user_columns}"
         " FROM (SELECT 1) one LEFT JOIN accounts_user u"
@@ -225,7 +238,7 @@ def reprocess(
         if current.state != InboundState.REVIEW:
             raise Conflict(f"this message is no longer in review ({current.state})", field="state")
         mailbox = Mailbox.all_objects.get(pk=current.mailbox_id)
-        _act(current, mailbox, parsed, vouched=vouched, actor=actor)
+        _act(current, mailbox, parsed, vouched=vouched, actor=actor, known=Known.of(current))
     return current
 
 
@@ -236,8 +249,8 @@ def _act(
     *,
     vouched: bool,
     actor: User | None = None,
+    known: Known,
     earlier: list[InboundMessage] | None = None,
-    known: Known | None = None,
 ) -> None:
     """Decide, write what follows, and record the outcome on the row (one transaction).
 
@@ -300,7 +313,7 @@ class Pipeline:
         parsed: parse.ParsedMessage,
         *,
         vouched: bool,
-        known: Known | None = None,
+        known: Known,
     ) -> None:
         self.inbound = inbound
         self.mailbox = mailbox
@@ -309,10 +322,8 @@ class Pipeline:
         self.organization_id = inbound.organization_id
         self.organization = mailbox.organization
         self.sender = inbound.sender
-        # Read with the message's first lookups by `receive`; a reprocessed message
-        # reads them here, when they are needed.
         self.known = known
-        self.own = known.own if known is not None else _own_addresses(self.organization_id)
+        self.own = known.own
         # The same message received before by another mailbox; None: not looked up yet.
         self.earlier: list[InboundMessage] | None = None
 
@@ -357,11 +368,7 @@ class Pipeline:
                 InboundState.DROPPED,
                 f"Dropped as a mail loop: it comes from our own address {self.sender}.",
             )
-        user = (
-            self.known.user
-            if self.known is not None
-            else _user_by_email(self.organization_id, self.sender)
-        )
+        user = self.known.user
         requester = user if user is not None and user.role == Role.CUSTOMER else None
         match = threading.find_thread(
             organization_id=self.organization_id, msg=self.msg, requester=requester
@@ -551,7 +558,7 @@ class Pipeline:
     # -------------------------------------------------------------- writes
     def assign_to(self, ticket: Ticket) -> Outcome:
         """Staff put the message on `ticket`: the sender's reply there (review_assign)."""
-        user = _user_by_email(self.organization_id, self.sender)
+        user = self.known.user
         if user is not None and user.role != Role.CUSTOMER:
             return self._reply(ticket, user, agent=True)
         author = user or self._new_customer()
@@ -681,19 +688,7 @@ class Pipeline:
         ).exists()
 
     def _over_sender_cap(self) -> bool:
-        if self.known is not None:
-            return self.known.sender_recent >= settings.MAIL_SENDER_HOURLY_LIMIT
-        since = timezone.now() - timedelta(hours=1)
-        earlier = (
-            InboundMessage.objects.filter(
-                organization_id=self.organization_id, sender=self.sender, received_at__gte=since
-            )
-            .exclude(pk=self.inbound.pk)
-            .exclude(state__in=[InboundState.DROPPED, InboundState.DISCARDED])
-        )
-        return earlier[: settings.MAIL_SENDER_HOURLY_LIMIT].count() >= (
-            settings.MAIL_SENDER_HOURLY_LIMIT
-        )
+        return self.known.sender_recent >= settings.MAIL_SENDER_HOURLY_LIMIT
 
     def _over_ticket_cap(self, ticket: Ticket) -> bool:
         limit = settings.MAIL_TICKET_HOURLY_LIMIT
@@ -708,11 +703,7 @@ class Pipeline:
             return cursor.fetchone()[0] >= limit
 
     def _is_our_own_message(self) -> bool:
-        if self.known is not None:
-            return self.known.ours
-        return OutboundMessage.objects.filter(
-            organization_id=self.organization_id, message_id_hash=self.inbound.message_id_hash
-        ).exists()
+        return self.known.ours
 
     def _own_domains(self) -> set[str]:
         """Where our own Message-IDs live (not the mailboxes' domains: customers share those)."""
@@ -793,16 +784,6 @@ def subject_of(parsed: parse.ParsedMessage) -> str:
 
 def _user_by_email(organization_id: int, email: str) -> User | None:
     return User.all_objects.filter(organization_id=organization_id, email=email).first()
-
-
-def _own_addresses(organization_id: int) -> set[str]:
-    """Every support address of the organization, lower-cased (loops, participants)."""
-    return {
-        address.lower()
-        for address in Mailbox.objects.filter(organization_id=organization_id).values_list(
-            "address", flat=True
-        )
-    }
 
 
 def size_text(size: int) -> str:

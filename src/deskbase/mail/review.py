@@ -86,7 +86,9 @@ def review_assign(
         raise Conflict("this message has no readable sender to write the reply", field="message")
     mailbox = Mailbox.all_objects.get(pk=current.mailbox_id)
     parsed = parse.parse(ingest.read_raw(current.raw_sha256))
-    pipeline = ingest.Pipeline(current, mailbox, parsed, vouched=True)
+    pipeline = ingest.Pipeline(
+        current, mailbox, parsed, vouched=True, known=ingest.Known.of(current)
+    )
     outcome = pipeline.assign_to(target)
     cause = current.get_review_cause_display()
     by = actor.full_name or actor.email

@@ -28,7 +28,7 @@ from deskbase.core.tenancy import tenant
 from deskbase.mail import crypto
 from deskbase.organizations.models import Organization
 from deskbase.outbox import delivery
-from deskbase.webhooks import selectors, services, signing
+from deskbase.webhooks import selectors, services, signing, subscribers
 
 ENDPOINTS = 20
 ROWS = 100_000
@@ -57,6 +57,7 @@ def _fill(organization_id: int, rows: int) -> None:
             [organization_id, BENCH_URL, secret, ENDPOINTS],
         )
         ids = [row[0] for row in cursor.fetchall()]
+        subscribers.subscriptions_changed(organization_id)
         # Within the partitions made at migrate (3 months back): the last 30 days.
         cursor.execute(
             "INSERT INTO webhooks_delivery (organization_id, endpoint_id, message_id, event_type,"
@@ -131,6 +132,7 @@ def _fill_outbox(organization_id: int, port: int, rows: int) -> int:
             [organization_id, url, crypto.encrypt(signing.new_secret())],
         )
         endpoint_id = cursor.fetchone()[0]
+        subscribers.subscriptions_changed(organization_id)
         body = services.body_of("bench.delivery", {"ticket": {"number": 1, "subject": "Bench"}})
         cursor.execute(
             "INSERT INTO outbox_message (organization_id, consumer, delivery_key, payload)"

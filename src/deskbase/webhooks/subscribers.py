@@ -1,29 +1,65 @@
 """Domain events to webhook messages, in the write's transaction (the `after` phase).
 
-For an organization without endpoints an event costs one indexed query (the partial
-index `webhooks_endpoint_enabled`), nothing else: the data is built only when an
-enabled endpoint subscribes to the event. Each message's key is derived from the
-event (the object and, for updates, its version), so an event enqueued twice is
-sent once.
+The subscriptions of an organization (event type -> enabled endpoints) are a cached
+entry (deskbase.core.cache), dropped after the commit of any write to an endpoint: an
+organization without endpoints pays one cache read per event and no query, and the
+data is built only when an enabled endpoint subscribes to the event. Each message's
+key is derived from the event (the object and, for updates, its version), so an event
+enqueued twice is sent once.
 """
 
 from __future__ import annotations
 
-from django.db.models import Q
+from typing import Any
+
+from django.db.models.signals import post_delete, post_save
 
 from deskbase.core import events
+from deskbase.core.cache import cached, invalidate_on_commit
+from deskbase.core.tenancy import tenant
 from deskbase.webhooks import payloads, services
 from deskbase.webhooks.models import Endpoint
 
+CACHE_NAME = "webhook_subscriptions"
 
-def subscribed(organization_id: int, name: str) -> list[int]:
-    """The enabled endpoints of the organization subscribed to `name`: one query."""
-    return list(
-        Endpoint.objects.filter(organization_id=organization_id, enabled=True)
-        .filter(Q(event_types__contains=[name]) | Q(event_types__contains=[payloads.WILDCARD]))
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
+
+def subscriptions(organization_id: int, actor_id: int | None = None) -> dict[str, list[int]]:
+    """The organization's enabled endpoints by subscribed event type (cached).
+
+    `actor_id`: the actor the caller's transaction already has set (an event's), so a
+    load inside the write sets nothing."""
+
+    def load() -> dict[str, list[int]]:
+        by_type: dict[str, list[int]] = {}
+        with tenant(organization_id, actor_id, savepoint=False):
+            rows = (
+                Endpoint.objects.filter(organization_id=organization_id, enabled=True)
+                .order_by("id")
+                .values_list("id", "event_types")
+            )
+            for endpoint_id, event_types in rows:
+                for name in event_types:
+                    by_type.setdefault(name, []).append(endpoint_id)
+        return by_type
+
+    return cached(CACHE_NAME, organization_id, load)
+
+
+def subscribed(organization_id: int, name: str, actor_id: int | None = None) -> list[int]:
+    """The enabled endpoints of the organization subscribed to `name`, in id order."""
+    by_type = subscriptions(organization_id, actor_id)
+    return sorted({*by_type.get(name, ()), *by_type.get(payloads.WILDCARD, ())})
+
+
+def subscriptions_changed(organization_id: int) -> None:
+    """Forget the cached subscriptions once the writing transaction commits."""
+    invalidate_on_commit(organization_id, CACHE_NAME)
+
+
+def _on_write(sender: type, instance: Endpoint, **_: Any) -> None:
+    # Every write to an endpoint (services, health keeping, admin, test factories)
+    # goes through save() or delete().
+    subscriptions_changed(instance.organization_id)
 
 
 def event_key(event: events.Event) -> str:
@@ -40,7 +76,7 @@ def event_key(event: events.Event) -> str:
 
 
 def on_event(event: events.Event) -> None:
-    endpoints = subscribed(event.organization_id, event.name)
+    endpoints = subscribed(event.organization_id, event.name, event.actor_id)
     if not endpoints:
         return
     services.send_to_subscribers(
@@ -51,3 +87,5 @@ def on_event(event: events.Event) -> None:
 
 for _name in payloads.CARRIED:
     events.subscribe(_name, "after")(on_event)
+post_save.connect(_on_write, sender=Endpoint, dispatch_uid="webhook-subscriptions-save")
+post_delete.connect(_on_write, sender=Endpoint, dispatch_uid="webhook-subscriptions-delete")

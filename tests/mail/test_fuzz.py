@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from email import policy as email_policy
+from email.parser import HeaderParser
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deskbase.mail.parse import ParsedMessage, parse
+from deskbase.mail.parse import Address, ParsedMessage, _email, parse, simple_address
 from deskbase.mail.quotes import split_reply
 from tests.mail.corpus import (
     CORPUS,
@@ -170,3 +172,80 @@ def test_random_mime_trees_never_break_the_parser(
         f"From: {sender}\r\nSubject: {subject}\r\nMessage-ID: {message_id}\r\nMIME-Version: 1.0\r\n"
     )
     parsed(head.encode("utf-8", "replace") + tree, max_part_bytes=128)
+
+
+# ------------------------------------------------------------------ the plain-address path
+def strictly(value: str) -> list[Address]:
+    """What the standard library's RFC 5322 parser reads (the path for everything else)."""
+    header = email_policy.default.header_factory("from", value)
+    return [
+        Address(
+            name=" ".join(found.display_name.split()), email=_email(found.username, found.domain)
+        )
+        for found in header.addresses
+    ]
+
+
+ATOM_CHARS = st.sampled_from(list("abcXYZ019!#$%&'*+/=?^_`{|}~-"))
+ATOMS = st.text(ATOM_CHARS, min_size=1, max_size=6)
+SPACE = st.sampled_from(["", " ", "  ", "\t"])
+ADDRESSES = st.builds(
+    lambda local, domain: f"{'.'.join(local)}@{'.'.join(domain)}",
+    st.lists(ATOMS, min_size=1, max_size=3),
+    st.lists(st.from_regex(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,4}[A-Za-z0-9])?", fullmatch=True),
+             min_size=1, max_size=3),
+)  # fmt: skip
+PLAIN = st.one_of(
+    st.builds(lambda a, b, c: f"{a}{b}{c}", SPACE, ADDRESSES, SPACE),
+    st.builds(
+        lambda a, name, b, address, c: f"{a}{' '.join(name)}{b}<{address}>{c}",
+        SPACE, st.lists(ATOMS, min_size=0, max_size=4), SPACE, ADDRESSES, SPACE,
+    ),
+)  # fmt: skip
+NEAR_MISSES = st.builds(
+    lambda value, position, extra: value[:position] + extra + value[position:],
+    PLAIN, st.integers(0, 60), st.sampled_from(['"', "(", ")", ",", ";", ":", "\\", ".", "=?",
+                                                "é", "\r\n ", "<", ">", "@", "[", "]"]),
+)  # fmt: skip
+
+
+@FUZZ
+@given(st.one_of(PLAIN, NEAR_MISSES, st.text(max_size=80)))
+def test_the_plain_address_path_reads_what_the_full_parser_reads(value: str) -> None:
+    # Given any header value, when the plain-address path takes it,
+    # then the full RFC 5322 parser reads the same one address from it.
+    simple = simple_address(value)
+    if simple is not None:
+        assert strictly(value) == [simple]
+
+
+def test_the_plain_address_path_takes_the_common_forms() -> None:
+    assert simple_address("jane@Example.COM") == Address("", "jane@example.com")
+    assert simple_address("Jane  Doe <jane.doe+x@mail.example.com>") == Address(
+        "Jane Doe", "jane.doe+x@mail.example.com"
+    )
+    others = [
+        '"Doe, Jane" <j@x.example>',
+        "=?utf-8?q?J=C3=A9?= <j@x.example>",
+        "a@x.example, b@x.example",
+        "Jane (work) <j@x.example>",
+        "Jé <j@x.example>",
+    ]
+    for value in others:
+        assert simple_address(value) is None, value
+
+
+def test_every_corpus_address_the_plain_path_takes_reads_alike() -> None:
+    # Given the From, To and Cc values of every corpus message
+    values = []
+    for path in sorted(CORPUS.rglob("*.eml")):
+        headers = HeaderParser(policy=email_policy.compat32).parsestr(
+            path.read_bytes().decode("utf-8", "surrogateescape")
+        )
+        for name in ("from", "to", "cc", "reply-to"):
+            values += [str(v) for v in headers.get_all(name) or [] if isinstance(v, str)]
+    taken = [value for value in values if simple_address(value) is not None]
+    # Then the plain path takes most of them and reads each as the full parser does
+    assert len(taken) > len(values) // 3
+    for value in taken:
+        assert strictly(value) == [simple_address(value)], value

@@ -10,6 +10,7 @@ transaction mode) never carries one tenant's setting into another's work.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -88,6 +89,30 @@ def _swap(connection, org_id: int | None, actor_id: int | None) -> tuple[str, st
     return previous_org, previous_actor
 
 
+# Set inside `rolled_back_whole`: the next nested tenant() opens no savepoint of its own.
+_caller_rolls_back: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "deskbase_caller_rolls_back", default=False
+)
+
+
+@contextlib.contextmanager
+def rolled_back_whole(*, using: str = "default") -> Iterator[None]:
+    """A savepoint (transaction.atomic) whose directly called services open none of their own.
+
+    A service nested in a transaction opens a savepoint so that a caller can catch its
+    error and go on. A caller that never does (it lets every error leave this block,
+    which rolls back to its own savepoint) spares each service call the SAVEPOINT and
+    RELEASE round trips. Services called by those services keep their savepoints, and a
+    `transaction.atomic()` inside the block still opens one: catch only around that.
+    """
+    with transaction.atomic(using=using):
+        token = _caller_rolls_back.set(True)
+        try:
+            yield
+        finally:
+            _caller_rolls_back.reset(token)
+
+
 @contextlib.contextmanager
 def tenant(
     organization: Any, actor: Any = None, *, using: str = "default", savepoint: bool = True
@@ -96,10 +121,19 @@ def tenant(
 
     Nested in a transaction with another tenant or actor, it puts the outer
     values back on the way out. Reads may pass savepoint=False to spare the
-    SAVEPOINT round trips; an error inside then dooms the outer transaction.
+    SAVEPOINT round trips; an error inside then dooms the outer transaction
+    (inside `rolled_back_whole`, the caller's savepoint undoes it).
     """
     connection = connections[using]
     nested = connection.in_atomic_block
+    if nested and _caller_rolls_back.get():
+        token = _caller_rolls_back.set(False)
+        try:
+            with tenant(organization, actor, using=using, savepoint=False):
+                yield
+        finally:
+            _caller_rolls_back.reset(token)
+        return
     org_id, actor_id = _id(organization), _id(actor)
     wanted = (str(org_id or ""), str(actor_id or ""))
     if nested and _known(connection) == wanted:

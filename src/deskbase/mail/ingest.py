@@ -48,7 +48,7 @@ from deskbase.accounts.models import Role, User
 from deskbase.core import events
 from deskbase.core.errors import Conflict, ValidationFailed
 from deskbase.core.sanitize import clean_html
-from deskbase.core.tenancy import tenant
+from deskbase.core.tenancy import actor_was_set, rolled_back_whole, tenant
 from deskbase.mail import authresults, classify, headers, parse, threading
 from deskbase.mail.models import (
     InboundMessage,
@@ -125,7 +125,7 @@ def receive(
     organization_id = mailbox.organization_id
     with tenant(organization_id):
         lock_message(organization_id, digest)
-        known = Known.read(organization_id, digest, sender_of(parsed))
+        known = Known.read(organization_id, digest, sender_of(parsed), act_as_sender=True)
         earlier: list[InboundMessage] = []
         if known.seen_before:
             # This message as any mailbox of the organization received it before.
@@ -170,13 +170,18 @@ class Known:
 
     @classmethod
     def read(
-        cls, organization_id: int, digest: bytes, sender: str, *, exclude: int | None = None
-    ) -> Known:
-        """`exclude`: a message already recorded (reprocessed), not counted in its own cap."""
+        cls, organization_id: int, digest: bytes, sender: str, *, exclude: int | None = None,
+        act_as_sender: bool = False,
+    ) -> Known:  # fmt: skip
+        """`exclude`: a message already recorded (reprocessed), not counted in its own cap.
+
+        `act_as_sender`: the same statement makes the sender's account (none for an
+        unknown sender) the transaction's actor, so the services that act on the message
+        for the sender (ticket_create, comment_add) set nothing more."""
         since = timezone.now() - timedelta(hours=1)
         with connection.cursor() as cursor:
             cursor.execute(
-                _known_sql(),
+                _known_sql(act_as_sender),
                 {
                     "org": organization_id, "digest": digest, "sender": sender,
                     "since": since, "cap": settings.MAIL_SENDER_HOURLY_LIMIT,
@@ -185,10 +190,14 @@ class Known:
                 },
             )  # fmt: skip
             seen, ours, own, recent, *user_row = cursor.fetchone()
+        if act_as_sender:
+            user_row = user_row[1:]  # the set_config's result
         user = None
         names = [f.attname for f in User._meta.concrete_fields]
         if sender and user_row[names.index("id")] is not None:
             user = User.from_db(connection.alias, names, user_row)
+        if act_as_sender:
+            actor_was_set(organization_id, user)
         return cls(seen, ours, set(own), user, recent)
 
     @classmethod
@@ -201,8 +210,12 @@ class Known:
 
 
 @functools.cache
-def _known_sql() -> str:
+def _known_sql(act_as_sender: bool) -> str:
     user_columns = ", ".join(f'u."{f.column}"' for f in User._meta.concrete_fields)
+    if act_as_sender:  # for the one row: the sender's id, '' without an account
+        user_columns = "set_config('deskbase.actor_id', coalesce(u.id::text, ''), true), " + (
+            user_columns
+        )
     return (
         "SELECT"  # noqa: S608 (the column names are the model's own)
         " EXISTS (SELECT 1 FROM mail_inboundmessage WHERE organization_id = %(org)s"
@@ -259,7 +272,10 @@ def _act(
     """
     new = inbound._state.adding
     try:
-        with transaction.atomic():
+        # Every error leaves this block (the one caught inside, a new customer's
+        # account, is caught around a savepoint of its own): the services called
+        # for the message need no savepoints of their own.
+        with rolled_back_whole():
             pipeline = Pipeline(inbound, mailbox, parsed, vouched=vouched, known=known)
             pipeline.earlier = earlier
             outcome = pipeline.run()

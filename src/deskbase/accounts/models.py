@@ -329,6 +329,11 @@ class AuditAction(models.TextChoices):
     CUSTOMER_ERASED = "customer_erased", "Customer erased"
     RETENTION_PURGED = "retention_purged", "Closed tickets purged by retention"
     RETENTION_CHANGED = "retention_changed", "Retention policy changed"
+    WEBHOOK_CREATED = "webhook_created", "Webhook endpoint added"
+    WEBHOOK_CHANGED = "webhook_changed", "Webhook endpoint changed"
+    WEBHOOK_DELETED = "webhook_deleted", "Webhook endpoint removed"
+    WEBHOOK_SECRET_ROTATED = "webhook_secret_rotated", "Webhook signing secret rotated"
+    WEBHOOK_DISABLED = "webhook_disabled", "Webhook endpoint disabled by its failures"
 
 
 class AuditLog(models.Model):

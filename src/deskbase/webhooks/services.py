@@ -29,7 +29,8 @@ from django.db import connection
 from django.utils import timezone
 
 from deskbase import outbox
-from deskbase.accounts.models import Role, User
+from deskbase.accounts import audit
+from deskbase.accounts.models import AuditAction, Role, User
 from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed
 from deskbase.core.netguard import HostRefused
 from deskbase.core.tenancy import current_tenant, tenant, tenant_atomic
@@ -153,6 +154,8 @@ def endpoint_create(
         endpoint.disabled_reason = "Disabled when it was added."
     endpoint.save()
     endpoint.refresh_from_db()
+    _audit(AuditAction.WEBHOOK_CREATED, endpoint, actor, event_types=endpoint.event_types,
+           enabled=endpoint.enabled)  # fmt: skip
     return endpoint, secret
 
 
@@ -166,6 +169,7 @@ def endpoint_update(
     if unknown:
         raise ValidationFailed.one(sorted(unknown)[0], "This field cannot be changed.")
     endpoint = _locked(organization, endpoint_id)
+    before = {name: getattr(endpoint, name) for name in ("url", "event_types", "enabled")}
     fields: list[str] = []
     if "url" in changes:
         endpoint.url = clean_url(changes["url"])
@@ -190,6 +194,9 @@ def endpoint_update(
     if fields:
         endpoint.save(update_fields=fields)
         endpoint.refresh_from_db()
+        changed = {name: getattr(endpoint, name) for name in before
+                   if getattr(endpoint, name) != before[name]}  # fmt: skip
+        _audit(AuditAction.WEBHOOK_CHANGED, endpoint, actor, changed=sorted(fields), **changed)
     return endpoint
 
 
@@ -197,7 +204,9 @@ def endpoint_update(
 def endpoint_delete(*, organization: Organization, actor: User | None, endpoint_id: int) -> None:
     """Remove an endpoint: messages not yet delivered are dropped; its log stays."""
     ensure_may_manage(actor)
-    _locked(organization, endpoint_id).delete()
+    endpoint = _locked(organization, endpoint_id)
+    _audit(AuditAction.WEBHOOK_DELETED, endpoint, actor)
+    endpoint.delete()
 
 
 @tenant_atomic
@@ -223,7 +232,17 @@ def endpoint_rotate_secret(
     endpoint.secret = crypto.encrypt(secret)
     endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
     endpoint.refresh_from_db()
+    _audit(AuditAction.WEBHOOK_SECRET_ROTATED, endpoint, actor,
+           keep_previous_hours=keep_previous_hours)  # fmt: skip
     return endpoint, secret
+
+
+def _audit(action: str, endpoint: Endpoint, actor: User | None, **detail: Any) -> None:
+    """An audit row naming the endpoint (a webhook sends the organization's data out)."""
+    audit.record(
+        action, organization_id=endpoint.organization_id, actor_id=actor.pk if actor else None,
+        endpoint=endpoint.pk, url=endpoint.url, **detail,
+    )  # fmt: skip
 
 
 def valid_secrets(endpoint: Endpoint) -> list[str]:
@@ -458,5 +477,6 @@ def _keep_health(endpoint: Endpoint, *, success: bool, gone: bool) -> None:
         if reason and endpoint.enabled:
             endpoint.enabled, endpoint.disabled_at, endpoint.disabled_reason = False, now, reason
             fields += ["enabled", "disabled_at", "disabled_reason"]
+            _audit(AuditAction.WEBHOOK_DISABLED, endpoint, None, reason=reason)
     if fields:
         endpoint.save(update_fields=fields)

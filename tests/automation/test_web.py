@@ -166,3 +166,48 @@ def test_the_row_editor_names_an_sla_policy_and_a_webhook_endpoint_by_id(tenant_
         {"type": "apply_sla", "policy": policy.id},
         {"type": "call_webhook", "endpoint": endpoint.id},
     ]
+
+
+def test_the_row_editor_saves_groups_inside_the_main_match_and_shows_them_again(tenant_a):
+    # Given a manager who puts two of three conditions in group A, matched by "any"
+    manager = signed_in(tenant_a.manager)
+    body = {
+        **ROWS, "name": "VIP escalation",
+        "c_kind": ["field", "field", "field"],
+        "c_subject": ["ticket.priority", "ticket.tags", "requester.email_domain"],
+        "c_op": ["is", "includes", "is"], "c_value": ["high", "vip", "vip.example"],
+        "c_group": ["", "1", "1"], "c_business": ["", "", ""], "match_1": "any",
+        "a_type": ["add_tags"], "a_value": ["escalated"],
+    }  # fmt: skip
+    # When the rule is saved
+    saved = manager.post("/manage/rules/new", body)
+    assert saved.status_code == 302, saved.content[:800]
+    # Then its definition nests the group in the main match
+    with tenant(tenant_a.org):
+        rule = Rule.objects.get(name="VIP escalation")
+    assert rule.definition["conditions"] == {"all": [
+        {"field": "ticket.priority", "op": "is", "value": "high"},
+        {"any": [{"field": "ticket.tags", "op": "includes", "value": ["vip"]},
+                 {"field": "requester.email_domain", "op": "is", "value": "vip.example"}]},
+    ]}  # fmt: skip
+    # And it acts as written: high and tagged vip matches, high without either does not
+    matched = open_ticket(tenant_a, priority="high", tags=["vip"])
+    missed = open_ticket(tenant_a, priority="high")
+    with tenant(tenant_a.org):
+        assert "escalated" in Ticket.objects.get(pk=matched.pk).tags
+        assert "escalated" not in Ticket.objects.get(pk=missed.pk).tags
+    # And the editor shows the rows again, in their group, not as YAML
+    page = manager.get(f"/manage/rules/{rule.id}/").content.decode()
+    assert 'name="mode" value="yaml"' not in page
+    assert page.count('<option value="1" selected>group A</option>') == 2
+    assert 'name="match_1"' in page
+
+
+def test_a_group_inside_a_group_is_edited_as_yaml(tenant_a):
+    deep = {
+        "all": [{"any": [{"all": [{"field": "ticket.priority", "op": "is", "value": "high"}]}]}]
+    }
+    rule = make_rule(tenant_a, "Deep", events=["ticket.created"], conditions=deep,
+                     actions=[{"type": "add_tags", "tags": ["x"]}])  # fmt: skip
+    page = signed_in(tenant_a.manager).get(f"/manage/rules/{rule.id}/").content.decode()
+    assert 'name="mode" value="yaml"' in page

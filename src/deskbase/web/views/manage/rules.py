@@ -38,15 +38,30 @@ def _vocabulary() -> dict[str, Any]:
         "operators": sorted({op for ops in conditions.OPERATORS.values() for op in ops}),
         "time_ops": list(conditions.TIME_OPS), "action_types": list(ACTIONS),
         "events": EVENTS, "activators": Activator.choices,
+        "group_names": [("1", "A"), ("2", "B"), ("3", "C")],
     }  # fmt: skip
 
 
 # ------------------------------------------------------------------ rows <-> definition
+GROUPS = ("1", "2", "3")  # the rows editor's groups inside the main one (A, B, C)
+
+
+def _is_group(node: dict) -> bool:
+    return bool({"all", "any"} & set(node))
+
+
+def _match_of(node: dict) -> str:
+    return "any" if "any" in node else "all"
+
+
 def _flat(definition: dict) -> bool:
-    """Whether the rows editor can show the conditions: one group of leaves."""
+    """Whether the rows editor can show the conditions: one group of leaves and of at
+    most three groups of leaves (deeper nesting is edited as YAML)."""
     node = definition.get("conditions") or {"all": []}
-    key = "any" if "any" in node else "all"
-    return all(not ({"all", "any"} & set(leaf)) for leaf in node.get(key, []))
+    inner = [item for item in node.get(_match_of(node), []) if _is_group(item)]
+    return len(inner) <= len(GROUPS) and all(
+        not _is_group(leaf) for group in inner for leaf in group.get(_match_of(group), [])
+    )
 
 
 def _text(value: Any) -> str:
@@ -57,23 +72,35 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def condition_rows(definition: dict) -> tuple[str, list[dict[str, str]]]:
+def _row(leaf: dict, group: str) -> dict[str, str]:
+    if "field" in leaf:
+        return {"kind": "field", "subject": leaf["field"], "op": leaf["op"],
+                "value": _text(leaf.get("value")), "business": "", "group": group}  # fmt: skip
+    if "changed" in leaf:
+        return {"kind": "changed", "subject": leaf["changed"], "op": _text(leaf.get("from")),
+                "value": _text(leaf.get("to", leaf.get("by"))), "business": "",
+                "group": group}  # fmt: skip
+    return {"kind": "time", "subject": leaf["time"], "op": leaf["op"],
+            "value": _text(leaf.get("minutes", "")),
+            "business": "yes" if leaf.get("business") else "", "group": group}  # fmt: skip
+
+
+def condition_rows(definition: dict) -> tuple[str, list[dict[str, str]], dict[str, str]]:
+    """The main match, one row per condition (its group: "" main, "1".."3" A to C) and
+    each group's match."""
     node = definition.get("conditions") or {"all": []}
-    match = "any" if "any" in node else "all"
-    rows = []
-    for leaf in node.get(match, []):
-        if "field" in leaf:
-            rows.append({"kind": "field", "subject": leaf["field"], "op": leaf["op"],
-                         "value": _text(leaf.get("value")), "business": ""})  # fmt: skip
-        elif "changed" in leaf:
-            rows.append({"kind": "changed", "subject": leaf["changed"],
-                         "op": _text(leaf.get("from")),
-                         "value": _text(leaf.get("to", leaf.get("by")))})  # fmt: skip
-        else:
-            rows.append({"kind": "time", "subject": leaf["time"], "op": leaf["op"],
-                         "value": _text(leaf.get("minutes", "")),
-                         "business": "yes" if leaf.get("business") else ""})  # fmt: skip
-    return match, rows
+    match = _match_of(node)
+    rows: list[dict[str, str]] = []
+    matches = dict.fromkeys(GROUPS, "any")
+    groups = iter(GROUPS)
+    for item in node.get(match, []):
+        if not _is_group(item):
+            rows.append(_row(item, ""))
+            continue
+        group = next(groups)
+        matches[group] = _match_of(item)
+        rows += [_row(leaf, group) for leaf in item.get(matches[group], [])]
+    return match, rows, matches
 
 
 def action_rows(definition: dict) -> list[dict[str, str]]:
@@ -168,7 +195,21 @@ def definition_from(post: Any) -> dict[str, Any]:
         return data
     rows = zip(post.getlist("c_kind"), post.getlist("c_subject"), post.getlist("c_op"),
                post.getlist("c_value"), post.getlist("c_business"), strict=False)  # fmt: skip
-    leaves = [_leaf(*row) for row in list(rows)[:MAX_ROWS] if row[1]]
+    groups = post.getlist("c_group")
+    leaves: list[dict[str, Any]] = []
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for index, row in enumerate(list(rows)[:MAX_ROWS]):
+        if not row[1]:
+            continue
+        group = groups[index] if index < len(groups) else ""
+        if group in GROUPS:
+            grouped.setdefault(group, []).append(_leaf(*row))
+        else:
+            leaves.append(_leaf(*row))
+    for group in GROUPS:  # after the main group's own conditions, in order A, B, C
+        if group in grouped:
+            inner = "all" if post.get(f"match_{group}") == "all" else "any"
+            leaves.append({inner: grouped[group]})
     match = "any" if post.get("match") == "any" else "all"
     acts = [_action(k, v) for k, v in zip(post.getlist("a_type"), post.getlist("a_value"),
                                           strict=False) if k][:MAX_ROWS]  # fmt: skip
@@ -230,10 +271,12 @@ def rule_edit(request: AuthedRequest, rule_id: int | None = None) -> HttpRespons
                 shown = definition_from(request.POST)
             except ValidationFailed:
                 shown = definition
-        match, crows = condition_rows(shown) if _flat(shown) else ("all", [])
+        empty = ("all", [], dict.fromkeys(GROUPS, "any"))
+        match, crows, group_matches = condition_rows(shown) if _flat(shown) else empty
         return {
             "rule": rule, "values": values, "yaml_mode": yaml_mode, "match": match,
-            "condition_rows": crows, "action_rows": action_rows(shown),
+            "condition_rows": crows, "group_matches": sorted(group_matches.items()),
+            "action_rows": action_rows(shown),
             "events_on": shown.get("events", []), "error": "",
             "yaml_text": request.POST.get("yaml") if request.method == "POST"
             else yaml.safe_dump(shown, sort_keys=False),
@@ -273,7 +316,7 @@ def _rule_details(request: AuthedRequest, rule: Rule | None) -> dict[str, Any]:
 def condition_row(request: AuthedRequest) -> HttpResponse:
     """One empty condition row (htmx appends it to the editor)."""
     row = {"kind": request.GET.get("kind", "field"), "subject": "", "op": "", "value": "",
-           "business": ""}  # fmt: skip
+           "business": "", "group": ""}  # fmt: skip
     return render(request, "web/manage/_rule_condition_row.html", {"row": row, **_vocabulary()})
 
 

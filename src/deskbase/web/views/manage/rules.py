@@ -271,7 +271,9 @@ def rule_edit(request: AuthedRequest, rule_id: int | None = None) -> HttpRespons
                 shown = definition_from(request.POST)
             except ValidationFailed:
                 shown = definition
-        empty = ("all", [], dict.fromkeys(GROUPS, "any"))
+        empty: tuple[str, list[dict[str, str]], dict[str, str]] = (
+            "all", [], dict.fromkeys(GROUPS, "any"),
+        )  # fmt: skip
         match, crows, group_matches = condition_rows(shown) if _flat(shown) else empty
         return {
             "rule": rule, "values": values, "yaml_mode": yaml_mode, "match": match,

@@ -34,7 +34,7 @@ usage: deskbase <command> [options]
                         effects waiting for delivery, dead rows, replay (docs/outbox.md)
   mail fetch [--mailbox ID] [--once]
                         read the IMAP mailboxes (the worker does it too; docs/mail-servers.md)
-  mail serve [--lmtp] [--host H] [--port N]
+  mail serve [--lmtp] [--host H] [--port N] [--processes N]
                         receive pushed mail by SMTP/LMTP (`up` starts it when a
                         mailbox uses it; port DESKBASE_MAIL_PORT, 2525)
   db_maintenance ...    partitions, views, VACUUM, REINDEX, checks, statistics

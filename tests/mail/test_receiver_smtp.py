@@ -193,3 +193,47 @@ def _answers(port: int) -> bool:
             return smtp.noop()[0] == 250
     except OSError:
         return False
+
+
+@pytest.mark.slow
+def test_several_receiver_processes_share_the_port_and_stop_together(
+    mail_a, session_cluster, workdir
+):
+    # Given `deskbase mail serve --processes 2` (one receiver per core)
+    database = connection.settings_dict["NAME"]
+    port = free_port()
+    env = deskbase_env(
+        DATABASE_URL=session_cluster.url(OWNER_ROLE, database=database, tcp=True),
+        DATABASE_APP_URL=session_cluster.url(APP_ROLE, database=database),
+        DESKBASE_VAR_DIR=str(workdir / "var"),
+    )
+    server = subprocess.Popen(
+        [DESKBASE, "mail", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--processes", "2"],
+        env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: _answers(port), 120, "the receivers listening")
+        children = _children(server.pid)
+        assert len(children) == 1
+        # When twelve messages arrive, each on its own connection (the kernel spreads
+        # the connections over both processes)
+        for n in range(12):
+            with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
+                raw = build_message(subject=f"Pushed {n}", message_id=f"<pushed-{n}@example.org>")
+                assert smtp.sendmail("ann@example.org", ["support@acme.test"], raw) == {}
+        # Then every one is a ticket, once
+        assert sorted(tickets_of(mail_a)) == sorted(f"Pushed {n}" for n in range(12))
+        # When one receiver process dies, then the command stops the other and exits 1,
+        # for its supervisor to start them all again
+        subprocess.run(["kill", "-9", str(children[0])], check=True)
+        output, _ = server.communicate(timeout=60)
+        assert server.returncode == 1
+        assert f"receiver process {children[0]} ended" in output
+    finally:
+        stop_process(server)
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as listing:
+        return [int(child) for child in listing.read().split()]

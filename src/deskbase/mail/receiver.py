@@ -155,24 +155,48 @@ class Handler:
 
 
 class ReceiverController(Controller):
-    """aiosmtpd's threaded controller, speaking SMTP or LMTP."""
+    """aiosmtpd's threaded controller, speaking SMTP or LMTP.
 
-    def __init__(self, handler: Handler, **kwargs: Any) -> None:
+    `shared_port`: several processes listen on the one port (SO_REUSEPORT), the kernel
+    spreading the connections among them (`deskbase mail serve --processes N`: one
+    receiver is one Python process, bound to one core).
+    """
+
+    def __init__(self, handler: Handler, *, shared_port: bool = False, **kwargs: Any) -> None:
         self.lmtp = handler.lmtp
+        self.shared_port = shared_port
         super().__init__(handler, **kwargs)
 
     def factory(self) -> SMTP:
         server_class = LMTP if self.lmtp else SMTP
         return server_class(self.handler, **self.SMTP_kwargs)
 
+    def _create_server(self) -> Any:
+        if not self.shared_port:
+            return super()._create_server()
+        return self.loop.create_server(
+            self._factory_invoker, host=self.hostname, port=self.port, ssl=self.ssl_context,
+            reuse_port=True,
+        )  # fmt: skip
+
+    def _trigger_server(self) -> None:
+        # aiosmtpd connects to the port once to make the protocol (and see it fail
+        # early); on a shared port that connection may reach another process, so the
+        # protocol is made here instead.
+        if not self.shared_port:
+            super()._trigger_server()
+            return
+        self._factory_invoker()
+
 
 def controller(
-    *, host: str, port: int, lmtp: bool = False, receive: Receive | None = None
-) -> ReceiverController:
+    *, host: str, port: int, lmtp: bool = False, receive: Receive | None = None,
+    shared_port: bool = False,
+) -> ReceiverController:  # fmt: skip
     """A receiver ready to start(); stop() it when done."""
     handler = Handler(receive=receive, lmtp=lmtp)
     return ReceiverController(
-        handler, hostname=host, port=port,
+        handler, shared_port=shared_port, hostname=host, port=port,
         data_size_limit=int(setting("MAIL_MAX_MESSAGE_BYTES")),
         ready_timeout=30,  # a loaded machine may take more than aiosmtpd's 5 s to start
         # The envelope's addresses and the message are passed on as they came.

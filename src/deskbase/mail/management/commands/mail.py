@@ -4,13 +4,15 @@
   organization, or one). With `--once`, one pass each, a line per mailbox saying
   what happened, and exit 1 if any failed; without it, keep them fetched (IDLE or
   polling) until stopped, as `deskbase worker` does.
-- `serve [--lmtp] [--host H] [--port N]`: the receiver for push mailboxes.
+- `serve [--lmtp] [--host H] [--port N] [--processes N]`: the receiver for push
+  mailboxes; N processes (DESKBASE_MAIL_PROCESSES, else one per core) share the port.
 
 Runs as the owner role, which sees every organization's mailboxes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -41,6 +43,11 @@ class Command(BaseCommand):
         serve.add_argument("--host", default=os.environ.get("DESKBASE_MAIL_HOST") or "127.0.0.1")
         serve.add_argument("--port", type=int,
                            default=config.env_int("DESKBASE_MAIL_PORT", DEFAULT_PORT))  # fmt: skip
+        serve.add_argument(
+            "--processes", type=int,
+            default=config.env_int("DESKBASE_MAIL_PROCESSES", os.cpu_count() or 1),
+            help="receiver processes sharing the port (default: one per core)",
+        )  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
         getattr(self, f"do_{options['action']}")(options)
@@ -88,11 +95,42 @@ class Command(BaseCommand):
 
     # ------------------------------------------------------------------ serve
     def do_serve(self, options: dict[str, Any]) -> None:
-        from deskbase.mail.receiver import controller
-
+        processes = options["processes"]
+        if not 1 <= processes <= 64:
+            raise CommandError(f"--processes must be 1 to 64, not {processes}")
         # aiosmtpd logs every command at INFO: keep the log for what goes wrong.
         logging.getLogger("mail.log").setLevel(logging.WARNING)
-        server = controller(host=options["host"], port=options["port"], lmtp=options["lmtp"])
+        # The other receivers are forked before any thread or connection exists; each
+        # listens on the same port. When one ends, the others stop and the command
+        # exits 1, so that whoever supervises it (`deskbase up`) starts them all again.
+        children: list[int] = []
+        for _ in range(processes - 1):
+            pid = os.fork()
+            if pid == 0:
+                code = 1
+                try:
+                    self._serve_one(options, shared=True, children=[])
+                    code = 0
+                except CommandError as error:
+                    self.stderr.write(str(error))
+                finally:
+                    os._exit(code)
+            children.append(pid)
+        try:
+            self._serve_one(options, shared=processes > 1, children=children)
+        finally:
+            for pid in children:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+            for pid in children:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
+
+    def _serve_one(self, options: dict[str, Any], *, shared: bool, children: list[int]) -> None:
+        from deskbase.mail.receiver import controller
+
+        server = controller(host=options["host"], port=options["port"], lmtp=options["lmtp"],
+                            shared_port=shared)  # fmt: skip
         stopping = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stopping.set())
@@ -103,10 +141,13 @@ class Command(BaseCommand):
                 f"cannot listen on {options['host']}:{options['port']}: {exc.strerror or exc}"
             ) from None
         protocol = "LMTP" if options["lmtp"] else "SMTP"
-        self.stdout.write(f"receiving mail by {protocol} on {options['host']}:{options['port']}")
+        self.stdout.write(f"receiving mail by {protocol} on {options['host']}:{options['port']}"
+                          f" (process {os.getpid()})")  # fmt: skip
         self.stdout.flush()
         try:
             while not stopping.wait(1):
-                pass
+                ended = [pid for pid in children if os.waitpid(pid, os.WNOHANG)[0]]
+                if ended:
+                    raise CommandError(f"receiver process {ended[0]} ended; stopping the others")
         finally:
             server.stop()

@@ -33,8 +33,7 @@ from deskbase.automation import actions
 from deskbase.automation.conditions import Facts, Outcome, evaluate
 from deskbase.automation.models import Activator, Firing, Rule
 from deskbase.core import events
-from deskbase.core.cache import cached, invalidate_on_commit
-from deskbase.core.tenancy import tenant
+from deskbase.core.cache import cached_read, invalidate_on_commit
 from deskbase.organizations.models import Organization
 from deskbase.tickets.models import CommentKind, Ticket, TicketComment
 
@@ -67,18 +66,17 @@ def event_rules(organization_id: int, actor_id: int | None = None) -> dict[str, 
     `actor_id`: the actor the caller's transaction already has set (an event's), so a
     load inside the write sets nothing."""
 
-    def load() -> dict[str, list[RuleSpec]]:
+    def query() -> dict[str, list[RuleSpec]]:
         by_event: dict[str, list[RuleSpec]] = {}
-        with tenant(organization_id, actor_id, savepoint=False):
-            rules = Rule.objects.filter(
-                organization_id=organization_id, activator=Activator.EVENT, is_active=True
-            ).order_by("position", "id")
-            for rule in rules:
-                for name in rule.definition.get("events", []):
-                    by_event.setdefault(name, []).append(RuleSpec.of(rule))
+        rules = Rule.objects.filter(
+            organization_id=organization_id, activator=Activator.EVENT, is_active=True
+        ).order_by("position", "id")
+        for rule in rules:
+            for name in rule.definition.get("events", []):
+                by_event.setdefault(name, []).append(RuleSpec.of(rule))
         return by_event
 
-    return cached(CACHE_NAME, organization_id, load)
+    return cached_read(CACHE_NAME, organization_id, query, actor_id=actor_id)
 
 
 def rules_changed(organization_id: int) -> None:

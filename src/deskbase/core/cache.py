@@ -39,6 +39,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
 
+from deskbase.core.tenancy import tenant
+
 logger = logging.getLogger("deskbase.cache")
 _MISSING = object()
 # Counted per entry name: hit, miss, bypass (own pending write), error.
@@ -248,6 +250,20 @@ def cached[T](name: str, organization_id: int, load: Callable[[], T]) -> T:
     except BACKEND_ERRORS as error:
         _failed("set", error)
     return value
+
+
+def cached_read[T](
+    name: str, organization_id: int, query: Callable[[], T], *, actor_id: int | None = None
+) -> T:
+    """`cached`, loading with `query()` under the organization's tenant, as `actor_id`:
+    pass the actor the caller's transaction has set (an event's), so that a load inside
+    a write sets nothing. A loader never sees (or caches) another tenant's rows."""
+
+    def load() -> T:
+        with tenant(organization_id, actor_id, savepoint=False):
+            return query()
+
+    return cached(name, organization_id, load)
 
 
 def forget(names: Iterable[str], organization_id: int) -> None:

@@ -15,8 +15,7 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save
 
 from deskbase.core import events
-from deskbase.core.cache import cached, invalidate_on_commit
-from deskbase.core.tenancy import tenant
+from deskbase.core.cache import cached_read, invalidate_on_commit
 from deskbase.webhooks import payloads, services
 from deskbase.webhooks.models import Endpoint
 
@@ -24,25 +23,21 @@ CACHE_NAME = "webhook_subscriptions"
 
 
 def subscriptions(organization_id: int, actor_id: int | None = None) -> dict[str, list[int]]:
-    """The organization's enabled endpoints by subscribed event type (cached).
+    """The organization's enabled endpoints by subscribed event type (cached)."""
 
-    `actor_id`: the actor the caller's transaction already has set (an event's), so a
-    load inside the write sets nothing."""
-
-    def load() -> dict[str, list[int]]:
+    def query() -> dict[str, list[int]]:
         by_type: dict[str, list[int]] = {}
-        with tenant(organization_id, actor_id, savepoint=False):
-            rows = (
-                Endpoint.objects.filter(organization_id=organization_id, enabled=True)
-                .order_by("id")
-                .values_list("id", "event_types")
-            )
-            for endpoint_id, event_types in rows:
-                for name in event_types:
-                    by_type.setdefault(name, []).append(endpoint_id)
+        rows = (
+            Endpoint.objects.filter(organization_id=organization_id, enabled=True)
+            .order_by("id")
+            .values_list("id", "event_types")
+        )
+        for endpoint_id, event_types in rows:
+            for name in event_types:
+                by_type.setdefault(name, []).append(endpoint_id)
         return by_type
 
-    return cached(CACHE_NAME, organization_id, load)
+    return cached_read(CACHE_NAME, organization_id, query, actor_id=actor_id)
 
 
 def subscribed(organization_id: int, name: str, actor_id: int | None = None) -> list[int]:

@@ -34,6 +34,9 @@ def _ensure_admin(actor: User | None) -> None:
         raise PermissionDenied("only admins may change the organization's settings")
 
 
+WHOLE_NUMBER = {"api_rate_limit": "The API rate limit is a whole number."}
+
+
 def _normalized(changes: dict[str, Any]) -> dict[str, Any]:
     for field, value in changes.items():
         if value is None and field not in NULLABLE:
@@ -42,13 +45,12 @@ def _normalized(changes: dict[str, Any]) -> dict[str, Any]:
         changes["name"] = str(changes["name"]).strip()
     if "timezone" in changes:
         changes["timezone"] = str(changes["timezone"]).strip()
-    limit = changes.get("api_rate_limit")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
-        raise ValidationFailed.one("api_rate_limit", "The API rate limit is a whole number.")
-    for field in (NULLABLE - {"api_rate_limit"}) & set(changes):
+    for field in sorted(NULLABLE & set(changes)):
         value = changes[field]
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ValidationFailed.one(field, f"{field} is a whole number or empty.")
+            raise ValidationFailed.one(
+                field, WHOLE_NUMBER.get(field, f"{field} is a whole number or empty.")
+            )
     flag = changes.get("require_staff_two_factor")
     if flag is not None and not isinstance(flag, bool):
         raise ValidationFailed.one("require_staff_two_factor", "Either true or false.")

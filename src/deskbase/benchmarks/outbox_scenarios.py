@@ -14,8 +14,11 @@ which leaves fewer per call: stop it for a clean figure. Figures in docs/outbox.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from django.db import connection
@@ -53,15 +56,26 @@ def outbox_delivery(ctx: Context) -> Prepared:
     organization_id = ctx.need_subjects().organization_id
     batch = delivery.setting("OUTBOX_BATCH_SIZE")
     _fill(organization_id, (ctx.samples + SPARE_BATCHES) * batch)
-    details: dict[str, Any] = {"consumer": NOOP, "batch_size": batch, "rows_delivered": 0,
+    return delivering(organization_id, batch, NOOP, shown={"consumer": NOOP})
+
+
+def delivering(
+    organization_id: int, batch: int, consumer: str, *,
+    around: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext,
+    shown: dict[str, Any] | None = None,
+) -> Prepared:  # fmt: skip
+    """Each call delivers one batch of `consumer`'s due rows of the organization (inside
+    `around()`); `details.rows_per_second` is rows delivered over the calls' time."""
+    details: dict[str, Any] = {**(shown or {}), "batch_size": batch, "rows_delivered": 0,
                                "rows_per_second": None}  # fmt: skip
     lock = threading.Lock()
     spent = [0.0]
 
     def call() -> Any:
         started = time.perf_counter()
-        with tenant(organization_id):  # the bench's role sees one organization's rows
-            result = delivery.deliver_batch(limit=batch, consumers=[NOOP])
+        # The bench's role sees one organization's rows.
+        with around(), tenant(organization_id):
+            result = delivery.deliver_batch(limit=batch, consumers=[consumer])
         elapsed = time.perf_counter() - started
         with lock:
             spent[0] += elapsed

@@ -15,7 +15,6 @@ only) and reports `details.rows_per_second`.
 from __future__ import annotations
 
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -23,11 +22,11 @@ from django.db import connection
 from django.test import override_settings
 
 from deskbase.benchmarks.context import Context
+from deskbase.benchmarks.outbox_scenarios import delivering
 from deskbase.benchmarks.registry import Prepared, Statement, inprocess
 from deskbase.core.tenancy import tenant
 from deskbase.mail import crypto
 from deskbase.organizations.models import Organization
-from deskbase.outbox import delivery
 from deskbase.webhooks import selectors, services, signing, subscribers
 
 ENDPOINTS = 20
@@ -151,21 +150,8 @@ def webhook_delivery(ctx: Context) -> Prepared:
     organization_id = ctx.need_subjects().organization_id
     port = _start_receiver()
     _fill_outbox(organization_id, port, (ctx.samples + SPARE_BATCHES) * DELIVERY_BATCH)
-    details: dict[str, Any] = {"batch_size": DELIVERY_BATCH, "rows_delivered": 0,
-                               "rows_per_second": None}  # fmt: skip
-    lock = threading.Lock()
-    spent = [0.0]
-
-    def call() -> Any:
-        started = time.perf_counter()
-        # The receiver is on loopback: the development setting, for this measure only.
-        with override_settings(WEBHOOKS_ALLOW_PRIVATE_HOSTS=True), tenant(organization_id):
-            result = delivery.deliver_batch(limit=DELIVERY_BATCH, consumers=[services.CONSUMER])
-        elapsed = time.perf_counter() - started
-        with lock:
-            spent[0] += elapsed
-            details["rows_delivered"] += result.delivered
-            details["rows_per_second"] = round(details["rows_delivered"] / spent[0], 1)
-        return result
-
-    return Prepared(lambda index: call, details=details, tenant=(organization_id, None))
+    # The receiver is on loopback: the development setting, for this measure only.
+    return delivering(
+        organization_id, DELIVERY_BATCH, services.CONSUMER,
+        around=lambda: override_settings(WEBHOOKS_ALLOW_PRIVATE_HOSTS=True),
+    )  # fmt: skip

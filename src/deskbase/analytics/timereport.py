@@ -55,9 +55,9 @@ def time_report(
         )
     grouped = (
         rows.values(key, *names)
-        .annotate(minutes=Sum("minutes"), billable_minutes=Sum("minutes", filter=Q(billable=True)),
+        .annotate(total=Sum("minutes"), billable_total=Sum("minutes", filter=Q(billable=True)),
                   entries=Count("id"))
-        .order_by("-minutes", key)[: max(1, min(limit, 500))]
+        .order_by("-total", key)[: max(1, min(limit, 500))]
     )  # fmt: skip
     with tenant(organization, actor, savepoint=False):
         found = list(grouped)
@@ -65,8 +65,8 @@ def time_report(
         {
             "id": row[key],
             "name": next((row[n] for n in names if row[n]), ""),
-            "minutes": row["minutes"],
-            "billable_minutes": row["billable_minutes"] or 0,
+            "minutes": row["total"],
+            "billable_minutes": row["billable_total"] or 0,
             "entries": row["entries"],
         }
         for row in found

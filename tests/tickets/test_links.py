@@ -71,9 +71,11 @@ def test_the_database_refuses_a_cycle_and_another_tenants_ticket_under_raw_sql(t
     insert = ("INSERT INTO tickets_ticketlink (organization_id, source_id, target_id, kind, "
               "created_at) VALUES (%s, %s, %s, %s, now())")  # fmt: skip
     for source, target in ((b.id, a.id), (a.id, theirs.id)):
-        with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
-            kind = "parent" if target != theirs.id else "related"
-            cursor.execute(insert, [tenant_a.org.id, source, target, kind])
+        kind = "parent" if target != theirs.id else "related"
+        with transaction.atomic(), connection.cursor() as cursor:
+            with pytest.raises(IntegrityError):
+                cursor.execute(insert, [tenant_a.org.id, source, target, kind])
+            transaction.set_rollback(True)
 
 
 def test_another_tenants_ticket_cannot_be_linked(tenant_a, tenant_b):

@@ -17,7 +17,7 @@ from deskbase.accounts.models import Role, User
 from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed, validated
 from deskbase.core.tenancy import tenant, tenant_atomic
 from deskbase.organizations.models import Organization
-from deskbase.tickets.models import Ticket, TimeEntry
+from deskbase.tickets.models import MAX_ENTRY_MINUTES, Ticket, TimeEntry
 from deskbase.tickets.permissions import ensure_staff
 
 FIELDS = frozenset({"minutes", "note", "billable", "worked_on"})
@@ -36,6 +36,8 @@ def _check_day(worked_on: Any) -> date:
 def _check_minutes(minutes: Any) -> int:
     if isinstance(minutes, bool) or not isinstance(minutes, int):
         raise ValidationFailed.one("minutes", "Minutes are a whole number.")
+    if not 0 < minutes <= MAX_ENTRY_MINUTES:
+        raise ValidationFailed.one("minutes", "Minutes are between 1 and 1440 (a day).")
     return minutes
 
 

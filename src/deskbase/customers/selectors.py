@@ -65,7 +65,8 @@ def company_list(
         found = list(_with_domains(rows.order_by("lname", "id"))[: limit + 1])
     more = len(found) > limit
     items = found[:limit]
-    cursor = _encode([items[-1].lname, items[-1].id]) if more else None
+    last: Any = items[-1] if items else None  # annotated with lname
+    cursor = _encode([last.lname, last.id]) if more else None
     return Page(items, cursor)
 
 

@@ -31,7 +31,7 @@ from deskbase.tickets.models import (
 from deskbase.tickets.permissions import ensure_staff
 
 # How a link reads from each end: (kind, this ticket is the source) -> words.
-ROLES = {
+ROLES: dict[tuple[str, bool], str] = {
     (LinkKind.PARENT, True): "parent of",
     (LinkKind.PARENT, False): "child of",
     (LinkKind.RELATED, True): "related to",

@@ -87,7 +87,7 @@ def company_page(request: AuthedRequest, company_id: int) -> HttpResponse:
                                         after=request.GET.get("after") or None)  # fmt: skip
     return render(request, "web/desk/company.html", {
         "company": company, "people": people, "tickets": tickets,
-        "domains": " ".join(d.domain for d in company.domain_rows),
+        "domains": " ".join(d.domain for d in getattr(company, "domain_rows", [])),
         "tiers": CustomerTier.choices, "may_manage": user.role in MANAGERS,
     })  # fmt: skip
 

@@ -64,16 +64,16 @@ class CompanyPatch(Strict):
     domains: list[str] | None = Field(None, max_length=50)
 
 
-class PageQuery(Schema):
+class ListPageQuery(Schema):
     cursor: str | None = Field(None, max_length=200)
     limit: int = Field(25, ge=1, le=100)
 
 
-class CompanyQuery(PageQuery):
+class CompanyQuery(ListPageQuery):
     q: str = Field("", max_length=200, description="part of the name")
 
 
-class PersonOut(Schema):
+class CompanyPersonOut(Schema):
     id: int
     email: str
     full_name: str
@@ -82,7 +82,7 @@ class PersonOut(Schema):
 
 
 class PersonPage(Schema):
-    items: list[PersonOut]
+    items: list[CompanyPersonOut]
     next_cursor: str | None
 
 
@@ -107,7 +107,7 @@ class CompanyRef(Schema):
     tier: str
 
 
-class CsatOut(Schema):
+class CustomerCsatOut(Schema):
     ticket_number: int
     rating: int
     comment: str
@@ -126,7 +126,7 @@ class CustomerOut(Schema):
     is_active: bool
     date_joined: datetime
     company: CompanyRef | None
-    csat: list[CsatOut]
+    csat: list[CustomerCsatOut]
 
 
 class MembershipIn(Strict):
@@ -179,7 +179,7 @@ def delete_company(request: ApiRequest, company_id: int):
 
 
 @router.get("/companies/{company_id}/people", response={200: PersonPage, **ERRORS})
-def company_people(request: ApiRequest, company_id: int, query: Query[PageQuery]):
+def company_people(request: ApiRequest, company_id: int, query: Query[ListPageQuery]):
     company = selectors.company_get(organization=_org(request), actor=request.auth,
                                     company_id=company_id)  # fmt: skip
     page = selectors.company_people(organization=_org(request), actor=request.auth,
@@ -189,7 +189,7 @@ def company_people(request: ApiRequest, company_id: int, query: Query[PageQuery]
 
 
 @router.get("/companies/{company_id}/tickets", response={200: TicketBriefPage, **ERRORS})
-def company_tickets(request: ApiRequest, company_id: int, query: Query[PageQuery]):
+def company_tickets(request: ApiRequest, company_id: int, query: Query[ListPageQuery]):
     """The tickets of the company's people, newest first."""
     company = selectors.company_get(organization=_org(request), actor=request.auth,
                                     company_id=company_id)  # fmt: skip
@@ -214,7 +214,7 @@ def get_customer(request: ApiRequest, user_id: int):
 
 
 @router.get("/customers/{user_id}/tickets", response={200: TicketBriefPage, **ERRORS})
-def customer_tickets(request: ApiRequest, user_id: int, query: Query[PageQuery]):
+def customer_tickets(request: ApiRequest, user_id: int, query: Query[ListPageQuery]):
     """Every ticket of the customer, newest first."""
     card = selectors.customer_get(organization=_org(request), actor=request.auth, user_id=user_id)
     page = selectors.customer_tickets(organization=_org(request), actor=request.auth,

@@ -99,6 +99,7 @@ def test_ticket_page_shows_requester_links_and_time(tenant_a):
     assert "Initech" in html
     assert f"#{older.number} Older one" in html
     assert "Child of" in html
+    assert f"linked this ticket: child of #{older.number}" in html  # the timeline says so
     assert "<strong>30</strong> min logged, 25 billable" in html
     # and the other ticket shows the link from its side
     other = signed_in(tenant_a.agent).get(f"/desk/tickets/{older.number}/").content.decode()

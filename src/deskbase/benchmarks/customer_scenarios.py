@@ -44,12 +44,13 @@ def customer_page(ctx: Context) -> Prepared:
     subjects = ctx.need_subjects()
     if subjects.customer_id is None:
         raise Skip("no customer with tickets")
+    customer_id: int = subjects.customer_id
     organization = _organization(subjects.organization_id)
     agent = _user(organization.id, subjects.agent_id)
 
     def call() -> int:
         card = selectors.customer_get(organization=organization, actor=agent,
-                                      user_id=subjects.customer_id)  # fmt: skip
+                                      user_id=customer_id)  # fmt: skip
         page = selectors.customer_tickets(organization=organization, actor=agent,
                                           customer=card.customer)  # fmt: skip
         csat = selectors.customer_csat(organization=organization, actor=agent,

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "deskbase.organizations",
     "deskbase.accounts",
     "deskbase.tickets",
+    "deskbase.customers",
     "deskbase.sla",
     "deskbase.datagen",
     "deskbase.benchmarks",

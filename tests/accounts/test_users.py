@@ -137,14 +137,17 @@ def test_creating_a_customer_leaves_the_rules_to_postgresql(acme):
             full_name="New Client",
         )  # fmt: skip
     # Then the rules are not read back one query each before the insert: the insert
-    # is the only statement besides savepoints and the tenant's setting (the
-    # database checks every rule)
+    # is the only statement on users besides savepoints and the tenant's setting (the
+    # database checks every rule), followed by the one lookup of a company by the
+    # address's domain (deskbase.customers.subscribers)
     on_users = [
         q["sql"] for q in queries.captured_queries
         if "SAVEPOINT" not in q["sql"] and "deskbase.org_id" not in q["sql"]  # the tenant's
     ]  # fmt: skip
-    assert len(on_users) == 1, on_users
+    assert len(on_users) == 2, on_users
     assert on_users[0].startswith("INSERT")
+    assert on_users[1].startswith("SELECT")
+    assert "customers_companydomain" in on_users[1]
     assert user.email == "new@client.example"
 
 

@@ -38,13 +38,14 @@ from deskbase.accounts.tokens import token_create
 from deskbase.api.main import api
 from deskbase.automation import services as rules
 from deskbase.core.tenancy import tenant
+from deskbase.customers import services as companies
 from deskbase.knowledge import services as kb
 from deskbase.privacy import exports as privacy_exports
 from deskbase.privacy import services as privacy
 from deskbase.search import services as search_services
 from deskbase.sla import policies
 from deskbase.testing.plugin import free_port
-from deskbase.tickets import canned, services
+from deskbase.tickets import canned, links, services, timeentries
 from deskbase.tickets.attachments import attachment_add
 from deskbase.tickets.models import Ticket
 from deskbase.webhooks import services as webhooks
@@ -127,6 +128,8 @@ TICKET = {"number": Ref("ticket")}
 MINE_THEIRS = {"mine": Target(TICKET), "theirs": Target({"number": Ref("others_ticket")})}
 KB_EN = {"article_id": Ref("kb_article"), "language": "en"}
 KB_DRAFT = {"article_id": Ref("kb_draft"), "language": "en"}
+COMPANY = {"company_id": Ref("company")}
+MY_TIME = {"entry_id": Ref("my_time")}
 
 
 def own_ticket(**fields: Any) -> dict[str, Any]:
@@ -358,6 +361,56 @@ MATRIX: dict[tuple[str, str], Row] = {
         Target({"number": Ref("resolved_ticket")}, body={"rating": 5}),
         mine=Target({"number": Ref("resolved_ticket")}, body={"rating": 5}),
         theirs=Target({"number": Ref("others_ticket")}, body={"rating": 5})),
+    # ---------------------------------------------------------------- customers and companies
+    ("GET", "/api/v1/companies"): Row("403", "allowed", "allowed", "allowed"),
+    ("POST", "/api/v1/companies"): Row(
+        "403", "403", "allowed", "allowed",
+        Target(body={"name": "New company", "domains": ["newco.test"]}),
+        refusals=(Refusal(("manager", "admin"),
+                          Target(body={"name": "Mailers", "domains": ["gmail.com"]}), 422),)),
+    ("GET", "/api/v1/companies/{company_id}"): Row(
+        "403", "allowed", "allowed", "allowed", Target(COMPANY)),
+    ("PATCH", "/api/v1/companies/{company_id}"): Row(
+        "403", "403", "allowed", "allowed", Target(COMPANY, body={"notes": "Changed"})),
+    ("DELETE", "/api/v1/companies/{company_id}"): Row(
+        "403", "403", "allowed", "allowed", Target(COMPANY)),
+    ("GET", "/api/v1/companies/{company_id}/people"): Row(
+        "403", "allowed", "allowed", "allowed", Target(COMPANY)),
+    ("GET", "/api/v1/companies/{company_id}/tickets"): Row(
+        "403", "allowed", "allowed", "allowed", Target(COMPANY)),
+    ("GET", "/api/v1/customers/{user_id}"): Row(
+        "403", "allowed", "allowed", "allowed", Target({"user_id": Ref("customer")})),
+    ("GET", "/api/v1/customers/{user_id}/tickets"): Row(
+        "403", "allowed", "allowed", "allowed", Target({"user_id": Ref("customer")})),
+    ("PUT", "/api/v1/customers/{user_id}/company"): Row(
+        "403", "403", "allowed", "allowed",
+        Target({"user_id": Ref("customer")}, body={"company_id": Ref("company")})),
+    # ---------------------------------------------------------------- links, split, time
+    ("GET", "/api/v1/tickets/{number}/links"): Row("403", "allowed", "allowed", "allowed",
+                                                   Target(TICKET)),
+    ("POST", "/api/v1/tickets/{number}/links"): Row(
+        "403", "allowed", "allowed", "allowed",
+        Target(TICKET, body={"ticket": Ref("ticket2"), "relation": "related"})),
+    ("DELETE", "/api/v1/tickets/{number}/links/{link_id}"): Row(
+        "403", "allowed", "allowed", "allowed", Target({**TICKET, "link_id": Ref("link")})),
+    ("POST", "/api/v1/tickets/{number}/comments/{comment_id}/split"): Row(
+        "403", "allowed", "allowed", "allowed",
+        Target({**TICKET, "comment_id": Ref("comment")}, body={})),
+    ("GET", "/api/v1/tickets/{number}/time-entries"): Row("403", "allowed", "allowed", "allowed",
+                                                          Target(TICKET)),
+    ("POST", "/api/v1/tickets/{number}/time-entries"): Row(
+        "403", "allowed", "allowed", "allowed", Target(TICKET, body={"minutes": 15}),
+        refusals=(Refusal(STAFF, Target(TICKET, body={"minutes": 15, "user_id": 1}), 422),)),
+    ("PATCH", "/api/v1/time-entries/{entry_id}"): Row(
+        "403", "own", "allowed", "allowed", Target(MY_TIME, body={"minutes": 20}),
+        mine=Target(MY_TIME, body={"minutes": 20}),
+        theirs=Target({"entry_id": Ref("others_time")}, body={"minutes": 20}),
+        theirs_status={"agent": 403}),
+    ("DELETE", "/api/v1/time-entries/{entry_id}"): Row(
+        "403", "own", "allowed", "allowed", Target(MY_TIME), mine=Target(MY_TIME),
+        theirs=Target({"entry_id": Ref("others_time")}), theirs_status={"agent": 403}),
+    ("GET", "/api/v1/analytics/time"): Row("403", "403", "allowed", "allowed",
+                                           Target(query={"by": "company"})),
     # ---------------------------------------------------------------- mail
     ("GET", "/api/v1/mailboxes"): Row("403", "403", "allowed", "allowed"),
     ("POST", "/api/v1/mailboxes"): Row(
@@ -659,6 +712,7 @@ def _populate(world: TenantWorld, padding: int) -> dict[str, Any]:
     kb = _knowledge(world)
     return {
         **kb,
+        **_work(world, ticket, resolved),
         **_automation(world),
         "slug": org.slug,
         "me": {role: person.id for role, person in people_by_role.items()},
@@ -703,6 +757,28 @@ def _automation(world: TenantWorld) -> dict[str, int]:
         "time_rule": make("Overdue", "time", conditions=overdue, actions=tag),
         "macro": make("Tag it", "manual", actions=tag),
     }
+
+
+def _work(world: TenantWorld, ticket: Ticket, resolved: Ticket) -> dict[str, Any]:
+    """A company with a domain and the customer in it, a link, and time logged by each
+    member of staff."""
+    org = world.org
+    company = companies.company_create(organization=org, actor=world.admin,
+                                       name=f"{org.name} Partners",
+                                       domains=[f"partners.{org.slug}.test"])  # fmt: skip
+    companies.customer_set_company(organization=org, actor=world.admin, customer=world.customer,
+                                   company_id=company.pk)  # fmt: skip
+    link = links.link_add(organization=org, actor=world.agent, ticket=ticket, other=resolved,
+                          relation="related")  # fmt: skip
+    time = {role: timeentries.time_entry_add(organization=org, actor=getattr(world, role),
+                                             ticket=ticket, minutes=30).pk
+            for role in STAFF}  # fmt: skip
+    return {
+        "company": company.pk, "link": link.pk,
+        "my_time": {**time, "customer": time["agent"]},
+        "others_time": {"customer": time["manager"], "agent": time["manager"],
+                        "manager": time["agent"], "admin": time["agent"]},
+    }  # fmt: skip
 
 
 def _session(world: TenantWorld, person) -> int:

@@ -12,6 +12,7 @@ from deskbase.api.audit import router as audit_router
 from deskbase.api.auth import AUTH
 from deskbase.api.automation import router as automation_router
 from deskbase.api.canned import router as canned_router
+from deskbase.api.customers import router as customers_router
 from deskbase.api.knowledge import router as knowledge_router
 from deskbase.api.mail import router as mail_router
 from deskbase.api.organization import router as organization_router
@@ -22,6 +23,7 @@ from deskbase.api.privacy import sessions_router
 from deskbase.api.renderers import ORJSONRenderer
 from deskbase.api.search import router as search_router
 from deskbase.api.ticket_changes import router as ticket_changes_router
+from deskbase.api.ticket_work import router as ticket_work_router
 from deskbase.api.tickets import router as tickets_router
 from deskbase.api.webhooks import router as webhooks_router
 
@@ -43,8 +45,10 @@ errors.install(api)
 api.add_router("/v1", account_router)
 api.add_router("/v1/tickets/changes", ticket_changes_router)
 api.add_router("/v1/tickets", tickets_router)
+api.add_router("/v1", ticket_work_router)
 api.add_router("/v1", attachments_router)
 api.add_router("/v1", canned_router)
+api.add_router("/v1", customers_router)
 api.add_router("/v1", people_router)
 api.add_router("/v1", organization_router)
 api.add_router("/v1", audit_router)

@@ -100,6 +100,7 @@ def constraint_fields() -> dict[str, str]:
 DATABASE_ONLY_FIELDS = {
     "tickets_ticket_status_transition": "status",
     "tickets_category_no_cycle": "parent",
+    "tickets_ticketlink_no_cycle": "target",
     "organizations_organization_timezone_valid": "timezone",
     # core/migrations/0001_jsonb_bounds.py (deskbase.core.jsonbounds)
     "tickets_ticket_custom_fields_bounded": "custom_fields",

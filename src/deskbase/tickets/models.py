@@ -7,7 +7,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Now
+from django.db.models.functions import Greatest, Least, Now
 
 from deskbase.core.models import SoftDeleteModel, TenantModel, TimestampedModel, choice_constraint
 
@@ -488,5 +488,104 @@ class CsatResponse(TenantModel):
                 name="tickets_csatresponse_rating_range",
                 violation_error_code="rating",
                 violation_error_message="Satisfaction is a rating from 1 to 5.",
+            ),
+        ]
+
+
+class LinkKind(models.TextChoices):
+    PARENT = "parent", "Parent of"  # source is the parent of target
+    RELATED = "related", "Related to"
+
+
+class TicketLink(TenantModel):
+    """A link between two tickets of one organization (docs/tickets.md, "Links").
+
+    The database holds the rules: no self link, one link per pair whatever its
+    direction or kind, both ends in the link's organization (composite keys,
+    migration 0010), one parent per ticket, and no cycle of parents (a trigger that
+    serializes parent links per organization, so two concurrent links cannot close
+    a cycle between them).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    source = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="links_out",
+                               db_index=False)  # fmt: skip
+    target = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="links_in",
+                               db_index=False)  # fmt: skip
+    kind = models.CharField(max_length=16, choices=LinkKind.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+",
+        db_index=False,
+    )  # fmt: skip
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "tickets_ticketlink"
+        indexes = [
+            models.Index("organization", "source", name="tickets_link_by_source"),
+            models.Index("organization", "target", name="tickets_link_by_target"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(source=models.F("target")),
+                name="tickets_ticketlink_not_self",
+                violation_error_code="target",
+                violation_error_message="A ticket cannot be linked to itself.",
+            ),
+            models.UniqueConstraint(
+                "organization",
+                Least("source", "target"),
+                Greatest("source", "target"),
+                name="tickets_ticketlink_one_per_pair",
+                violation_error_code="target",
+                violation_error_message="These tickets are already linked.",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "target"],
+                condition=Q(kind=LinkKind.PARENT),
+                name="tickets_ticketlink_one_parent",
+                violation_error_code="target",
+                violation_error_message="This ticket already has a parent.",
+            ),
+            choice_constraint(
+                "kind", LinkKind, name="tickets_ticketlink_kind_valid", message="Unknown link kind."
+            ),
+        ]
+
+
+MAX_ENTRY_MINUTES = 24 * 60
+
+
+class TimeEntry(TenantModel, TimestampedModel):
+    """Time someone worked on a ticket."""
+
+    id = models.BigAutoField(primary_key=True)
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="time_entries",
+                               db_index=False)  # fmt: skip
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                             related_name="+", db_index=False)  # fmt: skip
+    minutes = models.PositiveIntegerField()
+    note = models.CharField(max_length=500, blank=True)
+    billable = models.BooleanField(default=True)
+    worked_on = models.DateField()
+
+    class Meta:
+        db_table = "tickets_timeentry"
+        indexes = [
+            models.Index("organization", "ticket", "id", name="tickets_time_by_ticket"),
+            # The reports' totals: index-only scans of a date range, per agent or per ticket.
+            models.Index(
+                "organization",
+                "worked_on",
+                name="tickets_time_by_day",
+                include=["user", "ticket", "minutes", "billable"],
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(minutes__gt=0, minutes__lte=MAX_ENTRY_MINUTES),
+                name="tickets_timeentry_minutes_range",
+                violation_error_code="minutes",
+                violation_error_message="Minutes are between 1 and 1440 (a day).",
             ),
         ]

@@ -23,6 +23,7 @@ from deskbase.tickets.selectors import TicketDetail
 SHOWN_FIELDS = {
     "status", "priority", "assignee", "assignee_id", "team", "team_id", "category",
     "category_id", "subject", "tags", "merged_into", "merged_into_id", "deleted_at", "created",
+    "link",
 }  # fmt: skip
 # Id columns shown by name: each reads its names from the lookup of that kind.
 NAMED = {"assignee_id": "people", "customer_id": "people", "team_id": "teams",
@@ -137,6 +138,8 @@ def change_text(
     if column == "deleted_at":
         action = "moved {} to the trash" if new else "restored {} from the trash"
         return action.format(f"ticket #{origin.group(1)}" if origin else "the ticket")
+    if column == "link":  # tickets.links: "parent of #12", "related to #9"
+        return f"linked this ticket: {new}" if new else f"removed the link: {old}"
     if column in NAMED:
         table = lookups.get(NAMED[column], {})
         old, new = _named(table, _int(old), old), _named(table, _int(new), new)

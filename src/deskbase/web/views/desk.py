@@ -32,6 +32,7 @@ from deskbase.tickets.models import TRANSITIONS, Category, Priority, Status, Tic
 from deskbase.web import queues, timeline
 from deskbase.web import selectors as web_selectors
 from deskbase.web.views.common import back, domain_errors, staff_required
+from deskbase.web.views.customers import ticket_work
 from deskbase.web.views.tickets import (
     Attempted,
     Done,
@@ -154,6 +155,7 @@ def _page_context(request: AuthedRequest, number: int) -> dict[str, Any]:
         "assignee_missing": ticket.assignee_id is not None
         and ticket.assignee_id not in {a.id for a in agents},
         "closed": ticket.status in (Status.CLOSED, Status.CANCELLED),
+        **ticket_work(user, ticket),  # requester, links, time (4 queries)
     }  # fmt: skip
 
 

@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "deskbase.webhooks",
     "deskbase.automation",
     "deskbase.privacy",
+    "deskbase.bulk",
+    "deskbase.savedviews",
     "deskbase.web",
 ]
 

@@ -32,10 +32,12 @@ from django.db.models.functions import Now
 from deskbase.accounts.models import Team, User
 from deskbase.bulk.models import Action, BulkJob, State
 from deskbase.core.errors import DomainError, NotFound, ValidationFailed
+from deskbase.core.querylog import allow_repeats
 from deskbase.core.tenancy import tenant
 from deskbase.organizations.models import Organization
 from deskbase.tickets import services as tickets
 from deskbase.tickets.access import access_row, access_ticket_reference
+from deskbase.tickets.locks import holding
 from deskbase.tickets.models import Priority, Status, Ticket
 from deskbase.tickets.permissions import can_view_ticket, ensure_staff
 from deskbase.tickets.selectors import TicketFilters, _filter_q
@@ -212,6 +214,30 @@ def _apply(job: BulkJob, organization: Organization, actor: User, ticket: Ticket
     return True
 
 
+def _each(
+    job: BulkJob, organization: Organization, actor: User, chunk: list[list[Any]],
+    locked: dict[int, Ticket], target: Ticket | None,
+) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
+    """Apply the job's action to each ticket of the chunk; (done, skipped with reasons)."""
+    done, skipped = 0, []
+    for number, version in chunk:
+        ticket = locked.get(number)
+        reason = _skip_reason(actor, ticket, number, version)
+        if reason is None and ticket is not None:
+            try:
+                changed = _apply(job, organization, actor, ticket, target)
+            except DomainError as error:
+                reason = error.message
+            else:
+                if changed:
+                    done += 1
+                else:
+                    reason = "already as asked: nothing to change"
+        if reason is not None:
+            skipped.append({"number": number, "reason": reason})
+    return done, skipped
+
+
 def bulk_run_chunk(*, organization: Organization, job_id: int) -> BulkJob:
     """The job's next chunk, in one transaction with the job's new position. Returns the job."""
     with tenant(organization):
@@ -238,22 +264,9 @@ def bulk_run_chunk(*, organization: Organization, job_id: int) -> BulkJob:
                 target = Ticket.objects.filter(
                     organization_id=organization.id, number=job.params["into"]
                 ).first()
-            done, skipped = 0, []
-            for number, version in chunk:
-                ticket = locked.get(number)
-                reason = _skip_reason(actor, ticket, number, version)
-                if reason is None and ticket is not None:
-                    try:
-                        changed = _apply(job, organization, actor, ticket, target)
-                    except DomainError as error:
-                        reason = error.message
-                    else:
-                        if changed:
-                            done += 1
-                        else:
-                            reason = "already as asked: nothing to change"
-                if reason is not None:
-                    skipped.append({"number": number, "reason": reason})
+            # Each ticket through its service repeats the same statements by design.
+            with allow_repeats(), holding({t.id: t for t in locked.values()}):
+                done, skipped = _each(job, organization, actor, chunk, locked, target)
             job.position += len(chunk)
             job.done += done
             if len(job.skipped) < MAX_SKIPPED_SHOWN:

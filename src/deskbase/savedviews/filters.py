@@ -92,3 +92,25 @@ def filters_from(data: Any, actor: User) -> TicketFilters:
         updated_after=_time(data, "updated_after"), updated_before=_time(data, "updated_before"),
         custom=tuple(custom),
     )  # fmt: skip
+
+
+def filters_as_json(filters: TicketFilters) -> dict[str, Any]:
+    """TicketFilters as a saved view stores them (the inverse of `filters_from`)."""
+    out: dict[str, Any] = {}
+    if filters.status:
+        out["status"] = list(filters.status)
+    if filters.priority:
+        out["priority"] = list(filters.priority)
+    for name, key in (("assignee", "assignee"), ("team_id", "team"), ("customer_id", "customer"),
+                      ("category_id", "category"), ("tag", "tag"), ("channel", "channel"),
+                      ("sla", "sla")):  # fmt: skip
+        value = getattr(filters, name)
+        if value is not None:
+            out[key] = value
+    for name in ("created_after", "created_before", "updated_after", "updated_before"):
+        value = getattr(filters, name)
+        if value is not None:
+            out[name] = value.isoformat()
+    if filters.custom:
+        out["cf"] = dict(filters.custom)
+    return out

@@ -72,7 +72,7 @@ class BulkJobOut(Schema):
 
 
 def _params(payload: BulkIn) -> dict[str, Any]:
-    return {
+    by_action: dict[str, dict[str, Any]] = {
         "assign": {"assignee_id": payload.assignee_id},
         "status": {"status": payload.status, "reason": payload.reason},
         "priority": {"priority": payload.priority},
@@ -81,7 +81,8 @@ def _params(payload: BulkIn) -> dict[str, Any]:
         "remove_tags": {"tags": payload.tags},
         "merge": {"into": payload.into},
         "trash": {"reason": payload.reason},
-    }[payload.action]
+    }
+    return by_action[payload.action]
 
 
 @router.post("", response={200: BulkJobOut, 202: BulkJobOut, **ERRORS})

@@ -94,7 +94,7 @@ def _params(actor: User, action: str, params: dict[str, Any]) -> dict[str, Any]:
 
 def _matching(
     organization: Organization, actor: User, filters: TicketFilters
-) -> tuple[list[list[int]], bool]:
+) -> tuple[list[list[int | None]], bool]:
     """Every ticket matching the filters now, (number, version), capped; and whether capped."""
     found = (
         Ticket.objects.filter(organization_id=organization.id)
@@ -102,7 +102,7 @@ def _matching(
         .order_by("number")
         .values_list("number", "version")[: MAX_SELECTION + 1]
     )
-    rows = [[number, version] for number, version in found]
+    rows: list[list[int | None]] = [[number, version] for number, version in found]
     return rows[:MAX_SELECTION], len(rows) > MAX_SELECTION
 
 
@@ -138,7 +138,7 @@ def bulk_start(
                 raise ValidationFailed.one(
                     "tickets", f"At most {MAX_SELECTION:,} tickets at once; use a filter."
                 )
-            selection = [[number, chosen[number]] for number in sorted(chosen)]
+            selection = [[n, chosen[n]] for n in sorted(chosen)]
             described = f"{len(selection):,} selected ticket{'s' if len(selection) != 1 else ''}"
         if not selection:
             raise ValidationFailed.one("tickets", "No ticket is selected.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import connection
 from django.db.models import F, Q
 
@@ -58,7 +60,7 @@ def view_counts(
     if not views:
         return {}
     parts: list[str] = []
-    params: list[object] = []
+    params: list[Any] = []
     for view in views:
         where, values = listing._conditions(filters_from(view.filters, actor), actor)
         # The text is listing's conditions (constants and checked enum values); every

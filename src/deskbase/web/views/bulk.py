@@ -106,9 +106,9 @@ def bulk_start(request: AuthedRequest) -> HttpResponse:
     if post.get("scope") == "all":
         # The page's filters, carried as f.<name> beside the action's own fields.
         shown = QueryDict(mutable=True)
-        for key, value in post.items():
+        for key in post:
             if key.startswith("f."):
-                shown[key[2:]] = value
+                shown[key[2:]] = post.get(key, "")
         filters, _ = page_filters(user, post.get("queue", ""), shown)
     else:
         tickets = _selected(post.getlist("t"))

@@ -36,9 +36,7 @@ def test_a_status_change_in_bulk_skips_the_stale_ticket_and_sums_up(tenant_a):
     assert [Ticket.objects.get(pk=t.pk).status for t in tickets] == ["pending", "new", "pending"]
 
 
-def test_a_large_selection_is_queued_for_the_worker_and_reports_its_progress(
-    tenant_a, monkeypatch
-):
+def test_a_large_selection_is_queued_for_the_worker_and_reports_its_progress(tenant_a, monkeypatch):
     # Given requests run at most two tickets inline
     monkeypatch.setattr(bulk, "INLINE_MAX", 2)
     tickets = [open_ticket(tenant_a, tags=["storm"]) for _ in range(3)]
@@ -51,7 +49,9 @@ def test_a_large_selection_is_queued_for_the_worker_and_reports_its_progress(
     assert response.status_code == 202, response.content
     job = response.json()
     assert (job["state"], job["total"], job["described"]) == (
-        "queued", 3, "all 3 tickets matching the filter"
+        "queued",
+        3,
+        "all 3 tickets matching the filter",
     )
     assert Ticket.objects.filter(pk__in=[t.pk for t in tickets]).count() == 3
 

@@ -6,8 +6,8 @@ docs/saved-views.md).
   200, a transaction each): all pending, then all open again. Every ticket changes
   twice (history rows, SLA clock, events, as one by one) and the data set is left
   as it was. `details.per_1000_ms` is the median job: half a call.
-- `bulk_assign_1000`: the same with 1,000 open unassigned tickets, assigned to the
-  busiest agent, then to nobody again.
+- `bulk_assign_1000`: the same with 1,000 active unassigned tickets, assigned to
+  the busiest agent, then to nobody again.
 - `view_counts`: the sidebar's count of five typical saved views, one statement.
 
 Run with few samples (`--samples 5 --warmup 1`): each call writes 2,000 ticket changes.
@@ -38,11 +38,12 @@ def _bulk_statements(statement: Statement) -> bool:
 
 
 def _tickets(organization_id: int, unassigned: bool) -> list[int]:
-    """The numbers of SIZE open tickets (the partial queue index), the same each run."""
+    """The numbers of SIZE open tickets (unassigned active ones to assign), the same each run."""
     with tenant(organization_id), connection.cursor() as cursor:
         cursor.execute(
             "SELECT number FROM tickets_ticket WHERE organization_id = %s AND deleted_at IS NULL"
-            " AND status = 'open' AND (NOT %s OR assignee_id IS NULL) ORDER BY id LIMIT %s",
+            " AND CASE WHEN %s THEN assignee_id IS NULL AND status IN ('new', 'open', 'pending')"
+            " ELSE status = 'open' END ORDER BY id LIMIT %s",
             [organization_id, unassigned, SIZE],
         )  # fmt: skip
         return [row[0] for row in cursor.fetchall()]

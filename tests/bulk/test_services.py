@@ -268,3 +268,17 @@ def test_merge_moves_every_selected_ticket_into_the_target(tenant_a):
     assert job.done == 2
     assert [s["number"] for s in job.skipped] == [target.number]
     assert {Ticket.objects.get(pk=s.pk).merged_into_id for s in sources} == {target.id}
+
+
+def test_a_job_finishes_under_row_level_security_as_the_application_role(tenant_a, app_role):
+    # Given a job started and run as the server runs it: the application role, RLS on
+    ticket = open_ticket(tenant_a)
+    job = bulk.bulk_start(organization=tenant_a.org, actor=tenant_a.agent, action="priority",
+                          params={"priority": "high"}, tickets=[bulk.Selected(ticket.number)])  # fmt: skip
+
+    # When it runs to its end
+    job = bulk.bulk_run(organization=tenant_a.org, job_id=job.id)
+
+    # Then it is finished (not failed for a row it could not read back), with its time
+    assert (job.state, job.done, job.error) == ("finished", 1, "")
+    assert job.finished_at is not None

@@ -277,8 +277,8 @@ def bulk_run_chunk(*, organization: Organization, job_id: int) -> BulkJob:
                 job.finished_at = Now()
                 fields.append("finished_at")
             job.save(update_fields=fields)
-    if job.state == State.FINISHED:
-        job.refresh_from_db(fields=["finished_at"])
+            if job.state == State.FINISHED:  # read back while the tenant is set (RLS)
+                job.refresh_from_db(fields=["finished_at"])
     return job
 
 

@@ -29,16 +29,16 @@ ActionName = Literal[
 ]
 
 
-class BulkTicket(Strict):
+class BulkTicketIn(Strict):
     number: int = Field(..., ge=1)
     version: int | None = Field(
         None, ge=1, description="the version you saw; omit to skip the check"
     )
 
 
-class BulkIn(Strict):
+class BulkActionIn(Strict):
     action: ActionName
-    tickets: list[BulkTicket] | None = Field(None, max_length=services.MAX_SELECTION)
+    tickets: list[BulkTicketIn] | None = Field(None, max_length=services.MAX_SELECTION)
     filter: dict[str, Any] | None = Field(
         None, description="the ticket list's filters (as a saved view's), instead of tickets"
     )
@@ -51,7 +51,7 @@ class BulkIn(Strict):
     into: int | None = Field(None, description="merge: the number of the target ticket")
 
 
-class Skip(Schema):
+class BulkSkip(Schema):
     number: int
     reason: str
 
@@ -65,13 +65,13 @@ class BulkJobOut(Schema):
     position: int
     done: int
     skipped_count: int
-    skipped: list[Skip]
+    skipped: list[BulkSkip]
     error: str
     created_at: datetime
     finished_at: datetime | None
 
 
-def _params(payload: BulkIn) -> dict[str, Any]:
+def _params(payload: BulkActionIn) -> dict[str, Any]:
     by_action: dict[str, dict[str, Any]] = {
         "assign": {"assignee_id": payload.assignee_id},
         "status": {"status": payload.status, "reason": payload.reason},
@@ -86,7 +86,7 @@ def _params(payload: BulkIn) -> dict[str, Any]:
 
 
 @router.post("", response={200: BulkJobOut, 202: BulkJobOut, **ERRORS})
-def start_bulk(request: ApiRequest, payload: BulkIn):
+def start_bulk(request: ApiRequest, payload: BulkActionIn):
     """Apply one action to many tickets; each ticket as if changed on its own."""
     user = request.auth
     organization = caller_organization(user)

@@ -27,7 +27,7 @@ router = Router(tags=["saved views"])
 SortName = Literal["updated", "created", "priority", "sla_due"]
 
 
-class ViewOut(Schema):
+class SavedViewOut(Schema):
     id: int
     name: str
     shared: bool
@@ -39,20 +39,20 @@ class ViewOut(Schema):
     updated_at: datetime
 
 
-class ViewIn(Strict):
+class SavedViewIn(Strict):
     name: str = Field(..., min_length=1, max_length=80)
     filters: dict[str, Any] = Field(default_factory=dict)
     sort: SortName = "updated"
     shared: bool = Field(False, description="for the whole organization (admins, managers)")
 
 
-class ViewPatch(Strict):
+class SavedViewPatch(Strict):
     name: str | None = Field(None, min_length=1, max_length=80)
     filters: dict[str, Any] | None = None
     sort: SortName | None = None
 
 
-class PageQuery(Schema):
+class ViewPageQuery(Schema):
     cursor: str | None = Field(None, max_length=500)
     limit: int = Field(25, ge=1, le=100)
 
@@ -66,7 +66,7 @@ def _out(view: SavedView, count: int | None = None) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@router.get("/views", response={200: list[ViewOut], **ERRORS})
+@router.get("/views", response={200: list[SavedViewOut], **ERRORS})
 def list_views(request: ApiRequest):
     """Your personal views and the shared ones, each with its count (one query for all)."""
     user = request.auth
@@ -76,8 +76,8 @@ def list_views(request: ApiRequest):
     return [_out(view, counts[view.id]) for view in views]
 
 
-@router.post("/views", response={201: ViewOut, **ERRORS})
-def create_view(request: ApiRequest, payload: ViewIn):
+@router.post("/views", response={201: SavedViewOut, **ERRORS})
+def create_view(request: ApiRequest, payload: SavedViewIn):
     user = request.auth
     view = services.view_create(
         organization=caller_organization(user), actor=user, name=payload.name,
@@ -87,7 +87,7 @@ def create_view(request: ApiRequest, payload: ViewIn):
     return Status(201, _out(view))
 
 
-@router.get("/views/{view_id}", response={200: ViewOut, **ERRORS})
+@router.get("/views/{view_id}", response={200: SavedViewOut, **ERRORS})
 def get_view(request: ApiRequest, view_id: int):
     user = request.auth
     view = selectors.access_view(user, view_id)
@@ -95,8 +95,8 @@ def get_view(request: ApiRequest, view_id: int):
     return _out(view, counts[view.id])
 
 
-@router.patch("/views/{view_id}", response={200: ViewOut, **ERRORS})
-def update_view(request: ApiRequest, view_id: int, payload: ViewPatch):
+@router.patch("/views/{view_id}", response={200: SavedViewOut, **ERRORS})
+def update_view(request: ApiRequest, view_id: int, payload: SavedViewPatch):
     user = request.auth
     changes = payload.dict(exclude_unset=True)
     for field, value in changes.items():
@@ -120,7 +120,7 @@ def delete_view(request: ApiRequest, view_id: int):
 
 
 @router.get("/views/{view_id}/tickets", response={200: TicketPage, **ERRORS})
-def view_tickets(request: ApiRequest, view_id: int, query: Query[PageQuery]):
+def view_tickets(request: ApiRequest, view_id: int, query: Query[ViewPageQuery]):
     """The view's tickets in its sort, one keyset page at a time (as GET /tickets)."""
     user = request.auth
     view = selectors.access_view(user, view_id)

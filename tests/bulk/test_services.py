@@ -274,7 +274,8 @@ def test_a_job_finishes_under_row_level_security_as_the_application_role(tenant_
     # Given a job started and run as the server runs it: the application role, RLS on
     ticket = open_ticket(tenant_a)
     job = bulk.bulk_start(organization=tenant_a.org, actor=tenant_a.agent, action="priority",
-                          params={"priority": "high"}, tickets=[bulk.Selected(ticket.number)])  # fmt: skip
+                          params={"priority": "high"},
+                          tickets=[bulk.Selected(ticket.number)])  # fmt: skip
 
     # When it runs to its end
     job = bulk.bulk_run(organization=tenant_a.org, job_id=job.id)
@@ -282,3 +283,19 @@ def test_a_job_finishes_under_row_level_security_as_the_application_role(tenant_
     # Then it is finished (not failed for a row it could not read back), with its time
     assert (job.state, job.done, job.error) == ("finished", 1, "")
     assert job.finished_at is not None
+
+
+def test_the_skipped_count_goes_past_the_reasons_kept(tenant_a, monkeypatch):
+    # Given three tickets that are already urgent, and room for one reason only
+    monkeypatch.setattr(bulk, "MAX_SKIPPED_SHOWN", 1)
+    batch = [open_ticket(tenant_a, priority="urgent") for _ in range(3)]
+
+    # When they are set to urgent in bulk
+    job = bulk.bulk_start(organization=tenant_a.org, actor=tenant_a.agent, action="priority",
+                          params={"priority": "urgent"},
+                          tickets=[bulk.Selected(t.number) for t in batch])  # fmt: skip
+    job = bulk.bulk_run(organization=tenant_a.org, job_id=job.id)
+
+    # Then all three count as skipped, one reason is kept
+    assert (job.done, job.skipped_count, len(job.skipped)) == (0, 3, 1)
+    assert job.skipped[0]["reason"] == "already as asked: nothing to change"

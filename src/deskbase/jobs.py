@@ -57,6 +57,7 @@ SCHEDULE: dict[str, tuple[str, str]] = {
     "deskbase.run_time_rules": ("* * * * *", "apply the time rules of each organization"),
     "deskbase.privacy_exports": ("* * * * *", "build personal data exports, delete expired ones"),
     "deskbase.privacy_retention": ("47 2 * * *", "purge closed tickets past retention"),
+    "deskbase.run_bulk_jobs": ("* * * * *", "run bulk ticket actions too large for a request"),
 }
 
 
@@ -246,6 +247,13 @@ def privacy_retention() -> dict:
     return retention.run()
 
 
+def run_bulk_jobs() -> dict:
+    """Queued bulk actions, and any a crash left half done (docs/bulk.md)."""
+    from deskbase.bulk import services
+
+    return services.run_pending()
+
+
 # Partition DDL tasks share one lock: never two at once on one parent.
 mark_sla_breaches_task = _task("deskbase.mark_sla_breaches")(mark_sla_breaches)
 refresh_views_task = _task("deskbase.refresh_views")(refresh_views)
@@ -261,6 +269,7 @@ publish_articles_task = _task("deskbase.publish_articles")(publish_articles)
 run_time_rules_task = _task("deskbase.run_time_rules")(run_time_rules)
 privacy_exports_task = _task("deskbase.privacy_exports")(privacy_exports)
 privacy_retention_task = _task("deskbase.privacy_retention")(privacy_retention)
+run_bulk_jobs_task = _task("deskbase.run_bulk_jobs")(run_bulk_jobs)
 
 TASKS: dict[str, Callable[[], Any]] = {
     "deskbase.mark_sla_breaches": mark_sla_breaches,
@@ -273,6 +282,7 @@ TASKS: dict[str, Callable[[], Any]] = {
     "deskbase.run_time_rules": run_time_rules,
     "deskbase.privacy_exports": privacy_exports,
     "deskbase.privacy_retention": privacy_retention,
+    "deskbase.run_bulk_jobs": run_bulk_jobs,
 }
 
 

@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "deskbase.webhooks",
     "deskbase.automation",
     "deskbase.privacy",
+    "deskbase.bulk",
+    "deskbase.savedviews",
     "deskbase.web",
 ]
 

@@ -37,11 +37,13 @@ from deskbase.accounts.models import UserSession
 from deskbase.accounts.tokens import token_create
 from deskbase.api.main import api
 from deskbase.automation import services as rules
+from deskbase.bulk import services as bulk_services
 from deskbase.core.tenancy import tenant
 from deskbase.customers import services as companies
 from deskbase.knowledge import services as kb
 from deskbase.privacy import exports as privacy_exports
 from deskbase.privacy import services as privacy
+from deskbase.savedviews import services as view_services
 from deskbase.search import services as search_services
 from deskbase.sla import policies
 from deskbase.testing.plugin import free_port
@@ -250,6 +252,45 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/canned-responses/{canned_id}/render"): Row(
         "403", "allowed", "allowed", "allowed",
         Target({"canned_id": Ref("shared_canned")}, body={"ticket": Ref("ticket")})),
+    # ---------------------------------------------------------------- bulk actions
+    ("POST", "/api/v1/bulk"): Row(
+        "403", "allowed", "allowed", "allowed",
+        Target(body={"action": "assign", "assignee_id": Ref("agent"),
+                     "tickets": [{"number": Ref("ticket", pin="a")}]}),
+        refusals=(Refusal(STAFF, Target(body={"action": "trash", "tickets": [{"number": 1}],
+                                              "organization": 1}), 422),)),
+    ("GET", "/api/v1/bulk/{job_id}"): Row(
+        "403", "own", "own", "own", Target({"job_id": Ref("agent_bulk_job")}),
+        mine=Target({"job_id": Ref("my_bulk_job")}),
+        theirs=Target({"job_id": Ref("others_bulk_job")})),
+    # ---------------------------------------------------------------- saved views
+    ("GET", "/api/v1/views"): Row("403", "own", "own", "own", hidden="Agent2 view"),
+    ("POST", "/api/v1/views"): Row(
+        "403", "own", "allowed", "allowed", Target(body={"name": "Shared new", "shared": True}),
+        mine=Target(body={"name": "Mine new", "filters": {"status": ["open"]}}),
+        theirs=Target(body={"name": "Shared new", "shared": True}), theirs_status={"agent": 403},
+        refusals=(Refusal(STAFF, Target(body={"name": "x", "owner_id": 1}), 422),
+                  Refusal(STAFF, Target(body={"name": "x", "filters": {"status": "nope"}}),
+                          422))),
+    ("GET", "/api/v1/views/{view_id}"): Row(
+        "403", "own", "own", "own", Target({"view_id": Ref("shared_view")}),
+        mine=Target({"view_id": Ref("my_view")}), theirs=Target({"view_id": Ref("agent2_view")})),
+    ("PATCH", "/api/v1/views/{view_id}"): Row(
+        "403", "own", "allowed", "allowed",
+        Target({"view_id": Ref("shared_view")}, body={"name": "Renamed"}),
+        mine=Target({"view_id": Ref("my_view")}, body={"name": "Renamed"}),
+        theirs=Target({"view_id": Ref("shared_view")}, body={"name": "Renamed"}),
+        theirs_status={"agent": 403},
+        refusals=(Refusal(STAFF, Target({"view_id": Ref("agent2_view")},
+                                        body={"name": "Renamed"}), 404),)),
+    ("DELETE", "/api/v1/views/{view_id}"): Row(
+        "403", "own", "allowed", "allowed", Target({"view_id": Ref("shared_view")}),
+        mine=Target({"view_id": Ref("my_view")}),
+        theirs=Target({"view_id": Ref("shared_view")}), theirs_status={"agent": 403},
+        refusals=(Refusal(STAFF, Target({"view_id": Ref("agent2_view")}), 404),)),
+    ("GET", "/api/v1/views/{view_id}/tickets"): Row(
+        "403", "own", "own", "own", Target({"view_id": Ref("shared_view")}),
+        mine=Target({"view_id": Ref("my_view")}), theirs=Target({"view_id": Ref("agent2_view")})),
     # ---------------------------------------------------------------- people and teams
     ("GET", "/api/v1/users"): Row(
         "own", "allowed", "allowed", "allowed", hidden="other@acme.test",
@@ -685,6 +726,24 @@ def _populate(world: TenantWorld, padding: int) -> dict[str, Any]:
     mine = {role: response(f"{role.title()} personal", getattr(world, role)) for role in STAFF}
     agent2_canned = response("Agent2 personal", agent2)
 
+    def view(name: str, owner=None) -> int:
+        return view_services.view_create(
+            organization=org, actor=owner or world.manager, name=name,
+            filters={"status": ["open"]}, shared=owner is None,
+        ).pk  # fmt: skip
+
+    shared_view = view("Shared view")
+    my_views = {role: view(f"{role.title()} view", getattr(world, role)) for role in STAFF}
+    agent2_view = view("Agent2 view", agent2)
+
+    def bulk_job(actor) -> int:
+        return bulk_services.bulk_start(
+            organization=org, actor=actor, action="add_tags", params={"tags": ["x"]},
+            tickets=[bulk_services.Selected(ticket.number)],
+        ).pk  # fmt: skip
+
+    my_jobs = {role: bulk_job(getattr(world, role)) for role in STAFF}
+
     # A sending-only mailbox whose relay port is closed: its connection test answers fast.
     box = mail_factories.mailbox(world, smtp_host="127.0.0.1", smtp_port=free_port(),
                                  smtp_security="none")  # fmt: skip
@@ -729,6 +788,12 @@ def _populate(world: TenantWorld, padding: int) -> dict[str, Any]:
         "attachment": attachment, "others_attachment": others_attachment,
         "shared_canned": shared, "my_canned": {**mine, "customer": shared},
         "agent2_canned": agent2_canned,
+        "shared_view": shared_view, "my_view": {**my_views, "customer": shared_view},
+        "agent2_view": agent2_view,
+        "agent_bulk_job": my_jobs["agent"],
+        "my_bulk_job": {**my_jobs, "customer": my_jobs["agent"]},
+        "others_bulk_job": {role: my_jobs["manager" if role != "manager" else "agent"]
+                            for role in ROLES},
         "my_token": spare, "agent_token": spare["agent"],
         "others_token": {role: spare[someone_else[role]] for role in ROLES},
         "others_token_name": {role: f"spare-{someone_else[role]}" for role in ROLES},

@@ -11,6 +11,7 @@ from deskbase.api.attachments import router as attachments_router
 from deskbase.api.audit import router as audit_router
 from deskbase.api.auth import AUTH
 from deskbase.api.automation import router as automation_router
+from deskbase.api.bulk import router as bulk_router
 from deskbase.api.canned import router as canned_router
 from deskbase.api.customers import router as customers_router
 from deskbase.api.knowledge import router as knowledge_router
@@ -21,6 +22,7 @@ from deskbase.api.people import router as people_router
 from deskbase.api.privacy import router as privacy_router
 from deskbase.api.privacy import sessions_router
 from deskbase.api.renderers import ORJSONRenderer
+from deskbase.api.savedviews import router as savedviews_router
 from deskbase.api.search import router as search_router
 from deskbase.api.ticket_changes import router as ticket_changes_router
 from deskbase.api.ticket_work import router as ticket_work_router
@@ -59,6 +61,8 @@ api.add_router("/v1", mail_router)
 api.add_router("/v1/kb", knowledge_router)
 api.add_router("/v1", webhooks_router)
 api.add_router("/v1", automation_router)
+api.add_router("/v1/bulk", bulk_router)
+api.add_router("/v1", savedviews_router)
 
 
 api.add_router("/v1/analytics", analytics_router)

@@ -189,18 +189,24 @@ def _detail(user: User, number: int, response: HttpResponse | None = None) -> di
     return serialize.ticket_detail(detail)
 
 
+def filters_of(query: Any, custom: tuple[tuple[str, str], ...] = ()) -> selectors.TicketFilters:
+    """The list's query (TicketQuery, or a body of the same fields) as the selectors' filters;
+    `custom`: the `cf.<name>=value` pairs (custom fields)."""
+    return selectors.TicketFilters(
+        status=tuple(query.status), priority=tuple(query.priority), assignee=query.assignee,
+        team_id=query.team, customer_id=query.customer, tag=query.tag,
+        category_id=query.category, channel=query.channel, sla=query.sla,
+        created_after=query.created_after, created_before=query.created_before,
+        updated_after=query.updated_after, updated_before=query.updated_before, custom=custom,
+    )  # fmt: skip
+
+
 # ------------------------------------------------------------------ endpoints
 @router.get("", response={200: TicketPage, **ERRORS})
 def list_tickets(request: ApiRequest, query: Query[TicketQuery]):
     """Tickets the caller may see, filtered and sorted, one keyset page at a time."""
     user = request.auth
-    filters = selectors.TicketFilters(
-        status=tuple(query.status), priority=tuple(query.priority), assignee=query.assignee,
-        team_id=query.team, customer_id=query.customer, tag=query.tag,
-        category_id=query.category, channel=query.channel, sla=query.sla,
-        created_after=query.created_after, created_before=query.created_before,
-        updated_after=query.updated_after, updated_before=query.updated_before,
-    )  # fmt: skip
+    filters = filters_of(query, custom=selectors.custom_filters(request.GET))
     items, next_cursor = listing.ticket_list_rows(
         organization=caller_organization(user), actor=user, filters=filters, sort=query.sort,
         after=query.cursor, limit=query.limit,

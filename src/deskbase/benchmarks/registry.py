@@ -42,6 +42,7 @@ SCENARIO_MODULES.append("deskbase.benchmarks.ratelimit_scenarios")  # the API ra
 SCENARIO_MODULES.append("deskbase.benchmarks.webhook_scenarios")  # docs/webhooks.md
 SCENARIO_MODULES.append("deskbase.benchmarks.automation_scenarios")  # docs/automation.md
 SCENARIO_MODULES.append("deskbase.benchmarks.customer_scenarios")  # docs/customers.md
+SCENARIO_MODULES.append("deskbase.benchmarks.bulk_scenarios")  # docs/bulk.md, saved-views.md
 MODES = ("in-process", "http")
 
 

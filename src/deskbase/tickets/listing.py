@@ -43,6 +43,7 @@ from deskbase.tickets.selectors import (
     _cursor_values,
     _encode,
     _parse_cursor,
+    custom_matches,
 )
 
 # The columns of a row, in the SELECT's order; related people, team and category
@@ -145,6 +146,9 @@ def _conditions(filters: TicketFilters, actor: User) -> tuple[list[str], list[An
     ):  # fmt: skip
         if getattr(filters, name) is not None:
             add(sql, getattr(filters, name))
+    for name, value in filters.custom:
+        matches = [orjson.dumps(match).decode() for match in custom_matches(name, value)]
+        add("(" + " OR ".join(["t.custom_fields @> %s::jsonb"] * len(matches)) + ")", *matches)
     if filters.sla == "breached":
         add("t.sla_breach")
     elif filters.sla == "at_risk":

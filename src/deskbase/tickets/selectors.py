@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -238,6 +239,44 @@ class TicketFilters:
     created_before: datetime | None = None
     updated_after: datetime | None = None
     updated_before: datetime | None = None
+    # Custom fields, `cf.<name>=value` in a query string: each pair must match.
+    custom: tuple[tuple[str, str], ...] = ()
+
+
+MAX_CUSTOM_FILTERS = 5
+
+
+def custom_matches(name: str, value: str) -> list[dict[str, Any]]:
+    """The JSON objects one `cf.<name>=value` filter matches with `custom_fields @> ...`
+    (the GIN index tickets_custom_fields_gin, jsonb_path_ops): the text itself, and
+    the number or boolean it spells, since a query string carries no JSON type."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed.one(f"cf.{name[:20]}", "A custom field name is 1 to 100 characters.")
+    if len(value) > 200:
+        raise ValidationFailed.one(f"cf.{name}", "A custom field value is at most 200 characters.")
+    matches: list[dict[str, Any]] = [{name: value}]
+    if value in ("true", "false"):
+        matches.append({name: value == "true"})
+    elif re.fullmatch(r"-?\d{1,15}", value):
+        matches.append({name: int(value)})
+    elif re.fullmatch(r"-?\d{1,15}\.\d{1,6}", value):
+        matches.append({name: float(value)})
+    return matches
+
+
+def custom_filters(params: Any) -> tuple[tuple[str, str], ...]:
+    """The `cf.<name>=value` pairs of a query string (a QueryDict or a dict)."""
+    pairs = tuple(
+        (key[3:], str(value))
+        for key, value in sorted(params.items())
+        if key.startswith("cf.") and str(value) != ""
+    )
+    if len(pairs) > MAX_CUSTOM_FILTERS:
+        raise ValidationFailed.one("cf", f"At most {MAX_CUSTOM_FILTERS} custom field filters.")
+    for name, value in pairs:
+        custom_matches(name, value)  # refuses a bad one, naming it
+    return pairs
 
 
 def _filter_q(filters: TicketFilters, actor: User) -> Q:
@@ -265,6 +304,11 @@ def _filter_q(filters: TicketFilters, actor: User) -> Q:
     ):  # fmt: skip
         if getattr(filters, name) is not None:
             q &= Q(**{lookup: getattr(filters, name)})
+    for name, value in filters.custom:
+        either = Q()
+        for match in custom_matches(name, value):
+            either |= Q(custom_fields__contains=match)
+        q &= either
     return q & _sla_q(filters.sla)
 
 

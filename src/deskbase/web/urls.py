@@ -5,6 +5,7 @@ from django.urls import path
 
 from deskbase.web.views import (
     account,
+    bulk,
     customers,
     dashboard,
     deflection,
@@ -39,6 +40,12 @@ urlpatterns = [
     path("desk/", desk.queue, name="desk"),
     path("desk/queues/<slug:slug>/", desk.queue, name="queue"),
     path("desk/next/", desk.next_ticket, name="next"),
+    path("desk/views/<int:view_id>/", desk.saved_view, name="saved_view"),
+    path("desk/views/new", bulk.view_save, name="view_save"),
+    path("desk/views/<int:view_id>/delete", bulk.view_delete, name="view_delete"),
+    path("desk/bulk", bulk.bulk_start, name="bulk_start"),
+    path("desk/bulk/<int:job_id>/", bulk.bulk_job, name="bulk_job"),
+    path("desk/bulk/<int:job_id>/progress", bulk.bulk_progress, name="bulk_progress"),
     path("desk/availability", desk.availability, name="availability"),
     path("desk/tickets/<int:number>/", desk.ticket_page, name="ticket"),
     path("desk/tickets/<int:number>/edit", desk.ticket_edit, name="ticket_edit"),

@@ -10,18 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from deskbase.accounts.models import Availability, Team, User
+from deskbase.accounts.models import Availability, Role, Team, User
 from deskbase.accounts.requests import AuthedRequest
 from deskbase.accounts.services import user_update
 from deskbase.automation import selectors as rule_selectors
+from deskbase.bulk.models import Action as BulkAction
 from deskbase.core.errors import Conflict, ValidationFailed
 from deskbase.core.tenancy import tenant
 from deskbase.mail import selectors as mail_selectors
+from deskbase.savedviews import selectors as view_selectors
 from deskbase.tickets import canned, selectors, services
 from deskbase.tickets.access import (
     access_ticket_by_number,
@@ -31,6 +33,7 @@ from deskbase.tickets.access import (
 from deskbase.tickets.models import TRANSITIONS, Category, Priority, Status, Ticket
 from deskbase.web import queues, timeline
 from deskbase.web import selectors as web_selectors
+from deskbase.web.views import bulk as bulk_views
 from deskbase.web.views.common import back, domain_errors, staff_required
 from deskbase.web.views.customers import ticket_work
 from deskbase.web.views.tickets import (
@@ -48,52 +51,78 @@ SORTS = {"updated": "Last change", "created": "Newest", "priority": "Priority",
          "sla_due": "SLA due"}  # fmt: skip
 
 
-def _choice(value: str | None, allowed: Any) -> str | None:
-    return value if value in allowed else None
-
-
 # ------------------------------------------------------------------ queues
-@staff_required
-@require_GET
-@domain_errors
-def queue(request: AuthedRequest, slug: str = "mine") -> HttpResponse:
-    """One queue, filtered and sorted, a keyset page at a time, with every queue's count."""
+def _sidebar(request: AuthedRequest, slug: str | None) -> dict[str, Any]:
+    """Every queue's count, the saved views with theirs, and what the bulk bar offers."""
     user = request.user
     organization = caller_organization(user)
     team_ids = web_selectors.team_ids_of(organization=organization, actor=user)
     counts = web_selectors.queue_counts(organization=organization, actor=user, team_ids=team_ids)
-    context: dict[str, Any] = {
+    saved = view_selectors.views_for(organization=organization, actor=user)
+    view_counts = view_selectors.view_counts(organization=organization, actor=user, views=saved)
+    with tenant(organization, user, savepoint=False):
+        teams = list(Team.objects.filter(organization_id=user.tenant_id).order_by("name"))
+    return {
         "queues": [(q, counts.get(q.slug)) for q in queues.QUEUES.values()], "slug": slug,
+        "views": [(v, view_counts[v.id]) for v in saved], "count_cap": view_selectors.COUNT_CAP,
         "statuses": Status.choices, "priorities": Priority.choices, "sorts": SORTS,
-        "availabilities": Availability.choices,
+        "availabilities": Availability.choices, "bulk_actions": BulkAction.choices,
+        "agents": web_selectors.agents_with_load(organization=organization, actor=user),
+        "teams": teams, "may_share": user.role in (Role.ADMIN, Role.MANAGER),
+        "team_ids": team_ids,
     }  # fmt: skip
-    if slug == queues.TRASH:
-        tickets = selectors.ticket_trash(organization=organization, actor=user)
-        context.update(title="Trash", tickets=tickets, next_cursor=None, trash=True)
-        return render(request, "web/desk/queue.html", context)
-    current = queues.QUEUES.get(slug)
-    if current is None:
-        raise Http404("no such queue")
-    status = _choice(request.GET.get("status"), Status.values)
-    priority = _choice(request.GET.get("priority"), Priority.values)
-    sort = _choice(request.GET.get("sort"), SORTS) or current.sort
-    tag = (request.GET.get("tag") or "").strip()[:50] or None
-    filters = queues.filters_for(
-        current, team_id=team_ids[0] if team_ids else None, status=status,
-        priority=priority, tag=tag,
-    )  # fmt: skip
+
+
+def _listing(
+    request: AuthedRequest, context: dict[str, Any], filters: Any, sort: str
+) -> HttpResponse:
+    user = request.user
     page = selectors.ticket_list(
-        organization=organization, actor=user, filters=filters, sort=sort,
+        organization=caller_organization(user), actor=user, filters=filters, sort=sort,
         after=request.GET.get("cursor") or None, limit=PAGE_SIZE,
     )  # fmt: skip
     params = request.GET.copy()
     params.pop("cursor", None)
+    custom = dict(filters.custom)
     context.update(
-        title=current.title, tickets=page.items, next_cursor=page.next_cursor,
-        chosen={"status": status, "priority": priority, "sort": sort, "tag": tag or ""},
-        params=params.urlencode(), no_team=slug == "team" and not team_ids,
+        tickets=page.items, next_cursor=page.next_cursor, params=params.urlencode(),
+        chosen={"status": request.GET.get("status") or "", "sort": sort,
+                "priority": request.GET.get("priority") or "",
+                "tag": (request.GET.get("tag") or "").strip()[:50],
+                "cf_name": next(iter(custom), ""), "cf_value": next(iter(custom.values()), "")},
     )  # fmt: skip
     return render(request, "web/desk/queue.html", context)
+
+
+@staff_required
+@require_GET
+@domain_errors
+def queue(request: AuthedRequest, slug: str = "mine") -> HttpResponse:
+    """One queue, filtered and sorted, a keyset page at a time, with every queue's count
+    and the saved views with theirs."""
+    user = request.user
+    context = _sidebar(request, slug)
+    if slug == queues.TRASH:
+        tickets = selectors.ticket_trash(organization=caller_organization(user), actor=user)
+        context.update(title="Trash", tickets=tickets, next_cursor=None, trash=True)
+        return render(request, "web/desk/queue.html", context)
+    team_ids = context["team_ids"]
+    filters, sort = bulk_views.page_filters(user, slug, request.GET, team_ids=team_ids)
+    context.update(title=queues.QUEUES[slug].title, no_team=slug == "team" and not team_ids)
+    return _listing(request, context, filters, sort)
+
+
+@staff_required
+@require_GET
+@domain_errors
+def saved_view(request: AuthedRequest, view_id: int) -> HttpResponse:
+    """A saved view's tickets, in its sort, with the same sidebar and bulk bar."""
+    user = request.user
+    view, filters, sort = bulk_views.view_page_filters(user, view_id)
+    context = _sidebar(request, None)
+    context.update(title=view.name, view=view,
+                   may_change=bulk_views.may_change_view(user, view))  # fmt: skip
+    return _listing(request, context, filters, sort)
 
 
 @staff_required

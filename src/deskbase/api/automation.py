@@ -129,7 +129,7 @@ class FiringOut(Schema):
         return selectors.timeline_text(obj)
 
 
-class ExportOut(Schema):
+class RulesExportOut(Schema):
     yaml: str
 
 
@@ -188,7 +188,7 @@ def create_rule(request: ApiRequest, payload: RuleIn):
     return Status(201, rule)
 
 
-@router.get("/rules/export", response={200: ExportOut, **ERRORS})
+@router.get("/rules/export", response={200: RulesExportOut, **ERRORS})
 def export_rules(request: ApiRequest, activator: str | None = None):
     """The rules as YAML (what /rules/import reads)."""
     rules = selectors.rules_for(actor=request.auth, activator=activator)

@@ -119,7 +119,7 @@ class AnswerOut(Schema):
     text: str = Field(..., description="what the server answered, or why it was not reached")
 
 
-class TestOut(Schema):
+class MailboxTestOut(Schema):
     ok: bool
     answers: list[AnswerOut]
     last_error: str
@@ -160,7 +160,7 @@ class ReviewQuery(Schema):
     limit: int = Field(50, ge=1, le=200)
 
 
-class AssignIn(Strict):
+class ReviewAssignIn(Strict):
     ticket: int = Field(..., description="number of the ticket the message joins")
 
 
@@ -261,7 +261,7 @@ def delete_mailbox(request: ApiRequest, mailbox_id: int):
     return Status(204, None)
 
 
-@router.post("/mailboxes/{mailbox_id}/test", response={200: TestOut, **ERRORS})
+@router.post("/mailboxes/{mailbox_id}/test", response={200: MailboxTestOut, **ERRORS})
 def test_mailbox(request: ApiRequest, mailbox_id: int):
     """Log in to the IMAP server and open the SMTP connection now (admins); the answers
     are returned and stored (`last_error`, `last_checked_at`)."""
@@ -313,7 +313,7 @@ def accept_review(request: ApiRequest, message_id: int):
 
 
 @router.post("/mail/review/{message_id}/assign", response={200: ReviewedOut, **ERRORS})
-def assign_review(request: ApiRequest, message_id: int, payload: AssignIn):
+def assign_review(request: ApiRequest, message_id: int, payload: ReviewAssignIn):
     """Add the message to a ticket as the sender's public reply (staff); a ticket that is
     not the caller's organization's is a 422 naming `ticket`."""
     user = request.auth

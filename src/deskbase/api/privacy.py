@@ -22,7 +22,7 @@ router = Router(tags=["privacy"])
 sessions_router = Router(tags=["account"])
 
 
-class ExportOut(Schema):
+class DataExportOut(Schema):
     id: int
     subject_id: int
     requested_by_id: int | None
@@ -77,7 +77,7 @@ class EndedOut(Schema):
 
 
 # ------------------------------------------------------------------ exports
-@router.get("/customers/{user_id}/exports", response={200: list[ExportOut], **ERRORS})
+@router.get("/customers/{user_id}/exports", response={200: list[DataExportOut], **ERRORS})
 def list_exports(request: ApiRequest, user_id: int):
     """The person's exports, newest first (admins)."""
     user = request.auth
@@ -85,7 +85,7 @@ def list_exports(request: ApiRequest, user_id: int):
                                 user_id=user_id)  # fmt: skip
 
 
-@router.post("/customers/{user_id}/exports", response={202: ExportOut, **ERRORS})
+@router.post("/customers/{user_id}/exports", response={202: DataExportOut, **ERRORS})
 def request_export(request: ApiRequest, user_id: int):
     """Queue an export of everything about the person; poll it until `ready` (admins)."""
     user = request.auth
@@ -94,7 +94,7 @@ def request_export(request: ApiRequest, user_id: int):
     return Status(202, export)
 
 
-@router.get("/exports/{export_id}", response={200: ExportOut, **ERRORS})
+@router.get("/exports/{export_id}", response={200: DataExportOut, **ERRORS})
 def get_export(request: ApiRequest, export_id: int):
     user = request.auth
     return selectors.export_get(organization=caller_organization(user), actor=user,

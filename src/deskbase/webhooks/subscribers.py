@@ -29,7 +29,7 @@ def subscribed(organization_id: int, name: str) -> list[int]:
 def event_key(event: events.Event) -> str:
     """What the message is about: `<event>:<id>`, with the version or time of a change."""
     instance = event.instance
-    key = f"{event.name}:{instance.pk}"
+    key = f"{event.name}:{instance.pk}"  # an SLA alert's id is its crossing, once
     version = getattr(instance, "version", None)
     if event.name not in ("ticket.created",) and isinstance(version, int):
         key += f":v{version}"

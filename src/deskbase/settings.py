@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "deskbase.webhooks",
     "deskbase.automation",
     "deskbase.privacy",
+    "deskbase.notifications",
     "deskbase.web",
 ]
 

@@ -54,7 +54,7 @@ def test_the_list_keeps_its_query_count_from_1_to_50_rows(tenant_a):
 
 
 def test_marking_read_on_the_page(tenant_a, tenant_b):
-    first, second = assigned(tenant_a, 2)
+    first, _second = assigned(tenant_a, 2)
     (theirs,) = assigned(tenant_b, 1)
     client = signed_in(tenant_a.agent)
     assert client.post(f"/desk/notifications/{first}/read").status_code == 302
@@ -70,7 +70,8 @@ def test_marking_read_on_the_page(tenant_a, tenant_b):
 def test_the_settings_grid_saves_the_choices(tenant_a):
     client = signed_in(tenant_a.agent)
     page = client.get("/desk/notifications/settings/")
-    assert b"New ticket" in page.content and b"SLA breached" in page.content
+    assert b"New ticket" in page.content
+    assert b"SLA breached" in page.content
     response = client.post("/desk/notifications/settings/", {
         "new_ticket-scope": "all", "new_ticket-in_app": "on", "assigned-mail": "on",
     })  # fmt: skip

@@ -82,7 +82,7 @@ def list_notifications(request: ApiRequest, filters: Query[ListFilters]):
     user = _staff(request)
     rows: list[Notification] = list(
         selectors.notification_list(
-            organization_id=user.organization_id,
+            organization_id=user.tenant_id,
             user=user,
             unread_only=filters.unread,
             before=filters.before,
@@ -95,7 +95,7 @@ def list_notifications(request: ApiRequest, filters: Query[ListFilters]):
 @router.get("/notifications/unread-count", response={200: CountOut, **ERRORS})
 def unread_count(request: ApiRequest):
     user = _staff(request)
-    return {"unread": selectors.unread_count(organization_id=user.organization_id, user=user)}
+    return {"unread": selectors.unread_count(organization_id=user.tenant_id, user=user)}
 
 
 @router.post("/notifications/read-all", response={200: MarkedOut, **ERRORS})
@@ -120,7 +120,7 @@ def mark_read(request: ApiRequest, notification_id: int):
 def get_settings(request: ApiRequest):
     """Every notification with the caller's choice (or its default)."""
     user = _staff(request)
-    return selectors.preferences_for(organization_id=user.organization_id, user=user)
+    return selectors.preferences_for(organization_id=user.tenant_id, user=user)
 
 
 @router.put("/notifications/settings", response={200: list[SettingOut], **ERRORS})
@@ -130,4 +130,4 @@ def put_settings(request: ApiRequest, payload: SettingsIn):
     notifications.preferences_save(
         organization=caller_organization(user), actor=user, rows=payload.settings
     )
-    return selectors.preferences_for(organization_id=user.organization_id, user=user)
+    return selectors.preferences_for(organization_id=user.tenant_id, user=user)

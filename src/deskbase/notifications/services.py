@@ -170,6 +170,10 @@ def _checked(rows: Any) -> dict[str, tuple[str, bool, bool]]:
         at = f"settings[{index}]"
         if not isinstance(row, dict):
             raise ValidationFailed.one(at, "An object with reason, scope, in_app and mail.")
+        extra = sorted(set(row) - {"reason", "scope", "in_app", "mail"})
+        if extra:
+            raise ValidationFailed.one(f"{at}.{extra[0]}", "Unknown key; a setting has reason, "
+                                       "scope, in_app and mail.")  # fmt: skip
         reason = row.get("reason")
         if reason not in Reason.values:
             raise ValidationFailed.one(f"{at}.reason", f"Unknown notification {reason!r}; use "

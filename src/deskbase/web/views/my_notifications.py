@@ -29,7 +29,7 @@ def poll_seconds() -> int:
 
 
 def bell_context(user) -> dict:
-    count = selectors.unread_count(organization_id=user.organization_id, user=user)
+    count = selectors.unread_count(organization_id=user.tenant_id, user=user)
     shown = f"{selectors.COUNT_CAP}+" if count > selectors.COUNT_CAP else str(count)
     return {"unread": count, "unread_shown": shown, "poll_seconds": poll_seconds()}
 
@@ -49,7 +49,7 @@ def notification_list(request: AuthedRequest) -> HttpResponse:
     before = request.GET.get("before", "")
     rows = list(
         selectors.notification_list(
-            organization_id=user.organization_id, user=user, unread_only=unread_only,
+            organization_id=user.tenant_id, user=user, unread_only=unread_only,
             before=int(before) if before.isdigit() else None, limit=PAGE,
         )
     )  # fmt: skip
@@ -86,7 +86,7 @@ def mark_all_read(request: AuthedRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def notification_settings(request: AuthedRequest) -> HttpResponse:
     user = request.user
-    rows = selectors.preferences_for(organization_id=user.organization_id, user=user)
+    rows = selectors.preferences_for(organization_id=user.tenant_id, user=user)
     error = ""
     if request.method == "POST":
         posted = [

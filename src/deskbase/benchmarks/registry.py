@@ -41,6 +41,7 @@ SCENARIO_MODULES.append("deskbase.benchmarks.knowledge_scenarios")  # docs/knowl
 SCENARIO_MODULES.append("deskbase.benchmarks.ratelimit_scenarios")  # the API rate limiter
 SCENARIO_MODULES.append("deskbase.benchmarks.webhook_scenarios")  # docs/webhooks.md
 SCENARIO_MODULES.append("deskbase.benchmarks.automation_scenarios")  # docs/automation.md
+SCENARIO_MODULES.append("deskbase.benchmarks.notification_scenarios")  # docs/notifications.md
 MODES = ("in-process", "http")
 
 

@@ -36,7 +36,7 @@ def test_a_notification_arrives_without_a_reload(world, new_page, settings):
     items = page.locator("li.notification.unread")
     expect(items).to_have_count(2)
     expect(items.first).to_contain_text("VPN drops every hour")
-    expect(items.first).to_contain_text("×3")
+    expect(items.first).to_contain_text("\u00d73")
     screenshot(page, "notifications-list")
     # When the agent marks one read
     page.get_by_role("button", name=f"Mark #{ticket.number} read").click()

@@ -382,3 +382,6 @@ LOGGING = {
         "procrastinate.periodic": {"level": "WARNING"},
     },
 }
+
+# The desk's notification bell polls its unread count this often (docs/notifications.md).
+NOTIFICATIONS_POLL_SECONDS = max(1, config.env_int("DESKBASE_NOTIFICATIONS_POLL_SECONDS", 15))

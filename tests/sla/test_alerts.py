@@ -93,3 +93,21 @@ def test_a_warning_share_out_of_range_is_refused_naming_the_setting(tenant_a, va
         organization_settings_update(organization=tenant_a.org, actor=tenant_a.admin,
                                      settings={"sla_at_risk_percent": value})  # fmt: skip
     assert "settings.sla_at_risk_percent" in str(caught.value.errors)
+
+
+def test_a_backlog_of_crossings_drains_over_several_passes_earliest_first(
+    tenant_a, app_role, announced, settings
+):
+    # Given three late tickets and a pass that announces at most two crossings
+    settings.SLA_ALERTS_PER_PASS = 2
+    make_policy(tenant_a.org, first=60, resolution=480, business=False)
+    late = [started(tenant_a.org, tenant_a.customer, created_at=NOW - timedelta(hours=h))
+            for h in (2, 4, 3)]  # fmt: skip
+    # When the pass runs twice
+    mark_breaches(organization=tenant_a.org, now=NOW)
+    first = list(announced)
+    mark_breaches(organization=tenant_a.org, now=NOW)
+    # Then the two earliest due first, the third next time, each once
+    assert first == [("sla.breached", late[1].id, "first_response"),
+                     ("sla.breached", late[2].id, "first_response")]  # fmt: skip
+    assert announced[2:] == [("sla.breached", late[0].id, "first_response")]

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, models
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -372,6 +373,9 @@ SELECT count(DISTINCT ticket_id) FROM recorded
 # `horizon` bounds the due times by the longest warning window of the organization's
 # policies, so the scan goes by the due-time indexes; ON CONFLICT on the unique key
 # makes a re-run (or a concurrent one, after the advisory lock) record nothing twice.
+# At most ALERTS_PER_PASS new crossings per pass, the earliest due first: a backlog
+# (tickets imported past due) drains over the next minutes instead of announcing
+# thousands of events in one transaction.
 _RECORD_ALERTS = """
 WITH candidate AS (
     SELECT t.id, t.organization_id, t.first_response_due_at, t.first_response_at,
@@ -397,20 +401,31 @@ crossing AS (
     ) AS target (name, due_at, minutes)
     WHERE target.due_at < %(now)s
        OR target.due_at <= %(now)s + make_interval(mins => target.minutes) * %(risk)s
+),
+new_crossing AS (
+    SELECT x.* FROM crossing x
+    WHERE NOT EXISTS (
+        SELECT 1 FROM sla_slaalert a
+        WHERE a.organization_id = x.organization_id AND a.ticket_id = x.id
+          AND a.target = x.target AND a.kind = x.kind AND a.due_at = x.due_at
+    )
+    ORDER BY x.due_at, x.id
+    LIMIT %(batch)s
 )
 INSERT INTO sla_slaalert (organization_id, ticket_id, target, kind, due_at, created_at)
-SELECT organization_id, id, target, kind, due_at, %(now)s FROM crossing
+SELECT organization_id, id, target, kind, due_at, %(now)s FROM new_crossing
 ON CONFLICT (organization_id, ticket_id, target, kind, due_at) DO NOTHING
 RETURNING id
 """
 
 DEFAULT_AT_RISK_PERCENT = 80
+ALERTS_PER_PASS = 1000  # settings.SLA_ALERTS_PER_PASS overrides it
 
 
-def at_risk_percent(settings: dict | None) -> int:
+def at_risk_percent(org_settings: dict | None) -> int:
     """The share of a target's time after which it is "at risk" (organization setting
     `sla_at_risk_percent`, 1 to 99; 80 unless set)."""
-    value = (settings or {}).get("sla_at_risk_percent", DEFAULT_AT_RISK_PERCENT)
+    value = (org_settings or {}).get("sla_at_risk_percent", DEFAULT_AT_RISK_PERCENT)
     if type(value) is not int or not 1 <= value <= 99:
         return DEFAULT_AT_RISK_PERCENT
     return value
@@ -425,7 +440,14 @@ def _record_alerts(cursor, org_id: int, now: datetime, active: list[str]) -> lis
     horizon = now + timedelta(minutes=(longest or 0) * risk)
     cursor.execute(
         _RECORD_ALERTS,
-        {"org": org_id, "active": active, "now": now, "horizon": horizon, "risk": risk},
+        {
+            "org": org_id,
+            "active": active,
+            "now": now,
+            "horizon": horizon,
+            "risk": risk,
+            "batch": getattr(settings, "SLA_ALERTS_PER_PASS", ALERTS_PER_PASS),
+        },
     )
     return [row[0] for row in cursor.fetchall()]
 

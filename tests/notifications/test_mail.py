@@ -47,3 +47,24 @@ def test_without_a_sending_mailbox_nothing_is_enqueued(tenant_a):
     services.ticket_assign(organization=tenant_a.org, actor=tenant_a.manager, ticket=ticket,
                            assignee=tenant_a.agent)  # fmt: skip
     assert notification_rows() == []
+
+
+def test_the_organizations_own_wording_of_the_agent_notice_is_used(tenant_a, relay):
+    # Given an admin worded the agent notice the organization's way
+    from deskbase.mail.template_services import mail_template_save
+
+    mail_template_save(organization=tenant_a.org, actor=tenant_a.admin, kind="agent_notice",
+                       language="en", subject="Desk: {{ event }} on #{{ ticket_number }}",
+                       body="{{ event }} {{ actor_name }}. {{ ticket_url }}")  # fmt: skip
+    make_mailbox(tenant_a.org, relay.port)
+    ticket = open_ticket(tenant_a)
+    # When the ticket is assigned to the agent and the worker delivers
+    services.ticket_assign(organization=tenant_a.org, actor=tenant_a.manager, ticket=ticket,
+                           assignee=tenant_a.agent)  # fmt: skip
+    OutboxMessage.objects.filter(state="pending").update(next_attempt_at=timezone.now())
+    delivery.drain()
+    # Then the mail has the organization's words
+    (mail,) = [m for m in relay.messages if tenant_a.agent.email in m.rcpt_tos]
+    assert mail.header("Subject") == f"Desk: Assigned to you on #{ticket.number}"
+    assert mail.text().startswith("Assigned to you by Acme Manager. http")
+    assert f"/desk/tickets/{ticket.number}/" in mail.text()

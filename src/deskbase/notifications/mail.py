@@ -12,11 +12,14 @@ from django.utils import timezone
 from deskbase.accounts.models import User
 from deskbase.core.tenancy import tenant
 from deskbase.mail import notices, outgoing, smtp
+from deskbase.mail.models import TemplateKind
 from deskbase.notifications.models import Reason
 from deskbase.organizations.models import Organization
 from deskbase.tickets.models import Ticket
 
-WORDS: dict[str, dict[str, str]] = {
+# What happened, in the organization's language: `{{ event }}` of the mail template
+# (mail.TemplateKind.AGENT_NOTICE, worded by the organization or the built-in default).
+EVENTS: dict[str, dict[str, str]] = {
     "en": {
         Reason.NEW_TICKET: "New ticket",
         Reason.ASSIGNED: "Assigned to you",
@@ -26,9 +29,6 @@ WORDS: dict[str, dict[str, str]] = {
         Reason.SLA_BREACHED: "SLA breached",
         Reason.REOPENED: "Ticket reopened",
         "by": "by",
-        "at": "at",
-        "open": "Open the ticket",
-        "why": "You get this mail by your notification settings",
     },
     "de": {
         Reason.NEW_TICKET: "Neues Ticket",
@@ -39,9 +39,6 @@ WORDS: dict[str, dict[str, str]] = {
         Reason.SLA_BREACHED: "SLA verletzt",
         Reason.REOPENED: "Ticket wieder geöffnet",
         "by": "von",
-        "at": "am",
-        "open": "Ticket öffnen",
-        "why": "Sie erhalten diese Mail gemäß Ihren Benachrichtigungseinstellungen",
     },
 }
 
@@ -49,20 +46,24 @@ WORDS: dict[str, dict[str, str]] = {
 def render(
     organization: Organization, ticket: Ticket, reason: str, actor: User | None
 ) -> tuple[str, str]:
-    """Subject and text body in the organization's language and time zone."""
+    """Subject and text body: the organization's wording of the agent notice (1 query),
+    in its language and time zone."""
     language = notices.language_of(organization)
-    words = WORDS.get(language, WORDS["en"])
-    what = words[reason]
-    subject = f"[#{ticket.number}] {what}: {ticket.subject}"
-    when = notices.format_time(timezone.now(), organization, language)
-    who = f" {words['by']} {actor.full_name or actor.email}" if actor is not None else ""
-    url = outgoing.public_url(f"/desk/tickets/{ticket.number}/")
-    body = (
-        f"{what}{who}, {words['at']} {when}.\n\n#{ticket.number}: {ticket.subject}\n"
-        f"{words['open']}: {url}\n\n--\n{words['why']}: "
-        f"{outgoing.public_url('/desk/notifications/settings/')}\n"
-    )
-    return subject, body
+    words = EVENTS.get(language, EVENTS["en"])
+    wording = notices.wording(organization, TemplateKind.AGENT_NOTICE, language)
+    values = {
+        "organization": organization.name,
+        "ticket_number": str(ticket.number),
+        "ticket_subject": ticket.subject,
+        "customer_name": ticket.customer.full_name or ticket.customer.email,
+        "ticket_url": outgoing.public_url(f"/desk/tickets/{ticket.number}/"),
+        "event": words[reason],
+        "actor_name": f"{words['by']} {actor.full_name or actor.email}" if actor else "",
+        "event_at": notices.format_time(timezone.now(), organization, language),
+        "settings_url": outgoing.public_url("/desk/notifications/settings/"),
+    }
+    subject = " ".join(notices.render_text(wording.subject, values).split())
+    return subject, notices.render_text(wording.body, values)
 
 
 def send(payload: dict[str, Any], key: str) -> None:
@@ -70,7 +71,7 @@ def send(payload: dict[str, Any], key: str) -> None:
     with tenant(payload["organization"]):
         organization = Organization.objects.get(pk=payload["organization"])
         recipient = User.objects.filter(pk=payload["recipient"], is_active=True).first()
-        ticket = Ticket.objects.filter(pk=payload["ticket"]).first()
+        ticket = Ticket.objects.select_related("customer").filter(pk=payload["ticket"]).first()
         if recipient is None or ticket is None:
             return  # gone since: nothing to tell
         actor = User.objects.filter(pk=payload.get("actor") or 0).first()

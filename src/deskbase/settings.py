@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "deskbase.privacy",
     "deskbase.bulk",
     "deskbase.savedviews",
+    "deskbase.notifications",
     "deskbase.web",
 ]
 
@@ -384,3 +385,10 @@ LOGGING = {
         "procrastinate.periodic": {"level": "WARNING"},
     },
 }
+
+# The desk's notification bell polls its unread count this often (docs/notifications.md).
+NOTIFICATIONS_POLL_SECONDS = max(1, config.env_int("DESKBASE_NOTIFICATIONS_POLL_SECONDS", 15))
+
+# New SLA crossings ("at risk", "breached") the per-minute pass announces at most, the
+# earliest due first; a backlog drains over the next passes (docs/sla.md).
+SLA_ALERTS_PER_PASS = max(1, config.env_int("DESKBASE_SLA_ALERTS_PER_PASS", 1000))

@@ -469,6 +469,21 @@ MATRIX: dict[tuple[str, str], Row] = {
         "403", "403", "403", "allowed", Target({"mailbox_id": Ref("mailbox")})),
     ("POST", "/api/v1/mailboxes/{mailbox_id}/test"): Row(
         "403", "403", "403", "allowed", Target({"mailbox_id": Ref("mailbox")})),
+    # ---------------------------------------------------------------- notifications
+    ("GET", "/api/v1/notifications"): Row("403", "allowed", "allowed", "allowed"),
+    ("GET", "/api/v1/notifications/unread-count"): Row("403", "allowed", "allowed", "allowed"),
+    ("POST", "/api/v1/notifications/read-all"): Row("403", "allowed", "allowed", "allowed"),
+    ("POST", "/api/v1/notifications/{notification_id}/read"): Row(
+        "403", "own", "own", "own", Target({"notification_id": Ref("my_notification")}),
+        mine=Target({"notification_id": Ref("my_notification")}),
+        theirs=Target({"notification_id": Ref("others_notification")})),
+    ("GET", "/api/v1/notifications/settings"): Row("403", "allowed", "allowed", "allowed"),
+    ("PUT", "/api/v1/notifications/settings"): Row(
+        "403", "allowed", "allowed", "allowed",
+        Target(body={"settings": [{"reason": "new_ticket", "scope": "all", "in_app": True,
+                                   "mail": False}]}),
+        refusals=(Refusal(STAFF, Target(body={"settings": [{"reason": "new_ticket",
+                                                            "user_id": Ref("agent")}]}), 422),)),
     # ---------------------------------------------------------------- webhooks
     ("GET", "/api/v1/webhooks/event-types"): Row("403", "403", "allowed", "allowed"),
     ("GET", "/api/v1/webhooks"): Row("403", "403", "allowed", "allowed"),
@@ -803,6 +818,7 @@ def _populate(world: TenantWorld, padding: int) -> dict[str, Any]:
         "my_session": sessions, "others_session": {role: sessions[someone_else[role]]
                                                    for role in ROLES},
         "export": export.pk,
+        **_notifications(world, people_by_role, ticket, someone_else),
     }  # fmt: skip
 
 
@@ -844,6 +860,23 @@ def _work(world: TenantWorld, ticket: Ticket, resolved: Ticket) -> dict[str, Any
         "others_time": {"customer": time["manager"], "agent": time["manager"],
                         "manager": time["agent"], "admin": time["agent"]},
     }  # fmt: skip
+
+
+def _notifications(
+    world: TenantWorld, people_by_role: dict, ticket: Ticket, someone_else: dict[str, str]
+) -> dict[str, dict[str, int]]:
+    """One unread notification per person of the tenant, on the customer's ticket."""
+    from deskbase.notifications.models import Notification
+
+    with tenant(world.org):
+        mine = {role: Notification.objects.create(organization=world.org, recipient=person,
+                                                  ticket=ticket, reason="assigned",
+                                                  bucket=0).pk
+                for role, person in people_by_role.items()}  # fmt: skip
+    return {
+        "my_notification": mine,
+        "others_notification": {role: mine[someone_else[role]] for role in ROLES},
+    }
 
 
 def _session(world: TenantWorld, person) -> int:

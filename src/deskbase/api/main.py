@@ -16,6 +16,7 @@ from deskbase.api.canned import router as canned_router
 from deskbase.api.customers import router as customers_router
 from deskbase.api.knowledge import router as knowledge_router
 from deskbase.api.mail import router as mail_router
+from deskbase.api.notifications import router as notifications_router
 from deskbase.api.organization import router as organization_router
 from deskbase.api.parser import JSONParser
 from deskbase.api.people import router as people_router
@@ -63,6 +64,7 @@ api.add_router("/v1", webhooks_router)
 api.add_router("/v1", automation_router)
 api.add_router("/v1/bulk", bulk_router)
 api.add_router("/v1", savedviews_router)
+api.add_router("/v1", notifications_router)
 
 
 api.add_router("/v1/analytics", analytics_router)

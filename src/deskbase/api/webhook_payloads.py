@@ -56,3 +56,12 @@ def csat_recorded(event: events.Event) -> dict[str, Any]:
         "csat": {"id": response.id, "rating": response.rating, "comment": response.comment,
                  "created_at": response.created_at},
     }  # fmt: skip
+
+
+@payloads.register(events.SLA_AT_RISK.name, events.SLA_BREACHED.name)
+def sla_alert(event: events.Event) -> dict[str, Any]:
+    alert = event.instance
+    return {
+        "ticket": _ticket(alert.ticket),
+        "sla": {"target": alert.target, "kind": alert.kind, "due_at": alert.due_at},
+    }

@@ -60,6 +60,7 @@ class FieldSpec:
     ref: str = ""  # team, user, category: checked when the rule is saved
     comment: bool = False  # needs the comment of a comment.added event
     mail: bool = False  # needs the message of a mail.received event
+    sla: bool = False  # needs the alert of an sla.at_risk / sla.breached event
 
 
 FIELDS: dict[str, FieldSpec] = {
@@ -87,6 +88,8 @@ FIELDS: dict[str, FieldSpec] = {
                            choices=("normal", "loop", "bounce", "auto_reply", "bulk"), mail=True),
     "mail.sender": FieldSpec(TEXT, "mail sender", verb="is", mail=True),
     "mail.subject": FieldSpec(TEXT, "mail subject", verb="is", mail=True),
+    "sla.target": FieldSpec(CHOICE, "SLA target", verb="is",
+                            choices=("first_response", "resolution"), sla=True),
 }  # fmt: skip
 CUSTOM_PREFIX = "ticket.custom_fields."
 
@@ -136,6 +139,7 @@ class Leaves:
     refs: list[tuple[str, str, Any]] = field(default_factory=list)  # (path, kind, id)
     comment: list[str] = field(default_factory=list)  # paths of leaves on the comment
     mail: list[str] = field(default_factory=list)  # paths of leaves on the message
+    sla: list[str] = field(default_factory=list)  # paths of leaves on the SLA alert
 
 
 def validate(node: Any, path: str = "conditions", depth: int = 1,
@@ -207,6 +211,8 @@ def _state_leaf(node: dict, path: str, found: Leaves) -> None:
         found.comment.append(path)
     if spec.mail:
         found.mail.append(path)
+    if spec.sla:
+        found.sla.append(path)
     found.state.append((path, node))
 
 
@@ -288,6 +294,7 @@ class Facts:
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     comment: Any = None
     mail: Any = None  # the InboundMessage of a mail.received event
+    sla_target: str | None = None  # the target of an sla.at_risk / sla.breached event
     actor_is_staff: bool | None = None
     load_requester: Callable[[], Any] | None = None
     load_calendar: Callable[[], Any] | None = None
@@ -355,6 +362,8 @@ def field_value(name: str, facts: Facts) -> Any:
         return requester.email
     if head == "mail":
         return getattr(facts.mail, attr, None) if facts.mail is not None else None
+    if head == "sla":
+        return facts.sla_target
     comment = facts.comment
     if comment is None:
         return None
@@ -378,6 +387,8 @@ def _state(node: dict, facts: Facts, path: str) -> Outcome:
         return Outcome(path, False, f"{spec.label}: no comment in this event", None)
     if spec.mail and facts.mail is None:
         return Outcome(path, False, f"{spec.label}: no mail in this event", None)
+    if spec.sla and facts.sla_target is None:
+        return Outcome(path, False, f"{spec.label}: no SLA alert in this event", None)
     matched = _compare(spec, op, actual, wanted)
     shown = _shown(actual)
     if matched:

@@ -259,10 +259,26 @@ def _on_mail_received(event: events.Event) -> None:
     run_rules(specs, facts, trigger=event.name)
 
 
+def _on_sla_alert(event: events.Event) -> None:
+    """A ticket's target became at risk or breached (the periodic pass): rules may
+    check which target (`sla.target`) and act on the ticket."""
+    specs = event_rules(event.organization_id, event.actor_id).get(event.name)
+    if not specs:
+        return
+    ticket: Ticket = event.instance.ticket
+    if ticket.deleted_at is not None:
+        return
+    facts = facts_for(ticket, event=event.name)
+    facts.sla_target = event.instance.target
+    run_rules(specs, facts, trigger=event.name)
+
+
 events.subscribe(events.TICKET_CREATED, "after")(_on_ticket_event)
 events.subscribe(events.TICKET_UPDATED, "after")(_on_ticket_event)
 events.subscribe(events.COMMENT_ADDED, "after")(_on_comment_added)
 events.subscribe(events.MAIL_RECEIVED, "after")(_on_mail_received)
+events.subscribe(events.SLA_AT_RISK, "after")(_on_sla_alert)
+events.subscribe(events.SLA_BREACHED, "after")(_on_sla_alert)
 
 
 # ------------------------------------------------------------------ macros

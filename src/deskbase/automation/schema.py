@@ -19,7 +19,8 @@ from deskbase.automation.conditions import Invalid
 from deskbase.automation.models import Activator
 from deskbase.core.errors import ValidationFailed
 
-EVENTS = ("ticket.created", "ticket.updated", "comment.added", "mail.received")
+SLA_EVENTS = ("sla.at_risk", "sla.breached")
+EVENTS = ("ticket.created", "ticket.updated", "comment.added", "mail.received", *SLA_EVENTS)
 KEYS = {"events", "conditions", "actions"}
 
 
@@ -59,14 +60,17 @@ def _check_activator(activator: str, definition: dict, found: conditions.Leaves)
             raise Invalid(found.comment[0], "comment conditions need events: [comment.added]")
         if found.mail and definition["events"] != ["mail.received"]:
             raise Invalid(found.mail[0], "mail conditions need events: [mail.received]")
+        if found.sla and not set(definition["events"]) <= set(SLA_EVENTS):
+            raise Invalid(found.sla[0], "SLA target conditions need events out of "
+                                        f"{', '.join(SLA_EVENTS)} only")  # fmt: skip
         return
     if definition["events"]:
         raise Invalid("events", f"only event rules have events, not {activator} rules")
     if found.change:
         raise Invalid(found.change[0][0], "change conditions belong to event rules")
-    if found.comment or found.mail:
-        raise Invalid((found.comment or found.mail)[0], "comment and mail conditions belong "
-                      "to event rules")  # fmt: skip
+    if found.comment or found.mail or found.sla:
+        raise Invalid((found.comment or found.mail or found.sla)[0], "comment, mail and SLA "
+                      "target conditions belong to event rules")  # fmt: skip
     if activator == Activator.TIME and not found.time:
         raise Invalid("conditions", "a time rule needs a time condition (its occurrence)")
     if activator == Activator.MANUAL and (found.time or found.state):

@@ -43,6 +43,7 @@ SCENARIO_MODULES.append("deskbase.benchmarks.webhook_scenarios")  # docs/webhook
 SCENARIO_MODULES.append("deskbase.benchmarks.automation_scenarios")  # docs/automation.md
 SCENARIO_MODULES.append("deskbase.benchmarks.customer_scenarios")  # docs/customers.md
 SCENARIO_MODULES.append("deskbase.benchmarks.bulk_scenarios")  # docs/bulk.md, saved-views.md
+SCENARIO_MODULES.append("deskbase.benchmarks.notification_scenarios")  # docs/notifications.md
 MODES = ("in-process", "http")
 
 

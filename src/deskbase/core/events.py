@@ -168,6 +168,16 @@ SLA_POLICY_DEACTIVATED = declare(
     instance="sla.SlaPolicy",
     changes="is_active",
 )
+SLA_AT_RISK = declare(
+    "sla.at_risk",
+    when="mark_breaches",
+    instance="sla.SlaAlert",
+)
+SLA_BREACHED = declare(
+    "sla.breached",
+    when="mark_breaches",
+    instance="sla.SlaAlert",
+)
 MAILBOX_CREATED = declare("mailbox.created", when="mailbox_create", instance="mail.Mailbox")
 MAILBOX_UPDATED = declare(
     "mailbox.updated",

@@ -412,6 +412,7 @@ class TemplateKind(models.TextChoices):
     RECEIVED = "received", "Ticket received"
     REPLY = "reply", "Agent reply"
     RESOLVED = "resolved", "Ticket resolved"
+    AGENT_NOTICE = "agent_notice", "Agent notification (to staff, docs/notifications.md)"
 
 
 class MailTemplate(TenantModel, TimestampedModel):

@@ -31,6 +31,9 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     TemplateKind.RECEIVED: (*COMMON, "created_at"),
     TemplateKind.REPLY: (*COMMON, "agent_name", "reply"),
     TemplateKind.RESOLVED: (*COMMON, "resolved_at", "csat_url"),
+    # To an agent (docs/notifications.md): what happened, by whom, when; `ticket_url` is
+    # the desk's page of the ticket.
+    TemplateKind.AGENT_NOTICE: (*COMMON, "event", "actor_name", "event_at", "settings_url"),
 }
 # A notification that cannot do without a field: a reply without the reply is lost.
 REQUIRED: dict[str, tuple[str, ...]] = {TemplateKind.REPLY: ("reply",)}
@@ -67,6 +70,13 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
             "How did we do? Rate our help: {{ csat_url }}\n\n"
             "If something is still missing, reply to this message and the ticket opens again.",
         ),
+        TemplateKind.AGENT_NOTICE: (
+            "[#{{ ticket_number }}] {{ event }}: {{ ticket_subject }}",
+            "{{ event }} {{ actor_name }}, {{ event_at }}.\n\n"
+            "#{{ ticket_number }}: {{ ticket_subject }} ({{ customer_name }})\n"
+            "Open the ticket: {{ ticket_url }}\n\n--\n"
+            "You get this mail by your notification settings: {{ settings_url }}",
+        ),
     },
     "de": {
         TemplateKind.RECEIVED: (
@@ -91,6 +101,14 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
             "Wie zufrieden sind Sie? Bewerten Sie unsere Hilfe: {{ csat_url }}\n\n"
             "Fehlt noch etwas, antworten Sie einfach auf diese Nachricht: "
             "das Ticket wird dann wieder geöffnet.",
+        ),
+        TemplateKind.AGENT_NOTICE: (
+            "[#{{ ticket_number }}] {{ event }}: {{ ticket_subject }}",
+            "{{ event }} {{ actor_name }}, {{ event_at }}.\n\n"
+            "#{{ ticket_number }}: {{ ticket_subject }} ({{ customer_name }})\n"
+            "Ticket öffnen: {{ ticket_url }}\n\n--\n"
+            "Sie erhalten diese Mail gemäß Ihren Benachrichtigungseinstellungen: "
+            "{{ settings_url }}",
         ),
     },
 }

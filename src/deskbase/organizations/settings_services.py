@@ -58,6 +58,12 @@ def _normalized(changes: dict[str, Any]) -> dict[str, Any]:
         raise ValidationFailed.one("settings", "Settings are a JSON object.")
     if "settings" in changes:
         jsonbounds.check("settings", changes["settings"], jsonbounds.SETTINGS)
+        risk = changes["settings"].get("sla_at_risk_percent")
+        if risk is not None and (type(risk) is not int or not 1 <= risk <= 99):
+            # docs/sla.md, "At risk and breached"
+            raise ValidationFailed.one(
+                "settings.sla_at_risk_percent", "A whole number of percent, from 1 to 99."
+            )
     if "business_hours" in changes:
         jsonbounds.check("business_hours", changes["business_hours"], jsonbounds.BUSINESS_HOURS)
     hours = changes.get("business_hours")

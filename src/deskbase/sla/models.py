@@ -166,3 +166,44 @@ class SlaEvent(TenantModel):
                 violation_error_message="Unknown SLA target.",
             ),
         ]
+
+
+class SlaAlertKind(models.TextChoices):
+    AT_RISK = "at_risk", "At risk"
+    BREACHED = "breached", "Breached"
+
+
+class SlaAlert(TenantModel):
+    """A running target crossed into "at risk" or "breached" (the periodic pass, docs/sla.md).
+
+    One row per (ticket, target, kind, due time), ever: the unique key is what makes a
+    re-run or a concurrent run announce a crossing once, while a due time moved later
+    (a policy change, a pause) is a new crossing that announces again.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    target = models.CharField(max_length=16, choices=SlaTarget.choices)
+    kind = models.CharField(max_length=16, choices=SlaAlertKind.choices)
+    due_at = models.DateTimeField()
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "sla_slaalert"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "ticket", "target", "kind", "due_at"],
+                name="sla_slaalert_once",
+            ),
+            choice_constraint(
+                "kind", SlaAlertKind, name="sla_slaalert_kind_valid", message="Unknown alert."
+            ),
+            choice_constraint(
+                "target", SlaTarget, name="sla_slaalert_target_valid", message="Unknown target."
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target} {self.kind}"

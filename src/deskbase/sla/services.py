@@ -15,14 +15,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection
+from django.conf import settings
+from django.db import connection, models
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from deskbase import cached
+from deskbase.core import events
 from deskbase.core.tenancy import tenant
 from deskbase.organizations.models import Organization
 from deskbase.sla.calendar import BusinessCalendar
-from deskbase.sla.models import SlaEvent, SlaEventKind, SlaPolicy, SlaTarget
+from deskbase.sla.models import (
+    SlaAlert,
+    SlaAlertKind,
+    SlaEvent,
+    SlaEventKind,
+    SlaPolicy,
+    SlaTarget,
+)
 from deskbase.tickets.models import ACTIVE_STATUSES, Ticket
 
 Pause = tuple[datetime, datetime]
@@ -357,15 +367,124 @@ SELECT count(DISTINCT ticket_id) FROM recorded
 """
 
 
+# "At risk" and "breached" crossings, recorded once per (ticket, target, kind, due time).
+# A target is at risk once the share `risk` (0.2 when the warning comes at 80 %) of
+# its target minutes, as wall-clock time, is all that is left before its due time.
+# `horizon` bounds the due times by the longest warning window of the organization's
+# policies, so the scan goes by the due-time indexes; ON CONFLICT on the unique key
+# makes a re-run (or a concurrent one, after the advisory lock) record nothing twice.
+# At most ALERTS_PER_PASS new crossings per pass, the earliest due first: a backlog
+# (tickets imported past due) drains over the next minutes instead of announcing
+# thousands of events in one transaction.
+_RECORD_ALERTS = """
+WITH candidate AS (
+    SELECT t.id, t.organization_id, t.first_response_due_at, t.first_response_at,
+           t.resolution_due_at, t.resolved_at, p.first_response_minutes, p.resolution_minutes
+    FROM tickets_ticket t
+    LEFT JOIN sla_slapolicy p ON p.organization_id = t.organization_id AND p.id = t.sla_policy_id
+    WHERE t.organization_id = %(org)s
+      AND t.deleted_at IS NULL
+      AND t.status = ANY(%(active)s)
+      AND t.sla_paused_at IS NULL
+      AND ((t.first_response_at IS NULL AND t.first_response_due_at < %(horizon)s)
+           OR (t.resolved_at IS NULL AND t.resolution_due_at < %(horizon)s))
+),
+crossing AS (
+    SELECT c.id, c.organization_id, target.name AS target, target.due_at,
+           CASE WHEN target.due_at < %(now)s THEN 'breached' ELSE 'at_risk' END AS kind
+    FROM candidate c
+    CROSS JOIN LATERAL (VALUES
+        ('first_response', CASE WHEN c.first_response_at IS NULL THEN c.first_response_due_at END,
+         c.first_response_minutes),
+        ('resolution', CASE WHEN c.resolved_at IS NULL THEN c.resolution_due_at END,
+         c.resolution_minutes)
+    ) AS target (name, due_at, minutes)
+    WHERE target.due_at < %(now)s
+       OR target.due_at <= %(now)s + make_interval(mins => target.minutes) * %(risk)s
+),
+new_crossing AS (
+    SELECT x.* FROM crossing x
+    WHERE NOT EXISTS (
+        SELECT 1 FROM sla_slaalert a
+        WHERE a.organization_id = x.organization_id AND a.ticket_id = x.id
+          AND a.target = x.target AND a.kind = x.kind AND a.due_at = x.due_at
+    )
+    ORDER BY x.due_at, x.id
+    LIMIT %(batch)s
+)
+INSERT INTO sla_slaalert (organization_id, ticket_id, target, kind, due_at, created_at)
+SELECT organization_id, id, target, kind, due_at, %(now)s FROM new_crossing
+ON CONFLICT (organization_id, ticket_id, target, kind, due_at) DO NOTHING
+RETURNING id
+"""
+
+DEFAULT_AT_RISK_PERCENT = 80
+ALERTS_PER_PASS = 1000  # settings.SLA_ALERTS_PER_PASS overrides it
+
+
+def at_risk_percent(org_settings: dict | None) -> int:
+    """The share of a target's time after which it is "at risk" (organization setting
+    `sla_at_risk_percent`, 1 to 99; 80 unless set)."""
+    value = (org_settings or {}).get("sla_at_risk_percent", DEFAULT_AT_RISK_PERCENT)
+    if type(value) is not int or not 1 <= value <= 99:
+        return DEFAULT_AT_RISK_PERCENT
+    return value
+
+
+def _record_alerts(cursor, org_id: int, now: datetime, active: list[str]) -> list[int]:
+    organization = Organization.objects.only("settings").get(pk=org_id)
+    risk = (100 - at_risk_percent(organization.settings)) / 100
+    longest = SlaPolicy.objects.filter(organization_id=org_id).aggregate(
+        longest=models.Max(Greatest("first_response_minutes", "resolution_minutes"))
+    )["longest"]
+    horizon = now + timedelta(minutes=(longest or 0) * risk)
+    cursor.execute(
+        _RECORD_ALERTS,
+        {
+            "org": org_id,
+            "active": active,
+            "now": now,
+            "horizon": horizon,
+            "risk": risk,
+            "batch": getattr(settings, "SLA_ALERTS_PER_PASS", ALERTS_PER_PASS),
+        },
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _announce_alerts(org_id: int, alert_ids: list[int]) -> None:
+    """One `sla.at_risk` / `sla.breached` event per new crossing (its subscribers run in
+    this transaction: automation rules, notifications, webhooks)."""
+    if not alert_ids:
+        return
+    organization = Organization(id=org_id)
+    alerts = (
+        SlaAlert.objects.filter(organization_id=org_id, id__in=alert_ids)
+        .select_related("ticket", "ticket__customer")
+        .order_by("id")
+    )
+    # Recorded by the pass's INSERT already: each announcement tells the subscribers.
+    for alert in alerts:
+        if alert.kind == SlaAlertKind.BREACHED:
+            with events.announce(events.SLA_BREACHED, organization, None, alert):
+                pass
+        else:
+            with events.announce(events.SLA_AT_RISK, organization, None, alert):
+                pass
+
+
 def mark_breaches(*, organization: Organization | int, now: datetime | None = None) -> int:
     """Flag the organization's running tickets whose due time has passed, in one transaction.
 
     Skips deleted, inactive (resolved, closed, cancelled) and paused tickets, and met
     targets. Writes one `breached` event per (ticket, target), ever: running it again
-    writes nothing new. Returns the number of tickets that got a new breached target.
+    writes nothing new. Records each new "at risk" / "breached" crossing (SlaAlert) and
+    announces it (`sla.at_risk`, `sla.breached`). Returns the number of tickets that got
+    a new breached target.
     """
     now = now or timezone.now()
     org_id = organization if isinstance(organization, int) else organization.pk
+    active = [status.value for status in ACTIVE_STATUSES]
     with tenant(org_id), connection.cursor() as cursor:
         # Two runs at once (two schedulers) would both see "no event yet": take turns.
         cursor.execute(
@@ -376,9 +495,12 @@ def mark_breaches(*, organization: Organization | int, now: datetime | None = No
             _MARK_BREACHES,
             {
                 "org": org_id,
-                "active": [status.value for status in ACTIVE_STATUSES],
+                "active": active,
                 "now": now,
                 "reason": "overdue, found by the periodic SLA check",
             },
         )
-        return cursor.fetchone()[0]
+        flagged = cursor.fetchone()[0]
+        alert_ids = _record_alerts(cursor, org_id, now, active)
+        _announce_alerts(org_id, alert_ids)
+        return flagged

@@ -37,3 +37,8 @@ def web_ticket(ctx: Context) -> Prepared:
     if subjects.detail_number is None:
         raise Skip("no ticket with a conversation to show")
     return _signed_in_get(ctx, f"/desk/tickets/{subjects.detail_number}/")
+
+
+@http("web_notification_bell", "GET /desk/notifications/bell: the bell's poll (unread count)")
+def web_notification_bell(ctx: Context) -> Prepared:
+    return _signed_in_get(ctx, "/desk/notifications/bell")

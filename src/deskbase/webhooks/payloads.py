@@ -25,6 +25,8 @@ CARRIED: tuple[str, ...] = (
     events.TICKET_RESTORED.name,
     events.COMMENT_ADDED.name,
     events.CSAT_RECORDED.name,
+    events.SLA_AT_RISK.name,
+    events.SLA_BREACHED.name,
 )
 WILDCARD = "*"
 # The type of the test message ("send a test"), never a domain event.

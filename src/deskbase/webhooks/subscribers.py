@@ -60,7 +60,7 @@ def _on_write(sender: type, instance: Endpoint, **_: Any) -> None:
 def event_key(event: events.Event) -> str:
     """What the message is about: `<event>:<id>`, with the version or time of a change."""
     instance = event.instance
-    key = f"{event.name}:{instance.pk}"
+    key = f"{event.name}:{instance.pk}"  # an SLA alert's id is its crossing, once
     version = getattr(instance, "version", None)
     if event.name not in ("ticket.created",) and isinstance(version, int):
         key += f":v{version}"

@@ -72,3 +72,11 @@ def duration_text(seconds: float | None) -> str:
 @register.filter
 def percent_text(value: float | None) -> str:
     return NONE if value is None else f"{value:g} %"
+
+
+@register.inclusion_tag("web/parts/bell.html", takes_context=True)
+def notification_bell(context: template.Context) -> dict:
+    """The header's bell: one query for the unread count (docs/notifications.md)."""
+    from deskbase.web.views.my_notifications import bell_context
+
+    return bell_context(context["user"])

@@ -1,0 +1,206 @@
+"""Writes of notifications (docs/notifications.md).
+
+`notify` runs inside the write that caused it (an `after` subscriber): the entries and
+the mail to send commit with the change, or not at all. One statement finds the
+recipients of an event (their choices joined in, defaults for those who chose nothing)
+and writes or groups their entries; mail goes through the outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from deskbase.accounts.models import STAFF_ROLES, User
+from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed
+from deskbase.core.tenancy import tenant, tenant_atomic
+from deskbase.notifications.models import Notification, Preference, Reason, Scope
+from deskbase.notifications.preferences import DEFAULTS, DIRECT
+from deskbase.organizations.models import Organization
+
+GROUP_MINUTES = 10  # events on one ticket within the same 10-minute window: one entry
+MAIL = "notifications.mail"
+
+# The recipients of one event and their entries, in one statement. `direct`: the named
+# people (assigned, mentioned), else everyone whose scope covers the ticket: its
+# assignee, members of its team for "teams", everyone for "all". `skip`: the actor
+# (never for one's own change) and those an earlier reason of the same event reached.
+_NOTIFY = """
+WITH t AS (
+    SELECT id, assignee_id, team_id FROM tickets_ticket
+    WHERE organization_id = %(org)s AND id = %(ticket)s AND deleted_at IS NULL
+),
+wants AS (
+    SELECT u.id AS user_id,
+           COALESCE(p.scope, %(d_scope)s) AS scope,
+           COALESCE(p.in_app, %(d_in_app)s) AS in_app,
+           COALESCE(p.mail, %(d_mail)s) AS mail,
+           u.id = t.assignee_id AS assignee,
+           t.team_id
+    FROM accounts_user u
+    CROSS JOIN t
+    LEFT JOIN notifications_preference p
+      ON p.organization_id = u.organization_id AND p.user_id = u.id AND p.reason = %(reason)s
+    WHERE u.organization_id = %(org)s AND u.role = ANY(%(staff)s) AND u.is_active
+      AND u.deleted_at IS NULL AND u.id <> ALL(%(skip)s::bigint[])
+      AND (%(direct)s::bigint[] IS NULL OR u.id = ANY(%(direct)s::bigint[]))
+),
+chosen AS (
+    SELECT w.user_id, w.in_app, w.mail FROM wants w
+    WHERE (w.in_app OR w.mail)
+      AND (%(direct)s::bigint[] IS NOT NULL OR w.assignee OR w.scope = 'all'
+           OR (w.scope = 'teams' AND w.team_id IS NOT NULL AND EXISTS (
+                SELECT 1 FROM accounts_teammembership m
+                WHERE m.organization_id = %(org)s AND m.team_id = w.team_id
+                  AND m.user_id = w.user_id)))
+),
+written AS (
+    INSERT INTO notifications_notification
+        (organization_id, recipient_id, ticket_id, reason, actor_id, count, bucket,
+         created_at, last_at)
+    SELECT %(org)s, c.user_id, %(ticket)s, %(reason)s, %(actor)s, 1, %(bucket)s, %(now)s, %(now)s
+    FROM chosen c WHERE c.in_app
+    ON CONFLICT (organization_id, recipient_id, ticket_id, bucket) WHERE read_at IS NULL
+    DO UPDATE SET count = notifications_notification.count + 1, reason = EXCLUDED.reason,
+                  actor_id = EXCLUDED.actor_id, last_at = EXCLUDED.last_at
+    RETURNING recipient_id
+)
+SELECT c.user_id, c.mail FROM chosen c ORDER BY c.user_id
+"""
+
+
+@dataclass(frozen=True)
+class Notified:
+    recipients: list[int]  # everyone the event reached, in the app or by mail
+    mailed: list[int]
+
+
+def bucket_of(moment: datetime) -> int:
+    return int(moment.timestamp()) // (GROUP_MINUTES * 60)
+
+
+def notify(
+    *, organization_id: int, ticket_id: int, reason: str, actor_id: int | None, event_ref: str,
+    direct: Sequence[int] | None = None, skip: Iterable[int] = (), now: datetime | None = None,
+) -> Notified:  # fmt: skip
+    """Notify the agents `reason` reaches on the ticket, inside the caller's transaction.
+
+    `event_ref` names the event (a comment, a version, an alert): with the reason,
+    ticket and recipient it is the mail's delivery key, so an event mails once.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("notify() belongs in the transaction of the change it follows")
+    default = DEFAULTS[reason]
+    if direct is not None and not direct:
+        return Notified([], [])
+    now = now or timezone.now()
+    skipped = sorted({*skip, *([actor_id] if actor_id else [])})
+    with connection.cursor() as cursor:
+        cursor.execute(_NOTIFY, {
+            "org": organization_id, "ticket": ticket_id, "reason": reason, "actor": actor_id,
+            "d_scope": default.scope, "d_in_app": default.in_app, "d_mail": default.mail,
+            "staff": [str(r) for r in STAFF_ROLES], "skip": skipped,
+            "direct": list(direct) if direct is not None else None,
+            "bucket": bucket_of(now), "now": now,
+        })  # fmt: skip
+        rows = cursor.fetchall()
+    mailed = [user_id for user_id, mail in rows if mail]
+    if mailed:
+        _enqueue_mail(organization_id, ticket_id, reason, actor_id, event_ref, mailed)
+    return Notified([user_id for user_id, _ in rows], mailed)
+
+
+def _enqueue_mail(
+    organization_id: int, ticket_id: int, reason: str, actor_id: int | None, event_ref: str,
+    recipients: list[int],
+) -> None:  # fmt: skip
+    from deskbase.mail.outgoing import sender_ids
+    from deskbase.outbox import enqueue
+
+    if not sender_ids(organization_id):
+        return  # no mailbox sends for this organization: in the app only
+    for recipient in recipients:
+        enqueue(
+            organization=organization_id, consumer=MAIL,
+            key=f"{reason}:{ticket_id}:{recipient}:{event_ref}"[:200],
+            payload={"organization": organization_id, "recipient": recipient,
+                     "ticket": ticket_id, "reason": reason, "actor": actor_id},
+        )  # fmt: skip
+
+
+# ------------------------------------------------------------------ the reader's writes
+def ensure_agent(actor: User) -> None:
+    if actor.role not in STAFF_ROLES:
+        raise PermissionDenied("notifications are for staff")
+
+
+@tenant_atomic
+def notification_mark_read(
+    *, organization: Organization, actor: User, notification_id: int
+) -> None:
+    """Mark one of the caller's notifications read; someone else's is a 404 like a missing one."""
+    ensure_agent(actor)
+    mine = Notification.objects.filter(
+        organization_id=organization.id, recipient_id=actor.id, id=notification_id
+    )
+    if not mine.exists():
+        raise NotFound("notification")
+    mine.filter(read_at__isnull=True).update(read_at=timezone.now())
+
+
+@tenant_atomic
+def notification_mark_all_read(*, organization: Organization, actor: User) -> int:
+    """Mark every unread notification of the caller read; how many."""
+    ensure_agent(actor)
+    return Notification.objects.filter(
+        organization_id=organization.id, recipient_id=actor.id, read_at__isnull=True
+    ).update(read_at=timezone.now())
+
+
+def _checked(rows: Any) -> dict[str, tuple[str, bool, bool]]:
+    if not isinstance(rows, list) or not rows:
+        raise ValidationFailed.one("settings", "A list of settings, one per notification.")
+    chosen: dict[str, tuple[str, bool, bool]] = {}
+    for index, row in enumerate(rows):
+        at = f"settings[{index}]"
+        if not isinstance(row, dict):
+            raise ValidationFailed.one(at, "An object with reason, scope, in_app and mail.")
+        extra = sorted(set(row) - {"reason", "scope", "in_app", "mail"})
+        if extra:
+            raise ValidationFailed.one(f"{at}.{extra[0]}", "Unknown key; a setting has reason, "
+                                       "scope, in_app and mail.")  # fmt: skip
+        reason = row.get("reason")
+        if reason not in Reason.values:
+            raise ValidationFailed.one(f"{at}.reason", f"Unknown notification {reason!r}; use "
+                                       f"one of {', '.join(Reason.values)}.")  # fmt: skip
+        if reason in chosen:
+            raise ValidationFailed.one(f"{at}.reason", f"{reason} is listed twice.")
+        default = DEFAULTS[reason]
+        scope = row.get("scope", default.scope)
+        if scope not in Scope.values:
+            raise ValidationFailed.one(f"{at}.scope", "Unknown scope; use mine, teams or all.")
+        flags = []
+        for key in ("in_app", "mail"):
+            value = row.get(key, getattr(default, key))
+            if not isinstance(value, bool):
+                raise ValidationFailed.one(f"{at}.{key}", "true or false")
+            flags.append(value)
+        chosen[reason] = (Scope.MINE if reason in DIRECT else scope, flags[0], flags[1])
+    return chosen
+
+
+def preferences_save(*, organization: Organization, actor: User, rows: Any) -> None:
+    """Save the caller's choices for the listed notifications (the others stay as they are)."""
+    ensure_agent(actor)
+    chosen = _checked(rows)
+    with tenant(organization, actor), transaction.atomic():
+        for reason, (scope, in_app, mail) in chosen.items():
+            Preference.objects.update_or_create(
+                organization_id=organization.id, user_id=actor.id, reason=reason,
+                defaults={"scope": scope, "in_app": in_app, "mail": mail},
+            )  # fmt: skip

@@ -34,7 +34,7 @@ from deskbase.benchmarks.context import Context
 from deskbase.benchmarks.registry import Prepared, Statement, inprocess
 from deskbase.benchmarks.scenarios import bench_customer
 from deskbase.core.tenancy import tenant
-from deskbase.mail import ingest
+from deskbase.mail import ingest, receiver
 from deskbase.mail.models import InboundMessage, InboundState, Mailbox, Source
 from deskbase.organizations.models import Organization
 
@@ -178,9 +178,9 @@ def mail_threaded_reply(ctx: Context) -> Prepared:
 # (while one waits for its commit, another parses). `mail_ingest_throughput` measures
 # that: each call is a batch of messages split over RECEIVERS receiver processes (the
 # calling process and RECEIVERS - 1 spawned ones) of THREADS threads each, every thread
-# with its own database connection (the bench's application role). By default one
-# process per core (at least two) and two threads each; DESKBASE_BENCH_MAIL_RECEIVERS
-# and DESKBASE_BENCH_MAIL_THREADS set others.
+# with its own database connection (the bench's application role). By default as
+# `mail serve` runs: one process per core (at least two) and receiver.THREADS threads
+# each; DESKBASE_BENCH_MAIL_RECEIVERS and DESKBASE_BENCH_MAIL_THREADS set others.
 #
 # Each thread's batch comes from a sender of its own, new to the organization: the
 # first message creates the customer and opens a ticket, then new tickets and replies to
@@ -189,7 +189,7 @@ def mail_threaded_reply(ctx: Context) -> Prepared:
 # lifting them instead would make each count read every message the bench sent in the
 # hour, more with every run.
 RECEIVERS = int(os.environ.get("DESKBASE_BENCH_MAIL_RECEIVERS") or max(2, os.cpu_count() or 2))
-THREADS = int(os.environ.get("DESKBASE_BENCH_MAIL_THREADS") or 2)
+THREADS = int(os.environ.get("DESKBASE_BENCH_MAIL_THREADS") or receiver.THREADS)
 PER_RECEIVER = 20  # messages per thread per call: 1 new sender, then new ticket / reply
 _child: dict[str, Any] = {}
 

@@ -64,7 +64,7 @@ GENERATED_ID_DOMAIN = "generated.deskbase.invalid"
 # nearly every From and To carries. Such a value is read with this expression instead of
 # the standard library's RFC 5322 parser (about a quarter of a millisecond a header);
 # anything else (quoted or encoded names, comments, groups, several addresses, non-ASCII)
-# goes to that parser. tests/mail/test_parse_fuzz.py checks both read it alike.
+# goes to that parser. tests/mail/test_fuzz.py checks both read it alike.
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _PLAIN_ADDRESS = rf"(?P<local>{_ATOM}(?:\.{_ATOM})*)@(?P<domain>{_LABEL}(?:\.{_LABEL})*)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django import template
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -90,3 +91,18 @@ def test_the_settings_grid_saves_the_choices(tenant_a):
 )
 def test_notification_pages_are_for_staff(tenant_a, url):
     assert_staff_only(tenant_a, url)
+
+
+def test_the_bell_of_an_error_page_after_a_failed_statement_runs_no_query(tenant_a):
+    # Given a request whose transaction is waiting for its rollback (a statement failed,
+    # and an error page is being rendered)
+    from django.db import transaction
+
+    from deskbase.web.templatetags import deskbase_web
+
+    with transaction.atomic():
+        transaction.set_rollback(True)
+        # When the header's bell is rendered, then it shows no count instead of failing
+        bell = deskbase_web.notification_bell(template.Context({"user": tenant_a.agent}))
+        transaction.set_rollback(False)
+    assert bell["unread_shown"] == ""

@@ -137,13 +137,17 @@ class CustomerCard:
 def customer_get(*, organization: Organization, actor: User, user_id: int) -> CustomerCard:
     """A customer with their company. Budget: 2 queries."""
     ensure_staff(actor, "see customers")
+    # Raised outside the block: an error inside one without a savepoint would leave the
+    # request's transaction unusable for the error page.
     with tenant(organization, actor, savepoint=False):
         customer = User.objects.filter(organization=organization, pk=user_id,
                                        role=Role.CUSTOMER).first()  # fmt: skip
-        if customer is None:
-            raise NotFound(f"no customer {user_id}", field="user_id")
-        company = Company.objects.filter(organization=organization,
-                                         members__user=customer).first()  # fmt: skip
+        company = None
+        if customer is not None:
+            company = Company.objects.filter(organization=organization,
+                                             members__user=customer).first()  # fmt: skip
+    if customer is None:
+        raise NotFound(f"no customer {user_id}", field="user_id")
     return CustomerCard(customer, company)
 
 

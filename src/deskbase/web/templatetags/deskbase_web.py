@@ -76,7 +76,15 @@ def percent_text(value: float | None) -> str:
 
 @register.inclusion_tag("web/parts/bell.html", takes_context=True)
 def notification_bell(context: template.Context) -> dict:
-    """The header's bell: one query for the unread count (docs/notifications.md)."""
-    from deskbase.web.views.my_notifications import bell_context
+    """The header's bell: one query for the unread count (docs/notifications.md).
 
+    An error page rendered after a failed statement cannot query (the request's
+    transaction waits for its rollback): its bell shows no count until its next poll.
+    """
+    from django.db import connection
+
+    from deskbase.web.views.my_notifications import bell_context, poll_seconds
+
+    if connection.needs_rollback:
+        return {"unread": 0, "unread_shown": "", "poll_seconds": poll_seconds()}
     return bell_context(context["user"])

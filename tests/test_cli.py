@@ -337,3 +337,22 @@ def test_make_reset_deletes_the_var_directory_in_use_and_nothing_else(workdir):
     assert f"deleting {elsewhere}" in result.stdout
     assert not elsewhere.exists()
     assert (checkout / "var" / "keep").exists()
+
+
+def test_a_database_error_raised_while_the_stop_signal_unwinds_still_counts_as_the_stop():
+    # Given SIGTERM's exception landing inside a COMMIT, whose clean-up then fails
+    from deskbase.cli import StartupStopped, _stopped_by_signal
+
+    def commit_interrupted() -> None:
+        try:
+            raise StartupStopped
+        except StartupStopped as stop:
+            raise RuntimeError("can't change 'autocommit' now") from stop
+
+    try:
+        commit_interrupted()
+    except RuntimeError as error:
+        chained = error
+    # Then `up` recognizes the stop behind it, and only that
+    assert _stopped_by_signal(chained)
+    assert not _stopped_by_signal(RuntimeError("a real failure"))

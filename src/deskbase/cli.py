@@ -295,6 +295,13 @@ def up(args: list[str]) -> int:
     except StartupStopped:
         say("stopped before the web server started")
         return 0
+    except Exception as exc:
+        # The signal's exception can land inside a database call (a COMMIT being
+        # sent), whose clean-up then fails with an error of its own chained to it.
+        if not _stopped_by_signal(exc):
+            raise
+        say("stopped before the web server started")
+        return 0
     finally:
         # A second signal while cleaning up must not cut the clean-up short.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -317,6 +324,18 @@ def up(args: list[str]) -> int:
 class StartupStopped(BaseException):
     """SIGTERM arrived while `deskbase up` was still starting (a BaseException, like
     KeyboardInterrupt: no `except Exception` on the way may swallow it)."""
+
+
+def _stopped_by_signal(exc: BaseException) -> bool:
+    """Whether `exc` is, or was raised while handling, a StartupStopped."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, StartupStopped):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _stop_starting(signum: int, frame: object) -> None:

@@ -267,3 +267,16 @@ def test_server_timing_and_logins_parse():
     )
     with pytest.raises(ValueError, match="SLUG:EMAIL:PASSWORD"):
         Login.parse("demo:a@b.test")
+
+
+def test_the_registry_lists_scenarios_in_the_modules_order_whatever_was_imported_first():
+    # Given a registry filled in another order (a test imported a later module first)
+    from deskbase.benchmarks import registry
+
+    scenarios = list(registry.load().values())
+    registry.REGISTRY.clear()
+    registry.REGISTRY.update((s.name, s) for s in reversed(scenarios))
+    # When it is loaded, then the built-in scenarios come first, in their order
+    names = list(registry.load())
+    assert names == [s.name for s in scenarios]
+    assert names.index("queue_first_page") < names.index("mail_new_ticket")

@@ -27,7 +27,7 @@ class TicketRef(Schema):
     subject: str
 
 
-class PersonRef(Schema):
+class NotificationActorOut(Schema):
     id: int
     full_name: str
 
@@ -37,7 +37,7 @@ class NotificationOut(Schema):
     reason: str = Field(..., description="the latest event of the entry")
     count: int = Field(..., description="events on the ticket grouped in this entry")
     ticket: TicketRef
-    actor: PersonRef | None
+    actor: NotificationActorOut | None
     created_at: datetime
     last_at: datetime
     read_at: datetime | None

@@ -94,7 +94,11 @@ class Scenario:
 REGISTRY: dict[str, Scenario] = {}
 
 
+_REGISTERED: dict[str, int] = {}  # name -> the order in which it was first registered
+
+
 def _entry(name: str, description: str | None, writes: bool) -> Scenario:
+    _REGISTERED.setdefault(name, len(_REGISTERED))
     scenario = REGISTRY.setdefault(name, Scenario(name=name, description=description or name))
     if description and scenario.description == name:
         scenario.description = description
@@ -128,8 +132,20 @@ def http(
 
 
 def load() -> dict[str, Scenario]:
+    """Every scenario, in the order of SCENARIO_MODULES (then as each module defines
+    them), whichever module a caller happened to import first."""
     for module in SCENARIO_MODULES:
         importlib.import_module(module)
+    rank = {module: index for index, module in enumerate(SCENARIO_MODULES)}
+
+    def position(scenario: Scenario) -> tuple[int, int]:
+        drivers = [d for d in (scenario.inprocess, scenario.http) if d is not None]
+        module = min((rank.get(d.__module__, len(rank)) for d in drivers), default=len(rank))
+        return module, _REGISTERED.get(scenario.name, 0)
+
+    ordered = sorted(REGISTRY.values(), key=position)
+    REGISTRY.clear()
+    REGISTRY.update((scenario.name, scenario) for scenario in ordered)
     return REGISTRY
 
 

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from deskbase.outbox.models import OutboxMessage
-from deskbase.webhooks import services
+from deskbase.webhooks import client, services
 
 
 @dataclass
@@ -36,6 +36,7 @@ class Receiver:
     script: list[tuple[int, bytes, dict[str, str]]] = field(default_factory=list)
     default: tuple[int, bytes, dict[str, str]] = (200, b"ok", {})
     delay: float = 0.0
+    connections: int = 0  # TCP connections accepted
 
     def url(self, path: str = "/hook") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -44,8 +45,14 @@ class Receiver:
         return self.script.pop(0) if self.script else self.default
 
 
-def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+def _handler(receiver: Receiver, protocol: str) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = protocol
+
+        def setup(self) -> None:
+            receiver.connections += 1
+            super().setup()
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
@@ -71,17 +78,34 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+@contextlib.contextmanager
+def serving(protocol: str) -> Iterator[Receiver]:
     made = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(made))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(made, protocol))
     server.daemon_threads = True
     made.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield made
-    server.shutdown()
-    server.server_close()
+    try:
+        yield made
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """HTTP/1.0: the receiver closes the connection after each answer."""
+    with serving("HTTP/1.0") as made:
+        yield made
+
+
+@pytest.fixture
+def keepalive_receiver() -> Iterator[Receiver]:
+    """HTTP/1.1: the receiver keeps the connection open, as most servers do."""
+    with serving("HTTP/1.1") as made:
+        yield made
+    client.close_connections()
 
 
 @pytest.fixture(autouse=True)

@@ -295,3 +295,33 @@ def test_an_endpoint_failing_for_days_is_disabled_and_a_success_resets_the_clock
         endpoint.refresh_from_db()
     assert endpoint.enabled is False
     assert endpoint.disabled_reason == "Every delivery failed for 5 days."
+
+
+def test_a_batch_to_one_receiver_reuses_one_connection_to_the_checked_address(
+    tenant_a, keepalive_receiver
+):
+    # Given an endpoint on a receiver that keeps connections alive, and five events
+    make_endpoint(tenant_a, keepalive_receiver.url(), ["ticket.created"])
+    for n in range(5):
+        open_ticket(tenant_a, f"Printer {n}")
+    # When the worker delivers them
+    assert delivery.drain().delivered == 5
+    # Then they all went over one connection, each still signed and logged
+    assert len(keepalive_receiver.requests) == 5
+    assert keepalive_receiver.connections == 1
+    assert all(row.success for row in logged(tenant_a))
+
+
+def test_a_connection_whose_answer_was_cut_is_not_reused(tenant_a, keepalive_receiver):
+    # Given a receiver whose first answer is longer than the limit read
+    make_endpoint(tenant_a, keepalive_receiver.url(), ["ticket.created"])
+    keepalive_receiver.script = [(200, b"x" * 200_000, {})]
+    open_ticket(tenant_a, "First")
+    assert delivery.drain().delivered == 1
+    # When the next message goes
+    open_ticket(tenant_a, "Second")
+    assert delivery.drain().delivered == 1
+    # Then it went over a new connection: the unread rest of the answer is never taken
+    # for the next answer
+    assert keepalive_receiver.connections == 2
+    assert [row.response_status for row in logged(tenant_a)] == [200, 200]

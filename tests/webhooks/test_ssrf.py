@@ -163,3 +163,44 @@ def test_a_redirect_to_an_internal_address_is_not_followed(tenant_a, receiver):
         [row] = Delivery.objects.all()
     assert row.response_status == 307
     assert "redirect, not followed" in row.error
+
+
+def test_a_kept_connection_is_reused_only_for_the_same_checked_address(
+    tenant_a, keepalive_receiver, settings, monkeypatch
+):
+    # Given a name that answers one public address twice, then another one
+    settings.WEBHOOKS_ALLOW_PRIVATE_HOSTS = False
+    first, second = "93.184.215.14", "93.184.215.15"
+    answers = [first, first, second]
+
+    def moving(host, port, *args, **kwargs):
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers.pop(0), port))]
+
+    # ... on a network where both addresses are served by a receiver keeping connections
+    connected: list[tuple[str, int]] = []
+    real_connect = urllib3.util.connection.create_connection
+
+    def network(address, *args, **kwargs):
+        connected.append(address)
+        return real_connect(("127.0.0.1", address[1]), *args, **kwargs)
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", network)
+    with tenant(tenant_a.org), transaction.atomic():
+        endpoint = Endpoint.objects.create(
+            organization=tenant_a.org, url=f"http://hooks.example.test:{keepalive_receiver.port}/",
+            event_types=["*"], secret=crypto.encrypt(signing.new_secret()),
+        )  # fmt: skip
+        # When three messages are delivered
+        for n in range(3):
+            payload = {
+                "endpoint": endpoint.id, "message_id": f"msg_moving_{n}", "replay_of": None,
+                "type": "ticket.created", "body": services.body_of("ticket.created", {}),
+            }  # fmt: skip
+            outcome = services.attempt(payload, resolver=moving)
+            assert outcome is not None
+            assert outcome.success
+    # Then the first two shared the connection to the first address; the third, whose
+    # name now answered another address, connected to that address
+    assert connected == [(first, keepalive_receiver.port), (second, keepalive_receiver.port)]
+    assert keepalive_receiver.connections == 2
+    assert len(keepalive_receiver.requests) == 3

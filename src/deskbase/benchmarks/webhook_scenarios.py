@@ -95,8 +95,11 @@ SPARE_BATCHES = 20
 
 
 class _Receiver(BaseHTTPRequestHandler):
-    """A local receiver that takes every message (HTTP/1.0: one connection per message,
-    as the client opens one per delivery)."""
+    """A local receiver that takes every message, keeping connections alive (HTTP/1.1)
+    as the receivers of real services do: the client reuses its connection to the
+    address it checked (deskbase.webhooks.client)."""
+
+    protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))

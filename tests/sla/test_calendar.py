@@ -213,3 +213,17 @@ def test_adding_in_two_steps_is_adding_once(calendar, start, first, second):
 def test_between_is_additive(calendar, a, b, c):
     a, b, c = sorted((a, b, c))
     assert calendar.between(a, c) == calendar.between(a, b) + calendar.between(b, c)
+
+
+@settings(deadline=None, max_examples=200)
+@given(calendars, st.lists(st.tuples(instants, instants), min_size=1, max_size=6))
+def test_between_of_long_spans_equals_the_walk_over_every_day(calendar, spans):
+    # Given one calendar asked again and again, in any order (its running totals reused)
+    for a, b in spans:
+        a, b = min(a, b), max(a, b)
+        # Then each answer is the day-by-day walk's
+        walked = calendar._overlap(
+            calendar._local_date(a) - timedelta(days=1),
+            calendar._local_date(b) + timedelta(days=1), a, b,
+        )  # fmt: skip
+        assert calendar.between(a, b) == walked

@@ -48,6 +48,7 @@ class Receiver:
 def _handler(receiver: Receiver, protocol: str) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = protocol
+        disable_nagle_algorithm = True  # no delayed-ACK wait on a kept connection
 
         def setup(self) -> None:
             receiver.connections += 1

@@ -25,7 +25,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Max, Q
 from django.utils import timezone
 
 from deskbase.accounts.models import STAFF_ROLES, User
@@ -35,7 +34,7 @@ from deskbase.automation.models import Activator, Firing, Rule
 from deskbase.core import events
 from deskbase.core.cache import cached_read, invalidate_on_commit
 from deskbase.organizations.models import Organization
-from deskbase.tickets.models import CommentKind, Ticket, TicketComment
+from deskbase.tickets.models import Ticket, TicketComment
 
 logger = logging.getLogger(__name__)
 MAX_DEPTH = 10
@@ -123,13 +122,8 @@ def _author(cycle: Cycle, spec: RuleSpec) -> User | None:
 
 # ------------------------------------------------------------------ facts
 def last_customer_reply(ticket: Ticket) -> datetime | None:
-    return (
-        TicketComment.objects.filter(
-            organization_id=ticket.organization_id, ticket_id=ticket.pk, kind=CommentKind.PUBLIC
-        )
-        .filter(Q(author__role="customer"))
-        .aggregate(at=Max("created_at"))["at"]
-    )
+    """Kept on the ticket by tickets.services (comment_add, hiding and moving comments)."""
+    return ticket.last_customer_reply_at
 
 
 def facts_for(

@@ -17,12 +17,14 @@ the occurrence recorded; the whole condition tree is then evaluated in Python.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, Max, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from deskbase.automation import engine
@@ -30,7 +32,7 @@ from deskbase.automation.conditions import Outcome, evaluate
 from deskbase.automation.models import Activator, Rule, TimeOccurrence
 from deskbase.core.tenancy import tenant
 from deskbase.organizations.models import Organization
-from deskbase.tickets.models import CommentKind, Status, Ticket, TicketComment
+from deskbase.tickets.models import ENDED_STATUSES, Ticket
 
 BATCH = 200  # firings per rule per pass; the rest come on the next minute's pass
 SCAN = 2000  # candidates looked at per rule per pass (oldest occurrence first)
@@ -41,7 +43,7 @@ SQL_FIELDS = {"ticket.status": "status", "ticket.priority": "priority",
               "ticket.channel": "channel", "ticket.team": "team_id",
               "ticket.assignee": "assignee_id", "ticket.category": "category_id",
               "ticket.sla_breach": "sla_breach"}  # fmt: skip
-ENDED = (Status.CLOSED, Status.CANCELLED)
+ENDED = ENDED_STATUSES
 
 
 def key_leaf(definition: dict) -> dict | None:
@@ -60,26 +62,13 @@ def key_leaf(definition: dict) -> dict | None:
     return walk(definition["conditions"])
 
 
-def _last_reply() -> Subquery:
-    return Subquery(
-        TicketComment.objects.filter(
-            organization_id=OuterRef("organization_id"), ticket_id=OuterRef("pk"),
-            kind=CommentKind.PUBLIC, author__role="customer",
-        )
-        .values("ticket_id")
-        .annotate(at=Max("created_at"))
-        .values("at")[:1]
-    )  # fmt: skip
-
-
 def candidates(rule: Rule, *, now: datetime) -> QuerySet[Ticket]:
     """The tickets whose key instant is in range and whose occurrence is not recorded."""
     leaf = key_leaf(rule.definition)
     assert leaf is not None  # schema: a time rule has a time condition
     column = leaf["time"].partition(".")[2]
+    # Read in the key's order from its partial index tickets_time_* (not ended, not deleted).
     tickets = Ticket.objects.filter(organization_id=rule.organization_id).exclude(status__in=ENDED)
-    if column == "last_customer_reply_at":
-        tickets = tickets.annotate(last_customer_reply_at=_last_reply())
     limit = timedelta(minutes=leaf.get("minutes", 0))
     if leaf["op"] == "older_than":
         tickets = tickets.filter(**{f"{column}__lte": now - limit})
@@ -133,12 +122,16 @@ def occurrence_of(rule: Rule, ticket: Ticket) -> datetime:
     return getattr(ticket, leaf["time"].partition(".")[2])
 
 
-def _facts(ticket: Ticket, now: datetime) -> Any:
+def _facts(ticket: Ticket, now: datetime, calendar: Callable[[], Any]) -> Any:
     facts = engine.facts_for(ticket, now=now)
-    annotated = getattr(ticket, "last_customer_reply_at", None)
-    if annotated is not None or "last_customer_reply_at" in ticket.__dict__:
-        facts._cache["last_customer_reply"] = annotated
+    facts.load_calendar = calendar  # one calendar for the pass: its days computed once
     return facts
+
+
+def _pass_calendar(organization_id: int) -> Callable[[], Any]:
+    from deskbase import cached as hot
+
+    return functools.cache(lambda: hot.business_calendar(organization_id))
 
 
 def _claim(rule: Rule, ticket: Ticket, occurrence: datetime) -> bool:
@@ -183,10 +176,12 @@ def run_time_rules(*, organization: Organization | int, now: datetime | None = N
 def _run_rule(rule: Rule, now: datetime) -> int:
     spec = engine.RuleSpec.of(rule)
     fired = 0
+    calendar = _pass_calendar(rule.organization_id)
     for ticket in candidates(rule, now=now)[:SCAN]:
         if fired >= BATCH:
             break
-        matched, outcomes = evaluate(rule.definition["conditions"], _facts(ticket, now))
+        facts = _facts(ticket, now, calendar)
+        matched, outcomes = evaluate(rule.definition["conditions"], facts)
         if not matched:
             continue
         with transaction.atomic():
@@ -241,8 +236,10 @@ def preview(rule: Rule, *, now: datetime | None = None, limit: int = 50) -> Prev
     rows = list(candidates(rule, now=now)[: PREVIEW_SCAN + 1])
     more = len(rows) > PREVIEW_SCAN
     matching = []
+    calendar = _pass_calendar(rule.organization_id)
     for ticket in rows[:PREVIEW_SCAN]:
-        matched, outcomes = evaluate(rule.definition["conditions"], _facts(ticket, now))
+        facts = _facts(ticket, now, calendar)
+        matched, outcomes = evaluate(rule.definition["conditions"], facts)
         if matched:
             matching.append((ticket, outcomes))
     listed = [
@@ -258,15 +255,14 @@ def explain_on_ticket(rule: Rule, ticket: Ticket, *, now: datetime | None = None
 
     Change and comment conditions have no event to read here: they say so.
     """
+    ticket.refresh_from_db()  # as it is now (the caller's copy may predate a reply)
     facts = engine.facts_for(ticket, now=now or timezone.now())
     matched, outcomes = evaluate(rule.definition["conditions"], facts)
     extra: list[Outcome] = []
     already = False
     if rule.activator == Activator.TIME:
         leaf = key_leaf(rule.definition)
-        at = occurrence_of(rule, ticket) if leaf and "last_customer" not in leaf["time"] else None
-        if leaf and "last_customer" in leaf["time"]:
-            at = facts.once("last_customer_reply", facts.load_last_customer_reply)
+        at = occurrence_of(rule, ticket) if leaf else None
         if at is not None:
             already = TimeOccurrence.objects.filter(
                 organization_id=rule.organization_id, rule_id=rule.pk, ticket_id=ticket.pk,

@@ -58,7 +58,8 @@ TICKET_COLUMNS = (
     "channel, category_id, tags, custom_fields, customer_id, assignee_id, team_id, "
     "sla_policy_id, first_response_due_at, resolution_due_at, sla_paused_at, sla_breach, "
     "first_response_at, resolved_at, closed_at, satisfaction, time_to_first_response, "
-    "merged_into_id, version, created_at, updated_at, deleted_at, deleted_by_id, delete_reason"
+    "merged_into_id, version, created_at, updated_at, deleted_at, deleted_by_id, delete_reason, "
+    "last_customer_reply_at"
 )
 COMMENT_COLUMNS = (
     "id, organization_id, ticket_id, author_id, kind, body_text, body_html, created_at, "
@@ -108,6 +109,7 @@ class TicketState:
         "fr_running",
         "history",
         "id",
+        "last_reply",
         "merged_into",
         "org",
         "paused_at",
@@ -134,6 +136,7 @@ class TicketState:
     comments: int
     history: int
     first_comment: tuple[int, int, int] | None  # (comment id, author id, time)
+    last_reply: int | None  # the time of the customer's last public reply
     first_response_at: int | None
     resolved_at: int | None
     closed_at: int | None
@@ -324,7 +327,7 @@ class TicketGenerator:
         s.paused_at, s.fr_running, s.res_running, s.res_from = None, True, True, c
         s.breached, s.breach_at, s.satisfaction, s.merged_into = set(), None, None, None
         s.deleted, s.history, s.updated, s.first_comment = None, 0, c, None
-        s.assigned, s.comments = False, 0
+        s.assigned, s.comments, s.last_reply = False, 0, None
         actor = s.agent if CHANNELS[s.channel] == "phone" else s.customer
         self._history(actor, "created", NULL, "new", c)
         self._event("started", "first_response", s.fr_due, "", c)
@@ -391,6 +394,8 @@ class TicketGenerator:
         self.next_comment += 1
         s = self.s
         s.comments += 1
+        if author == s.customer and kind == "public":
+            s.last_reply = t
         ts = self.ts(t)
         self._comment_rows.append(
             f"{cid}\t{s.prefix}{NULL if author is None else author}\t{kind}\t{entry.text}\t"
@@ -420,7 +425,8 @@ class TicketGenerator:
             f"{_ts_or_null(ts, s.resolved_at)}\t{_ts_or_null(ts, s.closed_at)}\t"
             f"{NULL if s.satisfaction is None else s.satisfaction}\t{ttfr}\t"
             f"{NULL if s.merged_into is None else s.merged_into}\t{s.history}\t"
-            f"{ts(s.created)}\t{ts(s.updated)}\t{deleted_at}\t{deleted_by}\t{reason}\n"
+            f"{ts(s.created)}\t{ts(s.updated)}\t{deleted_at}\t{deleted_by}\t{reason}\t"
+            f"{_ts_or_null(ts, s.last_reply)}\n"
         )
         self._attachments()
 

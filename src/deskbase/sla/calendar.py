@@ -60,6 +60,11 @@ def _parse_hours(business_hours: Mapping[str, Sequence[Sequence[str]]]) -> list[
     return week
 
 
+# between(): the local days at each end looked at interval by interval (the day before
+# the start's and the start's own; the end's own and the day after it).
+EDGE_DAYS = 2
+
+
 class BusinessCalendar:
     """When an organization is open, and how much open time lies between two instants."""
 
@@ -76,6 +81,11 @@ class BusinessCalendar:
         # A day's intervals are asked for again and again (every add and between of
         # a ticket walks the same days), and computing them costs zoneinfo lookups.
         self._days: dict[date, list[Interval]] = {}
+        # Running totals of whole days' open time from _first (index i: the days before
+        # _first + i), so the time between two instants months apart costs two edge
+        # days and a subtraction, not a walk over every day between.
+        self._first: date | None = None
+        self._running: list[timedelta] = []
 
     def __repr__(self) -> str:
         return f"BusinessCalendar({self.timezone!r}, {len(self.holidays)} holidays)"
@@ -119,8 +129,19 @@ class BusinessCalendar:
         start, end = _utc(start, "start"), _utc(end, "end")
         if end <= start:
             return _ZERO
-        total = _ZERO
-        day, last = self._local_date(start) - _ONE_DAY, self._local_date(end) + _ONE_DAY
+        first, last = self._local_date(start) - _ONE_DAY, self._local_date(end) + _ONE_DAY
+        if (last - first).days <= EDGE_DAYS * 2:
+            return self._overlap(first, last, start, end)
+        # The days around each end partly; every local day strictly between them wholly
+        # (its intervals lie after the start's local day and before the end's).
+        return (
+            self._overlap(first, first + _ONE_DAY, start, end)
+            + self._whole_days(first + EDGE_DAYS * _ONE_DAY, last - EDGE_DAYS * _ONE_DAY)
+            + self._overlap(last - _ONE_DAY, last, start, end)
+        )
+
+    def _overlap(self, first: date, last: date, start: datetime, end: datetime) -> timedelta:
+        total, day = _ZERO, first
         while day <= last:
             for opens, closes in self.intervals(day):
                 overlap = min(closes, end) - max(opens, start)
@@ -128,6 +149,17 @@ class BusinessCalendar:
                     total += overlap
             day += _ONE_DAY
         return total
+
+    def _whole_days(self, first: date, last: date) -> timedelta:
+        """The open time of the local days first..last, both included."""
+        if self._first is None or first < self._first:
+            self._first, self._running = first, [_ZERO]
+        base = self._first
+        while len(self._running) <= (last - base).days + 1:
+            day = base + timedelta(days=len(self._running) - 1)
+            opened = sum((closes - opens for opens, closes in self.intervals(day)), _ZERO)
+            self._running.append(self._running[-1] + opened)
+        return self._running[(last - base).days + 1] - self._running[(first - base).days]
 
     def intervals(self, day: date) -> list[Interval]:
         """The open intervals (UTC, ordered, disjoint) of one local date."""

@@ -34,6 +34,13 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     Status.CANCELLED: frozenset(),
 }
 ACTIVE_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING)
+ENDED_STATUSES = (Status.CLOSED, Status.CANCELLED)
+# The instants a time rule may wait on, with their index's short name.
+TIME_RULE_COLUMNS = (
+    ("created_at", "created"), ("updated_at", "updated"),
+    ("first_response_due_at", "first_due"), ("resolution_due_at", "resolution_due"),
+    ("last_customer_reply_at", "customer_reply"),
+)  # fmt: skip
 
 
 class Priority(models.TextChoices):
@@ -138,6 +145,9 @@ class Ticket(TenantModel, TimestampedModel, SoftDeleteModel):
     closed_at = models.DateTimeField(null=True, blank=True)
     satisfaction = models.PositiveSmallIntegerField(null=True, blank=True)
     time_to_first_response = models.DurationField(null=True, blank=True)
+    # The customer's last public reply (tickets.services.comment_add): what time rules on
+    # "last customer reply" wait on, read from an index instead of the comments.
+    last_customer_reply_at = models.DateTimeField(null=True, blank=True)
     merged_into = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="merged_tickets"
     )
@@ -182,6 +192,15 @@ class Ticket(TenantModel, TimestampedModel, SoftDeleteModel):
             models.Index(
                 "organization", "resolution_due_at", "id", name="tickets_queue_sla_due",
                 condition=Q(deleted_at__isnull=True, status__in=ACTIVE_STATUSES),
+            ),
+            # Time rules (automation.timed): the tickets not yet ended, by the instant a
+            # rule waits on, so a pass reads its candidates in order from an index.
+            *(
+                models.Index(
+                    "organization", column, "id", name=f"tickets_time_{short}",
+                    condition=Q(deleted_at__isnull=True) & ~Q(status__in=ENDED_STATUSES),
+                )
+                for column, short in TIME_RULE_COLUMNS
             ),
             # A customer's own tickets, most recently changed first (the portal, the API).
             models.Index(

@@ -453,11 +453,17 @@ def comment_add(
     with events.announce(events.COMMENT_ADDED, organization, actor, comment):
         comment.save()
         fields = _after_reply(current, comment, staff=staff, at=comment_time(comment))
+        # The customer's last public reply (what time rules wait on) is not an edit of the
+        # ticket: it does not bump the version an agent's open form holds.
+        replied = [] if staff or kind != CommentKind.PUBLIC else ["last_customer_reply_at"]
+        if replied:
+            current.last_customer_reply_at = comment_time(comment)
         with happened_at(at):
-            _save(current, fields, bump=bool(fields))
-            if not fields:  # the conversation changed: the ticket moves up "recently updated"
+            if fields:
+                _save(current, fields | set(replied))
+            else:  # the conversation changed: the ticket moves up "recently updated"
                 current.updated_at = Now()  # the trigger's time, returned
-                current.save(update_fields=["updated_at"])
+                current.save(update_fields=["updated_at", *replied])
     return comment
 
 
@@ -554,6 +560,7 @@ def _move_conversation(organization: Organization, actor: User, src: Ticket, dst
         # for the target's customer: its replies and notes become internal notes.
         moved.exclude(kind=CommentKind.INTERNAL).update(kind=CommentKind.INTERNAL)
     moved.update(ticket=dst)
+    _recount_last_customer_reply(src.id, dst.id)
     src.attachments.update(ticket=dst)
     _copy_history(src, dst)
     dst.tags = _normalized_tags([*dst.tags, *src.tags])
@@ -683,6 +690,7 @@ def comment_soft_delete(
         raise PermissionDenied("only staff or the author may delete a comment")
     with events.announce(events.COMMENT_SOFT_DELETED, organization, actor, current):
         current.soft_delete(actor, reason)
+        _recount_last_customer_reply(current.ticket_id)
     return current
 
 
@@ -694,4 +702,21 @@ def comment_restore(
     current = TicketComment.all_objects.select_for_update().get(pk=comment.pk)
     with events.announce(events.COMMENT_RESTORED, organization, actor, current):
         current.restore(actor)
+        _recount_last_customer_reply(current.ticket_id)
     return current
+
+
+_LAST_CUSTOMER_REPLY = """
+UPDATE tickets_ticket AS t SET last_customer_reply_at = (
+    SELECT max(c.created_at) FROM tickets_ticketcomment AS c
+    JOIN accounts_user AS u ON u.id = c.author_id
+    WHERE c.organization_id = t.organization_id AND c.ticket_id = t.id
+      AND c.kind = 'public' AND c.deleted_at IS NULL AND u.role = 'customer')
+WHERE t.id = ANY(%s)
+"""
+
+
+def _recount_last_customer_reply(*ticket_ids: int) -> None:
+    """The customers' last public reply again, after comments were hidden, shown or moved."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LAST_CUSTOMER_REPLY, [list(ticket_ids)])

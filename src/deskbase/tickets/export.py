@@ -148,12 +148,14 @@ def ticket_export(
         AuditAction.TICKETS_EXPORTED, organization_id=organization.id, actor_id=actor.id,
         request=request, source=source, sort=sort, filters=_filters_detail(filters),
     )  # fmt: skip
-    return _rows(organization, actor, sql, params, zone)
+    return sql_rows(organization, actor, sql, params, zone)
 
 
-def _rows(
+def sql_rows(
     organization: Organization, actor: User, sql: str, params: list[Any], zone: tzinfo
 ) -> Iterator[list[Any]]:
+    """The header, then the rows of `export_sql`'s statement, CHUNK at a time from a
+    server-side cursor, in a transaction of their own."""
     yield HEADER
     with tenant(organization, actor, savepoint=False), connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)

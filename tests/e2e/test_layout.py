@@ -13,8 +13,10 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from deskbase.accounts.services import user_create
+from deskbase.analytics import refresh
 from deskbase.savedviews import services as view_services
 from deskbase.tickets import services
+from deskbase.tickets.models import Category
 from tests.e2e.conftest import screenshot, sign_in
 
 WIDTHS = (390, 1366)
@@ -35,15 +37,23 @@ CULPRITS = """() => {
 def busy(world) -> dict[str, Any]:
     """Tickets with long subjects, tags and replies, a saved view, and many people."""
     tickets = []
-    for n, (priority, status) in enumerate(
-        [("urgent", "open"), ("high", "pending"), ("medium", "new"), ("low", "open")]
-    ):
+    hardware = Category.objects.create(organization=world.org, name="Hardware")
+    billing = Category.objects.create(organization=world.org, name="Billing")
+    for n, (priority, status, channel) in enumerate(
+        [("urgent", "open", "email"), ("high", "pending", "chat"), ("medium", "new", "web"),
+         ("low", "open", "email"), ("medium", "resolved", "phone")]
+    ):  # fmt: skip
         ticket = services.ticket_create(
             organization=world.org, actor=world.agent, subject=f"{LONG} {n}",
-            customer=world.customer, priority=priority,
+            customer=world.customer, priority=priority, channel=channel,
+            category=hardware if n % 2 else billing,
             description="A description with a long word: " + "x" * 120,
             tags=["printer", "third-floor", "hardware-failure"],
         )  # fmt: skip
+        if status == "resolved":
+            ticket = services.ticket_change_status(
+                organization=world.org, actor=world.agent, ticket=ticket, status="open"
+            )
         if status != "new":
             ticket = services.ticket_change_status(
                 organization=world.org, actor=world.agent, ticket=ticket, status=status
@@ -133,8 +143,11 @@ def test_screenshots_of_the_queue_dashboard_people_and_a_narrow_ticket(world, bu
     screenshot(narrow, "ticket-narrow")
     manager = new_page(width=1366, height=900)
     sign_in(manager, world.manager.email)
+    refresh.refresh_views()
     manager.goto("/desk/dashboard/")
-    manager.wait_for_load_state("networkidle")
+    manager.wait_for_function(
+        "() => window.Chart && Chart.getChart(document.getElementById('chart-trends'))"
+    )
     screenshot(manager, "dashboard")
     admin = new_page(width=1366, height=800)
     sign_in(admin, world.admin.email)

@@ -153,3 +153,16 @@ def test_screenshots_of_the_queue_dashboard_people_and_a_narrow_ticket(world, bu
     sign_in(admin, world.admin.email)
     admin.goto("/manage/people/?q=customer")
     screenshot(admin, "manage-people")
+
+
+def test_an_htmx_request_refused_by_the_server_says_so_on_the_page(world, new_page):
+    page = new_page(width=1366)
+    sign_in(page, world.agent.email)
+    page.goto("/desk/queues/open/")
+    # A part of a ticket that is gone (trashed, or never was): the 404 page.
+    page.evaluate("htmx.ajax('GET', '/desk/tickets/999999/canned?canned=1', '#main')")
+    alert = page.locator("#request-error")
+    alert.wait_for()
+    assert alert.get_attribute("role") == "alert"
+    assert alert.inner_text().startswith("Not found: There is nothing at this address")
+    assert page.get_by_role("heading", name="All open").is_visible()  # nothing was swapped

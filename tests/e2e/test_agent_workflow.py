@@ -24,7 +24,7 @@ def test_agent_triages_and_resolves_a_ticket(world, new_page):
     page = signed_in_page(new_page, world.agent.email)
     page.get_by_role("link", name=re.compile("Unassigned")).click()
     expect(page.get_by_role("heading", name="Unassigned")).to_be_visible()
-    screenshot(page, "agent-queue")
+    # The queue's screenshots (1366 and 390 px): tests/e2e/test_layout.py.
     page.get_by_role("link", name="VPN drops every hour").click()
     expect(page.locator("#ticket-subject")).to_have_text("VPN drops every hour")
 
@@ -86,7 +86,6 @@ def test_the_workspace_works_on_a_narrow_screen(world, new_page):
     expect(page.get_by_role("link", name="Phone-sized")).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390 + 1  # no sideways scrolling of the page itself
-    screenshot(page, "agent-queue-narrow")
 
 
 def test_a_manager_adds_a_team_and_an_sla_policy(world, new_page):

@@ -41,7 +41,7 @@ def test_manager_sees_live_numbers_change_after_a_resolution(world, new_page):
     manager.wait_for_function(
         "() => window.Chart && Chart.getChart(document.getElementById('chart-trends'))"
     )
-    screenshot(manager, "dashboard")
+    # The dashboard's screenshot, at 1366 px: tests/e2e/test_layout.py.
 
     agent = new_page()
     sign_in(agent, world.agent.email)

@@ -334,6 +334,8 @@ class AuditAction(models.TextChoices):
     WEBHOOK_DELETED = "webhook_deleted", "Webhook endpoint removed"
     WEBHOOK_SECRET_ROTATED = "webhook_secret_rotated", "Webhook signing secret rotated"
     WEBHOOK_DISABLED = "webhook_disabled", "Webhook endpoint disabled by its failures"
+    TICKETS_EXPORTED = "tickets_exported", "Tickets exported as CSV"
+    REPORT_EXPORTED = "report_exported", "Report table exported as CSV"
 
 
 class AuditLog(models.Model):

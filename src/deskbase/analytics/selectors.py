@@ -218,7 +218,9 @@ def sla_performance(*, organization: Organization, filters: Filters) -> dict[str
     refreshed_at, rows = _groups(
         organization, view, metrics.SLA_SUMS, filters, key="priority", order="v.priority"
     )
-    by_priority = {r["key"]: metrics.sla_metrics(r) for r in rows}
+    # Low to urgent, the order of Priority (and of every menu), not the alphabet's.
+    found = {r["key"]: r for r in rows}
+    by_priority = {p: metrics.sla_metrics(found[p]) for p in PRIORITIES if p in found}
     totals = {name: sum(r[name] for r in rows) for name in metrics.SLA_SUMS}
     return {**_envelope(view, refreshed_at, filters), **metrics.sla_metrics(totals),
             "by_priority": by_priority}  # fmt: skip

@@ -7,7 +7,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import AfterValidator, ConfigDict, model_validator
 
@@ -17,7 +18,7 @@ from deskbase.api import idempotency, serialize
 from deskbase.api.renderers import json_response
 from deskbase.api.schemas import ERRORS, CommentOut, TicketDetailOut, TicketOut, TicketPage
 from deskbase.core.errors import DomainError, ValidationFailed
-from deskbase.tickets import listing, selectors, services
+from deskbase.tickets import export, listing, selectors, services
 from deskbase.tickets.access import (
     access_row,
     access_ticket_by_number,
@@ -212,6 +213,23 @@ def list_tickets(request: ApiRequest, query: Query[TicketQuery]):
         after=query.cursor, limit=query.limit,
     )  # fmt: skip
     return json_response({"items": items, "next_cursor": next_cursor})
+
+
+@router.get("/export", response={200: None, **ERRORS})
+def export_tickets(request: ApiRequest, query: Query[TicketQuery]):
+    """Every ticket the list's filters match, in its sort, as CSV (streamed; staff only;
+    recorded in the audit log). `cursor` and `limit` are ignored: it is every page."""
+    user = request.auth
+    filters = filters_of(query, custom=selectors.custom_filters(request.GET))
+    rows = export.ticket_export(
+        organization=caller_organization(user), actor=user, filters=filters, sort=query.sort,
+        zone=timezone.get_current_timezone(), source="api", request=request,
+    )  # fmt: skip
+    response = StreamingHttpResponse(
+        export.csv_chunks(rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="tickets.csv"'
+    return response
 
 
 @router.get("/trash", response={200: list[TicketOut], **ERRORS})

@@ -187,15 +187,18 @@ def teams_with_staff(*, actor: User) -> tuple[list[Team], list[User]]:
 
 
 def people_page(
-    *, actor: User, removed: bool, role: str | None, after: int, limit: int
+    *, actor: User, removed: bool, role: str | None, after: int, limit: int, query: str = ""
 ) -> tuple[list[User], int | None]:
-    """People (or removed people) by id after `after`, and the id to pass as `after` for the
-    next page (None on the last). Budget: 1 query."""
+    """People (or removed people) by id after `after`, those whose name or email holds
+    `query` when given, and the id to pass as `after` for the next page (None on the
+    last). Budget: 1 query."""
     rows_qs = User.all_objects.filter(
         organization_id=actor.tenant_id, deleted_at__isnull=not removed
     )
     if role:
         rows_qs = rows_qs.filter(role=role)
+    if query:
+        rows_qs = rows_qs.filter(Q(email__icontains=query) | Q(full_name__icontains=query))
     if after:
         rows_qs = rows_qs.filter(pk__gt=after)
     with tenant(actor.organization_id, actor, savepoint=False):

@@ -79,18 +79,27 @@ def _filters(request: HttpRequest, organization: Organization, choices: dict, er
         return selectors.filters_for(organization, **dimensions)
 
 
-def _trends(organization: Organization, filters: selectors.Filters) -> dict[str, Any] | None:
-    """The trends of the chosen range as far as it lies in the last 90 days."""
+def trend_filters(
+    organization: Organization, filters: selectors.Filters
+) -> selectors.Filters | None:
+    """The chosen range as far as it lies in the last 90 days (None: not at all)."""
     today = selectors.local_today(organization)
     start = max(filters.start, today - timedelta(days=selectors.TREND_DAYS - 1))
     end = min(filters.end, today)
     if start > end:
         return None
-    trend_filters = selectors.Filters(
+    return selectors.Filters(
         start=start, end=end, team=filters.team, channel=filters.channel,
         category=filters.category,
     )  # fmt: skip
-    return selectors.ticket_trends(organization=organization, filters=trend_filters)
+
+
+def _trends(organization: Organization, filters: selectors.Filters) -> dict[str, Any] | None:
+    """The trends of the chosen range as far as it lies in the last 90 days."""
+    trend = trend_filters(organization, filters)
+    if trend is None:
+        return None
+    return selectors.ticket_trends(organization=organization, filters=trend)
 
 
 def _chart_data(panels: dict[str, Any]) -> dict[str, Any]:

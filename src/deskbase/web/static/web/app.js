@@ -81,4 +81,55 @@
       event.preventDefault();
     }
   });
+
+  // A table wider than the screen scrolls in its own box (app.css); the keyboard must
+  // reach that box too, so a box that scrolls takes the focus (tabindex 0).
+  function focusableScrollers() {
+    var boxes = document.querySelectorAll("main table, main .table-scroll");
+    Array.prototype.forEach.call(boxes, function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth + 1 &&
+        window.getComputedStyle(box).overflowX === "auto";
+      if (scrolls && !box.hasAttribute("tabindex")) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("data-scroll-focus", "");
+      } else if (!scrolls && box.hasAttribute("data-scroll-focus")) {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("data-scroll-focus");
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", focusableScrollers);
+  window.addEventListener("resize", focusableScrollers);
+  document.addEventListener("htmx:afterSettle", focusableScrollers);
+
+  // An htmx request the server refused (403, 404, 500 ...) swaps nothing: say so above
+  // the page, with the error page's own (translated) heading and message.
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail && event.detail.xhr;
+    var main = document.getElementById("main");
+    if (!xhr || !main) {
+      return;
+    }
+    var text = "";
+    try {
+      var page = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+      var card = page.querySelector(".error-page");
+      if (card) {
+        text = Array.prototype.map.call(card.querySelectorAll("h1, p:first-of-type"), function (el) {
+          return el.textContent.trim();
+        }).join(": ");
+      }
+    } catch (ignored) {
+      text = "";
+    }
+    var box = document.getElementById("request-error");
+    if (!box) {
+      box = document.createElement("p");
+      box.id = "request-error";
+      box.className = "request-error";
+      box.setAttribute("role", "alert");
+      main.insertBefore(box, main.firstChild);
+    }
+    box.textContent = text || (xhr.status + " " + xhr.statusText);
+  });
 })();

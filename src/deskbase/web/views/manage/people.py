@@ -42,13 +42,17 @@ def people_list(request: AuthedRequest) -> HttpResponse:
         return redirect("web:manage_people")
     removed = request.GET.get("removed") == "1"
     role = request.GET.get("role") if request.GET.get("role") in Role.values else None
+    query = request.GET.get("q", "").strip()[:100]
     after = request.GET.get("after", "")
     rows, next_after = selectors.people_page(
         actor=user, removed=removed, role=role, after=int(after) if after.isdigit() else 0,
-        limit=PEOPLE_PAGE,
+        limit=PEOPLE_PAGE, query=query,
     )  # fmt: skip
+    kept = request.GET.copy()  # the search and filters, for the next page's link
+    kept.pop("after", None)
     return render(request, "web/manage/people.html", {
         "people": rows, "next_after": next_after, "removed": removed, "role": role or "",
+        "q": query, "kept": kept.urlencode(), "first_page": not after,
         "roles": Role.choices, "grantable": people.grantable_roles(user), "section": "people",
     })  # fmt: skip
 

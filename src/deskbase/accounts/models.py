@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models.functions import Lower, Now
 
 from deskbase.core.errors import PermissionDenied
+from deskbase.core.i18n import Language
 from deskbase.core.models import (
     LiveManager,
     SoftDeleteModel,
@@ -19,6 +20,7 @@ from deskbase.core.models import (
     TimestampedModel,
     choice_constraint,
 )
+from deskbase.organizations.models import validate_timezone
 
 
 class Role(models.TextChoices):
@@ -101,6 +103,13 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="May use the Django admin.")
     date_joined = models.DateTimeField(db_default=Now(), editable=False)
+    # Blank: the organization's (docs/i18n.md). The zone is checked by a trigger too.
+    language = models.CharField(
+        max_length=8, choices=Language.choices, blank=True, default="", db_default=""
+    )
+    timezone = models.CharField(
+        max_length=64, blank=True, default="", db_default="", validators=[validate_timezone]
+    )
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -166,6 +175,12 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
                 name="accounts_user_max_concurrent_range",
                 violation_error_code="max_concurrent_tickets",
                 violation_error_message="Concurrent tickets must be between 1 and 100.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(language="") | models.Q(language__in=Language.values),
+                name="accounts_user_language_valid",
+                violation_error_code="language",
+                violation_error_message="Unknown language.",
             ),
             models.CheckConstraint(
                 condition=models.Q(organization__isnull=False) | models.Q(is_superuser=True),

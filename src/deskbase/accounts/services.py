@@ -23,10 +23,10 @@ from deskbase.organizations.models import Organization
 # The rank rule: managers create, manage and grant these roles only; admins every role.
 MANAGER_MANAGES = (Role.AGENT, Role.CUSTOMER)
 # What anyone may change on their own profile (availability: agents only, by the model).
-SELF_SERVICE = frozenset({"full_name", "availability"})
+SELF_SERVICE = frozenset({"full_name", "availability", "language", "timezone"})
 PROFILE_FIELDS = frozenset(
     {"full_name", "role", "customer_tier", "availability", "skills", "max_concurrent_tickets",
-     "is_active"}
+     "is_active", "language", "timezone"}
 )  # fmt: skip
 
 

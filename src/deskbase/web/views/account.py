@@ -22,14 +22,18 @@ from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
+from deskbase import cached
 from deskbase.accounts import oidc, passkeys, session_control, throttle, two_factor
 from deskbase.accounts.backends import organization_id_for_slug
-from deskbase.accounts.forms import SignInForm
+from deskbase.accounts.forms import PreferencesForm, SignInForm
 from deskbase.accounts.models import Passkey, User
 from deskbase.accounts.requests import AuthedRequest
+from deskbase.accounts.services import user_update
 from deskbase.core.errors import ValidationFailed
 from deskbase.core.tenancy import set_tenant, tenant
 from deskbase.organizations.models import Organization
@@ -153,9 +157,41 @@ def _signed_in(view: Any) -> Any:
     return login_required(domain_errors(view))
 
 
+def _preferences_form(request: AuthedRequest, data: Any = None) -> PreferencesForm:
+    user = request.user
+    organization = cached.organization_settings(user.tenant_id)
+    return PreferencesForm(
+        data, initial={"language": user.language, "timezone": user.timezone},
+        organization_zone=organization.timezone,
+    )  # fmt: skip
+
+
 @_signed_in
 def security(request: AuthedRequest) -> HttpResponse:
-    return render(request, "web/account/security.html", _security_context(request))
+    context = {**_security_context(request), "preferences": _preferences_form(request)}
+    return render(request, "web/account/security.html", context)
+
+
+@_signed_in
+@require_POST
+def preferences(request: AuthedRequest) -> HttpResponse:
+    """One's language and time zone; a refused value shows on the form, nothing saved."""
+    form = _preferences_form(request, request.POST)
+    if form.is_valid():
+        try:
+            user_update(
+                organization=caller_organization(request.user), actor=request.user,
+                user=request.user, **form.cleaned_data,
+            )  # fmt: skip
+        except ValidationFailed as error:
+            for field, message in error.errors.items():
+                form.add_error(field if field in form.fields else None, message)
+        else:
+            with translation.override(form.cleaned_data["language"] or None):
+                messages.success(request, gettext("Language and time zone saved."))
+            return redirect("web:security")
+    context = {**_security_context(request), "preferences": form}
+    return render(request, "web/account/security.html", context, status=422)
 
 
 @_signed_in

@@ -63,10 +63,10 @@ MAX_API_RATE_LIMIT = 100_000
 
 
 class Tier(models.TextChoices):
-    FREE = "free", "Free"
-    STARTER = "starter", "Starter"
-    PROFESSIONAL = "professional", "Professional"
-    ENTERPRISE = "enterprise", "Enterprise"
+    FREE = "free", _("Free")
+    STARTER = "starter", _("Starter")
+    PROFESSIONAL = "professional", _("Professional")
+    ENTERPRISE = "enterprise", _("Enterprise")
 
 
 class Organization(TimestampedModel, SoftDeleteModel):

@@ -102,7 +102,7 @@ def sign_in_verify(request: HttpRequest) -> HttpResponse:
     """The second step: a code from the authenticator app, or a recovery code."""
     pending = _pending(request)
     if pending is None:
-        messages.error(request, "Sign in again: the first step has expired.")
+        messages.error(request, gettext("Sign in again: the first step has expired."))
         return redirect("login")
     error = ""
     if request.method == "POST":
@@ -122,7 +122,7 @@ def sign_in_verify(request: HttpRequest) -> HttpResponse:
         pending["tries"] += 1
         if pending["tries"] >= PENDING_TRIES:
             del request.session[PENDING]
-            messages.error(request, "Too many wrong codes: sign in again.")
+            messages.error(request, gettext("Too many wrong codes: sign in again."))
             return redirect("login")
         request.session[PENDING] = pending
         error = "That code is not valid. Try the code your app shows now, or a recovery code."
@@ -240,7 +240,7 @@ def two_factor_off(request: AuthedRequest) -> HttpResponse:
         organization=caller_organization(request.user), actor=request.user,
         code=request.POST.get("code", ""),
     )  # fmt: skip
-    messages.success(request, "Two-factor sign-in is off.")
+    messages.success(request, gettext("Two-factor sign-in is off."))
     return redirect("web:security")
 
 
@@ -255,7 +255,7 @@ def session_end(request: AuthedRequest) -> HttpResponse:
     )  # fmt: skip
     if session_id == session_control.current_session_id(request):
         return redirect("login")
-    messages.success(request, "The session has ended.")
+    messages.success(request, gettext("The session has ended."))
     if request.headers.get("HX-Request"):
         return render(request, "web/account/sessions.html", _security_context(request))
     return redirect("web:security")
@@ -269,7 +269,10 @@ def password_change(request: AuthedRequest) -> HttpResponse:
         current_password=request.POST.get("current_password", ""),
         new_password=request.POST.get("new_password", ""), request=request,
     )  # fmt: skip
-    messages.success(request, f"Password changed; {ended} other session(s) signed out.")
+    messages.success(
+        request,
+        gettext("Password changed; %(ended)s other session(s) signed out.") % {"ended": ended},
+    )
     return redirect("web:security")
 
 
@@ -374,7 +377,7 @@ def passkey_remove(request: AuthedRequest) -> HttpResponse:
         organization=caller_organization(request.user), actor=request.user,
         passkey_id=int(raw) if raw.isdigit() else 0, request=request,
     )  # fmt: skip
-    messages.success(request, "The passkey is removed.")
+    messages.success(request, gettext("The passkey is removed."))
     return redirect("web:security")
 
 

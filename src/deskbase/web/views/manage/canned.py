@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 
 from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -32,7 +33,7 @@ def canned_responses(request: AuthedRequest) -> HttpResponse:
             body=request.POST.get("body", ""),
             personal=user.role not in MANAGERS or request.POST.get("personal") == "on",
         )  # fmt: skip
-        messages.success(request, "Canned response saved.")
+        messages.success(request, gettext("Canned response saved."))
         return redirect("web:manage_canned")
     rows = canned.canned_responses_for(organization=caller_organization(user), actor=user)
     return render(request, "web/manage/canned.html", {

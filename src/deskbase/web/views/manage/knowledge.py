@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from deskbase import cached
@@ -126,7 +127,7 @@ def article_edit(request: AuthedRequest, article_id: int, language: str) -> Http
         except ValidationFailed as failed:
             error = failed.message
         else:
-            messages.success(request, "Draft saved.")
+            messages.success(request, gettext("Draft saved."))
             return redirect(_edit_url(article_id, language))
     article = selectors.article_detail(user=user, article_id=article_id)
     translation = selectors.translation_of(article, language)
@@ -299,7 +300,12 @@ def _chart_data(report: analytics.Report) -> dict[str, Any]:
         "helpful": {"labels": [r["title"] for r in report.least_helpful],
                     "helpful": [r["helpful"] for r in report.least_helpful],
                     "not_helpful": [r["not_helpful"] for r in report.least_helpful]},
-        "deflection": {"labels": ["Showed articles", "Article opened", "Solved", "Sent anyway"],
+        "deflection": {"labels": [gettext("Showed articles"), gettext("Article opened"),
+                                  gettext("Solved"), gettext("Sent anyway")],
                        "counts": [deflection["shown"], deflection["clicked"],
                                   deflection["solved"], deflection["sent_anyway"]]},
+        # The charts' own words, in the reader's language (kb_analytics.js has no catalog).
+        "words": {"views": gettext("Views"), "visitors": gettext("Visitors"),
+                  "helpful": gettext("Helpful"), "not_helpful": gettext("Not helpful"),
+                  "forms": gettext("New-ticket forms")},
     }  # fmt: skip

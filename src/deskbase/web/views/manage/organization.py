@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
@@ -60,7 +61,7 @@ def organization(request: AuthedRequest) -> HttpResponse:
             timezone=request.POST.get("timezone", ""), language=request.POST.get("language", ""),
             business_hours=_parse_hours(request.POST),
         )  # fmt: skip
-        messages.success(request, "Organization settings saved.")
+        messages.success(request, gettext("Organization settings saved."))
         return redirect("web:manage_organization")
     org = selectors.organization_with_holidays(actor=user)
     hours = [(day, _hours_text(org.business_hours.get(day, []))) for day in DAYS]

@@ -10,6 +10,7 @@ import yaml
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from deskbase.accounts.requests import AuthedRequest
@@ -395,7 +396,11 @@ def ticket_macro(request: AuthedRequest, number: int) -> HttpResponse:
                                      macro_id=int(raw), tickets=[ticket])  # fmt: skip
     said = ", ".join(result.changes) or "nothing changed"
     if result.errors:
-        messages.error(request, f"Macro: {said}; failed: {'; '.join(result.errors)}")
+        messages.error(
+            request,
+            gettext("Macro: %(said)s; failed: %(errors)s")
+            % {"said": said, "errors": "; ".join(result.errors)},
+        )
     else:
-        messages.success(request, f"Macro applied: {said}.")
+        messages.success(request, gettext("Macro applied: %(said)s.") % {"said": said})
     return redirect("web:ticket", number=number)

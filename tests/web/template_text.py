@@ -4,7 +4,8 @@ The template is tokenized with Django's own lexer; every template tag and variab
 blanked out (same length, so positions stay those of the source), and so is everything
 between `{% blocktranslate %}` and its end. What is left is HTML: its text and the
 attributes people read (title, placeholder, aria-label, alt, data-confirm) must hold no
-letters, except the few words of ALLOWED (the product's name...).
+letters, except the few words of ALLOWED (the product's name...). What `<code>` and
+`<kbd>` hold is literal (a search syntax, a header's name) and stays as it is.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ HUMAN_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt", "data-confirm")
 ALLOWED = frozenset({"deskbase", "HH:MM", "e.g.", "Markdown", "API", "SSO", "OIDC", "JSON", "CSV"})
 BLANK = "\x00"
 
-_TAG = re.compile(r"<!--.*?-->|<(script|style)\b.*?</\1\s*>|<[^>]*>", re.S | re.I)
+# Scripts, styles and code (literal: `<code>status:open</code>`) hold no words to translate.
+_TAG = re.compile(r"<!--.*?-->|<(script|style|code|kbd)\b.*?</\1\s*>|<[^>]*>", re.S | re.I)
 _ATTRIBUTE = re.compile(
     r"""\s(%s)\s*=\s*("([^"]*)"|'([^']*)')""" % "|".join(map(re.escape, HUMAN_ATTRIBUTES)), re.I
 )

@@ -23,7 +23,8 @@ BLANK = "\x00"
 # Scripts, styles and code (literal: `<code>status:open</code>`) hold no words to translate.
 _TAG = re.compile(r"<!--.*?-->|<(script|style|code|kbd)\b.*?</\1\s*>|<[^>]*>", re.S | re.I)
 _ATTRIBUTE = re.compile(
-    r"""\s(%s)\s*=\s*("([^"]*)"|'([^']*)')""" % "|".join(map(re.escape, HUMAN_ATTRIBUTES)), re.I
+    r"""\s({})\s*=\s*("([^"]*)"|'([^']*)')""".format("|".join(map(re.escape, HUMAN_ATTRIBUTES))),
+    re.I,
 )
 _LETTER = re.compile(r"[^\W\d_]")
 _ENTITY = re.compile(r"&[#a-zA-Z0-9]+;")

@@ -62,4 +62,6 @@ class PreferencesForm(forms.Form):
     def __init__(self, *args: Any, organization_zone: str = "UTC", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         blank = _("The organization's (%(zone)s)") % {"zone": organization_zone}
-        self.fields["timezone"].choices = [("", blank), *_zone_choices()]
+        zone = self.fields["timezone"]
+        assert isinstance(zone, forms.ChoiceField)
+        zone.choices = [("", blank), *_zone_choices()]

@@ -51,9 +51,9 @@ def _ensure_may_manage(actor: User | None, *roles: str) -> None:
 def grantable_roles(actor: User) -> list[tuple[str, str]]:
     """The roles (value, label) the actor may give someone: what a form offers."""
     if actor.role == Role.ADMIN:
-        return list(Role.choices)
+        return [(value, str(label)) for value, label in Role.choices]
     if actor.role == Role.MANAGER:
-        return [choice for choice in Role.choices if choice[0] in MANAGER_MANAGES]
+        return [(value, str(label)) for value, label in Role.choices if value in MANAGER_MANAGES]
     return []
 
 

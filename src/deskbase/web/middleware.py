@@ -61,16 +61,16 @@ def organization_zone(
 
 def preferences(request: HttpRequest) -> tuple[str, zoneinfo.ZoneInfo | None]:
     """The language and time zone of this request (see the module's docstring)."""
-    user = getattr(request, "user", None)
-    signed_in = user is not None and user.is_authenticated
-    tenant_id = user.organization_id if signed_in else request.session.get(SESSION_KEY)
+    person = getattr(request, "user", None)
+    user = person if person is not None and person.is_authenticated else None
+    tenant_id = user.organization_id if user is not None else request.session.get(SESSION_KEY)
     organization = organization_settings(int(tenant_id), request) if tenant_id else None
-    language = (user.language if signed_in else "") or (
+    language = (user.language if user is not None else "") or (
         organization.language if organization is not None else ""
     )
     if language not in dict(settings.LANGUAGES):
         language = translation.get_language_from_request(request)
-    zone = zone_or_none(user.timezone) if signed_in else None
+    zone = zone_or_none(user.timezone) if user is not None else None
     if zone is None and organization is not None:
         zone = zone_or_none(organization.timezone)
     return language, zone

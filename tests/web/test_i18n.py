@@ -289,3 +289,26 @@ def test_the_api_sets_ones_own_preferences(tenant_a):
     assert bad.status_code == 422
     assert "timezone" in bad.content.decode()
     assert User.objects.get(pk=tenant_a.agent.pk).timezone == "Europe/Berlin"
+
+
+# ------------------------------------------------------------------ mail to a person
+def test_notification_mail_is_in_the_recipients_language_and_zone(tenant_a):
+    """Given an English organization, its agent who chose German and Europe/Berlin gets the
+    notice in German with a Berlin time; the manager (no choice) gets it in English."""
+    from deskbase.core.tenancy import tenant
+    from deskbase.notifications import mail
+    from deskbase.notifications.models import Reason
+    from deskbase.tickets.models import Ticket
+
+    ticket = open_ticket(tenant_a)
+    user_update(organization=tenant_a.org, actor=tenant_a.agent, user=tenant_a.agent,
+                language="de", timezone="Europe/Berlin")  # fmt: skip
+    with tenant(tenant_a.org.id):
+        ticket = Ticket.objects.select_related("customer").get(pk=ticket.pk)
+        agent = User.objects.get(pk=tenant_a.agent.pk)
+        manager = User.objects.get(pk=tenant_a.manager.pk)
+        german = mail.render(tenant_a.org, ticket, Reason.ASSIGNED, None, agent)
+        english = mail.render(tenant_a.org, ticket, Reason.ASSIGNED, None, manager)
+    assert "Ihnen zugewiesen" in german[1]
+    assert "Uhr (CE" in german[1]  # CET or CEST
+    assert "Assigned to you" in english[1]

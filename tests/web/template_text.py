@@ -96,3 +96,13 @@ def untranslated(source: str) -> list[Text]:
     if _has_words(bare[position:]):
         found.append(Text(position, len(bare), "text", source))
     return found
+
+
+_LITERAL_DEFAULT = re.compile(
+    r"""\|default(?:_if_none)?:(?:"[^"]*[^\W\d_][^"]*"|'[^']*[^\W\d_][^']*')"""
+)
+
+
+def literal_defaults(source: str) -> list[str]:
+    """`|default:"none"` shows English words: `|default:_("none")` translates them."""
+    return _LITERAL_DEFAULT.findall(source)

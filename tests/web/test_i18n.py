@@ -20,7 +20,7 @@ from deskbase.organizations.settings_services import organization_settings_updat
 from deskbase.web.middleware import preferences
 from tests.tickets.factories import open_ticket
 from tests.web.helpers import signed_in
-from tests.web.template_text import untranslated
+from tests.web.template_text import literal_defaults, untranslated
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "deskbase"
 CATALOG = PACKAGE / "locale" / "de" / "LC_MESSAGES" / "django.po"
@@ -55,6 +55,18 @@ def test_every_template_word_goes_through_a_translate_tag():
         for text in untranslated(path.read_text())
     ]
     assert not left, "not translatable:\n" + "\n".join(left)
+
+
+def test_no_template_shows_an_english_default():
+    # Values, not words, are allowed: a claim's name the form proposes, a queue's sort.
+    values = {"|default:'roles'", "|default:'recent'"}
+    found = [
+        f"{name}: {literal}"
+        for name, path in _templates()
+        for literal in literal_defaults(path.read_text())
+        if literal not in values
+    ]
+    assert not found, found
 
 
 def test_the_lint_sees_text_and_attributes_but_not_tags_or_code():

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
@@ -64,7 +65,9 @@ def organization(request: AuthedRequest) -> HttpResponse:
         messages.success(request, gettext("Organization settings saved."))
         return redirect("web:manage_organization")
     org = selectors.organization_with_holidays(actor=user)
-    hours = [(day, _hours_text(org.business_hours.get(day, []))) for day in DAYS]
+    # (key, the day's name in the reader's language, the spans as text)
+    hours = [(day, WEEKDAYS_ABBR[number], _hours_text(org.business_hours.get(day, [])))
+             for number, day in enumerate(DAYS)]  # fmt: skip
     return render(request, "web/manage/organization.html", {
         "org": org, "hours": hours, "may_edit": user.role == Role.ADMIN, "section": "org",
         "languages": [("", _("Each browser's")), *Language.choices],

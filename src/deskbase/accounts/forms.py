@@ -16,10 +16,10 @@ class SignInForm(AuthenticationForm):
     Failed attempts are throttled per account and per address (accounts.throttle).
     """
 
-    organization = forms.SlugField(max_length=63, label="Organization")
+    organization = forms.SlugField(max_length=63, label=_("Organization"))
     error_messages = {
         **AuthenticationForm.error_messages,
-        "invalid_login": "Your organization, email address and password did not match.",
+        "invalid_login": _("Your organization, email address and password did not match."),
     }
 
     field_order = ["organization", "username", "password"]

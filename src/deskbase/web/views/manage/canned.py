@@ -49,7 +49,7 @@ def canned_delete(request: AuthedRequest, canned_id: int) -> str:
         organization=caller_organization(user), actor=user,
         canned=CannedResponse(pk=canned_id, organization_id=user.tenant_id),
     )  # fmt: skip
-    return "Canned response deleted."
+    return gettext("Canned response deleted.")
 
 
 @staff_required
@@ -74,7 +74,7 @@ def canned_edit(request: AuthedRequest, canned_id: int) -> HttpResponse:
                 raise ValidationFailed.one(field, f"The {field} cannot be empty.")
         canned.canned_response_update(organization=caller_organization(user), actor=user,
                                       canned=found, **values)  # fmt: skip
-        return "Canned response saved."
+        return gettext("Canned response saved.")
 
     return form_page(
         request, "web/manage/canned_edit.html", save=save, done="manage_canned",

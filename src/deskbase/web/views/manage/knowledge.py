@@ -84,7 +84,7 @@ def category_create(request: AuthedRequest) -> tuple[str, str]:
         organization=caller_organization(user), actor=user, name=request.POST.get("name", ""),
         description=request.POST.get("description", ""),
     )  # fmt: skip
-    return "Category added.", reverse("web:manage_kb")
+    return gettext("Category added."), reverse("web:manage_kb")
 
 
 @_post
@@ -95,7 +95,7 @@ def section_create(request: AuthedRequest) -> tuple[str, str]:
         category_id=_int(request, "category_id"), name=request.POST.get("name", ""),
         visibility=request.POST.get("visibility", "public"),
     )  # fmt: skip
-    return "Section added.", reverse("web:manage_kb")
+    return gettext("Section added."), reverse("web:manage_kb")
 
 
 @_post
@@ -107,7 +107,7 @@ def article_create(request: AuthedRequest) -> tuple[str, str]:
         body=request.POST.get("body", ""), language=request.POST.get("language", "en"),
         tags=_tags(request.POST.get("tags", "")),
     )  # fmt: skip
-    return "Draft saved.", _edit_url(made.article_id, made.language)
+    return gettext("Draft saved."), _edit_url(made.article_id, made.language)
 
 
 @staff_required
@@ -180,7 +180,7 @@ def translation_add(request: AuthedRequest, article_id: int) -> tuple[str, str]:
         organization=caller_organization(user), actor=user, article_id=article_id,
         language=language, title=request.POST.get("title", ""), body="",
     )  # fmt: skip
-    return "Translation added.", _edit_url(article_id, language)
+    return gettext("Translation added."), _edit_url(article_id, language)
 
 
 @_post
@@ -190,7 +190,7 @@ def article_update(request: AuthedRequest, article_id: int, language: str) -> tu
         organization=caller_organization(user), actor=user, article_id=article_id,
         section_id=_int(request, "section_id"), tags=_tags(request.POST.get("tags", "")),
     )  # fmt: skip
-    return "Article saved.", _edit_url(article_id, language)
+    return gettext("Article saved."), _edit_url(article_id, language)
 
 
 @_post
@@ -235,7 +235,7 @@ def unpublish(request: AuthedRequest, article_id: int, language: str) -> tuple[s
         organization=caller_organization(user), actor=user, article_id=article_id,
         language=language,
     )  # fmt: skip
-    return "Withdrawn from readers.", _edit_url(article_id, language)
+    return gettext("Withdrawn from readers."), _edit_url(article_id, language)
 
 
 @_post
@@ -244,7 +244,7 @@ def article_delete(request: AuthedRequest, article_id: int) -> tuple[str, str]:
     services.article_delete(
         organization=caller_organization(user), actor=user, article_id=article_id
     )
-    return "Article deleted.", reverse("web:manage_kb")
+    return gettext("Article deleted."), reverse("web:manage_kb")
 
 
 @staff_required

@@ -120,7 +120,9 @@ def person_two_factor_reset(request: AuthedRequest, user_id: int) -> str:
     two_factor.two_factor_reset(
         organization=caller_organization(user), actor=user, user=target, request=request
     )
-    return f"Two-factor sign-in of {target.email} reset; their sessions have ended."
+    return gettext("Two-factor sign-in of %(email)s reset; their sessions have ended.") % {
+        "email": target.email
+    }
 
 
 @action("manage_people")

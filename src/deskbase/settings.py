@@ -9,6 +9,7 @@ from django.utils.csp import CSP
 from psycopg.conninfo import conninfo_to_dict
 
 from deskbase import config
+from deskbase.core import i18n
 from deskbase.core.db.pool import TrackedConnection, check_connection
 
 VAR_DIR = config.var_dir()
@@ -80,8 +81,9 @@ MIDDLEWARE = [
     # Outside the tenant's transaction: replica reads allowed, the last write's position.
     "deskbase.core.db.router.ReplicaMiddleware",
     "deskbase.core.tenant_middleware.TenantMiddleware",
-    "deskbase.web.middleware.OrganizationTimeZoneMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The person's language and time zone (else the organization's, else the browser's).
+    "deskbase.web.middleware.PreferencesMiddleware",
     "deskbase.accounts.audit.SessionActivityMiddleware",
     "deskbase.web.middleware.TwoFactorEnrolmentMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -244,7 +246,11 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 
-LANGUAGE_CODE = "en-us"
+# English and German (docs/i18n.md). A signed-in person's language is theirs, else their
+# organization's, else the browser's (deskbase.web.middleware.PreferencesMiddleware).
+LANGUAGE_CODE = "en"
+LANGUAGES = i18n.LANGUAGES
+LOCALE_PATHS = [BASE_PACKAGE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

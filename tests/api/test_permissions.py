@@ -153,6 +153,9 @@ MATRIX: dict[tuple[str, str], Row] = {
         cross_body_login=True),
     ("POST", "/api/v1/auth/logout"): Row("allowed", "allowed", "allowed", "allowed"),
     ("GET", "/api/v1/me"): Row("allowed", "allowed", "allowed", "allowed"),
+    ("PATCH", "/api/v1/me"): Row(
+        "allowed", "allowed", "allowed", "allowed", Target(body={"timezone": "Europe/Berlin"}),
+        refusals=(Refusal(ROLES, Target(body={"role": "admin"}), 422),)),
     ("GET", "/api/v1/tokens"): Row("own", "own", "own", "own", hidden=Ref("others_token_name")),
     ("POST", "/api/v1/tokens"): Row(
         "allowed", "allowed", "allowed", "allowed", Target(body={"name": "new token"}),

@@ -55,7 +55,8 @@ def test_staff_see_their_own_organization_only(tenant_a, tenant_b):
     assert response.context["live"]["open"] == 1
     assert response.context["live"]["resolved_today"] == 1
     data = _chart_data(response)
-    assert data["channels"] == {"labels": ["email"], "tickets": [2]}
+    # labels in the reader's language (the channel's display name)
+    assert data["channels"] == {"labels": ["Email"], "tickets": [2]}
     assert sum(data["trends"]["series"]["created"]) == 2
     assert 'id="table-agents"' in content
 

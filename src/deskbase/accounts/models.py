@@ -10,8 +10,10 @@ from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower, Now
+from django.utils.translation import gettext_lazy as _
 
 from deskbase.core.errors import PermissionDenied
+from deskbase.core.i18n import Language
 from deskbase.core.models import (
     LiveManager,
     SoftDeleteModel,
@@ -19,28 +21,29 @@ from deskbase.core.models import (
     TimestampedModel,
     choice_constraint,
 )
+from deskbase.organizations.models import validate_timezone
 
 
 class Role(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    MANAGER = "manager", "Manager"
-    AGENT = "agent", "Agent"
-    CUSTOMER = "customer", "Customer"
+    ADMIN = "admin", _("Admin")
+    MANAGER = "manager", _("Manager")
+    AGENT = "agent", _("Agent")
+    CUSTOMER = "customer", _("Customer")
 
 
 STAFF_ROLES = (Role.ADMIN, Role.MANAGER, Role.AGENT)
 
 
 class CustomerTier(models.TextChoices):
-    BASIC = "basic", "Basic"
-    PREMIUM = "premium", "Premium"
-    ENTERPRISE = "enterprise", "Enterprise"
+    BASIC = "basic", _("Basic")
+    PREMIUM = "premium", _("Premium")
+    ENTERPRISE = "enterprise", _("Enterprise")
 
 
 class Availability(models.TextChoices):
-    ONLINE = "online", "Online"
-    AWAY = "away", "Away"
-    OFFLINE = "offline", "Offline"
+    ONLINE = "online", _("Online")
+    AWAY = "away", _("Away")
+    OFFLINE = "offline", _("Offline")
 
 
 def validate_skills(value: Any) -> None:
@@ -101,6 +104,13 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="May use the Django admin.")
     date_joined = models.DateTimeField(db_default=Now(), editable=False)
+    # Blank: the organization's (docs/i18n.md). The zone is checked by a trigger too.
+    language = models.CharField(
+        max_length=8, choices=Language.choices, blank=True, default="", db_default=""
+    )
+    timezone = models.CharField(
+        max_length=64, blank=True, default="", db_default="", validators=[validate_timezone]
+    )
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -166,6 +176,12 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
                 name="accounts_user_max_concurrent_range",
                 violation_error_code="max_concurrent_tickets",
                 violation_error_message="Concurrent tickets must be between 1 and 100.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(language="") | models.Q(language__in=Language.values),
+                name="accounts_user_language_valid",
+                violation_error_code="language",
+                violation_error_message="Unknown language.",
             ),
             models.CheckConstraint(
                 condition=models.Q(organization__isnull=False) | models.Q(is_superuser=True),
@@ -301,41 +317,41 @@ class SignInThrottle(models.Model):
 
 
 class AuditAction(models.TextChoices):
-    SIGNED_IN = "signed_in", "Signed in"
-    SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
-    SIGNED_OUT = "signed_out", "Signed out"
-    TOKEN_CREATED = "token_created", "API token created"
-    TOKEN_REVOKED = "token_revoked", "API token revoked"
-    ROLE_CHANGED = "role_changed", "Role changed"
-    USER_REMOVED = "user_removed", "User removed"
-    TWO_FACTOR_ENABLED = "two_factor_enabled", "Two-factor sign-in turned on"
-    TWO_FACTOR_DISABLED = "two_factor_disabled", "Two-factor sign-in turned off"
-    TWO_FACTOR_RESET = "two_factor_reset", "Two-factor sign-in reset by an admin"
-    TWO_FACTOR_FAILED = "two_factor_failed", "Two-factor code refused"
-    RECOVERY_CODE_USED = "recovery_code_used", "Recovery code used"
-    RECOVERY_CODES_RENEWED = "recovery_codes_renewed", "Recovery codes renewed"
-    SSO_SIGNED_IN = "sso_signed_in", "Signed in by single sign-on"
-    SSO_REFUSED = "sso_refused", "Single sign-on refused"
-    SSO_USER_CREATED = "sso_user_created", "User created by single sign-on"
-    SSO_CHANGED = "sso_changed", "Single sign-on settings changed"
-    PASSWORD_CHANGED = "password_changed", "Password changed"
-    SESSION_ENDED = "session_ended", "Session ended"
-    SESSIONS_ENDED = "sessions_ended", "All sessions ended"
-    PASSKEY_ADDED = "passkey_added", "Passkey added"
-    PASSKEY_REMOVED = "passkey_removed", "Passkey removed"
-    SETTINGS_CHANGED = "settings_changed", "Organization settings changed"
-    DATA_EXPORT_REQUESTED = "data_export_requested", "Personal data export requested"
-    DATA_EXPORT_DOWNLOADED = "data_export_downloaded", "Personal data export downloaded"
-    CUSTOMER_ERASED = "customer_erased", "Customer erased"
-    RETENTION_PURGED = "retention_purged", "Closed tickets purged by retention"
-    RETENTION_CHANGED = "retention_changed", "Retention policy changed"
-    WEBHOOK_CREATED = "webhook_created", "Webhook endpoint added"
-    WEBHOOK_CHANGED = "webhook_changed", "Webhook endpoint changed"
-    WEBHOOK_DELETED = "webhook_deleted", "Webhook endpoint removed"
-    WEBHOOK_SECRET_ROTATED = "webhook_secret_rotated", "Webhook signing secret rotated"
-    WEBHOOK_DISABLED = "webhook_disabled", "Webhook endpoint disabled by its failures"
-    TICKETS_EXPORTED = "tickets_exported", "Tickets exported as CSV"
-    REPORT_EXPORTED = "report_exported", "Report table exported as CSV"
+    SIGNED_IN = "signed_in", _("Signed in")
+    SIGN_IN_FAILED = "sign_in_failed", _("Sign-in failed")
+    SIGNED_OUT = "signed_out", _("Signed out")
+    TOKEN_CREATED = "token_created", _("API token created")
+    TOKEN_REVOKED = "token_revoked", _("API token revoked")
+    ROLE_CHANGED = "role_changed", _("Role changed")
+    USER_REMOVED = "user_removed", _("User removed")
+    TWO_FACTOR_ENABLED = "two_factor_enabled", _("Two-factor sign-in turned on")
+    TWO_FACTOR_DISABLED = "two_factor_disabled", _("Two-factor sign-in turned off")
+    TWO_FACTOR_RESET = "two_factor_reset", _("Two-factor sign-in reset by an admin")
+    TWO_FACTOR_FAILED = "two_factor_failed", _("Two-factor code refused")
+    RECOVERY_CODE_USED = "recovery_code_used", _("Recovery code used")
+    RECOVERY_CODES_RENEWED = "recovery_codes_renewed", _("Recovery codes renewed")
+    SSO_SIGNED_IN = "sso_signed_in", _("Signed in by single sign-on")
+    SSO_REFUSED = "sso_refused", _("Single sign-on refused")
+    SSO_USER_CREATED = "sso_user_created", _("User created by single sign-on")
+    SSO_CHANGED = "sso_changed", _("Single sign-on settings changed")
+    PASSWORD_CHANGED = "password_changed", _("Password changed")
+    SESSION_ENDED = "session_ended", _("Session ended")
+    SESSIONS_ENDED = "sessions_ended", _("All sessions ended")
+    PASSKEY_ADDED = "passkey_added", _("Passkey added")
+    PASSKEY_REMOVED = "passkey_removed", _("Passkey removed")
+    SETTINGS_CHANGED = "settings_changed", _("Organization settings changed")
+    DATA_EXPORT_REQUESTED = "data_export_requested", _("Personal data export requested")
+    DATA_EXPORT_DOWNLOADED = "data_export_downloaded", _("Personal data export downloaded")
+    CUSTOMER_ERASED = "customer_erased", _("Customer erased")
+    RETENTION_PURGED = "retention_purged", _("Closed tickets purged by retention")
+    RETENTION_CHANGED = "retention_changed", _("Retention policy changed")
+    WEBHOOK_CREATED = "webhook_created", _("Webhook endpoint added")
+    WEBHOOK_CHANGED = "webhook_changed", _("Webhook endpoint changed")
+    WEBHOOK_DELETED = "webhook_deleted", _("Webhook endpoint removed")
+    WEBHOOK_SECRET_ROTATED = "webhook_secret_rotated", _("Webhook signing secret rotated")
+    WEBHOOK_DISABLED = "webhook_disabled", _("Webhook endpoint disabled by its failures")
+    TICKETS_EXPORTED = "tickets_exported", _("Tickets exported as CSV")
+    REPORT_EXPORTED = "report_exported", _("Report table exported as CSV")
 
 
 class AuditLog(models.Model):

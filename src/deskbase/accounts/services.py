@@ -23,10 +23,10 @@ from deskbase.organizations.models import Organization
 # The rank rule: managers create, manage and grant these roles only; admins every role.
 MANAGER_MANAGES = (Role.AGENT, Role.CUSTOMER)
 # What anyone may change on their own profile (availability: agents only, by the model).
-SELF_SERVICE = frozenset({"full_name", "availability"})
+SELF_SERVICE = frozenset({"full_name", "availability", "language", "timezone"})
 PROFILE_FIELDS = frozenset(
     {"full_name", "role", "customer_tier", "availability", "skills", "max_concurrent_tickets",
-     "is_active"}
+     "is_active", "language", "timezone"}
 )  # fmt: skip
 
 
@@ -51,9 +51,9 @@ def _ensure_may_manage(actor: User | None, *roles: str) -> None:
 def grantable_roles(actor: User) -> list[tuple[str, str]]:
     """The roles (value, label) the actor may give someone: what a form offers."""
     if actor.role == Role.ADMIN:
-        return list(Role.choices)
+        return [(value, str(label)) for value, label in Role.choices]
     if actor.role == Role.MANAGER:
-        return [choice for choice in Role.choices if choice[0] in MANAGER_MANAGES]
+        return [(value, str(label)) for value, label in Role.choices if value in MANAGER_MANAGES]
     return []
 
 

@@ -13,6 +13,7 @@ from ninja import Field, Router, Schema, Status
 from deskbase.accounts import throttle, tokens, two_factor
 from deskbase.accounts.models import ApiToken
 from deskbase.accounts.requests import ApiRequest
+from deskbase.accounts.services import user_update
 from deskbase.api.auth import client_address
 from deskbase.api.schemas import ERRORS
 from deskbase.api.tickets import Strict, UtcDatetime
@@ -39,6 +40,13 @@ class MeOut(Schema):
     full_name: str
     role: str
     organization_id: int
+    language: str = Field(description="en, de, or empty: the organization's default.")
+    timezone: str = Field(description="An IANA time zone, or empty: the organization's.")
+
+
+class MeIn(Strict):
+    language: str | None = Field(None, max_length=8, description="en, de, or empty.")
+    timezone: str | None = Field(None, max_length=64, description="IANA name, or empty.")
 
 
 class TokenIn(Strict):
@@ -132,6 +140,16 @@ def sign_out(request: HttpRequest):
 @router.get("/me", response={200: MeOut, **ERRORS})
 def me(request: ApiRequest):
     return request.auth
+
+
+@router.patch("/me", response={200: MeOut, **ERRORS})
+def update_me(request: ApiRequest, payload: MeIn):
+    """One's own language and time zone (what the web pages use; the API stays English/UTC)."""
+    user = request.auth
+    return user_update(
+        organization=caller_organization(user), actor=user, user=user,
+        **payload.model_dump(exclude_unset=True),
+    )  # fmt: skip
 
 
 @router.get("/tokens", response={200: list[TokenOut], **ERRORS})

@@ -6,14 +6,15 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
+from django.utils.translation import gettext_lazy as _
 
 from deskbase.core.models import TenantModel, TimestampedModel, choice_constraint
 
 
 class Activator(models.TextChoices):
-    EVENT = "event", "On an event"
-    TIME = "time", "On time"
-    MANUAL = "manual", "Macro (applied by an agent)"
+    EVENT = "event", _("On an event")
+    TIME = "time", _("On time")
+    MANUAL = "manual", _("Macro (applied by an agent)")
 
 
 class Rule(TenantModel, TimestampedModel):

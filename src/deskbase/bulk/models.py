@@ -11,26 +11,27 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Now
+from django.utils.translation import gettext_lazy as _
 
 from deskbase.core.models import TenantModel
 
 
 class Action(models.TextChoices):
-    ASSIGN = "assign", "Assign"
-    STATUS = "status", "Change status"
-    PRIORITY = "priority", "Change priority"
-    TEAM = "team", "Change team"
-    ADD_TAGS = "add_tags", "Add tags"
-    REMOVE_TAGS = "remove_tags", "Remove tags"
-    MERGE = "merge", "Merge"
-    TRASH = "trash", "Move to trash"
+    ASSIGN = "assign", _("Assign")
+    STATUS = "status", _("Change status")
+    PRIORITY = "priority", _("Change priority")
+    TEAM = "team", _("Change team")
+    ADD_TAGS = "add_tags", _("Add tags")
+    REMOVE_TAGS = "remove_tags", _("Remove tags")
+    MERGE = "merge", _("Merge")
+    TRASH = "trash", _("Move to trash")
 
 
 class State(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    FINISHED = "finished", "Finished"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    FINISHED = "finished", _("Finished")
+    FAILED = "failed", _("Failed")
 
 
 class BulkJob(TenantModel):

@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length, Now
 from django.db.models.lookups import LessThanOrEqual
+from django.utils.translation import gettext_lazy as _
 
 from deskbase.core.models import (
     SoftDeleteModel,
@@ -31,23 +32,23 @@ MAX_TAGS = 20
 
 
 class Visibility(models.TextChoices):
-    PUBLIC = "public", "Public"
-    CUSTOMERS = "customers", "Signed-in customers"
-    INTERNAL = "internal", "Internal (staff only)"
+    PUBLIC = "public", _("Public")
+    CUSTOMERS = "customers", _("Signed-in customers")
+    INTERNAL = "internal", _("Internal (staff only)")
 
 
 class ReviewState(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    IN_REVIEW = "in_review", "In review"
-    APPROVED = "approved", "Approved"
+    DRAFT = "draft", _("Draft")
+    IN_REVIEW = "in_review", _("In review")
+    APPROVED = "approved", _("Approved")
 
 
 class FeedbackReason(models.TextChoices):
-    OUTDATED = "outdated", "It is out of date"
-    UNCLEAR = "unclear", "It is hard to follow"
-    INCOMPLETE = "incomplete", "Something is missing"
-    WRONG = "wrong", "It did not work"
-    OTHER = "other", "Something else"
+    OUTDATED = "outdated", _("It is out of date")
+    UNCLEAR = "unclear", _("It is hard to follow")
+    INCOMPLETE = "incomplete", _("Something is missing")
+    WRONG = "wrong", _("It did not work")
+    OTHER = "other", _("Something else")
 
 
 def _slug_check(table: str) -> models.CheckConstraint:
@@ -314,10 +315,10 @@ class Feedback(TenantModel):
 
 
 class DeflectionEvent(models.TextChoices):
-    SHOWN = "shown", "Suggested while typing a ticket"
-    CLICKED = "clicked", "Opened from the suggestions"
-    SOLVED = "solved", "This solved it (no ticket)"
-    SENT_ANYWAY = "sent_anyway", "Ticket sent anyway"
+    SHOWN = "shown", _("Suggested while typing a ticket")
+    CLICKED = "clicked", _("Opened from the suggestions")
+    SOLVED = "solved", _("This solved it (no ticket)")
+    SENT_ANYWAY = "sent_anyway", _("Ticket sent anyway")
 
 
 class Deflection(TenantModel):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower, Now
+from django.utils.translation import gettext_lazy as _
 
 from deskbase.core.models import SoftDeleteModel, TenantModel, TimestampedModel
 
@@ -23,15 +24,15 @@ MAX_MESSAGE_ID = 998
 
 
 class Inbound(models.TextChoices):
-    NONE = "none", "Sending only"
-    IMAP = "imap", "IMAP (fetched)"
-    PUSH = "push", "SMTP/LMTP (pushed to deskbase mail serve)"
+    NONE = "none", _("Sending only")
+    IMAP = "imap", _("IMAP (fetched)")
+    PUSH = "push", _("SMTP/LMTP (pushed to deskbase mail serve)")
 
 
 class Security(models.TextChoices):
-    NONE = "none", "None (loopback or trusted network only)"
-    STARTTLS = "starttls", "STARTTLS"
-    TLS = "tls", "TLS"
+    NONE = "none", _("None (loopback or trusted network only)")
+    STARTTLS = "starttls", _("STARTTLS")
+    TLS = "tls", _("TLS")
 
 
 class Mailbox(TenantModel, TimestampedModel, SoftDeleteModel):
@@ -163,22 +164,22 @@ class Kind(models.TextChoices):
 
 
 class InboundState(models.TextChoices):
-    TICKET = "ticket", "Opened a ticket"
-    REPLY = "reply", "Added to a ticket"
-    STORED = "stored", "Kept without action"  # auto-replies, bounces on their message
-    REVIEW = "review", "Waiting for review"
-    DROPPED = "dropped", "Dropped"  # loops: our own mail coming back
-    DISCARDED = "discarded", "Discarded in review"
+    TICKET = "ticket", _("Opened a ticket")
+    REPLY = "reply", _("Added to a ticket")
+    STORED = "stored", _("Kept without action")  # auto-replies, bounces on their message
+    REVIEW = "review", _("Waiting for review")
+    DROPPED = "dropped", _("Dropped")  # loops: our own mail coming back
+    DISCARDED = "discarded", _("Discarded in review")
 
 
 class ReviewCause(models.TextChoices):
-    UNPARSEABLE = "unparseable", "Could not be read"
-    TOO_LARGE = "too_large", "Too large"
-    UNVERIFIED_SENDER = "unverified_sender", "Sender not verified for an existing ticket"
-    NOT_PARTICIPANT = "not_participant", "Sender is not a participant of the ticket"
-    RATE_LIMITED = "rate_limited", "Too many messages"
-    UNKNOWN_SENDER = "unknown_sender", "Sender cannot open tickets"
-    FAILED = "failed", "Processing failed"
+    UNPARSEABLE = "unparseable", _("Could not be read")
+    TOO_LARGE = "too_large", _("Too large")
+    UNVERIFIED_SENDER = "unverified_sender", _("Sender not verified for an existing ticket")
+    NOT_PARTICIPANT = "not_participant", _("Sender is not a participant of the ticket")
+    RATE_LIMITED = "rate_limited", _("Too many messages")
+    UNKNOWN_SENDER = "unknown_sender", _("Sender cannot open tickets")
+    FAILED = "failed", _("Processing failed")
 
 
 class InboundMessage(TenantModel):
@@ -297,10 +298,10 @@ class InboundMessage(TenantModel):
 
 
 class OutboundKind(models.TextChoices):
-    REPLY = "reply", "Agent reply"
-    RECEIVED = "received", "Ticket received"
-    RESOLVED = "resolved", "Ticket resolved"
-    NOTIFICATION = "notification", "Notification"
+    REPLY = "reply", _("Agent reply")
+    RECEIVED = "received", _("Ticket received")
+    RESOLVED = "resolved", _("Ticket resolved")
+    NOTIFICATION = "notification", _("Notification")
 
 
 class OutboundState(models.TextChoices):
@@ -409,10 +410,10 @@ class Participant(TenantModel):
 class TemplateKind(models.TextChoices):
     """The customer notifications an organization may word its own way (docs/mail-outbound.md)."""
 
-    RECEIVED = "received", "Ticket received"
-    REPLY = "reply", "Agent reply"
-    RESOLVED = "resolved", "Ticket resolved"
-    AGENT_NOTICE = "agent_notice", "Agent notification (to staff, docs/notifications.md)"
+    RECEIVED = "received", _("Ticket received")
+    REPLY = "reply", _("Agent reply")
+    RESOLVED = "resolved", _("Ticket resolved")
+    AGENT_NOTICE = "agent_notice", _("Agent notification (to staff, docs/notifications.md)")
 
 
 class MailTemplate(TenantModel, TimestampedModel):

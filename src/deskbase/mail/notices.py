@@ -16,6 +16,7 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from deskbase.core.errors import ValidationFailed
 from deskbase.core.sanitize import text_to_html
@@ -127,6 +128,13 @@ def language_of(organization: Organization) -> str:
     return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
 
 
+def language_for(organization: Organization, person: Any) -> str:
+    """The language of a mail to `person`: their own (User.language) when they chose one
+    this catalog has, else the organization's (docs/i18n.md)."""
+    own = getattr(person, "language", "") or ""
+    return own if own in LANGUAGES else language_of(organization)
+
+
 def wording(organization: Organization, kind: str, language: str | None = None) -> Wording:
     """The subject and body of `kind`: the organization's own, else the default (1 query)."""
     language = language or language_of(organization)
@@ -190,12 +198,15 @@ def render_html(template: str, values: dict[str, str], *, raw: dict[str, str]) -
     return body
 
 
-def format_time(moment: datetime | None, organization: Organization, language: str) -> str:
-    """`3 December 2026, 18:08 CET` in the organization's time zone and language."""
+def format_time(
+    moment: datetime | None, organization: Organization, language: str, zone_name: str = ""
+) -> str:
+    """`3 December 2026, 18:08 CET` in the given time zone (the reader's, when they chose
+    one), else the organization's, and in the language."""
     if moment is None:
         return ""
     try:
-        zone = zoneinfo.ZoneInfo(organization.timezone or "UTC")
+        zone = zoneinfo.ZoneInfo(zone_name or organization.timezone or "UTC")
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         zone = zoneinfo.ZoneInfo("UTC")
     local = moment.astimezone(zone)

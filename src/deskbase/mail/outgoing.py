@@ -252,7 +252,7 @@ def _capped(organization_id: int, to: list[tuple[str, str]]) -> str:
 
 
 def subject_for(ticket: Ticket, kind: str, organization: Organization) -> str:
-    language = notices.language_of(organization)
+    language = notices.language_for(organization, ticket.customer)
     template_kind = OutboundKind.REPLY if kind == OutboundKind.NOTIFICATION else kind
     wording = notices.wording(organization, template_kind, language)
     subject = notices.render_text(wording.subject, {
@@ -319,6 +319,7 @@ def _values(outbound: OutboundMessage, organization: Organization, language: str
     ticket_url = public_url(f"/portal/tickets/{ticket.number}/")
     comment = outbound.comment
     author = comment.author if comment is not None else None
+    zone = ticket.customer.timezone  # the reader's, else the organization's
     return {
         "organization": organization.name,
         "ticket_number": str(ticket.number),
@@ -326,8 +327,8 @@ def _values(outbound: OutboundMessage, organization: Organization, language: str
         "customer_name": ticket.customer.full_name or ticket.customer.email,
         "ticket_url": ticket_url,
         "csat_url": f"{ticket_url}#rate-form",
-        "created_at": notices.format_time(ticket.created_at, organization, language),
-        "resolved_at": notices.format_time(ticket.resolved_at, organization, language),
+        "created_at": notices.format_time(ticket.created_at, organization, language, zone),
+        "resolved_at": notices.format_time(ticket.resolved_at, organization, language, zone),
         "agent_name": (author.full_name or author.email) if author is not None else "",
         "reply": comment.body_text if comment is not None else "",
     }
@@ -390,11 +391,12 @@ def _names(ticket: Ticket) -> dict[str, str]:
 
 
 def draft_for(outbound: OutboundMessage) -> compose.Draft:
-    """The message of an outbound row, worded by the organization's template of its language."""
+    """The message of an outbound row, worded by the organization's template of the
+    customer's language (their own, else the organization's)."""
     organization = Organization.objects.get(id=outbound.organization_id)
     mailbox = outbound.mailbox
     assert mailbox is not None
-    language = notices.language_of(organization)
+    language = notices.language_for(organization, outbound.ticket.customer)
     kind = OutboundKind.REPLY if outbound.kind == OutboundKind.NOTIFICATION else outbound.kind
     wording = notices.wording(organization, kind, language)
     values = _values(outbound, organization, language)

@@ -1,4 +1,5 @@
-"""Notifications by mail: the words (the organization's language and time zone) and the
+"""Notifications by mail: the words (the recipient's language and time zone, else the
+organization's) and the
 sending, from the outbox (consumer `notifications.mail`)."""
 
 from __future__ import annotations
@@ -44,11 +45,15 @@ EVENTS: dict[str, dict[str, str]] = {
 
 
 def render(
-    organization: Organization, ticket: Ticket, reason: str, actor: User | None
+    organization: Organization,
+    ticket: Ticket,
+    reason: str,
+    actor: User | None,
+    recipient: User | None = None,
 ) -> tuple[str, str]:
     """Subject and text body: the organization's wording of the agent notice (1 query),
-    in its language and time zone."""
-    language = notices.language_of(organization)
+    in the recipient's language and time zone, else the organization's."""
+    language = notices.language_for(organization, recipient)
     words = EVENTS.get(language, EVENTS["en"])
     wording = notices.wording(organization, TemplateKind.AGENT_NOTICE, language)
     values = {
@@ -59,7 +64,9 @@ def render(
         "ticket_url": outgoing.public_url(f"/desk/tickets/{ticket.number}/"),
         "event": words[reason],
         "actor_name": f"{words['by']} {actor.full_name or actor.email}" if actor else "",
-        "event_at": notices.format_time(timezone.now(), organization, language),
+        "event_at": notices.format_time(
+            timezone.now(), organization, language, recipient.timezone if recipient else ""
+        ),
         "settings_url": outgoing.public_url("/desk/notifications/settings/"),
     }
     subject = " ".join(notices.render_text(wording.subject, values).split())
@@ -78,7 +85,7 @@ def send(payload: dict[str, Any], key: str) -> None:
         mailbox = outgoing.sending_mailbox(ticket)
         if mailbox is None:
             return
-        subject, body = render(organization, ticket, payload["reason"], actor)
+        subject, body = render(organization, ticket, payload["reason"], actor, recipient)
     message = EmailMessage()
     message["From"] = formataddr((organization.name, mailbox.address))
     message["To"] = recipient.email

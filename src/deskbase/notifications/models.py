@@ -7,24 +7,25 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
+from django.utils.translation import gettext_lazy as _
 
 from deskbase.core.models import TenantModel, choice_constraint
 
 
 class Reason(models.TextChoices):
-    NEW_TICKET = "new_ticket", "New ticket"
-    ASSIGNED = "assigned", "Assigned to me"
-    CUSTOMER_REPLIED = "customer_replied", "Customer replied"
-    MENTIONED = "mentioned", "Mentioned in an internal note"
-    SLA_AT_RISK = "sla_at_risk", "SLA at risk"
-    SLA_BREACHED = "sla_breached", "SLA breached"
-    REOPENED = "reopened", "Ticket reopened"
+    NEW_TICKET = "new_ticket", _("New ticket")
+    ASSIGNED = "assigned", _("Assigned to me")
+    CUSTOMER_REPLIED = "customer_replied", _("Customer replied")
+    MENTIONED = "mentioned", _("Mentioned in an internal note")
+    SLA_AT_RISK = "sla_at_risk", _("SLA at risk")
+    SLA_BREACHED = "sla_breached", _("SLA breached")
+    REOPENED = "reopened", _("Ticket reopened")
 
 
 class Scope(models.TextChoices):
-    MINE = "mine", "My tickets"
-    TEAMS = "teams", "My teams' tickets"
-    ALL = "all", "All tickets"
+    MINE = "mine", _("My tickets")
+    TEAMS = "teams", _("My teams' tickets")
+    ALL = "all", _("All tickets")
 
 
 class Preference(TenantModel):

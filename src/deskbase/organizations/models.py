@@ -8,7 +8,9 @@ import zoneinfo
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Now
+from django.utils.translation import gettext_lazy as _
 
+from deskbase.core.i18n import Language
 from deskbase.core.models import SoftDeleteModel, TimestampedModel, choice_constraint
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -50,7 +52,9 @@ def validate_timezone(value: str) -> None:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"Unknown time zone {value!r}.") from None
+        raise ValidationError(
+            _("Unknown time zone %(zone)s."), code="timezone", params={"zone": repr(value)}
+        ) from None
 
 
 # Bounds of an organization's own API rate limit (requests a minute).
@@ -59,10 +63,10 @@ MAX_API_RATE_LIMIT = 100_000
 
 
 class Tier(models.TextChoices):
-    FREE = "free", "Free"
-    STARTER = "starter", "Starter"
-    PROFESSIONAL = "professional", "Professional"
-    ENTERPRISE = "enterprise", "Enterprise"
+    FREE = "free", _("Free")
+    STARTER = "starter", _("Starter")
+    PROFESSIONAL = "professional", _("Professional")
+    ENTERPRISE = "enterprise", _("Enterprise")
 
 
 class Organization(TimestampedModel, SoftDeleteModel):
@@ -78,6 +82,10 @@ class Organization(TimestampedModel, SoftDeleteModel):
     tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.FREE)
     settings = models.JSONField(default=dict, blank=True)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    # Its people's language unless they chose one; blank: each browser's (docs/i18n.md).
+    language = models.CharField(
+        max_length=8, choices=Language.choices, blank=True, default="", db_default=""
+    )
     business_hours = models.JSONField(
         default=default_business_hours, validators=[validate_business_hours]
     )
@@ -109,6 +117,12 @@ class Organization(TimestampedModel, SoftDeleteModel):
                     f"The API rate limit is {MIN_API_RATE_LIMIT} to {MAX_API_RATE_LIMIT:,}"
                     " requests a minute."
                 ),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(language="") | models.Q(language__in=Language.values),
+                name="organizations_organization_language_valid",
+                violation_error_code="language",
+                violation_error_message="Unknown language.",
             ),
             choice_constraint(
                 "tier",

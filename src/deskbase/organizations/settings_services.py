@@ -20,7 +20,9 @@ from deskbase.core.tenancy import tenant_atomic
 from deskbase.core.updates import model_update
 from deskbase.organizations.models import Organization
 
-EDITABLE = frozenset({"name", "timezone", "business_hours", "settings", "api_rate_limit"})
+EDITABLE = frozenset(
+    {"name", "timezone", "language", "business_hours", "settings", "api_rate_limit"}
+)
 # Sign-in rules (docs/identity.md): the timeouts may be None (no timeout).
 SIGN_IN_RULES = frozenset({"require_staff_two_factor", "session_idle_minutes", "session_max_hours"})
 EDITABLE |= SIGN_IN_RULES

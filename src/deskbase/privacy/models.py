@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
+from django.utils.translation import gettext_lazy as _
 
 from deskbase.core.models import TenantModel, choice_constraint
 
@@ -18,11 +19,11 @@ MAX_RETENTION_MONTHS = 120
 
 
 class ExportState(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Being built"
-    READY = "ready", "Ready to download"
-    FAILED = "failed", "Failed"
-    EXPIRED = "expired", "Expired"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Being built")
+    READY = "ready", _("Ready to download")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")
 
 
 class DataExport(TenantModel):

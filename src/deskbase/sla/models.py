@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Func, Q
 from django.db.models.functions import Now
+from django.utils.translation import gettext_lazy as _
 
 from deskbase.accounts.models import CustomerTier
 from deskbase.core.models import TenantModel, TimestampedModel, choice_constraint
@@ -121,17 +122,17 @@ class SlaPolicy(TenantModel, TimestampedModel):
 
 
 class SlaEventKind(models.TextChoices):
-    STARTED = "started", "Started"
-    PAUSED = "paused", "Paused"
-    RESUMED = "resumed", "Resumed"
-    MET = "met", "Met"
-    BREACHED = "breached", "Breached"
-    RECOMPUTED = "recomputed", "Recomputed"
+    STARTED = "started", _("Started")
+    PAUSED = "paused", _("Paused")
+    RESUMED = "resumed", _("Resumed")
+    MET = "met", _("Met")
+    BREACHED = "breached", _("Breached")
+    RECOMPUTED = "recomputed", _("Recomputed")
 
 
 class SlaTarget(models.TextChoices):
-    FIRST_RESPONSE = "first_response", "First response"
-    RESOLUTION = "resolution", "Resolution"
+    FIRST_RESPONSE = "first_response", _("First response")
+    RESOLUTION = "resolution", _("Resolution")
 
 
 class SlaEvent(TenantModel):
@@ -169,8 +170,8 @@ class SlaEvent(TenantModel):
 
 
 class SlaAlertKind(models.TextChoices):
-    AT_RISK = "at_risk", "At risk"
-    BREACHED = "breached", "Breached"
+    AT_RISK = "at_risk", _("At risk")
+    BREACHED = "breached", _("Breached")
 
 
 class SlaAlert(TenantModel):

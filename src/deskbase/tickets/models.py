@@ -8,17 +8,18 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Greatest, Least, Now
+from django.utils.translation import gettext_lazy as _
 
 from deskbase.core.models import SoftDeleteModel, TenantModel, TimestampedModel, choice_constraint
 
 
 class Status(models.TextChoices):
-    NEW = "new", "New"
-    OPEN = "open", "Open"
-    PENDING = "pending", "Pending"
-    RESOLVED = "resolved", "Resolved"
-    CLOSED = "closed", "Closed"
-    CANCELLED = "cancelled", "Cancelled"
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING = "pending", _("Pending")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 # The state machine (docs/tickets.md); the trigger tickets_ticket_status_transition
@@ -44,19 +45,19 @@ TIME_RULE_COLUMNS = (
 
 
 class Priority(models.TextChoices):
-    LOW = "low", "Low"
-    MEDIUM = "medium", "Medium"
-    HIGH = "high", "High"
-    URGENT = "urgent", "Urgent"
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
 
 
 class Channel(models.TextChoices):
-    EMAIL = "email", "Email"
-    WEB = "web", "Web"
-    PORTAL = "portal", "Portal"
-    CHAT = "chat", "Chat"
-    PHONE = "phone", "Phone"
-    API = "api", "API"
+    EMAIL = "email", _("Email")
+    WEB = "web", _("Web")
+    PORTAL = "portal", _("Portal")
+    CHAT = "chat", _("Chat")
+    PHONE = "phone", _("Phone")
+    API = "api", _("API")
 
 
 class Category(TenantModel, TimestampedModel):
@@ -328,9 +329,9 @@ class TicketCounter(models.Model):
 
 
 class CommentKind(models.TextChoices):
-    PUBLIC = "public", "Public reply"
-    INTERNAL = "internal", "Internal note"
-    SYSTEM = "system", "System"
+    PUBLIC = "public", _("Public reply")
+    INTERNAL = "internal", _("Internal note")
+    SYSTEM = "system", _("System")
 
 
 class TicketComment(TenantModel, TimestampedModel, SoftDeleteModel):
@@ -512,8 +513,8 @@ class CsatResponse(TenantModel):
 
 
 class LinkKind(models.TextChoices):
-    PARENT = "parent", "Parent of"  # source is the parent of target
-    RELATED = "related", "Related to"
+    PARENT = "parent", _("Parent of")  # source is the parent of target
+    RELATED = "related", _("Related to")
 
 
 class TicketLink(TenantModel):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
 from deskbase.tickets.models import ACTIVE_STATUSES
 from deskbase.tickets.selectors import TicketFilters
 
@@ -13,7 +16,7 @@ ACTIVE = tuple(str(s) for s in ACTIVE_STATUSES)
 @dataclass(frozen=True)
 class Queue:
     slug: str
-    title: str
+    title: str | Promise  # lazily translated: shown in the reader's language
     filters: TicketFilters
     sort: str = "updated"
 
@@ -21,13 +24,13 @@ class Queue:
 QUEUES: dict[str, Queue] = {
     q.slug: q
     for q in (
-        Queue("mine", "My open tickets", TicketFilters(status=ACTIVE, assignee="me")),
-        Queue("unassigned", "Unassigned", TicketFilters(status=ACTIVE, assignee="unassigned")),
-        Queue("team", "My team", TicketFilters(status=ACTIVE)),
-        Queue("open", "All open", TicketFilters(status=ACTIVE)),
-        Queue("at_risk", "SLA at risk", TicketFilters(sla="at_risk"), sort="sla_due"),
-        Queue("breached", "SLA breached", TicketFilters(status=ACTIVE, sla="breached")),
-        Queue("recent", "Recently updated", TicketFilters()),
+        Queue("mine", _("My open tickets"), TicketFilters(status=ACTIVE, assignee="me")),
+        Queue("unassigned", _("Unassigned"), TicketFilters(status=ACTIVE, assignee="unassigned")),
+        Queue("team", _("My team"), TicketFilters(status=ACTIVE)),
+        Queue("open", _("All open"), TicketFilters(status=ACTIVE)),
+        Queue("at_risk", _("SLA at risk"), TicketFilters(sla="at_risk"), sort="sla_due"),
+        Queue("breached", _("SLA breached"), TicketFilters(status=ACTIVE, sla="breached")),
+        Queue("recent", _("Recently updated"), TicketFilters()),
     )
 }
 TRASH = "trash"

@@ -128,6 +128,7 @@ urlpatterns = [
     path("help/<slug:org>/suggest", help_center.suggest, name="help_suggest"),
     # ---- one's own sign-in and security (docs/identity.md)
     path("account/security/", account.security, name="security"),
+    path("account/preferences", account.preferences, name="preferences"),
     path("account/security/two-factor", account.two_factor_setup, name="two_factor_setup"),
     path("account/security/two-factor-off", account.two_factor_off, name="two_factor_off"),
     path("account/security/recovery-codes", account.recovery_codes_renew,

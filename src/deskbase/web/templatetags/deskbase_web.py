@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django import template
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 from deskbase.core.sanitize import clean_html
 from deskbase.tickets.models import ACTIVE_STATUSES
@@ -30,11 +31,11 @@ def sanitized(html: str | None) -> SafeString:
 def _left(delta: timedelta) -> str:
     minutes = int(abs(delta.total_seconds()) // 60)
     if minutes < 60:
-        return f"{minutes} min"
+        return gettext("%(minutes)s min") % {"minutes": minutes}
     hours, minutes = divmod(minutes, 60)
     if hours < 48:
-        return f"{hours} h {minutes:02d}"
-    return f"{hours // 24} d {hours % 24} h"
+        return gettext("%(hours)s h %(minutes)s") % {"hours": hours, "minutes": f"{minutes:02d}"}
+    return gettext("%(days)s d %(hours)s h") % {"days": hours // 24, "hours": hours % 24}
 
 
 @register.inclusion_tag("web/parts/sla_badge.html")
@@ -42,22 +43,25 @@ def sla_badge(ticket, now: datetime | None = None) -> dict:
     """The SLA state of a ticket: breached, paused, at risk or on track, with the time left."""
     now = now or timezone.now()
     due = ticket.first_response_due_at if ticket.first_response_at is None else None
-    target = "first response"
+    target = gettext("first response")
     if due is None:
-        due, target = ticket.resolution_due_at, "resolution"
+        due, target = ticket.resolution_due_at, gettext("resolution")
     if ticket.status not in ACTIVE_STATUSES:
-        state, text = "done", "met" if not ticket.sla_breach else "breached"
+        state, text = "done", gettext("met") if not ticket.sla_breach else gettext("breached")
     elif ticket.sla_breach or (due is not None and due <= now):
-        late = f", {_left(now - due)} late" if due is not None and due <= now else ""
-        state, text = "breached", f"{target} breached{late}"
+        state, text = "breached", gettext("%(target)s breached") % {"target": target}
+        if due is not None and due <= now:
+            text = gettext("%(target)s breached, %(late)s late") % {
+                "target": target,
+                "late": _left(now - due),
+            }
     elif ticket.sla_paused_at is not None:
-        state, text = "paused", "SLA paused"
+        state, text = "paused", gettext("SLA paused")
     elif due is None:
-        state, text = "none", "no SLA"
-    elif due - now <= AT_RISK_WINDOW:
-        state, text = "at-risk", f"{target} due in {_left(due - now)}"
+        state, text = "none", gettext("no SLA")
     else:
-        state, text = "ok", f"{target} due in {_left(due - now)}"
+        state = "at-risk" if due - now <= AT_RISK_WINDOW else "ok"
+        text = gettext("%(target)s due in %(left)s") % {"target": target, "left": _left(due - now)}
     return {"state": state, "text": text, "due": due}
 
 
@@ -71,7 +75,7 @@ def duration_text(seconds: float | None) -> str:
 
 @register.filter
 def percent_text(value: float | None) -> str:
-    return NONE if value is None else f"{value:g} %"
+    return NONE if value is None else f"{value:g} %"  # the same in English and German
 
 
 @register.inclusion_tag("web/parts/bell.html", takes_context=True)

@@ -22,14 +22,18 @@ from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
+from deskbase import cached
 from deskbase.accounts import oidc, passkeys, session_control, throttle, two_factor
 from deskbase.accounts.backends import organization_id_for_slug
-from deskbase.accounts.forms import SignInForm
+from deskbase.accounts.forms import PreferencesForm, SignInForm
 from deskbase.accounts.models import Passkey, User
 from deskbase.accounts.requests import AuthedRequest
+from deskbase.accounts.services import user_update
 from deskbase.core.errors import ValidationFailed
 from deskbase.core.tenancy import set_tenant, tenant
 from deskbase.organizations.models import Organization
@@ -98,7 +102,7 @@ def sign_in_verify(request: HttpRequest) -> HttpResponse:
     """The second step: a code from the authenticator app, or a recovery code."""
     pending = _pending(request)
     if pending is None:
-        messages.error(request, "Sign in again: the first step has expired.")
+        messages.error(request, gettext("Sign in again: the first step has expired."))
         return redirect("login")
     error = ""
     if request.method == "POST":
@@ -118,7 +122,7 @@ def sign_in_verify(request: HttpRequest) -> HttpResponse:
         pending["tries"] += 1
         if pending["tries"] >= PENDING_TRIES:
             del request.session[PENDING]
-            messages.error(request, "Too many wrong codes: sign in again.")
+            messages.error(request, gettext("Too many wrong codes: sign in again."))
             return redirect("login")
         request.session[PENDING] = pending
         error = "That code is not valid. Try the code your app shows now, or a recovery code."
@@ -153,9 +157,41 @@ def _signed_in(view: Any) -> Any:
     return login_required(domain_errors(view))
 
 
+def _preferences_form(request: AuthedRequest, data: Any = None) -> PreferencesForm:
+    user = request.user
+    organization = cached.organization_settings(user.tenant_id)
+    return PreferencesForm(
+        data, initial={"language": user.language, "timezone": user.timezone},
+        organization_zone=organization.timezone,
+    )  # fmt: skip
+
+
 @_signed_in
 def security(request: AuthedRequest) -> HttpResponse:
-    return render(request, "web/account/security.html", _security_context(request))
+    context = {**_security_context(request), "preferences": _preferences_form(request)}
+    return render(request, "web/account/security.html", context)
+
+
+@_signed_in
+@require_POST
+def preferences(request: AuthedRequest) -> HttpResponse:
+    """One's language and time zone; a refused value shows on the form, nothing saved."""
+    form = _preferences_form(request, request.POST)
+    if form.is_valid():
+        try:
+            user_update(
+                organization=caller_organization(request.user), actor=request.user,
+                user=request.user, **form.cleaned_data,
+            )  # fmt: skip
+        except ValidationFailed as error:
+            for field, message in error.errors.items():
+                form.add_error(field if field in form.fields else None, message)
+        else:
+            with translation.override(form.cleaned_data["language"] or None):
+                messages.success(request, gettext("Language and time zone saved."))
+            return redirect("web:security")
+    context = {**_security_context(request), "preferences": form}
+    return render(request, "web/account/security.html", context, status=422)
 
 
 @_signed_in
@@ -204,7 +240,7 @@ def two_factor_off(request: AuthedRequest) -> HttpResponse:
         organization=caller_organization(request.user), actor=request.user,
         code=request.POST.get("code", ""),
     )  # fmt: skip
-    messages.success(request, "Two-factor sign-in is off.")
+    messages.success(request, gettext("Two-factor sign-in is off."))
     return redirect("web:security")
 
 
@@ -219,7 +255,7 @@ def session_end(request: AuthedRequest) -> HttpResponse:
     )  # fmt: skip
     if session_id == session_control.current_session_id(request):
         return redirect("login")
-    messages.success(request, "The session has ended.")
+    messages.success(request, gettext("The session has ended."))
     if request.headers.get("HX-Request"):
         return render(request, "web/account/sessions.html", _security_context(request))
     return redirect("web:security")
@@ -233,7 +269,10 @@ def password_change(request: AuthedRequest) -> HttpResponse:
         current_password=request.POST.get("current_password", ""),
         new_password=request.POST.get("new_password", ""), request=request,
     )  # fmt: skip
-    messages.success(request, f"Password changed; {ended} other session(s) signed out.")
+    messages.success(
+        request,
+        gettext("Password changed; %(ended)s other session(s) signed out.") % {"ended": ended},
+    )
     return redirect("web:security")
 
 
@@ -338,7 +377,7 @@ def passkey_remove(request: AuthedRequest) -> HttpResponse:
         organization=caller_organization(request.user), actor=request.user,
         passkey_id=int(raw) if raw.isdigit() else 0, request=request,
     )  # fmt: skip
-    messages.success(request, "The passkey is removed.")
+    messages.success(request, gettext("The passkey is removed."))
     return redirect("web:security")
 
 

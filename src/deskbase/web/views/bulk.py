@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from deskbase.accounts.models import Role
@@ -155,7 +156,7 @@ def view_save(request: AuthedRequest) -> HttpResponse:
         organization=caller_organization(user), actor=user, name=post.get("name", ""),
         filters=filters_as_json(filters), sort=sort, shared=post.get("shared") == "on",
     )  # fmt: skip
-    messages.success(request, f"View “{view.name}” saved.")
+    messages.success(request, gettext("View “%(name)s” saved.") % {"name": view.name})
     return redirect("web:saved_view", view_id=view.id)
 
 
@@ -166,7 +167,7 @@ def view_delete(request: AuthedRequest, view_id: int) -> HttpResponse:
     user = request.user
     view = view_selectors.access_view(user, view_id)
     view_services.view_delete(organization=caller_organization(user), actor=user, view=view)
-    messages.success(request, f"View “{view.name}” deleted.")
+    messages.success(request, gettext("View “%(name)s” deleted.") % {"name": view.name})
     return redirect(reverse("web:desk"))
 
 

@@ -14,6 +14,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskbase.accounts.models import CustomerTier, Role, User
@@ -63,7 +64,7 @@ def company_list(request: AuthedRequest) -> HttpResponse:
             tier=post.get("tier", "basic"), notes=post.get("notes", ""),
             domains=_domains(post.get("domains", "")),
         )  # fmt: skip
-        messages.success(request, f"Company {company.name} created.")
+        messages.success(request, gettext("Company %(name)s created.") % {"name": company.name})
         return redirect("web:company", company_id=company.pk)
     page = selectors.company_list(organization=organization, actor=user,
                                   q=request.GET.get("q", "")[:200],
@@ -102,7 +103,7 @@ def company_edit(request: AuthedRequest, company_id: int) -> HttpResponse:
         company_id=company_id, name=post.get("name", ""), tier=post.get("tier", "basic"),
         notes=post.get("notes", ""), domains=_domains(post.get("domains", "")),
     )  # fmt: skip
-    messages.success(request, "Company saved.")
+    messages.success(request, gettext("Company saved."))
     return redirect("web:company", company_id=company_id)
 
 
@@ -112,7 +113,7 @@ def company_edit(request: AuthedRequest, company_id: int) -> HttpResponse:
 def company_delete(request: AuthedRequest, company_id: int) -> HttpResponse:
     services.company_delete(organization=caller_organization(request.user), actor=request.user,
                             company_id=company_id)  # fmt: skip
-    messages.success(request, "Company deleted; its people stay, without a company.")
+    messages.success(request, gettext("Company deleted; its people stay, without a company."))
     return redirect("web:companies")
 
 
@@ -149,7 +150,7 @@ def customer_company(request: AuthedRequest, user_id: int) -> HttpResponse:
         raise ValidationFailed.one("company", "Choose a company.")
     services.customer_set_company(organization=organization, actor=user, customer=card.customer,
                                   company_id=int(raw) if raw else None)  # fmt: skip
-    messages.success(request, "Company saved.")
+    messages.success(request, gettext("Company saved."))
     return redirect("web:customer", user_id=user_id)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from deskbase.accounts.models import STAFF_ROLES, Team, User
@@ -21,7 +22,7 @@ from deskbase.analytics import selectors
 from deskbase.core.errors import ValidationFailed
 from deskbase.core.tenancy import tenant
 from deskbase.organizations.models import Organization
-from deskbase.tickets.models import Category, Channel
+from deskbase.tickets.models import Category, Channel, Priority
 from deskbase.web.views.common import MANAGERS, error_text, staff_required
 
 
@@ -106,6 +107,8 @@ def _chart_data(panels: dict[str, Any]) -> dict[str, Any]:
     """What the charts draw (static/web/dashboard.js reads it from a json_script block)."""
     trends = panels["trends"]
     sla = panels["sla"]
+    priorities = {value: str(label) for value, label in Priority.choices}
+    channels = {value: str(label) for value, label in Channel.choices}
     return {
         "trends": {
             "labels": [d["day"].isoformat() for d in trends["days"]] if trends else [],
@@ -113,19 +116,28 @@ def _chart_data(panels: dict[str, Any]) -> dict[str, Any]:
                        for name in ("created", "resolved", "closed", "reopened")},
         },
         "sla": {
-            "labels": list(sla["by_priority"]),
+            "labels": [priorities.get(p, p) for p in sla["by_priority"]],
             "first_response": [p["first_response"]["compliance_pct"]
                                for p in sla["by_priority"].values()],
             "resolution": [p["resolution"]["compliance_pct"] for p in sla["by_priority"].values()],
         },
-        "channels": {"labels": [c["channel"] for c in panels["channels"]["channels"]],
+        "channels": {"labels": [channels.get(c["channel"], c["channel"])
+                                for c in panels["channels"]["channels"]],
                      "tickets": [c["tickets"] for c in panels["channels"]["channels"]]},
         "categories": {
-            "labels": [c["name"] or "No category" for c in panels["categories"]["categories"]],
+            "labels": [
+                c["name"] or gettext("No category") for c in panels["categories"]["categories"]
+            ],
             "tickets": [c["tickets"] for c in panels["categories"]["categories"]],
         },
         "csat": {"labels": list(panels["summary"]["csat"]["distribution"]),
                  "counts": list(panels["summary"]["csat"]["distribution"].values())},
+        # The charts' own words, in the reader's language (dashboard.js has no catalog).
+        "words": {"created": gettext("Opened"), "resolved": gettext("Resolved"),
+                  "closed": gettext("Closed"), "reopened": gettext("Reopened"),
+                  "first_response": gettext("First response met %"),
+                  "resolution": gettext("Resolution met %"), "tickets": gettext("Tickets"),
+                  "ratings": gettext("Ratings")},
     }  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from deskbase import cached
@@ -88,7 +89,7 @@ def portal_solved(request: AuthedRequest) -> HttpResponse:
         organization=caller_organization(user), actor=user,
         attempt=request.POST.get("attempt", ""), event="solved",
     )  # fmt: skip
-    messages.success(request, "Glad that helped. No ticket was opened.")
+    messages.success(request, gettext("Glad that helped. No ticket was opened."))
     return redirect("web:portal")
 
 

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from deskbase.accounts.models import Availability, Role, Team, User
@@ -47,8 +48,8 @@ from deskbase.web.views.tickets import (
 )
 
 PAGE_SIZE = 25
-SORTS = {"updated": "Last change", "created": "Newest", "priority": "Priority",
-         "sla_due": "SLA due"}  # fmt: skip
+SORTS = {"updated": gettext_lazy("Last change"), "created": gettext_lazy("Newest"),
+         "priority": gettext_lazy("Priority"), "sla_due": gettext_lazy("SLA due")}  # fmt: skip
 
 
 # ------------------------------------------------------------------ queues
@@ -140,7 +141,7 @@ def next_ticket(request: AuthedRequest) -> HttpResponse:
         for ticket in page.items:
             if str(ticket.number) != skip:
                 return redirect(ticket_url(ticket))
-    messages.info(request, "No other ticket is waiting for you.")
+    messages.info(request, gettext("No other ticket is waiting for you."))
     return redirect("web:queue", slug="mine")
 
 
@@ -363,7 +364,9 @@ def availability(request: AuthedRequest) -> HttpResponse:
     if choice not in Availability.values:
         raise ValidationFailed.one("availability", "Choose online, away or offline.")
     user_update(organization=caller_organization(user), actor=user, user=user, availability=choice)
-    messages.success(request, f"You are now {choice}.")
+    messages.success(
+        request, gettext("You are now %(choice)s.") % {"choice": Availability(choice).label.lower()}
+    )
     return back(request, "/desk/")
 
 

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from deskbase.accounts.requests import AuthedRequest
@@ -64,7 +65,7 @@ def review_accept(request: AuthedRequest, message_id: int) -> HttpResponse:
     user = request.user
     done = review.review_accept(organization=caller_organization(user), actor=user,
                                 message=_message(request, message_id))  # fmt: skip
-    messages.success(request, f"Accepted: {done.decision}")
+    messages.success(request, gettext("Accepted: %(decision)s") % {"decision": done.decision})
     return _back(request)
 
 
@@ -92,7 +93,7 @@ def review_discard(request: AuthedRequest, message_id: int) -> HttpResponse:
     user = request.user
     review.review_discard(organization=caller_organization(user), actor=user,
                           message=_message(request, message_id))  # fmt: skip
-    messages.success(request, "Message discarded.")
+    messages.success(request, gettext("Message discarded."))
     return _back(request)
 
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskbase.accounts.requests import AuthedRequest
@@ -78,7 +79,13 @@ def mark_all_read(request: AuthedRequest) -> HttpResponse:
     marked = notifications.notification_mark_all_read(
         organization=caller_organization(user), actor=user
     )
-    messages.success(request, f"{marked} notification{'s' if marked != 1 else ''} marked read.")
+    messages.success(
+        request,
+        ngettext(
+            "%(marked)s notification marked read.", "%(marked)s notifications marked read.", marked
+        )
+        % {"marked": marked},
+    )
     return redirect("web:notifications")
 
 
@@ -102,7 +109,7 @@ def notification_settings(request: AuthedRequest) -> HttpResponse:
         except ValidationFailed as failed:
             error = "; ".join(f"{k}: {' '.join(v)}" for k, v in failed.errors.items())
         else:
-            messages.success(request, "Notification settings saved.")
+            messages.success(request, gettext("Notification settings saved."))
             return redirect("web:notification_settings")
     return render(request, "web/desk/notification_settings.html",
                   {"rows": rows, "scopes": Scope.choices, "error": error},

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskbase.accounts.models import User
@@ -61,7 +62,7 @@ def new_ticket(request: AuthedRequest) -> HttpResponse:
     subject = request.POST.get("subject", "").strip()
     description = request.POST.get("description", "")
     if not subject:
-        messages.error(request, "subject: A ticket needs a subject.")
+        messages.error(request, gettext("subject: A ticket needs a subject."))
         return render(
             request, "web/portal/new.html", {"subject": subject, "description": description,
                                              "attempt": request.POST.get("attempt", "")},
@@ -74,7 +75,10 @@ def new_ticket(request: AuthedRequest) -> HttpResponse:
     )  # fmt: skip
     upload_files(request, ticket, None)
     record_sent_anyway(request, ticket)
-    messages.success(request, f"Ticket #{ticket.number} opened. We will answer soon.")
+    messages.success(
+        request,
+        gettext("Ticket #%(number)s opened. We will answer soon.") % {"number": ticket.number},
+    )
     return redirect(_url(ticket.number))
 
 

@@ -11,7 +11,10 @@
   function count() {
     var ticked = picks().filter(function (box) { return box.checked; }).length;
     var label = document.getElementById("bulk-count");
-    if (label) { label.textContent = ticked + " selected"; }
+    // "{n} selected", translated in the label's data-selected attribute.
+    if (label) {
+      label.textContent = (label.getAttribute("data-selected") || "{n} selected").replace("{n}", ticked);
+    }
     var all = document.getElementById("select-page");
     if (all) {
       all.checked = ticked > 0 && ticked === picks().length;

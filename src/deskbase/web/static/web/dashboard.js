@@ -27,7 +27,10 @@
       return;
     }
     var data = JSON.parse(source.textContent);
-    var names = {created: "Opened", resolved: "Resolved", closed: "Closed", reopened: "Reopened"};
+    // The words come translated with the data (deskbase.web.views.dashboard._chart_data).
+    var words = data.words;
+    var names = {created: words.created, resolved: words.resolved, closed: words.closed,
+                 reopened: words.reopened};
     draw("chart-trends", {
       type: "line",
       data: {
@@ -40,20 +43,20 @@
       options: {animation: false, responsive: true, interaction: {mode: "index", intersect: false}}
     });
     draw("chart-sla", bars(data.sla.labels, [
-      {label: "First response met %", data: data.sla.first_response, backgroundColor: COLORS[0]},
-      {label: "Resolution met %", data: data.sla.resolution, backgroundColor: COLORS[1]}
+      {label: words.first_response, data: data.sla.first_response, backgroundColor: COLORS[0]},
+      {label: words.resolution, data: data.sla.resolution, backgroundColor: COLORS[1]}
     ], {scales: {y: {min: 0, max: 100}}}));
     draw("chart-channels", bars(data.channels.labels, [
-      {label: "Tickets", data: data.channels.tickets, backgroundColor: COLORS[0]}
+      {label: words.tickets, data: data.channels.tickets, backgroundColor: COLORS[0]}
     ]));
     draw("chart-categories", {
       type: "doughnut",
       data: {labels: data.categories.labels,
-             datasets: [{label: "Tickets", data: data.categories.tickets, backgroundColor: COLORS}]},
+             datasets: [{label: words.tickets, data: data.categories.tickets, backgroundColor: COLORS}]},
       options: {animation: false, responsive: true}
     });
     draw("chart-csat", bars(data.csat.labels, [
-      {label: "Ratings", data: data.csat.counts, backgroundColor: COLORS[2]}
+      {label: words.ratings, data: data.csat.counts, backgroundColor: COLORS[2]}
     ]));
   }
 

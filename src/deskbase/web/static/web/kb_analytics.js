@@ -20,14 +20,15 @@
       return;
     }
     var data = JSON.parse(source.textContent);
+    var words = data.words;  // translated with the data (views/manage/knowledge.py)
     draw("chart-kb-views", {
       type: "line",
       data: {
         labels: data.views.labels,
         datasets: [
-          {label: "Views", data: data.views.views, borderColor: COLORS[0],
+          {label: words.views, data: data.views.views, borderColor: COLORS[0],
            backgroundColor: COLORS[0], tension: 0.2, pointRadius: 0},
-          {label: "Visitors", data: data.views.visitors, borderColor: COLORS[1],
+          {label: words.visitors, data: data.views.visitors, borderColor: COLORS[1],
            backgroundColor: COLORS[1], tension: 0.2, pointRadius: 0}
         ]
       },
@@ -39,8 +40,8 @@
       data: {
         labels: data.helpful.labels,
         datasets: [
-          {label: "Helpful", data: data.helpful.helpful, backgroundColor: COLORS[1]},
-          {label: "Not helpful", data: data.helpful.not_helpful, backgroundColor: COLORS[3]}
+          {label: words.helpful, data: data.helpful.helpful, backgroundColor: COLORS[1]},
+          {label: words.not_helpful, data: data.helpful.not_helpful, backgroundColor: COLORS[3]}
         ]
       },
       options: {animation: false, responsive: true, indexAxis: "y",
@@ -50,7 +51,7 @@
       type: "bar",
       data: {
         labels: data.deflection.labels,
-        datasets: [{label: "New-ticket forms", data: data.deflection.counts,
+        datasets: [{label: words.forms, data: data.deflection.counts,
                     backgroundColor: [COLORS[0], COLORS[4], COLORS[1], COLORS[2]]}]
       },
       options: {animation: false, responsive: true, scales: {y: {beginAtZero: true}}}

@@ -30,7 +30,7 @@
       body: JSON.stringify(body || {})
     }).then(function (response) {
       return response.json().then(function (data) {
-        if (!response.ok) { throw new Error(data.detail || "The passkey was not accepted."); }
+        if (!response.ok) { throw new Error(data.detail || ""); }
         return data;
       });
     });
@@ -53,6 +53,9 @@
     }
     return out;
   }
+
+  // The page's words, translated in the button's data attributes (data-added ...).
+  function word(button, key) { return button.getAttribute("data-" + key) || ""; }
 
   function say(el, text) {
     var box = document.getElementById(el.dataset.status);
@@ -78,11 +81,11 @@
           c.textContent = code; li.appendChild(c); list.appendChild(li);
         });
         document.getElementById("new-codes").hidden = false;
-        say(button, "Passkey added.");
+        say(button, word(button, "added"));
       } else {
         window.location.reload();
       }
-    }).catch(function (error) { say(button, error.message); });
+    }).catch(function (error) { say(button, error.message || word(button, "refused")); });
   }
 
   function use(button) {
@@ -96,14 +99,14 @@
       return call(button.dataset.url, {credential: credentialJSON(credential)});
     }).then(function (data) {
       window.location.assign(data.redirect);
-    }).catch(function (error) { say(button, error.message); });
+    }).catch(function (error) { say(button, error.message || word(button, "refused")); });
   }
 
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-passkey]");
     if (!button) { return; }
     event.preventDefault();
-    if (!window.PublicKeyCredential) { say(button, "This browser has no passkeys."); return; }
+    if (!window.PublicKeyCredential) { say(button, word(button, "unsupported")); return; }
     (button.dataset.passkey === "add" ? add : use)(button);
   });
 })();

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 
 from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -32,7 +33,7 @@ def canned_responses(request: AuthedRequest) -> HttpResponse:
             body=request.POST.get("body", ""),
             personal=user.role not in MANAGERS or request.POST.get("personal") == "on",
         )  # fmt: skip
-        messages.success(request, "Canned response saved.")
+        messages.success(request, gettext("Canned response saved."))
         return redirect("web:manage_canned")
     rows = canned.canned_responses_for(organization=caller_organization(user), actor=user)
     return render(request, "web/manage/canned.html", {
@@ -48,7 +49,7 @@ def canned_delete(request: AuthedRequest, canned_id: int) -> str:
         organization=caller_organization(user), actor=user,
         canned=CannedResponse(pk=canned_id, organization_id=user.tenant_id),
     )  # fmt: skip
-    return "Canned response deleted."
+    return gettext("Canned response deleted.")
 
 
 @staff_required
@@ -73,7 +74,7 @@ def canned_edit(request: AuthedRequest, canned_id: int) -> HttpResponse:
                 raise ValidationFailed.one(field, f"The {field} cannot be empty.")
         canned.canned_response_update(organization=caller_organization(user), actor=user,
                                       canned=found, **values)  # fmt: skip
-        return "Canned response saved."
+        return gettext("Canned response saved.")
 
     return form_page(
         request, "web/manage/canned_edit.html", save=save, done="manage_canned",

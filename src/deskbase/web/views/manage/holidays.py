@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.utils.translation import gettext
+
 from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import ValidationFailed
 from deskbase.organizations import services as org_services
@@ -24,7 +26,7 @@ def holiday_add(request: AuthedRequest) -> str:
     org_services.holiday_add(
         organization=caller_organization(user), actor=user, date=day, name=name
     )
-    return "Holiday added."
+    return gettext("Holiday added.")
 
 
 @action("manage_organization")
@@ -33,4 +35,4 @@ def holiday_remove(request: AuthedRequest, holiday_id: int) -> str:
     holiday = org_services.holiday_remove(
         organization=caller_organization(user), actor=user, holiday_id=holiday_id
     )
-    return f"Holiday {holiday.date:%Y-%m-%d} removed."
+    return gettext("Holiday %(date)s removed.") % {"date": format(holiday.date, "%Y-%m-%d")}

@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from deskbase import cached
@@ -83,7 +84,7 @@ def category_create(request: AuthedRequest) -> tuple[str, str]:
         organization=caller_organization(user), actor=user, name=request.POST.get("name", ""),
         description=request.POST.get("description", ""),
     )  # fmt: skip
-    return "Category added.", reverse("web:manage_kb")
+    return gettext("Category added."), reverse("web:manage_kb")
 
 
 @_post
@@ -94,7 +95,7 @@ def section_create(request: AuthedRequest) -> tuple[str, str]:
         category_id=_int(request, "category_id"), name=request.POST.get("name", ""),
         visibility=request.POST.get("visibility", "public"),
     )  # fmt: skip
-    return "Section added.", reverse("web:manage_kb")
+    return gettext("Section added."), reverse("web:manage_kb")
 
 
 @_post
@@ -106,7 +107,7 @@ def article_create(request: AuthedRequest) -> tuple[str, str]:
         body=request.POST.get("body", ""), language=request.POST.get("language", "en"),
         tags=_tags(request.POST.get("tags", "")),
     )  # fmt: skip
-    return "Draft saved.", _edit_url(made.article_id, made.language)
+    return gettext("Draft saved."), _edit_url(made.article_id, made.language)
 
 
 @staff_required
@@ -126,7 +127,7 @@ def article_edit(request: AuthedRequest, article_id: int, language: str) -> Http
         except ValidationFailed as failed:
             error = failed.message
         else:
-            messages.success(request, "Draft saved.")
+            messages.success(request, gettext("Draft saved."))
             return redirect(_edit_url(article_id, language))
     article = selectors.article_detail(user=user, article_id=article_id)
     translation = selectors.translation_of(article, language)
@@ -179,7 +180,7 @@ def translation_add(request: AuthedRequest, article_id: int) -> tuple[str, str]:
         organization=caller_organization(user), actor=user, article_id=article_id,
         language=language, title=request.POST.get("title", ""), body="",
     )  # fmt: skip
-    return "Translation added.", _edit_url(article_id, language)
+    return gettext("Translation added."), _edit_url(article_id, language)
 
 
 @_post
@@ -189,7 +190,7 @@ def article_update(request: AuthedRequest, article_id: int, language: str) -> tu
         organization=caller_organization(user), actor=user, article_id=article_id,
         section_id=_int(request, "section_id"), tags=_tags(request.POST.get("tags", "")),
     )  # fmt: skip
-    return "Article saved.", _edit_url(article_id, language)
+    return gettext("Article saved."), _edit_url(article_id, language)
 
 
 @_post
@@ -234,7 +235,7 @@ def unpublish(request: AuthedRequest, article_id: int, language: str) -> tuple[s
         organization=caller_organization(user), actor=user, article_id=article_id,
         language=language,
     )  # fmt: skip
-    return "Withdrawn from readers.", _edit_url(article_id, language)
+    return gettext("Withdrawn from readers."), _edit_url(article_id, language)
 
 
 @_post
@@ -243,7 +244,7 @@ def article_delete(request: AuthedRequest, article_id: int) -> tuple[str, str]:
     services.article_delete(
         organization=caller_organization(user), actor=user, article_id=article_id
     )
-    return "Article deleted.", reverse("web:manage_kb")
+    return gettext("Article deleted."), reverse("web:manage_kb")
 
 
 @staff_required
@@ -299,7 +300,12 @@ def _chart_data(report: analytics.Report) -> dict[str, Any]:
         "helpful": {"labels": [r["title"] for r in report.least_helpful],
                     "helpful": [r["helpful"] for r in report.least_helpful],
                     "not_helpful": [r["not_helpful"] for r in report.least_helpful]},
-        "deflection": {"labels": ["Showed articles", "Article opened", "Solved", "Sent anyway"],
+        "deflection": {"labels": [gettext("Showed articles"), gettext("Article opened"),
+                                  gettext("Solved"), gettext("Sent anyway")],
                        "counts": [deflection["shown"], deflection["clicked"],
                                   deflection["solved"], deflection["sent_anyway"]]},
+        # The charts' own words, in the reader's language (kb_analytics.js has no catalog).
+        "words": {"views": gettext("Views"), "visitors": gettext("Visitors"),
+                  "helpful": gettext("Helpful"), "not_helpful": gettext("Not helpful"),
+                  "forms": gettext("New-ticket forms")},
     }  # fmt: skip

@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from deskbase.accounts.models import Role
@@ -140,9 +141,9 @@ def _edit_page(request: AuthedRequest, mailbox: Mailbox | None) -> HttpResponse:
         organization = caller_organization(user)
         if mailbox is None:
             services.mailbox_create(organization=organization, actor=user, **values)
-            return f"Mailbox {values['address']} added."
+            return gettext("Mailbox %(address)s added.") % {"address": values["address"]}
         services.mailbox_update(organization=organization, actor=user, mailbox=mailbox, **values)
-        return "Mailbox saved."
+        return gettext("Mailbox saved.")
 
     return form_page(
         request, "web/manage/mailbox_form.html", save=save, done="manage_mailboxes",
@@ -190,4 +191,4 @@ def mailbox_delete(request: AuthedRequest, mailbox_id: int) -> str:
         organization=caller_organization(user), actor=user,
         mailbox=Mailbox(pk=mailbox_id, organization_id=user.tenant_id),
     )  # fmt: skip
-    return f"Mailbox {removed.address} removed."
+    return gettext("Mailbox %(address)s removed.") % {"address": removed.address}

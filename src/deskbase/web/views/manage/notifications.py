@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import Role
 from deskbase.accounts.requests import AuthedRequest
@@ -50,17 +51,17 @@ def _change(request: AuthedRequest) -> HttpResponse:
     if what == "language":
         template_services.mail_language_set(organization=organization, actor=user,
                                             language=language)  # fmt: skip
-        messages.success(request, "Customers are written to in the chosen language.")
+        messages.success(request, gettext("Customers are written to in the chosen language."))
     elif what == "reset":
         kind = post.get("kind", "")
         template_services.mail_template_reset(
             organization=organization, actor=user, kind=kind, language=language
         )
-        messages.success(request, "The built-in wording is used again.")
+        messages.success(request, gettext("The built-in wording is used again."))
     else:
         template_services.mail_template_save(
             organization=organization, actor=user, kind=post.get("kind", ""), language=language,
             subject=post.get("subject", ""), body=post.get("body", ""),
         )  # fmt: skip
-        messages.success(request, "Notification saved.")
+        messages.success(request, gettext("Notification saved."))
     return redirect(reverse("web:manage_notifications") + f"?language={language}")

@@ -8,11 +8,15 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.dates import WEEKDAYS_ABBR
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from deskbase.accounts.models import Role
 from deskbase.accounts.requests import AuthedRequest
 from deskbase.core.errors import ValidationFailed
+from deskbase.core.i18n import Language
 from deskbase.organizations.settings_services import organization_settings_update
 from deskbase.tickets.access import caller_organization
 from deskbase.web import selectors
@@ -55,12 +59,16 @@ def organization(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
         organization_settings_update(
             organization=caller_organization(user), actor=user, name=request.POST.get("name", ""),
-            timezone=request.POST.get("timezone", ""), business_hours=_parse_hours(request.POST),
+            timezone=request.POST.get("timezone", ""), language=request.POST.get("language", ""),
+            business_hours=_parse_hours(request.POST),
         )  # fmt: skip
-        messages.success(request, "Organization settings saved.")
+        messages.success(request, gettext("Organization settings saved."))
         return redirect("web:manage_organization")
     org = selectors.organization_with_holidays(actor=user)
-    hours = [(day, _hours_text(org.business_hours.get(day, []))) for day in DAYS]
+    # (key, the day's name in the reader's language, the spans as text)
+    hours = [(day, WEEKDAYS_ABBR[number], _hours_text(org.business_hours.get(day, [])))
+             for number, day in enumerate(DAYS)]  # fmt: skip
     return render(request, "web/manage/organization.html", {
         "org": org, "hours": hours, "may_edit": user.role == Role.ADMIN, "section": "org",
+        "languages": [("", _("Each browser's")), *Language.choices],
     })  # fmt: skip

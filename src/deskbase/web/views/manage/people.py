@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 
 from deskbase.accounts import services as people
 from deskbase.accounts import session_control, two_factor
@@ -38,7 +39,7 @@ def people_list(request: AuthedRequest) -> HttpResponse:
             role=request.POST.get("role", Role.CUSTOMER),
             full_name=request.POST.get("full_name", "").strip(),
         )  # fmt: skip
-        messages.success(request, f"{email} added.")
+        messages.success(request, gettext("%(email)s added.") % {"email": email})
         return redirect("web:manage_people")
     removed = request.GET.get("removed") == "1"
     role = request.GET.get("role") if request.GET.get("role") in Role.values else None
@@ -85,7 +86,7 @@ def person_edit(request: AuthedRequest, user_id: int) -> HttpResponse:
         # Called with no changes too: the permission answer does not depend on them.
         people.user_update(organization=caller_organization(user), actor=user, user=person,
                            **_profile_changes(request.POST, person))  # fmt: skip
-        messages.success(request, f"{person.email} saved.")
+        messages.success(request, gettext("%(email)s saved.") % {"email": person.email})
         return redirect("web:manage_person", user_id=person.id)
     return render(request, "web/manage/person.html", {
         "person": person, "grantable": people.grantable_roles(user),
@@ -123,7 +124,9 @@ def person_two_factor_reset(request: AuthedRequest, user_id: int) -> str:
     two_factor.two_factor_reset(
         organization=caller_organization(user), actor=user, user=target, request=request
     )
-    return f"Two-factor sign-in of {target.email} reset; their sessions have ended."
+    return gettext("Two-factor sign-in of %(email)s reset; their sessions have ended.") % {
+        "email": target.email
+    }
 
 
 @action("manage_people")

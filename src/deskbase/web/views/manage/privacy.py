@@ -13,6 +13,7 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from deskbase.accounts.models import Role
@@ -60,7 +61,7 @@ def person_export(request: AuthedRequest, user_id: int) -> str:
     user = request.user
     services.export_request(organization=caller_organization(user), actor=user,
                             user_id=user_id, request=request)  # fmt: skip
-    return "Export queued: the worker builds it; this page shows its progress."
+    return gettext("Export queued: the worker builds it; this page shows its progress.")
 
 
 @admin_required
@@ -106,7 +107,11 @@ def retention(request: AuthedRequest) -> HttpResponse:
         months = int(typed) if typed else None
         services.retention_set(organization=organization, actor=user,
                                closed_ticket_months=months, request=request)  # fmt: skip
-        return "Retention saved." if months else "Retention off: closed tickets are kept."
+        return (
+            gettext("Retention saved.")
+            if months
+            else gettext("Retention off: closed tickets are kept.")
+        )
 
     def refused(failed: ValidationFailed) -> dict:
         texts = failed.errors.get("closed_ticket_months", [])

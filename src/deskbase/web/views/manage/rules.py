@@ -10,6 +10,7 @@ import yaml
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from deskbase.accounts.requests import AuthedRequest
@@ -256,13 +257,16 @@ def rule_edit(request: AuthedRequest, rule_id: int | None = None) -> HttpRespons
                 organization=organization, actor=user, name=values["name"],
                 activator=values["activator"], definition=submitted, is_active=values["active"],
             )  # fmt: skip
-            return f"Rule {created.name!r} saved (version 1)."
+            return gettext("Rule %(name)s saved (version 1).") % {"name": repr(created.name)}
         saved = services.rule_update(
             organization=organization, actor=user, rule=rule, name=values["name"],
             definition=submitted, is_active=values["active"],
             version=int(request.POST.get("version") or rule.version),
         )  # fmt: skip
-        return f"Rule {saved.name!r} saved (version {saved.version})."
+        return gettext("Rule %(name)s saved (version %(version)s).") % {
+            "name": repr(saved.name),
+            "version": saved.version,
+        }
 
     def page() -> dict[str, Any]:
         shown = definition
@@ -334,7 +338,7 @@ def rule_delete(request: AuthedRequest, rule_id: int) -> str:
     user = request.user
     services.rule_delete(organization=caller_organization(user), actor=user,
                          rule=Rule(pk=rule_id, organization_id=user.tenant_id))  # fmt: skip
-    return "Rule deleted."
+    return gettext("Rule deleted.")
 
 
 @action("manage_rules")
@@ -349,7 +353,7 @@ def rule_move(request: AuthedRequest, rule_id: int) -> str:
         ids[index], ids[other] = ids[other], ids[index]
         services.rule_reorder(organization=caller_organization(user), actor=user,
                               activator=rule.activator, ids=ids)  # fmt: skip
-    return f"Rule {rule.name!r} moved."
+    return gettext("Rule %(name)s moved.") % {"name": repr(rule.name)}
 
 
 @manager_required
@@ -395,7 +399,11 @@ def ticket_macro(request: AuthedRequest, number: int) -> HttpResponse:
                                      macro_id=int(raw), tickets=[ticket])  # fmt: skip
     said = ", ".join(result.changes) or "nothing changed"
     if result.errors:
-        messages.error(request, f"Macro: {said}; failed: {'; '.join(result.errors)}")
+        messages.error(
+            request,
+            gettext("Macro: %(said)s; failed: %(errors)s")
+            % {"said": said, "errors": "; ".join(result.errors)},
+        )
     else:
-        messages.success(request, f"Macro applied: {said}.")
+        messages.success(request, gettext("Macro applied: %(said)s.") % {"said": said})
     return redirect("web:ticket", number=number)

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from deskbase import cached
 from deskbase.accounts import oidc
@@ -55,7 +56,7 @@ def sign_in(request: AuthedRequest) -> HttpResponse:
             session_idle_minutes=_minutes(request.POST, "session_idle_minutes"),
             session_max_hours=_minutes(request.POST, "session_max_hours"),
         )  # fmt: skip
-        messages.success(request, "Sign-in rules saved.")
+        messages.success(request, gettext("Sign-in rules saved."))
         return redirect("web:manage_sign_in")
     if request.method == "POST":
         oidc.provider_save(
@@ -68,7 +69,7 @@ def sign_in(request: AuthedRequest) -> HttpResponse:
             default_role=request.POST.get("default_role", Role.CUSTOMER),
             enabled=request.POST.get("enabled") == "on",
         )  # fmt: skip
-        messages.success(request, "Single sign-on saved.")
+        messages.success(request, gettext("Single sign-on saved."))
         return redirect("web:manage_sign_in")
     provider = oidc.provider_of(user.tenant_id)
     mapping = provider.role_map if provider else {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import CustomerTier
 from deskbase.accounts.requests import AuthedRequest
@@ -98,7 +99,7 @@ def sla_policies(request: AuthedRequest) -> HttpResponse:
             organization=caller_organization(user), actor=user, priority=values["priority"],
             customer_tier=values["customer_tier"], **_sla_input(request.POST),
         )  # fmt: skip
-        return "SLA policy created."
+        return gettext("SLA policy created.")
 
     return form_page(
         request, "web/manage/sla.html", save=save, done="manage_sla",
@@ -118,7 +119,7 @@ def sla_deactivate(request: AuthedRequest, policy_id: int) -> str:
     policies.sla_policy_deactivate(
         organization=caller_organization(user), actor=user, policy=policy
     )
-    return f"Policy {policy.name!r} deactivated."
+    return gettext("Policy %(name)s deactivated.") % {"name": repr(policy.name)}
 
 
 @manager_required
@@ -141,7 +142,7 @@ def sla_edit(request: AuthedRequest, policy_id: int) -> HttpResponse:
         changes = _sla_input(request.POST)
         policies.sla_policy_update(organization=caller_organization(user), actor=user,
                                    policy=policy, **changes)  # fmt: skip
-        return f"Policy {changes['name']!r} saved."
+        return gettext("Policy %(name)s saved.") % {"name": repr(changes["name"])}
 
     return form_page(
         request,

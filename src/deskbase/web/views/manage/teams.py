@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 
 from deskbase.accounts import services as people
 from deskbase.accounts.models import Team, User
@@ -26,7 +27,7 @@ def teams(request: AuthedRequest) -> HttpResponse:
             organization=caller_organization(user), actor=user,
             name=request.POST.get("name", ""), description=request.POST.get("description", ""),
         )  # fmt: skip
-        messages.success(request, "Team created.")
+        messages.success(request, gettext("Team created."))
         return redirect("web:manage_teams")
     rows, staff = selectors.teams_with_staff(actor=user)
     return render(request, "web/manage/teams.html",

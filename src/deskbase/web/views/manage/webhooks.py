@@ -11,6 +11,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from deskbase.accounts.requests import AuthedRequest
@@ -142,7 +143,7 @@ def webhook_test(request: AuthedRequest, endpoint_id: int) -> HttpResponse:
 def webhook_delete(request: AuthedRequest, endpoint_id: int) -> str:
     services.endpoint_delete(organization=caller_organization(request.user),
                              actor=request.user, endpoint_id=endpoint_id)  # fmt: skip
-    return "Webhook endpoint removed."
+    return gettext("Webhook endpoint removed.")
 
 
 @manager_required

@@ -167,6 +167,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     # ---------------------------------------------------------------- tickets
     ("GET", "/api/v1/tickets"): Row(
         "own", "allowed", "allowed", "allowed", hidden="Other customer's ticket"),
+    ("GET", "/api/v1/tickets/export"): Row("403", "allowed", "allowed", "allowed"),
     ("POST", "/api/v1/tickets"): Row(
         "own", "allowed", "allowed", "allowed",
         Target(body={"subject": "New", "customer_id": Ref("customer")}),

@@ -140,10 +140,14 @@ def test_company_fields_are_checked_always(tenant_a):
         companies.company_update(organization=tenant_a.org, actor=tenant_a.admin,
                                  company_id=company.id, custom_fields={"size": 10})  # fmt: skip
     assert error.value.field == "custom_fields.size"
-    customfields.custom_field_create(organization=tenant_a.org, actor=tenant_a.admin, key="size",
-                                     label="Size", field_type="number", applies_to="company")  # fmt: skip
-    updated = companies.company_update(organization=tenant_a.org, actor=tenant_a.admin,
-                                       company_id=company.id, custom_fields={"size": 10})  # fmt: skip
+    customfields.custom_field_create(
+        organization=tenant_a.org, actor=tenant_a.admin, key="size", label="Size",
+        field_type="number", applies_to="company",
+    )  # fmt: skip
+    updated = companies.company_update(
+        organization=tenant_a.org, actor=tenant_a.admin, company_id=company.id,
+        custom_fields={"size": 10},
+    )  # fmt: skip
     assert updated.custom_fields == {"size": 10}
     with tenant(tenant_a.org):
         assert_sql_refused(IntegrityError, "Size is a number",

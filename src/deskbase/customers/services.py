@@ -118,8 +118,10 @@ def company_update(
     if "custom_fields" in changes and changes["custom_fields"] != company.custom_fields:
         if not isinstance(changes["custom_fields"], dict):
             raise ValidationFailed.one("custom_fields", "Custom fields are a JSON object.")
-        customfields.check_values(organization=organization, applies_to="company",
-                                  old=company.custom_fields or {}, new=changes["custom_fields"])  # fmt: skip
+        customfields.check_values(
+            organization=organization, applies_to="company",
+            old=company.custom_fields or {}, new=changes["custom_fields"],
+        )  # fmt: skip
         company.custom_fields = changes["custom_fields"]
         fields.append("custom_fields")
     validated(company, exclude=["organization"], validate_unique=False,

@@ -275,8 +275,10 @@ def ticket_update(
         _check_custom_fields(changes["custom_fields"])
     current = _locked(ticket, version)
     if "custom_fields" in changes:
-        customfields.check_values(organization=organization, applies_to="ticket",
-                                  old=current.custom_fields or {}, new=changes["custom_fields"])  # fmt: skip
+        customfields.check_values(
+            organization=organization, applies_to="ticket",
+            old=current.custom_fields or {}, new=changes["custom_fields"],
+        )  # fmt: skip
     if "tags" in changes:
         changes["tags"] = _normalized_tags(changes["tags"])
     if "description" in changes:

@@ -15,6 +15,7 @@ from deskbase.web.views import (
     my_notifications,
     portal,
     search,
+    ticket_panel,
     tickets,
 )
 from deskbase.web.views.manage import (
@@ -50,6 +51,8 @@ urlpatterns = [
     path("desk/availability", desk.availability, name="availability"),
     path("desk/tickets/<int:number>/", desk.ticket_page, name="ticket"),
     path("desk/tickets/<int:number>/edit", desk.ticket_edit, name="ticket_edit"),
+    path("desk/tickets/<int:number>/properties", ticket_panel.ticket_properties,
+         name="ticket_properties"),  # fmt: skip
     path("desk/tickets/<int:number>/status", desk.ticket_status, name="ticket_status"),
     path("desk/tickets/<int:number>/assign", desk.ticket_assign, name="ticket_assign"),
     path("desk/tickets/<int:number>/reply", desk.ticket_reply, name="ticket_reply"),
@@ -99,6 +102,7 @@ urlpatterns = [
     path("desk/mail/<int:message_id>/discard", mail.review_discard, name="mail_review_discard"),
     path("desk/mail/<int:message_id>/raw", mail.raw_message, name="mail_raw"),
     path("files/<int:attachment_id>/", tickets.download, name="download"),
+    path("files/<int:attachment_id>/preview", tickets.preview, name="preview"),
     # ---- customer portal
     path("portal/", portal.my_tickets, name="portal"),
     path("portal/new/", portal.new_ticket, name="portal_new"),

@@ -30,12 +30,13 @@ from deskbase.tickets.access import (
     access_ticket_reference,
     caller_organization,
 )
-from deskbase.tickets.models import TRANSITIONS, Category, Priority, Status, Ticket
+from deskbase.tickets.models import Category, Priority, Status, Ticket
 from deskbase.web import queues, timeline
 from deskbase.web import selectors as web_selectors
 from deskbase.web.views import bulk as bulk_views
 from deskbase.web.views.common import back, domain_errors, staff_required
 from deskbase.web.views.customers import ticket_work
+from deskbase.web.views.ticket_panel import panel_context
 from deskbase.web.views.tickets import (
     Attempted,
     Done,
@@ -145,7 +146,7 @@ def next_ticket(request: AuthedRequest) -> HttpResponse:
 
 
 # ------------------------------------------------------------------ the ticket page
-def _page_context(request: AuthedRequest, number: int) -> dict[str, Any]:
+def page_context(request: AuthedRequest, number: int) -> dict[str, Any]:
     user = request.user
     organization = caller_organization(user)
     detail = selectors.ticket_detail(organization=organization, actor=user, number=number)
@@ -155,12 +156,14 @@ def _page_context(request: AuthedRequest, number: int) -> dict[str, Any]:
         teams = list(Team.objects.filter(organization_id=user.tenant_id).order_by("name"))
         categories = list(Category.objects.filter(organization_id=user.tenant_id).order_by("name"))
     responses = canned.canned_responses_for(organization=organization, actor=user)
+    panel = panel_context(user, ticket, agents=agents, teams=teams, categories=categories)
     people = {a.id: a.name for a in agents}
     people[ticket.customer_id] = ticket.customer.full_name or ticket.customer.email
-    lookups: dict[str, dict[int, str]] = {
+    lookups: dict[str, dict[Any, str]] = {
         "people": people,
         "teams": {t.id: t.name for t in teams},
         "categories": {c.id: c.name for c in categories},
+        "fields": {f.key: f.label for f in panel["definitions"]},
         # merged_into is selected with the ticket: its number costs no query.
         "tickets": {ticket.merged_into.id: f"#{ticket.merged_into.number}"}
         if ticket.merged_into is not None
@@ -172,17 +175,11 @@ def _page_context(request: AuthedRequest, number: int) -> dict[str, Any]:
     firings = rule_selectors.firings_of_ticket(actor=user, ticket_id=ticket.id)
     fired = [(f.created_at, rule_selectors.timeline_text(f)) for f in firings]
     return {
-        "ticket": ticket, "detail": detail,
+        **panel,
+        "detail": detail,
         "entries": timeline.build(detail, lookups, mail, fired),
         "macros": rule_selectors.macros_for(actor=user),
-        "agents": agents, "teams": teams, "categories": categories, "canned": responses,
-        "priorities": Priority.choices,
-        # The current status (selected) and those it may change to, in their usual order.
-        "statuses": [s for s in Status.choices
-                     if s[0] == ticket.status or s[0] in TRANSITIONS[ticket.status]],
-        "transitions": bool(TRANSITIONS[ticket.status]),
-        "assignee_missing": ticket.assignee_id is not None
-        and ticket.assignee_id not in {a.id for a in agents},
+        "canned": responses,
         "closed": ticket.status in (Status.CLOSED, Status.CANCELLED),
         **ticket_work(user, ticket),  # requester, links, time (4 queries)
     }  # fmt: skip
@@ -192,12 +189,12 @@ def _page_context(request: AuthedRequest, number: int) -> dict[str, Any]:
 @require_GET
 @domain_errors
 def ticket_page(request: AuthedRequest, number: int) -> HttpResponse:
-    return render(request, "web/desk/ticket.html", _page_context(request, number))
+    return render(request, "web/desk/ticket.html", page_context(request, number))
 
 
 def _conflict(request: AuthedRequest, number: int, error: Conflict, mine: dict) -> HttpResponse:
     """The page again, with the newer values beside the ones the agent sent: status 409."""
-    context = _page_context(request, number)
+    context = page_context(request, number)
     context.update(conflict=error.message, attempted=mine)
     return render(request, "web/desk/ticket.html", context, status=409)
 

@@ -52,7 +52,7 @@ urlpatterns = [
     path("desk/tickets/<int:number>/", desk.ticket_page, name="ticket"),
     path("desk/tickets/<int:number>/edit", desk.ticket_edit, name="ticket_edit"),
     path("desk/tickets/<int:number>/properties", ticket_panel.ticket_properties,
-         name="ticket_properties"),  # fmt: skip
+         name="ticket_properties"),
     path("desk/tickets/<int:number>/status", desk.ticket_status, name="ticket_status"),
     path("desk/tickets/<int:number>/assign", desk.ticket_assign, name="ticket_assign"),
     path("desk/tickets/<int:number>/reply", desk.ticket_reply, name="ticket_reply"),

@@ -173,9 +173,11 @@ def _current(name: str, ticket: Ticket) -> str:
 
 
 def _label(name: str, defs: dict[str, CustomField]) -> str:
-    labels = {"assignee": _("The assignee"), "status": _("The status"),
-              "priority": _("The priority"), "team": _("The team"),
-              "category": _("The category"), "tags": _("The tags"), "subject": _("The subject")}  # fmt: skip
+    labels = {
+        "assignee": _("The assignee"), "status": _("The status"), "priority": _("The priority"),
+        "team": _("The team"), "category": _("The category"), "tags": _("The tags"),
+        "subject": _("The subject"),
+    }  # fmt: skip
     if name.startswith(CF_PREFIX) and name.removeprefix(CF_PREFIX) in defs:
         return defs[name.removeprefix(CF_PREFIX)].label
     return labels.get(name, name)

@@ -43,7 +43,8 @@ def test_a_pending_ticket_shows_pending_in_the_status_menu(tenant_a):
     html = signed_in(tenant_a.agent).get(f"/desk/tickets/{ticket.number}/").content.decode()
     assert '<option value="pending" selected>' in html
     assert '<option value="open" selected>' not in html
-    assert 'id="properties-form"' in html and 'autocomplete="off"' in html
+    assert 'id="properties-form"' in html
+    assert 'autocomplete="off"' in html
 
 
 @pytest.mark.parametrize(
@@ -102,7 +103,8 @@ def test_a_stale_edit_is_a_409_with_both_values_and_a_way_to_apply_mine(tenant_a
     assert response.status_code == 409
     assert _fresh(ticket).priority == "high"
     html = response.content.decode()
-    assert 'class="mine">Low<' in html and 'class="current">High<' in html
+    assert 'class="mine">Low<' in html
+    assert 'class="current">High<' in html
     shown = re.sub(r"<[^>]+>", " ", html.split('id="conflict"')[1].split("</div>")[0])
     assert "version" not in shown.lower()
     # And applying theirs again (at the version the conflict shows) saves it
@@ -152,7 +154,8 @@ def test_images_are_previewed_inline_in_a_sandbox_and_other_tenants_get_404(tena
     image = attachment_add(organization=tenant_a.org, actor=tenant_a.agent, ticket=ticket,
                            stream=io.BytesIO(PNG), file_name="shot.png")  # fmt: skip
     text = attachment_add(organization=tenant_a.org, actor=tenant_a.agent, ticket=ticket,
-                          stream=io.BytesIO(b"<svg onload=alert(1)>"), file_name="x.svg")  # fmt: skip
+                          stream=io.BytesIO(b"<svg onload=alert(1)>"),
+                          file_name="x.svg")  # fmt: skip
     client = signed_in(tenant_a.agent)
     response = client.get(f"/files/{image.id}/preview")
     assert response.status_code == 200
@@ -171,8 +174,10 @@ def test_ticket_page_keeps_its_query_count_with_custom_fields_and_changes(tenant
     client = signed_in(tenant_a.agent)
 
     def add(i: int) -> None:
-        customfields.custom_field_create(organization=tenant_a.org, actor=tenant_a.admin,
-                                         key=f"f{i}", label=f"Field {i}", field_type="text")  # fmt: skip
+        customfields.custom_field_create(
+            organization=tenant_a.org, actor=tenant_a.admin, key=f"f{i}", label=f"Field {i}",
+            field_type="text",
+        )  # fmt: skip
         fresh = _fresh(ticket)
         services.ticket_update(organization=tenant_a.org, actor=tenant_a.agent, ticket=fresh,
                                version=fresh.version,

@@ -192,3 +192,55 @@ def test_ticket_page_keeps_its_query_count_with_custom_fields_and_changes(tenant
         add(i)
     large = queries_of(client, f"/desk/tickets/{ticket.number}/")
     assert small == large
+
+
+def test_company_fields_are_edited_on_the_company_page(tenant_a, tenant_b):
+    from deskbase.customers import services as companies
+
+    company = companies.company_create(organization=tenant_a.org, actor=tenant_a.admin,
+                                       name="Northwind")  # fmt: skip
+    customfields.custom_field_create(
+        organization=tenant_a.org, actor=tenant_a.admin, key="size", label="Size",
+        field_type="number", applies_to="company",
+    )  # fmt: skip
+    manager = signed_in(tenant_a.manager)
+    page = manager.get(f"/desk/companies/{company.id}/").content.decode()
+    assert 'name="cf_size"' in page
+    response = manager.post(f"/desk/companies/{company.id}/fields", {"cf_size": "40"})
+    assert response.status_code == 302
+    company.refresh_from_db()
+    assert company.custom_fields == {"size": 40}
+    # A wrong value changes nothing; another tenant's manager cannot reach the company
+    manager.post(f"/desk/companies/{company.id}/fields", {"cf_size": "forty"})
+    company.refresh_from_db()
+    assert company.custom_fields == {"size": 40}
+    other = signed_in(tenant_b.manager).post(f"/desk/companies/{company.id}/fields",
+                                             {"cf_size": "1"})  # fmt: skip
+    assert other.status_code == 404
+    company.refresh_from_db()
+    assert company.custom_fields == {"size": 40}
+
+
+def test_manage_custom_fields_lists_adds_edits_and_archives(tenant_a, tenant_b):
+    client = signed_in(tenant_a.manager)
+    assert client.get("/manage/custom-fields/").status_code == 200
+    bad = client.post("/manage/custom-fields/", {"label": "Plan", "key": "Plan!",
+                                                  "field_type": "text", "applies_to": "ticket"})  # fmt: skip
+    assert bad.status_code == 422
+    assert 'id="cf-key-error"' in bad.content.decode()
+    made = client.post("/manage/custom-fields/", {"label": "Plan", "key": "plan",
+                                                   "field_type": "select", "applies_to": "ticket",
+                                                   "options": "free\npro"})  # fmt: skip
+    assert made.status_code == 302
+    (field,) = customfields.custom_fields_for(organization=tenant_a.org, actor=tenant_a.admin)
+    assert field.options == ["free", "pro"]
+    edited = client.post(f"/manage/custom-fields/{field.id}/",
+                         {"label": "Plan tier", "options": "free\npro\nenterprise"})  # fmt: skip
+    assert edited.status_code == 302
+    client.post(f"/manage/custom-fields/{field.id}/archive", {"archived": "1"})
+    assert customfields.custom_fields_for(organization=tenant_a.org, actor=tenant_a.admin) == []
+    # An agent may not; another tenant's admin sees a 404
+    assert signed_in(tenant_a.agent).get("/manage/custom-fields/").status_code == 403
+    assert signed_in(tenant_b.admin).get(f"/manage/custom-fields/{field.id}/").status_code == 404
+    listing = signed_in(tenant_b.admin).get("/manage/custom-fields/").content.decode()
+    assert "Plan tier" not in listing

@@ -78,6 +78,8 @@ urlpatterns = [
     path("desk/companies/", customers.company_list, name="companies"),
     path("desk/companies/<int:company_id>/", customers.company_page, name="company"),
     path("desk/companies/<int:company_id>/edit", customers.company_edit, name="company_edit"),
+    path("desk/companies/<int:company_id>/fields", customers.company_fields,
+         name="company_fields"),
     path("desk/companies/<int:company_id>/delete", customers.company_delete,
          name="company_delete"),
     path("desk/customers/<int:user_id>/", customers.customer_page, name="customer"),

@@ -224,8 +224,9 @@ def test_company_fields_are_edited_on_the_company_page(tenant_a, tenant_b):
 def test_manage_custom_fields_lists_adds_edits_and_archives(tenant_a, tenant_b):
     client = signed_in(tenant_a.manager)
     assert client.get("/manage/custom-fields/").status_code == 200
-    bad = client.post("/manage/custom-fields/", {"label": "Plan", "key": "Plan!",
-                                                  "field_type": "text", "applies_to": "ticket"})  # fmt: skip
+    bad = client.post("/manage/custom-fields/", {
+        "label": "Plan", "key": "Plan!", "field_type": "text", "applies_to": "ticket",
+    })  # fmt: skip
     assert bad.status_code == 422
     assert 'id="cf-key-error"' in bad.content.decode()
     made = client.post("/manage/custom-fields/", {"label": "Plan", "key": "plan",

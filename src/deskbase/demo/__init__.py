@@ -155,7 +155,7 @@ def _demo_desk(org: Organization, now: datetime) -> stories.Desk:
 
 # The demo's typed custom fields (the ticket page's panel shows them): key, label, type,
 # options, what they apply to. Its tickets carry the customer's plan (demo/stories.py).
-CUSTOM_FIELDS = (
+CUSTOM_FIELDS: tuple[tuple[str, str, str, list[str], str], ...] = (
     ("plan", "Plan", "select", ["basic", "premium", "enterprise"], "ticket"),
     ("order_number", "Order number", "text", [], "ticket"),
     ("renewal", "Renewal date", "date", [], "ticket"),

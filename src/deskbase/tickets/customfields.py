@@ -124,7 +124,7 @@ def custom_field_update(
         field.position = int(position)
         changed.append("position")
     if archived is not UNSET:
-        field.archived_at = Now() if archived else None  # type: ignore[assignment]
+        field.archived_at = Now() if archived else None
         changed.append("archived_at")
     if not changed:
         return field

@@ -67,14 +67,30 @@ def test_agent_triages_and_resolves_a_ticket(world, new_page):
 
     # Keyboard: "r" jumps to the reply; the canned response fills it (htmx).
     page.locator("body").press("r")
-    expect(page.locator("#reply-body")).to_be_focused()
+    editor = page.locator("#reply-editor")
+    expect(editor).to_be_focused()
     page.get_by_label("Canned response").select_option(label="Looking")
-    expect(page.locator("#reply-body")).to_have_value(
-        "Hello Acme Customer, we are looking into it."
+    expect(editor).to_have_text("Hello Acme Customer, we are looking into it.")
+    # The rich editor: a bold word and a list item, sent as sanitized HTML
+    editor.click()
+    page.keyboard.press("End")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Bold").click()
+    page.keyboard.type("Next step")
+    # An image pasted into the editor becomes an attachment of the reply
+    page.evaluate(
+        """() => { const box = document.getElementById('reply-editor');
+        const data = new DataTransfer();
+        data.items.add(new File([new Uint8Array([137,80,78,71,13,10,26,10])], 'paste.png',
+                                {type: 'image/png'}));
+        box.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true})); }"""
     )
+    assert page.evaluate("document.getElementById('reply-files').files.length") == 1
     page.get_by_role("button", name="Send and resolve").click()
     expect(page.get_by_text("resolved.")).to_be_visible()
     expect(page.locator(".entry.public")).to_contain_text("we are looking into it")
+    expect(page.locator(".entry.public strong, .entry.public b").first).to_have_text("Next step")
+    expect(page.locator(".entry.public .files")).to_contain_text("paste.png")
     expect(page.locator(".event.change").first).to_be_visible()
     screenshot(page, "agent-ticket")
 

@@ -245,3 +245,20 @@ def test_manage_custom_fields_lists_adds_edits_and_archives(tenant_a, tenant_b):
     assert signed_in(tenant_b.admin).get(f"/manage/custom-fields/{field.id}/").status_code == 404
     listing = signed_in(tenant_b.admin).get("/manage/custom-fields/").content.decode()
     assert "Plan tier" not in listing
+
+
+def test_a_rich_reply_is_kept_sanitized_and_plain_text_still_works(tenant_a):
+    from deskbase.tickets.models import TicketComment
+
+    ticket = open_ticket(tenant_a)
+    client = signed_in(tenant_a.agent)
+    url = f"/desk/tickets/{ticket.number}/reply"
+    rich = '<b>Fixed</b><ul><li>step</li></ul><script>alert(1)</script><a href="javascript:x">x</a>'
+    assert client.post(url, {"body": "Fixed step", "body_html": rich}).status_code == 302
+    assert client.post(url, {"body": "Plain <b>words</b>"}).status_code == 302
+    rich_one, plain_one = TicketComment.objects.filter(ticket=ticket).order_by("id")
+    assert "<b>Fixed</b>" in rich_one.body_html
+    assert "<li>step</li>" in rich_one.body_html
+    assert "script" not in rich_one.body_html
+    assert "javascript" not in rich_one.body_html
+    assert "&lt;b&gt;" in plain_one.body_html

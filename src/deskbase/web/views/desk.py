@@ -7,12 +7,14 @@ arguments the API passes, and render. Who may do what is decided by the services
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from deskbase.accounts.models import Availability, Role, Team, User
@@ -48,6 +50,18 @@ from deskbase.web.views.tickets import (
 )
 
 PAGE_SIZE = 25
+
+
+def editor_labels() -> str:
+    """The reply editor's words (web/static/web/editor.js), in the request's language."""
+    return json.dumps({
+        "toolbar": _("Formatting"), "message": _("Message"), "bold": _("Bold"),
+        "italic": _("Italic"), "insertUnorderedList": _("Bulleted list"),
+        "insertOrderedList": _("Numbered list"), "link": _("Link"), "code": _("Inline code"),
+        "pre": _("Code block"), "linkPrompt": _("Link address (https://…)"),
+    })  # fmt: skip
+
+
 SORTS = {"updated": "Last change", "created": "Newest", "priority": "Priority",
          "sla_due": "SLA due"}  # fmt: skip
 
@@ -181,6 +195,7 @@ def page_context(request: AuthedRequest, number: int) -> dict[str, Any]:
         "macros": rule_selectors.macros_for(actor=user),
         "canned": responses,
         "closed": ticket.status in (Status.CLOSED, Status.CANCELLED),
+        "editor_labels": editor_labels(),
         **ticket_work(user, ticket),  # requester, links, time (4 queries)
     }  # fmt: skip
 
@@ -280,12 +295,16 @@ def ticket_reply(request: AuthedRequest, number: int) -> HttpResponse:
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         kind = "internal" if request.POST.get("kind") == "internal" else "public"
         body = request.POST.get("body", "")
+        # The rich editor (editor.js) sends its HTML beside the text; the service
+        # sanitizes it (nh3). Without JavaScript the text is all there is.
+        html = request.POST.get("body_html", "")
         if not body.strip():
             raise ValidationFailed.one("body", "Write something first.")
         check_files(request)
         comment = services.comment_add(
-            organization=caller_organization(user), actor=user, ticket=ticket, body=body, kind=kind
-        )
+            organization=caller_organization(user), actor=user, ticket=ticket,
+            body=html if html.strip() else body, body_is_html=bool(html.strip()), kind=kind,
+        )  # fmt: skip
         upload_files(request, ticket, comment)
         # Said now: should resolving fail below, the reply was still sent.
         messages.success(request, "Internal note added." if kind == "internal" else "Reply sent.")

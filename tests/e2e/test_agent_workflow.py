@@ -79,17 +79,27 @@ def test_agent_triages_and_resolves_a_ticket(world, new_page):
     page.keyboard.type("Next step")
     # An image pasted into the editor becomes an attachment of the reply
     page.evaluate(
-        """() => { const box = document.getElementById('reply-editor');
+        """async () => {
+        const canvas = document.createElement('canvas');
+        canvas.width = 240; canvas.height = 120;
+        const ctx = canvas.getContext('2d');
+        ctx.fillStyle = '#0a4fb8'; ctx.fillRect(0, 0, 240, 120);
+        ctx.fillStyle = '#fff'; ctx.font = '20px sans-serif';
+        ctx.fillText('VPN: error 809', 30, 65);
+        const blob = await new Promise((done) => canvas.toBlob(done, 'image/png'));
         const data = new DataTransfer();
-        data.items.add(new File([new Uint8Array([137,80,78,71,13,10,26,10])], 'paste.png',
-                                {type: 'image/png'}));
-        box.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true})); }"""
+        data.items.add(new File([blob], 'paste.png', {type: 'image/png'}));
+        document.getElementById('reply-editor').dispatchEvent(
+            new ClipboardEvent('paste', {clipboardData: data, bubbles: true}));
+        }"""
     )
     assert page.evaluate("document.getElementById('reply-files').files.length") == 1
     page.get_by_role("button", name="Send and resolve").click()
     expect(page.get_by_text("resolved.")).to_be_visible()
     expect(page.locator(".entry.public")).to_contain_text("we are looking into it")
-    expect(page.locator(".entry.public strong, .entry.public b").first).to_have_text("Next step")
+    expect(page.locator(".entry.public .body b, .entry.public .body strong").first).to_have_text(
+        "Next step"
+    )
     expect(page.locator(".entry.public .files")).to_contain_text("paste.png")
     expect(page.locator(".event.change").first).to_be_visible()
     screenshot(page, "agent-ticket")

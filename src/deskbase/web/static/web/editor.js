@@ -10,7 +10,7 @@
   var BUTTONS = [
     ["bold", "B", "Bold"], ["italic", "I", "Italic"],
     ["insertUnorderedList", "•", "Bulleted list"], ["insertOrderedList", "1.", "Numbered list"],
-    ["link", "🔗", "Link"], ["code", "</>", "Inline code"], ["pre", "{ }", "Code block"]
+    ["link", "Link", "Link"], ["code", "</>", "Inline code"], ["pre", "{ }", "Code block"]
   ];
 
   function addFiles(input, files) {
@@ -95,6 +95,10 @@
     area.hidden = true;
     area.required = false;
     setText(box, area.value);
+    // New lines as paragraphs (<p> is kept by the sanitizer; <div> is not).
+    box.addEventListener("focus", function () {
+      document.execCommand("defaultParagraphSeparator", false, "p");
+    });
 
     box.addEventListener("paste", function (e) {
       var items = e.clipboardData && e.clipboardData.files;

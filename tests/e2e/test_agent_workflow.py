@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 from playwright.sync_api import expect
 
-from deskbase.tickets import canned
+from deskbase.tickets import canned, customfields
+from deskbase.tickets.attachments import attachment_add
 from deskbase.tickets.models import Ticket
 from tests.e2e.conftest import screenshot, sign_in, signed_in_page
+from tests.helpers import PNG
 from tests.tickets.factories import open_ticket
 
 
@@ -20,6 +23,13 @@ def test_agent_triages_and_resolves_a_ticket(world, new_page):
         organization=world.org, actor=world.admin, name="Looking",
         body="Hello {{ customer.name }}, we are looking into it.",
     )  # fmt: skip
+    customfields.custom_field_create(organization=world.org, actor=world.admin, key="plan",
+                                     label="Plan", field_type="select",
+                                     options=["free", "pro", "enterprise"])  # fmt: skip
+    customfields.custom_field_create(organization=world.org, actor=world.admin, key="renewal",
+                                     label="Renewal date", field_type="date")  # fmt: skip
+    attachment_add(organization=world.org, actor=world.customer, ticket=ticket,
+                   stream=io.BytesIO(PNG), file_name="vpn-error.png")  # fmt: skip
 
     page = signed_in_page(new_page, world.agent.email)
     page.get_by_role("link", name=re.compile("Unassigned")).click()
@@ -34,25 +44,63 @@ def test_agent_triages_and_resolves_a_ticket(world, new_page):
     other.goto(f"/desk/tickets/{ticket.number}/")
     expect(other.locator("#presence")).to_contain_text("Acme Agent")
 
-    # Keyboard: "a" assigns the ticket to me.
-    page.locator("body").press("a")
-    expect(page.locator("#current-assignee")).to_have_text(re.compile("Acme Agent"))
+    # Keyboard: "a" assigns the ticket to me (the panel saves it and comes back fresh).
+    with page.expect_response(lambda r: r.url.endswith("/properties")):
+        page.locator("body").press("a")
+    expect(page.get_by_label("Assignee")).to_have_value(str(world.agent.id))
 
-    page.get_by_label("Priority").select_option("high")
-    page.get_by_label("Tags (comma separated)").fill("vpn, network")
-    page.get_by_role("button", name="Save details").click()
-    expect(page.get_by_text("saved.")).to_be_visible()
+    # Each change saves as it is made: no button.
+    with page.expect_response(lambda r: r.url.endswith("/properties")):
+        page.get_by_label("Priority").select_option("high")
+    with page.expect_response(lambda r: r.url.endswith("/properties")):
+        page.get_by_label("Tags (comma separated)").fill("vpn, network")
+        page.get_by_label("Tags (comma separated)").press("Tab")
+    with page.expect_response(lambda r: r.url.endswith("/properties")):
+        page.get_by_label("Plan").select_option("pro")
+    expect(page.locator("#properties-status")).to_have_text("Saved.")
+    # The timeline reloads with the changes, in words
+    expect(page.locator("#timeline")).to_contain_text("changed tags: — → vpn, network")
+
+    expect(page.locator("#timeline")).to_contain_text("changed Plan: — → pro")
+    # The panel keeps the focus on the control just saved; leave it, as a reader would
+    page.evaluate("document.activeElement.blur()")
 
     # Keyboard: "r" jumps to the reply; the canned response fills it (htmx).
     page.locator("body").press("r")
-    expect(page.locator("#reply-body")).to_be_focused()
+    editor = page.locator("#reply-editor")
+    expect(editor).to_be_focused()
     page.get_by_label("Canned response").select_option(label="Looking")
-    expect(page.locator("#reply-body")).to_have_value(
-        "Hello Acme Customer, we are looking into it."
+    expect(editor).to_have_text("Hello Acme Customer, we are looking into it.")
+    # The rich editor: a bold word and a list item, sent as sanitized HTML
+    editor.click()
+    page.keyboard.press("End")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Bold").click()
+    page.keyboard.type("Next step")
+    # An image pasted into the editor becomes an attachment of the reply
+    page.evaluate(
+        """async () => {
+        const canvas = document.createElement('canvas');
+        canvas.width = 240; canvas.height = 120;
+        const ctx = canvas.getContext('2d');
+        ctx.fillStyle = '#0a4fb8'; ctx.fillRect(0, 0, 240, 120);
+        ctx.fillStyle = '#fff'; ctx.font = '20px sans-serif';
+        ctx.fillText('VPN: error 809', 30, 65);
+        const blob = await new Promise((done) => canvas.toBlob(done, 'image/png'));
+        const data = new DataTransfer();
+        data.items.add(new File([blob], 'paste.png', {type: 'image/png'}));
+        document.getElementById('reply-editor').dispatchEvent(
+            new ClipboardEvent('paste', {clipboardData: data, bubbles: true}));
+        }"""
     )
+    assert page.evaluate("document.getElementById('reply-files').files.length") == 1
     page.get_by_role("button", name="Send and resolve").click()
     expect(page.get_by_text("resolved.")).to_be_visible()
     expect(page.locator(".entry.public")).to_contain_text("we are looking into it")
+    expect(page.locator(".entry.public .body b, .entry.public .body strong").first).to_have_text(
+        "Next step"
+    )
+    expect(page.locator(".entry.public .files")).to_contain_text("paste.png")
     expect(page.locator(".event.change").first).to_be_visible()
     screenshot(page, "agent-ticket")
 
@@ -61,22 +109,38 @@ def test_agent_triages_and_resolves_a_ticket(world, new_page):
     assert current.assignee_id == world.agent.id
     assert current.priority == "high"
     assert current.tags == ["vpn", "network"]
+    assert current.custom_fields == {"plan": "pro"}
 
 
-def test_a_stale_edit_shows_a_conflict_in_the_browser(world, new_page):
+def test_a_stale_edit_shows_both_values_and_applies_mine_again(world, new_page):
+    # Given two agents on the same ticket
     ticket = open_ticket(world, subject="Old subject")
     first, second = new_page(), new_page()
     for page in (first, second):
         sign_in(page, world.agent.email)
         page.goto(f"/desk/tickets/{ticket.number}/")
-    first.get_by_label("Subject").fill("First agent's subject")
-    first.get_by_role("button", name="Save details").click()
-    expect(first.get_by_text("saved.")).to_be_visible()
-    second.get_by_label("Subject").fill("Second agent's subject")
-    second.get_by_role("button", name="Save details").click()
-    expect(second.locator("#conflict")).to_contain_text("Someone else changed this ticket")
-    expect(second.locator("#ticket-subject")).to_have_text("First agent's subject")
-    assert Ticket.objects.get(pk=ticket.pk).subject == "First agent's subject"
+    # When the first sets the priority to high (saved as it is chosen)
+    with first.expect_response(lambda r: r.url.endswith("/properties")):
+        first.get_by_label("Priority").select_option("high")
+    expect(first.locator("#properties-status")).to_have_text("Saved.")
+    # and the second, who still sees the old version, chooses urgent
+    with second.expect_response(lambda r: r.url.endswith("/properties")) as answer:
+        second.get_by_label("Priority").select_option("urgent")
+    assert answer.value.status == 409
+    # Then the second sees both values, and the panel the current one
+    conflict = second.locator("#conflict")
+    expect(conflict).to_contain_text("Someone else changed this ticket")
+    expect(conflict.locator(".mine")).to_have_text("Urgent")
+    expect(conflict.locator(".current")).to_have_text("High")
+    expect(second.get_by_label("Priority")).to_have_value("high")
+    assert Ticket.objects.get(pk=ticket.pk).priority == "high"
+    screenshot(second, "agent-ticket-conflict")
+    # And applying theirs again saves it
+    with second.expect_response(lambda r: r.url.endswith("/properties")):
+        conflict.get_by_role("button", name="Apply mine again").click()
+    expect(second.get_by_label("Priority")).to_have_value("urgent")
+    expect(second.locator("#conflict")).to_have_count(0)
+    assert Ticket.objects.get(pk=ticket.pk).priority == "urgent"
 
 
 def test_the_workspace_works_on_a_narrow_screen(world, new_page):

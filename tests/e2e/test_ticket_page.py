@@ -49,7 +49,7 @@ def test_a_pending_ticket_in_berlin_reads_right(world, new_page):
     # Then the status menu shows Pending, the header no version, times are Berlin's
     expect(page.get_by_label("Status", exact=True)).to_have_value("pending")
     expect(page.get_by_label("Priority")).to_have_value("medium")
-    expect(page.get_by_label("Assign to")).to_have_value("")
+    expect(page.get_by_label("Assignee")).to_have_value("")
     header = page.locator(".ticket-head .meta")
     expect(header).to_contain_text("opened 2026-01-15 12:30 CET")
     expect(header).not_to_contain_text("version")
@@ -60,9 +60,8 @@ def test_a_pending_ticket_in_berlin_reads_right(world, new_page):
     expect(conversation).not_to_contain_text("mark_breaches")
     expect(conversation).not_to_contain_text("_")
     _shot(page, "ticket-berlin")
-    # Sending the status form as it is changes nothing
-    page.get_by_role("button", name="Change status").click()
-    expect(page.get_by_text("stays pending")).to_be_visible()
+    # The panel has no submit buttons: each control saves as it changes
+    expect(page.locator("#properties").get_by_role("button", name="Save")).to_have_count(0)
     assert Ticket.objects.get(pk=ticket.pk).status == "pending"
 
 
@@ -136,3 +135,28 @@ def test_enter_in_the_search_box_finds_what_the_suggestions_showed(world, new_pa
     results.get_by_role("link", name=re.compile("Webhook deliveries failing")).click()
     expect(page.locator("#ticket-subject")).to_have_text("Webhook deliveries failing")
     assert page.url.endswith(f"/desk/tickets/{ticket.number}/")
+
+
+def test_a_manager_defines_custom_fields(world, new_page):
+    from tests.e2e.conftest import screenshot
+
+    page = signed_in_page(new_page, world.manager.email)
+    page.goto("/manage/custom-fields/")
+    page.get_by_label("Label").fill("Plan")
+    page.get_by_label(re.compile("^Key")).fill("plan")
+    page.get_by_label("Type").select_option("select")
+    page.get_by_label("Options of a choice (one a line)").fill("free\npro\nenterprise")
+    page.get_by_role("button", name="Add field").click()
+    expect(page.locator(".custom-fields").first).to_contain_text("free, pro, enterprise")
+    page.get_by_label("Label").fill("Seats")
+    page.get_by_label(re.compile("^Key")).fill("Seats!")
+    page.get_by_label("Type").select_option("number")
+    page.get_by_label("Applies to").select_option("company")
+    page.get_by_role("button", name="Add field").click()
+    expect(page.locator("#cf-key-error")).to_be_visible()
+    page.get_by_label(re.compile("^Key")).fill("seats")
+    page.get_by_role("button", name="Add field").click()
+    expect(page.locator(".custom-fields").nth(1)).to_contain_text("Seats")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 1280 + 1
+    screenshot(page, "manage-custom-fields")

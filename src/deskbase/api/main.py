@@ -13,6 +13,7 @@ from deskbase.api.auth import AUTH
 from deskbase.api.automation import router as automation_router
 from deskbase.api.bulk import router as bulk_router
 from deskbase.api.canned import router as canned_router
+from deskbase.api.custom_fields import router as custom_fields_router
 from deskbase.api.customers import router as customers_router
 from deskbase.api.knowledge import router as knowledge_router
 from deskbase.api.mail import router as mail_router
@@ -64,6 +65,7 @@ api.add_router("/v1", webhooks_router)
 api.add_router("/v1", automation_router)
 api.add_router("/v1/bulk", bulk_router)
 api.add_router("/v1", savedviews_router)
+api.add_router("/v1", custom_fields_router)
 api.add_router("/v1", notifications_router)
 
 

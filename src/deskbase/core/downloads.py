@@ -25,3 +25,23 @@ def download_response(handle: BinaryIO, *, content_type: str, file_name: str) ->
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+# What a browser may show inline: raster images and PDF. Never SVG or HTML (they run
+# script); the type is the one sniffed at upload, not the one the client claimed.
+PREVIEW_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"})
+
+
+def content_disposition_inline(file_name: str) -> str:
+    return "inline" + content_disposition(file_name).removeprefix("attachment")
+
+
+def preview_response(handle: BinaryIO, *, content_type: str, file_name: str) -> FileResponse:
+    """An image or a PDF shown by the browser itself, in a sandbox: no script, no
+    sniffing, no shared cache. The caller checks content_type is in PREVIEW_TYPES."""
+    response = FileResponse(handle, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_inline(file_name)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response

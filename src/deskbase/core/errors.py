@@ -104,6 +104,9 @@ DATABASE_ONLY_FIELDS = {
     "organizations_organization_timezone_valid": "timezone",
     # core/migrations/0001_jsonb_bounds.py (deskbase.core.jsonbounds)
     "tickets_ticket_custom_fields_bounded": "custom_fields",
+    # tickets/migrations/0012_customfield.py: typed custom fields (the key, when named)
+    "tickets_custom_fields_valid": "custom_fields",
+    "customers_company_custom_fields_object": "custom_fields",
     "organizations_organization_settings_bounded": "settings",
     "organizations_organization_business_hours_bounded": "business_hours",
     "accounts_user_skills_bounded": "skills",
@@ -118,6 +121,8 @@ def from_integrity_error(error: Exception) -> ValidationFailed | None:
     if diag is None or not name:
         return None
     field = DATABASE_ONLY_FIELDS.get(name) or constraint_fields().get(name)
+    if name == "tickets_custom_fields_valid" and diag.column_name:
+        field = f"custom_fields.{diag.column_name}"  # the trigger names the key
     table = getattr(diag, "table_name", None) or ""
     if field is None and name.startswith(f"{table}_") and name.endswith("_same_org"):
         # <table>_<column>_same_org (deskbase.core.migrations._frozen.tenant_foreign_key):

@@ -24,6 +24,9 @@ class Company(TenantModel, TimestampedModel):
     name = models.CharField(max_length=200)
     tier = models.CharField(max_length=16, choices=CustomerTier.choices, default=CustomerTier.BASIC)
     notes = models.TextField(blank=True, max_length=10_000)
+    # Typed per organization (tickets.CustomField, applies_to "company"), checked by the
+    # trigger customers_company_custom_fields_valid.
+    custom_fields = models.JSONField(default=dict, blank=True)
 
     class Meta:
         db_table = "customers_company"

@@ -12,6 +12,7 @@ from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed, v
 from deskbase.core.tenancy import tenant_atomic
 from deskbase.customers.models import DOMAIN_PATTERN, Company, CompanyDomain, CompanyMember
 from deskbase.organizations.models import Organization
+from deskbase.tickets import customfields
 
 MAX_DOMAINS = 50
 # Mail providers anyone can have an address at: as a company's domain they would file
@@ -25,7 +26,7 @@ PUBLIC_DOMAINS = frozenset({
     "qq.com", "163.com", "126.com", "orange.fr", "free.fr", "laposte.net", "libero.it",
     "fastmail.com", "hey.com",
 })  # fmt: skip
-FIELDS = frozenset({"name", "tier", "notes", "domains"})
+FIELDS = frozenset({"name", "tier", "notes", "domains", "custom_fields"})
 
 
 def ensure_may_manage(actor: User | None) -> None:
@@ -114,6 +115,15 @@ def company_update(
         if field in changes and changes[field] != getattr(company, field):
             setattr(company, field, (changes[field] or "").strip())
             fields.append(field)
+    if "custom_fields" in changes and changes["custom_fields"] != company.custom_fields:
+        if not isinstance(changes["custom_fields"], dict):
+            raise ValidationFailed.one("custom_fields", "Custom fields are a JSON object.")
+        customfields.check_values(
+            organization=organization, applies_to="company",
+            old=company.custom_fields or {}, new=changes["custom_fields"],
+        )  # fmt: skip
+        company.custom_fields = changes["custom_fields"]
+        fields.append("custom_fields")
     validated(company, exclude=["organization"], validate_unique=False,
               validate_constraints=False)  # fmt: skip
     if fields:

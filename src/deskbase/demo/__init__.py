@@ -35,6 +35,7 @@ from deskbase.organizations.services import holiday_add, organization_create
 from deskbase.sla.policies import sla_policy_create
 from deskbase.sla.services import mark_breaches
 from deskbase.tickets.canned import canned_response_create
+from deskbase.tickets.customfields import custom_field_create
 
 DEMO_SLUG = "demo"
 SPAN = timedelta(days=42)  # how far back the demo's tickets go
@@ -144,11 +145,30 @@ def _demo_desk(org: Organization, now: datetime) -> stories.Desk:
         customers.append(make(organization=org, actor=admin, email=email, password=None,
                               role=Role.CUSTOMER, full_name=name, customer_tier=tier))  # fmt: skip
     _sla_policies(org, admin, now)
+    _custom_fields(org, admin)
     return stories.Desk(
         organization=org, admin=admin, agents=[*staff, admin], demo_agent=agent,
         customers=customers, teams=teams, categories=_categories(org),
         canned=_canned(org, admin, agent),
     )  # fmt: skip
+
+
+# The demo's typed custom fields (the ticket page's panel shows them): key, label, type,
+# options, what they apply to. Its tickets carry the customer's plan (demo/stories.py).
+CUSTOM_FIELDS: tuple[tuple[str, str, str, list[str], str], ...] = (
+    ("plan", "Plan", "select", ["basic", "premium", "enterprise"], "ticket"),
+    ("order_number", "Order number", "text", [], "ticket"),
+    ("renewal", "Renewal date", "date", [], "ticket"),
+    ("vip", "VIP", "checkbox", [], "ticket"),
+    ("seats", "Seats", "number", [], "company"),
+)
+
+
+def _custom_fields(org: Organization, admin: User) -> None:
+    for position, (key, label, kind, options, target) in enumerate(CUSTOM_FIELDS):
+        custom_field_create(organization=org, actor=admin, key=key, label=label,
+                            field_type=kind, options=options, applies_to=target,
+                            position=position)  # fmt: skip
 
 
 def _categories(org: Organization) -> dict:

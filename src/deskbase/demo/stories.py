@@ -135,6 +135,8 @@ def _open(desk: Desk, rng: random.Random, at: datetime) -> Story:
         organization=desk.organization, actor=agent if by_phone else customer,
         customer=customer, subject=subject, description=body, priority=priority,
         channel=channel, category=category, team=team, at=at,
+        # The customer's plan: their tier (a choice field the demo defines, demo/__init__.py).
+        custom_fields={"plan": customer.customer_tier or "basic"},
     )  # fmt: skip
     return Story(ticket=ticket, scenario=scenario, agent=agent, triage=triage)
 

@@ -609,3 +609,83 @@ class TimeEntry(TenantModel, TimestampedModel):
                 violation_error_message="Minutes are between 1 and 1440 (a day).",
             ),
         ]
+
+
+class FieldType(models.TextChoices):
+    TEXT = "text", "Text"
+    NUMBER = "number", "Number"
+    DATE = "date", "Date"
+    SELECT = "select", "Choice from a list"
+    CHECKBOX = "checkbox", "Checkbox"
+
+
+class FieldTarget(models.TextChoices):
+    TICKET = "ticket", "Tickets"
+    COMPANY = "company", "Companies"
+
+
+# A key as it is stored in custom_fields (and filtered on as cf.<key>).
+CUSTOM_FIELD_KEY = r"^[a-z][a-z0-9_]{0,39}$"
+MAX_FIELD_OPTIONS = 100
+
+
+class CustomField(TenantModel, TimestampedModel):
+    """A typed custom field of tickets or companies, defined per organization.
+
+    Once an organization defines a field for a target, the trigger
+    `tickets_custom_fields_valid` (on tickets_ticket and customers_company) refuses
+    any changed key that is not defined, or a value of the wrong type (docs/tickets.md).
+    An archived field keeps its stored values but takes no new ones.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    applies_to = models.CharField(max_length=16, choices=FieldTarget.choices,
+                                  default=FieldTarget.TICKET)  # fmt: skip
+    key = models.CharField(max_length=40)
+    label = models.CharField(max_length=80)
+    field_type = models.CharField(max_length=16, choices=FieldType.choices)
+    options = ArrayField(models.CharField(max_length=100), default=list, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "tickets_customfield"
+        constraints = [
+            models.UniqueConstraint(
+                "organization", "applies_to", "key", name="tickets_customfield_key_unique",
+                violation_error_code="key",
+                violation_error_message="A field with this key already exists.",
+            ),
+            models.CheckConstraint(
+                condition=Q(key__regex=CUSTOM_FIELD_KEY), name="tickets_customfield_key_format",
+                violation_error_code="key",
+                violation_error_message="A key is a lower-case letter, then up to 39 lower-case "
+                "letters, digits or underscores.",
+            ),
+            models.CheckConstraint(
+                condition=Q(label__regex=r"\S"), name="tickets_customfield_label_not_blank",
+                violation_error_code="label", violation_error_message="A field needs a label.",
+            ),
+            choice_constraint("field_type", FieldType, name="tickets_customfield_type_valid",
+                              message="Unknown field type."),
+            choice_constraint("applies_to", FieldTarget, name="tickets_customfield_target_valid",
+                              message="A field applies to tickets or companies."),
+            models.CheckConstraint(
+                condition=Q(field_type=FieldType.SELECT, options__len__gt=0,
+                            options__len__lte=MAX_FIELD_OPTIONS)
+                | (~Q(field_type=FieldType.SELECT) & Q(options=[])),
+                name="tickets_customfield_options_for_select",
+                violation_error_code="options",
+                violation_error_message="A choice field needs 1 to 100 options; other types none.",
+            ),
+        ]  # fmt: skip
+        indexes = [
+            models.Index("organization", "applies_to", "position", name="tickets_customfield_of")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None

@@ -33,7 +33,7 @@ from deskbase.core.tenancy import tenant_atomic
 from deskbase.core.updates import model_update
 from deskbase.organizations.models import Organization
 from deskbase.sla import services as sla
-from deskbase.tickets import routing
+from deskbase.tickets import customfields, routing
 from deskbase.tickets.locks import lock_tickets
 from deskbase.tickets.models import (
     TRANSITIONS,
@@ -177,6 +177,8 @@ def ticket_create(
         organization, customer=customer, category=category, team=team, assignee=assignee
     )
     _check_custom_fields(custom_fields or {})
+    customfields.check_values(organization=organization, applies_to="ticket", old={},
+                              new=custom_fields or {})  # fmt: skip
     text, html = _sanitized_body(description, is_html=description_is_html)
     ticket = Ticket(
         organization=organization,
@@ -272,6 +274,11 @@ def ticket_update(
     if "custom_fields" in changes:
         _check_custom_fields(changes["custom_fields"])
     current = _locked(ticket, version)
+    if "custom_fields" in changes:
+        customfields.check_values(
+            organization=organization, applies_to="ticket",
+            old=current.custom_fields or {}, new=changes["custom_fields"],
+        )  # fmt: skip
     if "tags" in changes:
         changes["tags"] = _normalized_tags(changes["tags"])
     if "description" in changes:

@@ -23,7 +23,7 @@ from deskbase.tickets.selectors import TicketDetail
 SHOWN_FIELDS = {
     "status", "priority", "assignee", "assignee_id", "team", "team_id", "category",
     "category_id", "subject", "tags", "merged_into", "merged_into_id", "deleted_at", "created",
-    "link",
+    "link", "custom_fields",
 }  # fmt: skip
 # Id columns shown by name: each reads its names from the lookup of that kind.
 NAMED = {"assignee_id": "people", "customer_id": "people", "team_id": "teams",
@@ -45,7 +45,7 @@ class Entry:
 
 
 def build(
-    detail: TicketDetail, lookups: dict[str, dict[int, str]], mail: Any = None,
+    detail: TicketDetail, lookups: dict[str, dict[Any, str]], mail: Any = None,
     rules: list[tuple[datetime, str]] | None = None,
 ) -> list[Entry]:  # fmt: skip
     """Every event of the ticket in time order. Files are shown on their comment,
@@ -125,7 +125,7 @@ def outbound_text(message: Any) -> str:
 
 
 def change_text(
-    name: str, old: str | None, new: str | None, lookups: dict[str, dict[int, str]]
+    name: str, old: str | None, new: str | None, lookups: dict[str, dict[Any, str]]
 ) -> str | None:
     """What a history row says the actor did, or None when it is not worth showing."""
     prefix, _, column = name.rpartition(": ")
@@ -140,6 +140,8 @@ def change_text(
         return action.format(f"ticket #{origin.group(1)}" if origin else "the ticket")
     if column == "link":  # tickets.links: "parent of #12", "related to #9"
         return f"linked this ticket: {new}" if new else f"removed the link: {old}"
+    if column == "custom_fields":
+        return _custom_fields_text(old, new, lookups.get("fields", {}), of)
     if column in NAMED:
         table = lookups.get(NAMED[column], {})
         old, new = _named(table, _int(old), old), _named(table, _int(new), new)
@@ -149,6 +151,33 @@ def change_text(
         old, new = _tag_list(old), _tag_list(new)
     label = column.removesuffix("_id").replace("_", " ")
     return f"changed {label}{of}: {old or '—'} → {new or '—'}"
+
+
+def _custom_fields_text(old: str | None, new: str | None, labels: dict[Any, str], of: str) -> str:
+    """ "changed Plan: free → pro; VIP: — → yes" (the custom fields that differ, by label)."""
+    before, after = _object(old), _object(new)
+    parts = []
+    for key in sorted(set(before) | set(after), key=lambda k: labels.get(k, k)):
+        if before.get(key) != after.get(key):
+            label = labels.get(key, key)
+            parts.append(f"{label}: {_value(before.get(key))} → {_value(after.get(key))}")
+    return f"changed {'; '.join(parts) or 'custom fields'}{of}"
+
+
+def _object(value: str | None) -> dict[str, Any]:
+    try:
+        found = json.loads(value) if value else {}
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 TARGET_WORDS = {"first_response": "first response", "resolution": "resolution"}

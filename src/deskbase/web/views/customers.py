@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskbase.accounts.models import CustomerTier, Role, User
@@ -22,7 +23,7 @@ from deskbase.accounts.requests import AuthedRequest
 from deskbase.analytics.timereport import GROUPS, time_report
 from deskbase.core.errors import PermissionDenied, ValidationFailed
 from deskbase.customers import selectors, services
-from deskbase.tickets import links, timeentries
+from deskbase.tickets import customfields, links, timeentries
 from deskbase.tickets.access import access_ticket_reference, caller_organization
 from deskbase.tickets.models import Ticket
 from deskbase.web.views.common import domain_errors, manager_required, staff_required
@@ -86,8 +87,12 @@ def company_page(request: AuthedRequest, company_id: int) -> HttpResponse:
                                       after=request.GET.get("people_after") or None)  # fmt: skip
     tickets = selectors.company_tickets(organization=organization, actor=user, company=company,
                                         after=request.GET.get("after") or None)  # fmt: skip
+    definitions = customfields.custom_fields_for(organization=organization, actor=user,
+                                                 applies_to="company")  # fmt: skip
+    values = company.custom_fields or {}
     return render(request, "web/desk/company.html", {
         "company": company, "people": people, "tickets": tickets,
+        "company_fields": [(f, values.get(f.key)) for f in definitions],
         "domains": " ".join(d.domain for d in getattr(company, "domain_rows", [])),
         "tiers": CustomerTier.choices, "may_manage": user.role in MANAGERS,
     })  # fmt: skip
@@ -104,6 +109,26 @@ def company_edit(request: AuthedRequest, company_id: int) -> HttpResponse:
         notes=post.get("notes", ""), domains=_domains(post.get("domains", "")),
     )  # fmt: skip
     messages.success(request, gettext("Company saved."))
+    return redirect("web:company", company_id=company_id)
+
+
+@manager_required
+@require_POST
+@domain_errors
+def company_fields(request: AuthedRequest, company_id: int) -> HttpResponse:
+    """The company's custom fields, typed as the organization defines them."""
+    user, organization = request.user, caller_organization(request.user)
+    company = selectors.company_get(organization=organization, actor=user, company_id=company_id)
+    definitions = customfields.custom_fields_for(organization=organization, actor=user,
+                                                 applies_to="company")  # fmt: skip
+    updates = {}
+    for field in definitions:
+        value = customfields.parse_form_value(field, request.POST.get(f"cf_{field.key}"))
+        updates[field.key] = None if value is False else value
+    merged = customfields.merged_values(company.custom_fields or {}, updates)
+    services.company_update(organization=organization, actor=user, company_id=company_id,
+                            custom_fields=merged)  # fmt: skip
+    messages.success(request, _("Company fields saved."))
     return redirect("web:company", company_id=company_id)
 
 

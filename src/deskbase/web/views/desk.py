@@ -7,6 +7,7 @@ arguments the API passes, and render. Who may do what is decided by the services
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import messages
@@ -14,6 +15,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from deskbase.accounts.models import Availability, Role, Team, User
@@ -31,12 +33,13 @@ from deskbase.tickets.access import (
     access_ticket_reference,
     caller_organization,
 )
-from deskbase.tickets.models import TRANSITIONS, Category, Priority, Status, Ticket
+from deskbase.tickets.models import Category, Priority, Status, Ticket
 from deskbase.web import queues, timeline
 from deskbase.web import selectors as web_selectors
 from deskbase.web.views import bulk as bulk_views
 from deskbase.web.views.common import back, domain_errors, staff_required
 from deskbase.web.views.customers import ticket_work
+from deskbase.web.views.ticket_panel import panel_context
 from deskbase.web.views.tickets import (
     Attempted,
     Done,
@@ -48,6 +51,18 @@ from deskbase.web.views.tickets import (
 )
 
 PAGE_SIZE = 25
+
+
+def editor_labels() -> str:
+    """The reply editor's words (web/static/web/editor.js), in the request's language."""
+    return json.dumps({
+        "toolbar": _("Formatting"), "message": _("Message"), "bold": _("Bold"),
+        "italic": _("Italic"), "insertUnorderedList": _("Bulleted list"),
+        "insertOrderedList": _("Numbered list"), "link": _("Link"), "code": _("Inline code"),
+        "pre": _("Code block"), "linkPrompt": _("Link address (https://…)"),
+    })  # fmt: skip
+
+
 SORTS = {"updated": gettext_lazy("Last change"), "created": gettext_lazy("Newest"),
          "priority": gettext_lazy("Priority"), "sla_due": gettext_lazy("SLA due")}  # fmt: skip
 
@@ -146,7 +161,7 @@ def next_ticket(request: AuthedRequest) -> HttpResponse:
 
 
 # ------------------------------------------------------------------ the ticket page
-def _page_context(request: AuthedRequest, number: int) -> dict[str, Any]:
+def page_context(request: AuthedRequest, number: int) -> dict[str, Any]:
     user = request.user
     organization = caller_organization(user)
     detail = selectors.ticket_detail(organization=organization, actor=user, number=number)
@@ -156,12 +171,14 @@ def _page_context(request: AuthedRequest, number: int) -> dict[str, Any]:
         teams = list(Team.objects.filter(organization_id=user.tenant_id).order_by("name"))
         categories = list(Category.objects.filter(organization_id=user.tenant_id).order_by("name"))
     responses = canned.canned_responses_for(organization=organization, actor=user)
+    panel = panel_context(user, ticket, agents=agents, teams=teams, categories=categories)
     people = {a.id: a.name for a in agents}
     people[ticket.customer_id] = ticket.customer.full_name or ticket.customer.email
-    lookups: dict[str, dict[int, str]] = {
+    lookups: dict[str, dict[Any, str]] = {
         "people": people,
         "teams": {t.id: t.name for t in teams},
         "categories": {c.id: c.name for c in categories},
+        "fields": {f.key: f.label for f in panel["definitions"]},
         # merged_into is selected with the ticket: its number costs no query.
         "tickets": {ticket.merged_into.id: f"#{ticket.merged_into.number}"}
         if ticket.merged_into is not None
@@ -173,18 +190,13 @@ def _page_context(request: AuthedRequest, number: int) -> dict[str, Any]:
     firings = rule_selectors.firings_of_ticket(actor=user, ticket_id=ticket.id)
     fired = [(f.created_at, rule_selectors.timeline_text(f)) for f in firings]
     return {
-        "ticket": ticket, "detail": detail,
+        **panel,
+        "detail": detail,
         "entries": timeline.build(detail, lookups, mail, fired),
         "macros": rule_selectors.macros_for(actor=user),
-        "agents": agents, "teams": teams, "categories": categories, "canned": responses,
-        "priorities": Priority.choices,
-        # The current status (selected) and those it may change to, in their usual order.
-        "statuses": [s for s in Status.choices
-                     if s[0] == ticket.status or s[0] in TRANSITIONS[ticket.status]],
-        "transitions": bool(TRANSITIONS[ticket.status]),
-        "assignee_missing": ticket.assignee_id is not None
-        and ticket.assignee_id not in {a.id for a in agents},
+        "canned": responses,
         "closed": ticket.status in (Status.CLOSED, Status.CANCELLED),
+        "editor_labels": editor_labels(),
         **ticket_work(user, ticket),  # requester, links, time (4 queries)
     }  # fmt: skip
 
@@ -193,12 +205,12 @@ def _page_context(request: AuthedRequest, number: int) -> dict[str, Any]:
 @require_GET
 @domain_errors
 def ticket_page(request: AuthedRequest, number: int) -> HttpResponse:
-    return render(request, "web/desk/ticket.html", _page_context(request, number))
+    return render(request, "web/desk/ticket.html", page_context(request, number))
 
 
 def _conflict(request: AuthedRequest, number: int, error: Conflict, mine: dict) -> HttpResponse:
     """The page again, with the newer values beside the ones the agent sent: status 409."""
-    context = _page_context(request, number)
+    context = page_context(request, number)
     context.update(conflict=error.message, attempted=mine)
     return render(request, "web/desk/ticket.html", context, status=409)
 
@@ -284,12 +296,16 @@ def ticket_reply(request: AuthedRequest, number: int) -> HttpResponse:
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         kind = "internal" if request.POST.get("kind") == "internal" else "public"
         body = request.POST.get("body", "")
+        # The rich editor (editor.js) sends its HTML beside the text; the service
+        # sanitizes it (nh3). Without JavaScript the text is all there is.
+        html = request.POST.get("body_html", "")
         if not body.strip():
             raise ValidationFailed.one("body", "Write something first.")
         check_files(request)
         comment = services.comment_add(
-            organization=caller_organization(user), actor=user, ticket=ticket, body=body, kind=kind
-        )
+            organization=caller_organization(user), actor=user, ticket=ticket,
+            body=html if html.strip() else body, body_is_html=bool(html.strip()), kind=kind,
+        )  # fmt: skip
         upload_files(request, ticket, comment)
         # Said now: should resolving fail below, the reply was still sent.
         messages.success(request, "Internal note added." if kind == "internal" else "Reply sent.")

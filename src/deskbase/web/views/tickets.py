@@ -8,15 +8,16 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
 
 from deskbase.accounts.models import User
 from deskbase.accounts.requests import AuthedRequest
-from deskbase.core.downloads import download_response
+from deskbase.core.downloads import PREVIEW_TYPES, download_response, preview_response
 from deskbase.core.errors import Conflict, ValidationFailed
 from deskbase.tickets.access import access_row, access_ticket_by_number, caller_organization
 from deskbase.tickets.attachments import attachment_add, attachment_open, size_limit_message
@@ -82,6 +83,25 @@ def download(request: AuthedRequest, attachment_id: int) -> HttpResponseBase:
         organization=caller_organization(user), actor=user, attachment_id=attachment_id
     )
     return download_response(
+        handle, content_type=attachment.content_type, file_name=attachment.file_name
+    )
+
+
+@xframe_options_sameorigin  # the ticket page shows a PDF in a frame
+@login_required
+@require_GET
+@domain_errors
+def preview(request: AuthedRequest, attachment_id: int) -> HttpResponseBase:
+    """An image or PDF attachment shown inline (a thumbnail, a sandboxed frame); the same
+    visibility as a download. Any other type is not previewed: 404."""
+    user = request.user
+    attachment, handle = attachment_open(
+        organization=caller_organization(user), actor=user, attachment_id=attachment_id
+    )
+    if attachment.content_type not in PREVIEW_TYPES:
+        handle.close()
+        raise Http404("no preview of this type")
+    return preview_response(
         handle, content_type=attachment.content_type, file_name=attachment.file_name
     )
 

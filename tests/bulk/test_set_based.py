@@ -160,8 +160,8 @@ def test_set_based_writes_what_one_by_one_writes(busy, recorded, case, action, p
     def make(label: str) -> list[Ticket]:
         made = [open_ticket(w, subject=f"{label} {i}", tags=["a", "b"]) for i in range(4)]
         for t in made:
-            services.ticket_assign(organization=w.org, actor=w.admin, ticket=t,
-                                   assignee=w.agent if action == "assign" else w.manager)  # fmt: skip
+            owner = w.agent if action == "assign" else w.manager
+            services.ticket_assign(organization=w.org, actor=w.admin, ticket=t, assignee=owner)
             if prepare:
                 prepare(w, t)
         return [Ticket.objects.get(pk=t.pk) for t in made]

@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Field
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -269,17 +270,26 @@ _COLUMNS: dict[str, str] = {
     "first_response_due_at": "timestamptz[]",
     "resolution_due_at": "timestamptz[]",
 }
-_RELATED = {Action.ASSIGN: (), Action.STATUS: ("sla_policy",), Action.TEAM: ("team",),
-            Action.PRIORITY: ("customer",)}  # fmt: skip
+# What each action's own functions read of a ticket's relations: joined to the lock.
+_RELATED: dict[str, tuple[str, ...]] = {
+    Action.STATUS: ("sla_policy",),
+    Action.TEAM: ("team",),
+    Action.PRIORITY: ("customer",),
+}
 
 
 def _changed_fields(ticket: Ticket, before: dict[str, Any]) -> set[str]:
     return {name for name, old in before.items() if _value(ticket, name) != old}
 
 
-def _value(ticket: Ticket, name: str) -> Any:
+def _field(name: str) -> Field[Any, Any]:
     field = Ticket._meta.get_field(name)
-    return getattr(ticket, field.attname)
+    assert isinstance(field, Field)
+    return field
+
+
+def _value(ticket: Ticket, name: str) -> Any:
+    return getattr(ticket, _field(name).attname)
 
 
 def _plan_one(
@@ -293,7 +303,9 @@ def _plan_one(
     if action == Action.ASSIGN:
         if ticket.assignee_id == params["assignee_id"]:
             return None
-        change = {"assignee": (ticket.assignee_id, params["assignee_id"])}
+        change: dict[str, tuple[Any, Any]] = {
+            "assignee": (ticket.assignee_id, params["assignee_id"])
+        }
         ticket.assignee_id = params["assignee_id"]
         return change
     if action == Action.STATUS:
@@ -340,13 +352,13 @@ def _chunk_arguments(job: BulkJob, organization: Organization, actor: User) -> T
 def _update_sql(columns: list[str]) -> str:
     assignments = []
     for name in columns:
-        column = Ticket._meta.get_field(name).column
+        column = _field(name).column
         if name == "tags":
             value = "ARRAY(SELECT jsonb_array_elements_text(v.tags))::varchar(50)[]"
         else:
             value = f"v.{column}"
         assignments.append(f"{column} = {value}")
-    names = ", ".join(Ticket._meta.get_field(n).column for n in columns)
+    names = ", ".join(str(_field(n).column) for n in columns)
     arrays = ", ".join(f"%s::{_COLUMNS[n]}" for n in columns)
     return (
         # Column names and types from the model and _COLUMNS; every value a parameter.
@@ -377,6 +389,7 @@ def _set_based(
         return 0, [{"number": number, "reason": error.message} for number, _ in chunk]
     now = timezone.now()
     planned: list[tuple[Ticket, dict[str, tuple[Any, Any]]]] = []
+    written_fields: set[str] = set()
     candidates = [t for t in locked.values() if can_view_ticket(actor, t)]
     with sla.batched(candidates, pauses=job.action == Action.PRIORITY):
         for number, version in chunk:
@@ -393,19 +406,19 @@ def _set_based(
                         reason = "already as asked: nothing to change"
                     else:
                         planned.append((ticket, change))
-                        ticket._bulk_fields = _changed_fields(ticket, before)  # type: ignore[attr-defined]
+                        written_fields |= _changed_fields(ticket, before)
             if reason is not None:
                 skipped.append({"number": number, "reason": reason})
-        announced = [
-            events.event(events.TICKET_UPDATED, organization, actor, ticket, **change)
-            for ticket, change in planned
-        ]
-        for event in announced:
-            events.before(event)
-        columns = sorted(
-            {name for ticket, _ in planned for name in ticket._bulk_fields},  # type: ignore[attr-defined]
-            key=list(_COLUMNS).index,
-        )
+    announced = [
+        events.event(events.TICKET_UPDATED, organization, actor, ticket, **change)
+        for ticket, change in planned
+    ]
+    # Every column any ticket of the chunk changes; the others' rows get their own
+    # (locked) value back, which the history trigger does not record (not distinct).
+    columns = sorted(written_fields, key=list(_COLUMNS).index)
+    # The events carry the tickets as written (version, updated_at), as one by one; the
+    # outbox rows they make (webhooks, mail) are written in one INSERT.
+    with outbox_batched(), events.announce_each(announced):
         if planned:
             params: list[Any] = [[t.id for t, _ in planned]]
             params += [[_array_value(t, name) for t, _ in planned] for name in columns]
@@ -414,10 +427,6 @@ def _set_based(
                 written = {row[0]: row[1:] for row in cursor.fetchall()}
             for ticket, _ in planned:
                 ticket.version, ticket.updated_at = written[ticket.id]
-    # The events carry the tickets as written (version, updated_at), as one by one; the
-    # outbox rows they make (webhooks, mail) are written in one INSERT.
-    with outbox_batched():
-        events.after_each(announced)
     return len(planned), skipped
 
 
@@ -465,8 +474,9 @@ def bulk_run_chunk(*, organization: Organization, job_id: int) -> BulkJob:
                 chosen = chosen.select_related(*_RELATED[job.action])
             locked = {
                 t.number: t
-                for t in chosen.filter(organization_id=organization.id, number__in=numbers)
-                .order_by("id")
+                for t in chosen.filter(
+                    organization_id=organization.id, number__in=numbers
+                ).order_by("id")
             }
             target = None
             if job.action == Action.MERGE:

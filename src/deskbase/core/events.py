@@ -393,6 +393,17 @@ def after(event: Event) -> None:
         transaction.on_commit(_guarded(handler, event))
 
 
+@contextmanager
+def announce_each(announced: list[Event]) -> Iterator[list[Event]]:
+    """`announce` for many writes done in one statement (a bulk action's chunk):
+    `before` for each event on entry, `after_each` when the block ends normally. The
+    events' instances are the written objects: the block updates them (version)."""
+    for event in announced:
+        before(event)
+    yield announced
+    after_each(announced)
+
+
 def after_each(announced: list[Event]) -> None:
     """`after` for many events written together (a bulk action's chunk, in one
     statement): each subscriber sees every event, as it would one by one, but a

@@ -432,7 +432,7 @@ def for_many(many: Callable[[list[Event]], None]) -> Callable[[Handler], Handler
     all the events of a chunk; it must do exactly what the subscriber does for each."""
 
     def attach(handler: Handler) -> Handler:
-        handler.many = many  # type: ignore[attr-defined]
+        handler.many = many  # type: ignore[attr-defined]  # read by after_each
         return handler
 
     return attach

@@ -23,18 +23,28 @@ polls the job's progress.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from django.db import connection, transaction
+from django.db.models import Field
 from django.db.models.functions import Now
+from django.utils import timezone
 
 from deskbase.accounts.models import Team, User
 from deskbase.bulk.models import Action, BulkJob, State
+from deskbase.core import events
 from deskbase.core.errors import DomainError, NotFound, ValidationFailed
 from deskbase.core.querylog import allow_repeats
 from deskbase.core.tenancy import tenant
+from deskbase.core.updates import model_update
 from deskbase.organizations.models import Organization
+from deskbase.outbox.services import batched as outbox_batched
+from deskbase.sla import services as sla
+from deskbase.tickets import routing
 from deskbase.tickets import services as tickets
 from deskbase.tickets.access import access_row, access_ticket_reference
 from deskbase.tickets.locks import holding
@@ -238,6 +248,212 @@ def _each(
     return done, skipped
 
 
+# ------------------------------------------------------------------ set-based
+# The actions whose every ticket is one UPDATE of its own row: a chunk of them is one
+# UPDATE ... FROM unnest(...) instead of a service call per ticket (docs/bulk.md).
+SET_BASED = frozenset(
+    {Action.ASSIGN, Action.STATUS, Action.PRIORITY, Action.TEAM, Action.ADD_TAGS,
+     Action.REMOVE_TAGS}
+)  # fmt: skip
+# The ticket columns a set-based action may write, and the array type each is sent as.
+_COLUMNS: dict[str, str] = {
+    "status": "text[]",
+    "priority": "text[]",
+    "assignee": "bigint[]",
+    "team": "bigint[]",
+    "tags": "jsonb[]",
+    "resolved_at": "timestamptz[]",
+    "closed_at": "timestamptz[]",
+    "sla_paused_at": "timestamptz[]",
+    "sla_breach": "boolean[]",
+    "sla_policy": "bigint[]",
+    "first_response_due_at": "timestamptz[]",
+    "resolution_due_at": "timestamptz[]",
+}
+# What each action's own functions read of a ticket's relations: joined to the lock.
+_RELATED: dict[str, tuple[str, ...]] = {
+    Action.STATUS: ("sla_policy",),
+    Action.TEAM: ("team",),
+    Action.PRIORITY: ("customer",),
+}
+
+
+def _changed_fields(ticket: Ticket, before: dict[str, Any]) -> set[str]:
+    return {name for name, old in before.items() if _value(ticket, name) != old}
+
+
+def _field(name: str) -> Field[Any, Any]:
+    field = Ticket._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field
+
+
+def _value(ticket: Ticket, name: str) -> Any:
+    return getattr(ticket, _field(name).attname)
+
+
+def _plan_one(
+    job: BulkJob, organization: Organization, actor: User, ticket: Ticket, team: Team | None,
+    now: datetime,
+) -> dict[str, tuple[Any, Any]] | None:  # fmt: skip
+    """What the ticket's service would change, set on the instance in memory (its SLA
+    events kept by sla.batched); None when it already is as asked. A refusal raises the
+    service's own DomainError."""
+    params, action = job.params, job.action
+    if action == Action.ASSIGN:
+        if ticket.assignee_id == params["assignee_id"]:
+            return None
+        change: dict[str, tuple[Any, Any]] = {
+            "assignee": (ticket.assignee_id, params["assignee_id"])
+        }
+        ticket.assignee_id = params["assignee_id"]
+        return change
+    if action == Action.STATUS:
+        status = params["status"]
+        if ticket.status == status:
+            return None
+        tickets._check_transition(ticket, status)
+        change = {"status": (ticket.status, status)}
+        tickets._apply_status(ticket, status, reason=params["reason"], at=now)
+        return change
+    data: dict[str, Any]
+    if action == Action.PRIORITY:
+        data = {"priority": params["priority"]}
+    elif action == Action.TEAM:
+        data = {"team": team}
+    else:
+        wanted = set(params["tags"])
+        if action == Action.ADD_TAGS:
+            tags = [*ticket.tags, *(t for t in params["tags"] if t not in ticket.tags)]
+        else:
+            tags = [t for t in ticket.tags if t not in wanted]
+        data = {"tags": tickets._normalized_tags(tags)}
+    update = model_update(ticket, fields=tickets.EDITABLE_FIELDS, data=data)
+    if not update:
+        return None
+    if "priority" in update.changes:
+        sla.sla_recompute(ticket, reason="priority changed", at=now)
+    return update.changes
+
+
+def _chunk_arguments(job: BulkJob, organization: Organization, actor: User) -> Team | None:
+    """Check once per chunk what each ticket's service checks again for every ticket:
+    the actor may edit tickets, the assignee can take them, the team is this tenant's."""
+    ensure_staff(actor, "assign tickets" if job.action == Action.ASSIGN else "edit tickets")
+    if job.action == Action.ASSIGN and job.params["assignee_id"] is not None:
+        agent = access_row(User, actor, job.params["assignee_id"], field="assignee_id",
+                           staff=True)  # fmt: skip
+        routing.check_assignable(organization=organization, agent=agent)
+    if job.action == Action.TEAM and job.params["team_id"] is not None:
+        return access_row(Team, actor, job.params["team_id"], field="team_id")
+    return None
+
+
+def _update_sql(columns: list[str]) -> str:
+    assignments = []
+    for name in columns:
+        column = _field(name).column
+        if name == "tags":
+            value = "ARRAY(SELECT jsonb_array_elements_text(v.tags))::varchar(50)[]"
+        else:
+            value = f"v.{column}"
+        assignments.append(f"{column} = {value}")
+    names = ", ".join(str(_field(n).column) for n in columns)
+    arrays = ", ".join(f"%s::{_COLUMNS[n]}" for n in columns)
+    return (
+        # Column names and types from the model and _COLUMNS; every value a parameter.
+        f"UPDATE tickets_ticket t SET {', '.join(assignments)}, version = t.version + 1"  # noqa: S608
+        f" FROM unnest(%s::bigint[], {arrays}) AS v(id, {names})"
+        " WHERE t.organization_id = %s AND t.id = v.id"
+        " RETURNING t.id, t.version, t.updated_at"
+    )
+
+
+def _array_value(ticket: Ticket, name: str) -> Any:
+    value = _value(ticket, name)
+    return json.dumps(list(value)) if name == "tags" else value
+
+
+def _set_based(
+    job: BulkJob, organization: Organization, actor: User, chunk: list[list[Any]],
+    locked: dict[int, Ticket],
+) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
+    """The chunk's action as each ticket's service does it, in set statements: the
+    checks and the new values per ticket in Python (the services' own functions), then
+    one UPDATE for the chunk (the history trigger still writes each ticket's rows), one
+    INSERT of the SLA events, and each ticket's `ticket.updated` event."""
+    skipped: list[dict[str, Any]] = []
+    try:
+        team = _chunk_arguments(job, organization, actor)
+    except DomainError as error:
+        return 0, [{"number": number, "reason": error.message} for number, _ in chunk]
+    now = timezone.now()
+    planned: list[tuple[Ticket, dict[str, tuple[Any, Any]]]] = []
+    written_fields: set[str] = set()
+    candidates = [t for t in locked.values() if can_view_ticket(actor, t)]
+    with sla.batched(candidates, pauses=job.action == Action.PRIORITY):
+        for number, version in chunk:
+            ticket = locked.get(number)
+            reason = _skip_reason(actor, ticket, number, version)
+            if reason is None and ticket is not None:
+                before = {name: _value(ticket, name) for name in _COLUMNS}
+                try:
+                    change = _plan_one(job, organization, actor, ticket, team, now)
+                except DomainError as error:
+                    reason = error.message
+                else:
+                    if change is None:
+                        reason = "already as asked: nothing to change"
+                    else:
+                        planned.append((ticket, change))
+                        written_fields |= _changed_fields(ticket, before)
+            if reason is not None:
+                skipped.append({"number": number, "reason": reason})
+    announced = [
+        events.event(events.TICKET_UPDATED, organization, actor, ticket, **change)
+        for ticket, change in planned
+    ]
+    # Every column any ticket of the chunk changes; the others' rows get their own
+    # (locked) value back, which the history trigger does not record (not distinct).
+    columns = sorted(written_fields, key=list(_COLUMNS).index)
+    # The events carry the tickets as written (version, updated_at), as one by one; the
+    # outbox rows they make (webhooks, mail) are written in one INSERT.
+    with outbox_batched(), events.announce_each(announced):
+        if planned:
+            params: list[Any] = [[t.id for t, _ in planned]]
+            params += [[_array_value(t, name) for t, _ in planned] for name in columns]
+            with connection.cursor() as cursor:
+                cursor.execute(_update_sql(columns), [*params, organization.id])
+                written = {row[0]: row[1:] for row in cursor.fetchall()}
+            for ticket, _ in planned:
+                ticket.version, ticket.updated_at = written[ticket.id]
+    return len(planned), skipped
+
+
+def _run(
+    job: BulkJob, organization: Organization, actor: User, chunk: list[list[Any]],
+    locked: dict[int, Ticket], target: Ticket | None,
+) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
+    """The chunk set-based when the action allows it; one by one otherwise, or when an
+    event subscriber refuses a ticket (the set-based attempt is rolled back first)."""
+    if job.action in SET_BASED:
+        try:
+            with transaction.atomic():
+                return _set_based(job, organization, actor, chunk, dict(locked))
+        except DomainError:
+            logger.info("bulk job %s: a ticket was refused by a subscriber; one by one", job.id)
+            # The rolled-back attempt changed the locked instances in memory: read again.
+            locked = {
+                t.number: t
+                for t in Ticket.objects.select_for_update(of=("self",))
+                .filter(organization_id=organization.id, number__in=list(locked))
+                .order_by("id")
+            }
+    # Each ticket through its service repeats the same statements by design.
+    with allow_repeats(), holding({t.id: t for t in locked.values()}):
+        return _each(job, organization, actor, chunk, locked, target)
+
+
 def bulk_run_chunk(*, organization: Organization, job_id: int) -> BulkJob:
     """The job's next chunk, in one transaction with the job's new position. Returns the job."""
     with tenant(organization):
@@ -253,20 +469,21 @@ def bulk_run_chunk(*, organization: Organization, job_id: int) -> BulkJob:
             chunk = job.selection[job.position : job.position + CHUNK]
             numbers = [number for number, _ in chunk]
             # One lock statement for the chunk, in id order: no deadlock with another bulk run.
+            chosen = Ticket.objects.select_for_update(of=("self",))
+            if _RELATED.get(job.action):
+                chosen = chosen.select_related(*_RELATED[job.action])
             locked = {
                 t.number: t
-                for t in Ticket.objects.select_for_update(of=("self",))
-                .filter(organization_id=organization.id, number__in=numbers)
-                .order_by("id")
+                for t in chosen.filter(
+                    organization_id=organization.id, number__in=numbers
+                ).order_by("id")
             }
             target = None
             if job.action == Action.MERGE:
                 target = Ticket.objects.filter(
                     organization_id=organization.id, number=job.params["into"]
                 ).first()
-            # Each ticket through its service repeats the same statements by design.
-            with allow_repeats(), holding({t.id: t for t in locked.values()}):
-                done, skipped = _each(job, organization, actor, chunk, locked, target)
+            done, skipped = _run(job, organization, actor, chunk, locked, target)
             job.position += len(chunk)
             job.done += done
             if len(job.skipped) < MAX_SKIPPED_SHOWN:

@@ -393,6 +393,51 @@ def after(event: Event) -> None:
         transaction.on_commit(_guarded(handler, event))
 
 
+@contextmanager
+def announce_each(announced: list[Event]) -> Iterator[list[Event]]:
+    """`announce` for many writes done in one statement (a bulk action's chunk):
+    `before` for each event on entry, `after_each` when the block ends normally. The
+    events' instances are the written objects: the block updates them (version)."""
+    for event in announced:
+        before(event)
+    yield announced
+    after_each(announced)
+
+
+def after_each(announced: list[Event]) -> None:
+    """`after` for many events written together (a bulk action's chunk, in one
+    statement): each subscriber sees every event, as it would one by one, but a
+    subscriber that has a `many` attribute (see `for_many`) takes the events of a
+    name at once, so it can read what it needs once and write its rows in one
+    INSERT. Subscribers run one after the other over all the events, rather than
+    all subscribers per event."""
+    by_name: dict[str, list[Event]] = defaultdict(list)
+    for event in announced:
+        by_name[event.name].append(event)
+    for name, group in by_name.items():
+        for handler in list(_subscribers[(name, "after")]):
+            many = getattr(handler, "many", None)
+            if many is not None:
+                many(group)
+            else:
+                for event in group:
+                    handler(event)
+        for event in group:
+            for handler in list(_subscribers[(name, "commit")]):
+                transaction.on_commit(_guarded(handler, event))
+
+
+def for_many(many: Callable[[list[Event]], None]) -> Callable[[Handler], Handler]:
+    """Decorator: give a subscriber the version of itself that `after_each` calls with
+    all the events of a chunk; it must do exactly what the subscriber does for each."""
+
+    def attach(handler: Handler) -> Handler:
+        handler.many = many  # type: ignore[attr-defined]  # read by after_each
+        return handler
+
+    return attach
+
+
 def _guarded(handler: Handler, event: Event) -> Callable[[], None]:
     def run() -> None:
         try:

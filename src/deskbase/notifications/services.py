@@ -8,6 +8,7 @@ and writes or groups their entries; mail goes through the outbox.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,6 +74,57 @@ written AS (
 SELECT c.user_id, c.mail FROM chosen c ORDER BY c.user_id
 """
 
+# `notify` for many events at once (a bulk action's chunk): the same rules, each event
+# a row of `e` (its ticket, reason, actor, defaults, skip and direct lists).
+_NOTIFY_MANY = """
+WITH e AS (
+    SELECT * FROM jsonb_to_recordset(%(items)s::jsonb) AS e(
+        idx int, ticket bigint, reason text, actor bigint, d_scope text, d_in_app boolean,
+        d_mail boolean, skip bigint[], direct bigint[])
+),
+t AS (
+    SELECT e.*, tk.assignee_id, tk.team_id FROM e
+    JOIN tickets_ticket tk
+      ON tk.organization_id = %(org)s AND tk.id = e.ticket AND tk.deleted_at IS NULL
+),
+wants AS (
+    SELECT t.idx, t.ticket, t.reason, t.actor, t.direct, u.id AS user_id,
+           COALESCE(p.scope, t.d_scope) AS scope,
+           COALESCE(p.in_app, t.d_in_app) AS in_app,
+           COALESCE(p.mail, t.d_mail) AS mail,
+           u.id = t.assignee_id AS assignee,
+           t.team_id
+    FROM t
+    JOIN accounts_user u
+      ON u.organization_id = %(org)s AND u.role = ANY(%(staff)s) AND u.is_active
+     AND u.deleted_at IS NULL AND u.id <> ALL(t.skip)
+     AND (t.direct IS NULL OR u.id = ANY(t.direct))
+    LEFT JOIN notifications_preference p
+      ON p.organization_id = u.organization_id AND p.user_id = u.id AND p.reason = t.reason
+),
+chosen AS (
+    SELECT w.idx, w.ticket, w.reason, w.actor, w.user_id, w.in_app, w.mail FROM wants w
+    WHERE (w.in_app OR w.mail)
+      AND (w.direct IS NOT NULL OR w.assignee OR w.scope = 'all'
+           OR (w.scope = 'teams' AND w.team_id IS NOT NULL AND EXISTS (
+                SELECT 1 FROM accounts_teammembership m
+                WHERE m.organization_id = %(org)s AND m.team_id = w.team_id
+                  AND m.user_id = w.user_id)))
+),
+written AS (
+    INSERT INTO notifications_notification
+        (organization_id, recipient_id, ticket_id, reason, actor_id, count, bucket,
+         created_at, last_at)
+    SELECT %(org)s, c.user_id, c.ticket, c.reason, c.actor, 1, %(bucket)s, %(now)s, %(now)s
+    FROM chosen c WHERE c.in_app
+    ON CONFLICT (organization_id, recipient_id, ticket_id, bucket) WHERE read_at IS NULL
+    DO UPDATE SET count = notifications_notification.count + 1, reason = EXCLUDED.reason,
+                  actor_id = EXCLUDED.actor_id, last_at = EXCLUDED.last_at
+    RETURNING recipient_id
+)
+SELECT c.idx, c.user_id, c.mail FROM chosen c ORDER BY c.idx, c.user_id
+"""
+
 
 @dataclass(frozen=True)
 class Notified:
@@ -115,14 +167,71 @@ def notify(
     return Notified([user_id for user_id, _ in rows], mailed)
 
 
+@dataclass(frozen=True)
+class Notice:
+    """One event's `notify` arguments, for `notify_many`."""
+
+    ticket_id: int
+    reason: str
+    actor_id: int | None
+    event_ref: str
+    direct: Sequence[int] | None = None
+    skip: Iterable[int] = ()
+
+
+def notify_many(
+    *, organization_id: int, notices: Sequence[Notice], now: datetime | None = None
+) -> list[Notified]:
+    """`notify` for each notice, in one statement (and the mail in the outbox), for
+    events written together. Each ticket appears at most once among the notices (a
+    bulk chunk's tickets): the recipients and entries are those of `notify` one by one."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("notify_many() belongs in the transaction of the change it follows")
+    now = now or timezone.now()
+    items = []
+    for index, notice in enumerate(notices):
+        default = DEFAULTS[notice.reason]
+        if notice.direct is not None and not notice.direct:
+            continue
+        skipped = sorted({*notice.skip, *([notice.actor_id] if notice.actor_id else [])})
+        items.append({
+            "idx": index, "ticket": notice.ticket_id, "reason": str(notice.reason),
+            "actor": notice.actor_id, "d_scope": str(default.scope), "d_in_app": default.in_app,
+            "d_mail": default.mail, "skip": skipped,
+            "direct": list(notice.direct) if notice.direct is not None else None,
+        })  # fmt: skip
+    reached: list[list[tuple[int, bool]]] = [[] for _ in notices]
+    if items:
+        with connection.cursor() as cursor:
+            cursor.execute(_NOTIFY_MANY, {
+                "org": organization_id, "items": json.dumps(items),
+                "staff": [str(r) for r in STAFF_ROLES], "bucket": bucket_of(now), "now": now,
+            })  # fmt: skip
+            for index, user_id, mail in cursor.fetchall():
+                reached[index].append((user_id, mail))
+    notified = []
+    sends: bool | None = None  # asked once for the notices: does a mailbox send?
+    for notice, rows in zip(notices, reached, strict=True):
+        mailed = [user_id for user_id, mail in rows if mail]
+        if mailed and sends is None:
+            from deskbase.mail.outgoing import sender_ids
+
+            sends = bool(sender_ids(organization_id))
+        if mailed and sends:
+            _enqueue_mail(organization_id, notice.ticket_id, notice.reason, notice.actor_id,
+                          notice.event_ref, mailed, sends=True)  # fmt: skip
+        notified.append(Notified([user_id for user_id, _ in rows], mailed))
+    return notified
+
+
 def _enqueue_mail(
     organization_id: int, ticket_id: int, reason: str, actor_id: int | None, event_ref: str,
-    recipients: list[int],
+    recipients: list[int], *, sends: bool | None = None,
 ) -> None:  # fmt: skip
     from deskbase.mail.outgoing import sender_ids
     from deskbase.outbox import enqueue
 
-    if not sender_ids(organization_id):
+    if not (sends if sends is not None else sender_ids(organization_id)):
         return  # no mailbox sends for this organization: in the app only
     for recipient in recipients:
         enqueue(

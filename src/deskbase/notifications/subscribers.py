@@ -6,7 +6,7 @@ from deskbase.accounts.models import STAFF_ROLES
 from deskbase.core import events
 from deskbase.notifications import mentions
 from deskbase.notifications.models import Reason
-from deskbase.notifications.services import notify
+from deskbase.notifications.services import Notice, notify, notify_many
 from deskbase.tickets.models import ACTIVE_STATUSES, CommentKind, Status
 
 CLOSED = (Status.RESOLVED.value, Status.CLOSED.value)
@@ -29,7 +29,49 @@ def on_ticket_created(event: events.Event) -> None:
            actor_id=event.actor_id, event_ref="created", skip=reached)  # fmt: skip
 
 
+def _on_tickets_updated(group: list[events.Event]) -> None:
+    """on_ticket_updated for the events of tickets written together (a bulk chunk),
+    a statement per reason instead of per ticket."""
+    if not group:
+        return
+    org = group[0].organization_id
+    assigned = [
+        (
+            event,
+            Notice(
+                event.instance.pk,
+                Reason.ASSIGNED,
+                event.actor_id,
+                f"v{event.instance.version}",
+                direct=[new],
+            ),
+        )
+        for event in group
+        if "assignee" in event.changes and isinstance(new := _id(event.changes["assignee"][1]), int)
+    ]
+    reached: dict[int, list[int]] = {}
+    if assigned:
+        done = notify_many(organization_id=org, notices=[n for _, n in assigned])
+        reached = {id(e): r.recipients for (e, _), r in zip(assigned, done, strict=True)}
+    reopened = [
+        Notice(
+            event.instance.pk,
+            Reason.REOPENED,
+            event.actor_id,
+            f"v{event.instance.version}",
+            skip=reached.get(id(event), []),
+        )
+        for event in group
+        if "status" in event.changes
+        and event.changes["status"][0] in CLOSED
+        and event.changes["status"][1] in ACTIVE
+    ]
+    if reopened:
+        notify_many(organization_id=org, notices=reopened)
+
+
 @events.subscribe(events.TICKET_UPDATED, "after")
+@events.for_many(_on_tickets_updated)
 def on_ticket_updated(event: events.Event) -> None:
     ticket = event.instance
     ref = f"v{ticket.version}"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +24,50 @@ _INSERT = (
     " VALUES (%s, %s, %s, %s::jsonb)"
     " ON CONFLICT (organization_id, consumer, delivery_key) DO NOTHING RETURNING id"
 )
+
+_INSERT_MANY = (
+    "INSERT INTO outbox_message (organization_id, consumer, delivery_key, payload)"
+    " SELECT %s, m.consumer, m.delivery_key, m.payload"
+    " FROM unnest(%s::text[], %s::text[], %s::jsonb[]) AS m(consumer, delivery_key, payload)"
+    " ON CONFLICT (organization_id, consumer, delivery_key) DO NOTHING"
+)
+# (organization id, consumer, key, JSON body) of the messages of a `batched` block.
+_batch: contextvars.ContextVar[list[tuple[int, str, str, str]] | None] = contextvars.ContextVar(
+    "outbox_batch", default=None
+)
+
+
+@contextlib.contextmanager
+def batched() -> Iterator[None]:
+    """Within, `enqueue` checks each message as always but keeps it, and the block's
+    messages are written when it ends, in one INSERT per organization (a bulk action's
+    chunk: its webhooks and mail). Inside, `enqueue` returns True for every message:
+    a key already enqueued is still written once only. If the block raises, nothing
+    is written (the caller's transaction is rolled back anyway)."""
+    if _batch.get() is not None:  # already batching: the outer block writes
+        yield
+        return
+    rows: list[tuple[int, str, str, str]] = []
+    token = _batch.set(rows)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    by_organization: dict[int, list[tuple[int, str, str, str]]] = {}
+    for row in rows:
+        by_organization.setdefault(row[0], []).append(row)
+    for organization_id, chosen in by_organization.items():
+        scope = (
+            contextlib.nullcontext()
+            if current_tenant() == organization_id
+            else tenant(organization_id, savepoint=False)
+        )
+        with scope, connection.cursor() as cursor:
+            cursor.execute(
+                _INSERT_MANY,
+                [organization_id, [r[1] for r in chosen], [r[2] for r in chosen],
+                 [r[3] for r in chosen]],
+            )  # fmt: skip
 
 
 def enqueue(*, organization: Any, consumer: str, key: str, payload: dict[str, Any]) -> bool:
@@ -47,6 +93,10 @@ def enqueue(*, organization: Any, consumer: str, key: str, payload: dict[str, An
     jsonbounds.check("payload", payload, PAYLOAD)
     body = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS).decode()
     organization_id = organization if isinstance(organization, int) else organization.pk
+    batch = _batch.get()
+    if batch is not None:
+        batch.append((organization_id, consumer, key, body))
+        return True
     # No savepoint: the statement cannot fail on a duplicate, and any other failure
     # dooms the caller's write anyway, which is the point. Already the transaction's
     # tenant (a service's write, whatever its actor): nothing to swap and put back.

@@ -12,6 +12,9 @@ So a pause only moves a due time that had not yet passed when the pause began.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -36,6 +39,45 @@ from deskbase.sla.models import (
 from deskbase.tickets.models import ACTIVE_STATUSES, Ticket
 
 Pause = tuple[datetime, datetime]
+
+
+# --- many tickets at once (a bulk action's chunk, deskbase.bulk) ---------------------------
+
+_batch: contextvars.ContextVar[_Batch | None] = contextvars.ContextVar("sla_batch", default=None)
+
+
+@dataclass
+class _Batch:
+    events: list[SlaEvent]
+    pauses: dict[int, list[Pause]]  # by ticket id, read once for the chunk
+
+
+@contextlib.contextmanager
+def batched(tickets: Iterable[Ticket], *, pauses: bool = False) -> Iterator[None]:
+    """Within, the functions below compute each ticket's clock exactly as they do one
+    by one, but keep the SlaEvent rows they make and write them in one INSERT when the
+    block ends; with `pauses`, the completed pauses of every ticket are read once, here,
+    instead of once per recomputed ticket. The caller saves the tickets."""
+    chosen = list(tickets)
+    known = _pauses_of(chosen) if pauses and chosen else {}
+    batch = _Batch(events=[], pauses=known)
+    token = _batch.set(batch)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    if batch.events:
+        SlaEvent.objects.bulk_create(batch.events)
+
+
+def _write(events: list[SlaEvent]) -> None:
+    batch = _batch.get()
+    if batch is not None:
+        batch.events.extend(events)
+    elif len(events) == 1:
+        events[0].save()
+    elif events:
+        SlaEvent.objects.bulk_create(events)
 
 
 @dataclass(frozen=True)
@@ -154,24 +196,32 @@ def _set_policy(ticket: Ticket, policy: SlaPolicy | None, changed: list[str]) ->
 
 def _completed_pauses(ticket: Ticket) -> list[Pause]:
     """(paused, resumed) pairs from the ticket's events; a running pause is left out."""
+    batch = _batch.get()
+    if batch is not None and ticket.pk in batch.pauses:
+        return batch.pauses[ticket.pk]
+    return _pauses_of([ticket]).get(ticket.pk, [])
+
+
+def _pauses_of(tickets: list[Ticket]) -> dict[int, list[Pause]]:
+    """The completed pauses of each ticket (all of one organization), one query."""
     rows = (
         SlaEvent.objects.filter(
-            organization_id=ticket.organization_id,
-            ticket=ticket,
+            organization_id=tickets[0].organization_id,
+            ticket_id__in=[t.pk for t in tickets],
             kind__in=[SlaEventKind.PAUSED, SlaEventKind.RESUMED],
         )
-        .order_by("created_at", "id")
-        .values_list("kind", "created_at")
+        .order_by("ticket_id", "created_at", "id")
+        .values_list("ticket_id", "kind", "created_at")
     )
-    pauses: list[Pause] = []
-    opened: datetime | None = None
-    for kind, when in rows:
-        if kind == SlaEventKind.PAUSED and opened is None:
-            opened = when
-        elif kind == SlaEventKind.RESUMED and opened is not None:
-            pauses.append((opened, when))  # a resume writes one event per target: pair the first
-            opened = None
-    return pauses
+    found: dict[int, list[Pause]] = {t.pk: [] for t in tickets}
+    opened: dict[int, datetime] = {}
+    for ticket_id, kind, when in rows:
+        if kind == SlaEventKind.PAUSED and ticket_id not in opened:
+            opened[ticket_id] = when
+        elif kind == SlaEventKind.RESUMED and ticket_id in opened:
+            # a resume writes one event per target: pair the first
+            found[ticket_id].append((opened.pop(ticket_id), when))
+    return found
 
 
 # --- the clock of one ticket --------------------------------------------------------------
@@ -200,7 +250,7 @@ def sla_start(ticket: Ticket, *, at: datetime) -> list[str]:
         due = due_at(policy, start=ticket.created_at, minutes=minutes, calendar=calendar)
         _set(ticket, target.due_field, due, changed)
         events.append(_event(ticket, SlaEventKind.STARTED, at, target, due))
-    SlaEvent.objects.bulk_create(events)
+    _write(events)
     return changed
 
 
@@ -210,7 +260,7 @@ def sla_pause(ticket: Ticket, *, reason: str, at: datetime) -> list[str]:
     if ticket.sla_paused_at is not None or ticket.sla_policy_id is None:
         return []
     ticket.sla_paused_at = at
-    _event(ticket, SlaEventKind.PAUSED, at, reason=reason).save()
+    _write([_event(ticket, SlaEventKind.PAUSED, at, reason=reason)])
     return ["sla_paused_at"]
 
 
@@ -237,7 +287,7 @@ def sla_resume(ticket: Ticket, *, at: datetime) -> list[str]:
             moved = _extend(calendar, due, paused_at, at)
             _set(ticket, target.due_field, moved, changed)
             events.append(_event(ticket, SlaEventKind.RESUMED, at, target, moved))
-    SlaEvent.objects.bulk_create(events or [_event(ticket, SlaEventKind.RESUMED, at)])
+    _write(events or [_event(ticket, SlaEventKind.RESUMED, at)])
     return changed
 
 
@@ -283,7 +333,7 @@ def _recompute_with(
             due = _due_after_pauses(policy, calendar, ticket.created_at, minutes, pauses)
         _set(ticket, target.due_field, due, changed)
         events.append(_event(ticket, SlaEventKind.RECOMPUTED, at, target, due, reason))
-    SlaEvent.objects.bulk_create(events)
+    _write(events)
     return changed
 
 
@@ -304,7 +354,7 @@ def _record(ticket: Ticket, target: _Target, at: datetime) -> list[str]:
     # While paused the clock stands still: what counts is when it stopped.
     clock = at if ticket.sla_paused_at is None else min(at, ticket.sla_paused_at)
     if clock <= due:
-        _event(ticket, SlaEventKind.MET, at, target, due).save()
+        _write([_event(ticket, SlaEventKind.MET, at, target, due)])
         return []
     changed: list[str] = []
     _set(ticket, "sla_breach", True, changed)
@@ -317,7 +367,7 @@ def _record(ticket: Ticket, target: _Target, at: datetime) -> list[str]:
     ).exists()
     if not already:
         late = f"{target.name.label} came {clock - due} after the due time"
-        _event(ticket, SlaEventKind.BREACHED, at, target, due, late).save()
+        _write([_event(ticket, SlaEventKind.BREACHED, at, target, due, late)])
     return changed
 
 

@@ -26,7 +26,7 @@ INDEXES = {
 
 class Migration(migrations.Migration):
     atomic = False
-    dependencies = [("tickets", "0010_ticketlink_timeentry")]
+    dependencies = [("tickets", "0012_customfield")]
 
     operations = [
         migrations.RunSQL(

@@ -24,8 +24,7 @@ from tests.web.template_text import literal_defaults, untranslated
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "deskbase"
 CATALOG = PACKAGE / "locale" / "de" / "LC_MESSAGES" / "django.po"
-# Being reworked elsewhere; each will go through translate tags when it lands.
-PENDING = {"web/desk/ticket.html", "web/desk/ticket_work.html"}
+PENDING: set[str] = set()
 # Not HTML: a run of attributes included inside a tag.
 FRAGMENTS = {"web/parts/opened_attrs.html"}
 

@@ -47,7 +47,7 @@ from deskbase.savedviews import services as view_services
 from deskbase.search import services as search_services
 from deskbase.sla import policies
 from deskbase.testing.plugin import free_port
-from deskbase.tickets import canned, links, services, timeentries
+from deskbase.tickets import canned, customfields, links, services, timeentries
 from deskbase.tickets.attachments import attachment_add
 from deskbase.tickets.models import Ticket
 from deskbase.webhooks import services as webhooks
@@ -268,6 +268,18 @@ MATRIX: dict[tuple[str, str], Row] = {
         mine=Target({"job_id": Ref("my_bulk_job")}),
         theirs=Target({"job_id": Ref("others_bulk_job")})),
     # ---------------------------------------------------------------- saved views
+    # ---------------------------------------------------------------- custom fields
+    ("GET", "/api/v1/custom-fields"): Row(
+        "403", "allowed", "allowed", "allowed", Target(query={"applies_to": "company"})),
+    ("POST", "/api/v1/custom-fields"): Row(
+        "403", "403", "allowed", "allowed",
+        Target(body={"key": "seats", "label": "Seats", "field_type": "number",
+                     "applies_to": "company"})),
+    ("GET", "/api/v1/custom-fields/{field_id}"): Row(
+        "403", "allowed", "allowed", "allowed", Target({"field_id": Ref("company_field")})),
+    ("PATCH", "/api/v1/custom-fields/{field_id}"): Row(
+        "403", "403", "allowed", "allowed",
+        Target({"field_id": Ref("company_field")}, body={"label": "Sales region"})),
     ("GET", "/api/v1/views"): Row("403", "own", "own", "own", hidden="Agent2 view"),
     ("POST", "/api/v1/views"): Row(
         "403", "own", "allowed", "allowed", Target(body={"name": "Shared new", "shared": True}),
@@ -752,6 +764,11 @@ def _populate(world: TenantWorld, padding: int) -> dict[str, Any]:
         ).pk  # fmt: skip
 
     shared_view = view("Shared view")
+    # A company field (a ticket field would make the tickets' custom fields strict).
+    company_field = customfields.custom_field_create(
+        organization=org, actor=world.admin, key="region", label="Region", field_type="text",
+        applies_to="company",
+    ).pk  # fmt: skip
     my_views = {role: view(f"{role.title()} view", getattr(world, role)) for role in STAFF}
     agent2_view = view("Agent2 view", agent2)
 
@@ -808,7 +825,7 @@ def _populate(world: TenantWorld, padding: int) -> dict[str, Any]:
         "shared_canned": shared, "my_canned": {**mine, "customer": shared},
         "agent2_canned": agent2_canned,
         "shared_view": shared_view, "my_view": {**my_views, "customer": shared_view},
-        "agent2_view": agent2_view,
+        "agent2_view": agent2_view, "company_field": company_field,
         "agent_bulk_job": my_jobs["agent"],
         "my_bulk_job": {**my_jobs, "customer": my_jobs["agent"]},
         "others_bulk_job": {role: my_jobs["manager" if role != "manager" else "agent"]

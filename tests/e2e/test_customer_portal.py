@@ -30,10 +30,10 @@ def test_customer_opens_sees_the_reply_and_rates(world, new_page, tmp_path):
     sign_in(agent, world.agent.email)
     agent.goto(f"/desk/tickets/{ticket.number}/")
     agent.get_by_label("Internal note").check()
-    agent.get_by_label("Message").fill("Probably the new driver")
+    agent.locator("#reply-editor").fill("Probably the new driver")
     agent.get_by_role("button", name="Send", exact=True).click()
     agent.get_by_label("Public reply").check()
-    agent.get_by_label("Message").fill("Please reinstall the driver from the portal.")
+    agent.locator("#reply-editor").fill("Please reinstall the driver from the portal.")
     agent.get_by_role("button", name="Send and resolve").click()
     expect(agent.get_by_text("resolved.")).to_be_visible()
 

@@ -83,7 +83,7 @@ def test_a_crashing_page_answers_the_styled_500(tenant_a, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("kaput")
 
-    monkeypatch.setattr(desk, "_page_context", boom)
+    monkeypatch.setattr(desk, "page_context", boom)
     client = signed_in(tenant_a.agent)
     client.raise_request_exception = False
     response = client.get("/desk/tickets/1/")

@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -79,6 +80,12 @@ def test_up_serves_the_demo_and_stops_what_it_started(workdir):
         assert '<span class="who">Alex Agent</span>' in home
         # And static files are served with DEBUG off
         assert http_get(base + "static/deskbase/base.css").status == 200
+        # (the worker starts once `up` saw the server answer: wait for its log to be
+        # opened, or the stop below may come first and it is never started)
+        worker_log = workdir / "var" / "log" / "worker.log"
+        deadline = time.monotonic() + 60
+        while not worker_log.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
     finally:
         output = stop_process(process)
     # Then SIGTERM stopped the web server and the PostgreSQL this run started

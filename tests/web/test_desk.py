@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from django.core.files.uploadedfile import SimpleUploadedFile
+from datetime import timedelta
 
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from deskbase.accounts.models import Team, TeamMembership
 from deskbase.tickets import services
 from deskbase.tickets.models import Ticket, TicketAttachment, TicketComment
+from deskbase.web import selectors as web_selectors
 from tests.tickets.factories import open_ticket
 from tests.web.helpers import canned_picked, signed_in
 
@@ -49,6 +54,71 @@ def test_queue_lists_and_counts_my_tickets(tenant_a):
     assert counts["mine"] == 1
     assert counts["unassigned"] == 1
     assert counts["open"] == 2
+
+
+def test_every_queue_count_is_the_number_of_tickets_its_page_lists(tenant_a, tenant_b):
+    # Given tickets in every queue of tenant A: mine, a team's, unassigned, one whose
+    # first response is due within the hour (at risk), one due tomorrow, one breached,
+    # one paused and due (not at risk), a resolved one and a trashed one (in none);
+    # and tenant B with the same shapes
+    for world in (tenant_a, tenant_b):
+        team = Team.objects.create(organization=world.org, name="Tier 1")
+        TeamMembership.objects.create(organization=world.org, team=team, user=world.agent)
+        open_ticket(world, assignee=world.agent, subject="Mine")
+        open_ticket(world, team=team, subject="Team's")
+        soon, later, breached, paused = (open_ticket(world, subject=s) for s in "abcd")
+        now = timezone.now()
+        Ticket.all_objects.filter(pk=soon.pk).update(
+            first_response_due_at=now + timedelta(minutes=30), resolution_due_at=None
+        )
+        Ticket.all_objects.filter(pk=later.pk).update(
+            first_response_due_at=now + timedelta(days=1), resolution_due_at=None
+        )
+        Ticket.all_objects.filter(pk=breached.pk).update(
+            sla_breach=True, resolution_due_at=now - timedelta(hours=1)
+        )
+        Ticket.all_objects.filter(pk=paused.pk).update(
+            sla_paused_at=now, resolution_due_at=now + timedelta(minutes=5)
+        )
+        done = open_ticket(world, assignee=world.agent, subject="Done")
+        services.ticket_change_status(organization=world.org, actor=world.agent,
+                                      ticket=done, status="resolved")  # fmt: skip
+        services.ticket_soft_delete(
+            organization=world.org, actor=world.manager, ticket=open_ticket(world)
+        )
+    client = signed_in(tenant_a.agent)
+    # When the agent opens the workspace
+    counts = {q.slug: n for q, n in client.get("/desk/queues/mine/").context["queues"]}
+    # Then each queue's count is what its page lists, of tenant A's tickets only
+    for slug, n in counts.items():
+        if n is None:
+            continue
+        listed = client.get(f"/desk/queues/{slug}/").context["tickets"]
+        assert n == len(listed), slug
+        assert {t.organization_id for t in listed} <= {tenant_a.org.id}
+    assert counts | {"recent": None} == {
+        "mine": 1,
+        "team": 1,
+        "unassigned": 5,
+        "open": 6,
+        "at_risk": 1,
+        "breached": 1,
+        "recent": None,
+    }
+
+
+def test_a_queue_beyond_the_cap_shows_the_cap_and_a_plus(tenant_a, monkeypatch):
+    # Given a count beyond the cap (a tenant with a backlog of more than 10,000)
+    open_ticket(tenant_a)
+    real = web_selectors.queue_counts
+
+    def capped(**kwargs):
+        return real(**kwargs) | {"open": web_selectors.QUEUE_COUNT_CAP + 1}
+
+    monkeypatch.setattr(web_selectors, "queue_counts", capped)
+    # When the agent opens the workspace, then the queue shows "10000+"
+    page = signed_in(tenant_a.agent).get("/desk/queues/mine/").content.decode()
+    assert f">{web_selectors.QUEUE_COUNT_CAP}+</span>" in page
 
 
 def test_queue_filters_and_pages(tenant_a):
@@ -125,7 +195,7 @@ def test_assign_shows_load_and_availability(tenant_a, tenant_b):
     assert loads[tenant_a.manager.id].load == 0  # no active ticket: 0, not missing
     assert tenant_b.agent.id not in loads
     assert loads[tenant_a.agent.id].availability == "online"
-    assert "1/20 open, online" in response.content.decode()
+    assert "1/20 open, Online" in response.content.decode()
 
 
 def test_merge_delete_and_restore(tenant_a):

@@ -179,16 +179,6 @@ class Ticket(TenantModel, TimestampedModel, SoftDeleteModel):
                 "organization", "status", models.F("updated_at").desc(), models.F("id").desc(),
                 name="tickets_queue_status", condition=Q(deleted_at__isnull=True),
             ),
-            # The workspace's queue counts (web.selectors.queue_counts): every column
-            # their one aggregate reads, so it is an index-only scan of the active
-            # tickets instead of a heap page per ticket (at 82k active tickets in one
-            # organization: 200 ms -> 20-30 ms).
-            models.Index(
-                fields=["organization"], name="tickets_queue_counts",
-                include=["id", "status", "assignee", "team", "sla_breach", "sla_paused_at",
-                         "first_response_at", "first_response_due_at", "resolution_due_at"],
-                condition=Q(deleted_at__isnull=True, status__in=ACTIVE_STATUSES),
-            ),
             # Queues ordered by SLA: the soonest resolution due first.
             models.Index(
                 "organization", "resolution_due_at", "id", name="tickets_queue_sla_due",

@@ -83,9 +83,9 @@ def _sidebar(request: AuthedRequest, slug: str | None) -> dict[str, Any]:
         "views": [(v, view_counts[v.id]) for v in saved], "count_cap": view_selectors.COUNT_CAP,
         "statuses": Status.choices, "priorities": Priority.choices, "sorts": SORTS,
         "availabilities": Availability.choices, "bulk_actions": BulkAction.choices,
-        "agents": web_selectors.agents_with_load(organization=organization, actor=user),
+        "agents": web_selectors.staff_names(organization=organization, actor=user),
         "teams": teams, "may_share": user.role in (Role.ADMIN, Role.MANAGER),
-        "team_ids": team_ids,
+        "team_ids": team_ids, "queue_cap": web_selectors.QUEUE_COUNT_CAP,
     }  # fmt: skip
 
 

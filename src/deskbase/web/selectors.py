@@ -76,7 +76,7 @@ def queue_counts(*, organization: Organization, actor: User, team_ids: list[int]
     entries a queue, whatever the size of the tenant. Budget: 1 query (plus the
     tenant check).
     """
-    params = {"org": organization.id, "me": actor.id, "teams": team_ids or [0],
+    params: dict[str, Any] = {"org": organization.id, "me": actor.id, "teams": team_ids or [0],
               "soon": timezone.now() + AT_RISK_WINDOW}  # fmt: skip
     with tenant(organization, actor, savepoint=False), connection.cursor() as cursor:
         cursor.execute(_QUEUE_COUNTS_SQL, params)
@@ -149,7 +149,7 @@ def agents_with_load(*, organization: Organization, actor: User) -> list[AgentLo
     nor a full count per agent (74,000 index entries for the busiest tenant's 221
     agents): at most limit + 1 index entries an agent.
     """
-    params = {"org": organization.id, "roles": [str(role) for role in STAFF_ROLES]}
+    params: dict[str, Any] = {"org": organization.id, "roles": [str(r) for r in STAFF_ROLES]}
     with tenant(organization, actor, savepoint=False), connection.cursor() as cursor:
         cursor.execute(_AGENTS_WITH_LOAD_SQL, params)
         rows = cursor.fetchall()

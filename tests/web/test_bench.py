@@ -19,10 +19,17 @@ def demo_data(transactional_db) -> None:
 def test_web_pages_are_measured_over_http(demo_data, live_server):
     out = StringIO()
     call_command("bench", "--http", live_server.url, "--samples", "3", "--warmup", "1",
-                 "--scenario", "web_queue", "--scenario", "web_ticket", stdout=out,
-                 stderr=StringIO())  # fmt: skip
+                 "--scenario", "web_queue", "--scenario", "web_queue_by_priority",
+                 "--scenario", "web_queue_at_risk", "--scenario", "web_queue_recent",
+                 "--scenario", "web_ticket", stdout=out, stderr=StringIO())  # fmt: skip
     report = json.loads(out.getvalue())
-    assert list(report["scenarios"]) == ["web_queue", "web_ticket"]
+    assert list(report["scenarios"]) == [
+        "web_queue",
+        "web_queue_by_priority",
+        "web_queue_at_risk",
+        "web_queue_recent",
+        "web_ticket",
+    ]
     for name, result in report["scenarios"].items():
         assert (result["samples"], result["errors"]) == (3, 0), (name, result)
         assert result["queries_min"] == result["queries_max"] > 0, (name, result)

@@ -62,14 +62,20 @@ ROW_RELATED = {
 }
 _ALIASES = {"customer": "c", "assignee": "a", "team": "tm", "category": "cat"}
 
-# selectors.PRIORITY_RANK in SQL: "CASE t.priority WHEN 'urgent' THEN 4 ... ELSE 1 END".
+# selectors.PRIORITY_RANK in SQL, in the same form ("CASE WHEN t.priority = 'urgent'
+# THEN 4 ... ELSE 1 END"), which is the expression of the index tickets_queue_priority.
 PRIORITY_RANK_SQL = (
-    "CASE t.priority "
+    "CASE "
     + " ".join(
-        f"WHEN '{priority}' THEN {rank}"
+        f"WHEN t.priority = '{priority}' THEN {rank}"
         for priority, rank in sorted(PRIORITY_RANKS.items(), key=lambda item: -item[1])[:-1]
     )
     + " ELSE 1 END"
+)
+# selectors.NEXT_DUE in SQL: the index tickets_queue_at_risk's expression.
+NEXT_DUE_SQL = (
+    "least(t.resolution_due_at, CASE WHEN t.first_response_at IS NULL"
+    " THEN t.first_response_due_at END)"
 )
 SLA_KEY_SQL = f"coalesce(t.resolution_due_at, '{FAR_FUTURE.isoformat()}'::timestamptz)"
 # The SQL of each keyset column.
@@ -156,9 +162,8 @@ def _conditions(filters: TicketFilters, actor: User) -> tuple[list[str], list[An
         active = ", ".join(repr(str(s)) for s in ACTIVE_STATUSES)
         add(
             f"NOT t.sla_breach AND t.status IN ({active}) AND t.sla_paused_at IS NULL"
-            " AND ((t.first_response_at IS NULL AND t.first_response_due_at <= %s)"
-            " OR t.resolution_due_at <= %s)",
-            soon, soon,
+            f" AND {NEXT_DUE_SQL} <= %s",
+            soon,
         )  # fmt: skip
     elif filters.sla is not None:
         raise ValidationFailed.one("sla", "Use breached or at_risk.")

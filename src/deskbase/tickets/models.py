@@ -179,11 +179,9 @@ class Ticket(TenantModel, TimestampedModel, SoftDeleteModel):
                 "organization", "status", models.F("updated_at").desc(), models.F("id").desc(),
                 name="tickets_queue_status", condition=Q(deleted_at__isnull=True),
             ),
-            # Queues ordered by SLA: the soonest resolution due first.
-            models.Index(
-                "organization", "resolution_due_at", "id", name="tickets_queue_sla_due",
-                condition=Q(deleted_at__isnull=True, status__in=ACTIVE_STATUSES),
-            ),
+            # The queues' sorts by priority and by SLA, "at risk" and the recently
+            # updated list of every status are indexed by tickets/0014 and 0015 (SQL:
+            # their expressions are the selectors' own).
             # Time rules (automation.timed): the tickets not yet ended, by the instant a
             # rule waits on, so a pass reads its candidates in order from an index.
             *(

@@ -31,6 +31,21 @@ def web_queue(ctx: Context) -> Prepared:
     return _signed_in_get(ctx, "/desk/queues/open/")
 
 
+@http("web_queue_by_priority", "GET /desk/queues/open/?sort=priority: all open, by priority")
+def web_queue_by_priority(ctx: Context) -> Prepared:
+    return _signed_in_get(ctx, "/desk/queues/open/?sort=priority")
+
+
+@http("web_queue_at_risk", "GET /desk/queues/at_risk/: SLA at risk, by SLA due")
+def web_queue_at_risk(ctx: Context) -> Prepared:
+    return _signed_in_get(ctx, "/desk/queues/at_risk/")
+
+
+@http("web_queue_recent", "GET /desk/queues/recent/: every status, by last change")
+def web_queue_recent(ctx: Context) -> Prepared:
+    return _signed_in_get(ctx, "/desk/queues/recent/")
+
+
 @http("web_ticket", "GET /desk/tickets/N/: the ticket page, timeline, agents' load, canned")
 def web_ticket(ctx: Context) -> Prepared:
     subjects = ctx.need_subjects()

@@ -18,6 +18,7 @@ from deskbase.accounts.models import STAFF_ROLES, Availability, Team, TeamMember
 from deskbase.core.tenancy import tenant
 from deskbase.organizations.models import Holiday, Organization
 from deskbase.sla.models import SlaPolicy
+from deskbase.tickets.listing import NEXT_DUE_SQL
 from deskbase.tickets.models import ACTIVE_STATUSES, CannedResponse
 from deskbase.tickets.selectors import AT_RISK_WINDOW
 
@@ -40,16 +41,12 @@ def team_ids_of(*, organization: Organization, actor: User) -> list[int]:
 # not breached, by next due time): LEAST ignores a NULL, so it is the same test as
 # the queue filter's "first response or resolution due within the window".
 QUEUE_COUNT_CAP = 10_000
-_NEXT_DUE = (
-    "least(t.resolution_due_at, CASE WHEN t.first_response_at IS NULL"
-    " THEN t.first_response_due_at END)"
-)
 _QUEUE_CONDITIONS = {
     "mine": "t.assignee_id = %(me)s",
     "unassigned": "t.assignee_id IS NULL",
     "team": "t.team_id = ANY(%(teams)s)",
     "open": "TRUE",
-    "at_risk": f"t.sla_paused_at IS NULL AND NOT t.sla_breach AND {_NEXT_DUE} <= %(soon)s",
+    "at_risk": f"t.sla_paused_at IS NULL AND NOT t.sla_breach AND {NEXT_DUE_SQL} <= %(soon)s",
     "breached": "t.sla_breach",
 }
 # One capped count; the text is this module's constants, every value a bound parameter.

@@ -80,7 +80,9 @@
     });
   });
 
-  document.addEventListener("htmx:afterSwap", function () {
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var swapped = event.detail.target;
+    if (!swapped || swapped.id !== "properties") return;
     var state = kept;
     kept = null;
     var form = document.getElementById(FORM);

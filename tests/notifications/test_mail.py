@@ -21,8 +21,8 @@ def notification_rows() -> list[OutboxMessage]:
 
 def test_an_assignment_is_mailed_to_the_assignee_in_the_organizations_language(tenant_a, relay):
     # Given an organization writing German, with a mailbox that sends through the relay
-    tenant_a.org.settings = {**(tenant_a.org.settings or {}), "language": "de"}
-    tenant_a.org.save(update_fields=["settings"])
+    tenant_a.org.language = "de"
+    tenant_a.org.save(update_fields=["language"])
     make_mailbox(tenant_a.org, relay.port)
     ticket = open_ticket(tenant_a, subject="Drucker brennt")
     # When the manager assigns the ticket to the agent (who gets mail for it by default)

@@ -352,6 +352,9 @@ class AuditAction(models.TextChoices):
     WEBHOOK_DISABLED = "webhook_disabled", _("Webhook endpoint disabled by its failures")
     TICKETS_EXPORTED = "tickets_exported", _("Tickets exported as CSV")
     REPORT_EXPORTED = "report_exported", _("Report table exported as CSV")
+    CUSTOM_FIELD_CREATED = "custom_field_created", _("Custom field defined")
+    CUSTOM_FIELD_CHANGED = "custom_field_changed", _("Custom field changed")
+    CUSTOM_FIELD_ARCHIVED = "custom_field_archived", _("Custom field archived")
 
 
 class AuditLog(models.Model):

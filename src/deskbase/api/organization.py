@@ -54,6 +54,7 @@ class OrganizationOut(Schema):
     name: str
     tier: str
     timezone: str
+    language: str = Field(description="its people's default language; empty: each browser's")
     business_hours: dict[str, list[list[str]]]
     settings: dict
     api_rate_limit: int = Field(description="API requests a minute for the organization")
@@ -73,6 +74,11 @@ class OrganizationOut(Schema):
 class OrganizationPatch(Strict):
     name: str | None = Field(None, min_length=1, max_length=200)
     timezone: str | None = Field(None, min_length=1, max_length=64, examples=["Europe/Paris"])
+    language: str | None = Field(
+        None, max_length=8, examples=["de"],
+        description="its people's default language (en, de), also the customers' mail; "
+        "empty: each browser's",
+    )  # fmt: skip
     business_hours: dict[str, list[list[str]]] | None = Field(
         None, examples=[{"mon": [["09:00", "12:00"], ["13:00", "17:00"]], "sat": []}],
         description="the whole week: a day left out is closed",

@@ -1,6 +1,6 @@
 """The words of customer notifications: built-in defaults, an organization's own, rendering.
 
-An organization writes in one language (`settings["language"]`, "en" unless set)
+An organization writes in one language (`Organization.language`, "en" unless set)
 and one time zone (`Organization.timezone`). Each notification (ticket received,
 agent reply, ticket resolved) has a subject and a body with `{{ placeholder }}`
 fields. An organization's own wording (mail.MailTemplate) wins; without one, the
@@ -123,8 +123,9 @@ MONTHS = {
 
 
 def language_of(organization: Organization) -> str:
-    """The organization's language: settings["language"] when it is a known one, else English."""
-    chosen = (organization.settings or {}).get("language", DEFAULT_LANGUAGE)
+    """The organization's language (`Organization.language`, the one its pages default to)
+    when it is a known one, else English."""
+    chosen = organization.language or DEFAULT_LANGUAGE
     return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
 
 

@@ -55,11 +55,10 @@ def mail_template_reset(
 
 
 def mail_language_set(*, organization: Organization, actor: User, language: str) -> Organization:
-    """The language the organization writes to its customers in (its settings' `language`)."""
+    """The language the organization writes to its customers in: the organization's one
+    language (`Organization.language`), also its people's default on the pages."""
     _ensure_admin(actor)
     if language not in notices.LANGUAGES:
         known = ", ".join(notices.LANGUAGES)
         raise ValidationFailed.one("language", f"Unknown language {language!r}; use {known}.")
-    current = Organization.objects.get(id=organization.id)
-    settings = {**(current.settings or {}), "language": language}
-    return organization_settings_update(organization=organization, actor=actor, settings=settings)
+    return organization_settings_update(organization=organization, actor=actor, language=language)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings as django_settings
+
 from deskbase.accounts.models import Role, User
 from deskbase.core import events, jsonbounds
 from deskbase.core.errors import PermissionDenied, ValidationFailed, validated
@@ -58,6 +60,16 @@ def _normalized(changes: dict[str, Any]) -> dict[str, Any]:
         raise ValidationFailed.one("require_staff_two_factor", "Either true or false.")
     if "settings" in changes and not isinstance(changes["settings"], dict):
         raise ValidationFailed.one("settings", "Settings are a JSON object.")
+    if "settings" in changes and "language" in changes["settings"]:
+        # One source: the field `language` (docs/i18n.md); migration 0006 moved old values.
+        raise ValidationFailed.one(
+            "settings.language", "The organization's language is its field language."
+        )
+    if "language" in changes:
+        changes["language"] = str(changes["language"]).strip()
+        if changes["language"] and changes["language"] not in dict(django_settings.LANGUAGES):
+            known = ", ".join(code for code, _name in django_settings.LANGUAGES)
+            raise ValidationFailed.one("language", f"Choose one of {known}, or none.")
     if "settings" in changes:
         jsonbounds.check("settings", changes["settings"], jsonbounds.SETTINGS)
         risk = changes["settings"].get("sla_at_risk_percent")

@@ -17,7 +17,8 @@ from typing import Any
 from django.db.models.functions import Now
 from django.utils.translation import gettext as _
 
-from deskbase.accounts.models import Role, User
+from deskbase.accounts import audit
+from deskbase.accounts.models import AuditAction, Role, User
 from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed, validated
 from deskbase.core.tenancy import tenant, tenant_atomic
 from deskbase.organizations.models import Organization
@@ -101,7 +102,18 @@ def custom_field_create(
     )  # fmt: skip
     validated(field)
     field.save()
+    _audit(AuditAction.CUSTOM_FIELD_CREATED, field, actor, label=field.label,
+           field_type=field.field_type, options=list(field.options),
+           position=field.position)  # fmt: skip
     return field
+
+
+def _audit(action: str, field: CustomField, actor: User, **detail: Any) -> None:
+    """One audit row naming the field (target and key) and what happened to it."""
+    audit.record(
+        action, organization_id=field.organization_id, actor_id=actor.id,
+        applies_to=field.applies_to, key=field.key, **detail,
+    )  # fmt: skip
 
 
 @tenant_atomic
@@ -114,6 +126,8 @@ def custom_field_update(
     if field.organization_id != organization.id:
         raise NotFound(f"no custom field {field.id}", field="id")
     changed = []
+    before = {"label": field.label, "options": list(field.options), "position": field.position,
+              "archived": field.archived_at is not None}  # fmt: skip
     if label is not UNSET:
         field.label = str(label or "").strip()
         changed.append("label")
@@ -131,6 +145,13 @@ def custom_field_update(
     validated(field, exclude=["archived_at"])
     field.save(update_fields=[*changed, "updated_at"])
     field.refresh_from_db(fields=["archived_at", "updated_at"])
+    after = {"label": field.label, "options": list(field.options), "position": field.position,
+             "archived": field.archived_at is not None}  # fmt: skip
+    differences = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+    if differences.keys() == {"archived"} and after["archived"]:
+        _audit(AuditAction.CUSTOM_FIELD_ARCHIVED, field, actor, label=field.label)
+    elif differences:
+        _audit(AuditAction.CUSTOM_FIELD_CHANGED, field, actor, **differences)
     return field
 
 

@@ -29,7 +29,7 @@ def actions_check(actions: str) -> str:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0013_view_count_indexes"),
+        ("tickets", "0015_queue_sort_indexes"),
         ("web", "0002_export_audit_actions"),
     ]
 

@@ -316,6 +316,28 @@ class Ticket(TenantModel, TimestampedModel, SoftDeleteModel):
         return f"#{self.number} {self.subject}"
 
 
+class TicketTag(models.Model):
+    """One tag of one ticket that is not in the trash: derived rows, read-only from Python.
+
+    Kept by the trigger tickets_ticket_tags (migration 0014) on every insert, change of
+    tags or deleted_at, and delete of a ticket. A tag filter is `tag = %s` on this
+    table's primary key: `=` on text is leakproof, so PostgreSQL uses the index under
+    row-level security, which it does not for `tags @> ...` (docs/saved-views.md).
+    No foreign keys: the rows follow their ticket through the trigger alone.
+    """
+
+    pk = models.CompositePrimaryKey("organization_id", "tag", "ticket_id")
+    organization_id = models.BigIntegerField()
+    tag = models.CharField(max_length=50)
+    ticket_id = models.BigIntegerField()
+
+    class Meta:
+        db_table = "tickets_tickettag"
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.tag}"
+
+
 class TicketCounter(models.Model):
     """The last ticket number of each organization (row-locked while a ticket is created)."""
 

@@ -10,7 +10,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -29,6 +39,7 @@ from deskbase.tickets.models import (
     TicketAttachment,
     TicketComment,
     TicketHistory,
+    TicketTag,
 )
 from deskbase.tickets.permissions import ensure_can_view_ticket, is_staff_member
 
@@ -297,7 +308,7 @@ def _filter_q(filters: TicketFilters, actor: User) -> Q:
         if getattr(filters, field) is not None:
             q &= Q(**{field: getattr(filters, field)})
     if filters.tag:
-        q &= Q(tags__contains=[filters.tag.strip().lower()])
+        q &= _tagged(filters.tag.strip().lower())
     for name, lookup in (
         ("created_after", "created_at__gte"), ("created_before", "created_at__lt"),
         ("updated_after", "updated_at__gte"), ("updated_before", "updated_at__lt"),
@@ -310,6 +321,15 @@ def _filter_q(filters: TicketFilters, actor: User) -> Q:
             either |= Q(custom_fields__contains=match)
         q &= either
     return q & _sla_q(filters.sla)
+
+
+def _tagged(tag: str) -> Exists:
+    """Tickets with this tag, through tickets_tickettag (leakproof `=`, see listing.TAG_SQL)."""
+    return Exists(
+        TicketTag.objects.filter(
+            organization_id=OuterRef("organization_id"), tag=tag, ticket_id=OuterRef("pk")
+        )
+    )
 
 
 def _sla_q(state: str | None) -> Q:

@@ -1,0 +1,193 @@
+"""tickets_tickettag follows the tickets' tags (trigger of migration 0014).
+
+Given tagged tickets in two organizations, when tickets are created, re-tagged,
+trashed, restored, merged or deleted, then the side table holds exactly the tags of
+the tickets not in the trash; each organization sees only its own rows (application
+role, row-level security on); and the tag filters (ORM, SQL, saved-view counts)
+find the same tickets as the tags column itself.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from deskbase.core.tenancy import tenant
+from deskbase.savedviews.models import SavedView
+from deskbase.savedviews.selectors import view_counts
+from deskbase.tickets import listing, selectors, services
+from deskbase.tickets.models import Ticket, TicketTag
+from tests.tickets.factories import open_ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def _rows(org) -> set[tuple[int, str]]:
+    with tenant(org):
+        return set(TicketTag.objects.values_list("ticket_id", "tag"))
+
+
+def _expected(org) -> set[tuple[int, str]]:
+    """What the table must hold: every live ticket's tags, from the tickets themselves."""
+    with tenant(org):
+        live = Ticket.all_objects.filter(organization=org, deleted_at__isnull=True)
+        return {(t.id, tag) for t in live for tag in t.tags}
+
+
+def _retag(world, ticket: Ticket, tags: list[str]) -> Ticket:
+    ticket.refresh_from_db()
+    return services.ticket_update(
+        organization=world.org, actor=world.agent, ticket=ticket, version=ticket.version, tags=tags
+    )
+
+
+def test_a_new_ticket_adds_its_tags_and_an_untagged_one_none(tenant_a):
+    tagged = open_ticket(tenant_a, tags=["VIP", "billing", "vip"])
+    untagged = open_ticket(tenant_a)
+
+    assert _rows(tenant_a.org) == {(tagged.id, "vip"), (tagged.id, "billing")}
+    assert untagged.id not in {ticket_id for ticket_id, _ in _rows(tenant_a.org)}
+
+
+def test_adding_and_removing_tags_follows_the_ticket(tenant_a):
+    ticket = open_ticket(tenant_a, tags=["vip", "billing"])
+
+    _retag(tenant_a, ticket, ["billing", "refund"])
+    assert _rows(tenant_a.org) == {(ticket.id, "billing"), (ticket.id, "refund")}
+
+    _retag(tenant_a, ticket, [])
+    assert _rows(tenant_a.org) == set()
+
+
+def test_a_change_of_other_fields_leaves_the_rows(tenant_a):
+    ticket = open_ticket(tenant_a, tags=["vip"])
+    ticket = services.ticket_change_status(
+        organization=tenant_a.org, actor=tenant_a.agent, ticket=ticket, status="pending"
+    )
+    assert _rows(tenant_a.org) == {(ticket.id, "vip")}
+
+
+def test_trash_removes_the_rows_and_restore_brings_them_back(tenant_a):
+    ticket = open_ticket(tenant_a, tags=["vip", "billing"])
+    kept = open_ticket(tenant_a, tags=["vip"])
+
+    services.ticket_soft_delete(organization=tenant_a.org, actor=tenant_a.manager, ticket=ticket)
+    assert _rows(tenant_a.org) == {(kept.id, "vip")}
+
+    services.ticket_restore(organization=tenant_a.org, actor=tenant_a.manager, ticket=ticket)
+    assert _rows(tenant_a.org) == _expected(tenant_a.org)
+    assert (ticket.id, "billing") in _rows(tenant_a.org)
+
+
+def test_a_hard_delete_removes_the_rows(tenant_a):
+    ticket = open_ticket(tenant_a, tags=["vip"])
+    kept = open_ticket(tenant_a, tags=["vip"])
+    with tenant(tenant_a.org):
+        Ticket.all_objects.filter(pk=ticket.pk).delete()
+    assert _rows(tenant_a.org) == {(kept.id, "vip")}
+
+
+def test_a_merge_gives_the_target_the_source_tags(tenant_a):
+    source = open_ticket(tenant_a, tags=["refund"])
+    target = open_ticket(tenant_a, tags=["vip"])
+
+    services.ticket_merge(
+        organization=tenant_a.org, actor=tenant_a.agent, source=source, target=target
+    )
+
+    assert {(target.id, "vip"), (target.id, "refund")} <= _rows(tenant_a.org)
+    assert _rows(tenant_a.org) == _expected(tenant_a.org)
+
+
+def test_a_bulk_update_of_many_tickets_keeps_every_row(tenant_a):
+    tickets = [open_ticket(tenant_a, tags=["vip"] if n % 2 else []) for n in range(6)]
+    with tenant(tenant_a.org):
+        Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(tags=["escalated", "vip"])
+    assert _rows(tenant_a.org) == {(t.id, tag) for t in tickets for tag in ("escalated", "vip")}
+
+
+def test_each_organization_sees_only_its_own_rows(tenant_a, tenant_b, app_role):
+    mine = open_ticket(tenant_a, tags=["vip"])
+    theirs = open_ticket(tenant_b, tags=["vip"])
+
+    with tenant(tenant_a.org, tenant_a.agent):
+        seen = set(TicketTag.objects.values_list("ticket_id", flat=True))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT ticket_id FROM tickets_tickettag WHERE tag = 'vip'")
+            raw = {row[0] for row in cursor.fetchall()}
+    assert seen == raw == {mine.id}
+    assert theirs.id not in seen
+
+    filters = selectors.TicketFilters(tag="vip")
+    page = selectors.ticket_list(organization=tenant_a.org, actor=tenant_a.agent, filters=filters)
+    rows, _ = listing.ticket_list_rows(
+        organization=tenant_a.org, actor=tenant_a.agent, filters=filters
+    )
+    assert [t.id for t in page.items] == [r["id"] for r in rows] == [mine.id]
+
+
+def test_tag_filters_find_what_the_tags_column_holds(tenant_a, tenant_b, app_role):
+    tickets = [open_ticket(tenant_a, tags=["vip"] if n % 3 == 0 else ["other"]) for n in range(9)]
+    services.ticket_soft_delete(
+        organization=tenant_a.org, actor=tenant_a.manager, ticket=tickets[0]
+    )
+    open_ticket(tenant_b, tags=["vip"])
+    with tenant(tenant_a.org):
+        truth = set(
+            Ticket.objects.filter(organization=tenant_a.org, tags__contains=["vip"]).values_list(
+                "id", flat=True
+            )
+        )
+    filters = selectors.TicketFilters(tag=" VIP ")
+
+    page = selectors.ticket_list(organization=tenant_a.org, actor=tenant_a.agent, filters=filters)
+    rows, _ = listing.ticket_list_rows(
+        organization=tenant_a.org, actor=tenant_a.agent, filters=filters
+    )
+
+    assert {t.id for t in page.items} == {r["id"] for r in rows} == truth
+    assert len(truth) == 2
+
+
+def _view(world, name: str, filters: dict) -> SavedView:
+    with tenant(world.org):
+        return SavedView.objects.create(
+            organization=world.org, owner=world.agent, created_by=world.agent,
+            name=name, filters=filters,
+        )  # fmt: skip
+
+
+def test_view_counts_with_tags_match_the_lists(tenant_a, tenant_b, app_role):
+    for n in range(7):
+        open_ticket(tenant_a, tags=["vip"] if n % 2 == 0 else [], priority="urgent")
+    open_ticket(tenant_b, tags=["vip"])
+    views = [
+        _view(tenant_a, "Tagged vip", {"tag": "vip"}),
+        _view(tenant_a, "Urgent vip", {"tag": "VIP", "priority": ["urgent"]}),
+        _view(tenant_a, "Tagged none", {"tag": "nothing"}),
+    ]
+
+    with CaptureQueriesContext(connection) as captured:
+        counts = view_counts(organization=tenant_a.org, actor=tenant_a.agent, views=views)
+
+    assert counts == {views[0].id: 4, views[1].id: 4, views[2].id: 0}
+    assert len([q for q in captured if "tickets_tickettag" in q["sql"]]) == 1
+
+
+def test_the_tag_list_has_a_fixed_query_count(tenant_a, app_role):
+    filters = selectors.TicketFilters(tag="vip")
+    counts = []
+    for total in (1, 50):
+        while len(_rows(tenant_a.org)) < total:
+            open_ticket(tenant_a, tags=["vip"])
+        with CaptureQueriesContext(connection) as captured:
+            page = selectors.ticket_list(
+                organization=tenant_a.org, actor=tenant_a.agent, filters=filters, limit=50
+            )
+            listing.ticket_list_rows(
+                organization=tenant_a.org, actor=tenant_a.agent, filters=filters, limit=50
+            )
+        assert len(page.items) == total
+        counts.append(len(captured))
+    assert counts[0] == counts[1]

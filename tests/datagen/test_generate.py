@@ -111,6 +111,28 @@ def test_a_load_keeps_every_rule_and_puts_the_schema_back():
     assert Ticket.all_objects.count() == 300
 
 
+def test_a_load_fills_the_ticket_tags_table_as_the_trigger_would():
+    # Given the tag triggers, disabled while the load copies tickets
+    # When a small helpdesk is generated
+    generate()
+    # Then tickets_tickettag holds every live ticket's tags, and nothing else
+    expected = rows(
+        "SELECT DISTINCT t.organization_id, tag, t.id FROM tickets_ticket t, unnest(t.tags) tag"
+        " WHERE t.deleted_at IS NULL ORDER BY 1, 2, 3"
+    )
+    assert expected
+    assert rows(
+        "SELECT organization_id, tag, ticket_id FROM tickets_tickettag ORDER BY 1, 2, 3"
+    ) == (expected)
+    assert (
+        scalar(
+            "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'tickets_ticket_tags_%%'"
+            " AND tgenabled = 'O'"
+        )
+        == 3
+    )
+
+
 def test_numbers_counters_and_sequences_follow_the_loaded_rows():
     generate()
     # Numbers run 1..n per organization in creation order, and the counter knows n

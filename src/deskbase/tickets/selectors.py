@@ -308,7 +308,7 @@ def _filter_q(filters: TicketFilters, actor: User) -> Q:
         if getattr(filters, field) is not None:
             q &= Q(**{field: getattr(filters, field)})
     if filters.tag:
-        q &= _tagged(filters.tag.strip().lower())
+        q &= Q(_tagged(filters.tag.strip().lower()))
     for name, lookup in (
         ("created_after", "created_at__gte"), ("created_before", "created_at__lt"),
         ("updated_after", "updated_at__gte"), ("updated_before", "updated_at__lt"),

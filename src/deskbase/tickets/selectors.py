@@ -8,6 +8,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import (
@@ -38,6 +39,7 @@ from deskbase.tickets.models import (
     Ticket,
     TicketAttachment,
     TicketComment,
+    TicketFieldValue,
     TicketHistory,
     TicketTag,
 )
@@ -276,6 +278,24 @@ def custom_matches(name: str, value: str) -> list[dict[str, Any]]:
     return matches
 
 
+def custom_value_keys(name: str, value: str) -> tuple[str, list[str]]:
+    """(field, values) of one filter in tickets_ticketfieldvalue's spelling (migration
+    0015): the JSON forms `custom_matches` gives, typed, numbers without trailing zeros."""
+    keys = []
+    for match in custom_matches(name, value):
+        found = next(iter(match.values()))
+        if isinstance(found, bool):
+            keys.append(f"b:{'true' if found else 'false'}")
+        elif isinstance(found, str):
+            keys.append(f"s:{found}")
+        else:
+            number = format(Decimal(value), "f")
+            if "." in number:
+                number = number.rstrip("0").rstrip(".")
+            keys.append(f"n:{'0' if number in ('-0', '') else number}")
+    return name.strip(), keys
+
+
 def custom_filters(params: Any) -> tuple[tuple[str, str], ...]:
     """The `cf.<name>=value` pairs of a query string (a QueryDict or a dict)."""
     pairs = tuple(
@@ -316,10 +336,15 @@ def _filter_q(filters: TicketFilters, actor: User) -> Q:
         if getattr(filters, name) is not None:
             q &= Q(**{lookup: getattr(filters, name)})
     for name, value in filters.custom:
-        either = Q()
-        for match in custom_matches(name, value):
-            either |= Q(custom_fields__contains=match)
-        q &= either
+        field, keys = custom_value_keys(name, value)
+        q &= Q(
+            Exists(
+                TicketFieldValue.objects.filter(
+                    organization_id=OuterRef("organization_id"), field=field, value__in=keys,
+                    ticket_id=OuterRef("pk"),
+                )
+            )
+        )  # fmt: skip
     return q & _sla_q(filters.sla)
 
 

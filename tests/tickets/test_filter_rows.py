@@ -1,4 +1,4 @@
-"""tickets_tickettag follows the tickets' tags (trigger of migration 0014).
+"""tickets_tickettag and tickets_ticketfieldvalue follow the tickets (migrations 0014, 0015).
 
 Given tagged tickets in two organizations, when tickets are created, re-tagged,
 trashed, restored, merged or deleted, then the side table holds exactly the tags of
@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
 from deskbase.core.tenancy import tenant
 from deskbase.savedviews.models import SavedView
 from deskbase.savedviews.selectors import view_counts
 from deskbase.tickets import listing, selectors, services
-from deskbase.tickets.models import Ticket, TicketTag
+from deskbase.tickets.models import Ticket, TicketFieldValue, TicketTag
 from tests.tickets.factories import open_ticket
 
 pytestmark = pytest.mark.django_db
@@ -191,3 +192,81 @@ def test_the_tag_list_has_a_fixed_query_count(tenant_a, app_role):
         assert len(page.items) == total
         counts.append(len(captured))
     assert counts[0] == counts[1]
+
+
+# ------------------------------------------------------------------ custom field values
+def _values(org) -> set[tuple[int, str, str]]:
+    with tenant(org):
+        return set(TicketFieldValue.objects.values_list("ticket_id", "field", "value"))
+
+
+def test_custom_field_values_follow_the_ticket(tenant_a):
+    ticket = open_ticket(
+        tenant_a, custom_fields={"plan": "gold", "seats": 5.50, "paid": True, "notes": None,
+                                 "list": ["a"], "long": "x" * 201},
+    )  # fmt: skip
+    assert _values(tenant_a.org) == {
+        (ticket.id, "plan", "s:gold"), (ticket.id, "seats", "n:5.5"), (ticket.id, "paid", "b:true"),
+    }  # fmt: skip
+
+    ticket.refresh_from_db()
+    services.ticket_update(
+        organization=tenant_a.org, actor=tenant_a.agent, ticket=ticket, version=ticket.version,
+        custom_fields={"plan": "silver", "seats": 5.50},
+    )  # fmt: skip
+    assert _values(tenant_a.org) == {(ticket.id, "plan", "s:silver"), (ticket.id, "seats", "n:5.5")}
+
+    services.ticket_soft_delete(organization=tenant_a.org, actor=tenant_a.manager, ticket=ticket)
+    assert _values(tenant_a.org) == set()
+    services.ticket_restore(organization=tenant_a.org, actor=tenant_a.manager, ticket=ticket)
+    assert len(_values(tenant_a.org)) == 2
+    with tenant(tenant_a.org):
+        Ticket.all_objects.filter(pk=ticket.pk).delete()
+    assert _values(tenant_a.org) == set()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("plan", "gold"), ("seats", "5"), ("seats", "5.0"), ("seats", "5.5"), ("seats", "-0"),
+     ("paid", "true"), ("paid", "false"), ("code", "007"), ("code", "7"), ("plan", "none")],
+)  # fmt: skip
+def test_custom_field_filters_find_what_jsonb_containment_finds(tenant_a, tenant_b, name, value):
+    stored = [
+        {"plan": "gold", "seats": 5, "paid": True, "code": "007"},
+        {"plan": "Gold", "seats": 5.0, "paid": False, "code": 7},
+        {"plan": "gold", "seats": "5", "paid": "true", "code": 7.0},
+        {"seats": 5.5, "paid": "false"},
+        {"seats": 0},
+        {"seats": "-0"},
+        {},
+    ]
+    for fields in stored:
+        open_ticket(tenant_a, custom_fields=fields)
+        open_ticket(tenant_b, custom_fields=fields)
+    with tenant(tenant_a.org):
+        truth = Q()
+        for match in selectors.custom_matches(name, value):
+            truth |= Q(custom_fields__contains=match)
+        expected = set(
+            Ticket.objects.filter(truth, organization=tenant_a.org).values_list("id", flat=True)
+        )
+    filters = selectors.TicketFilters(custom=((name, value),))
+
+    page = selectors.ticket_list(organization=tenant_a.org, actor=tenant_a.agent, filters=filters)
+    rows, _ = listing.ticket_list_rows(
+        organization=tenant_a.org, actor=tenant_a.agent, filters=filters
+    )
+
+    assert {t.id for t in page.items} == {r["id"] for r in rows} == expected
+
+
+def test_each_organization_sees_only_its_own_field_values(tenant_a, tenant_b, app_role):
+    mine = open_ticket(tenant_a, custom_fields={"plan": "gold"})
+    open_ticket(tenant_b, custom_fields={"plan": "gold"})
+    with tenant(tenant_a.org, tenant_a.agent):
+        seen = set(TicketFieldValue.objects.values_list("ticket_id", flat=True))
+    filters = selectors.TicketFilters(custom=(("plan", "gold"),))
+    rows, _ = listing.ticket_list_rows(
+        organization=tenant_a.org, actor=tenant_a.agent, filters=filters
+    )
+    assert seen == {r["id"] for r in rows} == {mine.id}

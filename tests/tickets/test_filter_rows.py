@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
 from deskbase.core.tenancy import tenant
+from deskbase.savedviews.filters import filters_from
 from deskbase.savedviews.models import SavedView
 from deskbase.savedviews.selectors import view_counts
 from deskbase.tickets import listing, selectors, services
@@ -270,3 +271,28 @@ def test_each_organization_sees_only_its_own_field_values(tenant_a, tenant_b, ap
         organization=tenant_a.org, actor=tenant_a.agent, filters=filters
     )
     assert seen == {r["id"] for r in rows} == {mine.id}
+
+
+def test_view_counts_with_custom_fields_match_the_lists(tenant_a, tenant_b, app_role):
+    for n in range(7):
+        fields = {"seats": [5, 5.0, "5", 6][n % 4], "plan": "gold" if n % 2 else "free"}
+        open_ticket(tenant_a, custom_fields=fields, priority="urgent" if n < 3 else "low")
+    open_ticket(tenant_b, custom_fields={"seats": 5})
+    views = [
+        _view(tenant_a, "Five seats", {"cf": {"seats": 5}}),
+        _view(tenant_a, "Five seats, text", {"cf": {"seats": "5.0"}}),
+        _view(tenant_a, "Urgent gold", {"cf": {"plan": "gold"}, "priority": ["urgent"]}),
+        _view(tenant_a, "Gold five", {"cf": {"plan": "gold", "seats": 5}}),
+    ]
+
+    counts = view_counts(organization=tenant_a.org, actor=tenant_a.agent, views=views)
+
+    expected = {}
+    for view in views:
+        filters = filters_from(view.filters, tenant_a.agent)
+        rows, _ = listing.ticket_list_rows(
+            organization=tenant_a.org, actor=tenant_a.agent, filters=filters, limit=100
+        )
+        expected[view.id] = len(rows)
+    assert counts == expected
+    assert list(counts.values()) == [6, 4, 1, 2]

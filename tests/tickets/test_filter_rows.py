@@ -1,4 +1,4 @@
-"""tickets_tickettag and tickets_ticketfieldvalue follow the tickets (migrations 0014, 0015).
+"""tickets_tickettag and tickets_ticketfieldvalue follow the tickets (migrations 0016, 0017).
 
 Given tagged tickets in two organizations, when tickets are created, re-tagged,
 trashed, restored, merged or deleted, then the side table holds exactly the tags of

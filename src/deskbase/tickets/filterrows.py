@@ -2,7 +2,7 @@
 `deskbase generate`.
 
 The bulk load disables the ticket triggers that keep tickets_tickettag (migration
-0014) and tickets_ticketfieldvalue (0015) (row by row they would queue an AFTER event
+0016) and tickets_ticketfieldvalue (0017) (row by row they would queue an AFTER event
 per ticket) and calls `rebuild`: one INSERT ... SELECT each for the loaded tickets, in
 the primary key's order, the same statements that filled the tables in those
 migrations.

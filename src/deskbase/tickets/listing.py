@@ -151,7 +151,7 @@ def _conditions(filters: TicketFilters, actor: User) -> tuple[list[str], list[An
         add(*_one_of("t.channel", (filters.channel,), Channel))
     if filters.tag:
         # tickets_tickettag, not `t.tags @> ...`: `=` is leakproof, so the index serves
-        # under row-level security (migration 0014).
+        # under row-level security (migration 0016).
         add(TAG_SQL, filters.tag.strip().lower())
     for name, sql in (
         ("created_after", "t.created_at >= %s"), ("created_before", "t.created_at < %s"),

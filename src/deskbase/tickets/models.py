@@ -319,7 +319,7 @@ class Ticket(TenantModel, TimestampedModel, SoftDeleteModel):
 class TicketTag(models.Model):
     """One tag of one ticket that is not in the trash: derived rows, read-only from Python.
 
-    Kept by the trigger tickets_ticket_tags (migration 0014) on every insert, change of
+    Kept by the trigger tickets_ticket_tags (migration 0016) on every insert, change of
     tags or deleted_at, and delete of a ticket. A tag filter is `tag = %s` on this
     table's primary key: `=` on text is leakproof, so PostgreSQL uses the index under
     row-level security, which it does not for `tags @> ...` (docs/saved-views.md).
@@ -341,7 +341,7 @@ class TicketTag(models.Model):
 class TicketFieldValue(models.Model):
     """One scalar custom field value of a ticket not in the trash: derived, read-only.
 
-    Kept by the trigger tickets_ticket_field_values (migration 0015) like TicketTag;
+    Kept by the trigger tickets_ticket_field_values (migration 0017) like TicketTag;
     `value` is typed and normalized as `custom_value_keys` spells a filter's value:
     `s:<text>`, `n:<number without trailing zeros>`, `b:true` / `b:false`. Values
     over 200 characters and keys over 100 (longer than any filter) are left out.

@@ -280,7 +280,7 @@ def custom_matches(name: str, value: str) -> list[dict[str, Any]]:
 
 def custom_value_keys(name: str, value: str) -> tuple[str, list[str]]:
     """(field, values) of one filter in tickets_ticketfieldvalue's spelling (migration
-    0015): the JSON forms `custom_matches` gives, typed, numbers without trailing zeros."""
+    0017): the JSON forms `custom_matches` gives, typed, numbers without trailing zeros."""
     keys = []
     for match in custom_matches(name, value):
         found = next(iter(match.values()))

@@ -1,6 +1,6 @@
 """tickets_ticketfieldvalue: the scalar custom field values of the tickets not in the
 trash, kept by a trigger on tickets_ticket, for the same reason as tickets_tickettag
-(0014): `custom_fields @> ...` (jsonb) is not leakproof, `=` on text is.
+(0016): `custom_fields @> ...` (jsonb) is not leakproof, `=` on text is.
 
 A value is stored typed and normalized the way a filter spells it
 (`selectors.custom_value_keys`): `s:` and the text, `n:` and the number without
@@ -90,7 +90,7 @@ ANALYZE tickets_ticketfieldvalue;
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tickets", "0014_tickettag")]
+    dependencies = [("tickets", "0016_tickettag")]
 
     operations = [
         migrations.CreateModel(

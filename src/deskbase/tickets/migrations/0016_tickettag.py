@@ -77,6 +77,8 @@ ANALYZE tickets_tickettag;
 
 
 class Migration(migrations.Migration):
+    # Numbered after 0014_queue_counts_capped and 0015_queue_sort_indexes (another
+    # branch): once both are in, this depends on 0015_queue_sort_indexes.
     dependencies = [("tickets", "0013_view_count_indexes")]
 
     operations = [

@@ -260,9 +260,9 @@ MAX_CUSTOM_FILTERS = 5
 
 
 def custom_matches(name: str, value: str) -> list[dict[str, Any]]:
-    """The JSON objects one `cf.<name>=value` filter matches with `custom_fields @> ...`
-    (the GIN index tickets_custom_fields_gin, jsonb_path_ops): the text itself, and
-    the number or boolean it spells, since a query string carries no JSON type."""
+    """The JSON objects one `cf.<name>=value` filter matches as `custom_fields @> ...`
+    would (looked up in tickets_ticketfieldvalue, `custom_value_keys`): the text
+    itself, and the number or boolean it spells, since a query string has no JSON type."""
     name = name.strip()
     if not name or len(name) > 100:
         raise ValidationFailed.one(f"cf.{name[:20]}", "A custom field name is 1 to 100 characters.")

@@ -111,6 +111,37 @@ def test_a_load_keeps_every_rule_and_puts_the_schema_back():
     assert Ticket.all_objects.count() == 300
 
 
+def test_a_load_fills_the_tag_and_field_value_tables_as_the_triggers_would():
+    # Given the triggers that keep them, disabled while the load copies tickets
+    # When a small helpdesk is generated
+    generate()
+    # Then tickets_tickettag holds every live ticket's tags, and nothing else
+    tags = rows(
+        "SELECT DISTINCT t.organization_id, tag, t.id FROM tickets_ticket t, unnest(t.tags) tag"
+        " WHERE t.deleted_at IS NULL ORDER BY 1, 2, 3"
+    )
+    assert tags
+    loaded = rows("SELECT organization_id, tag, ticket_id FROM tickets_tickettag ORDER BY 1, 2, 3")
+    assert loaded == tags
+    # And tickets_ticketfieldvalue every live ticket's scalar custom field values
+    values = rows(
+        "SELECT t.organization_id, k.field, k.value, t.id FROM tickets_ticket t,"
+        " tickets_field_value_keys(t.custom_fields) k WHERE t.deleted_at IS NULL"
+        " ORDER BY 1, 2, 3, 4"
+    )
+    loaded = rows(
+        "SELECT organization_id, field, value, ticket_id FROM tickets_ticketfieldvalue"
+        " ORDER BY 1, 2, 3, 4"
+    )
+    assert loaded == values
+    # And the triggers are on again
+    enabled = scalar(
+        "SELECT count(*) FROM pg_trigger WHERE (tgname LIKE 'tickets_ticket_tags_%%'"
+        " OR tgname LIKE 'tickets_ticket_field_values_%%') AND tgenabled = 'O'"
+    )
+    assert enabled == 6
+
+
 def test_numbers_counters_and_sequences_follow_the_loaded_rows():
     generate()
     # Numbers run 1..n per organization in creation order, and the counter knows n

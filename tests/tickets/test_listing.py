@@ -89,6 +89,8 @@ def _filter_cases(desk) -> list[selectors.TicketFilters]:
         f(created_after=start + timedelta(days=3), created_before=start + timedelta(days=8)),
         f(updated_after=start + timedelta(days=5)),
         f(status=("open", "new"), priority=("low",), assignee="unassigned"),
+        f(tag="vip", status=("new", "open"), priority=("low", "urgent")),
+        f(tag="vip", customer_id=desk["other"].id), f(tag="nobody-has-this"),
     ]  # fmt: skip
 
 

@@ -48,7 +48,7 @@ TICKET_INSERT_TRIGGERS = (
 # module names its TRIGGERS [(table, trigger)], disabled during the load, and has
 # rebuild(cursor, after_ticket_id) -> Iterator[str] (STEPS items) computing the rows in bulk SQL,
 # called first thing on restore (before the indexes are rebuilt).
-DERIVED_MODULES = ("deskbase.search.bulk",)
+DERIVED_MODULES = ("deskbase.search.bulk", "deskbase.tickets.filterrows")
 SESSION = {
     # Fail with a clear message rather than queue behind a running web server.
     "lock_timeout": "10s",

@@ -43,7 +43,7 @@ from deskbase.tickets.selectors import (
     _cursor_values,
     _encode,
     _parse_cursor,
-    custom_matches,
+    custom_value_keys,
 )
 
 # The columns of a row, in the SELECT's order; related people, team and category
@@ -111,6 +111,17 @@ _SELECT = (
 )
 
 
+TAG_SQL = (
+    "EXISTS (SELECT 1 FROM tickets_tickettag g WHERE g.organization_id = t.organization_id"
+    " AND g.tag = %s AND g.ticket_id = t.id)"
+)
+
+FIELD_SQL = (
+    "EXISTS (SELECT 1 FROM tickets_ticketfieldvalue v WHERE v.organization_id = t.organization_id"
+    " AND v.field = %s AND v.value = ANY(%s::text[]) AND v.ticket_id = t.id)"
+)
+
+
 def _one_of(column: str, values: tuple[str, ...], choices: Any) -> tuple[Any, ...]:
     """`column IN (...)`: known values written out, anything else bound (it matches nothing)."""
     allowed = set(choices.values)
@@ -145,7 +156,9 @@ def _conditions(filters: TicketFilters, actor: User) -> tuple[list[str], list[An
     if filters.channel is not None:
         add(*_one_of("t.channel", (filters.channel,), Channel))
     if filters.tag:
-        add("t.tags @> ARRAY[%s]::varchar[]", filters.tag.strip().lower())
+        # tickets_tickettag, not `t.tags @> ...`: `=` is leakproof, so the index serves
+        # under row-level security (migration 0016).
+        add(TAG_SQL, filters.tag.strip().lower())
     for name, sql in (
         ("created_after", "t.created_at >= %s"), ("created_before", "t.created_at < %s"),
         ("updated_after", "t.updated_at >= %s"), ("updated_before", "t.updated_at < %s"),
@@ -153,8 +166,8 @@ def _conditions(filters: TicketFilters, actor: User) -> tuple[list[str], list[An
         if getattr(filters, name) is not None:
             add(sql, getattr(filters, name))
     for name, value in filters.custom:
-        matches = [orjson.dumps(match).decode() for match in custom_matches(name, value)]
-        add("(" + " OR ".join(["t.custom_fields @> %s::jsonb"] * len(matches)) + ")", *matches)
+        # tickets_ticketfieldvalue, not `custom_fields @> ...` (jsonb, not leakproof).
+        add(FIELD_SQL, *custom_value_keys(name, value))
     if filters.sla == "breached":
         add("t.sla_breach")
     elif filters.sla == "at_risk":

@@ -304,6 +304,50 @@ class Ticket(TenantModel, TimestampedModel, SoftDeleteModel):
         return f"#{self.number} {self.subject}"
 
 
+class TicketTag(models.Model):
+    """One tag of one ticket that is not in the trash: derived rows, read-only from Python.
+
+    Kept by the trigger tickets_ticket_tags (migration 0016) on every insert, change of
+    tags or deleted_at, and delete of a ticket. A tag filter is `tag = %s` on this
+    table's primary key: `=` on text is leakproof, so PostgreSQL uses the index under
+    row-level security, which it does not for `tags @> ...` (docs/saved-views.md).
+    No foreign keys: the rows follow their ticket through the trigger alone.
+    """
+
+    pk = models.CompositePrimaryKey("organization_id", "tag", "ticket_id")
+    organization_id = models.BigIntegerField()
+    tag = models.CharField(max_length=50)
+    ticket_id = models.BigIntegerField()
+
+    class Meta:
+        db_table = "tickets_tickettag"
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.tag}"
+
+
+class TicketFieldValue(models.Model):
+    """One scalar custom field value of a ticket not in the trash: derived, read-only.
+
+    Kept by the trigger tickets_ticket_field_values (migration 0017) like TicketTag;
+    `value` is typed and normalized as `custom_value_keys` spells a filter's value:
+    `s:<text>`, `n:<number without trailing zeros>`, `b:true` / `b:false`. Values
+    over 200 characters and keys over 100 (longer than any filter) are left out.
+    """
+
+    pk = models.CompositePrimaryKey("organization_id", "field", "value", "ticket_id")
+    organization_id = models.BigIntegerField()
+    field = models.CharField(max_length=100)
+    value = models.CharField(max_length=202)
+    ticket_id = models.BigIntegerField()
+
+    class Meta:
+        db_table = "tickets_ticketfieldvalue"
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.field}={self.value}"
+
+
 class TicketCounter(models.Model):
     """The last ticket number of each organization (row-locked while a ticket is created)."""
 

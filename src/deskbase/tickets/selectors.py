@@ -8,9 +8,21 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, Least
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
@@ -29,7 +41,9 @@ from deskbase.tickets.models import (
     Ticket,
     TicketAttachment,
     TicketComment,
+    TicketFieldValue,
     TicketHistory,
+    TicketTag,
 )
 from deskbase.tickets.permissions import ensure_can_view_ticket, is_staff_member
 
@@ -259,9 +273,9 @@ MAX_CUSTOM_FILTERS = 5
 
 
 def custom_matches(name: str, value: str) -> list[dict[str, Any]]:
-    """The JSON objects one `cf.<name>=value` filter matches with `custom_fields @> ...`
-    (the GIN index tickets_custom_fields_gin, jsonb_path_ops): the text itself, and
-    the number or boolean it spells, since a query string carries no JSON type."""
+    """The JSON objects one `cf.<name>=value` filter matches as `custom_fields @> ...`
+    would (looked up in tickets_ticketfieldvalue, `custom_value_keys`): the text
+    itself, and the number or boolean it spells, since a query string has no JSON type."""
     name = name.strip()
     if not name or len(name) > 100:
         raise ValidationFailed.one(f"cf.{name[:20]}", "A custom field name is 1 to 100 characters.")
@@ -275,6 +289,24 @@ def custom_matches(name: str, value: str) -> list[dict[str, Any]]:
     elif re.fullmatch(r"-?\d{1,15}\.\d{1,6}", value):
         matches.append({name: float(value)})
     return matches
+
+
+def custom_value_keys(name: str, value: str) -> tuple[str, list[str]]:
+    """(field, values) of one filter in tickets_ticketfieldvalue's spelling (migration
+    0017): the JSON forms `custom_matches` gives, typed, numbers without trailing zeros."""
+    keys = []
+    for match in custom_matches(name, value):
+        found = next(iter(match.values()))
+        if isinstance(found, bool):
+            keys.append(f"b:{'true' if found else 'false'}")
+        elif isinstance(found, str):
+            keys.append(f"s:{found}")
+        else:
+            number = format(Decimal(value), "f")
+            if "." in number:
+                number = number.rstrip("0").rstrip(".")
+            keys.append(f"n:{'0' if number in ('-0', '') else number}")
+    return name.strip(), keys
 
 
 def custom_filters(params: Any) -> tuple[tuple[str, str], ...]:
@@ -309,7 +341,7 @@ def _filter_q(filters: TicketFilters, actor: User) -> Q:
         if getattr(filters, field) is not None:
             q &= Q(**{field: getattr(filters, field)})
     if filters.tag:
-        q &= Q(tags__contains=[filters.tag.strip().lower()])
+        q &= Q(_tagged(filters.tag.strip().lower()))
     for name, lookup in (
         ("created_after", "created_at__gte"), ("created_before", "created_at__lt"),
         ("updated_after", "updated_at__gte"), ("updated_before", "updated_at__lt"),
@@ -317,11 +349,25 @@ def _filter_q(filters: TicketFilters, actor: User) -> Q:
         if getattr(filters, name) is not None:
             q &= Q(**{lookup: getattr(filters, name)})
     for name, value in filters.custom:
-        either = Q()
-        for match in custom_matches(name, value):
-            either |= Q(custom_fields__contains=match)
-        q &= either
+        field, keys = custom_value_keys(name, value)
+        q &= Q(
+            Exists(
+                TicketFieldValue.objects.filter(
+                    organization_id=OuterRef("organization_id"), field=field, value__in=keys,
+                    ticket_id=OuterRef("pk"),
+                )
+            )
+        )  # fmt: skip
     return q & _sla_q(filters.sla)
+
+
+def _tagged(tag: str) -> Exists:
+    """Tickets with this tag, through tickets_tickettag (leakproof `=`, see listing.TAG_SQL)."""
+    return Exists(
+        TicketTag.objects.filter(
+            organization_id=OuterRef("organization_id"), tag=tag, ticket_id=OuterRef("pk")
+        )
+    )
 
 
 def _sla_q(state: str | None) -> Q:

@@ -29,7 +29,7 @@ def actions_check(actions: str) -> str:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0015_queue_sort_indexes"),
+        ("tickets", "0017_ticketfieldvalue"),
         ("web", "0002_export_audit_actions"),
     ]
 

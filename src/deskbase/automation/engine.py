@@ -25,6 +25,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from deskbase.accounts.models import STAFF_ROLES, User
@@ -267,6 +268,24 @@ def _on_sla_alert(event: events.Event) -> None:
     run_rules(specs, facts, trigger=event.name)
 
 
+def _on_ticket_events(group: list[events.Event]) -> None:
+    """`_on_ticket_event` for a chunk's events (a bulk action, events.after_each): the
+    rules are read once and the requesters of the chunk's tickets in one query, then
+    each event is evaluated exactly as one by one, in the chunk's order."""
+    if not group or not event_rules(group[0].organization_id, group[0].actor_id).get(group[0].name):
+        return
+    load_requesters([event.instance for event in group if event.instance.deleted_at is None])
+    for event in group:
+        _on_ticket_event(event)
+
+
+def load_requesters(tickets: list[Ticket]) -> None:
+    """Read the requesters of these tickets in one query (none already read), so the
+    conditions on `requester.*` read no row per ticket."""
+    prefetch_related_objects(tickets, "customer")
+
+
+events.for_many(_on_ticket_events)(_on_ticket_event)
 events.subscribe(events.TICKET_CREATED, "after")(_on_ticket_event)
 events.subscribe(events.TICKET_UPDATED, "after")(_on_ticket_event)
 events.subscribe(events.COMMENT_ADDED, "after")(_on_comment_added)

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from deskbase.accounts.models import STAFF_ROLES, User
 from deskbase.automation import actions
-from deskbase.automation.conditions import Facts, Outcome, evaluate
+from deskbase.automation.conditions import Facts, Outcome, evaluate, matches
 from deskbase.automation.models import Activator, Firing, Rule
 from deskbase.core import events
 from deskbase.core.cache import cached_read, invalidate_on_commit
@@ -185,9 +185,9 @@ def run_rules(specs: list[RuleSpec], facts: Facts, *, trigger: str) -> None:
     """Evaluate the rules in order on the facts; fire the ones that match."""
     with cycle() as current:
         for spec in specs:
-            matched, outcomes = evaluate(spec.definition["conditions"], facts)
-            if not matched:
+            if not matches(spec.definition["conditions"], facts):
                 continue
+            _, outcomes = evaluate(spec.definition["conditions"], facts)  # the explanation
             ticket = facts.ticket
             if spec.id in current.fired:
                 record(spec, ticket=ticket, trigger=trigger, depth=current.depth,

@@ -216,8 +216,11 @@ def run_rules(specs: list[RuleSpec], facts: Facts, *, trigger: str) -> None:
 # ------------------------------------------------------------------ the event activator
 def _on_ticket_event(event: events.Event) -> None:
     specs = event_rules(event.organization_id, event.actor_id).get(event.name)
-    if not specs:
-        return
+    if specs:
+        _rules_on_ticket(specs, event)
+
+
+def _rules_on_ticket(specs: list[RuleSpec], event: events.Event) -> None:
     ticket: Ticket = event.instance
     if ticket.deleted_at is not None:
         return
@@ -270,13 +273,15 @@ def _on_sla_alert(event: events.Event) -> None:
 
 def _on_ticket_events(group: list[events.Event]) -> None:
     """`_on_ticket_event` for a chunk's events (a bulk action, events.after_each): the
-    rules are read once and the requesters of the chunk's tickets in one query, then
-    each event is evaluated exactly as one by one, in the chunk's order."""
-    if not group or not event_rules(group[0].organization_id, group[0].actor_id).get(group[0].name):
+    rules are read once (one cache read, not one per ticket) and the requesters of the
+    chunk's tickets in one query, then each event is evaluated exactly as one by one, in
+    the chunk's order (the rules' actions never change the rules)."""
+    specs = event_rules(group[0].organization_id, group[0].actor_id).get(group[0].name)
+    if not specs:
         return
     load_requesters([event.instance for event in group if event.instance.deleted_at is None])
     for event in group:
-        _on_ticket_event(event)
+        _rules_on_ticket(specs, event)
 
 
 def load_requesters(tickets: list[Ticket]) -> None:

@@ -155,16 +155,16 @@ def ticket_split(
         for f in files
     ])  # fmt: skip
     link_add(organization=organization, actor=actor, ticket=ticket, other=new, relation="related")
+    note_kind = CommentKind.INTERNAL if internal else CommentKind.SYSTEM
+    # The new ticket, its files and its link announced themselves; the split is the notes.
     with events.announce(events.TICKET_SPLIT, organization, actor, new,
                          split_from=(None, ticket.number)):  # fmt: skip
-        pass  # the new ticket, its files and its link are written above
-    note_kind = CommentKind.INTERNAL if internal else CommentKind.SYSTEM
-    for on, text in (
-        (ticket, f"A comment was split off into ticket #{new.number}."),
-        (new, f"Split off from a comment on ticket #{ticket.number}."),
-    ):
-        TicketComment.objects.create(
-            organization=organization, ticket=on, author=actor if internal else None,
-            kind=note_kind, body_text=text, body_html=text_to_html(text),
-        )  # fmt: skip
+        for on, text in (
+            (ticket, f"A comment was split off into ticket #{new.number}."),
+            (new, f"Split off from a comment on ticket #{ticket.number}."),
+        ):
+            TicketComment.objects.create(
+                organization=organization, ticket=on, author=actor if internal else None,
+                kind=note_kind, body_text=text, body_html=text_to_html(text),
+            )  # fmt: skip
     return new

@@ -104,7 +104,7 @@ def time_entry_update(
     changed = {f: (old, getattr(entry, f)) for f, old in before.items() if getattr(entry, f) != old}
     if changed:
         with events.announce(events.TIME_ENTRY_UPDATED, organization, actor, entry, **changed):
-            entry.save(update_fields=sorted(changes))
+            entry.save(update_fields=sorted(changed))
             entry.refresh_from_db(fields=["updated_at"])
     return entry
 

@@ -51,6 +51,7 @@ SCHEDULE: dict[str, tuple[str, str]] = {
     "deskbase.refresh_views": ("*/10 * * * *", "refresh the analytics materialized views"),
     "deskbase.create_partitions": ("7 * * * *", "create monthly partitions ahead, empty defaults"),
     "deskbase.purge_trash": ("17 2 * * *", "hard-delete the trash past its retention"),
+    "deskbase.purge_notifications": ("27 2 * * *", "delete notifications past their retention"),
     "deskbase.retire_partitions": ("37 3 * * *", "detach and drop or archive old partitions"),
     "deskbase.expire_mail_review": ("23 * * * *", "discard mail waiting in review past 14 days"),
     "deskbase.publish_articles": ("* * * * *", "publish knowledge base articles whose time came"),
@@ -191,6 +192,12 @@ def purge_trash() -> dict:
     return maintenance.purge_trash()
 
 
+def purge_notifications() -> dict:
+    from deskbase.dbtools import maintenance
+
+    return maintenance.purge_notifications()
+
+
 def retire_partitions() -> dict:
     """Old partitions by retention, then the worker's own old records."""
     from datetime import timedelta
@@ -261,6 +268,7 @@ create_partitions_task = _task("deskbase.create_partitions", "deskbase.partition
     create_partitions
 )
 purge_trash_task = _task("deskbase.purge_trash")(purge_trash)
+purge_notifications_task = _task("deskbase.purge_notifications")(purge_notifications)
 retire_partitions_task = _task("deskbase.retire_partitions", "deskbase.partitions")(
     retire_partitions
 )
@@ -276,6 +284,7 @@ TASKS: dict[str, Callable[[], Any]] = {
     "deskbase.refresh_views": refresh_views,
     "deskbase.create_partitions": create_partitions,
     "deskbase.purge_trash": purge_trash,
+    "deskbase.purge_notifications": purge_notifications,
     "deskbase.retire_partitions": retire_partitions,
     "deskbase.expire_mail_review": expire_mail_review,
     "deskbase.publish_articles": publish_articles,

@@ -267,6 +267,12 @@ WHITENOISE_ROOT = BASE_PACKAGE_DIR / "web" / "root"
 MAX_ATTACHMENT_BYTES = config.env_int("DESKBASE_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024)
 # Soft-deleted rows are purged after this many days in the trash.
 TRASH_RETENTION_DAYS = config.env_int("DESKBASE_TRASH_RETENTION_DAYS", 30)
+# Notifications: read entries are deleted this many days after their last event, unread
+# ones after the second figure (an agent who never looks does not keep them forever).
+NOTIFICATION_RETENTION_DAYS = config.env_int("DESKBASE_NOTIFICATION_RETENTION_DAYS", 90)
+NOTIFICATION_UNREAD_RETENTION_DAYS = config.env_int(
+    "DESKBASE_NOTIFICATION_UNREAD_RETENTION_DAYS", 365
+)
 # A personal data export (docs/privacy.md) can be downloaded for this many days.
 PRIVACY_EXPORT_DAYS = config.env_int("DESKBASE_PRIVACY_EXPORT_DAYS", 7)
 # Incoming mail (docs/mail.md): the largest message processed (larger ones wait in

@@ -65,3 +65,48 @@ def sla_alert(event: events.Event) -> dict[str, Any]:
         "ticket": _ticket(alert.ticket),
         "sla": {"target": alert.target, "kind": alert.kind, "due_at": alert.due_at},
     }
+
+
+@payloads.register(events.TICKET_SPLIT.name)
+def ticket_split(event: events.Event) -> dict[str, Any]:
+    # The new ticket; `split_from` is the number of the ticket whose comment it came from.
+    return {"ticket": _ticket(event.instance), "split_from": event.changes["split_from"][1]}
+
+
+@payloads.register(events.TICKET_LINK_ADDED.name, events.TICKET_LINK_REMOVED.name)
+def ticket_link(event: events.Event) -> dict[str, Any]:
+    # kind "parent": source is the parent of target; "related": either way.
+    link = event.instance
+    return {"link": {"id": link.pk, "kind": link.kind, "source": link.source.number,
+                     "target": link.target.number}}  # fmt: skip
+
+
+@payloads.register(
+    events.TIME_ENTRY_ADDED.name, events.TIME_ENTRY_UPDATED.name, events.TIME_ENTRY_DELETED.name
+)
+def time_entry(event: events.Event) -> dict[str, Any]:
+    entry = event.instance
+    data: dict[str, Any] = {
+        "time_entry": {
+            "id": entry.pk, "ticket": entry.ticket.number, "user": entry.user_id,
+            "minutes": entry.minutes, "note": entry.note, "billable": entry.billable,
+            "worked_on": entry.worked_on,
+        },
+    }  # fmt: skip
+    if event.name == events.TIME_ENTRY_UPDATED.name:
+        data["changed"] = sorted(event.changes)
+    return data
+
+
+@payloads.register(
+    events.COMPANY_CREATED.name, events.COMPANY_UPDATED.name, events.COMPANY_DELETED.name
+)
+def company(event: events.Event) -> dict[str, Any]:
+    found = event.instance
+    data: dict[str, Any] = {
+        "company": {"id": found.pk, "name": found.name, "tier": found.tier, "notes": found.notes,
+                    "custom_fields": found.custom_fields or {}},
+    }  # fmt: skip
+    if event.name == events.COMPANY_UPDATED.name:
+        data["changed"] = sorted(event.changes)
+    return data

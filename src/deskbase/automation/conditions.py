@@ -326,6 +326,33 @@ def evaluate(node: dict, facts: Facts, path: str = "conditions") -> tuple[bool, 
     return outcome.matched, [outcome]
 
 
+def matches(node: dict, facts: Facts) -> bool:
+    """Whether the tree matches, as `evaluate` says, without writing the outcomes' texts
+    and stopping at the first leaf that decides: the engine's hot path (50 rules on each
+    of a bulk chunk's tickets); `evaluate` explains a rule once it matched."""
+    for key in ("all", "any"):
+        if key in node:
+            results = (matches(item, facts) for item in node[key])
+            return all(results) if key == "all" else any(results)
+    if "field" in node:
+        spec = field_spec(node["field"], "conditions")
+        if _missing(spec, facts):
+            return False
+        return _compare(spec, node["op"], field_value(node["field"], facts), node.get("value"))
+    if "changed" in node:
+        return _change(node, facts, "conditions").matched
+    return _time(node, facts, "conditions").matched
+
+
+def _missing(spec: FieldSpec, facts: Facts) -> bool:
+    """The leaf reads what this event does not carry (a comment, a mail, an SLA alert)."""
+    return bool(
+        (spec.comment and facts.comment is None)
+        or (spec.mail and facts.mail is None)
+        or (spec.sla and facts.sla_target is None)
+    )
+
+
 def _id(value: Any) -> Any:
     return value.pk if isinstance(value, Model) else value
 

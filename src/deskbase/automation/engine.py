@@ -25,11 +25,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from deskbase.accounts.models import STAFF_ROLES, User
 from deskbase.automation import actions
-from deskbase.automation.conditions import Facts, Outcome, evaluate
+from deskbase.automation.conditions import Facts, Outcome, evaluate, matches
 from deskbase.automation.models import Activator, Firing, Rule
 from deskbase.core import events
 from deskbase.core.cache import cached_read, invalidate_on_commit
@@ -184,9 +185,9 @@ def run_rules(specs: list[RuleSpec], facts: Facts, *, trigger: str) -> None:
     """Evaluate the rules in order on the facts; fire the ones that match."""
     with cycle() as current:
         for spec in specs:
-            matched, outcomes = evaluate(spec.definition["conditions"], facts)
-            if not matched:
+            if not matches(spec.definition["conditions"], facts):
                 continue
+            _, outcomes = evaluate(spec.definition["conditions"], facts)  # the explanation
             ticket = facts.ticket
             if spec.id in current.fired:
                 record(spec, ticket=ticket, trigger=trigger, depth=current.depth,
@@ -215,8 +216,11 @@ def run_rules(specs: list[RuleSpec], facts: Facts, *, trigger: str) -> None:
 # ------------------------------------------------------------------ the event activator
 def _on_ticket_event(event: events.Event) -> None:
     specs = event_rules(event.organization_id, event.actor_id).get(event.name)
-    if not specs:
-        return
+    if specs:
+        _rules_on_ticket(specs, event)
+
+
+def _rules_on_ticket(specs: list[RuleSpec], event: events.Event) -> None:
     ticket: Ticket = event.instance
     if ticket.deleted_at is not None:
         return
@@ -267,6 +271,26 @@ def _on_sla_alert(event: events.Event) -> None:
     run_rules(specs, facts, trigger=event.name)
 
 
+def _on_ticket_events(group: list[events.Event]) -> None:
+    """`_on_ticket_event` for a chunk's events (a bulk action, events.after_each): the
+    rules are read once (one cache read, not one per ticket) and the requesters of the
+    chunk's tickets in one query, then each event is evaluated exactly as one by one, in
+    the chunk's order (the rules' actions never change the rules)."""
+    specs = event_rules(group[0].organization_id, group[0].actor_id).get(group[0].name)
+    if not specs:
+        return
+    load_requesters([event.instance for event in group if event.instance.deleted_at is None])
+    for event in group:
+        _rules_on_ticket(specs, event)
+
+
+def load_requesters(tickets: list[Ticket]) -> None:
+    """Read the requesters of these tickets in one query (none already read), so the
+    conditions on `requester.*` read no row per ticket."""
+    prefetch_related_objects(tickets, "customer")
+
+
+events.for_many(_on_ticket_events)(_on_ticket_event)
 events.subscribe(events.TICKET_CREATED, "after")(_on_ticket_event)
 events.subscribe(events.TICKET_UPDATED, "after")(_on_ticket_event)
 events.subscribe(events.COMMENT_ADDED, "after")(_on_comment_added)

@@ -206,6 +206,34 @@ MAIL_REVIEWED = declare(
     changes="state",
 )
 
+COMPANY_CREATED = declare("company.created", when="company_create", instance="customers.Company")
+COMPANY_UPDATED = declare(
+    "company.updated",
+    when="company_update",
+    instance="customers.Company",
+    changes="name, tier, notes, custom_fields, domains (those that changed)",
+)
+COMPANY_DELETED = declare("company.deleted", when="company_delete", instance="customers.Company")
+TICKET_LINK_ADDED = declare(
+    "ticket_link.added", when="link_add, ticket_split", instance="tickets.TicketLink"
+)
+TICKET_LINK_REMOVED = declare(
+    "ticket_link.removed", when="link_remove", instance="tickets.TicketLink"
+)
+TICKET_SPLIT = declare(
+    "ticket.split", when="ticket_split", instance="tickets.Ticket", changes="split_from"
+)
+TIME_ENTRY_ADDED = declare("time_entry.added", when="time_entry_add", instance="tickets.TimeEntry")
+TIME_ENTRY_UPDATED = declare(
+    "time_entry.updated",
+    when="time_entry_update",
+    instance="tickets.TimeEntry",
+    changes="minutes, worked_on, note, billable (those that changed)",
+)
+TIME_ENTRY_DELETED = declare(
+    "time_entry.deleted", when="time_entry_delete", instance="tickets.TimeEntry"
+)
+
 ARTICLE_REVISED = declare(
     "article.revised",
     when="article_create, translation_save, revision_restore",

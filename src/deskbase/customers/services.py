@@ -8,6 +8,7 @@ from typing import Any
 
 from deskbase.accounts.models import Role, User
 from deskbase.accounts.services import user_update
+from deskbase.core import events
 from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed, validated
 from deskbase.core.tenancy import tenant_atomic
 from deskbase.customers.models import DOMAIN_PATTERN, Company, CompanyDomain, CompanyMember
@@ -85,9 +86,10 @@ def company_create(
     wanted = normalized_domains(domains)
     validated(company, exclude=["organization"], validate_unique=False,
               validate_constraints=False)  # fmt: skip
-    company.save()
-    _set_domains(organization, company, wanted)
-    company.domain_names = wanted  # type: ignore[attr-defined]  # what the answer shows
+    with events.announce(events.COMPANY_CREATED, organization, actor, company):
+        company.save()
+        _set_domains(organization, company, wanted)
+        company.domain_names = wanted  # type: ignore[attr-defined]  # what the answer shows
     return company
 
 
@@ -110,6 +112,7 @@ def company_update(
         field = sorted(unknown)[0]
         raise ValidationFailed.one(field, f"{field} cannot be changed here.")
     company = _company(organization, company_id, lock=True)
+    before = {f: getattr(company, f) for f in ("name", "tier", "notes", "custom_fields")}
     fields = []
     for field in ("name", "tier", "notes"):
         if field in changes and changes[field] != getattr(company, field):
@@ -126,16 +129,30 @@ def company_update(
         fields.append("custom_fields")
     validated(company, exclude=["organization"], validate_unique=False,
               validate_constraints=False)  # fmt: skip
-    if fields:
-        company.save(update_fields=fields)
+    changed = {f: (before[f], getattr(company, f)) for f in fields}
     if "domains" in changes:
-        _set_domains(organization, company, normalized_domains(changes["domains"]))
+        old_domains = _domains(company)
+        new_domains = normalized_domains(changes["domains"])
+        if sorted(new_domains) != old_domains:
+            changed["domains"] = (old_domains, sorted(new_domains))
+    if not changed:
+        return company
+    with events.announce(events.COMPANY_UPDATED, organization, actor, company, **changed):
+        if fields:
+            company.save(update_fields=fields)
+            company.refresh_from_db(fields=["updated_at"])
+        if "domains" in changed:
+            _set_domains(organization, company, new_domains)
     if "tier" in fields:
         for member in _members(company):
             if member.customer_tier != company.tier:
                 user_update(organization=organization, actor=actor, user=member,
                             customer_tier=company.tier)  # fmt: skip
     return company
+
+
+def _domains(company: Company) -> list[str]:
+    return sorted(CompanyDomain.objects.filter(company=company).values_list("domain", flat=True))
 
 
 def _members(company: Company) -> list[User]:
@@ -147,7 +164,10 @@ def _members(company: Company) -> list[User]:
 def company_delete(*, organization: Organization, actor: User | None, company_id: int) -> None:
     """Delete a company; its people stay, without a company."""
     ensure_may_manage(actor)
-    _company(organization, company_id, lock=True).delete()
+    company = _company(organization, company_id, lock=True)
+    with events.announce(events.COMPANY_DELETED, organization, actor, company):
+        company.delete()
+        company.pk = company_id  # the event names the company that was deleted
 
 
 @tenant_atomic

@@ -96,6 +96,18 @@ def purge_trash(*, now: datetime | None = None, say: Say = _quiet) -> dict[str, 
     return total
 
 
+def purge_notifications(*, now: datetime | None = None, say: Say = _quiet) -> dict[str, int]:
+    """Notifications past their retention (docs/notifications.md), organization by
+    organization, in batches."""
+    from deskbase.notifications.services import purge_old
+
+    done, failed = _each_organization(
+        lambda org: purge_old(organization_id=org, now=now, say=say), "notification purge", say
+    )
+    _raise_failures("purging notifications", failed)
+    return {"organizations": len(done), "notifications_deleted": sum(done.values())}
+
+
 # ------------------------------------------------------------------ views
 def _optional(module: str) -> Any | None:
     """A module another part of the product provides, or None when it is not there."""

@@ -96,6 +96,8 @@ class Notification(TenantModel):
                          name="notifications_by_recipient"),
             models.Index("organization", "recipient", name="notifications_unread",
                          condition=Q(read_at__isnull=True)),
+            # The retention purge (services.purge_old): the oldest entries first.
+            models.Index(fields=["organization", "last_at"], name="notifications_by_last_at"),
         ]  # fmt: skip
         constraints = [
             models.UniqueConstraint(

@@ -9,9 +9,9 @@ and writes or groups their entries; mail goes through the outbox.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -27,55 +27,11 @@ from deskbase.organizations.models import Organization
 GROUP_MINUTES = 10  # events on one ticket within the same 10-minute window: one entry
 MAIL = "notifications.mail"
 
-# The recipients of one event and their entries, in one statement. `direct`: the named
+# The recipients of events and their entries, in one statement, each event a row of `e`
+# (its ticket, reason, actor, defaults, skip and direct lists). `direct`: the named
 # people (assigned, mentioned), else everyone whose scope covers the ticket: its
 # assignee, members of its team for "teams", everyone for "all". `skip`: the actor
 # (never for one's own change) and those an earlier reason of the same event reached.
-_NOTIFY = """
-WITH t AS (
-    SELECT id, assignee_id, team_id FROM tickets_ticket
-    WHERE organization_id = %(org)s AND id = %(ticket)s AND deleted_at IS NULL
-),
-wants AS (
-    SELECT u.id AS user_id,
-           COALESCE(p.scope, %(d_scope)s) AS scope,
-           COALESCE(p.in_app, %(d_in_app)s) AS in_app,
-           COALESCE(p.mail, %(d_mail)s) AS mail,
-           u.id = t.assignee_id AS assignee,
-           t.team_id
-    FROM accounts_user u
-    CROSS JOIN t
-    LEFT JOIN notifications_preference p
-      ON p.organization_id = u.organization_id AND p.user_id = u.id AND p.reason = %(reason)s
-    WHERE u.organization_id = %(org)s AND u.role = ANY(%(staff)s) AND u.is_active
-      AND u.deleted_at IS NULL AND u.id <> ALL(%(skip)s::bigint[])
-      AND (%(direct)s::bigint[] IS NULL OR u.id = ANY(%(direct)s::bigint[]))
-),
-chosen AS (
-    SELECT w.user_id, w.in_app, w.mail FROM wants w
-    WHERE (w.in_app OR w.mail)
-      AND (%(direct)s::bigint[] IS NOT NULL OR w.assignee OR w.scope = 'all'
-           OR (w.scope = 'teams' AND w.team_id IS NOT NULL AND EXISTS (
-                SELECT 1 FROM accounts_teammembership m
-                WHERE m.organization_id = %(org)s AND m.team_id = w.team_id
-                  AND m.user_id = w.user_id)))
-),
-written AS (
-    INSERT INTO notifications_notification
-        (organization_id, recipient_id, ticket_id, reason, actor_id, count, bucket,
-         created_at, last_at)
-    SELECT %(org)s, c.user_id, %(ticket)s, %(reason)s, %(actor)s, 1, %(bucket)s, %(now)s, %(now)s
-    FROM chosen c WHERE c.in_app
-    ON CONFLICT (organization_id, recipient_id, ticket_id, bucket) WHERE read_at IS NULL
-    DO UPDATE SET count = notifications_notification.count + 1, reason = EXCLUDED.reason,
-                  actor_id = EXCLUDED.actor_id, last_at = EXCLUDED.last_at
-    RETURNING recipient_id
-)
-SELECT c.user_id, c.mail FROM chosen c ORDER BY c.user_id
-"""
-
-# `notify` for many events at once (a bulk action's chunk): the same rules, each event
-# a row of `e` (its ticket, reason, actor, defaults, skip and direct lists).
 _NOTIFY_MANY = """
 WITH e AS (
     SELECT * FROM jsonb_to_recordset(%(items)s::jsonb) AS e(
@@ -145,26 +101,8 @@ def notify(
     `event_ref` names the event (a comment, a version, an alert): with the reason,
     ticket and recipient it is the mail's delivery key, so an event mails once.
     """
-    if not connection.in_atomic_block:
-        raise RuntimeError("notify() belongs in the transaction of the change it follows")
-    default = DEFAULTS[reason]
-    if direct is not None and not direct:
-        return Notified([], [])
-    now = now or timezone.now()
-    skipped = sorted({*skip, *([actor_id] if actor_id else [])})
-    with connection.cursor() as cursor:
-        cursor.execute(_NOTIFY, {
-            "org": organization_id, "ticket": ticket_id, "reason": reason, "actor": actor_id,
-            "d_scope": default.scope, "d_in_app": default.in_app, "d_mail": default.mail,
-            "staff": [str(r) for r in STAFF_ROLES], "skip": skipped,
-            "direct": list(direct) if direct is not None else None,
-            "bucket": bucket_of(now), "now": now,
-        })  # fmt: skip
-        rows = cursor.fetchall()
-    mailed = [user_id for user_id, mail in rows if mail]
-    if mailed:
-        _enqueue_mail(organization_id, ticket_id, reason, actor_id, event_ref, mailed)
-    return Notified([user_id for user_id, _ in rows], mailed)
+    notice = Notice(ticket_id, reason, actor_id, event_ref, direct, skip)
+    return notify_many(organization_id=organization_id, notices=[notice], now=now)[0]
 
 
 @dataclass(frozen=True)
@@ -313,3 +251,46 @@ def preferences_save(*, organization: Organization, actor: User, rows: Any) -> N
                 organization_id=organization.id, user_id=actor.id, reason=reason,
                 defaults={"scope": scope, "in_app": in_app, "mail": mail},
             )  # fmt: skip
+
+
+# ------------------------------------------------------------------ retention
+PURGE_BATCH = 5000
+
+_PURGE = """
+DELETE FROM notifications_notification WHERE id IN (
+    SELECT id FROM notifications_notification
+    WHERE organization_id = %(org)s AND last_at < %(read_cutoff)s
+      AND (read_at IS NOT NULL OR last_at < %(unread_cutoff)s)
+    LIMIT %(batch)s
+)
+"""
+
+
+def purge_old(
+    *, organization_id: int, now: datetime | None = None, batch: int = PURGE_BATCH,
+    say: Callable[[str], None] | None = None,
+) -> int:  # fmt: skip
+    """Delete the organization's notifications past retention: read ones whose last event
+    is older than NOTIFICATION_RETENTION_DAYS, unread ones older than
+    NOTIFICATION_UNREAD_RETENTION_DAYS. In batches of `batch` rows, each its own
+    transaction (short locks, progress kept if stopped); how many were deleted."""
+    from django.conf import settings
+
+    now = now or timezone.now()
+    read_days = settings.NOTIFICATION_RETENTION_DAYS
+    unread_days = max(settings.NOTIFICATION_UNREAD_RETENTION_DAYS, read_days)
+    params: dict[str, Any] = {
+        "org": organization_id, "batch": batch,
+        "read_cutoff": now - timedelta(days=read_days),
+        "unread_cutoff": now - timedelta(days=unread_days),
+    }  # fmt: skip
+    deleted = 0
+    while True:
+        with tenant(organization_id), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_PURGE, params)
+            count = cursor.rowcount
+        deleted += count
+        if count and say is not None:
+            say(f"notifications of organization {organization_id}: {deleted} deleted")
+        if count < batch:
+            return deleted

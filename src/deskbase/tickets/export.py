@@ -27,7 +27,7 @@ from deskbase.accounts.models import AuditAction, User
 from deskbase.core.errors import ValidationFailed
 from deskbase.core.tenancy import tenant
 from deskbase.organizations.models import Organization
-from deskbase.tickets.listing import _KEY_SQL, _SELECT, ROW_FIELDS, ROW_RELATED, _conditions
+from deskbase.tickets.listing import KEY_SQL, ROW_FIELDS, ROW_RELATED, SELECT_SQL, conditions
 from deskbase.tickets.permissions import ensure_staff
 from deskbase.tickets.selectors import KEYSETS, SORTS, TicketFilters
 
@@ -84,9 +84,9 @@ def export_sql(
     """The list's SQL for every matching ticket, in the list's order (no page, no LIMIT)."""
     if sort not in SORTS:
         raise ValidationFailed.one("sort", f"Unknown sort {sort!r}; use {', '.join(SORTS)}.")
-    where, params = _conditions(filters, actor)
-    order = ", ".join(f"{_KEY_SQL[name]}{' DESC' if desc else ''}" for name, desc in KEYSETS[sort])
-    sql = "".join([_SELECT, *(f" AND {clause}" for clause in where), f" ORDER BY {order}"])
+    where, params = conditions(filters, actor)
+    order = ", ".join(f"{KEY_SQL[name]}{' DESC' if desc else ''}" for name, desc in KEYSETS[sort])
+    sql = "".join([SELECT_SQL, *(f" AND {clause}" for clause in where), f" ORDER BY {order}"])
     return sql, [organization.id, *params]
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from deskbase.accounts.models import User
+from deskbase.core import events
 from deskbase.core.errors import NotFound, ValidationFailed
 from deskbase.core.sanitize import text_to_html
 from deskbase.core.tenancy import tenant, tenant_atomic
@@ -68,10 +69,12 @@ def link_add(
     else:  # one row per pair: the lower id is the source
         source, target = sorted((here, there), key=lambda t: t.id)
         kind = LinkKind.RELATED
-    link = TicketLink.objects.create(organization=organization, source=source, target=target,
-                                     kind=kind, created_by=actor)  # fmt: skip
-    _history(organization, actor, source, None, f"{ROLES[kind, True]} #{target.number}")
-    _history(organization, actor, target, None, f"{ROLES[kind, False]} #{source.number}")
+    link = TicketLink(organization=organization, source=source, target=target, kind=kind,
+                      created_by=actor)  # fmt: skip
+    with events.announce(events.TICKET_LINK_ADDED, organization, actor, link):
+        link.save(force_insert=True)
+        _history(organization, actor, source, None, f"{ROLES[kind, True]} #{target.number}")
+        _history(organization, actor, target, None, f"{ROLES[kind, False]} #{source.number}")
     return link
 
 
@@ -85,10 +88,12 @@ def link_remove(*, organization: Organization, actor: User, ticket: Ticket, link
     )
     if link is None:
         raise NotFound(f"no link {link_id} on ticket #{ticket.number}", field="link_id")
-    link.delete()
     source, target = link.source, link.target
-    _history(organization, actor, source, f"{ROLES[link.kind, True]} #{target.number}", None)
-    _history(organization, actor, target, f"{ROLES[link.kind, False]} #{source.number}", None)
+    with events.announce(events.TICKET_LINK_REMOVED, organization, actor, link):
+        link.delete()
+        link.pk = link_id  # the event names the link that was removed
+        _history(organization, actor, source, f"{ROLES[link.kind, True]} #{target.number}", None)
+        _history(organization, actor, target, f"{ROLES[link.kind, False]} #{source.number}", None)
 
 
 @dataclass(frozen=True)
@@ -151,12 +156,15 @@ def ticket_split(
     ])  # fmt: skip
     link_add(organization=organization, actor=actor, ticket=ticket, other=new, relation="related")
     note_kind = CommentKind.INTERNAL if internal else CommentKind.SYSTEM
-    for on, text in (
-        (ticket, f"A comment was split off into ticket #{new.number}."),
-        (new, f"Split off from a comment on ticket #{ticket.number}."),
-    ):
-        TicketComment.objects.create(
-            organization=organization, ticket=on, author=actor if internal else None,
-            kind=note_kind, body_text=text, body_html=text_to_html(text),
-        )  # fmt: skip
+    # The new ticket, its files and its link announced themselves; the split is the notes.
+    with events.announce(events.TICKET_SPLIT, organization, actor, new,
+                         split_from=(None, ticket.number)):  # fmt: skip
+        for on, text in (
+            (ticket, f"A comment was split off into ticket #{new.number}."),
+            (new, f"Split off from a comment on ticket #{ticket.number}."),
+        ):
+            TicketComment.objects.create(
+                organization=organization, ticket=on, author=actor if internal else None,
+                kind=note_kind, body_text=text, body_html=text_to_html(text),
+            )  # fmt: skip
     return new

@@ -251,3 +251,16 @@ def _row(values: tuple[Any, ...]) -> dict[str, Any]:
             item[name] = dict(zip(fields, values[at : at + len(fields)], strict=True))
         at += len(fields)
     return item
+
+
+# ------------------------------------------------------------------ public names
+# For the CSV export of a view (tickets/export.py), which runs the listing's query in
+# full, streamed, rather than a page of it.
+SELECT_SQL = _SELECT  # the listing's SELECT of ROW_FIELDS, tenant-scoped; add " AND ..."
+KEY_SQL = _KEY_SQL  # a sort key's name -> its SQL expression
+
+
+def conditions(filters: TicketFilters, actor: User) -> tuple[list[str], list[Any]]:
+    """The listing's WHERE clauses (to AND to SELECT_SQL) and their parameters for the
+    filters, seen by the actor (their permission scoping included)."""
+    return _conditions(filters, actor)

@@ -14,6 +14,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from deskbase.accounts.models import Role, User
+from deskbase.core import events
 from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed, validated
 from deskbase.core.tenancy import tenant, tenant_atomic
 from deskbase.organizations.models import Organization
@@ -62,7 +63,8 @@ def time_entry_add(
     )  # fmt: skip
     validated(entry, exclude=["organization", "ticket", "user"], validate_unique=False,
               validate_constraints=False)  # fmt: skip
-    entry.save()  # minutes out of range: the table's check, mapped to `minutes`
+    with events.announce(events.TIME_ENTRY_ADDED, organization, actor, entry):
+        entry.save()  # minutes out of range: the table's check, mapped to `minutes`
     return entry
 
 
@@ -88,6 +90,7 @@ def time_entry_update(
         field = sorted(unknown)[0]
         raise ValidationFailed.one(field, f"{field} cannot be changed here.")
     entry = _own_entry(organization, actor, entry_id)
+    before = {f: getattr(entry, f) for f in ("minutes", "worked_on", "note", "billable")}
     if "minutes" in changes:
         entry.minutes = _check_minutes(changes["minutes"])
     if "worked_on" in changes:
@@ -98,15 +101,20 @@ def time_entry_update(
         entry.billable = bool(changes["billable"])
     validated(entry, exclude=["organization", "ticket", "user"], validate_unique=False,
               validate_constraints=False)  # fmt: skip
-    if changes:
-        entry.save(update_fields=sorted(changes))
-        entry.refresh_from_db(fields=["updated_at"])
+    changed = {f: (old, getattr(entry, f)) for f, old in before.items() if getattr(entry, f) != old}
+    if changed:
+        with events.announce(events.TIME_ENTRY_UPDATED, organization, actor, entry, **changed):
+            entry.save(update_fields=sorted(changed))
+            entry.refresh_from_db(fields=["updated_at"])
     return entry
 
 
 @tenant_atomic
 def time_entry_delete(*, organization: Organization, actor: User, entry_id: int) -> None:
-    _own_entry(organization, actor, entry_id).delete()
+    entry = _own_entry(organization, actor, entry_id)
+    with events.announce(events.TIME_ENTRY_DELETED, organization, actor, entry):
+        entry.delete()
+        entry.pk = entry_id  # the event names the entry that was deleted
 
 
 # ------------------------------------------------------------------ reads

@@ -27,6 +27,15 @@ CARRIED: tuple[str, ...] = (
     events.CSAT_RECORDED.name,
     events.SLA_AT_RISK.name,
     events.SLA_BREACHED.name,
+    events.TICKET_SPLIT.name,
+    events.TICKET_LINK_ADDED.name,
+    events.TICKET_LINK_REMOVED.name,
+    events.TIME_ENTRY_ADDED.name,
+    events.TIME_ENTRY_UPDATED.name,
+    events.TIME_ENTRY_DELETED.name,
+    events.COMPANY_CREATED.name,
+    events.COMPANY_UPDATED.name,
+    events.COMPANY_DELETED.name,
 )
 WILDCARD = "*"
 # The type of the test message ("send a test"), never a domain event.

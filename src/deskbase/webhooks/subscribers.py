@@ -67,7 +67,11 @@ def event_key(event: events.Event) -> str:
     if event.name not in ("ticket.created",) and isinstance(version, int):
         key += f":v{version}"
     updated_at = getattr(instance, "updated_at", None)
-    if event.name in ("ticket.soft_deleted", "ticket.restored") and updated_at is not None:
+    # Events of one object that may repeat without a version: told apart by the time.
+    repeats = event.name in ("ticket.soft_deleted", "ticket.restored") or (
+        event.name.endswith(".updated") and not isinstance(version, int)
+    )
+    if repeats and updated_at is not None:
         key += f":{updated_at.timestamp():.6f}"
     return key
 

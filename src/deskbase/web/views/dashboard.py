@@ -80,6 +80,16 @@ def _filters(request: HttpRequest, organization: Organization, choices: dict, er
         return selectors.filters_for(organization, **dimensions)
 
 
+def page_filters(
+    request: HttpRequest, user: User, errors: list[str]
+) -> tuple[Organization, selectors.Filters]:
+    """The caller's organization and the dashboard's filters from the query string (range,
+    team, agent, category, channel), as the dashboard reads them; used by its CSV exports
+    too. A bad value is appended to `errors`. Budget: 4 queries."""
+    organization = _organization(user)
+    return organization, _filters(request, organization, _choices(user), errors)
+
+
 def trend_filters(
     organization: Organization, filters: selectors.Filters
 ) -> selectors.Filters | None:

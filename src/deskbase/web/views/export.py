@@ -61,11 +61,8 @@ def view_csv(request: AuthedRequest, view_id: int) -> StreamingHttpResponse:
 def dashboard_csv(request: AuthedRequest, table: str) -> StreamingHttpResponse:
     """One dashboard table with the dashboard's filters (range, team, agent, ...)."""
     user = request.user
-    organization = dashboard_views._organization(user)
     errors: list[str] = []
-    filters = dashboard_views._filters(
-        request, organization, dashboard_views._choices(user), errors
-    )
+    organization, filters = dashboard_views.page_filters(request, user, errors)
     if table == "trends":
         filters = dashboard_views.trend_filters(organization, filters) or filters
     rows = report_export(

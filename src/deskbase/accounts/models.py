@@ -10,6 +10,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower, Now
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from deskbase.core.errors import PermissionDenied
@@ -209,7 +210,7 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
         first); only a platform operator has none, and is refused rather than given a
         query on `organization_id IS NULL`."""
         if self.organization_id is None:
-            raise PermissionDenied("A platform operator belongs to no organization.")
+            raise PermissionDenied(gettext("A platform operator belongs to no organization."))
         return self.organization_id
 
     def clean(self) -> None:

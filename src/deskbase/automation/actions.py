@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import User
 from deskbase.automation.conditions import Invalid
@@ -210,7 +211,9 @@ def _webhook(
 def _row(model: Any, pk: int, name: str) -> Any:
     found = model._default_manager.filter(pk=pk).first()
     if found is None:
-        raise ValidationFailed.one(name, f"no such {name} any more (id {pk})")
+        raise ValidationFailed.one(
+            name, gettext("no such %(name)s any more (id %(pk)s)") % {"name": name, "pk": pk}
+        )
     return found
 
 
@@ -248,11 +251,15 @@ def _comment(action: dict, common: dict, *, organization: Organization, actor: U
         return "added an internal note"
     template = CannedResponse.objects.filter(pk=action["template"], owner__isnull=True).first()
     if template is None:
-        raise ValidationFailed.one("template", f"no such reply template any more "
-                                               f"(id {action['template']})")  # fmt: skip
+        raise ValidationFailed.one(
+            "template",
+            gettext("The reply template %(template)s no longer exists.")
+            % {"template": action["template"]},
+        )
     full = Organization.objects.get(pk=organization.pk)
-    body = canned.render_body(template.body, ticket=common["ticket"], agent=actor,
-                              organization=full)  # fmt: skip
+    body = canned.render_body(
+        template.body, ticket=common["ticket"], agent=actor, organization=full
+    )
     tickets.comment_add(**common, body=body, kind=CommentKind.PUBLIC)
     return f"sent the reply {template.name!r} to the requester"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 from deskbase.accounts.models import User
 from deskbase.bulk.models import BulkJob
 from deskbase.core.errors import NotFound
@@ -17,5 +19,5 @@ def job_of(actor: User, job_id: int) -> BulkJob:
             organization_id=actor.tenant_id, actor_id=actor.id, pk=job_id
         ).first()
     if found is None:
-        raise NotFound("no such bulk job", field="job_id")
+        raise NotFound(gettext("no such bulk job"), field="job_id")
     return found

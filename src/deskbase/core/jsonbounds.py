@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from django.utils.translation import gettext
 
 from deskbase.core.errors import ValidationFailed
 
@@ -73,14 +74,23 @@ def check(field: str, value: Any, bounds: Bounds) -> None:
     depth, items = measure(value, stop_depth=bounds.depth, stop_items=bounds.items)
     if depth > bounds.depth:
         raise ValidationFailed.one(
-            field, f"Too deeply nested: {bounds.describe()} (more than {bounds.depth} levels)."
+            field,
+            gettext("Too deeply nested: %(describe)s (more than %(depth)s levels).")
+            % {"describe": bounds.describe(), "depth": bounds.depth},
         )
     if items > bounds.items:
-        raise ValidationFailed.one(field, f"Too many keys and items: {bounds.describe()}.")
+        raise ValidationFailed.one(
+            field,
+            gettext("Too many keys and items: %(describe)s.") % {"describe": bounds.describe()},
+        )
     try:
         size = len(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
     except (orjson.JSONEncodeError, TypeError):
         message = "Not storable JSON (numbers are at most 64-bit)."
         raise ValidationFailed.one(field, message) from None
     if size > bounds.size:
-        raise ValidationFailed.one(field, f"Too large ({size} bytes): {bounds.describe()}.")
+        raise ValidationFailed.one(
+            field,
+            gettext("Too large (%(size)s bytes): %(describe)s.")
+            % {"size": size, "describe": bounds.describe()},
+        )

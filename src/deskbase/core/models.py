@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskbase.core.errors import Conflict
 
@@ -80,7 +81,11 @@ class SoftDeleteModel(models.Model):
 
     def soft_delete(self, actor: Any, reason: str = "") -> None:
         if self.deleted_at is not None:
-            raise Conflict(f"this {self._meta.verbose_name} is already deleted", field="deleted_at")
+            raise Conflict(
+                gettext("this %(verbose_name)s is already deleted")
+                % {"verbose_name": self._meta.verbose_name},
+                field="deleted_at",
+            )
         self.deleted_at = timezone.now()
         self.deleted_by = actor
         self.delete_reason = reason.strip()[:500]
@@ -88,7 +93,11 @@ class SoftDeleteModel(models.Model):
 
     def restore(self, actor: Any) -> None:
         if self.deleted_at is None:
-            raise Conflict(f"this {self._meta.verbose_name} is not deleted", field="deleted_at")
+            raise Conflict(
+                gettext("this %(verbose_name)s is not deleted")
+                % {"verbose_name": self._meta.verbose_name},
+                field="deleted_at",
+            )
         self.deleted_at = None
         self.deleted_by = None
         self.delete_reason = ""

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import Role, User
 from deskbase.core.errors import NotFound
@@ -77,7 +78,9 @@ def company_get(*, organization: Organization, actor: User, company_id: int) -> 
         company = _with_domains(Company.objects.filter(organization=organization,
                                                        pk=company_id)).first()  # fmt: skip
     if company is None:
-        raise NotFound(f"no company {company_id}", field="company_id")
+        raise NotFound(
+            gettext("no company %(company_id)s") % {"company_id": company_id}, field="company_id"
+        )
     return company
 
 
@@ -147,7 +150,7 @@ def customer_get(*, organization: Organization, actor: User, user_id: int) -> Cu
             company = Company.objects.filter(organization=organization,
                                              members__user=customer).first()  # fmt: skip
     if customer is None:
-        raise NotFound(f"no customer {user_id}", field="user_id")
+        raise NotFound(gettext("no customer %(user_id)s") % {"user_id": user_id}, field="user_id")
     return CustomerCard(customer, company)
 
 

@@ -16,6 +16,7 @@ from django.db import connection
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import Role, User
 from deskbase.core import events
@@ -49,7 +50,9 @@ def ensure_publisher(user: User | None, action: str) -> None:
         return  # the worker publishing what a publisher scheduled
     ensure_staff(user, action)
     if user.role not in PUBLISHERS:
-        raise PermissionDenied(f"only managers and admins may {action}")
+        raise PermissionDenied(
+            gettext("only managers and admins may %(action)s") % {"action": action}
+        )
 
 
 def _clean_tags(tags: Sequence[str]) -> list[str]:
@@ -57,21 +60,25 @@ def _clean_tags(tags: Sequence[str]) -> list[str]:
     seen: list[str] = []
     for tag in tags:
         if not isinstance(tag, str):
-            raise ValidationFailed.one("tags", "Tags are text.")
+            raise ValidationFailed.one("tags", gettext("Tags are text."))
         value = " ".join(tag.lower().split())
         if len(value) > 50:
-            raise ValidationFailed.one("tags", "A tag is at most 50 characters.")
+            raise ValidationFailed.one("tags", gettext("A tag is at most 50 characters."))
         if value and value not in seen:
             seen.append(value)
     if len(seen) > MAX_TAGS:
-        raise ValidationFailed.one("tags", f"An article has at most {MAX_TAGS} tags.")
+        raise ValidationFailed.one(
+            "tags", gettext("An article has at most %(max_tags)s tags.") % {"max_tags": MAX_TAGS}
+        )
     return seen
 
 
 def _text(value: str | None, field: str) -> str:
     text = (value or "").strip()
     if not text:
-        raise ValidationFailed.one(field, f"The {field} cannot be empty.")
+        raise ValidationFailed.one(
+            field, gettext("The %(field)s cannot be empty.") % {"field": field}
+        )
     return text
 
 
@@ -82,7 +89,7 @@ def _live(model: Any, organization: Organization, pk: int, *, field: str, lock: 
         rows = rows.select_for_update()
     found = rows.first()
     if found is None:
-        raise NotFound(f"no such {field}", field=field)
+        raise NotFound(gettext("no such %(field)s") % {"field": field}, field=field)
     return found
 
 
@@ -127,7 +134,7 @@ def category_delete(*, organization: Organization, actor: User, category_id: int
     ensure_staff(actor, "manage the knowledge base")
     current = _live(Category, organization, category_id, field="category", lock=True)
     if Section.objects.filter(organization_id=organization.id, category_id=current.pk).exists():
-        raise Conflict("this category still has sections", field="category")
+        raise Conflict(gettext("this category still has sections"), field="category")
     with events.announce(events.KB_CATEGORY_SOFT_DELETED, organization, actor, current):
         current.soft_delete(actor)
     return current
@@ -141,7 +148,7 @@ def section_create(
     ensure_staff(actor, "manage the knowledge base")
     category = Category.objects.filter(organization_id=organization.id, pk=category_id).first()
     if category is None:
-        raise ValidationFailed.one("category", "No such category here.")
+        raise ValidationFailed.one("category", gettext("No such category here."))
     name = _text(name, "name")
     section = Section(
         organization=organization, category=category, name=name,
@@ -168,7 +175,7 @@ def section_update(
             organization_id=organization.id, pk=data["category_id"]
         ).exists()
     ):
-        raise ValidationFailed.one("category", "No such category here.")
+        raise ValidationFailed.one("category", gettext("No such category here."))
     fields = ("name", "slug", "description", "visibility", "position", "category_id")
     update = model_update(current, fields=fields, data=data)
     if update:
@@ -186,7 +193,7 @@ def section_delete(*, organization: Organization, actor: User, section_id: int) 
     ensure_staff(actor, "manage the knowledge base")
     current = _live(Section, organization, section_id, field="section", lock=True)
     if Article.objects.filter(organization_id=organization.id, section_id=current.pk).exists():
-        raise Conflict("this section still has articles", field="section")
+        raise Conflict(gettext("this section still has articles"), field="section")
     with events.announce(events.KB_SECTION_SOFT_DELETED, organization, actor, current):
         current.soft_delete(actor)
     return current
@@ -196,7 +203,7 @@ def section_delete(*, organization: Organization, actor: User, section_id: int) 
 def _section(organization: Organization, section_id: int) -> Section:
     found = Section.objects.filter(organization_id=organization.id, pk=section_id).first()
     if found is None:
-        raise ValidationFailed.one("section", "No such section here.")
+        raise ValidationFailed.one("section", gettext("No such section here."))
     return found
 
 
@@ -225,14 +232,20 @@ def _files(translation: Translation) -> dict[int, FileLink]:
         if row is None:
             raise ValidationFailed.one(
                 "body",
-                f"attachment:{ref.attachment_id} is not a file of this article: upload it"
-                " to the article first, then use the reference shown beside it.",
+                gettext(
+                    "attachment:%(attachment_id)s is not a file of this article: upload it "
+                    "to the article first, then use the reference shown beside it."
+                )
+                % {"attachment_id": ref.attachment_id},
             )
         if ref.image and row.content_type not in IMAGE_TYPES:
             raise ValidationFailed.one(
                 "body",
-                f"attachment:{row.pk} ({row.file_name}) is not an image (PNG, JPEG, GIF or"
-                f" WebP): link to it with [text](attachment:{row.pk}) instead.",
+                gettext(
+                    "attachment:%(pk)s (%(file_name)s) is not an image (PNG, JPEG, GIF or "
+                    "WebP): link to it with [text](attachment:%(pk)s) instead."
+                )
+                % {"pk": row.pk, "file_name": row.file_name},
             )
     org = Organization.objects.filter(pk=translation.organization_id).values_list("slug")
     slug = org.get()[0]
@@ -299,7 +312,11 @@ def _translation(
         rows = rows.select_for_update(of=("self",))
     found = rows.first()
     if found is None:
-        raise NotFound(f"no {language} translation of article {article_id}", field="language")
+        raise NotFound(
+            gettext("no %(language)s translation of article %(article_id)s")
+            % {"language": language, "article_id": article_id},
+            field="language",
+        )
     return found
 
 
@@ -314,7 +331,9 @@ def translation_save(
     ensure_staff(actor, "write knowledge base articles")
     article = Article.objects.filter(organization_id=organization.id, pk=article_id).first()
     if article is None:
-        raise NotFound(f"no article {article_id}", field="article")
+        raise NotFound(
+            gettext("no article %(article_id)s") % {"article_id": article_id}, field="article"
+        )
     language = (language or "").strip().lower()
     existing = (
         Translation.objects.select_for_update()
@@ -393,7 +412,10 @@ def article_restore(*, organization: Organization, actor: User, article_id: int)
         .first()
     )
     if current is None:
-        raise NotFound(f"no deleted article {article_id}", field="article")
+        raise NotFound(
+            gettext("no deleted article %(article_id)s") % {"article_id": article_id},
+            field="article",
+        )
     with events.announce(events.ARTICLE_RESTORED, organization, actor, current):
         current.restore(actor)
     return current
@@ -438,12 +460,16 @@ def translation_review(
     to draft; approved -> draft."""
     ensure_staff(actor, "review knowledge base articles")
     if state not in ReviewState.values:
-        raise ValidationFailed.one("state", "Use draft, in_review or approved.")
+        raise ValidationFailed.one("state", gettext("Use draft, in_review or approved."))
     current = _translation(organization, article_id, language)
     if state == current.review_state:
         return current
     if state not in REVIEW_MOVES[ReviewState(current.review_state)]:
-        raise Conflict(f"a {current.review_state} translation cannot become {state}", field="state")
+        raise Conflict(
+            gettext("a %(review_state)s translation cannot become %(state)s")
+            % {"review_state": current.review_state, "state": state},
+            field="state",
+        )
     if state == ReviewState.APPROVED:
         ensure_publisher(actor, "approve articles")
     with events.announce(
@@ -459,7 +485,7 @@ def translation_review(
 def _publish(translation: Translation, actor: User | None, organization: Organization) -> None:
     latest = translation.revisions.order_by("-number").first()
     if latest is None:  # every translation has its first revision; a broken row is a 409
-        raise Conflict("this translation has no revision to publish", field="revision")
+        raise Conflict(gettext("this translation has no revision to publish"), field="revision")
     old = translation.published_revision_id
     with events.announce(
         events.ARTICLE_PUBLISHED, organization, actor, translation,
@@ -525,7 +551,7 @@ def revision_restore(
     current = _translation(organization, article_id, language)
     old = current.revisions.filter(number=number).first()
     if old is None:
-        raise NotFound(f"no revision {number}", field="number")
+        raise NotFound(gettext("no revision %(number)s") % {"number": number}, field="number")
     changes = {"title": (current.title, old.title), "body": (current.body, old.body)}
     current.title, current.body = old.title, old.body
     if current.review_state == ReviewState.APPROVED:
@@ -573,7 +599,7 @@ def visitor_key(user: User | None, anonymous: str | None) -> str:
     if user is not None:
         return f"u:{user.pk}"
     if not anonymous or len(anonymous) > 64 or not anonymous.isalnum():
-        raise ValidationFailed.one("visitor", "An anonymous visitor needs its cookie.")
+        raise ValidationFailed.one("visitor", gettext("An anonymous visitor needs its cookie."))
     return f"a:{anonymous}"
 
 
@@ -646,9 +672,9 @@ def deflection_record(
     already recorded for the attempt and article is not counted twice. The caller checked
     that the articles are ones the customer may read. How many rows were new."""
     if event not in DeflectionEvent.values:
-        raise ValidationFailed.one("event", "Unknown deflection event.")
+        raise ValidationFailed.one("event", gettext("Unknown deflection event."))
     if not (len(attempt) == 32 and all(c in "0123456789abcdef" for c in attempt)):
-        raise ValidationFailed.one("attempt", "Not an attempt of this form.")
+        raise ValidationFailed.one("attempt", gettext("Not an attempt of this form."))
     targets: list[int | None] = list(article_ids) or [None]
     with connection.cursor() as cursor:
         cursor.executemany(

@@ -24,6 +24,7 @@ from datetime import datetime
 from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import User
 from deskbase.core import events
@@ -44,10 +45,11 @@ def _waiting(organization: Organization, message: InboundMessage) -> InboundMess
         .first()
     )
     if current is None:
-        raise NotFound("no such message", field="message")
+        raise NotFound(gettext("no such message"), field="message")
     if current.state != InboundState.REVIEW:
         raise Conflict(
-            f"this message is no longer in review: {current.get_state_display().lower()}",
+            gettext("this message is no longer in review: %(state)s")
+            % {"state": current.get_state_display().lower()},
             field="state",
         )
     return current
@@ -75,15 +77,21 @@ def review_assign(
     """Add the message to `ticket` as the sender's public reply; the sender joins the ticket."""
     ensure_staff(actor, "assign mail from review")
     if ticket.organization_id != organization.id:
-        raise NotFound(f"no ticket #{ticket.number}", field="ticket")
+        raise NotFound(gettext("no ticket #%(number)s") % {"number": ticket.number}, field="ticket")
     current = _waiting(organization, message)
     target = Ticket.objects.filter(pk=ticket.pk, organization_id=organization.id).first()
     if target is None:
-        raise NotFound(f"no ticket #{ticket.number}", field="ticket")
+        raise NotFound(gettext("no ticket #%(number)s") % {"number": ticket.number}, field="ticket")
     if not takes_replies(target):
-        raise Conflict(f"ticket #{target.number} is {target.status}", field="ticket")
+        raise Conflict(
+            gettext("ticket #%(number)s is %(status)s")
+            % {"number": target.number, "status": target.status},
+            field="ticket",
+        )
     if not current.sender:
-        raise Conflict("this message has no readable sender to write the reply", field="message")
+        raise Conflict(
+            gettext("this message has no readable sender to write the reply"), field="message"
+        )
     mailbox = Mailbox.all_objects.get(pk=current.mailbox_id)
     parsed = parse.parse(ingest.read_raw(current.raw_sha256))
     pipeline = ingest.Pipeline(

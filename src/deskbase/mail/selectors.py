@@ -11,6 +11,8 @@ import logging
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from django.utils.translation import gettext
+
 from deskbase.accounts.models import Role, User
 from deskbase.core.errors import NotFound, PermissionDenied
 from deskbase.core.tenancy import tenant
@@ -27,7 +29,7 @@ REVIEW_PAGE_MAX = 200
 
 def ensure_may_read_mailboxes(actor: User) -> None:
     if actor.role not in MAILBOX_READERS:
-        raise PermissionDenied("only admins and managers may see mailboxes")
+        raise PermissionDenied(gettext("only admins and managers may see mailboxes"))
 
 
 def mailbox_list(*, organization: Organization, actor: User) -> list[Mailbox]:
@@ -43,7 +45,7 @@ def mailbox_of(*, organization: Organization, actor: User, mailbox_id: int) -> M
     with tenant(organization, actor, savepoint=False):
         found = Mailbox.objects.filter(organization_id=organization.id, pk=mailbox_id).first()
     if found is None:
-        raise NotFound("no such mailbox", field="mailbox")
+        raise NotFound(gettext("no such mailbox"), field="mailbox")
     return found
 
 
@@ -87,7 +89,7 @@ def inbound_of(*, organization: Organization, actor: User, message_id: int) -> I
             .first()
         )
     if found is None:
-        raise NotFound("no such message", field="message")
+        raise NotFound(gettext("no such message"), field="message")
     return found
 
 
@@ -97,7 +99,7 @@ def raw_open(message: InboundMessage) -> BinaryIO:
         return path_for(message.raw_sha256).open("rb")
     except FileNotFoundError:
         logger.error("mail %s: raw content %s is missing", message.pk, message.raw_sha256)
-        raise NotFound("the message's raw content is missing", field="message") from None
+        raise NotFound(gettext("the message's raw content is missing"), field="message") from None
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import Role, User
 from deskbase.core.errors import NotFound, PermissionDenied, validated
@@ -29,7 +30,9 @@ HOLIDAY_MANAGERS = (Role.ADMIN, Role.MANAGER)
 def _ensure_may_manage_holidays(actor: User | None, verb: str) -> None:
     # None: an operator command (the owner role), which may do anything.
     if actor is not None and actor.role not in HOLIDAY_MANAGERS:
-        raise PermissionDenied(f"only admins and managers may {verb} holidays")
+        raise PermissionDenied(
+            gettext("only admins and managers may %(verb)s holidays") % {"verb": verb}
+        )
 
 
 def holiday_add(*, organization: Organization, actor: User | None, date: Any, name: str) -> Holiday:
@@ -54,6 +57,6 @@ def holiday_remove(*, organization: Organization, actor: User | None, holiday_id
             .first()
         )
         if holiday is None:
-            raise NotFound("no such holiday", field="holiday")
+            raise NotFound(gettext("no such holiday"), field="holiday")
         holiday.delete()  # post_delete invalidates the cached organization settings
         return holiday

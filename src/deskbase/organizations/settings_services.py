@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext
+
 from deskbase.accounts.models import Role, User
 from deskbase.core import events, jsonbounds
 from deskbase.core.errors import PermissionDenied, ValidationFailed, validated
@@ -33,7 +35,7 @@ NULLABLE = frozenset({"session_idle_minutes", "session_max_hours", "api_rate_lim
 def _ensure_admin(actor: User | None) -> None:
     # None: an operator command (the owner role), which may do anything.
     if actor is not None and actor.role != Role.ADMIN:
-        raise PermissionDenied("only admins may change the organization's settings")
+        raise PermissionDenied(gettext("only admins may change the organization's settings"))
 
 
 WHOLE_NUMBER = {"api_rate_limit": "The API rate limit is a whole number."}
@@ -42,7 +44,9 @@ WHOLE_NUMBER = {"api_rate_limit": "The API rate limit is a whole number."}
 def _normalized(changes: dict[str, Any]) -> dict[str, Any]:
     for field, value in changes.items():
         if value is None and field not in NULLABLE:
-            raise ValidationFailed.one(field, f"{field} cannot be null.")
+            raise ValidationFailed.one(
+                field, gettext("%(field)s cannot be null.") % {"field": field}
+            )
     if "name" in changes:
         changes["name"] = str(changes["name"]).strip()
     if "timezone" in changes:
@@ -55,16 +59,16 @@ def _normalized(changes: dict[str, Any]) -> dict[str, Any]:
             )
     flag = changes.get("require_staff_two_factor")
     if flag is not None and not isinstance(flag, bool):
-        raise ValidationFailed.one("require_staff_two_factor", "Either true or false.")
+        raise ValidationFailed.one("require_staff_two_factor", gettext("Either true or false."))
     if "settings" in changes and not isinstance(changes["settings"], dict):
-        raise ValidationFailed.one("settings", "Settings are a JSON object.")
+        raise ValidationFailed.one("settings", gettext("Settings are a JSON object."))
     if "settings" in changes:
         jsonbounds.check("settings", changes["settings"], jsonbounds.SETTINGS)
         risk = changes["settings"].get("sla_at_risk_percent")
         if risk is not None and (type(risk) is not int or not 1 <= risk <= 99):
             # docs/sla.md, "At risk and breached"
             raise ValidationFailed.one(
-                "settings.sla_at_risk_percent", "A whole number of percent, from 1 to 99."
+                "settings.sla_at_risk_percent", gettext("A whole number of percent, from 1 to 99.")
             )
     if "business_hours" in changes:
         jsonbounds.check("business_hours", changes["business_hours"], jsonbounds.BUSINESS_HOURS)
@@ -72,7 +76,7 @@ def _normalized(changes: dict[str, Any]) -> dict[str, Any]:
     if isinstance(hours, dict) and not any(spans for spans in hours.values()):
         # A week without an open minute cannot count business time: every
         # business-hours SLA would fail to compute a due time.
-        raise ValidationFailed.one("business_hours", "Open at least one span in the week.")
+        raise ValidationFailed.one("business_hours", gettext("Open at least one span in the week."))
     return changes
 
 
@@ -86,7 +90,9 @@ def organization_settings_update(
     unknown = set(changes) - EDITABLE
     if unknown:
         field = sorted(unknown)[0]
-        raise ValidationFailed.one(field, f"{field} cannot be changed here.")
+        raise ValidationFailed.one(
+            field, gettext("%(field)s cannot be changed here.") % {"field": field}
+        )
     changes = _normalized(dict(changes))
     current = Organization.objects.select_for_update().get(pk=organization.id)
     update = model_update(current, fields=EDITABLE, data=changes)

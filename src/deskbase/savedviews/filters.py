@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.utils.translation import gettext
+
 from deskbase.accounts.models import User
 from deskbase.core.errors import ValidationFailed
 from deskbase.tickets.models import Channel, Priority, Status
@@ -53,7 +55,7 @@ def _time(data: dict[str, Any], name: str) -> datetime | None:
 def filters_from(data: Any, actor: User) -> TicketFilters:
     """The filters of a saved view; a bad one is refused naming `filters.<name>`."""
     if not isinstance(data, dict):
-        raise ValidationFailed.one("filters", "Filters are a JSON object.")
+        raise ValidationFailed.one("filters", gettext("Filters are a JSON object."))
     unknown = sorted(set(data) - set(KNOWN))
     if unknown:
         raise _bad(unknown[0], f"Unknown filter; use {', '.join(KNOWN)}.")

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import F, Q
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import User
 from deskbase.core.errors import NotFound
@@ -44,7 +45,7 @@ def access_view(actor: User, view_id: int) -> SavedView:
     with tenant(actor.organization_id, actor, savepoint=False):
         found = SavedView.objects.filter(_visible(actor), pk=view_id).first()
     if found is None:
-        raise NotFound("no such view", field="view_id")
+        raise NotFound(gettext("no such view"), field="view_id")
     return found
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils.translation import gettext
 
 from deskbase import cached
 from deskbase.accounts.models import Role, User
@@ -58,7 +59,9 @@ def check_placeholders(body: str) -> None:
         if name not in PLACEHOLDERS:
             known = ", ".join(f"{{{{ {known} }}}}" for known in PLACEHOLDERS)
             raise ValidationFailed.one(
-                "body", f"Unknown placeholder {{{{ {name} }}}}; use one of {known}."
+                "body",
+                gettext("Unknown placeholder {{ %(name)s }}; use one of %(known)s.")
+                % {"name": name, "known": known},
             )
 
 
@@ -83,7 +86,9 @@ def render_body(body: str, *, ticket: Ticket, agent: User, organization: Organiz
 def _ensure_may_manage(actor: User, *, shared: bool) -> None:
     ensure_staff(actor, "manage canned responses")
     if shared and actor.role not in SHARED_MANAGERS:
-        raise PermissionDenied("only admins and managers may manage shared canned responses")
+        raise PermissionDenied(
+            gettext("only admins and managers may manage shared canned responses")
+        )
 
 
 def _current(actor: User, canned: CannedResponse) -> CannedResponse:
@@ -175,7 +180,7 @@ def canned_response_render(
     found = access_canned_response(actor, canned.pk)
     current = Ticket.objects.select_related("customer").filter(pk=ticket.pk).first()
     if current is None:
-        raise NotFound("no such ticket", field="ticket")
+        raise NotFound(gettext("no such ticket"), field="ticket")
     ensure_can_view_ticket(actor, current)
     # Callers may pass the organization by id only: {{ organization.name }} needs the row
     # (cached, so no query on a hit).

@@ -37,7 +37,7 @@ UNSET = object()
 
 def _ensure_may_define(actor: User) -> None:
     if actor.role not in DEFINING_ROLES:
-        raise PermissionDenied("only admins and managers may define custom fields")
+        raise PermissionDenied(_("only admins and managers may define custom fields"))
 
 
 # ------------------------------------------------------------------ reads
@@ -59,7 +59,7 @@ def custom_field_get(*, organization: Organization, actor: User, field_id: int) 
     with tenant(organization, actor, savepoint=False):
         field = CustomField.objects.filter(organization_id=organization.id, id=field_id).first()
     if field is None:
-        raise NotFound(f"no custom field {field_id}", field="id")
+        raise NotFound(_("no custom field %(field_id)s") % {"field_id": field_id}, field="id")
     return field
 
 
@@ -112,7 +112,7 @@ def custom_field_update(
     """Label, options, position, archived. Key and type stay: stored values depend on them."""
     _ensure_may_define(actor)
     if field.organization_id != organization.id:
-        raise NotFound(f"no custom field {field.id}", field="id")
+        raise NotFound(_("no custom field %(id)s") % {"id": field.id}, field="id")
     changed = []
     if label is not UNSET:
         field.label = str(label or "").strip()

@@ -21,6 +21,7 @@ from typing import Any
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskbase.accounts import audit
 from deskbase.accounts.models import AuditAction, User
@@ -83,7 +84,11 @@ def export_sql(
 ) -> tuple[str, list[Any]]:
     """The list's SQL for every matching ticket, in the list's order (no page, no LIMIT)."""
     if sort not in SORTS:
-        raise ValidationFailed.one("sort", f"Unknown sort {sort!r}; use {', '.join(SORTS)}.")
+        raise ValidationFailed.one(
+            "sort",
+            gettext("Unknown sort %(sort)r; use %(choices)s.")
+            % {"sort": sort, "choices": ", ".join(SORTS)},
+        )
     where, params = _conditions(filters, actor)
     order = ", ".join(f"{_KEY_SQL[name]}{' DESC' if desc else ''}" for name, desc in KEYSETS[sort])
     sql = "".join([_SELECT, *(f" AND {clause}" for clause in where), f" ORDER BY {order}"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import User
 from deskbase.core.errors import NotFound, ValidationFailed
@@ -54,11 +55,14 @@ def link_add(
     """Link `ticket` to `other`: `other` becomes its child, its parent, or related to it."""
     ensure_staff(actor, "link tickets")
     if relation not in RELATIONS:
-        raise ValidationFailed.one("relation", f"Relation is one of {', '.join(RELATIONS)}.")
+        raise ValidationFailed.one(
+            "relation",
+            gettext("Relation is one of %(choices)s.") % {"choices": ", ".join(RELATIONS)},
+        )
     if other.organization_id != organization.id or ticket.organization_id != organization.id:
-        raise NotFound("no such ticket", field="ticket")
+        raise NotFound(gettext("no such ticket"), field="ticket")
     if other.id == ticket.id:
-        raise ValidationFailed.one("target", "A ticket cannot be linked to itself.")
+        raise ValidationFailed.one("target", gettext("A ticket cannot be linked to itself."))
     locked = lock_tickets([ticket.id, other.id])
     here, there = locked[ticket.id], locked[other.id]
     if relation == "parent":
@@ -84,7 +88,11 @@ def link_remove(*, organization: Organization, actor: User, ticket: Ticket, link
         .first()
     )
     if link is None:
-        raise NotFound(f"no link {link_id} on ticket #{ticket.number}", field="link_id")
+        raise NotFound(
+            gettext("no link %(link_id)s on ticket #%(number)s")
+            % {"link_id": link_id, "number": ticket.number},
+            field="link_id",
+        )
     link.delete()
     source, target = link.source, link.target
     _history(organization, actor, source, f"{ROLES[link.kind, True]} #{target.number}", None)
@@ -133,7 +141,11 @@ def ticket_split(
         .exclude(kind=CommentKind.SYSTEM).first()
     )  # fmt: skip
     if comment is None:
-        raise NotFound(f"no comment {comment_id} on ticket #{ticket.number}", field="comment_id")
+        raise NotFound(
+            gettext("no comment %(comment_id)s on ticket #%(number)s")
+            % {"comment_id": comment_id, "number": ticket.number},
+            field="comment_id",
+        )
     internal = comment.kind == CommentKind.INTERNAL
     new = services.ticket_create(
         organization=organization, actor=actor,

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import Role, User
 from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed, validated
@@ -26,18 +27,18 @@ MANAGERS = (Role.ADMIN, Role.MANAGER)
 
 def _check_day(worked_on: Any) -> date:
     if not isinstance(worked_on, date):
-        raise ValidationFailed.one("worked_on", "Give the day worked as a date.")
+        raise ValidationFailed.one("worked_on", gettext("Give the day worked as a date."))
     # A day ahead of UTC at most: somewhere it is already tomorrow.
     if worked_on > timezone.now().date() + timedelta(days=1):
-        raise ValidationFailed.one("worked_on", "Time cannot be logged for a future day.")
+        raise ValidationFailed.one("worked_on", gettext("Time cannot be logged for a future day."))
     return worked_on
 
 
 def _check_minutes(minutes: Any) -> int:
     if isinstance(minutes, bool) or not isinstance(minutes, int):
-        raise ValidationFailed.one("minutes", "Minutes are a whole number.")
+        raise ValidationFailed.one("minutes", gettext("Minutes are a whole number."))
     if not 0 < minutes <= MAX_ENTRY_MINUTES:
-        raise ValidationFailed.one("minutes", "Minutes are between 1 and 1440 (a day).")
+        raise ValidationFailed.one("minutes", gettext("Minutes are between 1 and 1440 (a day)."))
     return minutes
 
 
@@ -54,7 +55,7 @@ def time_entry_add(
 ) -> TimeEntry:
     ensure_staff(actor, "log time")
     if ticket.organization_id != organization.id:
-        raise NotFound("no such ticket", field="number")
+        raise NotFound(gettext("no such ticket"), field="number")
     entry = TimeEntry(
         organization=organization, ticket=ticket, user=actor, minutes=_check_minutes(minutes),
         note=(note or "").strip(), billable=bool(billable),
@@ -73,9 +74,11 @@ def _own_entry(organization: Organization, actor: User, entry_id: int) -> TimeEn
         TimeEntry.objects.select_for_update().filter(organization=organization, pk=entry_id).first()
     )
     if entry is None:
-        raise NotFound(f"no time entry {entry_id}", field="entry_id")
+        raise NotFound(
+            gettext("no time entry %(entry_id)s") % {"entry_id": entry_id}, field="entry_id"
+        )
     if entry.user_id != actor.id and actor.role not in MANAGERS:
-        raise PermissionDenied("only managers and admins change other people's time")
+        raise PermissionDenied(gettext("only managers and admins change other people's time"))
     return entry
 
 
@@ -86,7 +89,9 @@ def time_entry_update(
     unknown = set(changes) - FIELDS
     if unknown:
         field = sorted(unknown)[0]
-        raise ValidationFailed.one(field, f"{field} cannot be changed here.")
+        raise ValidationFailed.one(
+            field, gettext("%(field)s cannot be changed here.") % {"field": field}
+        )
     entry = _own_entry(organization, actor, entry_id)
     if "minutes" in changes:
         entry.minutes = _check_minutes(changes["minutes"])

@@ -15,7 +15,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskbase.accounts.models import CustomerTier, Role, User
@@ -58,7 +57,7 @@ def company_list(request: AuthedRequest) -> HttpResponse:
     user, organization = request.user, caller_organization(request.user)
     if request.method == "POST":
         if user.role not in MANAGERS:
-            raise PermissionDenied("only admins and managers may manage companies")
+            raise PermissionDenied(gettext("only admins and managers may manage companies"))
         post = request.POST
         company = services.company_create(
             organization=organization, actor=user, name=post.get("name", ""),
@@ -128,7 +127,7 @@ def company_fields(request: AuthedRequest, company_id: int) -> HttpResponse:
     merged = customfields.merged_values(company.custom_fields or {}, updates)
     services.company_update(organization=organization, actor=user, company_id=company_id,
                             custom_fields=merged)  # fmt: skip
-    messages.success(request, _("Company fields saved."))
+    messages.success(request, gettext("Company fields saved."))
     return redirect("web:company", company_id=company_id)
 
 
@@ -172,9 +171,13 @@ def customer_company(request: AuthedRequest, user_id: int) -> HttpResponse:
     card = selectors.customer_get(organization=organization, actor=user, user_id=user_id)
     raw = request.POST.get("company", "")
     if raw and not raw.isdigit():
-        raise ValidationFailed.one("company", "Choose a company.")
-    services.customer_set_company(organization=organization, actor=user, customer=card.customer,
-                                  company_id=int(raw) if raw else None)  # fmt: skip
+        raise ValidationFailed.one("company", gettext("Choose a company."))
+    services.customer_set_company(
+        organization=organization,
+        actor=user,
+        customer=card.customer,
+        company_id=int(raw) if raw else None,
+    )
     messages.success(request, gettext("Company saved."))
     return redirect("web:customer", user_id=user_id)
 
@@ -224,7 +227,7 @@ def _day(raw: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise ValidationFailed.one("worked_on", "Give the day as YYYY-MM-DD.") from None
+        raise ValidationFailed.one("worked_on", gettext("Give the day as YYYY-MM-DD.")) from None
 
 
 @staff_required
@@ -235,7 +238,7 @@ def ticket_time_add(request: AuthedRequest, number: int) -> HttpResponse:
         post = request.POST
         raw = post.get("minutes", "").strip()
         if not raw.isdigit():
-            raise ValidationFailed.one("minutes", "Minutes are a whole number.")
+            raise ValidationFailed.one("minutes", gettext("Minutes are a whole number."))
         timeentries.time_entry_add(
             organization=caller_organization(user), actor=user, ticket=ticket,
             minutes=int(raw[:6]), note=post.get("note", "")[:500],

@@ -15,7 +15,6 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext, gettext_lazy
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from deskbase.accounts.models import Availability, Role, Team, User
@@ -56,10 +55,11 @@ PAGE_SIZE = 25
 def editor_labels() -> str:
     """The reply editor's words (web/static/web/editor.js), in the request's language."""
     return json.dumps({
-        "toolbar": _("Formatting"), "message": _("Message"), "bold": _("Bold"),
-        "italic": _("Italic"), "insertUnorderedList": _("Bulleted list"),
-        "insertOrderedList": _("Numbered list"), "link": _("Link"), "code": _("Inline code"),
-        "pre": _("Code block"), "linkPrompt": _("Link address (https://…)"),
+        "toolbar": gettext("Formatting"), "message": gettext("Message"), "bold": gettext("Bold"),
+        "italic": gettext("Italic"), "insertUnorderedList": gettext("Bulleted list"),
+        "insertOrderedList": gettext("Numbered list"), "link": gettext("Link"),
+        "code": gettext("Inline code"),
+        "pre": gettext("Code block"), "linkPrompt": gettext("Link address (https://…)"),
     })  # fmt: skip
 
 
@@ -218,7 +218,9 @@ def _conflict(request: AuthedRequest, number: int, error: Conflict, mine: dict) 
 def _version(request: AuthedRequest) -> int:
     raw = request.POST.get("version", "")
     if not raw.isdigit():
-        raise ValidationFailed.one("version", "The form lacks the ticket's version; reload.")
+        raise ValidationFailed.one(
+            "version", gettext("The form lacks the ticket's version; reload.")
+        )
     return int(raw)
 
 
@@ -300,7 +302,7 @@ def ticket_reply(request: AuthedRequest, number: int) -> HttpResponse:
         # sanitizes it (nh3). Without JavaScript the text is all there is.
         html = request.POST.get("body_html", "")
         if not body.strip():
-            raise ValidationFailed.one("body", "Write something first.")
+            raise ValidationFailed.one("body", gettext("Write something first."))
         check_files(request)
         comment = services.comment_add(
             organization=caller_organization(user), actor=user, ticket=ticket,
@@ -325,7 +327,7 @@ def ticket_reply(request: AuthedRequest, number: int) -> HttpResponse:
 def ticket_attach(request: AuthedRequest, number: int) -> HttpResponse:
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         if not upload_files(request, ticket, None):
-            raise ValidationFailed.one("file", "Choose a file to attach.")
+            raise ValidationFailed.one("file", gettext("Choose a file to attach."))
         return Done("File attached.")
 
     return ticket_action(request, number, act)
@@ -378,7 +380,7 @@ def availability(request: AuthedRequest) -> HttpResponse:
     user = request.user
     choice = request.POST.get("availability", "")
     if choice not in Availability.values:
-        raise ValidationFailed.one("availability", "Choose online, away or offline.")
+        raise ValidationFailed.one("availability", gettext("Choose online, away or offline."))
     user_update(organization=caller_organization(user), actor=user, user=user, availability=choice)
     messages.success(
         request, gettext("You are now %(choice)s.") % {"choice": Availability(choice).label.lower()}

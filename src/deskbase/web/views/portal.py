@@ -114,7 +114,7 @@ def reply(request: AuthedRequest, number: int) -> HttpResponse:
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         body = request.POST.get("body", "")
         if not body.strip():
-            raise ValidationFailed.one("body", "Write something first.")
+            raise ValidationFailed.one("body", gettext("Write something first."))
         check_files(request)
         comment = services.comment_add(
             organization=caller_organization(user), actor=user, ticket=ticket, body=body,
@@ -147,7 +147,7 @@ def rate(request: AuthedRequest, number: int) -> HttpResponse:
     """CSAT: the ticket's customer rates it once, after it is resolved."""
     raw = request.POST.get("rating", "")
     if not raw.isdigit():
-        raise ValidationFailed.one("rating", "Choose a rating from 1 to 5.")
+        raise ValidationFailed.one("rating", gettext("Choose a rating from 1 to 5."))
 
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         services.csat_record(

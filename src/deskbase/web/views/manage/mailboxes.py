@@ -134,7 +134,7 @@ def mailboxes(request: AuthedRequest) -> HttpResponse:
 def _edit_page(request: AuthedRequest, mailbox: Mailbox | None) -> HttpResponse:
     user = request.user
     if not _may_edit(request):
-        raise PermissionDenied("only admins may manage mailboxes")
+        raise PermissionDenied(gettext("only admins may manage mailboxes"))
     values = _posted(request) if request.method == "POST" else _shown(mailbox)
 
     def save() -> str:

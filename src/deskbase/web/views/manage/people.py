@@ -71,7 +71,7 @@ def _profile_changes(post: Any, person: User) -> dict[str, Any]:
         wanted["availability"] = post.get("availability") or person.availability
         raw = post.get("max_concurrent_tickets", "")
         if not raw.isdigit() or not 1 <= int(raw) <= 100:
-            raise ValidationFailed.one("max_concurrent_tickets", "A number from 1 to 100.")
+            raise ValidationFailed.one("max_concurrent_tickets", gettext("A number from 1 to 100."))
         wanted["max_concurrent_tickets"] = int(raw)
     return {k: v for k, v in wanted.items() if getattr(person, k) != v}
 
@@ -111,7 +111,7 @@ def person_restore(request: AuthedRequest, user_id: int) -> str:
     user = request.user
     target = selectors.removed_person(actor=user, user_id=user_id)
     if target is None:
-        raise ValidationFailed.one("user", "No such removed person here.")
+        raise ValidationFailed.one("user", gettext("No such removed person here."))
     people.user_restore(organization=caller_organization(user), actor=user, user=target)
     return f"{target.email} restored."
 

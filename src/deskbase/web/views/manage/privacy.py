@@ -103,10 +103,11 @@ def retention(request: AuthedRequest) -> HttpResponse:
 
     def save() -> str:
         if typed and not typed.isdigit():
-            raise ValidationFailed.one("closed_ticket_months", "A whole number of months.")
+            raise ValidationFailed.one("closed_ticket_months", gettext("A whole number of months."))
         months = int(typed) if typed else None
-        services.retention_set(organization=organization, actor=user,
-                               closed_ticket_months=months, request=request)  # fmt: skip
+        services.retention_set(
+            organization=organization, actor=user, closed_ticket_months=months, request=request
+        )
         return (
             gettext("Retention saved.")
             if months

@@ -40,9 +40,10 @@ def team_member_add(request: AuthedRequest, team_id: int) -> str:
     team = reference(Team, user, team_id, "team")
     member = reference(User, user, request.POST.get("user"), "user")
     if member is None:
-        raise ValidationFailed.one("user", "Choose an agent.")
-    people.team_add_member(organization=caller_organization(user), actor=user, team=team,
-                           user=member)  # fmt: skip
+        raise ValidationFailed.one("user", gettext("Choose an agent."))
+    people.team_add_member(
+        organization=caller_organization(user), actor=user, team=team, user=member
+    )
     return f"{member.full_name or member.email} joined {team.name}."
 
 

@@ -84,7 +84,7 @@ def report_export(
 ) -> list[list[Any]]:  # fmt: skip
     """The rows of one dashboard table (header first). A few dozen rows: read at once,
     under the organization's tenant, after the audit row."""
-    ensure_staff(actor, "export reports")
+    ensure_staff(actor, gettext("export reports"))
     if table not in TABLES:
         raise NotFound(gettext("no table %(table)r") % {"table": table}, field="table")
     if table in MANAGERS_ONLY and actor.role not in (Role.ADMIN, Role.MANAGER):

@@ -60,7 +60,7 @@ def firings_of_rule(
 
 def firings_of_ticket(*, actor: User, ticket_id: int) -> list[Firing]:
     """A ticket's firings for its timeline (staff), oldest first. One query."""
-    ensure_staff(actor, "see what rules did")
+    ensure_staff(actor, gettext("see what rules did"))
     with tenant(actor.organization_id, actor, savepoint=False):
         return list(
             Firing.objects.filter(organization_id=actor.tenant_id, ticket_id=ticket_id).order_by(
@@ -71,7 +71,7 @@ def firings_of_ticket(*, actor: User, ticket_id: int) -> list[Firing]:
 
 def macros_for(*, actor: User) -> list[Rule]:
     """The active macros an agent may apply, in order. One query."""
-    ensure_staff(actor, "apply macros")
+    ensure_staff(actor, gettext("apply macros"))
     with tenant(actor.organization_id, actor, savepoint=False):
         return list(
             Rule.objects.filter(

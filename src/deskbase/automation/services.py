@@ -282,7 +282,7 @@ def macro_apply(
     The tickets are locked in id order first, so two bulk applications never deadlock.
     Each ticket's result says what changed and what failed.
     """
-    ensure_staff(actor, "apply macros")
+    ensure_staff(actor, gettext("apply macros"))
     if not tickets or len(tickets) > MAX_BULK:
         raise ValidationFailed.one(
             "tickets",

@@ -135,7 +135,7 @@ def bulk_start(
     filters: TicketFilters | None = None,
 ) -> BulkJob:
     """Check the action and record the selection as a queued job (run it next)."""
-    ensure_staff(actor, "change tickets in bulk")
+    ensure_staff(actor, gettext("change tickets in bulk"))
     if action not in Action.values:
         raise ValidationFailed.one(
             "action",
@@ -361,7 +361,9 @@ def _plan_one(
 def _chunk_arguments(job: BulkJob, organization: Organization, actor: User) -> Team | None:
     """Check once per chunk what each ticket's service checks again for every ticket:
     the actor may edit tickets, the assignee can take them, the team is this tenant's."""
-    ensure_staff(actor, "assign tickets" if job.action == Action.ASSIGN else "edit tickets")
+    ensure_staff(
+        actor, gettext("assign tickets") if job.action == Action.ASSIGN else gettext("edit tickets")
+    )
     if job.action == Action.ASSIGN and job.params["assignee_id"] is not None:
         agent = access_row(User, actor, job.params["assignee_id"], field="assignee_id",
                            staff=True)  # fmt: skip

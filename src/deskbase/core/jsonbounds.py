@@ -29,7 +29,9 @@ class Bounds:
     size: int  # bytes of its compact JSON text
 
     def describe(self) -> str:
-        return f"at most {self.depth} levels deep, {self.items} keys and items, {self.size} bytes"
+        return gettext(
+            "at most %(depth)s levels deep, %(items)s keys and items, %(size)s bytes"
+        ) % {"depth": self.depth, "items": self.items, "size": self.size}
 
 
 # Custom fields are a ticket's extra attributes (order number, plan, device ...):
@@ -86,7 +88,7 @@ def check(field: str, value: Any, bounds: Bounds) -> None:
     try:
         size = len(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
     except (orjson.JSONEncodeError, TypeError):
-        message = "Not storable JSON (numbers are at most 64-bit)."
+        message = gettext("Not storable JSON (numbers are at most 64-bit).")
         raise ValidationFailed.one(field, message) from None
     if size > bounds.size:
         raise ValidationFailed.one(

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext
 
 from deskbase.core.errors import Conflict
@@ -105,7 +106,7 @@ class SoftDeleteModel(models.Model):
 
 
 def choice_constraint(
-    field: str, choices: type[models.TextChoices], *, name: str, message: str
+    field: str, choices: type[models.TextChoices], *, name: str, message: str | Promise
 ) -> models.CheckConstraint:
     """CHECK (field IN choices), reported by full_clean() on `field`."""
     return models.CheckConstraint(

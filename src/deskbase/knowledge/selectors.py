@@ -317,7 +317,7 @@ def open_attachment(attachment: ArticleAttachment) -> BinaryIO:
 def _ensure_staff_reader(user: User) -> None:
     from deskbase.tickets.permissions import ensure_staff
 
-    ensure_staff(user, "manage the knowledge base")
+    ensure_staff(user, gettext("manage the knowledge base"))
 
 
 def article_list(

@@ -98,7 +98,7 @@ def category_create(
     *, organization: Organization, actor: User, name: str, slug: str = "",
     description: str = "", position: int = 0,
 ) -> Category:  # fmt: skip
-    ensure_staff(actor, "manage the knowledge base")
+    ensure_staff(actor, gettext("manage the knowledge base"))
     name = _text(name, "name")
     category = Category(
         organization=organization, name=name, slug=(slug or slug_of(name)).strip(),
@@ -115,7 +115,7 @@ def category_update(
     *, organization: Organization, actor: User, category_id: int, **changes: Any
 ) -> Category:
     """name, slug, description, position; None leaves a field as it is."""
-    ensure_staff(actor, "manage the knowledge base")
+    ensure_staff(actor, gettext("manage the knowledge base"))
     current = _live(Category, organization, category_id, field="category", lock=True)
     data = {k: v.strip() if isinstance(v, str) else v for k, v in changes.items() if v is not None}
     update = model_update(current, fields=("name", "slug", "description", "position"), data=data)
@@ -131,7 +131,7 @@ def category_update(
 @tenant_atomic
 def category_delete(*, organization: Organization, actor: User, category_id: int) -> Category:
     """Soft delete; refused while a live section is in it (move or delete those first)."""
-    ensure_staff(actor, "manage the knowledge base")
+    ensure_staff(actor, gettext("manage the knowledge base"))
     current = _live(Category, organization, category_id, field="category", lock=True)
     if Section.objects.filter(organization_id=organization.id, category_id=current.pk).exists():
         raise Conflict(gettext("this category still has sections"), field="category")
@@ -145,7 +145,7 @@ def section_create(
     *, organization: Organization, actor: User, category_id: int, name: str, slug: str = "",
     description: str = "", visibility: str = "public", position: int = 0,
 ) -> Section:  # fmt: skip
-    ensure_staff(actor, "manage the knowledge base")
+    ensure_staff(actor, gettext("manage the knowledge base"))
     category = Category.objects.filter(organization_id=organization.id, pk=category_id).first()
     if category is None:
         raise ValidationFailed.one("category", gettext("No such category here."))
@@ -166,7 +166,7 @@ def section_update(
     *, organization: Organization, actor: User, section_id: int, **changes: Any
 ) -> Section:
     """name, slug, description, visibility, position, category_id; None: unchanged."""
-    ensure_staff(actor, "manage the knowledge base")
+    ensure_staff(actor, gettext("manage the knowledge base"))
     current = _live(Section, organization, section_id, field="section", lock=True)
     data = {k: v.strip() if isinstance(v, str) else v for k, v in changes.items() if v is not None}
     if (
@@ -190,7 +190,7 @@ def section_update(
 @tenant_atomic
 def section_delete(*, organization: Organization, actor: User, section_id: int) -> Section:
     """Soft delete; refused while a live article is in it."""
-    ensure_staff(actor, "manage the knowledge base")
+    ensure_staff(actor, gettext("manage the knowledge base"))
     current = _live(Section, organization, section_id, field="section", lock=True)
     if Article.objects.filter(organization_id=organization.id, section_id=current.pk).exists():
         raise Conflict(gettext("this section still has articles"), field="section")
@@ -274,7 +274,7 @@ def article_create(
 ) -> Translation:  # fmt: skip
     """An article with its first translation (in `language`) and that translation's
     first revision, as a draft: nothing is published yet."""
-    ensure_staff(actor, "write knowledge base articles")
+    ensure_staff(actor, gettext("write knowledge base articles"))
     section = _section(organization, section_id)
     article = Article(
         organization=organization, section=section, language=(language or "").strip().lower(),
@@ -328,7 +328,7 @@ def translation_save(
     """Save the draft of one translation, creating it when the article has none in
     `language` (then title is required). A change appends a revision and sends an
     approved draft back to draft: what is approved is what a reviewer read."""
-    ensure_staff(actor, "write knowledge base articles")
+    ensure_staff(actor, gettext("write knowledge base articles"))
     article = Article.objects.filter(organization_id=organization.id, pk=article_id).first()
     if article is None:
         raise NotFound(
@@ -374,7 +374,7 @@ def article_update(
     section_id: int | None = None, tags: Sequence[str] | None = None,
 ) -> Article:  # fmt: skip
     """Move an article or retag it; None leaves a field as it is."""
-    ensure_staff(actor, "write knowledge base articles")
+    ensure_staff(actor, gettext("write knowledge base articles"))
     current = _live(Article, organization, article_id, field="article", lock=True)
     data: dict[str, Any] = {}
     if section_id is not None:
@@ -396,7 +396,7 @@ def article_delete(
     *, organization: Organization, actor: User, article_id: int, reason: str = ""
 ) -> Article:
     """Soft delete: readers no longer find it; staff may restore it."""
-    ensure_staff(actor, "delete knowledge base articles")
+    ensure_staff(actor, gettext("delete knowledge base articles"))
     current = _live(Article, organization, article_id, field="article", lock=True)
     with events.announce(events.ARTICLE_SOFT_DELETED, organization, actor, current):
         current.soft_delete(actor, reason)
@@ -405,7 +405,7 @@ def article_delete(
 
 @tenant_atomic
 def article_restore(*, organization: Organization, actor: User, article_id: int) -> Article:
-    ensure_staff(actor, "restore knowledge base articles")
+    ensure_staff(actor, gettext("restore knowledge base articles"))
     current = (
         Article.all_objects.select_for_update()
         .filter(organization_id=organization.id, pk=article_id, deleted_at__isnull=False)
@@ -429,7 +429,7 @@ def article_attachment_add(
     """Store an upload as a file of the article (staff). The same store, size limit
     (MAX_ATTACHMENT_BYTES), name cleaning and sniffed type as ticket attachments; the
     draft shows it once its text refers to it (`attachment:<id>`)."""
-    ensure_staff(actor, "add files to knowledge base articles")
+    ensure_staff(actor, gettext("add files to knowledge base articles"))
     article = _live(Article, organization, article_id, field="article")
     stored = store(stream)
     attachment = ArticleAttachment(
@@ -458,7 +458,7 @@ def translation_review(
 ) -> Translation:
     """draft -> in_review (any staff); in_review -> approved (managers, admins) or back
     to draft; approved -> draft."""
-    ensure_staff(actor, "review knowledge base articles")
+    ensure_staff(actor, gettext("review knowledge base articles"))
     if state not in ReviewState.values:
         raise ValidationFailed.one("state", gettext("Use draft, in_review or approved."))
     current = _translation(organization, article_id, language)
@@ -471,7 +471,7 @@ def translation_review(
             field="state",
         )
     if state == ReviewState.APPROVED:
-        ensure_publisher(actor, "approve articles")
+        ensure_publisher(actor, gettext("approve articles"))
     with events.announce(
         events.ARTICLE_REVIEWED, organization, actor, current,
         review_state=(current.review_state, state),
@@ -507,7 +507,7 @@ def translation_publish(
 ) -> Translation:  # fmt: skip
     """Publish the draft's latest revision now, or at `at` (the worker does it then:
     whatever the draft holds at that moment). Managers and admins."""
-    ensure_publisher(actor, "publish articles")
+    ensure_publisher(actor, gettext("publish articles"))
     current = _translation(organization, article_id, language)
     now = timezone.now()
     if at is not None and at > now:
@@ -525,7 +525,7 @@ def translation_unpublish(
     *, organization: Organization, actor: User, article_id: int, language: str
 ) -> Translation:
     """Withdraw a translation from readers (and cancel a scheduled publication)."""
-    ensure_publisher(actor, "unpublish articles")
+    ensure_publisher(actor, gettext("unpublish articles"))
     current = _translation(organization, article_id, language)
     if current.published_revision_id is None and current.publish_at is None:
         return current
@@ -547,7 +547,7 @@ def revision_restore(
 ) -> Translation:
     """Make an old revision the draft again: a new revision with its text (history is
     never rewritten). Publishing it is a separate act."""
-    ensure_staff(actor, "write knowledge base articles")
+    ensure_staff(actor, gettext("write knowledge base articles"))
     current = _translation(organization, article_id, language)
     old = current.revisions.filter(number=number).first()
     if old is None:
@@ -615,7 +615,10 @@ def feedback_record(
     if helpful:
         reason = ""
     elif reason not in FeedbackReason.values:
-        raise ValidationFailed.one("reason", "Say why: " + ", ".join(FeedbackReason.values) + ".")
+        raise ValidationFailed.one(
+            "reason",
+            gettext("Say why: %(choices)s.") % {"choices": ", ".join(FeedbackReason.values)},
+        )
     comment = (comment or "").strip()[:1000]
     answer = Feedback(
         organization_id=organization.id, article_id=article_id, language=language,

@@ -59,7 +59,7 @@ def review_accept(
     *, organization: Organization, actor: User, message: InboundMessage
 ) -> InboundMessage:
     """Process the message again, staff vouching for it; returns it with its new decision."""
-    ensure_staff(actor, "accept mail from review")
+    ensure_staff(actor, gettext("accept mail from review"))
     with tenant(organization, actor):
         current = _waiting(organization, message)
         processed = ingest.reprocess(current, vouched=True, actor=actor)
@@ -75,7 +75,7 @@ def review_assign(
     *, organization: Organization, actor: User, message: InboundMessage, ticket: Ticket
 ) -> InboundMessage:
     """Add the message to `ticket` as the sender's public reply; the sender joins the ticket."""
-    ensure_staff(actor, "assign mail from review")
+    ensure_staff(actor, gettext("assign mail from review"))
     if ticket.organization_id != organization.id:
         raise NotFound(gettext("no ticket #%(number)s") % {"number": ticket.number}, field="ticket")
     current = _waiting(organization, message)
@@ -114,7 +114,7 @@ def review_discard(
     *, organization: Organization, actor: User, message: InboundMessage
 ) -> InboundMessage:
     """Nothing acts on the message; it stays recorded, with who discarded it."""
-    ensure_staff(actor, "discard mail from review")
+    ensure_staff(actor, gettext("discard mail from review"))
     current = _waiting(organization, message)
     by = actor.full_name or actor.email
     with events.announce(

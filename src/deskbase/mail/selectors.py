@@ -65,7 +65,7 @@ def review_queue(
 ) -> ReviewPage:
     """Messages waiting for review, oldest first, a keyset page after id `after`, with
     their mailbox. Budget: 1 query, whatever the page size (staff only)."""
-    ensure_staff(actor, "review suspended mail")
+    ensure_staff(actor, gettext("review suspended mail"))
     limit = max(1, min(limit, REVIEW_PAGE_MAX))
     found = InboundMessage.objects.filter(
         organization_id=organization.id, state=InboundState.REVIEW, pk__gt=after
@@ -81,7 +81,7 @@ def review_queue(
 
 def inbound_of(*, organization: Organization, actor: User, message_id: int) -> InboundMessage:
     """One received message (staff only); another tenant's is absent. Budget: 1 query."""
-    ensure_staff(actor, "read received mail")
+    ensure_staff(actor, gettext("read received mail"))
     with tenant(organization, actor, savepoint=False):
         found = (
             InboundMessage.objects.filter(organization_id=organization.id, pk=message_id)
@@ -112,7 +112,7 @@ def ticket_mail(*, organization: Organization, actor: User, ticket: Ticket) -> T
     """The mail of a ticket the caller may see: what came in (with the decision taken and
     why) and what went out (with its state and the server's answer), oldest first.
     Budget: 2 queries, whatever the number of messages (staff only)."""
-    ensure_staff(actor, "read a ticket's mail")
+    ensure_staff(actor, gettext("read a ticket's mail"))
     with tenant(organization, actor, savepoint=False):
         inbound = list(
             InboundMessage.objects.filter(organization_id=organization.id, ticket_id=ticket.pk)

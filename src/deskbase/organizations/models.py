@@ -122,33 +122,33 @@ class Organization(TimestampedModel, SoftDeleteModel):
                 condition=models.Q(language="") | models.Q(language__in=Language.values),
                 name="organizations_organization_language_valid",
                 violation_error_code="language",
-                violation_error_message="Unknown language.",
+                violation_error_message=_("Unknown language."),
             ),
             choice_constraint(
                 "tier",
                 Tier,
                 name="organizations_organization_tier_valid",
-                message="Unknown subscription tier.",
+                message=_("Unknown subscription tier."),
             ),
             models.CheckConstraint(
                 condition=models.Q(session_idle_minutes__isnull=True)
                 | models.Q(session_idle_minutes__gte=5, session_idle_minutes__lte=43200),
                 name="organizations_organization_idle_range",
                 violation_error_code="session_idle_minutes",
-                violation_error_message="The idle timeout is 5 minutes to 30 days.",
+                violation_error_message=_("The idle timeout is 5 minutes to 30 days."),
             ),
             models.CheckConstraint(
                 condition=models.Q(session_max_hours__isnull=True)
                 | models.Q(session_max_hours__gte=1, session_max_hours__lte=8760),
                 name="organizations_organization_max_hours_range",
                 violation_error_code="session_max_hours",
-                violation_error_message="The session lifetime is 1 hour to 1 year.",
+                violation_error_message=_("The session lifetime is 1 hour to 1 year."),
             ),
             models.CheckConstraint(
                 condition=models.Q(slug__regex=r"^[a-z0-9][a-z0-9-]*$"),
                 name="organizations_organization_slug_format",
                 violation_error_code="slug",
-                violation_error_message="A slug is lower-case letters, digits and hyphens.",
+                violation_error_message=_("A slug is lower-case letters, digits and hyphens."),
             ),
         ]
 
@@ -174,7 +174,7 @@ class Holiday(models.Model):
                 fields=["organization", "date"],
                 name="organizations_holiday_unique_date",
                 violation_error_code="date",
-                violation_error_message="This day is already a holiday.",
+                violation_error_message=_("This day is already a holiday."),
             ),
         ]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from deskbase.accounts.models import Role, User
 from deskbase.core import events, jsonbounds
@@ -38,7 +38,7 @@ def _ensure_admin(actor: User | None) -> None:
         raise PermissionDenied(gettext("only admins may change the organization's settings"))
 
 
-WHOLE_NUMBER = {"api_rate_limit": "The API rate limit is a whole number."}
+WHOLE_NUMBER = {"api_rate_limit": gettext_lazy("The API rate limit is a whole number.")}
 
 
 def _normalized(changes: dict[str, Any]) -> dict[str, Any]:
@@ -55,7 +55,12 @@ def _normalized(changes: dict[str, Any]) -> dict[str, Any]:
         value = changes[field]
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise ValidationFailed.one(
-                field, WHOLE_NUMBER.get(field, f"{field} is a whole number or empty.")
+                field,
+                str(
+                    WHOLE_NUMBER.get(
+                        field, gettext("%(field)s is a whole number or empty.") % {"field": field}
+                    )
+                ),
             )
     flag = changes.get("require_staff_two_factor")
     if flag is not None and not isinstance(flag, bool):

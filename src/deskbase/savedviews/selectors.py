@@ -30,7 +30,7 @@ def _visible(actor: User) -> Q:
 def views_for(*, organization: Organization, actor: User) -> list[SavedView]:
     """The caller's personal views and the organization's shared ones, shared first,
     then by name. Budget: 1 query."""
-    ensure_staff(actor, "use saved views")
+    ensure_staff(actor, gettext("use saved views"))
     with tenant(organization, actor, savepoint=False):
         return list(
             SavedView.objects.filter(_visible(actor)).order_by(
@@ -41,7 +41,7 @@ def views_for(*, organization: Organization, actor: User) -> list[SavedView]:
 
 def access_view(actor: User, view_id: int) -> SavedView:
     """A view the caller may see (their own or a shared one); another's is absent. 1 query."""
-    ensure_staff(actor, "use saved views")
+    ensure_staff(actor, gettext("use saved views"))
     with tenant(actor.organization_id, actor, savepoint=False):
         found = SavedView.objects.filter(_visible(actor), pk=view_id).first()
     if found is None:

@@ -55,7 +55,7 @@ def view_create(
     sort: str = "updated",
     shared: bool = False,
 ) -> SavedView:
-    ensure_staff(actor, "save views")
+    ensure_staff(actor, gettext("save views"))
     if shared and actor.role not in SHARING_ROLES:
         raise PermissionDenied(gettext("only admins and managers may share views"), field="shared")
     name = _check(name, filters, sort, actor)
@@ -77,7 +77,7 @@ def view_update(
     filters: dict[str, Any] | None = None,
     sort: str | None = None,
 ) -> SavedView:
-    ensure_staff(actor, "change views")
+    ensure_staff(actor, gettext("change views"))
     current = SavedView.objects.select_for_update().get(pk=view.pk)
     _ensure_may_change(actor, current)
     current.name = _check(
@@ -98,7 +98,7 @@ def view_update(
 
 @tenant_atomic
 def view_delete(*, organization: Organization, actor: User, view: SavedView) -> None:
-    ensure_staff(actor, "delete views")
+    ensure_staff(actor, gettext("delete views"))
     current = SavedView.objects.select_for_update().get(pk=view.pk)
     _ensure_may_change(actor, current)
     current.delete()

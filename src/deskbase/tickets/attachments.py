@@ -128,10 +128,12 @@ def path_for(sha256: str) -> Path:
 
 def size_limit_message(limit: int) -> str:
     if limit >= 1024 * 1024:
-        return f"The file is larger than {round(limit / (1024 * 1024), 1):g} MB."
+        size = f"{round(limit / (1024 * 1024), 1):g}"
+        return gettext("The file is larger than %(size)s MB.") % {"size": size}
     if limit >= 1024:
-        return f"The file is larger than {round(limit / 1024, 1):g} KB."
-    return f"The file is larger than {limit} bytes."
+        size = f"{round(limit / 1024, 1):g}"
+        return gettext("The file is larger than %(size)s KB.") % {"size": size}
+    return gettext("The file is larger than %(size)s bytes.") % {"size": limit}
 
 
 def store(stream: Readable) -> StoredFile:

@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from django.db.models.functions import Now
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from deskbase.accounts.models import Role, User
@@ -46,7 +47,7 @@ def custom_fields_for(
     include_archived: bool = False,
 ) -> list[CustomField]:  # fmt: skip
     """The organization's fields of one target, in their position order. 1 query."""
-    ensure_staff(actor, "read custom fields")
+    ensure_staff(actor, gettext("read custom fields"))
     with tenant(organization, actor, savepoint=False):
         rows = CustomField.objects.filter(organization_id=organization.id, applies_to=applies_to)
         if not include_archived:
@@ -55,7 +56,7 @@ def custom_fields_for(
 
 
 def custom_field_get(*, organization: Organization, actor: User, field_id: int) -> CustomField:
-    ensure_staff(actor, "read custom fields")
+    ensure_staff(actor, gettext("read custom fields"))
     with tenant(organization, actor, savepoint=False):
         field = CustomField.objects.filter(organization_id=organization.id, id=field_id).first()
     if field is None:

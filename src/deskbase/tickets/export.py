@@ -147,7 +147,7 @@ def ticket_export(
     Staff only. The checks and the audit row happen now; the rows are read while the
     returned iterator is consumed (one statement, a server-side cursor).
     """
-    ensure_staff(actor, "export tickets")
+    ensure_staff(actor, gettext("export tickets"))
     sql, params = export_sql(organization, actor, filters, sort)
     audit.record(
         AuditAction.TICKETS_EXPORTED, organization_id=organization.id, actor_id=actor.id,

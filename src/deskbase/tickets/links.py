@@ -53,7 +53,7 @@ def link_add(
     *, organization: Organization, actor: User, ticket: Ticket, other: Ticket, relation: str
 ) -> TicketLink:
     """Link `ticket` to `other`: `other` becomes its child, its parent, or related to it."""
-    ensure_staff(actor, "link tickets")
+    ensure_staff(actor, gettext("link tickets"))
     if relation not in RELATIONS:
         raise ValidationFailed.one(
             "relation",
@@ -81,7 +81,7 @@ def link_add(
 
 @tenant_atomic
 def link_remove(*, organization: Organization, actor: User, ticket: Ticket, link_id: int) -> None:
-    ensure_staff(actor, "unlink tickets")
+    ensure_staff(actor, gettext("unlink tickets"))
     link = (
         TicketLink.objects.select_related("source", "target")
         .filter(Q(source=ticket) | Q(target=ticket), organization=organization, pk=link_id)
@@ -110,7 +110,7 @@ class LinkView:
 
 def ticket_links(*, organization: Organization, actor: User, ticket: Ticket) -> list[LinkView]:
     """The ticket's links, both directions, with the other ticket. Budget: 1 query."""
-    ensure_staff(actor, "see ticket links")
+    ensure_staff(actor, gettext("see ticket links"))
     with tenant(organization, actor, savepoint=False):
         rows = list(
             TicketLink.objects.filter(Q(source=ticket) | Q(target=ticket),
@@ -135,7 +135,7 @@ def ticket_split(
     by the new ticket (the bytes are stored once); both tickets get a note and a
     history row. The comment stays where it was.
     """
-    ensure_staff(actor, "split tickets")
+    ensure_staff(actor, gettext("split tickets"))
     comment = (
         TicketComment.objects.filter(organization=organization, ticket=ticket, pk=comment_id)
         .exclude(kind=CommentKind.SYSTEM).first()

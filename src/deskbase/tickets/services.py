@@ -285,7 +285,7 @@ def ticket_update(
 
     `at` records an imported change at the time it was really made.
     """
-    ensure_staff(actor, "edit tickets")
+    ensure_staff(actor, gettext("edit tickets"))
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         field = sorted(unknown)[0]
@@ -401,7 +401,7 @@ def ticket_assign(
     at: datetime | None = None,
 ) -> Ticket:
     """Assign by hand (assignee, or None to unassign) or automatically (auto=True)."""
-    ensure_staff(actor, "assign tickets")
+    ensure_staff(actor, gettext("assign tickets"))
     _check_same_tenant(organization, assignee=assignee)
     current = _locked(ticket, version)
     if at is not None:
@@ -434,7 +434,7 @@ def ticket_apply_sla_policy(
 ) -> Ticket:
     """Put an active SLA policy of the organization on the ticket and recompute its due
     times (an automation rule's action, docs/automation.md)."""
-    ensure_staff(actor, "apply SLA policies")
+    ensure_staff(actor, gettext("apply SLA policies"))
     _check_same_tenant(organization, policy=policy)
     if not policy.is_active:
         raise ValidationFailed.one(
@@ -578,7 +578,7 @@ def ticket_merge(
     *, organization: Organization, actor: User, source: Ticket, target: Ticket
 ) -> Ticket:
     """Move the source's conversation into the target; close the source with a link."""
-    ensure_staff(actor, "merge tickets")
+    ensure_staff(actor, gettext("merge tickets"))
     _check_same_tenant(organization, source=source, target=target)
     if source.id == target.id:
         raise ValidationFailed.one("target", gettext("A ticket cannot be merged into itself."))
@@ -689,7 +689,7 @@ def _copy_history(source: Ticket, target: Ticket) -> None:
 def ticket_soft_delete(
     *, organization: Organization, actor: User, ticket: Ticket, reason: str = ""
 ) -> Ticket:
-    ensure_staff(actor, "delete tickets")
+    ensure_staff(actor, gettext("delete tickets"))
     current = Ticket.all_objects.select_for_update().get(pk=ticket.pk)
     with events.announce(events.TICKET_SOFT_DELETED, organization, actor, current):
         current.soft_delete(actor, reason)
@@ -698,7 +698,7 @@ def ticket_soft_delete(
 
 @tenant_atomic
 def ticket_restore(*, organization: Organization, actor: User, ticket: Ticket) -> Ticket:
-    ensure_staff(actor, "restore tickets")
+    ensure_staff(actor, gettext("restore tickets"))
     current = Ticket.all_objects.select_for_update().get(pk=ticket.pk)
     with events.announce(events.TICKET_RESTORED, organization, actor, current):
         current.restore(actor)
@@ -749,7 +749,7 @@ def comment_soft_delete(
 def comment_restore(
     *, organization: Organization, actor: User, comment: TicketComment
 ) -> TicketComment:
-    ensure_staff(actor, "restore comments")
+    ensure_staff(actor, gettext("restore comments"))
     current = TicketComment.all_objects.select_for_update().get(pk=comment.pk)
     with events.announce(events.COMMENT_RESTORED, organization, actor, current):
         current.restore(actor)

@@ -53,7 +53,7 @@ def time_entry_add(
     billable: bool = True,
     worked_on: date | None = None,
 ) -> TimeEntry:
-    ensure_staff(actor, "log time")
+    ensure_staff(actor, gettext("log time"))
     if ticket.organization_id != organization.id:
         raise NotFound(gettext("no such ticket"), field="number")
     entry = TimeEntry(
@@ -69,7 +69,7 @@ def time_entry_add(
 
 def _own_entry(organization: Organization, actor: User, entry_id: int) -> TimeEntry:
     """The entry, locked; someone else's is a 403 for an agent (a 404 if it does not exist)."""
-    ensure_staff(actor, "change logged time")
+    ensure_staff(actor, gettext("change logged time"))
     entry = (
         TimeEntry.objects.select_for_update().filter(organization=organization, pk=entry_id).first()
     )
@@ -124,7 +124,7 @@ class TicketTime:
 
 def ticket_time(*, organization: Organization, actor: User, ticket: Ticket) -> TicketTime:
     """A ticket's entries (newest first, with who) and totals. Budget: 1 query."""
-    ensure_staff(actor, "see logged time")
+    ensure_staff(actor, gettext("see logged time"))
     with tenant(organization, actor, savepoint=False):
         entries = list(
             TimeEntry.objects.filter(organization=organization, ticket=ticket)

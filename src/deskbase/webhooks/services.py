@@ -116,8 +116,8 @@ def clean_event_types(value: Any) -> list[str]:
         if name not in (WILDCARD, *CARRIED):
             raise ValidationFailed.one(
                 "event_types",
-                f"{name!r} is not an event webhooks carry; known: "
-                + ", ".join((WILDCARD, *CARRIED)),
+                gettext("%(name)r is not an event webhooks carry; known: %(choices)s")
+                % {"name": name, "choices": ", ".join((WILDCARD, *CARRIED))},
             )
         if name not in found:
             found.append(name)

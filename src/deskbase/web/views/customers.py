@@ -191,7 +191,7 @@ def ticket_link_add(request: AuthedRequest, number: int) -> HttpResponse:
         other = access_ticket_reference(user, request.POST.get("other", ""), field="other")
         links.link_add(organization=caller_organization(user), actor=user, ticket=ticket,
                        other=other, relation=request.POST.get("relation", ""))  # fmt: skip
-        return Done(f"Linked to #{other.number}.")
+        return Done(gettext("Linked to #%(number)s.") % {"number": other.number})
 
     return ticket_action(request, number, act)
 
@@ -203,7 +203,7 @@ def ticket_link_remove(request: AuthedRequest, number: int, link_id: int) -> Htt
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         links.link_remove(organization=caller_organization(user), actor=user, ticket=ticket,
                           link_id=link_id)  # fmt: skip
-        return Done("Link removed.")
+        return Done(gettext("Link removed."))
 
     return ticket_action(request, number, act)
 
@@ -216,7 +216,10 @@ def ticket_split(request: AuthedRequest, number: int, comment_id: int) -> HttpRe
         new = links.ticket_split(organization=caller_organization(user), actor=user,
                                  ticket=ticket, comment_id=comment_id,
                                  subject=request.POST.get("subject", "")[:300])  # fmt: skip
-        return Done(f"Split off into ticket #{new.number}.", to=ticket_url(new))
+        return Done(
+            gettext("Split off into ticket #%(number)s.") % {"number": new.number},
+            to=ticket_url(new),
+        )
 
     return ticket_action(request, number, act)
 
@@ -244,7 +247,7 @@ def ticket_time_add(request: AuthedRequest, number: int) -> HttpResponse:
             minutes=int(raw[:6]), note=post.get("note", "")[:500],
             billable=post.get("billable") == "on", worked_on=_day(post.get("worked_on", "")),
         )  # fmt: skip
-        return Done(f"{int(raw[:6])} minutes logged.")
+        return Done(gettext("%(int)s minutes logged.") % {"int": int(raw[:6])})
 
     return ticket_action(request, number, act)
 
@@ -256,7 +259,7 @@ def ticket_time_delete(request: AuthedRequest, number: int, entry_id: int) -> Ht
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         timeentries.time_entry_delete(organization=caller_organization(user), actor=user,
                                       entry_id=entry_id)  # fmt: skip
-        return Done("Time entry deleted.")
+        return Done(gettext("Time entry deleted."))
 
     return ticket_action(request, number, act)
 

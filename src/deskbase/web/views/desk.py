@@ -244,7 +244,7 @@ def ticket_edit(request: AuthedRequest, number: int) -> HttpResponse:
             organization=caller_organization(user), actor=user, ticket=ticket,
             version=_version(request), **changes,
         )  # fmt: skip
-        return Done(f"Ticket #{number} saved.")
+        return Done(gettext("Ticket #%(number)s saved.") % {"number": number})
 
     return ticket_action(request, number, act, conflict_page=_conflict)
 
@@ -261,8 +261,13 @@ def ticket_status(request: AuthedRequest, number: int) -> HttpResponse:
         )  # fmt: skip
         if status == ticket.status:
             stays = ticket.get_status_display().lower()
-            return Done(f"Ticket #{number} stays {stays}.", level=messages.INFO)
-        return Done(f"Ticket #{number} is now {status}.")
+            return Done(
+                gettext("Ticket #%(number)s stays %(stays)s.") % {"number": number, "stays": stays},
+                level=messages.INFO,
+            )
+        return Done(
+            gettext("Ticket #%(number)s is now %(status)s.") % {"number": number, "status": status}
+        )
 
     return ticket_action(request, number, act, conflict_page=_conflict)
 
@@ -284,7 +289,7 @@ def ticket_assign(request: AuthedRequest, number: int) -> HttpResponse:
             organization=caller_organization(user), actor=user, ticket=ticket, assignee=assignee,
             auto=choice == "auto", version=version,
         )  # fmt: skip
-        return Done(f"Ticket #{number} assigned.")
+        return Done(gettext("Ticket #%(number)s assigned.") % {"number": number})
 
     return ticket_action(request, number, act, conflict_page=_conflict, stale_only=True)
 
@@ -310,13 +315,16 @@ def ticket_reply(request: AuthedRequest, number: int) -> HttpResponse:
         )  # fmt: skip
         upload_files(request, ticket, comment)
         # Said now: should resolving fail below, the reply was still sent.
-        messages.success(request, "Internal note added." if kind == "internal" else "Reply sent.")
+        messages.success(
+            request,
+            gettext("Internal note added.") if kind == "internal" else gettext("Reply sent."),
+        )
         if request.POST.get("then") != "resolve":
             return Done()
         services.ticket_change_status(
             organization=caller_organization(user), actor=user, ticket=ticket, status="resolved"
         )
-        return Done(f"Ticket #{number} resolved.")
+        return Done(gettext("Ticket #%(number)s resolved.") % {"number": number})
 
     return ticket_action(request, number, act)
 
@@ -328,7 +336,7 @@ def ticket_attach(request: AuthedRequest, number: int) -> HttpResponse:
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         if not upload_files(request, ticket, None):
             raise ValidationFailed.one("file", gettext("Choose a file to attach."))
-        return Done("File attached.")
+        return Done(gettext("File attached."))
 
     return ticket_action(request, number, act)
 
@@ -341,7 +349,11 @@ def ticket_merge(request: AuthedRequest, number: int) -> HttpResponse:
         target = access_ticket_reference(user, request.POST.get("into", ""), field="into")
         services.ticket_merge(organization=caller_organization(user), actor=user, source=source,
                               target=target)  # fmt: skip
-        return Done(f"Ticket #{number} merged into #{target.number}.", to=ticket_url(target))
+        return Done(
+            gettext("Ticket #%(number)s merged into #%(number2)s.")
+            % {"number": number, "number2": target.number},
+            to=ticket_url(target),
+        )
 
     return ticket_action(request, number, act)
 
@@ -356,7 +368,9 @@ def ticket_delete(request: AuthedRequest, number: int) -> HttpResponse:
             reason=request.POST.get("reason", "")[:500],
         )  # fmt: skip
         trash = reverse("web:queue", kwargs={"slug": "trash"})
-        return Done(f"Ticket #{number} moved to the trash.", to=trash)
+        return Done(
+            gettext("Ticket #%(number)s moved to the trash.") % {"number": number}, to=trash
+        )
 
     return ticket_action(request, number, act)
 
@@ -367,7 +381,7 @@ def ticket_delete(request: AuthedRequest, number: int) -> HttpResponse:
 def ticket_restore(request: AuthedRequest, number: int) -> HttpResponse:
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         services.ticket_restore(organization=caller_organization(user), actor=user, ticket=ticket)
-        return Done(f"Ticket #{number} restored.")
+        return Done(gettext("Ticket #%(number)s restored.") % {"number": number})
 
     return ticket_action(request, number, act, only_deleted=True)
 

@@ -121,7 +121,7 @@ def reply(request: AuthedRequest, number: int) -> HttpResponse:
             kind="public",
         )  # fmt: skip
         upload_files(request, ticket, comment)
-        return Done("Reply sent.")
+        return Done(gettext("Reply sent."))
 
     return ticket_action(request, number, act, page=_page)
 
@@ -135,7 +135,7 @@ def close(request: AuthedRequest, number: int) -> HttpResponse:
             organization=caller_organization(user), actor=user, ticket=ticket,
             status=Status.CLOSED, reason="closed by the customer",
         )  # fmt: skip
-        return Done(f"Ticket #{number} closed.")
+        return Done(gettext("Ticket #%(number)s closed.") % {"number": number})
 
     return ticket_action(request, number, act, page=_page)
 
@@ -154,6 +154,6 @@ def rate(request: AuthedRequest, number: int) -> HttpResponse:
             organization=caller_organization(user), actor=user, ticket=ticket,
             rating=int(raw), comment=request.POST.get("comment", "")[:5000],
         )  # fmt: skip
-        return Done("Thank you for your rating.")
+        return Done(gettext("Thank you for your rating."))
 
     return ticket_action(request, number, act, page=_page)

@@ -210,7 +210,8 @@ def review(request: AuthedRequest, article_id: int, language: str) -> tuple[str,
         organization=caller_organization(user), actor=user, article_id=article_id,
         language=language, state=state,
     )  # fmt: skip
-    return f"Review state: {state.replace('_', ' ')}.", _edit_url(article_id, language)
+    said = gettext("Review state: %(state)s.") % {"state": ReviewState(state).label}
+    return said, _edit_url(article_id, language)
 
 
 def _when(raw: str) -> datetime | None:
@@ -235,7 +236,11 @@ def publish(request: AuthedRequest, article_id: int, language: str) -> tuple[str
         organization=caller_organization(user), actor=user, article_id=article_id,
         language=language, at=at,
     )  # fmt: skip
-    said = f"Publication scheduled for {at:%Y-%m-%d %H:%M %Z}." if at else "Published."
+    said = (
+        gettext("Publication scheduled for %(at)s.") % {"at": f"{at:%Y-%m-%d %H:%M %Z}"}
+        if at
+        else gettext("Published.")
+    )
     return said, _edit_url(article_id, language)
 
 
@@ -283,7 +288,8 @@ def revision_restore(
         organization=caller_organization(user), actor=user, article_id=article_id,
         language=language, number=number,
     )  # fmt: skip
-    return f"Revision {number} is the draft again.", _edit_url(article_id, language)
+    said = gettext("Revision %(number)s is the draft again.") % {"number": number}
+    return said, _edit_url(article_id, language)
 
 
 @manager_required

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from deskbase.accounts.models import Role
@@ -26,7 +26,7 @@ from deskbase.tickets.access import caller_organization
 from deskbase.web.views.common import _guard, domain_errors, error_text
 from deskbase.web.views.manage.forms import form_page
 
-admin_required = _guard(lambda u: u.role == Role.ADMIN, "This page is for admins.")
+admin_required = _guard(lambda u: u.role == Role.ADMIN, gettext_lazy("This page is for admins."))
 
 
 @admin_required

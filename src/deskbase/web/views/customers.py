@@ -247,7 +247,7 @@ def ticket_time_add(request: AuthedRequest, number: int) -> HttpResponse:
             minutes=int(raw[:6]), note=post.get("note", "")[:500],
             billable=post.get("billable") == "on", worked_on=_day(post.get("worked_on", "")),
         )  # fmt: skip
-        return Done(gettext("%(int)s minutes logged.") % {"int": int(raw[:6])})
+        return Done(gettext("%(minutes)s minutes logged.") % {"minutes": int(raw[:6])})
 
     return ticket_action(request, number, act)
 

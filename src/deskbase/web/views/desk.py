@@ -266,7 +266,8 @@ def ticket_status(request: AuthedRequest, number: int) -> HttpResponse:
                 level=messages.INFO,
             )
         return Done(
-            gettext("Ticket #%(number)s is now %(status)s.") % {"number": number, "status": status}
+            gettext("Ticket #%(number)s is now %(status)s.")
+            % {"number": number, "status": Status(status).label.lower()}
         )
 
     return ticket_action(request, number, act, conflict_page=_conflict)

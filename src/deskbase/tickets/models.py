@@ -615,16 +615,16 @@ class TimeEntry(TenantModel, TimestampedModel):
 
 
 class FieldType(models.TextChoices):
-    TEXT = "text", "Text"
-    NUMBER = "number", "Number"
-    DATE = "date", "Date"
-    SELECT = "select", "Choice from a list"
-    CHECKBOX = "checkbox", "Checkbox"
+    TEXT = "text", _("Text")
+    NUMBER = "number", _("Number")
+    DATE = "date", _("Date")
+    SELECT = "select", _("Choice from a list")
+    CHECKBOX = "checkbox", _("Checkbox")
 
 
 class FieldTarget(models.TextChoices):
-    TICKET = "ticket", "Tickets"
-    COMPANY = "company", "Companies"
+    TICKET = "ticket", _("Tickets")
+    COMPANY = "company", _("Companies")
 
 
 # A key as it is stored in custom_fields (and filtered on as cf.<key>).

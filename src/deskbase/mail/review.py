@@ -33,7 +33,7 @@ from deskbase.core.tenancy import tenant, tenant_atomic
 from deskbase.mail import ingest, parse
 from deskbase.mail.models import InboundMessage, InboundState, Mailbox, ReviewCause
 from deskbase.organizations.models import Organization
-from deskbase.tickets.models import Ticket
+from deskbase.tickets.models import Status, Ticket
 from deskbase.tickets.permissions import ensure_staff, takes_replies
 
 
@@ -85,7 +85,7 @@ def review_assign(
     if not takes_replies(target):
         raise Conflict(
             gettext("ticket #%(number)s is %(status)s")
-            % {"number": target.number, "status": target.status},
+            % {"number": target.number, "status": Status(target.status).label.lower()},
             field="ticket",
         )
     if not current.sender:

@@ -36,7 +36,7 @@ from deskbase.core.errors import Conflict, NotFound, ValidationFailed, validated
 from deskbase.core.tenancy import tenant_atomic
 from deskbase.organizations.models import Organization
 from deskbase.tickets.access import access_attachment
-from deskbase.tickets.models import Ticket, TicketAttachment, TicketComment
+from deskbase.tickets.models import Status, Ticket, TicketAttachment, TicketComment
 from deskbase.tickets.permissions import ensure_can_view_ticket, is_staff_member, takes_replies
 
 logger = logging.getLogger(__name__)
@@ -205,7 +205,7 @@ def _attachable_ticket(
     if not takes_replies(current):
         raise Conflict(
             gettext("ticket #%(number)s is %(status)s; open a new ticket")
-            % {"number": current.number, "status": current.status},
+            % {"number": current.number, "status": Status(current.status).label.lower()},
             field="ticket",
         )
     return current

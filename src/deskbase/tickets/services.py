@@ -331,7 +331,10 @@ def _check_transition(ticket: Ticket, status: str) -> None:
         raise ValidationFailed.one(
             "status",
             gettext("A ticket cannot go from %(status)s to %(status2)s.")
-            % {"status": ticket.status, "status2": status},
+            % {
+                "status": Status(ticket.status).label.lower(),
+                "status2": Status(status).label.lower(),
+            },
         )
 
 
@@ -353,7 +356,8 @@ def ticket_change_status(
     _check_transition(current, status)
     if not is_staff_member(actor) and not customer_may_set_status(current, status):
         raise PermissionDenied(
-            gettext("customers cannot set a ticket to %(status)s") % {"status": status}
+            gettext("customers cannot set a ticket to %(status)s")
+            % {"status": Status(status).label.lower()}
         )
     change = {"status": (current.status, status)}
     with events.announce(events.TICKET_UPDATED, organization, actor, current, **change):
@@ -492,7 +496,7 @@ def comment_add(
     if not takes_replies(current):
         raise Conflict(
             gettext("ticket #%(number)s is %(status)s; open a new ticket")
-            % {"number": current.number, "status": current.status}
+            % {"number": current.number, "status": Status(current.status).label.lower()}
         )
     with events.announce(events.COMMENT_ADDED, organization, actor, comment):
         comment.save()
@@ -589,7 +593,7 @@ def ticket_merge(
             raise ValidationFailed.one(
                 field,
                 gettext("Ticket #%(number)s is %(status)s.")
-                % {"number": ticket.number, "status": ticket.status},
+                % {"number": ticket.number, "status": Status(ticket.status).label.lower()},
             )
     with events.announce(
         events.TICKET_MERGED, organization, actor, src, merged_into=(None, dst.id)

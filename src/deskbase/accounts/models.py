@@ -49,10 +49,10 @@ class Availability(models.TextChoices):
 
 def validate_skills(value: Any) -> None:
     if not isinstance(value, list) or not all(isinstance(s, str) and s for s in value):
-        raise ValidationError("Skills are a list of non-empty names.")
+        raise ValidationError(gettext("Skills are a list of non-empty names."))
     # Bounded like every stored JSON value (deskbase.core.jsonbounds.SKILLS).
     if len(value) > 100 or any(len(s) > 100 for s in value):
-        raise ValidationError("At most 100 skills of at most 100 characters each.")
+        raise ValidationError(gettext("At most 100 skills of at most 100 characters each."))
 
 
 class UserManager(LiveManager, BaseUserManager["User"]):
@@ -505,17 +505,22 @@ class RecoveryCode(TenantModel):
 
 def validate_domains(value: Any) -> None:
     if not isinstance(value, list) or not all(isinstance(d, str) and d for d in value):
-        raise ValidationError("Allowed domains are a list of domain names.")
+        raise ValidationError(gettext("Allowed domains are a list of domain names."))
     if len(value) > 50 or any(len(d) > 253 or not _DOMAIN.match(d) for d in value):
-        raise ValidationError("At most 50 domain names, such as example.com, in lower case.")
+        raise ValidationError(
+            gettext("At most 50 domain names, such as example.com, in lower case.")
+        )
 
 
 def validate_role_map(value: Any) -> None:
     if not isinstance(value, dict) or len(value) > 50:
-        raise ValidationError("The role mapping maps at most 50 claim values to roles.")
+        raise ValidationError(gettext("The role mapping maps at most 50 claim values to roles."))
     for claim, role in value.items():
         if not claim or len(claim) > 200 or role not in Role.values:
-            raise ValidationError(f"{str(claim)[:50]!r} must map to one of {', '.join(Role)}.")
+            raise ValidationError(
+                gettext("%(claim)r must map to one of %(choices)s.")
+                % {"claim": str(claim)[:50], "choices": ", ".join(Role)}
+            )
 
 
 _DOMAIN = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")

@@ -8,6 +8,7 @@ import zoneinfo
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Now
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from deskbase.core.i18n import Language
@@ -24,27 +25,43 @@ def default_business_hours() -> dict[str, list[list[str]]]:
 def validate_business_hours(value: object) -> None:
     """{"mon": [["09:00", "17:00"]], ...}: each day a list of ordered, non-overlapping spans."""
     if not isinstance(value, dict):
-        raise ValidationError("Business hours must map weekdays to lists of [start, end] spans.")
+        raise ValidationError(
+            gettext("Business hours must map weekdays to lists of [start, end] spans.")
+        )
     for day, spans in value.items():
         if day not in WEEKDAYS:
-            raise ValidationError(f"Unknown weekday {day!r}; use {', '.join(WEEKDAYS)}.")
+            raise ValidationError(
+                gettext("Unknown weekday %(day)r; use %(choices)s.")
+                % {"day": day, "choices": ", ".join(WEEKDAYS)}
+            )
         if not isinstance(spans, list):
-            raise ValidationError(f"{day}: expected a list of [start, end] spans.")
+            raise ValidationError(
+                gettext("%(day)s: expected a list of [start, end] spans.") % {"day": day}
+            )
         if len(spans) > 24:  # bounded like every stored JSON value (core.jsonbounds)
-            raise ValidationError(f"{day}: at most 24 spans a day.")
+            raise ValidationError(gettext("%(day)s: at most 24 spans a day.") % {"day": day})
         previous_end = ""
         for span in spans:
             if not (
                 isinstance(span, list) and len(span) == 2 and all(isinstance(t, str) for t in span)
             ):
-                raise ValidationError(f'{day}: each span is ["HH:MM", "HH:MM"].')
+                raise ValidationError(
+                    gettext('%(day)s: each span is ["HH:MM", "HH:MM"].') % {"day": day}
+                )
             start, end = span
             if not (_HHMM.match(start) and _HHMM.match(end)):
-                raise ValidationError(f"{day}: times are HH:MM, 00:00 to 24:00.")
+                raise ValidationError(
+                    gettext("%(day)s: times are HH:MM, 00:00 to 24:00.") % {"day": day}
+                )
             if start >= end:
-                raise ValidationError(f"{day}: a span must end after it starts ({start}-{end}).")
+                raise ValidationError(
+                    gettext("%(day)s: a span must end after it starts (%(start)s-%(end)s).")
+                    % {"day": day, "start": start, "end": end}
+                )
             if start < previous_end:
-                raise ValidationError(f"{day}: spans overlap or are out of order.")
+                raise ValidationError(
+                    gettext("%(day)s: spans overlap or are out of order.") % {"day": day}
+                )
             previous_end = end
 
 

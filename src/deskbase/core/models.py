@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
-from django.utils.functional import Promise
 from django.utils.translation import gettext
 
 from deskbase.core.errors import Conflict
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class TimestampedModel(models.Model):
@@ -106,7 +108,7 @@ class SoftDeleteModel(models.Model):
 
 
 def choice_constraint(
-    field: str, choices: type[models.TextChoices], *, name: str, message: str | Promise
+    field: str, choices: type[models.TextChoices], *, name: str, message: StrOrPromise
 ) -> models.CheckConstraint:
     """CHECK (field IN choices), reported by full_clean() on `field`."""
     return models.CheckConstraint(

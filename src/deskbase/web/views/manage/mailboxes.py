@@ -6,7 +6,7 @@ empty input keeps the stored one (deskbase.mail.services).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.http import HttpResponse
@@ -22,6 +22,9 @@ from deskbase.mail.models import Inbound, Mailbox, Security
 from deskbase.tickets.access import caller_organization
 from deskbase.web.views.common import domain_errors, manager_required
 from deskbase.web.views.manage.forms import action, form_page
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 FORM_FIELDS = (*services.TEXT_FIELDS, *services.PORTS)
 # The form, in groups: (group, [(input name, label, kind, hint)]); kind: text, port,
@@ -138,7 +141,7 @@ def _shown(mailbox: Mailbox | None) -> dict[str, Any]:
 
 def _rows(
     mailbox: Mailbox | None, values: dict[str, Any], errors: dict[str, str]
-) -> list[tuple[str, list[dict[str, Any]]]]:
+) -> list[tuple[StrOrPromise, list[dict[str, Any]]]]:
     """The form's groups with each input's value (never a secret's) and error."""
     return [
         (group, [

@@ -44,7 +44,8 @@ def team_member_add(request: AuthedRequest, team_id: int) -> str:
     people.team_add_member(
         organization=caller_organization(user), actor=user, team=team, user=member
     )
-    return f"{member.full_name or member.email} joined {team.name}."
+    said = gettext("%(person)s joined %(team)s.")
+    return said % {"person": member.full_name or member.email, "team": team.name}
 
 
 @action("manage_teams")
@@ -54,4 +55,5 @@ def team_member_remove(request: AuthedRequest, team_id: int, user_id: int) -> st
     member = owned(User, user, user_id, "user")
     people.team_remove_member(organization=caller_organization(user), actor=user, team=team,
                               user=member)  # fmt: skip
-    return f"{member.full_name or member.email} left {team.name}."
+    said = gettext("%(person)s left %(team)s.")
+    return said % {"person": member.full_name or member.email, "team": team.name}

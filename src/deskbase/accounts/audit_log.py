@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import AuditAction, AuditLog, Role, User
 from deskbase.core.errors import PermissionDenied, ValidationFailed
@@ -31,14 +32,14 @@ class Filters:
 
     def check(self) -> None:
         if self.action and self.action not in AuditAction.values:
-            raise ValidationFailed.one("action", "Unknown action.")
+            raise ValidationFailed.one("action", gettext("Unknown action."))
         if self.since and self.until and self.since > self.until:
-            raise ValidationFailed.one("since", "The start comes after the end.")
+            raise ValidationFailed.one("since", gettext("The start comes after the end."))
 
 
 def _ensure_admin(actor: User) -> None:
     if actor.role != Role.ADMIN:
-        raise PermissionDenied("only admins may read the audit log")
+        raise PermissionDenied(gettext("only admins may read the audit log"))
 
 
 def _query(actor: User, filters: Filters) -> Any:

@@ -10,6 +10,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower, Now
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from deskbase.core.errors import PermissionDenied
@@ -48,10 +49,10 @@ class Availability(models.TextChoices):
 
 def validate_skills(value: Any) -> None:
     if not isinstance(value, list) or not all(isinstance(s, str) and s for s in value):
-        raise ValidationError("Skills are a list of non-empty names.")
+        raise ValidationError(gettext("Skills are a list of non-empty names."))
     # Bounded like every stored JSON value (deskbase.core.jsonbounds.SKILLS).
     if len(value) > 100 or any(len(s) > 100 for s in value):
-        raise ValidationError("At most 100 skills of at most 100 characters each.")
+        raise ValidationError(gettext("At most 100 skills of at most 100 characters each."))
 
 
 class UserManager(LiveManager, BaseUserManager["User"]):
@@ -127,14 +128,14 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
                 fields=["organization", "email"],
                 name="accounts_user_email_unique_per_org",
                 violation_error_code="email",
-                violation_error_message="A user with this email address already exists.",
+                violation_error_message=_("A user with this email address already exists."),
             ),
             models.UniqueConstraint(
                 fields=["email"],
                 condition=models.Q(organization__isnull=True),
                 name="accounts_user_operator_email_unique",
                 violation_error_code="email",
-                violation_error_message="An operator with this email address already exists.",
+                violation_error_message=_("An operator with this email address already exists."),
             ),
             models.UniqueConstraint(
                 fields=["organization", "id"], name="accounts_user_org_id_unique"
@@ -144,44 +145,44 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
                 condition=models.Q(email=Lower("email")),
                 name="accounts_user_email_lowercase",
                 violation_error_code="email",
-                violation_error_message="Email addresses are stored in lower case.",
+                violation_error_message=_("Email addresses are stored in lower case."),
             ),
             models.CheckConstraint(
                 condition=models.Q(email__regex=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
                 name="accounts_user_email_format",
                 violation_error_code="email",
-                violation_error_message="Enter a valid email address.",
+                violation_error_message=_("Enter a valid email address."),
             ),
             choice_constraint(
                 "role",
                 Role,
                 name="accounts_user_role_valid",
-                message="Unknown role.",
+                message=_("Unknown role."),
             ),
             choice_constraint(
                 "customer_tier",
                 CustomerTier,
                 name="accounts_user_customer_tier_valid",
-                message="Unknown customer tier.",
+                message=_("Unknown customer tier."),
             ),
             models.CheckConstraint(
                 condition=models.Q(availability__isnull=True)
                 | models.Q(availability__in=Availability.values, role__in=STAFF_ROLES),
                 name="accounts_user_availability_staff_only",
                 violation_error_code="availability",
-                violation_error_message="Only agents have an availability.",
+                violation_error_message=_("Only agents have an availability."),
             ),
             models.CheckConstraint(
                 condition=models.Q(max_concurrent_tickets__gte=1, max_concurrent_tickets__lte=100),
                 name="accounts_user_max_concurrent_range",
                 violation_error_code="max_concurrent_tickets",
-                violation_error_message="Concurrent tickets must be between 1 and 100.",
+                violation_error_message=_("Concurrent tickets must be between 1 and 100."),
             ),
             models.CheckConstraint(
                 condition=models.Q(language="") | models.Q(language__in=Language.values),
                 name="accounts_user_language_valid",
                 violation_error_code="language",
-                violation_error_message="Unknown language.",
+                violation_error_message=_("Unknown language."),
             ),
             models.CheckConstraint(
                 condition=models.Q(organization__isnull=False) | models.Q(is_superuser=True),
@@ -209,7 +210,7 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
         first); only a platform operator has none, and is refused rather than given a
         query on `organization_id IS NULL`."""
         if self.organization_id is None:
-            raise PermissionDenied("A platform operator belongs to no organization.")
+            raise PermissionDenied(gettext("A platform operator belongs to no organization."))
         return self.organization_id
 
     def clean(self) -> None:
@@ -220,7 +221,9 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
         # Field-named errors for the rules the constraints above enforce.
         errors: dict[str, list[str]] = {}
         if self.availability and self.role not in STAFF_ROLES:
-            errors.setdefault("availability", []).append("Only agents have an availability.")
+            errors.setdefault("availability", []).append(
+                gettext("Only agents have an availability.")
+            )
         if errors:
             raise ValidationError(errors)
         super().validate_constraints(exclude=exclude)
@@ -241,7 +244,7 @@ class Team(TenantModel, TimestampedModel):
                 fields=["organization", "name"],
                 name="accounts_team_name_unique_per_org",
                 violation_error_code="name",
-                violation_error_message="A team with this name already exists.",
+                violation_error_message=_("A team with this name already exists."),
             ),
             models.UniqueConstraint(
                 fields=["organization", "id"], name="accounts_team_org_id_unique"
@@ -265,7 +268,7 @@ class TeamMembership(TenantModel):
                 fields=["organization", "team", "user"],
                 name="accounts_teammembership_unique",
                 violation_error_code="user",
-                violation_error_message="This agent is already in the team.",
+                violation_error_message=_("This agent is already in the team."),
             ),
         ]
 
@@ -297,7 +300,7 @@ class ApiToken(TenantModel):
                 condition=models.Q(token_hash__regex=r"^[0-9a-f]{64}$"),  # noqa: S106
                 name="accounts_apitoken_hash_format",
                 violation_error_code="token_hash",
-                violation_error_message="Not a sha256 digest.",
+                violation_error_message=_("Not a sha256 digest."),
             ),
         ]
 
@@ -437,7 +440,7 @@ class TotpDevice(TenantModel):
                 fields=["organization", "user"],
                 name="accounts_totpdevice_one_per_user",
                 violation_error_code="user",
-                violation_error_message="This person already has an authenticator.",
+                violation_error_message=_("This person already has an authenticator."),
             ),
         ]
 
@@ -466,13 +469,13 @@ class Passkey(TenantModel):
                 fields=["organization", "credential_id"],
                 name="accounts_passkey_credential_unique",
                 violation_error_code="credential",
-                violation_error_message="This passkey is registered already.",
+                violation_error_message=_("This passkey is registered already."),
             ),
             models.CheckConstraint(
                 condition=models.Q(sign_count__gte=0),
                 name="accounts_passkey_sign_count_positive",
                 violation_error_code="sign_count",
-                violation_error_message="A signature counter is not negative.",
+                violation_error_message=_("A signature counter is not negative."),
             ),
         ]
 
@@ -494,7 +497,7 @@ class RecoveryCode(TenantModel):
                 condition=models.Q(code_hash__regex=r"^[0-9a-f]{64}$"),
                 name="accounts_recoverycode_hash_format",
                 violation_error_code="code_hash",
-                violation_error_message="Not a sha256 digest.",
+                violation_error_message=_("Not a sha256 digest."),
             ),
             models.UniqueConstraint(
                 fields=["organization", "user", "code_hash"],
@@ -505,17 +508,22 @@ class RecoveryCode(TenantModel):
 
 def validate_domains(value: Any) -> None:
     if not isinstance(value, list) or not all(isinstance(d, str) and d for d in value):
-        raise ValidationError("Allowed domains are a list of domain names.")
+        raise ValidationError(gettext("Allowed domains are a list of domain names."))
     if len(value) > 50 or any(len(d) > 253 or not _DOMAIN.match(d) for d in value):
-        raise ValidationError("At most 50 domain names, such as example.com, in lower case.")
+        raise ValidationError(
+            gettext("At most 50 domain names, such as example.com, in lower case.")
+        )
 
 
 def validate_role_map(value: Any) -> None:
     if not isinstance(value, dict) or len(value) > 50:
-        raise ValidationError("The role mapping maps at most 50 claim values to roles.")
+        raise ValidationError(gettext("The role mapping maps at most 50 claim values to roles."))
     for claim, role in value.items():
         if not claim or len(claim) > 200 or role not in Role.values:
-            raise ValidationError(f"{str(claim)[:50]!r} must map to one of {', '.join(Role)}.")
+            raise ValidationError(
+                gettext("%(claim)r must map to one of %(choices)s.")
+                % {"claim": str(claim)[:50], "choices": ", ".join(Role)}
+            )
 
 
 _DOMAIN = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
@@ -547,7 +555,7 @@ class OidcProvider(TenantModel):
                 fields=["organization"],
                 name="accounts_oidcprovider_one_per_org",
                 violation_error_code="organization",
-                violation_error_message="This organization already has an identity provider.",
+                violation_error_message=_("This organization already has an identity provider."),
             ),
             models.CheckConstraint(
                 condition=models.Q(issuer__startswith="https://")
@@ -555,12 +563,12 @@ class OidcProvider(TenantModel):
                 | models.Q(issuer__startswith="http://localhost"),
                 name="accounts_oidcprovider_issuer_https",
                 violation_error_code="issuer",
-                violation_error_message="The issuer is an https:// address.",
+                violation_error_message=_("The issuer is an https:// address."),
             ),
             choice_constraint(
                 "default_role",
                 Role,
                 name="accounts_oidcprovider_default_role_valid",
-                message="Unknown role.",
+                message=_("Unknown role."),
             ),
         ]

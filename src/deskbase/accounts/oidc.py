@@ -29,6 +29,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any, cast
 
+from django.utils.translation import gettext
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -81,7 +82,7 @@ def provider_save(
 ) -> OidcProvider:
     """Set the organization's identity provider (admins). An empty secret keeps the old one."""
     if actor is not None and actor.role != Role.ADMIN:
-        raise PermissionDenied("only admins may configure single sign-on")
+        raise PermissionDenied(gettext("only admins may configure single sign-on"))
     provider = OidcProvider.objects.select_for_update().filter(
         organization_id=organization.id
     ).first() or OidcProvider(organization=organization)
@@ -90,10 +91,10 @@ def provider_save(
     if client_secret:
         provider.client_secret = crypto.encrypt(client_secret)
     if not provider.client_secret:
-        raise ValidationFailed.one("client_secret", "The client secret is required.")
+        raise ValidationFailed.one("client_secret", gettext("The client secret is required."))
     provider.allowed_domains = sorted({d.strip().lower() for d in allowed_domains if d.strip()})
     if not provider.allowed_domains:
-        raise ValidationFailed.one("allowed_domains", "Allow at least one e-mail domain.")
+        raise ValidationFailed.one("allowed_domains", gettext("Allow at least one e-mail domain."))
     provider.role_claim = (role_claim or "").strip()
     provider.role_map = role_map or {}
     provider.default_role = default_role

@@ -16,6 +16,7 @@ from typing import Any
 
 import webauthn
 from django.utils import timezone
+from django.utils.translation import gettext
 from webauthn.helpers import bytes_to_base64url
 from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
 from webauthn.helpers.structs import (
@@ -78,7 +79,7 @@ def _credential(raw: Any) -> dict[str, Any]:
         except ValueError:
             raw = None
     if not isinstance(raw, dict):
-        raise ValidationFailed.one("credential", "Not a WebAuthn credential.")
+        raise ValidationFailed.one("credential", gettext("Not a WebAuthn credential."))
     return raw
 
 
@@ -104,9 +105,11 @@ def passkey_add(
             expected_rp_id=rp_id, expected_origin=origin,
         )  # fmt: skip
     except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as error:
-        raise ValidationFailed.one("credential", f"The passkey was not accepted: {error}") from None
+        raise ValidationFailed.one(
+            "credential", gettext("The passkey was not accepted: %(error)s") % {"error": error}
+        ) from None
     if Passkey.objects.filter(credential_id=verified.credential_id).exists():
-        raise ValidationFailed.one("credential", "This passkey is registered already.")
+        raise ValidationFailed.one("credential", gettext("This passkey is registered already."))
     key = Passkey.objects.create(
         organization=organization, user=actor, name=name,
         credential_id=verified.credential_id, public_key=verified.credential_public_key,
@@ -161,7 +164,7 @@ def passkey_remove(
 ) -> None:
     key = Passkey.objects.filter(user_id=actor.id, id=passkey_id).first()
     if key is None:
-        raise NotFound("No such passkey.")
+        raise NotFound(gettext("No such passkey."))
     key.delete()
     audit.record(
         AuditAction.PASSKEY_REMOVED, organization_id=organization.id, actor_id=actor.id,

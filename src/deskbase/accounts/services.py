@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import STAFF_ROLES, Role, Team, TeamMembership, User
 from deskbase.core import events
@@ -37,7 +38,7 @@ def _clean(instance: Any, exclude: list[str] | None = None, **full_clean: Any) -
 def _ensure_admin(actor: User | None) -> None:
     # None: an operator command (the owner role), which may do anything.
     if actor is not None and actor.role not in (Role.ADMIN, Role.MANAGER):
-        raise PermissionDenied("only admins and managers may manage people and teams")
+        raise PermissionDenied(gettext("only admins and managers may manage people and teams"))
 
 
 def _ensure_may_manage(actor: User | None, *roles: str) -> None:
@@ -45,7 +46,7 @@ def _ensure_may_manage(actor: User | None, *roles: str) -> None:
     _ensure_admin(actor)
     senior = any(role in (Role.ADMIN, Role.MANAGER) for role in roles)
     if actor is not None and actor.role == Role.MANAGER and senior:
-        raise PermissionDenied("only admins may manage managers and admins")
+        raise PermissionDenied(gettext("only admins may manage managers and admins"))
 
 
 def grantable_roles(actor: User) -> list[tuple[str, str]]:
@@ -63,9 +64,9 @@ def _ensure_not_demoting_self(actor: User | None, user: User, changes: dict[str,
     if actor is None or actor.id != user.id:
         return
     if "role" in changes and changes["role"] != user.role:
-        raise ValidationFailed.one("role", "You cannot change your own role.")
+        raise ValidationFailed.one("role", gettext("You cannot change your own role."))
     if changes.get("is_active") is False:
-        raise ValidationFailed.one("is_active", "You cannot deactivate yourself.")
+        raise ValidationFailed.one("is_active", gettext("You cannot deactivate yourself."))
 
 
 def _check_password(password: str | None, user: User) -> None:
@@ -133,9 +134,11 @@ def user_update(
     unknown = set(changes) - PROFILE_FIELDS
     if unknown:
         field = sorted(unknown)[0]
-        raise ValidationFailed.one(field, f"{field} cannot be changed here.")
+        raise ValidationFailed.one(
+            field, gettext("%(field)s cannot be changed here.") % {"field": field}
+        )
     if user.organization_id != organization.id:
-        raise ValidationFailed.one("user", "No such user in this organization.")
+        raise ValidationFailed.one("user", gettext("No such user in this organization."))
     if not changes:
         return user
     current = User.objects.select_for_update().get(pk=user.pk)
@@ -187,9 +190,11 @@ def team_add_member(
     _ensure_admin(actor)
     for field, obj in (("team", team), ("user", user)):
         if obj.organization_id != organization.id:
-            raise ValidationFailed.one(field, f"No such {field} in this organization.")
+            raise ValidationFailed.one(
+                field, gettext("No such %(field)s in this organization.") % {"field": field}
+            )
     if user.role not in STAFF_ROLES:
-        raise ValidationFailed.one("user", "Only agents can join a team.")
+        raise ValidationFailed.one("user", gettext("Only agents can join a team."))
     membership, _ = TeamMembership.objects.get_or_create(
         organization=organization, team=team, user=user
     )
@@ -204,12 +209,14 @@ def team_remove_member(
     _ensure_admin(actor)
     for field, obj in (("team", team), ("user", user)):
         if obj.organization_id != organization.id:
-            raise ValidationFailed.one(field, f"No such {field} in this organization.")
+            raise ValidationFailed.one(
+                field, gettext("No such %(field)s in this organization.") % {"field": field}
+            )
     deleted, _ = TeamMembership.objects.filter(
         organization_id=organization.id, team_id=team.pk, user_id=user.pk
     ).delete()
     if not deleted:
-        raise ValidationFailed.one("user", "This person is not in the team.")
+        raise ValidationFailed.one("user", gettext("This person is not in the team."))
 
 
 @tenant_atomic
@@ -219,7 +226,7 @@ def user_soft_delete(
     """Remove a person: hidden, signed out for good, their tickets kept."""
     _ensure_may_manage(actor, user.role)
     if actor is not None and actor.id == user.id:
-        raise ValidationFailed.one("user", "You cannot delete yourself.")
+        raise ValidationFailed.one("user", gettext("You cannot delete yourself."))
     current = User.all_objects.select_for_update().get(pk=user.pk)
     with events.announce(events.USER_SOFT_DELETED, organization, actor, current):
         current.is_active = False

@@ -21,6 +21,7 @@ from django.contrib.auth import password_validation, update_session_auth_hash
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskbase.accounts import audit
 from deskbase.accounts.models import AuditAction, Role, User, UserSession
@@ -95,7 +96,7 @@ def _ensure_may_end(actor: User, owner: User | None) -> None:
         Role.AGENT, Role.CUSTOMER,
     ):  # fmt: skip
         return
-    raise NotFound("No such session.")  # another's session answers like a missing one
+    raise NotFound(gettext("No such session."))  # another's session answers like a missing one
 
 
 @tenant_atomic
@@ -107,7 +108,7 @@ def session_end(
         organization_id=organization.id, id=session_id, ended_at__isnull=True
     ).first()
     if row is None:
-        raise NotFound("No such session.")
+        raise NotFound(gettext("No such session."))
     owner = User.all_objects.filter(id=row.user_id).first()
     _ensure_may_end(actor, owner)
     _end([row])
@@ -123,9 +124,9 @@ def sessions_end_for(
 ) -> int:
     """End every session of a person (admins; managers for agents and customers)."""
     if actor.role not in (Role.ADMIN, Role.MANAGER):
-        raise PermissionDenied("only admins and managers may end other people's sessions")
+        raise PermissionDenied(gettext("only admins and managers may end other people's sessions"))
     if user.organization_id != organization.id:
-        raise ValidationFailed.one("user", "No such user in this organization.")
+        raise ValidationFailed.one("user", gettext("No such user in this organization."))
     _ensure_may_end(actor, user)
     ended = end_all_sessions(organization_id=organization.id, user_id=user.id)
     audit.record(
@@ -146,7 +147,9 @@ def password_change(
 ) -> int:
     """Change one's own password; every other session ends, this one goes on."""
     if not actor.check_password(current_password or ""):
-        raise ValidationFailed.one("current_password", "Your current password is not right.")
+        raise ValidationFailed.one(
+            "current_password", gettext("Your current password is not right.")
+        )
     try:
         password_validation.validate_password(new_password or "", actor)
     except ValidationError as error:

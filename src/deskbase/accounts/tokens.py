@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskbase.accounts import throttle
 from deskbase.accounts.models import ApiToken, User
@@ -52,14 +53,16 @@ def token_create(
     """A new token for `user` (default: the actor). Returns the row and the token, once."""
     user = user or actor
     if user.id != actor.id and actor.role != "admin":
-        raise PermissionDenied("only admins create tokens for other people")
+        raise PermissionDenied(gettext("only admins create tokens for other people"))
     if user.organization_id != organization.id:
-        raise ValidationFailed.one("user", "No such user in this organization.")
+        raise ValidationFailed.one("user", gettext("No such user in this organization."))
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise ValidationFailed.one("name", "A token needs a name of at most 100 characters.")
+        raise ValidationFailed.one(
+            "name", gettext("A token needs a name of at most 100 characters.")
+        )
     if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationFailed.one("expires_at", "The expiry must be in the future.")
+        raise ValidationFailed.one("expires_at", gettext("The expiry must be in the future."))
     plain = f"dsk_{organization.id}_{secrets.token_urlsafe(32)}"
     token = ApiToken(
         organization=organization, user=user, name=name, prefix=plain[:12],
@@ -78,7 +81,7 @@ def token_revoke(*, organization: Organization, actor: User, token_id: int) -> A
         .first()
     )
     if token is None or (token.user_id != actor.id and actor.role != "admin"):
-        raise NotFound("no such token", field="token")
+        raise NotFound(gettext("no such token"), field="token")
     if token.revoked_at is None:
         with events.announce(events.TOKEN_REVOKED, organization, actor, token):
             token.revoked_at = timezone.now()

@@ -23,6 +23,7 @@ import pyotp
 import segno
 from django.db.models import Exists
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskbase.accounts import audit
 from deskbase.accounts.models import (
@@ -136,7 +137,8 @@ def totp_begin(*, organization: Organization, actor: User) -> str:
     """Start setting up an authenticator: a new secret (replacing an unconfirmed one)."""
     if TotpDevice.objects.filter(user_id=actor.id, confirmed_at__isnull=False).exists():
         raise ValidationFailed.one(
-            "code", "Two-factor sign-in is already on; turn it off first to change the app."
+            "code",
+            gettext("Two-factor sign-in is already on; turn it off first to change the app."),
         )
     secret = pyotp.random_base32()
     TotpDevice.objects.filter(user_id=actor.id).delete()
@@ -180,10 +182,12 @@ def totp_confirm(
         .first()
     )
     if device is None:
-        raise ValidationFailed.one("code", "Start the set-up again: no authenticator is pending.")
+        raise ValidationFailed.one(
+            "code", gettext("Start the set-up again: no authenticator is pending.")
+        )
     step = _matching_step(crypto.decrypt(device.secret), code or "", None)
     if step is None:
-        raise ValidationFailed.one("code", "That code is not the one your app shows now.")
+        raise ValidationFailed.one("code", gettext("That code is not the one your app shows now."))
     device.confirmed_at = timezone.now()
     device.last_step = step
     device.save(update_fields=["confirmed_at", "last_step"])
@@ -199,7 +203,7 @@ def totp_confirm(
 def recovery_codes_renew(*, organization: Organization, actor: User, code: str) -> list[str]:
     """New recovery codes (the old ones stop working); needs a current code from the app."""
     if not _check(organization, actor, code, recovery=False, request=None):
-        raise ValidationFailed.one("code", "That code is not the one your app shows now.")
+        raise ValidationFailed.one("code", gettext("That code is not the one your app shows now."))
     codes = _renew_codes(organization, actor)
     audit.record(
         AuditAction.RECOVERY_CODES_RENEWED, organization_id=organization.id,
@@ -213,10 +217,10 @@ def two_factor_disable(*, organization: Organization, actor: User, code: str) ->
     """Turn one's own two-factor sign-in off; needs a current code (or a recovery code)."""
     if required_for(actor):
         raise ValidationFailed.one(
-            "code", "Your organization requires two-factor sign-in for staff."
+            "code", gettext("Your organization requires two-factor sign-in for staff.")
         )
     if not _check(organization, actor, code, recovery=True, request=None):
-        raise ValidationFailed.one("code", "That code is not valid.")
+        raise ValidationFailed.one("code", gettext("That code is not valid."))
     _remove(actor)
     audit.record(
         AuditAction.TWO_FACTOR_DISABLED, organization_id=organization.id, actor_id=actor.id,
@@ -236,11 +240,11 @@ def two_factor_reset(
     from deskbase.accounts.session_control import end_all_sessions
 
     if actor is not None and actor.role not in (Role.ADMIN, Role.MANAGER):
-        raise PermissionDenied("only admins and managers may reset two-factor sign-in")
+        raise PermissionDenied(gettext("only admins and managers may reset two-factor sign-in"))
     if actor is not None and actor.role == Role.MANAGER and user.role in (Role.ADMIN, Role.MANAGER):
-        raise PermissionDenied("only admins may reset the sign-in of managers and admins")
+        raise PermissionDenied(gettext("only admins may reset the sign-in of managers and admins"))
     if user.organization_id != organization.id:
-        raise ValidationFailed.one("user", "No such user in this organization.")
+        raise ValidationFailed.one("user", gettext("No such user in this organization."))
     _remove(user)
     end_all_sessions(organization_id=organization.id, user_id=user.id)
     audit.record(

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from django.utils.translation import gettext
+
 from deskbase.accounts import audit
 from deskbase.accounts.models import AuditAction, Role, User
 from deskbase.analytics import selectors
@@ -82,11 +84,11 @@ def report_export(
 ) -> list[list[Any]]:  # fmt: skip
     """The rows of one dashboard table (header first). A few dozen rows: read at once,
     under the organization's tenant, after the audit row."""
-    ensure_staff(actor, "export reports")
+    ensure_staff(actor, gettext("export reports"))
     if table not in TABLES:
-        raise NotFound(f"no table {table!r}", field="table")
+        raise NotFound(gettext("no table %(table)r") % {"table": table}, field="table")
     if table in MANAGERS_ONLY and actor.role not in (Role.ADMIN, Role.MANAGER):
-        raise PermissionDenied("only managers and admins may export the agents' figures")
+        raise PermissionDenied(gettext("only managers and admins may export the agents' figures"))
     audit.record(
         AuditAction.REPORT_EXPORTED, organization_id=organization.id, actor_id=actor.id,
         request=request, table=table, filters={

@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskbase.analytics import metrics
 from deskbase.core.db.router import read_connection, replica_read
@@ -73,9 +74,13 @@ def filters_for(
     end = end or today
     start = start or end - timedelta(days=DEFAULT_RANGE_DAYS - 1)
     if start > end:
-        raise ValidationFailed.one("start", "The range starts after it ends.")
+        raise ValidationFailed.one("start", gettext("The range starts after it ends."))
     if (end - start).days >= MAX_RANGE_DAYS:
-        raise ValidationFailed.one("start", f"A range covers at most {MAX_RANGE_DAYS} days.")
+        raise ValidationFailed.one(
+            "start",
+            gettext("A range covers at most %(max_range_days)s days.")
+            % {"max_range_days": MAX_RANGE_DAYS},
+        )
     return Filters(start=start, end=end, **dimensions)
 
 
@@ -253,7 +258,9 @@ def trends_filters(organization: Organization, **kwargs: Any) -> Filters:
     filters = filters_for(organization, **kwargs)
     if filters.end > today or filters.start < first:
         raise ValidationFailed.one(
-            "start", f"Trends cover the last {TREND_DAYS} days: {first} to {today}."
+            "start",
+            gettext("Trends cover the last %(trend_days)s days: %(first)s to %(today)s.")
+            % {"trend_days": TREND_DAYS, "first": first, "today": today},
         )
     return filters
 

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import Count, F, Q, Sum
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import Role, User
 from deskbase.core.errors import PermissionDenied, ValidationFailed
@@ -34,13 +35,17 @@ def time_report(
     """[{id, name, minutes, billable_minutes, entries}] for days since..until
     (inclusive), most time first. Budget: 1 query."""
     if actor.role not in (Role.ADMIN, Role.MANAGER):
-        raise PermissionDenied("only admins and managers see time reports")
+        raise PermissionDenied(gettext("only admins and managers see time reports"))
     if by not in GROUPS:
-        raise ValidationFailed.one("by", f"Group by one of {', '.join(GROUPS)}.")
+        raise ValidationFailed.one(
+            "by", gettext("Group by one of %(choices)s.") % {"choices": ", ".join(GROUPS)}
+        )
     if until < since:
-        raise ValidationFailed.one("until", "The range ends before it starts.")
+        raise ValidationFailed.one("until", gettext("The range ends before it starts."))
     if until - since > timedelta(days=MAX_DAYS):
-        raise ValidationFailed.one("until", f"At most {MAX_DAYS} days at a time.")
+        raise ValidationFailed.one(
+            "until", gettext("At most %(max_days)s days at a time.") % {"max_days": MAX_DAYS}
+        )
     key, names = GROUPS[by]
     rows = TimeEntry.objects.filter(organization=organization, worked_on__gte=since,
                                     worked_on__lte=until)  # fmt: skip

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import User
 from deskbase.automation.conditions import Invalid
@@ -53,26 +54,33 @@ WEBHOOK_TYPE = "rule.fired"
 def validate(actions: Any, refs: list[tuple[str, str, Any]]) -> None:
     """Check the action list; references go to `refs` as (path, kind, id)."""
     if not isinstance(actions, list) or not actions:
-        raise Invalid("actions", "a rule needs a list of 1 or more actions")
+        raise Invalid("actions", gettext("a rule needs a list of 1 or more actions"))
     if len(actions) > MAX_ACTIONS:
-        raise Invalid("actions", f"at most {MAX_ACTIONS} actions")
+        raise Invalid(
+            "actions", gettext("at most %(max_actions)s actions") % {"max_actions": MAX_ACTIONS}
+        )
     for index, action in enumerate(actions):
         path = f"actions[{index}]"
         if not isinstance(action, dict):
-            raise Invalid(path, "an action is an object")
+            raise Invalid(path, gettext("an action is an object"))
         kind = action.get("type")
         if kind not in ACTIONS:
-            raise Invalid(f"{path}.type", f"unknown action {kind!r}; use one of "
-                                          f"{', '.join(ACTIONS)}")  # fmt: skip
+            raise Invalid(
+                f"{path}.type",
+                gettext("unknown action %(kind)r; use one of %(choices)s")
+                % {"kind": kind, "choices": ", ".join(ACTIONS)},
+            )
         keys = ACTIONS[kind]
         for key in action:
             if key != "type" and key not in keys:
-                raise Invalid(f"{path}.{key}", "unknown key")
+                raise Invalid(f"{path}.{key}", gettext("unknown key"))
         for key in REQUIRED[kind]:
             if key not in action:
-                raise Invalid(f"{path}.{key}", "required")
+                raise Invalid(f"{path}.{key}", gettext("required"))
         if kind == "set_assignee" and ("assignee" in action) == bool(action.get("auto")):
-            raise Invalid(f"{path}.assignee", "name an assignee (or null) or set auto: true")
+            raise Invalid(
+                f"{path}.assignee", gettext("name an assignee (or null) or set auto: true")
+            )
         for key, value in action.items():
             if key != "type":
                 _check(keys[key], value, f"{path}.{key}", refs)
@@ -80,29 +88,29 @@ def validate(actions: Any, refs: list[tuple[str, str, Any]]) -> None:
 
 def _check(kind: str, value: Any, path: str, refs: list[tuple[str, str, Any]]) -> None:
     if kind == "status" and value not in Status.values:
-        raise Invalid(path, f"unknown status {value!r}")
+        raise Invalid(path, gettext("unknown status %(value)r") % {"value": value})
     if kind == "priority" and value not in Priority.values:
-        raise Invalid(path, f"unknown priority {value!r}")
+        raise Invalid(path, gettext("unknown priority %(value)r") % {"value": value})
     if kind.startswith("ref:"):
         what = kind[4:].rstrip("?")
         if value is None and kind.endswith("?"):
             return
         if type(value) is not int or value <= 0:
-            raise Invalid(path, f"a {what.replace('_', ' ')} id")
+            raise Invalid(path, gettext("a %(replace)s id") % {"replace": what.replace("_", " ")})
         refs.append((path, what, value))
     if kind == "tags" and (not isinstance(value, list) or not value or len(value) > 50
                            or not all(isinstance(t, str) and 0 < len(t.strip()) <= 50
                                       for t in value)):  # fmt: skip
-        raise Invalid(path, "a list of 1 to 50 tags of 1 to 50 characters")
+        raise Invalid(path, gettext("a list of 1 to 50 tags of 1 to 50 characters"))
     if kind == "text" and (not isinstance(value, str) or not value.strip()
                            or len(value) > 10_000):  # fmt: skip
-        raise Invalid(path, "a text of 1 to 10,000 characters")
+        raise Invalid(path, gettext("a text of 1 to 10,000 characters"))
     if kind == "name" and (not isinstance(value, str) or not 0 < len(value) <= 100):
-        raise Invalid(path, "a custom field name of 1 to 100 characters")
+        raise Invalid(path, gettext("a custom field name of 1 to 100 characters"))
     if kind == "value" and not (value is None or isinstance(value, str | int | float | bool)):
-        raise Invalid(path, "a text, number, true/false or null")
+        raise Invalid(path, gettext("a text, number, true/false or null"))
     if kind == "bool" and not isinstance(value, bool):
-        raise Invalid(path, "true or false")
+        raise Invalid(path, gettext("true or false"))
 
 
 # ------------------------------------------------------------------ applying
@@ -210,7 +218,9 @@ def _webhook(
 def _row(model: Any, pk: int, name: str) -> Any:
     found = model._default_manager.filter(pk=pk).first()
     if found is None:
-        raise ValidationFailed.one(name, f"no such {name} any more (id {pk})")
+        raise ValidationFailed.one(
+            name, gettext("no such %(name)s any more (id %(pk)s)") % {"name": name, "pk": pk}
+        )
     return found
 
 
@@ -248,11 +258,15 @@ def _comment(action: dict, common: dict, *, organization: Organization, actor: U
         return "added an internal note"
     template = CannedResponse.objects.filter(pk=action["template"], owner__isnull=True).first()
     if template is None:
-        raise ValidationFailed.one("template", f"no such reply template any more "
-                                               f"(id {action['template']})")  # fmt: skip
+        raise ValidationFailed.one(
+            "template",
+            gettext("The reply template %(template)s no longer exists.")
+            % {"template": action["template"]},
+        )
     full = Organization.objects.get(pk=organization.pk)
-    body = canned.render_body(template.body, ticket=common["ticket"], agent=actor,
-                              organization=full)  # fmt: skip
+    body = canned.render_body(
+        template.body, ticket=common["ticket"], agent=actor, organization=full
+    )
     tickets.comment_add(**common, body=body, kind=CommentKind.PUBLIC)
     return f"sent the reply {template.name!r} to the requester"
 

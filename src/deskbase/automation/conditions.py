@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Model
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import STAFF_ROLES
 from deskbase.tickets.models import Channel, CommentKind, Priority, Status
@@ -147,21 +148,25 @@ def validate(node: Any, path: str = "conditions", depth: int = 1,
     """Check a condition tree; raise Invalid naming the first bad path."""
     found = found if found is not None else Leaves()
     if not isinstance(node, dict):
-        raise Invalid(path, "a condition is an object")
+        raise Invalid(path, gettext("a condition is an object"))
     group = [key for key in ("all", "any") if key in node]
     if group:
         if len(node) != 1:
-            raise Invalid(path, "a group has one key, all or any, and nothing else")
+            raise Invalid(path, gettext("a group has one key, all or any, and nothing else"))
         key = group[0]
         if depth > MAX_DEPTH:
-            raise Invalid(path, f"groups nest at most {MAX_DEPTH} deep")
+            raise Invalid(
+                path, gettext("groups nest at most %(max_depth)s deep") % {"max_depth": MAX_DEPTH}
+            )
         items = node[key]
         if not isinstance(items, list):
-            raise Invalid(f"{path}.{key}", "a group holds a list of conditions")
+            raise Invalid(f"{path}.{key}", gettext("a group holds a list of conditions"))
         for index, item in enumerate(items):
             validate(item, f"{path}.{key}[{index}]", depth + 1, found)
         if len(found.state) + len(found.change) + len(found.time) > MAX_LEAVES:
-            raise Invalid(path, f"at most {MAX_LEAVES} conditions")
+            raise Invalid(
+                path, gettext("at most %(max_leaves)s conditions") % {"max_leaves": MAX_LEAVES}
+            )
         return found
     if "field" in node:
         _state_leaf(node, path, found)
@@ -170,26 +175,29 @@ def validate(node: Any, path: str = "conditions", depth: int = 1,
     elif "time" in node:
         _time_leaf(node, path, found)
     else:
-        raise Invalid(path, "expected all, any, field, changed or time")
+        raise Invalid(path, gettext("expected all, any, field, changed or time"))
     return found
 
 
 def _only(node: dict, path: str, allowed: set[str]) -> None:
     extra = sorted(set(node) - allowed)
     if extra:
-        raise Invalid(f"{path}.{extra[0]}", "unknown key")
+        raise Invalid(f"{path}.{extra[0]}", gettext("unknown key"))
 
 
 def field_spec(name: Any, path: str) -> FieldSpec:
     if isinstance(name, str) and name.startswith(CUSTOM_PREFIX):
         key = name.removeprefix(CUSTOM_PREFIX)
         if not key or len(key) > 100:
-            raise Invalid(path, "a custom field needs a name of at most 100 characters")
+            raise Invalid(path, gettext("a custom field needs a name of at most 100 characters"))
         return FieldSpec(CUSTOM, f"custom field {key}")
     spec = FIELDS.get(name) if isinstance(name, str) else None
     if spec is None:
-        raise Invalid(path, f"unknown field {name!r}; known: {', '.join(sorted(FIELDS))}, "
-                            f"{CUSTOM_PREFIX}<name>")  # fmt: skip
+        raise Invalid(
+            path,
+            gettext("unknown field %(name)r; known: %(choices)s, %(custom_prefix)s<name>")
+            % {"name": name, "choices": ", ".join(sorted(FIELDS)), "custom_prefix": CUSTOM_PREFIX},
+        )
     return spec
 
 
@@ -198,14 +206,17 @@ def _state_leaf(node: dict, path: str, found: Leaves) -> None:
     spec = field_spec(node["field"], f"{path}.field")
     op = node.get("op")
     if op not in OPERATORS[spec.kind]:
-        raise Invalid(f"{path}.op", f"unknown operator {op!r} for {node['field']}; "
-                                    f"use one of {', '.join(OPERATORS[spec.kind])}")  # fmt: skip
+        raise Invalid(
+            f"{path}.op",
+            gettext("unknown operator %(op)r for %(field)s; use one of %(choices)s")
+            % {"op": op, "field": node["field"], "choices": ", ".join(OPERATORS[spec.kind])},
+        )
     if op in NO_VALUE:
         if "value" in node:
-            raise Invalid(f"{path}.value", f"{op} takes no value")
+            raise Invalid(f"{path}.value", gettext("%(op)s takes no value") % {"op": op})
     else:
         if "value" not in node:
-            raise Invalid(f"{path}.value", "a value is required")
+            raise Invalid(f"{path}.value", gettext("a value is required"))
         _check_value(spec, op, node["value"], f"{path}.value", found)
     if spec.comment:
         found.comment.append(path)
@@ -220,22 +231,26 @@ def _check_value(spec: FieldSpec, op: str, value: Any, path: str, found: Leaves)
     many = op in ("one_of", "not_one_of") or (spec.kind == TAGS and isinstance(value, list))
     values = value if many else [value]
     if many and (not isinstance(value, list) or not value or len(value) > 100):
-        raise Invalid(path, "a list of 1 to 100 values")
+        raise Invalid(path, gettext("a list of 1 to 100 values"))
     for index, item in enumerate(values):
         at = f"{path}[{index}]" if many else path
         if spec.kind == CHOICE and item not in spec.choices:
-            raise Invalid(at, f"unknown value {item!r}; use one of {', '.join(spec.choices)}")
+            raise Invalid(
+                at,
+                gettext("unknown value %(item)r; use one of %(choices)s")
+                % {"item": item, "choices": ", ".join(spec.choices)},
+            )
         if spec.kind == REF:
             if type(item) is not int or item <= 0:
-                raise Invalid(at, f"a {spec.ref} id")
+                raise Invalid(at, gettext("a %(ref)s id") % {"ref": spec.ref})
             found.refs.append((at, spec.ref, item))
         if spec.kind in (TEXT, TAGS) and (not isinstance(item, str) or not item.strip()
                                           or len(item) > 500):  # fmt: skip
-            raise Invalid(at, "a text of 1 to 500 characters")
+            raise Invalid(at, gettext("a text of 1 to 500 characters"))
         if spec.kind == BOOL and not isinstance(item, bool):
-            raise Invalid(at, "true or false")
+            raise Invalid(at, gettext("true or false"))
         if spec.kind == CUSTOM and not isinstance(item, str | int | float | bool):
-            raise Invalid(at, "a text, number or true/false")
+            raise Invalid(at, gettext("a text, number or true/false"))
 
 
 def _change_leaf(node: dict, path: str, found: Leaves) -> None:
@@ -243,7 +258,9 @@ def _change_leaf(node: dict, path: str, found: Leaves) -> None:
     spec = CHANGES.get(name) if isinstance(name, str) else None
     if spec is None:
         raise Invalid(
-            f"{path}.changed", f"unknown change {name!r}; known: {', '.join(sorted(CHANGES))}"
+            f"{path}.changed",
+            gettext("unknown change %(name)r; known: %(choices)s")
+            % {"name": name, "choices": ", ".join(sorted(CHANGES))},
         )
     if name == "comment.added":
         _only(node, path, {"changed", "by"})
@@ -261,17 +278,27 @@ def _time_leaf(node: dict, path: str, found: Leaves) -> None:
     _only(node, path, {"time", "op", "minutes", "business"})
     op = node.get("op")
     if op not in TIME_OPS:
-        raise Invalid(f"{path}.op", f"unknown operator {op!r}; use one of "
-                                    f"{', '.join(TIME_OPS)}")  # fmt: skip
+        raise Invalid(
+            f"{path}.op",
+            gettext("unknown operator %(op)r; use one of %(choices)s")
+            % {"op": op, "choices": ", ".join(TIME_OPS)},
+        )
     if node["time"] not in TIME_OPS[op]:
-        raise Invalid(f"{path}.time", f"{op} takes one of {', '.join(TIME_OPS[op])}")
+        raise Invalid(
+            f"{path}.time",
+            gettext("%(op)s takes one of %(choices)s")
+            % {"op": op, "choices": ", ".join(TIME_OPS[op])},
+        )
     minutes = node.get("minutes", 0 if op == "overdue" else None)
     if type(minutes) is not int or not 0 <= minutes <= MAX_MINUTES:
-        raise Invalid(f"{path}.minutes", f"whole minutes from 0 to {MAX_MINUTES}")
+        raise Invalid(
+            f"{path}.minutes",
+            gettext("whole minutes from 0 to %(max_minutes)s") % {"max_minutes": MAX_MINUTES},
+        )
     if op == "overdue" and minutes:
-        raise Invalid(f"{path}.minutes", "overdue takes no minutes")
+        raise Invalid(f"{path}.minutes", gettext("overdue takes no minutes"))
     if not isinstance(node.get("business", False), bool):
-        raise Invalid(f"{path}.business", "true or false")
+        raise Invalid(f"{path}.business", gettext("true or false"))
     found.time.append((path, node))
 
 

@@ -46,13 +46,13 @@ class Rule(TenantModel, TimestampedModel):
                 name="automation_rule_position_unique",
                 deferrable=models.Deferrable.DEFERRED,
                 violation_error_code="position",
-                violation_error_message="Another rule holds this position.",
+                violation_error_message=_("Another rule holds this position."),
             ),
             models.UniqueConstraint(
                 fields=["organization", "activator", "name"],
                 name="automation_rule_name_unique",
                 violation_error_code="name",
-                violation_error_message="A rule with this name already exists.",
+                violation_error_message=_("A rule with this name already exists."),
             ),
             models.UniqueConstraint(
                 fields=["organization", "id"], name="automation_rule_org_id_unique"
@@ -61,13 +61,13 @@ class Rule(TenantModel, TimestampedModel):
                 "activator",
                 Activator,
                 name="automation_rule_activator_valid",
-                message="Unknown activator.",
+                message=_("Unknown activator."),
             ),
             models.CheckConstraint(
                 condition=Q(name__regex=r"\S"),
                 name="automation_rule_name_not_blank",
                 violation_error_code="name",
-                violation_error_message="A rule needs a name.",
+                violation_error_message=_("A rule needs a name."),
             ),
         ]
 

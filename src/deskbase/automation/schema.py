@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext
+
 from deskbase.accounts.models import STAFF_ROLES
 from deskbase.automation import actions, conditions
 from deskbase.automation.conditions import Invalid
@@ -28,13 +30,16 @@ def normalized(activator: str, definition: Any) -> tuple[dict[str, Any], list]:
     """The definition with defaults filled in, and its references (path, kind, id);
     Invalid names the first bad path."""
     if activator not in Activator.values:
-        raise Invalid("activator", f"unknown activator {activator!r}; use one of "
-                                   f"{', '.join(Activator.values)}")  # fmt: skip
+        raise Invalid(
+            "activator",
+            gettext("unknown activator %(activator)r; use one of %(choices)s")
+            % {"activator": activator, "choices": ", ".join(Activator.values)},
+        )
     if not isinstance(definition, dict):
-        raise Invalid("definition", "a definition is an object")
+        raise Invalid("definition", gettext("a definition is an object"))
     extra = sorted(set(definition) - KEYS)
     if extra:
-        raise Invalid(extra[0], "unknown key")
+        raise Invalid(extra[0], gettext("unknown key"))
     result = {
         "events": definition.get("events", []),
         "conditions": definition.get("conditions") or {"all": []},
@@ -42,7 +47,10 @@ def normalized(activator: str, definition: Any) -> tuple[dict[str, Any], list]:
     }
     events = result["events"]
     if not isinstance(events, list) or not all(e in EVENTS for e in events):
-        raise Invalid("events", f"a list of events out of {', '.join(EVENTS)}")
+        raise Invalid(
+            "events",
+            gettext("a list of events out of %(choices)s") % {"choices": ", ".join(EVENTS)},
+        )
     result["events"] = list(dict.fromkeys(events))
     found = conditions.validate(result["conditions"])
     _check_activator(activator, result, found)
@@ -53,28 +61,39 @@ def normalized(activator: str, definition: Any) -> tuple[dict[str, Any], list]:
 def _check_activator(activator: str, definition: dict, found: conditions.Leaves) -> None:
     if activator == Activator.EVENT:
         if not definition["events"]:
-            raise Invalid("events", "an event rule names the events that wake it")
+            raise Invalid("events", gettext("an event rule names the events that wake it"))
         if found.time:
-            raise Invalid(found.time[0][0], "time conditions belong to time rules")
+            raise Invalid(found.time[0][0], gettext("time conditions belong to time rules"))
         if found.comment and definition["events"] != ["comment.added"]:
-            raise Invalid(found.comment[0], "comment conditions need events: [comment.added]")
+            raise Invalid(
+                found.comment[0], gettext("comment conditions need events: [comment.added]")
+            )
         if found.mail and definition["events"] != ["mail.received"]:
-            raise Invalid(found.mail[0], "mail conditions need events: [mail.received]")
+            raise Invalid(found.mail[0], gettext("mail conditions need events: [mail.received]"))
         if found.sla and not set(definition["events"]) <= set(SLA_EVENTS):
-            raise Invalid(found.sla[0], "SLA target conditions need events out of "
-                                        f"{', '.join(SLA_EVENTS)} only")  # fmt: skip
+            raise Invalid(
+                found.sla[0],
+                gettext("SLA target conditions need events out of %(choices)s only")
+                % {"choices": ", ".join(SLA_EVENTS)},
+            )
         return
     if definition["events"]:
-        raise Invalid("events", f"only event rules have events, not {activator} rules")
+        raise Invalid(
+            "events",
+            gettext("only event rules have events, not %(activator)s rules")
+            % {"activator": activator},
+        )
     if found.change:
-        raise Invalid(found.change[0][0], "change conditions belong to event rules")
+        raise Invalid(found.change[0][0], gettext("change conditions belong to event rules"))
     if found.comment or found.mail or found.sla:
-        raise Invalid((found.comment or found.mail or found.sla)[0], "comment, mail and SLA "
-                      "target conditions belong to event rules")  # fmt: skip
+        raise Invalid(
+            (found.comment or found.mail or found.sla)[0],
+            gettext("comment, mail and SLA target conditions belong to event rules"),
+        )
     if activator == Activator.TIME and not found.time:
-        raise Invalid("conditions", "a time rule needs a time condition (its occurrence)")
+        raise Invalid("conditions", gettext("a time rule needs a time condition (its occurrence)"))
     if activator == Activator.MANUAL and (found.time or found.state):
-        raise Invalid("conditions", "a macro has no conditions: the agent decides")
+        raise Invalid("conditions", gettext("a macro has no conditions: the agent decides"))
 
 
 def check(organization_id: int, activator: str, definition: Any) -> dict[str, Any]:
@@ -108,4 +127,8 @@ def check_references(organization_id: int, refs: list[tuple[str, str, Any]]) -> 
             what = {"agent": "active agent", "template": "shared reply template",
                     "sla_policy": "active SLA policy",
                     "webhook": "webhook endpoint"}.get(kind, kind)  # fmt: skip
-            raise Invalid(path, f"no {what} with id {pk} in this organization")
+            raise Invalid(
+                path,
+                gettext("no %(what)s with id %(pk)s in this organization")
+                % {"what": what, "pk": pk},
+            )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.utils.translation import gettext
+
 from deskbase.accounts.models import User
 from deskbase.automation.models import Activator, Firing, Rule, RuleVersion
 from deskbase.automation.services import ensure_may_manage
@@ -18,7 +20,9 @@ def rules_for(*, actor: User, activator: str | None = None) -> list[Rule]:
     """The organization's rules in order (admins, managers). One query."""
     ensure_may_manage(actor)
     if activator is not None and activator not in Activator.values:
-        raise ValidationFailed.one("activator", f"Unknown activator {activator!r}.")
+        raise ValidationFailed.one(
+            "activator", gettext("Unknown activator %(activator)r.") % {"activator": activator}
+        )
     found = Rule.objects.filter(organization_id=actor.tenant_id)
     if activator:
         found = found.filter(activator=activator)
@@ -32,7 +36,7 @@ def rule_get(*, actor: User, rule_id: int) -> Rule:
     with tenant(actor.organization_id, actor, savepoint=False):
         rule = Rule.objects.filter(organization_id=actor.tenant_id, pk=rule_id).first()
     if rule is None:
-        raise NotFound(f"no rule {rule_id}", field="rule_id")
+        raise NotFound(gettext("no rule %(rule_id)s") % {"rule_id": rule_id}, field="rule_id")
     return rule
 
 
@@ -56,7 +60,7 @@ def firings_of_rule(
 
 def firings_of_ticket(*, actor: User, ticket_id: int) -> list[Firing]:
     """A ticket's firings for its timeline (staff), oldest first. One query."""
-    ensure_staff(actor, "see what rules did")
+    ensure_staff(actor, gettext("see what rules did"))
     with tenant(actor.organization_id, actor, savepoint=False):
         return list(
             Firing.objects.filter(organization_id=actor.tenant_id, ticket_id=ticket_id).order_by(
@@ -67,7 +71,7 @@ def firings_of_ticket(*, actor: User, ticket_id: int) -> list[Firing]:
 
 def macros_for(*, actor: User) -> list[Rule]:
     """The active macros an agent may apply, in order. One query."""
-    ensure_staff(actor, "apply macros")
+    ensure_staff(actor, gettext("apply macros"))
     with tenant(actor.organization_id, actor, savepoint=False):
         return list(
             Rule.objects.filter(

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from django.db import connection
 from django.db.models import Max
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import Role, User
 from deskbase.automation import engine, schema
@@ -29,19 +30,19 @@ MAX_BULK = 100
 
 def ensure_may_manage(actor: User) -> None:
     if actor.role not in MANAGERS:
-        raise PermissionDenied("only admins and managers manage rules and macros")
+        raise PermissionDenied(gettext("only admins and managers manage rules and macros"))
 
 
 def _name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > 120:
-        raise ValidationFailed.one("name", "A rule needs a name of 1 to 120 characters.")
+        raise ValidationFailed.one("name", gettext("A rule needs a name of 1 to 120 characters."))
     return name.strip()
 
 
 def _current(organization: Organization, rule: Rule) -> Rule:
     found = Rule.objects.select_for_update().filter(organization=organization, pk=rule.pk).first()
     if found is None:
-        raise NotFound(f"no rule {rule.pk}", field="rule")
+        raise NotFound(gettext("no rule %(pk)s") % {"pk": rule.pk}, field="rule")
     return found
 
 
@@ -75,13 +76,22 @@ def rule_create(
     rules = Rule.objects.filter(organization=organization, activator=activator)
     last = rules.aggregate(last=Max("position"))["last"] or 0
     if last >= MAX_RULES:
-        raise ValidationFailed.one("activator", f"At most {MAX_RULES} {activator} rules.")
+        raise ValidationFailed.one(
+            "activator",
+            gettext("At most %(max_rules)s %(activator)s rules.")
+            % {"max_rules": MAX_RULES, "activator": activator},
+        )
     if rules.filter(name=name).exists():
-        raise ValidationFailed.one("name", "A rule with this name already exists.")
+        raise ValidationFailed.one("name", gettext("A rule with this name already exists."))
     rule = Rule.objects.create(
-        organization=organization, name=name, activator=activator, position=last + 1,
-        is_active=bool(is_active), definition=checked, updated_by=actor,
-    )  # fmt: skip
+        organization=organization,
+        name=name,
+        activator=activator,
+        position=last + 1,
+        is_active=bool(is_active),
+        definition=checked,
+        updated_by=actor,
+    )
     _version(rule, actor)
     return rule
 
@@ -96,14 +106,20 @@ def rule_update(
     ensure_may_manage(actor)
     current = _current(organization, rule)
     if version is not None and version != current.version:
-        raise Conflict(f"rule {current.pk} was saved by someone else: you edited version "
-                       f"{version}, the latest is {current.version}", field="version")  # fmt: skip
+        raise Conflict(
+            gettext(
+                "rule %(pk)s was saved by someone else: you edited version "
+                "%(version)s, the latest is %(latest)s"
+            )
+            % {"pk": current.pk, "version": version, "latest": current.version},
+            field="version",
+        )
     if name is not None:
         current.name = _name(name)
         clash = Rule.objects.filter(organization=organization, activator=current.activator,
                                     name=current.name).exclude(pk=current.pk)  # fmt: skip
         if clash.exists():
-            raise ValidationFailed.one("name", "A rule with this name already exists.")
+            raise ValidationFailed.one("name", gettext("A rule with this name already exists."))
     if definition is not None:
         current.definition = schema.check(organization.id, current.activator, definition)
     if is_active is not None:
@@ -131,7 +147,9 @@ def rule_reorder(
     """Put the activator's rules in the order of `ids` (every one of them, once)."""
     ensure_may_manage(actor)
     if activator not in Activator.values:
-        raise ValidationFailed.one("activator", f"Unknown activator {activator!r}.")
+        raise ValidationFailed.one(
+            "activator", gettext("Unknown activator %(activator)r.") % {"activator": activator}
+        )
     _lock_positions(organization, activator)
     rules = {
         r.pk: r
@@ -141,7 +159,9 @@ def rule_reorder(
     }
     if len(ids) != len(set(ids)) or set(ids) != set(rules):
         raise ValidationFailed.one(
-            "ids", f"List each of the {len(rules)} {activator} rules once, in the new order."
+            "ids",
+            gettext("List each of the %(count)s %(activator)s rules once, in the new order.")
+            % {"count": len(rules), "activator": activator},
         )
     for position, pk in enumerate(ids, start=1):
         rules[pk].position = position
@@ -174,13 +194,18 @@ MAX_YAML = 1_000_000
 
 def _parse_yaml(text: str) -> list[dict]:
     if not isinstance(text, str) or len(text) > MAX_YAML:
-        raise ValidationFailed.one("yaml", f"YAML text of at most {MAX_YAML} characters.")
+        raise ValidationFailed.one(
+            "yaml",
+            gettext("YAML text of at most %(max_yaml)s characters.") % {"max_yaml": MAX_YAML},
+        )
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise ValidationFailed.one("yaml", f"Not valid YAML: {error}") from None
+        raise ValidationFailed.one(
+            "yaml", gettext("Not valid YAML: %(error)s") % {"error": error}
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
-        raise ValidationFailed.one("yaml", "Expected a mapping with a list under `rules`.")
+        raise ValidationFailed.one("yaml", gettext("Expected a mapping with a list under `rules`."))
     return data["rules"]
 
 
@@ -195,7 +220,7 @@ def import_yaml(
     planned = []
     for index, document in enumerate(documents):
         if not isinstance(document, dict):
-            raise ValidationFailed.one(f"rules[{index}]", "A rule is a mapping.")
+            raise ValidationFailed.one(f"rules[{index}]", gettext("A rule is a mapping."))
         body = dict(document)
         name, activator = body.pop("name", None), body.pop("activator", None)
         active = body.pop("active", True)
@@ -244,7 +269,7 @@ def _macro(organization: Organization, macro_id: int) -> Rule:
         organization=organization, pk=macro_id, activator=Activator.MANUAL, is_active=True
     ).first()
     if macro is None:
-        raise NotFound(f"no macro {macro_id}", field="macro")
+        raise NotFound(gettext("no macro %(macro_id)s") % {"macro_id": macro_id}, field="macro")
     return macro
 
 
@@ -257,9 +282,12 @@ def macro_apply(
     The tickets are locked in id order first, so two bulk applications never deadlock.
     Each ticket's result says what changed and what failed.
     """
-    ensure_staff(actor, "apply macros")
+    ensure_staff(actor, gettext("apply macros"))
     if not tickets or len(tickets) > MAX_BULK:
-        raise ValidationFailed.one("tickets", f"Apply a macro to 1 to {MAX_BULK} tickets.")
+        raise ValidationFailed.one(
+            "tickets",
+            gettext("Apply a macro to 1 to %(max_bulk)s tickets.") % {"max_bulk": MAX_BULK},
+        )
     macro = _macro(organization, macro_id)
     locked = lock_tickets([t.pk for t in tickets])
     results = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 from deskbase.accounts.models import User
 from deskbase.bulk.models import BulkJob
 from deskbase.core.errors import NotFound
@@ -11,11 +13,11 @@ from deskbase.tickets.permissions import ensure_staff
 
 def job_of(actor: User, job_id: int) -> BulkJob:
     """A bulk job the caller started; anyone else's (or another tenant's) is absent. 1 query."""
-    ensure_staff(actor, "change tickets in bulk")
+    ensure_staff(actor, gettext("change tickets in bulk"))
     with tenant(actor.tenant_id, actor, savepoint=False):
         found = BulkJob.objects.filter(
             organization_id=actor.tenant_id, actor_id=actor.id, pk=job_id
         ).first()
     if found is None:
-        raise NotFound("no such bulk job", field="job_id")
+        raise NotFound(gettext("no such bulk job"), field="job_id")
     return found

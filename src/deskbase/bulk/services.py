@@ -33,6 +33,7 @@ from django.db import connection, transaction
 from django.db.models import Field
 from django.db.models.functions import Now
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import Team, User
 from deskbase.bulk.models import Action, BulkJob, State
@@ -78,12 +79,16 @@ def _params(actor: User, action: str, params: dict[str, Any]) -> dict[str, Any]:
     if action == Action.STATUS:
         status = params.get("status")
         if status not in Status.values:
-            raise ValidationFailed.one("status", f"Unknown status {status!r}.")
+            raise ValidationFailed.one(
+                "status", gettext("Unknown status %(status)r.") % {"status": status}
+            )
         return {"status": status, "reason": str(params.get("reason") or "")[:300]}
     if action == Action.PRIORITY:
         priority = params.get("priority")
         if priority not in Priority.values:
-            raise ValidationFailed.one("priority", f"Unknown priority {priority!r}.")
+            raise ValidationFailed.one(
+                "priority", gettext("Unknown priority %(priority)r.") % {"priority": priority}
+            )
         return {"priority": priority}
     if action == Action.TEAM:
         raw = params.get("team_id")
@@ -92,14 +97,18 @@ def _params(actor: User, action: str, params: dict[str, Any]) -> dict[str, Any]:
     if action in (Action.ADD_TAGS, Action.REMOVE_TAGS):
         tags = tickets._normalized_tags(params.get("tags") or [])
         if not tags:
-            raise ValidationFailed.one("tags", "Name at least one tag.")
+            raise ValidationFailed.one("tags", gettext("Name at least one tag."))
         return {"tags": tags}
     if action == Action.MERGE:
         target = access_ticket_reference(actor, params.get("into", ""), field="into")
         return {"into": target.number}
     if action == Action.TRASH:
         return {"reason": str(params.get("reason") or "")[:500]}
-    raise ValidationFailed.one("action", f"Unknown action {action!r}; use {', '.join(Action)}.")
+    raise ValidationFailed.one(
+        "action",
+        gettext("Unknown action %(action)r; use %(choices)s.")
+        % {"action": action, "choices": ", ".join(Action)},
+    )
 
 
 def _matching(
@@ -126,13 +135,17 @@ def bulk_start(
     filters: TicketFilters | None = None,
 ) -> BulkJob:
     """Check the action and record the selection as a queued job (run it next)."""
-    ensure_staff(actor, "change tickets in bulk")
+    ensure_staff(actor, gettext("change tickets in bulk"))
     if action not in Action.values:
-        raise ValidationFailed.one("action", f"Unknown action {action!r}; use {', '.join(Action)}.")
+        raise ValidationFailed.one(
+            "action",
+            gettext("Unknown action %(action)r; use %(choices)s.")
+            % {"action": action, "choices": ", ".join(Action)},
+        )
     with tenant(organization, actor):
         stored = _params(actor, action, params or {})
         if (tickets is None) == (filters is None):
-            raise ValidationFailed.one("tickets", "Send either tickets or a filter.")
+            raise ValidationFailed.one("tickets", gettext("Send either tickets or a filter."))
         if filters is not None:
             selection, capped = _matching(organization, actor, filters)
             described = (
@@ -146,16 +159,23 @@ def bulk_start(
                 chosen[int(item.number)] = item.version
             if len(chosen) > MAX_SELECTION:
                 raise ValidationFailed.one(
-                    "tickets", f"At most {MAX_SELECTION:,} tickets at once; use a filter."
+                    "tickets",
+                    gettext("At most %(max_selection)s tickets at once; use a filter.")
+                    % {"max_selection": f"{MAX_SELECTION:,}"},
                 )
             selection = [[n, chosen[n]] for n in sorted(chosen)]
             described = f"{len(selection):,} selected ticket{'s' if len(selection) != 1 else ''}"
         if not selection:
-            raise ValidationFailed.one("tickets", "No ticket is selected.")
+            raise ValidationFailed.one("tickets", gettext("No ticket is selected."))
         job = BulkJob(
-            organization=organization, actor=actor, action=action, params=stored,
-            selection=selection, total=len(selection), described=described,
-        )  # fmt: skip
+            organization=organization,
+            actor=actor,
+            action=action,
+            params=stored,
+            selection=selection,
+            total=len(selection),
+            described=described,
+        )
         job.save()
     return job
 
@@ -214,11 +234,13 @@ def _apply(job: BulkJob, organization: Organization, actor: User, ticket: Ticket
         tickets.ticket_update(**common, version=ticket.version, tags=tags)
     elif action == Action.MERGE:
         if target is None:
-            raise NotFound(f"the merge target #{params['into']} is gone", field="into")
+            raise NotFound(
+                gettext("the merge target #%(into)s is gone") % {"into": params["into"]},
+                field="into",
+            )
         if ticket.id == target.id:
-            raise ValidationFailed.one("into", "This is the ticket the others merge into.")
-        tickets.ticket_merge(organization=organization, actor=actor, source=ticket,
-                             target=target)  # fmt: skip
+            raise ValidationFailed.one("into", gettext("This is the ticket the others merge into."))
+        tickets.ticket_merge(organization=organization, actor=actor, source=ticket, target=target)
     elif action == Action.TRASH:
         tickets.ticket_soft_delete(**common, reason=params["reason"])
     return True
@@ -339,7 +361,9 @@ def _plan_one(
 def _chunk_arguments(job: BulkJob, organization: Organization, actor: User) -> Team | None:
     """Check once per chunk what each ticket's service checks again for every ticket:
     the actor may edit tickets, the assignee can take them, the team is this tenant's."""
-    ensure_staff(actor, "assign tickets" if job.action == Action.ASSIGN else "edit tickets")
+    ensure_staff(
+        actor, gettext("assign tickets") if job.action == Action.ASSIGN else gettext("edit tickets")
+    )
     if job.action == Action.ASSIGN and job.params["assignee_id"] is not None:
         agent = access_row(User, actor, job.params["assignee_id"], field="assignee_id",
                            staff=True)  # fmt: skip

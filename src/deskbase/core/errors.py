@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 
 class DomainError(Exception):
@@ -96,6 +97,21 @@ def constraint_fields() -> dict[str, str]:
     return fields
 
 
+def constraint_messages() -> dict[str, Any]:
+    """Constraint name -> the message its model declares (lazy: translated when read)."""
+    from django.apps import apps
+    from django.db.models import BaseConstraint
+
+    default = BaseConstraint.default_violation_error_message
+    messages: dict[str, Any] = {}
+    for model in apps.get_models():
+        for constraint in model._meta.constraints:
+            message = getattr(constraint, "violation_error_message", None)
+            if message and str(message) != str(default):
+                messages[constraint.name] = message
+    return messages
+
+
 # Constraints that live only in migrations: triggers and composite same-tenant keys.
 DATABASE_ONLY_FIELDS = {
     "tickets_ticket_status_transition": "status",
@@ -130,7 +146,24 @@ def from_integrity_error(error: Exception) -> ValidationFailed | None:
         field = name[len(table) + 1 : -len("_same_org")].removesuffix("_id")
     if field is None:
         return None
-    message = (diag.message_primary or "violates a rule").strip()
+    message = (diag.message_primary or "").strip()
+    declared = constraint_messages().get(name)
     if name.endswith("_same_org"):
-        message = f"No such {field} in this organization."
+        message = gettext("No such %(field)s in this organization.") % {"field": field}
+    elif declared is not None:
+        message = str(declared)  # in the reader's language
+    elif not message or message.startswith(_DATABASE_WORDING):
+        # PostgreSQL's own words name tables and constraints: not for people
+        message = gettext("This value is not allowed here.")
     return ValidationFailed.one(field, message[0].upper() + message[1:])
+
+
+# How PostgreSQL words its own violations (a trigger's RAISE EXCEPTION text is ours).
+_DATABASE_WORDING = (
+    "new row for relation",
+    "duplicate key value",
+    "insert or update on table",
+    "update or delete on table",
+    "null value in column",
+    "value too long",
+)

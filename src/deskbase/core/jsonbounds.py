@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from django.utils.translation import gettext
 
 from deskbase.core.errors import ValidationFailed
 
@@ -28,7 +29,9 @@ class Bounds:
     size: int  # bytes of its compact JSON text
 
     def describe(self) -> str:
-        return f"at most {self.depth} levels deep, {self.items} keys and items, {self.size} bytes"
+        return gettext(
+            "at most %(depth)s levels deep, %(items)s keys and items, %(size)s bytes"
+        ) % {"depth": self.depth, "items": self.items, "size": self.size}
 
 
 # Custom fields are a ticket's extra attributes (order number, plan, device ...):
@@ -73,14 +76,23 @@ def check(field: str, value: Any, bounds: Bounds) -> None:
     depth, items = measure(value, stop_depth=bounds.depth, stop_items=bounds.items)
     if depth > bounds.depth:
         raise ValidationFailed.one(
-            field, f"Too deeply nested: {bounds.describe()} (more than {bounds.depth} levels)."
+            field,
+            gettext("Too deeply nested: %(describe)s (more than %(depth)s levels).")
+            % {"describe": bounds.describe(), "depth": bounds.depth},
         )
     if items > bounds.items:
-        raise ValidationFailed.one(field, f"Too many keys and items: {bounds.describe()}.")
+        raise ValidationFailed.one(
+            field,
+            gettext("Too many keys and items: %(describe)s.") % {"describe": bounds.describe()},
+        )
     try:
         size = len(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
     except (orjson.JSONEncodeError, TypeError):
-        message = "Not storable JSON (numbers are at most 64-bit)."
+        message = gettext("Not storable JSON (numbers are at most 64-bit).")
         raise ValidationFailed.one(field, message) from None
     if size > bounds.size:
-        raise ValidationFailed.one(field, f"Too large ({size} bytes): {bounds.describe()}.")
+        raise ValidationFailed.one(
+            field,
+            gettext("Too large (%(size)s bytes): %(describe)s.")
+            % {"size": size, "describe": bounds.describe()},
+        )

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskbase.core.errors import Conflict
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class TimestampedModel(models.Model):
@@ -80,7 +84,11 @@ class SoftDeleteModel(models.Model):
 
     def soft_delete(self, actor: Any, reason: str = "") -> None:
         if self.deleted_at is not None:
-            raise Conflict(f"this {self._meta.verbose_name} is already deleted", field="deleted_at")
+            raise Conflict(
+                gettext("this %(verbose_name)s is already deleted")
+                % {"verbose_name": self._meta.verbose_name},
+                field="deleted_at",
+            )
         self.deleted_at = timezone.now()
         self.deleted_by = actor
         self.delete_reason = reason.strip()[:500]
@@ -88,7 +96,11 @@ class SoftDeleteModel(models.Model):
 
     def restore(self, actor: Any) -> None:
         if self.deleted_at is None:
-            raise Conflict(f"this {self._meta.verbose_name} is not deleted", field="deleted_at")
+            raise Conflict(
+                gettext("this %(verbose_name)s is not deleted")
+                % {"verbose_name": self._meta.verbose_name},
+                field="deleted_at",
+            )
         self.deleted_at = None
         self.deleted_by = None
         self.delete_reason = ""
@@ -96,7 +108,7 @@ class SoftDeleteModel(models.Model):
 
 
 def choice_constraint(
-    field: str, choices: type[models.TextChoices], *, name: str, message: str
+    field: str, choices: type[models.TextChoices], *, name: str, message: StrOrPromise
 ) -> models.CheckConstraint:
     """CHECK (field IN choices), reported by full_clean() on `field`."""
     return models.CheckConstraint(

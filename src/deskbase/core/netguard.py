@@ -25,6 +25,8 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
+from django.utils.translation import gettext
+
 from deskbase.core.errors import ValidationFailed
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -91,7 +93,17 @@ def resolve(
             if kind is not None:
                 raise HostRefused.one(
                     field,
-                    f"{host} resolves to {address}, a {kind} address: {what} on the "
-                    f"internal network are refused (the operator allows them with {setting}).",
+                    gettext(
+                        "%(host)s resolves to %(address)s, a %(kind)s address: %(what)s on "
+                        "the internal network are refused (the operator allows them with "
+                        "%(setting)s)."
+                    )
+                    % {
+                        "host": host,
+                        "address": address,
+                        "kind": kind,
+                        "what": what,
+                        "setting": setting,
+                    },
                 )
     return addresses[0]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext
 
 from deskbase.core.errors import ValidationFailed
 
@@ -56,7 +57,9 @@ def model_update(
     unknown = set(data) - set(fields)
     if unknown:
         field = sorted(unknown)[0]
-        raise ValidationFailed.one(field, f"{field} cannot be changed here.")
+        raise ValidationFailed.one(
+            field, gettext("%(field)s cannot be changed here.") % {"field": field}
+        )
     changes = {
         field: (getattr(instance, field), value)
         for field, value in data.items()

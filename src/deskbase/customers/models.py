@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 from deskbase.accounts.models import CustomerTier
 from deskbase.core.models import TenantModel, TimestampedModel, choice_constraint
@@ -37,7 +38,7 @@ class Company(TenantModel, TimestampedModel):
                 Lower("name"),
                 name="customers_company_name_unique",
                 violation_error_code="name",
-                violation_error_message="A company with this name already exists.",
+                violation_error_message=_("A company with this name already exists."),
             ),
             models.UniqueConstraint(
                 fields=["organization", "id"], name="customers_company_org_id_unique"
@@ -46,10 +47,13 @@ class Company(TenantModel, TimestampedModel):
                 condition=Q(name__regex=r"\S"),
                 name="customers_company_name_not_blank",
                 violation_error_code="name",
-                violation_error_message="A company needs a name.",
+                violation_error_message=_("A company needs a name."),
             ),
             choice_constraint(
-                "tier", CustomerTier, name="customers_company_tier_valid", message="Unknown tier."
+                "tier",
+                CustomerTier,
+                name="customers_company_tier_valid",
+                message=_("Unknown tier."),
             ),
         ]
 
@@ -74,13 +78,13 @@ class CompanyDomain(TenantModel):
                 fields=["organization", "domain"],
                 name="customers_companydomain_unique",
                 violation_error_code="domains",
-                violation_error_message="This domain belongs to another company.",
+                violation_error_message=_("This domain belongs to another company."),
             ),
             models.CheckConstraint(
                 condition=Q(domain__regex=DOMAIN_PATTERN),
                 name="customers_companydomain_format",
                 violation_error_code="domains",
-                violation_error_message="Enter a domain name in lower case, like example.com.",
+                violation_error_message=_("Enter a domain name in lower case, like example.com."),
             ),
         ]
 
@@ -113,6 +117,6 @@ class CompanyMember(TenantModel):
                 fields=["organization", "user"],
                 name="customers_companymember_one_company",
                 violation_error_code="user",
-                violation_error_message="This customer already belongs to a company.",
+                violation_error_message=_("This customer already belongs to a company."),
             ),
         ]

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import Role, User
 from deskbase.core.errors import NotFound
@@ -53,7 +54,7 @@ def company_list(
     limit: int = 25,
 ) -> Page:  # fmt: skip
     """Companies by name, with their domains and head count. Budget: 2 queries."""
-    ensure_staff(actor, "see companies")
+    ensure_staff(actor, gettext("see companies"))
     limit = _limit(limit)
     rows = Company.objects.filter(organization=organization).annotate(lname=Lower("name"))
     if q.strip():
@@ -72,12 +73,14 @@ def company_list(
 
 def company_get(*, organization: Organization, actor: User, company_id: int) -> Company:
     """One company with its domains and head count. Budget: 2 queries."""
-    ensure_staff(actor, "see companies")
+    ensure_staff(actor, gettext("see companies"))
     with tenant(organization, actor, savepoint=False):
         company = _with_domains(Company.objects.filter(organization=organization,
                                                        pk=company_id)).first()  # fmt: skip
     if company is None:
-        raise NotFound(f"no company {company_id}", field="company_id")
+        raise NotFound(
+            gettext("no company %(company_id)s") % {"company_id": company_id}, field="company_id"
+        )
     return company
 
 
@@ -86,7 +89,7 @@ def company_people(
     limit: int = 25,
 ) -> Page:  # fmt: skip
     """The company's people by e-mail address. Budget: 1 query."""
-    ensure_staff(actor, "see companies")
+    ensure_staff(actor, gettext("see companies"))
     limit = _limit(limit)
     rows = User.objects.filter(
         organization=organization,
@@ -122,7 +125,7 @@ def company_tickets(
     limit: int = 25,
 ) -> Page:  # fmt: skip
     """Tickets of the company's people, newest first. Budget: 1 query."""
-    ensure_staff(actor, "see companies")
+    ensure_staff(actor, gettext("see companies"))
     members = CompanyMember.objects.filter(company=company).values("user_id")
     rows = Ticket.objects.filter(organization=organization, customer_id__in=members)
     return _ticket_page(organization, actor, rows.select_related("customer"), after, limit)
@@ -136,7 +139,7 @@ class CustomerCard:
 
 def customer_get(*, organization: Organization, actor: User, user_id: int) -> CustomerCard:
     """A customer with their company. Budget: 2 queries."""
-    ensure_staff(actor, "see customers")
+    ensure_staff(actor, gettext("see customers"))
     # Raised outside the block: an error inside one without a savepoint would leave the
     # request's transaction unusable for the error page.
     with tenant(organization, actor, savepoint=False):
@@ -147,7 +150,7 @@ def customer_get(*, organization: Organization, actor: User, user_id: int) -> Cu
             company = Company.objects.filter(organization=organization,
                                              members__user=customer).first()  # fmt: skip
     if customer is None:
-        raise NotFound(f"no customer {user_id}", field="user_id")
+        raise NotFound(gettext("no customer %(user_id)s") % {"user_id": user_id}, field="user_id")
     return CustomerCard(customer, company)
 
 
@@ -157,7 +160,7 @@ def customer_tickets(
 ) -> Page:  # fmt: skip
     """Every ticket of the customer, newest first. Budget: 1 query (index
     tickets_by_customer)."""
-    ensure_staff(actor, "see customers")
+    ensure_staff(actor, gettext("see customers"))
     rows = Ticket.objects.filter(organization=organization, customer=customer)
     return _ticket_page(organization, actor, rows, after, limit)
 
@@ -166,7 +169,7 @@ def customer_csat(
     *, organization: Organization, actor: User, customer: User, limit: int = 20
 ) -> list[CsatResponse]:
     """The customer's latest satisfaction ratings, with their tickets. Budget: 1 query."""
-    ensure_staff(actor, "see customers")
+    ensure_staff(actor, gettext("see customers"))
     with tenant(organization, actor, savepoint=False):
         return list(
             CsatResponse.objects.filter(organization=organization, customer=customer)
@@ -178,7 +181,7 @@ def recent_tickets(
     *, organization: Organization, actor: User, ticket: Ticket, limit: int = 5
 ) -> list[Ticket]:
     """The requester's other latest tickets, for the ticket page. Budget: 1 query."""
-    ensure_staff(actor, "see customers")
+    ensure_staff(actor, gettext("see customers"))
     with tenant(organization, actor, savepoint=False):
         return list(
             Ticket.objects.filter(organization=organization, customer_id=ticket.customer_id)

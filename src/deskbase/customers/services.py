@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from django.utils.translation import gettext
+
 from deskbase.accounts.models import Role, User
 from deskbase.accounts.services import user_update
 from deskbase.core import events
@@ -32,30 +34,41 @@ FIELDS = frozenset({"name", "tier", "notes", "domains", "custom_fields"})
 
 def ensure_may_manage(actor: User | None) -> None:
     if actor is not None and actor.role not in (Role.ADMIN, Role.MANAGER):
-        raise PermissionDenied("only admins and managers may manage companies")
+        raise PermissionDenied(gettext("only admins and managers may manage companies"))
 
 
 def normalized_domains(domains: Iterable[Any]) -> list[str]:
     """Lower-case, stripped, deduplicated domains in the order given; bad ones refused."""
     if isinstance(domains, str) or not isinstance(domains, Iterable):
-        raise ValidationFailed.one("domains", "Domains are a list of names like example.com.")
+        raise ValidationFailed.one(
+            "domains", gettext("Domains are a list of names like example.com.")
+        )
     found: list[str] = []
     for raw in domains:
         if not isinstance(raw, str):
-            raise ValidationFailed.one("domains", "Domains are a list of names like example.com.")
+            raise ValidationFailed.one(
+                "domains", gettext("Domains are a list of names like example.com.")
+            )
         domain = raw.strip().lower().removeprefix("@").rstrip(".")
         if not domain:
             continue
         if len(domain) > 253 or not re.fullmatch(DOMAIN_PATTERN, domain):
-            raise ValidationFailed.one("domains", f"{raw.strip()!r} is not a domain name.")
+            raise ValidationFailed.one(
+                "domains", gettext("%(raw)r is not a domain name.") % {"raw": raw.strip()}
+            )
         if domain in PUBLIC_DOMAINS:
             raise ValidationFailed.one(
-                "domains", f"{domain} is a public mail provider, not a company's domain."
+                "domains",
+                gettext("%(domain)s is a public mail provider, not a company's domain.")
+                % {"domain": domain},
             )
         if domain not in found:
             found.append(domain)
     if len(found) > MAX_DOMAINS:
-        raise ValidationFailed.one("domains", f"At most {MAX_DOMAINS} domains per company.")
+        raise ValidationFailed.one(
+            "domains",
+            gettext("At most %(max_domains)s domains per company.") % {"max_domains": MAX_DOMAINS},
+        )
     return found
 
 
@@ -97,7 +110,9 @@ def _company(organization: Organization, company_id: int, *, lock: bool = False)
     rows = Company.objects.filter(organization=organization, pk=company_id)
     found = (rows.select_for_update() if lock else rows).first()
     if found is None:
-        raise NotFound(f"no company {company_id}", field="company_id")
+        raise NotFound(
+            gettext("no company %(company_id)s") % {"company_id": company_id}, field="company_id"
+        )
     return found
 
 
@@ -110,7 +125,9 @@ def company_update(
     unknown = set(changes) - FIELDS
     if unknown:
         field = sorted(unknown)[0]
-        raise ValidationFailed.one(field, f"{field} cannot be changed here.")
+        raise ValidationFailed.one(
+            field, gettext("%(field)s cannot be changed here.") % {"field": field}
+        )
     company = _company(organization, company_id, lock=True)
     before = {f: getattr(company, f) for f in ("name", "tier", "notes", "custom_fields")}
     fields = []
@@ -120,11 +137,13 @@ def company_update(
             fields.append(field)
     if "custom_fields" in changes and changes["custom_fields"] != company.custom_fields:
         if not isinstance(changes["custom_fields"], dict):
-            raise ValidationFailed.one("custom_fields", "Custom fields are a JSON object.")
+            raise ValidationFailed.one("custom_fields", gettext("Custom fields are a JSON object."))
         customfields.check_values(
-            organization=organization, applies_to="company",
-            old=company.custom_fields or {}, new=changes["custom_fields"],
-        )  # fmt: skip
+            organization=organization,
+            applies_to="company",
+            old=company.custom_fields or {},
+            new=changes["custom_fields"],
+        )
         company.custom_fields = changes["custom_fields"]
         fields.append("custom_fields")
     validated(company, exclude=["organization"], validate_unique=False,
@@ -177,17 +196,18 @@ def customer_set_company(
     """File a customer under a company (None: under none); they take its tier."""
     ensure_may_manage(actor)
     if customer.organization_id != organization.id or customer.role != Role.CUSTOMER:
-        raise ValidationFailed.one("customer", "No such customer in this organization.")
+        raise ValidationFailed.one("customer", gettext("No such customer in this organization."))
     CompanyMember.objects.filter(user=customer).delete()
     if company_id is None:
         return
     company = Company.objects.filter(organization=organization, pk=company_id).first()
     if company is None:
-        raise ValidationFailed.one("company_id", "No such company here.")
+        raise ValidationFailed.one("company_id", gettext("No such company here."))
     CompanyMember.objects.create(organization=organization, company=company, user=customer)
     if customer.customer_tier != company.tier:
-        user_update(organization=organization, actor=actor, user=customer,
-                    customer_tier=company.tier)  # fmt: skip
+        user_update(
+            organization=organization, actor=actor, user=customer, customer_tier=company.tier
+        )
 
 
 def attach_by_domain(organization_id: int, user: User) -> Company | None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import Role, User
 from deskbase.core.errors import PermissionDenied, ValidationFailed
@@ -106,11 +107,15 @@ class Report:
 def report(*, user: User, days: int = 30, stale_months: int = 6, limit: int = 20) -> Report:
     """Every figure of the knowledge base's analytics. 7 queries."""
     if user.role not in ANALYSTS:
-        raise PermissionDenied("only managers and admins may read knowledge base analytics")
+        raise PermissionDenied(
+            gettext("only managers and admins may read knowledge base analytics")
+        )
     if not 1 <= days <= MAX_DAYS:
-        raise ValidationFailed.one("days", f"Choose 1 to {MAX_DAYS} days.")
+        raise ValidationFailed.one(
+            "days", gettext("Choose 1 to %(max_days)s days.") % {"max_days": MAX_DAYS}
+        )
     if not 1 <= stale_months <= 120:
-        raise ValidationFailed.one("stale_months", "Choose 1 to 120 months.")
+        raise ValidationFailed.one("stale_months", gettext("Choose 1 to 120 months."))
     params = {"days": days, "limit": limit, "months": stale_months}
     with tenant(user.organization_id, user, savepoint=False):
         (total,) = _rows(user, TOTAL_VIEWS, params)

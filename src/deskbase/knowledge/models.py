@@ -56,7 +56,7 @@ def _slug_check(table: str) -> models.CheckConstraint:
         condition=Q(slug__regex=SLUG),
         name=f"{table}_slug_format",
         violation_error_code="slug",
-        violation_error_message="A slug is lower-case letters and digits joined by hyphens.",
+        violation_error_message=_("A slug is lower-case letters and digits joined by hyphens."),
     )
 
 
@@ -91,7 +91,7 @@ class Category(TenantModel, TimestampedModel, SoftDeleteModel):
                 condition=Q(deleted_at__isnull=True),
                 name="knowledge_category_slug_unique",
                 violation_error_code="slug",
-                violation_error_message="A category with this slug already exists.",
+                violation_error_message=_("A category with this slug already exists."),
             ),
             _slug_check("knowledge_category"),
             _not_blank("knowledge_category", "name"),
@@ -118,7 +118,7 @@ class Section(TenantModel, TimestampedModel, SoftDeleteModel):
                 condition=Q(deleted_at__isnull=True),
                 name="knowledge_section_slug_unique",
                 violation_error_code="slug",
-                violation_error_message="A section with this slug already exists here.",
+                violation_error_message=_("A section with this slug already exists here."),
             ),
             _slug_check("knowledge_section"),
             _not_blank("knowledge_section", "name"),
@@ -126,7 +126,7 @@ class Section(TenantModel, TimestampedModel, SoftDeleteModel):
                 "visibility",
                 Visibility,
                 name="knowledge_section_visibility_valid",
-                message="Visibility is public, customers or internal.",
+                message=_("Visibility is public, customers or internal."),
             ),
         ]
         indexes = [
@@ -151,7 +151,7 @@ class Article(TenantModel, TimestampedModel, SoftDeleteModel):
                 condition=Q(language__regex=LANGUAGE),
                 name="knowledge_article_language_format",
                 violation_error_code="language",
-                violation_error_message="A language is a code such as en or pt-br.",
+                violation_error_message=_("A language is a code such as en or pt-br."),
             ),
             models.CheckConstraint(
                 condition=Q(tags__len__lte=MAX_TAGS),
@@ -202,13 +202,15 @@ class Translation(TenantModel, TimestampedModel):
                 fields=["organization", "article", "language"],
                 name="knowledge_translation_language_unique",
                 violation_error_code="language",
-                violation_error_message="This article already has a translation in this language.",
+                violation_error_message=_(
+                    "This article already has a translation in this language."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(language__regex=LANGUAGE),
                 name="knowledge_translation_language_format",
                 violation_error_code="language",
-                violation_error_message="A language is a code such as en or pt-br.",
+                violation_error_message=_("A language is a code such as en or pt-br."),
             ),
             _slug_check("knowledge_translation"),
             _not_blank("knowledge_translation", "title"),
@@ -216,14 +218,14 @@ class Translation(TenantModel, TimestampedModel):
                 "review_state",
                 ReviewState,
                 name="knowledge_translation_review_state_valid",
-                message="Review state is draft, in_review or approved.",
+                message=_("Review state is draft, in_review or approved."),
             ),
             models.CheckConstraint(
                 condition=Q(published_revision__isnull=True, published_at__isnull=True)
                 | Q(published_revision__isnull=False, published_at__isnull=False),
                 name="knowledge_translation_published_at_iff_published",
                 violation_error_code="published_at",
-                violation_error_message="A published translation has a publication time.",
+                violation_error_message=_("A published translation has a publication time."),
             ),
         ]
         indexes = [
@@ -262,7 +264,7 @@ class Revision(TenantModel):
                 fields=["translation", "number"],
                 name="knowledge_revision_number_unique",
                 violation_error_code="number",
-                violation_error_message="This revision number is taken.",
+                violation_error_message=_("This revision number is taken."),
             ),
             models.UniqueConstraint(
                 fields=["translation", "id"], name="knowledge_revision_translation_id"
@@ -271,7 +273,7 @@ class Revision(TenantModel):
                 condition=Q(number__gte=1),
                 name="knowledge_revision_number_positive",
                 violation_error_code="number",
-                violation_error_message="Revisions are numbered from 1.",
+                violation_error_message=_("Revisions are numbered from 1."),
             ),
         ]
 
@@ -295,20 +297,20 @@ class Feedback(TenantModel):
                 fields=["organization", "article", "visitor"],
                 name="knowledge_feedback_once_per_visitor",
                 violation_error_code="visitor",
-                violation_error_message="This visitor has already rated this article.",
+                violation_error_message=_("This visitor has already rated this article."),
             ),
             models.CheckConstraint(
                 condition=Q(helpful=True, reason="")
                 | Q(helpful=False, reason__in=FeedbackReason.values),
                 name="knowledge_feedback_reason_iff_unhelpful",
                 violation_error_code="reason",
-                violation_error_message="Say why when the article did not help (and only then).",
+                violation_error_message=_("Say why when the article did not help (and only then)."),
             ),
             models.CheckConstraint(
                 condition=LessThanOrEqual(Length("comment"), 1000),
                 name="knowledge_feedback_comment_bounded",
                 violation_error_code="comment",
-                violation_error_message="A comment is at most 1000 characters.",
+                violation_error_message=_("A comment is at most 1000 characters."),
             ),
         ]
         indexes = [models.Index(fields=["organization", "article"], name="knowledge_fb_article")]
@@ -349,26 +351,26 @@ class Deflection(TenantModel):
                 nulls_distinct=False,
                 name="knowledge_deflection_once",
                 violation_error_code="event",
-                violation_error_message="This was already recorded.",
+                violation_error_message=_("This was already recorded."),
             ),
             choice_constraint(
                 "event",
                 DeflectionEvent,
                 name="knowledge_deflection_event_valid",
-                message="Unknown deflection event.",
+                message=_("Unknown deflection event."),
             ),
             models.CheckConstraint(
                 condition=Q(attempt__regex=r"^[0-9a-f]{32}$"),
                 name="knowledge_deflection_attempt_format",
                 violation_error_code="attempt",
-                violation_error_message="Not an attempt of this form.",
+                violation_error_message=_("Not an attempt of this form."),
             ),
             models.CheckConstraint(
                 condition=Q(event="sent_anyway", ticket_id__isnull=False)
                 | (~Q(event="sent_anyway") & Q(ticket_id__isnull=True)),
                 name="knowledge_deflection_ticket_iff_sent",
                 violation_error_code="ticket_id",
-                violation_error_message="Only a ticket sent anyway names its ticket.",
+                violation_error_message=_("Only a ticket sent anyway names its ticket."),
             ),
         ]
         indexes = [models.Index(fields=["organization", "created_at"], name="knowledge_defl_time")]
@@ -401,18 +403,18 @@ class ArticleAttachment(TenantModel):
                 condition=Q(size__gt=0),
                 name="knowledge_attachment_size_positive",
                 violation_error_code="file",
-                violation_error_message="An attachment cannot be empty.",
+                violation_error_message=_("An attachment cannot be empty."),
             ),
             models.CheckConstraint(
                 condition=Q(sha256__regex=r"^[0-9a-f]{64}$"),
                 name="knowledge_attachment_sha256_format",
                 violation_error_code="sha256",
-                violation_error_message="Not a sha256 digest.",
+                violation_error_message=_("Not a sha256 digest."),
             ),
             models.CheckConstraint(
                 condition=Q(file_name__regex=r"^[^/\\\x00]+$"),
                 name="knowledge_attachment_file_name_safe",
                 violation_error_code="file_name",
-                violation_error_message="A file name cannot contain slashes.",
+                violation_error_message=_("A file name cannot contain slashes."),
             ),
         ]

@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 
 from django.db import DatabaseError, connection
 from django.db.models import Exists, F, OuterRef, Prefetch, Q
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import User
 from deskbase.core.errors import NotFound, ValidationFailed
@@ -88,7 +89,7 @@ def _accepted(language: str) -> list[str]:
 def _language(value: str | None) -> str:
     text = (value or "en").strip().lower()
     if not text or len(text) > 5 or not text.replace("-", "").isalpha():
-        raise ValidationFailed.one("lang", "A language is a code such as en or pt-br.")
+        raise ValidationFailed.one("lang", gettext("A language is a code such as en or pt-br."))
     return text
 
 
@@ -183,7 +184,7 @@ def section_articles(
             .first()
         )
         if section is None:
-            raise NotFound("no such section", field="section")
+            raise NotFound(gettext("no such section"), field="section")
         rows = Translation.objects.filter(_published(reader, language), article__section=section)
         if after is not None:
             rows = rows.filter(article_id__lt=after)
@@ -238,7 +239,9 @@ def readable_article(
             .order_by("language")
         )
     if not rows:
-        raise NotFound(f"no article {article_id}", field="article")
+        raise NotFound(
+            gettext("no article %(article_id)s") % {"article_id": article_id}, field="article"
+        )
     by_language = {row.language: row for row in rows}
     own = rows[0].article.language
     wanted = _accepted(asked) if asked else [own]
@@ -278,7 +281,7 @@ def readable_attachment(reader: Reader, attachment_id: int) -> ArticleAttachment
             )
         found = rows.first()
     if found is None:
-        raise NotFound("no such file", field="attachment")
+        raise NotFound(gettext("no such file"), field="attachment")
     return found
 
 
@@ -295,7 +298,9 @@ def attachments(*, user: User, article_id: int) -> list[ArticleAttachment]:
             .first()
         )
     if found is None:
-        raise NotFound(f"no article {article_id}", field="article")
+        raise NotFound(
+            gettext("no article %(article_id)s") % {"article_id": article_id}, field="article"
+        )
     return list(found.attachments.all())
 
 
@@ -305,14 +310,14 @@ def open_attachment(attachment: ArticleAttachment) -> BinaryIO:
         return path_for(attachment.sha256).open("rb")
     except FileNotFoundError:
         logger.error("knowledge file %s: content %s is missing", attachment.pk, attachment.sha256)
-        raise NotFound("the file's content is missing", field="attachment") from None
+        raise NotFound(gettext("the file's content is missing"), field="attachment") from None
 
 
 # ------------------------------------------------------------------ staff
 def _ensure_staff_reader(user: User) -> None:
     from deskbase.tickets.permissions import ensure_staff
 
-    ensure_staff(user, "manage the knowledge base")
+    ensure_staff(user, gettext("manage the knowledge base"))
 
 
 def article_list(
@@ -356,7 +361,9 @@ def article_detail(*, user: User, article_id: int) -> Article:
             .first()
         )
     if found is None:
-        raise NotFound(f"no article {article_id}", field="article")
+        raise NotFound(
+            gettext("no article %(article_id)s") % {"article_id": article_id}, field="article"
+        )
     return found
 
 
@@ -365,7 +372,11 @@ def translation_of(article: Article, language: str) -> Translation:
     for translation in article.translations.all():
         if translation.language == language:
             return translation
-    raise NotFound(f"no {language} translation of article {article.pk}", field="language")
+    raise NotFound(
+        gettext("no %(language)s translation of article %(pk)s")
+        % {"language": language, "pk": article.pk},
+        field="language",
+    )
 
 
 def revisions(*, user: User, article_id: int, language: str) -> list[Revision]:
@@ -384,7 +395,11 @@ def revisions(*, user: User, article_id: int, language: str) -> list[Revision]:
             .order_by("-number")
         )
     if not rows:
-        raise NotFound(f"no {language} translation of article {article_id}", field="language")
+        raise NotFound(
+            gettext("no %(language)s translation of article %(article_id)s")
+            % {"language": language, "article_id": article_id},
+            field="language",
+        )
     return rows
 
 
@@ -407,9 +422,9 @@ def revision_detail(
             )
         }
     if number not in rows:
-        raise NotFound(f"no revision {number}", field="number")
+        raise NotFound(gettext("no revision %(number)s") % {"number": number}, field="number")
     if base not in rows and base != 0:
-        raise NotFound(f"no revision {base}", field="against")
+        raise NotFound(gettext("no revision %(base)s") % {"base": base}, field="against")
     old = rows.get(base)
     new = rows[number]
 

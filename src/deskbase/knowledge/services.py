@@ -16,6 +16,7 @@ from django.db import connection
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import Role, User
 from deskbase.core import events
@@ -49,7 +50,9 @@ def ensure_publisher(user: User | None, action: str) -> None:
         return  # the worker publishing what a publisher scheduled
     ensure_staff(user, action)
     if user.role not in PUBLISHERS:
-        raise PermissionDenied(f"only managers and admins may {action}")
+        raise PermissionDenied(
+            gettext("only managers and admins may %(action)s") % {"action": action}
+        )
 
 
 def _clean_tags(tags: Sequence[str]) -> list[str]:
@@ -57,21 +60,25 @@ def _clean_tags(tags: Sequence[str]) -> list[str]:
     seen: list[str] = []
     for tag in tags:
         if not isinstance(tag, str):
-            raise ValidationFailed.one("tags", "Tags are text.")
+            raise ValidationFailed.one("tags", gettext("Tags are text."))
         value = " ".join(tag.lower().split())
         if len(value) > 50:
-            raise ValidationFailed.one("tags", "A tag is at most 50 characters.")
+            raise ValidationFailed.one("tags", gettext("A tag is at most 50 characters."))
         if value and value not in seen:
             seen.append(value)
     if len(seen) > MAX_TAGS:
-        raise ValidationFailed.one("tags", f"An article has at most {MAX_TAGS} tags.")
+        raise ValidationFailed.one(
+            "tags", gettext("An article has at most %(max_tags)s tags.") % {"max_tags": MAX_TAGS}
+        )
     return seen
 
 
 def _text(value: str | None, field: str) -> str:
     text = (value or "").strip()
     if not text:
-        raise ValidationFailed.one(field, f"The {field} cannot be empty.")
+        raise ValidationFailed.one(
+            field, gettext("The %(field)s cannot be empty.") % {"field": field}
+        )
     return text
 
 
@@ -82,7 +89,7 @@ def _live(model: Any, organization: Organization, pk: int, *, field: str, lock: 
         rows = rows.select_for_update()
     found = rows.first()
     if found is None:
-        raise NotFound(f"no such {field}", field=field)
+        raise NotFound(gettext("no such %(field)s") % {"field": field}, field=field)
     return found
 
 
@@ -91,7 +98,7 @@ def category_create(
     *, organization: Organization, actor: User, name: str, slug: str = "",
     description: str = "", position: int = 0,
 ) -> Category:  # fmt: skip
-    ensure_staff(actor, "manage the knowledge base")
+    ensure_staff(actor, gettext("manage the knowledge base"))
     name = _text(name, "name")
     category = Category(
         organization=organization, name=name, slug=(slug or slug_of(name)).strip(),
@@ -108,7 +115,7 @@ def category_update(
     *, organization: Organization, actor: User, category_id: int, **changes: Any
 ) -> Category:
     """name, slug, description, position; None leaves a field as it is."""
-    ensure_staff(actor, "manage the knowledge base")
+    ensure_staff(actor, gettext("manage the knowledge base"))
     current = _live(Category, organization, category_id, field="category", lock=True)
     data = {k: v.strip() if isinstance(v, str) else v for k, v in changes.items() if v is not None}
     update = model_update(current, fields=("name", "slug", "description", "position"), data=data)
@@ -124,10 +131,10 @@ def category_update(
 @tenant_atomic
 def category_delete(*, organization: Organization, actor: User, category_id: int) -> Category:
     """Soft delete; refused while a live section is in it (move or delete those first)."""
-    ensure_staff(actor, "manage the knowledge base")
+    ensure_staff(actor, gettext("manage the knowledge base"))
     current = _live(Category, organization, category_id, field="category", lock=True)
     if Section.objects.filter(organization_id=organization.id, category_id=current.pk).exists():
-        raise Conflict("this category still has sections", field="category")
+        raise Conflict(gettext("this category still has sections"), field="category")
     with events.announce(events.KB_CATEGORY_SOFT_DELETED, organization, actor, current):
         current.soft_delete(actor)
     return current
@@ -138,10 +145,10 @@ def section_create(
     *, organization: Organization, actor: User, category_id: int, name: str, slug: str = "",
     description: str = "", visibility: str = "public", position: int = 0,
 ) -> Section:  # fmt: skip
-    ensure_staff(actor, "manage the knowledge base")
+    ensure_staff(actor, gettext("manage the knowledge base"))
     category = Category.objects.filter(organization_id=organization.id, pk=category_id).first()
     if category is None:
-        raise ValidationFailed.one("category", "No such category here.")
+        raise ValidationFailed.one("category", gettext("No such category here."))
     name = _text(name, "name")
     section = Section(
         organization=organization, category=category, name=name,
@@ -159,7 +166,7 @@ def section_update(
     *, organization: Organization, actor: User, section_id: int, **changes: Any
 ) -> Section:
     """name, slug, description, visibility, position, category_id; None: unchanged."""
-    ensure_staff(actor, "manage the knowledge base")
+    ensure_staff(actor, gettext("manage the knowledge base"))
     current = _live(Section, organization, section_id, field="section", lock=True)
     data = {k: v.strip() if isinstance(v, str) else v for k, v in changes.items() if v is not None}
     if (
@@ -168,7 +175,7 @@ def section_update(
             organization_id=organization.id, pk=data["category_id"]
         ).exists()
     ):
-        raise ValidationFailed.one("category", "No such category here.")
+        raise ValidationFailed.one("category", gettext("No such category here."))
     fields = ("name", "slug", "description", "visibility", "position", "category_id")
     update = model_update(current, fields=fields, data=data)
     if update:
@@ -183,10 +190,10 @@ def section_update(
 @tenant_atomic
 def section_delete(*, organization: Organization, actor: User, section_id: int) -> Section:
     """Soft delete; refused while a live article is in it."""
-    ensure_staff(actor, "manage the knowledge base")
+    ensure_staff(actor, gettext("manage the knowledge base"))
     current = _live(Section, organization, section_id, field="section", lock=True)
     if Article.objects.filter(organization_id=organization.id, section_id=current.pk).exists():
-        raise Conflict("this section still has articles", field="section")
+        raise Conflict(gettext("this section still has articles"), field="section")
     with events.announce(events.KB_SECTION_SOFT_DELETED, organization, actor, current):
         current.soft_delete(actor)
     return current
@@ -196,7 +203,7 @@ def section_delete(*, organization: Organization, actor: User, section_id: int) 
 def _section(organization: Organization, section_id: int) -> Section:
     found = Section.objects.filter(organization_id=organization.id, pk=section_id).first()
     if found is None:
-        raise ValidationFailed.one("section", "No such section here.")
+        raise ValidationFailed.one("section", gettext("No such section here."))
     return found
 
 
@@ -225,14 +232,20 @@ def _files(translation: Translation) -> dict[int, FileLink]:
         if row is None:
             raise ValidationFailed.one(
                 "body",
-                f"attachment:{ref.attachment_id} is not a file of this article: upload it"
-                " to the article first, then use the reference shown beside it.",
+                gettext(
+                    "attachment:%(attachment_id)s is not a file of this article: upload it "
+                    "to the article first, then use the reference shown beside it."
+                )
+                % {"attachment_id": ref.attachment_id},
             )
         if ref.image and row.content_type not in IMAGE_TYPES:
             raise ValidationFailed.one(
                 "body",
-                f"attachment:{row.pk} ({row.file_name}) is not an image (PNG, JPEG, GIF or"
-                f" WebP): link to it with [text](attachment:{row.pk}) instead.",
+                gettext(
+                    "attachment:%(pk)s (%(file_name)s) is not an image (PNG, JPEG, GIF or "
+                    "WebP): link to it with [text](attachment:%(pk)s) instead."
+                )
+                % {"pk": row.pk, "file_name": row.file_name},
             )
     org = Organization.objects.filter(pk=translation.organization_id).values_list("slug")
     slug = org.get()[0]
@@ -261,7 +274,7 @@ def article_create(
 ) -> Translation:  # fmt: skip
     """An article with its first translation (in `language`) and that translation's
     first revision, as a draft: nothing is published yet."""
-    ensure_staff(actor, "write knowledge base articles")
+    ensure_staff(actor, gettext("write knowledge base articles"))
     section = _section(organization, section_id)
     article = Article(
         organization=organization, section=section, language=(language or "").strip().lower(),
@@ -299,7 +312,11 @@ def _translation(
         rows = rows.select_for_update(of=("self",))
     found = rows.first()
     if found is None:
-        raise NotFound(f"no {language} translation of article {article_id}", field="language")
+        raise NotFound(
+            gettext("no %(language)s translation of article %(article_id)s")
+            % {"language": language, "article_id": article_id},
+            field="language",
+        )
     return found
 
 
@@ -311,10 +328,12 @@ def translation_save(
     """Save the draft of one translation, creating it when the article has none in
     `language` (then title is required). A change appends a revision and sends an
     approved draft back to draft: what is approved is what a reviewer read."""
-    ensure_staff(actor, "write knowledge base articles")
+    ensure_staff(actor, gettext("write knowledge base articles"))
     article = Article.objects.filter(organization_id=organization.id, pk=article_id).first()
     if article is None:
-        raise NotFound(f"no article {article_id}", field="article")
+        raise NotFound(
+            gettext("no article %(article_id)s") % {"article_id": article_id}, field="article"
+        )
     language = (language or "").strip().lower()
     existing = (
         Translation.objects.select_for_update()
@@ -355,7 +374,7 @@ def article_update(
     section_id: int | None = None, tags: Sequence[str] | None = None,
 ) -> Article:  # fmt: skip
     """Move an article or retag it; None leaves a field as it is."""
-    ensure_staff(actor, "write knowledge base articles")
+    ensure_staff(actor, gettext("write knowledge base articles"))
     current = _live(Article, organization, article_id, field="article", lock=True)
     data: dict[str, Any] = {}
     if section_id is not None:
@@ -377,7 +396,7 @@ def article_delete(
     *, organization: Organization, actor: User, article_id: int, reason: str = ""
 ) -> Article:
     """Soft delete: readers no longer find it; staff may restore it."""
-    ensure_staff(actor, "delete knowledge base articles")
+    ensure_staff(actor, gettext("delete knowledge base articles"))
     current = _live(Article, organization, article_id, field="article", lock=True)
     with events.announce(events.ARTICLE_SOFT_DELETED, organization, actor, current):
         current.soft_delete(actor, reason)
@@ -386,14 +405,17 @@ def article_delete(
 
 @tenant_atomic
 def article_restore(*, organization: Organization, actor: User, article_id: int) -> Article:
-    ensure_staff(actor, "restore knowledge base articles")
+    ensure_staff(actor, gettext("restore knowledge base articles"))
     current = (
         Article.all_objects.select_for_update()
         .filter(organization_id=organization.id, pk=article_id, deleted_at__isnull=False)
         .first()
     )
     if current is None:
-        raise NotFound(f"no deleted article {article_id}", field="article")
+        raise NotFound(
+            gettext("no deleted article %(article_id)s") % {"article_id": article_id},
+            field="article",
+        )
     with events.announce(events.ARTICLE_RESTORED, organization, actor, current):
         current.restore(actor)
     return current
@@ -407,7 +429,7 @@ def article_attachment_add(
     """Store an upload as a file of the article (staff). The same store, size limit
     (MAX_ATTACHMENT_BYTES), name cleaning and sniffed type as ticket attachments; the
     draft shows it once its text refers to it (`attachment:<id>`)."""
-    ensure_staff(actor, "add files to knowledge base articles")
+    ensure_staff(actor, gettext("add files to knowledge base articles"))
     article = _live(Article, organization, article_id, field="article")
     stored = store(stream)
     attachment = ArticleAttachment(
@@ -436,16 +458,20 @@ def translation_review(
 ) -> Translation:
     """draft -> in_review (any staff); in_review -> approved (managers, admins) or back
     to draft; approved -> draft."""
-    ensure_staff(actor, "review knowledge base articles")
+    ensure_staff(actor, gettext("review knowledge base articles"))
     if state not in ReviewState.values:
-        raise ValidationFailed.one("state", "Use draft, in_review or approved.")
+        raise ValidationFailed.one("state", gettext("Use draft, in_review or approved."))
     current = _translation(organization, article_id, language)
     if state == current.review_state:
         return current
     if state not in REVIEW_MOVES[ReviewState(current.review_state)]:
-        raise Conflict(f"a {current.review_state} translation cannot become {state}", field="state")
+        raise Conflict(
+            gettext("a %(review_state)s translation cannot become %(state)s")
+            % {"review_state": current.review_state, "state": state},
+            field="state",
+        )
     if state == ReviewState.APPROVED:
-        ensure_publisher(actor, "approve articles")
+        ensure_publisher(actor, gettext("approve articles"))
     with events.announce(
         events.ARTICLE_REVIEWED, organization, actor, current,
         review_state=(current.review_state, state),
@@ -459,7 +485,7 @@ def translation_review(
 def _publish(translation: Translation, actor: User | None, organization: Organization) -> None:
     latest = translation.revisions.order_by("-number").first()
     if latest is None:  # every translation has its first revision; a broken row is a 409
-        raise Conflict("this translation has no revision to publish", field="revision")
+        raise Conflict(gettext("this translation has no revision to publish"), field="revision")
     old = translation.published_revision_id
     with events.announce(
         events.ARTICLE_PUBLISHED, organization, actor, translation,
@@ -481,7 +507,7 @@ def translation_publish(
 ) -> Translation:  # fmt: skip
     """Publish the draft's latest revision now, or at `at` (the worker does it then:
     whatever the draft holds at that moment). Managers and admins."""
-    ensure_publisher(actor, "publish articles")
+    ensure_publisher(actor, gettext("publish articles"))
     current = _translation(organization, article_id, language)
     now = timezone.now()
     if at is not None and at > now:
@@ -499,7 +525,7 @@ def translation_unpublish(
     *, organization: Organization, actor: User, article_id: int, language: str
 ) -> Translation:
     """Withdraw a translation from readers (and cancel a scheduled publication)."""
-    ensure_publisher(actor, "unpublish articles")
+    ensure_publisher(actor, gettext("unpublish articles"))
     current = _translation(organization, article_id, language)
     if current.published_revision_id is None and current.publish_at is None:
         return current
@@ -521,11 +547,11 @@ def revision_restore(
 ) -> Translation:
     """Make an old revision the draft again: a new revision with its text (history is
     never rewritten). Publishing it is a separate act."""
-    ensure_staff(actor, "write knowledge base articles")
+    ensure_staff(actor, gettext("write knowledge base articles"))
     current = _translation(organization, article_id, language)
     old = current.revisions.filter(number=number).first()
     if old is None:
-        raise NotFound(f"no revision {number}", field="number")
+        raise NotFound(gettext("no revision %(number)s") % {"number": number}, field="number")
     changes = {"title": (current.title, old.title), "body": (current.body, old.body)}
     current.title, current.body = old.title, old.body
     if current.review_state == ReviewState.APPROVED:
@@ -573,7 +599,7 @@ def visitor_key(user: User | None, anonymous: str | None) -> str:
     if user is not None:
         return f"u:{user.pk}"
     if not anonymous or len(anonymous) > 64 or not anonymous.isalnum():
-        raise ValidationFailed.one("visitor", "An anonymous visitor needs its cookie.")
+        raise ValidationFailed.one("visitor", gettext("An anonymous visitor needs its cookie."))
     return f"a:{anonymous}"
 
 
@@ -589,7 +615,10 @@ def feedback_record(
     if helpful:
         reason = ""
     elif reason not in FeedbackReason.values:
-        raise ValidationFailed.one("reason", "Say why: " + ", ".join(FeedbackReason.values) + ".")
+        raise ValidationFailed.one(
+            "reason",
+            gettext("Say why: %(choices)s.") % {"choices": ", ".join(FeedbackReason.values)},
+        )
     comment = (comment or "").strip()[:1000]
     answer = Feedback(
         organization_id=organization.id, article_id=article_id, language=language,
@@ -646,9 +675,9 @@ def deflection_record(
     already recorded for the attempt and article is not counted twice. The caller checked
     that the articles are ones the customer may read. How many rows were new."""
     if event not in DeflectionEvent.values:
-        raise ValidationFailed.one("event", "Unknown deflection event.")
+        raise ValidationFailed.one("event", gettext("Unknown deflection event."))
     if not (len(attempt) == 32 and all(c in "0123456789abcdef" for c in attempt)):
-        raise ValidationFailed.one("attempt", "Not an attempt of this form.")
+        raise ValidationFailed.one("attempt", gettext("Not an attempt of this form."))
     targets: list[int | None] = list(article_ids) or [None]
     with connection.cursor() as cursor:
         cursor.executemany(

@@ -42,6 +42,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskbase.accounts import services as people
 from deskbase.accounts.models import Role, User
@@ -111,13 +112,15 @@ def receive(
     """
     raw = bytes(raw)
     if not raw:
-        raise ValidationFailed.one("raw", "An empty message cannot be received.")
+        raise ValidationFailed.one("raw", gettext("An empty message cannot be received."))
     if size is not None and size < len(raw):
-        raise ValidationFailed.one("size", "The size is smaller than the bytes given.")
+        raise ValidationFailed.one("size", gettext("The size is smaller than the bytes given."))
     if source not in Source.values:
-        raise ValidationFailed.one("source", f"Unknown source {source!r}.")
+        raise ValidationFailed.one(
+            "source", gettext("Unknown source %(source)r.") % {"source": source}
+        )
     if imap_uid is not None and imap_uidvalidity is None:
-        raise ValidationFailed.one("imap_uid", "An IMAP UID needs its UIDVALIDITY.")
+        raise ValidationFailed.one("imap_uid", gettext("An IMAP UID needs its UIDVALIDITY."))
     sha256 = store_raw(raw)
     parsed = parse.parse(raw, max_part_bytes=settings.MAX_ATTACHMENT_BYTES)
     message_id = parsed.message_id  # never empty: parse generates one from the bytes
@@ -249,7 +252,11 @@ def reprocess(
     with tenant(inbound.organization_id, actor):
         current = InboundMessage.objects.select_for_update().get(pk=inbound.pk)
         if current.state != InboundState.REVIEW:
-            raise Conflict(f"this message is no longer in review ({current.state})", field="state")
+            raise Conflict(
+                gettext("this message is no longer in review (%(state)s)")
+                % {"state": current.state},
+                field="state",
+            )
         mailbox = Mailbox.all_objects.get(pk=current.mailbox_id)
         _act(current, mailbox, parsed, vouched=vouched, actor=actor, known=Known.of(current))
     return current

@@ -87,59 +87,59 @@ class Mailbox(TenantModel, TimestampedModel, SoftDeleteModel):
                 condition=Q(deleted_at__isnull=True),
                 name="mail_mailbox_address_unique",
                 violation_error_code="address",
-                violation_error_message="This address is already used by a mailbox.",
+                violation_error_message=_("This address is already used by a mailbox."),
             ),
             models.CheckConstraint(
                 condition=Q(address__regex=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$"),
                 name="mail_mailbox_address_format",
                 violation_error_code="address",
-                violation_error_message="Enter an e-mail address such as support@example.com.",
+                violation_error_message=_("Enter an e-mail address such as support@example.com."),
             ),
             models.CheckConstraint(
                 condition=Q(inbound__in=Inbound.values),
                 name="mail_mailbox_inbound_valid",
                 violation_error_code="inbound",
-                violation_error_message="Unknown inbound method.",
+                violation_error_message=_("Unknown inbound method."),
             ),
             models.CheckConstraint(
                 condition=Q(imap_security__in=Security.values)
                 & Q(smtp_security__in=Security.values),
                 name="mail_mailbox_security_valid",
                 violation_error_code="imap_security",
-                violation_error_message="Unknown connection security.",
+                violation_error_message=_("Unknown connection security."),
             ),
             models.CheckConstraint(
                 condition=~Q(inbound=Inbound.IMAP)
                 | (~Q(imap_host="") & Q(imap_port__isnull=False) & ~Q(imap_username="")),
                 name="mail_mailbox_imap_complete",
                 violation_error_code="imap_host",
-                violation_error_message="An IMAP mailbox needs a host, a port and a user name.",
+                violation_error_message=_("An IMAP mailbox needs a host, a port and a user name."),
             ),
             models.CheckConstraint(
                 condition=(Q(imap_port__isnull=True) | Q(imap_port__range=(1, 65535)))
                 & (Q(smtp_port__isnull=True) | Q(smtp_port__range=(1, 65535))),
                 name="mail_mailbox_ports_valid",
                 violation_error_code="imap_port",
-                violation_error_message="A port is a number from 1 to 65535.",
+                violation_error_message=_("A port is a number from 1 to 65535."),
             ),
             models.CheckConstraint(
                 condition=Q(smtp_host="") | Q(smtp_port__isnull=False),
                 name="mail_mailbox_smtp_complete",
                 violation_error_code="smtp_port",
-                violation_error_message="An SMTP server needs a port.",
+                violation_error_message=_("An SMTP server needs a port."),
             ),
             models.CheckConstraint(
                 condition=(Q(dkim_domain="") & Q(dkim_selector="") & Q(dkim_private_key=""))
                 | (~Q(dkim_domain="") & ~Q(dkim_selector="") & ~Q(dkim_private_key="")),
                 name="mail_mailbox_dkim_complete",
                 violation_error_code="dkim_domain",
-                violation_error_message="DKIM signing needs a domain, a selector and a key.",
+                violation_error_message=_("DKIM signing needs a domain, a selector and a key."),
             ),
             models.CheckConstraint(
                 condition=Q(imap_last_uid__gte=0),
                 name="mail_mailbox_last_uid_not_negative",
                 violation_error_code="imap_last_uid",
-                violation_error_message="The last seen UID cannot be negative.",
+                violation_error_message=_("The last seen UID cannot be negative."),
             ),
         ]
 
@@ -242,25 +242,25 @@ class InboundMessage(TenantModel):
                 "message_id_hash",
                 name="mail_inbound_once",
                 violation_error_code="message_id",
-                violation_error_message="This message was already received by this mailbox.",
+                violation_error_message=_("This message was already received by this mailbox."),
             ),
             models.CheckConstraint(
                 condition=Q(state__in=InboundState.values),
                 name="mail_inbound_state_valid",
                 violation_error_code="state",
-                violation_error_message="Unknown state.",
+                violation_error_message=_("Unknown state."),
             ),
             models.CheckConstraint(
                 condition=Q(kind__in=Kind.values),
                 name="mail_inbound_kind_valid",
                 violation_error_code="kind",
-                violation_error_message="Unknown kind.",
+                violation_error_message=_("Unknown kind."),
             ),
             models.CheckConstraint(
                 condition=Q(source__in=Source.values),
                 name="mail_inbound_source_valid",
                 violation_error_code="source",
-                violation_error_message="Unknown source.",
+                violation_error_message=_("Unknown source."),
             ),
             models.CheckConstraint(
                 condition=(Q(state="review") & ~Q(review_cause=""))
@@ -268,31 +268,31 @@ class InboundMessage(TenantModel):
                 | Q(state="discarded"),
                 name="mail_inbound_review_has_cause",
                 violation_error_code="review_cause",
-                violation_error_message="A message in review needs its cause.",
+                violation_error_message=_("A message in review needs its cause."),
             ),
             models.CheckConstraint(
                 condition=~Q(state__in=["ticket", "reply"]) | Q(ticket__isnull=False),
                 name="mail_inbound_ticket_when_added",
                 violation_error_code="ticket",
-                violation_error_message="A message that opened or joined a ticket names it.",
+                violation_error_message=_("A message that opened or joined a ticket names it."),
             ),
             models.CheckConstraint(
                 condition=Q(raw_sha256__regex=r"^[0-9a-f]{64}$"),
                 name="mail_inbound_raw_sha256_format",
                 violation_error_code="raw_sha256",
-                violation_error_message="Not a sha256 digest.",
+                violation_error_message=_("Not a sha256 digest."),
             ),
             models.CheckConstraint(
                 condition=Q(size__gt=0),
                 name="mail_inbound_size_positive",
                 violation_error_code="size",
-                violation_error_message="A message cannot be empty.",
+                violation_error_message=_("A message cannot be empty."),
             ),
             models.CheckConstraint(
                 condition=Q(imap_uid__isnull=True) | Q(imap_uidvalidity__isnull=False),
                 name="mail_inbound_uid_with_validity",
                 violation_error_code="imap_uid",
-                violation_error_message="An IMAP UID is only meaningful with its UIDVALIDITY.",
+                violation_error_message=_("An IMAP UID is only meaningful with its UIDVALIDITY."),
             ),
         ]
 
@@ -351,25 +351,25 @@ class OutboundMessage(TenantModel):
                 "message_id_hash",
                 name="mail_outbound_message_id_unique",
                 violation_error_code="message_id",
-                violation_error_message="This Message-ID was already used.",
+                violation_error_message=_("This Message-ID was already used."),
             ),
             models.CheckConstraint(
                 condition=Q(kind__in=OutboundKind.values),
                 name="mail_outbound_kind_valid",
                 violation_error_code="kind",
-                violation_error_message="Unknown kind.",
+                violation_error_message=_("Unknown kind."),
             ),
             models.CheckConstraint(
                 condition=Q(state__in=OutboundState.values),
                 name="mail_outbound_state_valid",
                 violation_error_code="state",
-                violation_error_message="Unknown state.",
+                violation_error_message=_("Unknown state."),
             ),
             models.CheckConstraint(
                 condition=Q(sent_at__isnull=True) | ~Q(state="queued"),
                 name="mail_outbound_sent_not_queued",
                 violation_error_code="sent_at",
-                violation_error_message="A queued message has not been sent.",
+                violation_error_message=_("A queued message has not been sent."),
             ),
         ]
 
@@ -396,13 +396,13 @@ class Participant(TenantModel):
                 "email",
                 name="mail_participant_once",
                 violation_error_code="email",
-                violation_error_message="This address already takes part in the ticket.",
+                violation_error_message=_("This address already takes part in the ticket."),
             ),
             models.CheckConstraint(
                 condition=Q(email__regex=r"^[^@\s<>A-Z]+@[^@\s<>A-Z]+$"),
                 name="mail_participant_email_format",
                 violation_error_code="email",
-                violation_error_message="Enter a lower-case e-mail address.",
+                violation_error_message=_("Enter a lower-case e-mail address."),
             ),
         ]
 
@@ -437,24 +437,24 @@ class MailTemplate(TenantModel, TimestampedModel):
                 "language",
                 name="mail_template_once",
                 violation_error_code="kind",
-                violation_error_message="This notice already has a template in this language.",
+                violation_error_message=_("This notice already has a template in this language."),
             ),
             models.CheckConstraint(
                 condition=Q(kind__in=TemplateKind.values),
                 name="mail_template_kind_valid",
                 violation_error_code="kind",
-                violation_error_message="Unknown notification.",
+                violation_error_message=_("Unknown notification."),
             ),
             models.CheckConstraint(
                 condition=Q(language__regex=r"^[a-z]{2}$"),
                 name="mail_template_language_format",
                 violation_error_code="language",
-                violation_error_message="A language is a two-letter code such as en or de.",
+                violation_error_message=_("A language is a two-letter code such as en or de."),
             ),
             models.CheckConstraint(
                 condition=Q(subject__regex=r"\S") & Q(body__regex=r"\S"),
                 name="mail_template_not_blank",
                 violation_error_code="body",
-                violation_error_message="A template needs a subject and a body.",
+                violation_error_message=_("A template needs a subject and a body."),
             ),
         ]

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.utils.translation import gettext
+
 from deskbase.core.errors import ValidationFailed
 from deskbase.core.sanitize import text_to_html
 from deskbase.mail.models import MailTemplate, TemplateKind
@@ -155,22 +157,30 @@ def default_wording(kind: str, language: str) -> Wording:
 def check(kind: str, *, subject: str, body: str) -> None:
     """Refuse a template naming an unknown placeholder or lacking a required one."""
     if kind not in PLACEHOLDERS:
-        raise ValidationFailed.one("kind", f"Unknown notification {kind!r}.")
+        raise ValidationFailed.one(
+            "kind", gettext("Unknown notification %(kind)r.") % {"kind": kind}
+        )
     allowed = PLACEHOLDERS[kind]
     for field, text in (("subject", subject), ("body", body)):
         if not text.strip():
-            raise ValidationFailed.one(field, f"The {field} cannot be empty.")
+            raise ValidationFailed.one(
+                field, gettext("The %(field)s cannot be empty.") % {"field": field}
+            )
         for name in PLACEHOLDER.findall(text):
             if name not in allowed or (field == "subject" and name == "reply"):
                 usable = ", ".join(
                     "{{ " + n + " }}" for n in allowed if n != "reply" or field == "body"
                 )
                 raise ValidationFailed.one(
-                    field, f"Unknown placeholder {{{{ {name} }}}}; use {usable}."
+                    field,
+                    gettext("Unknown placeholder {{ %(name)s }}; use %(usable)s.")
+                    % {"name": name, "usable": usable},
                 )
     for name in REQUIRED.get(kind, ()):
         if name not in PLACEHOLDER.findall(body):
-            raise ValidationFailed.one("body", f"The body must contain {{{{ {name} }}}}.")
+            raise ValidationFailed.one(
+                "body", gettext("The body must contain {{ %(name)s }}.") % {"name": name}
+            )
 
 
 def render_text(template: str, values: dict[str, str]) -> str:

@@ -24,6 +24,7 @@ from datetime import datetime
 from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import User
 from deskbase.core import events
@@ -32,7 +33,7 @@ from deskbase.core.tenancy import tenant, tenant_atomic
 from deskbase.mail import ingest, parse
 from deskbase.mail.models import InboundMessage, InboundState, Mailbox, ReviewCause
 from deskbase.organizations.models import Organization
-from deskbase.tickets.models import Ticket
+from deskbase.tickets.models import Status, Ticket
 from deskbase.tickets.permissions import ensure_staff, takes_replies
 
 
@@ -44,10 +45,11 @@ def _waiting(organization: Organization, message: InboundMessage) -> InboundMess
         .first()
     )
     if current is None:
-        raise NotFound("no such message", field="message")
+        raise NotFound(gettext("no such message"), field="message")
     if current.state != InboundState.REVIEW:
         raise Conflict(
-            f"this message is no longer in review: {current.get_state_display().lower()}",
+            gettext("this message is no longer in review: %(state)s")
+            % {"state": current.get_state_display().lower()},
             field="state",
         )
     return current
@@ -57,7 +59,7 @@ def review_accept(
     *, organization: Organization, actor: User, message: InboundMessage
 ) -> InboundMessage:
     """Process the message again, staff vouching for it; returns it with its new decision."""
-    ensure_staff(actor, "accept mail from review")
+    ensure_staff(actor, gettext("accept mail from review"))
     with tenant(organization, actor):
         current = _waiting(organization, message)
         processed = ingest.reprocess(current, vouched=True, actor=actor)
@@ -73,17 +75,23 @@ def review_assign(
     *, organization: Organization, actor: User, message: InboundMessage, ticket: Ticket
 ) -> InboundMessage:
     """Add the message to `ticket` as the sender's public reply; the sender joins the ticket."""
-    ensure_staff(actor, "assign mail from review")
+    ensure_staff(actor, gettext("assign mail from review"))
     if ticket.organization_id != organization.id:
-        raise NotFound(f"no ticket #{ticket.number}", field="ticket")
+        raise NotFound(gettext("no ticket #%(number)s") % {"number": ticket.number}, field="ticket")
     current = _waiting(organization, message)
     target = Ticket.objects.filter(pk=ticket.pk, organization_id=organization.id).first()
     if target is None:
-        raise NotFound(f"no ticket #{ticket.number}", field="ticket")
+        raise NotFound(gettext("no ticket #%(number)s") % {"number": ticket.number}, field="ticket")
     if not takes_replies(target):
-        raise Conflict(f"ticket #{target.number} is {target.status}", field="ticket")
+        raise Conflict(
+            gettext("ticket #%(number)s is %(status)s")
+            % {"number": target.number, "status": Status(target.status).label.lower()},
+            field="ticket",
+        )
     if not current.sender:
-        raise Conflict("this message has no readable sender to write the reply", field="message")
+        raise Conflict(
+            gettext("this message has no readable sender to write the reply"), field="message"
+        )
     mailbox = Mailbox.all_objects.get(pk=current.mailbox_id)
     parsed = parse.parse(ingest.read_raw(current.raw_sha256))
     pipeline = ingest.Pipeline(
@@ -106,7 +114,7 @@ def review_discard(
     *, organization: Organization, actor: User, message: InboundMessage
 ) -> InboundMessage:
     """Nothing acts on the message; it stays recorded, with who discarded it."""
-    ensure_staff(actor, "discard mail from review")
+    ensure_staff(actor, gettext("discard mail from review"))
     current = _waiting(organization, message)
     by = actor.full_name or actor.email
     with events.announce(

@@ -11,6 +11,8 @@ import logging
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from django.utils.translation import gettext
+
 from deskbase.accounts.models import Role, User
 from deskbase.core.errors import NotFound, PermissionDenied
 from deskbase.core.tenancy import tenant
@@ -27,7 +29,7 @@ REVIEW_PAGE_MAX = 200
 
 def ensure_may_read_mailboxes(actor: User) -> None:
     if actor.role not in MAILBOX_READERS:
-        raise PermissionDenied("only admins and managers may see mailboxes")
+        raise PermissionDenied(gettext("only admins and managers may see mailboxes"))
 
 
 def mailbox_list(*, organization: Organization, actor: User) -> list[Mailbox]:
@@ -43,7 +45,7 @@ def mailbox_of(*, organization: Organization, actor: User, mailbox_id: int) -> M
     with tenant(organization, actor, savepoint=False):
         found = Mailbox.objects.filter(organization_id=organization.id, pk=mailbox_id).first()
     if found is None:
-        raise NotFound("no such mailbox", field="mailbox")
+        raise NotFound(gettext("no such mailbox"), field="mailbox")
     return found
 
 
@@ -63,7 +65,7 @@ def review_queue(
 ) -> ReviewPage:
     """Messages waiting for review, oldest first, a keyset page after id `after`, with
     their mailbox. Budget: 1 query, whatever the page size (staff only)."""
-    ensure_staff(actor, "review suspended mail")
+    ensure_staff(actor, gettext("review suspended mail"))
     limit = max(1, min(limit, REVIEW_PAGE_MAX))
     found = InboundMessage.objects.filter(
         organization_id=organization.id, state=InboundState.REVIEW, pk__gt=after
@@ -79,7 +81,7 @@ def review_queue(
 
 def inbound_of(*, organization: Organization, actor: User, message_id: int) -> InboundMessage:
     """One received message (staff only); another tenant's is absent. Budget: 1 query."""
-    ensure_staff(actor, "read received mail")
+    ensure_staff(actor, gettext("read received mail"))
     with tenant(organization, actor, savepoint=False):
         found = (
             InboundMessage.objects.filter(organization_id=organization.id, pk=message_id)
@@ -87,7 +89,7 @@ def inbound_of(*, organization: Organization, actor: User, message_id: int) -> I
             .first()
         )
     if found is None:
-        raise NotFound("no such message", field="message")
+        raise NotFound(gettext("no such message"), field="message")
     return found
 
 
@@ -97,7 +99,7 @@ def raw_open(message: InboundMessage) -> BinaryIO:
         return path_for(message.raw_sha256).open("rb")
     except FileNotFoundError:
         logger.error("mail %s: raw content %s is missing", message.pk, message.raw_sha256)
-        raise NotFound("the message's raw content is missing", field="message") from None
+        raise NotFound(gettext("the message's raw content is missing"), field="message") from None
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def ticket_mail(*, organization: Organization, actor: User, ticket: Ticket) -> T
     """The mail of a ticket the caller may see: what came in (with the decision taken and
     why) and what went out (with its state and the server's answer), oldest first.
     Budget: 2 queries, whatever the number of messages (staff only)."""
-    ensure_staff(actor, "read a ticket's mail")
+    ensure_staff(actor, gettext("read a ticket's mail"))
     with tenant(organization, actor, savepoint=False):
         inbound = list(
             InboundMessage.objects.filter(organization_id=organization.id, ticket_id=ticket.pk)

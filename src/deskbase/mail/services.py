@@ -24,6 +24,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from django.utils import timezone
+from django.utils.translation import gettext
 from imapclient.exceptions import IMAPClientError
 
 from deskbase.accounts.models import Role, User
@@ -52,7 +53,7 @@ TEST_TIMEOUT = 10.0
 def _ensure_admin(actor: User | None) -> None:
     # None: an operator command (the owner role), which may do anything.
     if actor is not None and actor.role != Role.ADMIN:
-        raise PermissionDenied("only admins may manage mailboxes")
+        raise PermissionDenied(gettext("only admins may manage mailboxes"))
 
 
 def _normalized(values: dict[str, Any]) -> dict[str, Any]:
@@ -62,10 +63,12 @@ def _normalized(values: dict[str, Any]) -> dict[str, Any]:
         if field in PORTS:  # None or blank: no port (a server that is not used)
             clean[field] = _port(field, value)
         elif value is None:
-            raise ValidationFailed.one(field, f"{field} cannot be null.")
+            raise ValidationFailed.one(
+                field, gettext("%(field)s cannot be null.") % {"field": field}
+            )
         elif field == "is_active":
             if not isinstance(value, bool):
-                raise ValidationFailed.one(field, "Say true or false.")
+                raise ValidationFailed.one(field, gettext("Say true or false."))
             clean[field] = value
         else:
             clean[field] = str(value).strip()
@@ -80,9 +83,9 @@ def _port(field: str, value: Any) -> int | None:
     try:
         port = int(str(value).strip())
     except ValueError:
-        raise ValidationFailed.one(field, "A port is a number from 1 to 65535.") from None
+        raise ValidationFailed.one(field, gettext("A port is a number from 1 to 65535.")) from None
     if not 1 <= port <= 65535:
-        raise ValidationFailed.one(field, "A port is a number from 1 to 65535.")
+        raise ValidationFailed.one(field, gettext("A port is a number from 1 to 65535."))
     return port
 
 
@@ -91,7 +94,8 @@ def _check_dkim_key(pem: str) -> None:
         load_pem_private_key(pem.encode(), password=None)
     except (ValueError, TypeError):
         raise ValidationFailed.one(
-            "dkim_private_key", "Paste the private key as PEM (-----BEGIN PRIVATE KEY-----)."
+            "dkim_private_key",
+            gettext("Paste the private key as PEM (-----BEGIN PRIVATE KEY-----)."),
         ) from None
 
 
@@ -118,9 +122,11 @@ def _set_secrets(mailbox: Mailbox, secrets: dict[str, str | None]) -> dict[str, 
 def _check_complete(mailbox: Mailbox) -> None:
     """What the constraints cannot say: an IMAP mailbox logs in with a password."""
     if mailbox.inbound == Inbound.IMAP and not mailbox.imap_password:
-        raise ValidationFailed.one("imap_password", "An IMAP mailbox needs a password.")
+        raise ValidationFailed.one("imap_password", gettext("An IMAP mailbox needs a password."))
     if mailbox.smtp_username and not mailbox.smtp_password:
-        raise ValidationFailed.one("smtp_password", "An SMTP user name needs its password.")
+        raise ValidationFailed.one(
+            "smtp_password", gettext("An SMTP user name needs its password.")
+        )
 
 
 def _locked(organization: Organization, mailbox_id: int) -> Mailbox:
@@ -130,7 +136,7 @@ def _locked(organization: Organization, mailbox_id: int) -> Mailbox:
         .first()
     )
     if found is None:
-        raise NotFound("no such mailbox", field="mailbox")
+        raise NotFound(gettext("no such mailbox"), field="mailbox")
     return found
 
 
@@ -151,7 +157,9 @@ def mailbox_create(
     unknown = set(fields) - EDITABLE
     if unknown:
         field = sorted(unknown)[0]
-        raise ValidationFailed.one(field, f"{field} cannot be set here.")
+        raise ValidationFailed.one(
+            field, gettext("%(field)s cannot be set here.") % {"field": field}
+        )
     values = _normalized({"name": name, "address": address, **fields})
     mailbox = Mailbox(organization=organization, **values)
     _set_secrets(mailbox, {"imap_password": imap_password, "smtp_password": smtp_password,
@@ -321,16 +329,19 @@ def mailbox_test(*, organization: Organization, actor: User | None, mailbox: Mai
     with tenant(organization, actor):
         current = Mailbox.objects.filter(organization_id=organization.id, pk=mailbox.pk).first()
     if current is None:
-        raise NotFound("no such mailbox", field="mailbox")
+        raise NotFound(gettext("no such mailbox"), field="mailbox")
     answers: list[Answer] = []
     if current.inbound == Inbound.IMAP:
-        answers.append(_attempt("imap", lambda: _imap_login(
-            current, crypto.decrypt(current.imap_password))))  # fmt: skip
+        answers.append(
+            _attempt("imap", lambda: _imap_login(current, crypto.decrypt(current.imap_password)))
+        )
     if current.smtp_host:
         answers.append(_attempt("smtp", lambda: _smtp_login(
             current, crypto.decrypt(current.smtp_password))))  # fmt: skip
     if not answers:
-        raise ValidationFailed.one("inbound", "This mailbox has no IMAP or SMTP server to test.")
+        raise ValidationFailed.one(
+            "inbound", gettext("This mailbox has no IMAP or SMTP server to test.")
+        )
     result = TestResult(answers)
     with tenant(organization, actor):
         Mailbox.objects.filter(organization_id=organization.id, pk=current.pk).update(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 from deskbase.accounts.models import Role, User
 from deskbase.core.errors import PermissionDenied, ValidationFailed
 from deskbase.core.tenancy import tenant_atomic
@@ -13,15 +15,21 @@ from deskbase.organizations.settings_services import organization_settings_updat
 
 def _ensure_admin(actor: User) -> None:
     if actor.role != Role.ADMIN:
-        raise PermissionDenied("only admins may change the notification templates")
+        raise PermissionDenied(gettext("only admins may change the notification templates"))
 
 
 def _check_choice(kind: str, language: str) -> None:
     if kind not in TemplateKind.values:
-        raise ValidationFailed.one("kind", f"Unknown notification {kind!r}.")
+        raise ValidationFailed.one(
+            "kind", gettext("Unknown notification %(kind)r.") % {"kind": kind}
+        )
     if language not in notices.LANGUAGES:
         known = ", ".join(notices.LANGUAGES)
-        raise ValidationFailed.one("language", f"Unknown language {language!r}; use {known}.")
+        raise ValidationFailed.one(
+            "language",
+            gettext("Unknown language %(language)r; use %(known)s.")
+            % {"language": language, "known": known},
+        )
 
 
 @tenant_atomic
@@ -33,9 +41,9 @@ def mail_template_save(
     _check_choice(kind, language)
     subject, body = (subject or "").strip(), (body or "").replace("\r\n", "\n").strip()
     if len(subject) > 200:
-        raise ValidationFailed.one("subject", "A subject has at most 200 characters.")
+        raise ValidationFailed.one("subject", gettext("A subject has at most 200 characters."))
     if len(body) > 20000:
-        raise ValidationFailed.one("body", "A body has at most 20,000 characters.")
+        raise ValidationFailed.one("body", gettext("A body has at most 20,000 characters."))
     notices.check(kind, subject=subject, body=body)
     template, _ = MailTemplate.objects.update_or_create(
         organization=organization, kind=kind, language=language,
@@ -60,5 +68,9 @@ def mail_language_set(*, organization: Organization, actor: User, language: str)
     _ensure_admin(actor)
     if language not in notices.LANGUAGES:
         known = ", ".join(notices.LANGUAGES)
-        raise ValidationFailed.one("language", f"Unknown language {language!r}; use {known}.")
+        raise ValidationFailed.one(
+            "language",
+            gettext("Unknown language %(language)r; use %(known)s.")
+            % {"language": language, "known": known},
+        )
     return organization_settings_update(organization=organization, actor=actor, language=language)

@@ -51,13 +51,13 @@ class Preference(TenantModel):
                 "reason",
                 Reason,
                 name="notifications_preference_reason_valid",
-                message="Unknown notification.",
+                message=_("Unknown notification."),
             ),
             choice_constraint(
                 "scope",
                 Scope,
                 name="notifications_preference_scope_valid",
-                message="Unknown scope; use mine, teams or all.",
+                message=_("Unknown scope; use mine, teams or all."),
             ),
         ]
 
@@ -109,7 +109,7 @@ class Notification(TenantModel):
                 "reason",
                 Reason,
                 name="notifications_notification_reason_valid",
-                message="Unknown notification.",
+                message=_("Unknown notification."),
             ),
             models.CheckConstraint(
                 condition=Q(count__gte=1), name="notifications_notification_count_positive"

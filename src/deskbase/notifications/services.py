@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import STAFF_ROLES, User
 from deskbase.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -183,7 +184,7 @@ def _enqueue_mail(
 # ------------------------------------------------------------------ the reader's writes
 def ensure_agent(actor: User) -> None:
     if actor.role not in STAFF_ROLES:
-        raise PermissionDenied("notifications are for staff")
+        raise PermissionDenied(gettext("notifications are for staff"))
 
 
 @tenant_atomic
@@ -196,7 +197,7 @@ def notification_mark_read(
         organization_id=organization.id, recipient_id=actor.id, id=notification_id
     )
     if not mine.exists():
-        raise NotFound("notification")
+        raise NotFound(gettext("notification"))
     mine.filter(read_at__isnull=True).update(read_at=timezone.now())
 
 
@@ -211,31 +212,42 @@ def notification_mark_all_read(*, organization: Organization, actor: User) -> in
 
 def _checked(rows: Any) -> dict[str, tuple[str, bool, bool]]:
     if not isinstance(rows, list) or not rows:
-        raise ValidationFailed.one("settings", "A list of settings, one per notification.")
+        raise ValidationFailed.one("settings", gettext("A list of settings, one per notification."))
     chosen: dict[str, tuple[str, bool, bool]] = {}
     for index, row in enumerate(rows):
         at = f"settings[{index}]"
         if not isinstance(row, dict):
-            raise ValidationFailed.one(at, "An object with reason, scope, in_app and mail.")
+            raise ValidationFailed.one(
+                at, gettext("An object with reason, scope, in_app and mail.")
+            )
         extra = sorted(set(row) - {"reason", "scope", "in_app", "mail"})
         if extra:
-            raise ValidationFailed.one(f"{at}.{extra[0]}", "Unknown key; a setting has reason, "
-                                       "scope, in_app and mail.")  # fmt: skip
+            raise ValidationFailed.one(
+                f"{at}.{extra[0]}",
+                gettext("Unknown key; a setting has reason, scope, in_app and mail."),
+            )
         reason = row.get("reason")
         if reason not in Reason.values:
-            raise ValidationFailed.one(f"{at}.reason", f"Unknown notification {reason!r}; use "
-                                       f"one of {', '.join(Reason.values)}.")  # fmt: skip
+            raise ValidationFailed.one(
+                f"{at}.reason",
+                gettext("Unknown notification %(reason)r; use one of %(choices)s.")
+                % {"reason": reason, "choices": ", ".join(Reason.values)},
+            )
         if reason in chosen:
-            raise ValidationFailed.one(f"{at}.reason", f"{reason} is listed twice.")
+            raise ValidationFailed.one(
+                f"{at}.reason", gettext("%(reason)s is listed twice.") % {"reason": reason}
+            )
         default = DEFAULTS[reason]
         scope = row.get("scope", default.scope)
         if scope not in Scope.values:
-            raise ValidationFailed.one(f"{at}.scope", "Unknown scope; use mine, teams or all.")
+            raise ValidationFailed.one(
+                f"{at}.scope", gettext("Unknown scope; use mine, teams or all.")
+            )
         flags = []
         for key in ("in_app", "mail"):
             value = row.get(key, getattr(default, key))
             if not isinstance(value, bool):
-                raise ValidationFailed.one(f"{at}.{key}", "true or false")
+                raise ValidationFailed.one(f"{at}.{key}", gettext("true or false"))
             flags.append(value)
         chosen[reason] = (Scope.MINE if reason in DIRECT else scope, flags[0], flags[1])
     return chosen

@@ -8,6 +8,7 @@ import zoneinfo
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Now
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from deskbase.core.i18n import Language
@@ -24,27 +25,43 @@ def default_business_hours() -> dict[str, list[list[str]]]:
 def validate_business_hours(value: object) -> None:
     """{"mon": [["09:00", "17:00"]], ...}: each day a list of ordered, non-overlapping spans."""
     if not isinstance(value, dict):
-        raise ValidationError("Business hours must map weekdays to lists of [start, end] spans.")
+        raise ValidationError(
+            gettext("Business hours must map weekdays to lists of [start, end] spans.")
+        )
     for day, spans in value.items():
         if day not in WEEKDAYS:
-            raise ValidationError(f"Unknown weekday {day!r}; use {', '.join(WEEKDAYS)}.")
+            raise ValidationError(
+                gettext("Unknown weekday %(day)r; use %(choices)s.")
+                % {"day": day, "choices": ", ".join(WEEKDAYS)}
+            )
         if not isinstance(spans, list):
-            raise ValidationError(f"{day}: expected a list of [start, end] spans.")
+            raise ValidationError(
+                gettext("%(day)s: expected a list of [start, end] spans.") % {"day": day}
+            )
         if len(spans) > 24:  # bounded like every stored JSON value (core.jsonbounds)
-            raise ValidationError(f"{day}: at most 24 spans a day.")
+            raise ValidationError(gettext("%(day)s: at most 24 spans a day.") % {"day": day})
         previous_end = ""
         for span in spans:
             if not (
                 isinstance(span, list) and len(span) == 2 and all(isinstance(t, str) for t in span)
             ):
-                raise ValidationError(f'{day}: each span is ["HH:MM", "HH:MM"].')
+                raise ValidationError(
+                    gettext('%(day)s: each span is ["HH:MM", "HH:MM"].') % {"day": day}
+                )
             start, end = span
             if not (_HHMM.match(start) and _HHMM.match(end)):
-                raise ValidationError(f"{day}: times are HH:MM, 00:00 to 24:00.")
+                raise ValidationError(
+                    gettext("%(day)s: times are HH:MM, 00:00 to 24:00.") % {"day": day}
+                )
             if start >= end:
-                raise ValidationError(f"{day}: a span must end after it starts ({start}-{end}).")
+                raise ValidationError(
+                    gettext("%(day)s: a span must end after it starts (%(start)s-%(end)s).")
+                    % {"day": day, "start": start, "end": end}
+                )
             if start < previous_end:
-                raise ValidationError(f"{day}: spans overlap or are out of order.")
+                raise ValidationError(
+                    gettext("%(day)s: spans overlap or are out of order.") % {"day": day}
+                )
             previous_end = end
 
 
@@ -122,33 +139,33 @@ class Organization(TimestampedModel, SoftDeleteModel):
                 condition=models.Q(language="") | models.Q(language__in=Language.values),
                 name="organizations_organization_language_valid",
                 violation_error_code="language",
-                violation_error_message="Unknown language.",
+                violation_error_message=_("Unknown language."),
             ),
             choice_constraint(
                 "tier",
                 Tier,
                 name="organizations_organization_tier_valid",
-                message="Unknown subscription tier.",
+                message=_("Unknown subscription tier."),
             ),
             models.CheckConstraint(
                 condition=models.Q(session_idle_minutes__isnull=True)
                 | models.Q(session_idle_minutes__gte=5, session_idle_minutes__lte=43200),
                 name="organizations_organization_idle_range",
                 violation_error_code="session_idle_minutes",
-                violation_error_message="The idle timeout is 5 minutes to 30 days.",
+                violation_error_message=_("The idle timeout is 5 minutes to 30 days."),
             ),
             models.CheckConstraint(
                 condition=models.Q(session_max_hours__isnull=True)
                 | models.Q(session_max_hours__gte=1, session_max_hours__lte=8760),
                 name="organizations_organization_max_hours_range",
                 violation_error_code="session_max_hours",
-                violation_error_message="The session lifetime is 1 hour to 1 year.",
+                violation_error_message=_("The session lifetime is 1 hour to 1 year."),
             ),
             models.CheckConstraint(
                 condition=models.Q(slug__regex=r"^[a-z0-9][a-z0-9-]*$"),
                 name="organizations_organization_slug_format",
                 violation_error_code="slug",
-                violation_error_message="A slug is lower-case letters, digits and hyphens.",
+                violation_error_message=_("A slug is lower-case letters, digits and hyphens."),
             ),
         ]
 
@@ -174,7 +191,7 @@ class Holiday(models.Model):
                 fields=["organization", "date"],
                 name="organizations_holiday_unique_date",
                 violation_error_code="date",
-                violation_error_message="This day is already a holiday.",
+                violation_error_message=_("This day is already a holiday."),
             ),
         ]
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings as django_settings
+from django.utils.translation import gettext, gettext_lazy
 
 from deskbase.accounts.models import Role, User
 from deskbase.core import events, jsonbounds
@@ -35,16 +36,18 @@ NULLABLE = frozenset({"session_idle_minutes", "session_max_hours", "api_rate_lim
 def _ensure_admin(actor: User | None) -> None:
     # None: an operator command (the owner role), which may do anything.
     if actor is not None and actor.role != Role.ADMIN:
-        raise PermissionDenied("only admins may change the organization's settings")
+        raise PermissionDenied(gettext("only admins may change the organization's settings"))
 
 
-WHOLE_NUMBER = {"api_rate_limit": "The API rate limit is a whole number."}
+WHOLE_NUMBER = {"api_rate_limit": gettext_lazy("The API rate limit is a whole number.")}
 
 
 def _normalized(changes: dict[str, Any]) -> dict[str, Any]:
     for field, value in changes.items():
         if value is None and field not in NULLABLE:
-            raise ValidationFailed.one(field, f"{field} cannot be null.")
+            raise ValidationFailed.one(
+                field, gettext("%(field)s cannot be null.") % {"field": field}
+            )
     if "name" in changes:
         changes["name"] = str(changes["name"]).strip()
     if "timezone" in changes:
@@ -53,30 +56,37 @@ def _normalized(changes: dict[str, Any]) -> dict[str, Any]:
         value = changes[field]
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise ValidationFailed.one(
-                field, WHOLE_NUMBER.get(field, f"{field} is a whole number or empty.")
+                field,
+                str(
+                    WHOLE_NUMBER.get(
+                        field, gettext("%(field)s is a whole number or empty.") % {"field": field}
+                    )
+                ),
             )
     flag = changes.get("require_staff_two_factor")
     if flag is not None and not isinstance(flag, bool):
-        raise ValidationFailed.one("require_staff_two_factor", "Either true or false.")
+        raise ValidationFailed.one("require_staff_two_factor", gettext("Either true or false."))
     if "settings" in changes and not isinstance(changes["settings"], dict):
-        raise ValidationFailed.one("settings", "Settings are a JSON object.")
+        raise ValidationFailed.one("settings", gettext("Settings are a JSON object."))
     if "settings" in changes and "language" in changes["settings"]:
         # One source: the field `language` (docs/i18n.md); migration 0006 moved old values.
         raise ValidationFailed.one(
-            "settings.language", "The organization's language is its field language."
+            "settings.language", gettext("The organization's language is its field language.")
         )
     if "language" in changes:
         changes["language"] = str(changes["language"]).strip()
         if changes["language"] and changes["language"] not in dict(django_settings.LANGUAGES):
             known = ", ".join(code for code, _name in django_settings.LANGUAGES)
-            raise ValidationFailed.one("language", f"Choose one of {known}, or none.")
+            raise ValidationFailed.one(
+                "language", gettext("Choose one of %(known)s, or none.") % {"known": known}
+            )
     if "settings" in changes:
         jsonbounds.check("settings", changes["settings"], jsonbounds.SETTINGS)
         risk = changes["settings"].get("sla_at_risk_percent")
         if risk is not None and (type(risk) is not int or not 1 <= risk <= 99):
             # docs/sla.md, "At risk and breached"
             raise ValidationFailed.one(
-                "settings.sla_at_risk_percent", "A whole number of percent, from 1 to 99."
+                "settings.sla_at_risk_percent", gettext("A whole number of percent, from 1 to 99.")
             )
     if "business_hours" in changes:
         jsonbounds.check("business_hours", changes["business_hours"], jsonbounds.BUSINESS_HOURS)
@@ -84,7 +94,7 @@ def _normalized(changes: dict[str, Any]) -> dict[str, Any]:
     if isinstance(hours, dict) and not any(spans for spans in hours.values()):
         # A week without an open minute cannot count business time: every
         # business-hours SLA would fail to compute a due time.
-        raise ValidationFailed.one("business_hours", "Open at least one span in the week.")
+        raise ValidationFailed.one("business_hours", gettext("Open at least one span in the week."))
     return changes
 
 
@@ -98,7 +108,9 @@ def organization_settings_update(
     unknown = set(changes) - EDITABLE
     if unknown:
         field = sorted(unknown)[0]
-        raise ValidationFailed.one(field, f"{field} cannot be changed here.")
+        raise ValidationFailed.one(
+            field, gettext("%(field)s cannot be changed here.") % {"field": field}
+        )
     changes = _normalized(dict(changes))
     current = Organization.objects.select_for_update().get(pk=organization.id)
     update = model_update(current, fields=EDITABLE, data=changes)

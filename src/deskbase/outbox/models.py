@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length, Now
 from django.db.models.lookups import LessThanOrEqual
+from django.utils.translation import gettext_lazy as _
 
 from deskbase.core.models import TenantModel
 from deskbase.outbox.limits import CONSUMER_PATTERN, MAX_ERROR_LENGTH, MAX_KEY_LENGTH
@@ -42,7 +43,7 @@ class OutboxMessage(TenantModel):
                 fields=["organization", "consumer", "delivery_key"],
                 name="outbox_message_key_unique",
                 violation_error_code="delivery_key",
-                violation_error_message="This delivery key was already enqueued.",
+                violation_error_message=_("This delivery key was already enqueued."),
             ),
             models.CheckConstraint(
                 condition=Q(state__in=State.values),

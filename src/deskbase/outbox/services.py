@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 from django.db import connection, transaction
+from django.utils.translation import gettext
 
 from deskbase.core import jsonbounds
 from deskbase.core.errors import ValidationFailed
@@ -86,10 +87,12 @@ def enqueue(*, organization: Any, consumer: str, key: str, payload: dict[str, An
     registry.get(consumer)  # an unknown name fails here, in the caller, not in the worker
     if not key or len(key) > MAX_KEY_LENGTH:
         raise ValidationFailed.one(
-            "delivery_key", f"A delivery key has 1 to {MAX_KEY_LENGTH} characters."
+            "delivery_key",
+            gettext("A delivery key has 1 to %(max_key_length)s characters.")
+            % {"max_key_length": MAX_KEY_LENGTH},
         )
     if not isinstance(payload, dict):
-        raise ValidationFailed.one("payload", "A payload is a JSON object.")
+        raise ValidationFailed.one("payload", gettext("A payload is a JSON object."))
     jsonbounds.check("payload", payload, PAYLOAD)
     body = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS).decode()
     organization_id = organization if isinstance(organization, int) else organization.pk

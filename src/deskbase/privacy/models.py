@@ -66,20 +66,20 @@ class DataExport(TenantModel):
                 "state",
                 ExportState,
                 name="privacy_dataexport_state_valid",
-                message="Unknown export state.",
+                message=_("Unknown export state."),
             ),
             models.CheckConstraint(
                 condition=Q(progress__lte=models.F("total")),
                 name="privacy_dataexport_progress_bounded",
                 violation_error_code="progress",
-                violation_error_message="Progress cannot pass the total.",
+                violation_error_message=_("Progress cannot pass the total."),
             ),
             models.CheckConstraint(
                 condition=~Q(state=ExportState.READY)
                 | (~Q(file_token="") & Q(expires_at__isnull=False)),
                 name="privacy_dataexport_ready_has_file",
                 violation_error_code="state",
-                violation_error_message="A ready export has its file and its expiry.",
+                violation_error_message=_("A ready export has its file and its expiry."),
             ),
         ]
 

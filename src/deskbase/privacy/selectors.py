@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO
 
+from django.utils.translation import gettext
+
 from deskbase.accounts.models import User
 from deskbase.core.errors import Conflict, NotFound
 from deskbase.core.tenancy import tenant
@@ -28,7 +30,7 @@ def export_get(*, organization: Organization, actor: User, export_id: int) -> Da
     with tenant(organization, actor):
         export = DataExport.objects.filter(organization_id=organization.id, id=export_id).first()
     if export is None:
-        raise NotFound("No such export.", field="export")
+        raise NotFound(gettext("No such export."), field="export")
     return export
 
 
@@ -38,11 +40,14 @@ def export_open(
     """The ready export's file opened for reading (the caller closes it); audited."""
     export = export_get(organization=organization, actor=actor, export_id=export_id)
     if export.state != ExportState.READY:
-        raise Conflict(f"This export is {export.get_state_display().lower()}.", field="export")
+        raise Conflict(
+            gettext("This export is %(state)s.") % {"state": export.get_state_display().lower()},
+            field="export",
+        )
     try:
         handle = export_path(export).open("rb")
     except FileNotFoundError:
-        raise NotFound("The export's file is missing.", field="export") from None
+        raise NotFound(gettext("The export's file is missing."), field="export") from None
     services.export_downloaded(
         organization=organization, actor=actor, export=export, request=request
     )

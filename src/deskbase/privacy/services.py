@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib.sessions.models import Session
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskbase.accounts import audit
 from deskbase.accounts.models import (
@@ -46,14 +47,14 @@ PURGE_CHUNK = 200
 
 def ensure_admin(actor: User) -> None:
     if actor.role != Role.ADMIN:
-        raise PermissionDenied("only admins handle personal data requests")
+        raise PermissionDenied(gettext("only admins handle personal data requests"))
 
 
 def customer_for(*, organization: Organization, user_id: int) -> User:
     """A customer or staff member of the organization (removed ones too), else NotFound."""
     user = User.all_objects.filter(organization_id=organization.id, id=user_id).first()
     if user is None:
-        raise NotFound("No such person.", field="user")
+        raise NotFound(gettext("No such person."), field="user")
     return user
 
 
@@ -80,13 +81,17 @@ def customer_erase(
     if user.role != Role.CUSTOMER:
         raise ValidationFailed.one(
             "user",
-            "Only customers are erased: a staff member's name stays on the work they did. "
-            "Remove the staff member instead.",
+            gettext(
+                "Only customers are erased: a staff member's name stays on the work they did. "
+                "Remove the staff member instead."
+            ),
         )
     if is_erased(user):
-        raise ValidationFailed.one("user", "This customer has been erased already.")
+        raise ValidationFailed.one("user", gettext("This customer has been erased already."))
     if (confirm or "").strip().lower() != user.email:
-        raise ValidationFailed.one("confirm", "Type the customer's e-mail address to confirm.")
+        raise ValidationFailed.one(
+            "confirm", gettext("Type the customer's e-mail address to confirm.")
+        )
     email = user.email
     counts = _erase_content(organization.id, user.id, email)
     _anonymize(organization.id, user)
@@ -187,7 +192,9 @@ def export_request(
         organization_id=organization.id, subject_id=user.id,
         state__in=[ExportState.QUEUED, ExportState.RUNNING],
     ).exists():  # fmt: skip
-        raise ValidationFailed.one("user", "An export of this person is being built already.")
+        raise ValidationFailed.one(
+            "user", gettext("An export of this person is being built already.")
+        )
     export = DataExport.objects.create(
         organization_id=organization.id, subject_id=user.id, requested_by_id=actor.id
     )
@@ -220,7 +227,11 @@ def retention_set(
     if months is not None and not MIN_RETENTION_MONTHS <= months <= MAX_RETENTION_MONTHS:
         raise ValidationFailed.one(
             "closed_ticket_months",
-            f"Months are between {MIN_RETENTION_MONTHS} and {MAX_RETENTION_MONTHS}, or empty.",
+            gettext("Months are between %(least)s and %(most)s, or empty.")
+            % {
+                "least": MIN_RETENTION_MONTHS,
+                "most": MAX_RETENTION_MONTHS,
+            },
         )
     policy, _ = RetentionPolicy.objects.get_or_create(organization_id=organization.id)
     before = policy.closed_ticket_months

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
+from django.utils.translation import gettext_lazy as _
 
 from deskbase.core.models import TenantModel
 
@@ -35,7 +36,7 @@ class SavedView(TenantModel):
             models.UniqueConstraint(
                 "organization", "owner", "name", name="savedviews_view_name_unique",
                 nulls_distinct=False, violation_error_code="name",
-                violation_error_message="A view of this name already exists.",
+                violation_error_message=_("A view of this name already exists."),
             ),
             models.CheckConstraint(
                 condition=~Q(name=""), name="savedviews_view_name_not_blank",

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import F, Q
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import User
 from deskbase.core.errors import NotFound
@@ -39,7 +40,7 @@ def _visible(actor: User) -> Q:
 def views_for(*, organization: Organization, actor: User) -> list[SavedView]:
     """The caller's personal views and the organization's shared ones, shared first,
     then by name. Budget: 1 query."""
-    ensure_staff(actor, "use saved views")
+    ensure_staff(actor, gettext("use saved views"))
     with tenant(organization, actor, savepoint=False):
         return list(
             SavedView.objects.filter(_visible(actor)).order_by(
@@ -50,11 +51,11 @@ def views_for(*, organization: Organization, actor: User) -> list[SavedView]:
 
 def access_view(actor: User, view_id: int) -> SavedView:
     """A view the caller may see (their own or a shared one); another's is absent. 1 query."""
-    ensure_staff(actor, "use saved views")
+    ensure_staff(actor, gettext("use saved views"))
     with tenant(actor.organization_id, actor, savepoint=False):
         found = SavedView.objects.filter(_visible(actor), pk=view_id).first()
     if found is None:
-        raise NotFound("no such view", field="view_id")
+        raise NotFound(gettext("no such view"), field="view_id")
     return found
 
 

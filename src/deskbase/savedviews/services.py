@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models.functions import Now
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import Role, User
 from deskbase.core.errors import PermissionDenied, ValidationFailed
@@ -25,9 +26,13 @@ SHARING_ROLES = (Role.ADMIN, Role.MANAGER)
 def _check(name: str, filters: dict[str, Any], sort: str, actor: User) -> str:
     name = (name or "").strip()
     if not name or len(name) > 80:
-        raise ValidationFailed.one("name", "A view's name is 1 to 80 characters.")
+        raise ValidationFailed.one("name", gettext("A view's name is 1 to 80 characters."))
     if sort not in SORTS:
-        raise ValidationFailed.one("sort", f"Unknown sort {sort!r}; use {', '.join(SORTS)}.")
+        raise ValidationFailed.one(
+            "sort",
+            gettext("Unknown sort %(sort)r; use %(choices)s.")
+            % {"sort": sort, "choices": ", ".join(SORTS)},
+        )
     filters_from(filters, actor)  # refuses a bad filter, naming it
     return name
 
@@ -35,9 +40,9 @@ def _check(name: str, filters: dict[str, Any], sort: str, actor: User) -> str:
 def _ensure_may_change(actor: User, view: SavedView) -> None:
     if view.owner_id is None:
         if actor.role not in SHARING_ROLES:
-            raise PermissionDenied("only admins and managers may change shared views")
+            raise PermissionDenied(gettext("only admins and managers may change shared views"))
     elif view.owner_id != actor.id:
-        raise PermissionDenied("this is someone else's view")
+        raise PermissionDenied(gettext("this is someone else's view"))
 
 
 @tenant_atomic
@@ -50,9 +55,9 @@ def view_create(
     sort: str = "updated",
     shared: bool = False,
 ) -> SavedView:
-    ensure_staff(actor, "save views")
+    ensure_staff(actor, gettext("save views"))
     if shared and actor.role not in SHARING_ROLES:
-        raise PermissionDenied("only admins and managers may share views", field="shared")
+        raise PermissionDenied(gettext("only admins and managers may share views"), field="shared")
     name = _check(name, filters, sort, actor)
     view = SavedView(
         organization=organization, owner=None if shared else actor, created_by=actor,
@@ -72,7 +77,7 @@ def view_update(
     filters: dict[str, Any] | None = None,
     sort: str | None = None,
 ) -> SavedView:
-    ensure_staff(actor, "change views")
+    ensure_staff(actor, gettext("change views"))
     current = SavedView.objects.select_for_update().get(pk=view.pk)
     _ensure_may_change(actor, current)
     current.name = _check(
@@ -93,7 +98,7 @@ def view_update(
 
 @tenant_atomic
 def view_delete(*, organization: Organization, actor: User, view: SavedView) -> None:
-    ensure_staff(actor, "delete views")
+    ensure_staff(actor, gettext("delete views"))
     current = SavedView.objects.select_for_update().get(pk=view.pk)
     _ensure_may_change(actor, current)
     current.delete()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import Role, User
 from deskbase.core.errors import PermissionDenied
@@ -20,7 +21,7 @@ ANALYSTS = (Role.ADMIN, Role.MANAGER)
 
 def _ensure_analyst(user: User) -> None:
     if user.role not in ANALYSTS:
-        raise PermissionDenied("only managers and admins may read search analytics")
+        raise PermissionDenied(gettext("only managers and admins may read search analytics"))
 
 
 def _rows(user: User, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.utils.translation import gettext
+
 from deskbase.core.errors import DomainError
 
 MAX_QUERY = 500  # characters; a search box needs no more, and a tsquery of 10 kB is a DoS
@@ -28,9 +30,13 @@ def clean(q: str | None, *, field: str = "q") -> str:
     """The text to search: refused when it cannot be, else stripped (may be empty)."""
     text = q or ""
     if "\x00" in text:
-        raise BadQuery("The search text cannot contain NUL characters.", field=field)
+        raise BadQuery(gettext("The search text cannot contain NUL characters."), field=field)
     if len(text) > MAX_QUERY:
-        raise BadQuery(f"The search text is limited to {MAX_QUERY} characters.", field=field)
+        raise BadQuery(
+            gettext("The search text is limited to %(max_query)s characters.")
+            % {"max_query": MAX_QUERY},
+            field=field,
+        )
     # Our highlight markers cannot come from the caller.
     return text.replace(START, " ").replace(STOP, " ").strip()
 
@@ -105,7 +111,7 @@ def decode_cursor(value: str) -> Cursor:
             str(raw["t"]), float(raw["s"]), int(raw["i"]), datetime.fromisoformat(raw["n"])
         )
     except (ValueError, KeyError, TypeError) as error:
-        raise BadQuery("Not a cursor of this search.", field="cursor") from error
+        raise BadQuery(gettext("Not a cursor of this search."), field="cursor") from error
     if cursor.now.tzinfo is None:
-        raise BadQuery("Not a cursor of this search.", field="cursor")
+        raise BadQuery(gettext("Not a cursor of this search."), field="cursor")
     return cursor

@@ -12,6 +12,7 @@ import logging
 
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import User
 from deskbase.core.errors import NotFound, ValidationFailed
@@ -51,10 +52,14 @@ def search_opened(*, user: User, search_id: int, opened_type: str, opened_id: in
     caller may not open) is a ValidationFailed on `id`, like an id that exists nowhere.
     """
     if opened_type not in OPENED_TYPES:
-        raise ValidationFailed.one("type", f"Use one of {', '.join(OPENED_TYPES)}.")
+        raise ValidationFailed.one(
+            "type", gettext("Use one of %(choices)s.") % {"choices": ", ".join(OPENED_TYPES)}
+        )
     with tenant(user.organization_id, user):
         if not _visible(user, opened_type, opened_id):
-            raise ValidationFailed.one("id", f"No such {opened_type} here.")
+            raise ValidationFailed.one(
+                "id", gettext("No such %(opened_type)s here.") % {"opened_type": opened_type}
+            )
     with tenant(user.organization_id, user), connection.cursor() as cursor:
         # created_at bounds the partitions read; the primary key leads with the tenant.
         cursor.execute(
@@ -65,7 +70,10 @@ def search_opened(*, user: User, search_id: int, opened_type: str, opened_id: in
              OPENED_WITHIN_DAYS],
         )  # fmt: skip
         if cursor.rowcount == 0:
-            raise NotFound(f"no recent search {search_id} of yours", field="search_id")
+            raise NotFound(
+                gettext("no recent search %(search_id)s of yours") % {"search_id": search_id},
+                field="search_id",
+            )
 
 
 def _visible(user: User, opened_type: str, opened_id: int) -> bool:

@@ -16,7 +16,8 @@ from deskbase.tickets.models import Priority
 
 # A year of minutes: business time is counted day by day, so targets stay bounded.
 MAX_TARGET_MINUTES = 366 * 24 * 60
-TARGET_RANGE = f"A whole number of minutes, from 1 to {MAX_TARGET_MINUTES}."
+# Lazy, so each reader gets it in their language: the figure is MAX_TARGET_MINUTES.
+TARGET_RANGE = _("A whole number of minutes, from 1 to 527040.")
 TARGET_VALIDATORS = [
     MinValueValidator(1, message=TARGET_RANGE),
     MaxValueValidator(MAX_TARGET_MINUTES, message=TARGET_RANGE),
@@ -75,19 +76,19 @@ class SlaPolicy(TenantModel, TimestampedModel):
                 "priority",
                 Priority,
                 name="sla_slapolicy_priority_valid",
-                message="Unknown priority.",
+                message=_("Unknown priority."),
             ),
             choice_constraint(
                 "customer_tier",
                 CustomerTier,
                 name="sla_slapolicy_customer_tier_valid",
-                message="Unknown customer tier.",
+                message=_("Unknown customer tier."),
             ),
             models.CheckConstraint(
                 condition=Q(first_response_minutes__gt=0),
                 name="sla_slapolicy_first_response_positive",
                 violation_error_code="first_response_minutes",
-                violation_error_message="The first-response target must be at least a minute.",
+                violation_error_message=_("The first-response target must be at least a minute."),
             ),
             models.CheckConstraint(
                 condition=Q(first_response_minutes__lte=MAX_TARGET_MINUTES),
@@ -113,7 +114,7 @@ class SlaPolicy(TenantModel, TimestampedModel):
                 condition=Q(valid_until__isnull=True) | Q(valid_until__gt=models.F("valid_from")),
                 name="sla_slapolicy_validity_ordered",
                 violation_error_code="valid_until",
-                violation_error_message="A policy must end after it starts.",
+                violation_error_message=_("A policy must end after it starts."),
             ),
         ]
 
@@ -158,13 +159,13 @@ class SlaEvent(TenantModel):
                 "kind",
                 SlaEventKind,
                 name="sla_slaevent_kind_valid",
-                message="Unknown SLA event.",
+                message=_("Unknown SLA event."),
             ),
             models.CheckConstraint(
                 condition=Q(target="") | Q(target__in=SlaTarget.values),
                 name="sla_slaevent_target_valid",
                 violation_error_code="target",
-                violation_error_message="Unknown SLA target.",
+                violation_error_message=_("Unknown SLA target."),
             ),
         ]
 
@@ -199,10 +200,10 @@ class SlaAlert(TenantModel):
                 name="sla_slaalert_once",
             ),
             choice_constraint(
-                "kind", SlaAlertKind, name="sla_slaalert_kind_valid", message="Unknown alert."
+                "kind", SlaAlertKind, name="sla_slaalert_kind_valid", message=_("Unknown alert.")
             ),
             choice_constraint(
-                "target", SlaTarget, name="sla_slaalert_target_valid", message="Unknown target."
+                "target", SlaTarget, name="sla_slaalert_target_valid", message=_("Unknown target.")
             ),
         ]
 

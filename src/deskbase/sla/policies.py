@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import Role, User
 from deskbase.core import events
@@ -38,14 +39,14 @@ NOT_NULL = frozenset(CHANGEABLE - {"valid_until"})
 def ensure_may_manage(actor: User | None) -> None:
     # None: an operator command (the owner role), which may do anything.
     if actor is not None and actor.role not in POLICY_MANAGERS:
-        raise PermissionDenied("only admins and managers may manage SLA policies")
+        raise PermissionDenied(gettext("only admins and managers may manage SLA policies"))
 
 
 def _validate(policy: SlaPolicy) -> None:
     if policy.valid_until is not None and policy.valid_until <= policy.valid_from:
         # Checked first: the overlap check cannot build a backwards range (PostgreSQL
         # refuses it, and Django reports that as an overlap).
-        raise ValidationFailed.one("valid_until", "A policy must end after it starts.")
+        raise ValidationFailed.one("valid_until", gettext("A policy must end after it starts."))
     # Nothing excluded: the overlap constraint spans organization, priority and tier.
     validated(policy)
 
@@ -57,7 +58,7 @@ def _current(organization: Organization, policy: SlaPolicy) -> SlaPolicy:
         .first()
     )
     if found is None:
-        raise NotFound("no such SLA policy", field="policy")
+        raise NotFound(gettext("no such SLA policy"), field="policy")
     return found
 
 
@@ -102,10 +103,14 @@ def sla_policy_update(
     unknown = set(changes) - CHANGEABLE
     if unknown:
         field = sorted(unknown)[0]
-        raise ValidationFailed.one(field, f"{field} cannot be changed; create a new policy.")
+        raise ValidationFailed.one(
+            field, gettext("%(field)s cannot be changed; create a new policy.") % {"field": field}
+        )
     for field in sorted(NOT_NULL & set(changes)):
         if changes[field] is None:
-            raise ValidationFailed.one(field, f"{field} cannot be null.")
+            raise ValidationFailed.one(
+                field, gettext("%(field)s cannot be null.") % {"field": field}
+            )
     current = _current(organization, policy)
     if "name" in changes:
         changes["name"] = changes["name"].strip()

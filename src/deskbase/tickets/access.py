@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Model, Q, QuerySet
+from django.utils.translation import gettext
 
 from deskbase import cached
 from deskbase.accounts.models import User
@@ -57,7 +58,7 @@ def access_ticket_by_number(
         ticket = found.first()
     if ticket is None or not can_view_ticket(user, ticket):
         # The very words of a number that exists nowhere (selectors.ticket_detail).
-        raise NotFound(f"no ticket #{number}", field="number")
+        raise NotFound(gettext("no ticket #%(number)s") % {"number": number}, field="number")
     return ticket
 
 
@@ -70,7 +71,7 @@ def access_ticket_reference(user: User, number: Any, *, field: str) -> Ticket:
             return access_ticket_by_number(user, int(raw))
         except NotFound:
             pass
-    raise ValidationFailed.one(field, f"No ticket #{raw} here.")
+    raise ValidationFailed.one(field, gettext("No ticket #%(raw)s here.") % {"raw": raw})
 
 
 def access_row[M: Model](
@@ -94,7 +95,7 @@ def access_row[M: Model](
                 organization_id=user.organization_id, pk=pk
             ).first()
     if found is None:
-        raise ValidationFailed.one(field, f"No such {name} here.")
+        raise ValidationFailed.one(field, gettext("No such %(name)s here.") % {"name": name})
     return found
 
 
@@ -122,7 +123,7 @@ def access_attachment(user: User, attachment_id: int) -> TicketAttachment:
     with tenant(user.organization_id, user, savepoint=False):
         found = visible_attachments(user).filter(pk=attachment_id).first()
     if found is None:
-        raise NotFound("no such attachment", field="attachment")
+        raise NotFound(gettext("no such attachment"), field="attachment")
     return found
 
 
@@ -138,5 +139,5 @@ def access_canned_response(
     with tenant(user.organization_id, user, savepoint=False):
         canned = found.first()
     if canned is None:
-        raise NotFound("no such canned response", field="canned")
+        raise NotFound(gettext("no such canned response"), field="canned")
     return canned

@@ -28,6 +28,7 @@ from typing import BinaryIO, Protocol
 import filetype
 from django.conf import settings
 from django.db.models import F
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import User
 from deskbase.core import events
@@ -35,7 +36,7 @@ from deskbase.core.errors import Conflict, NotFound, ValidationFailed, validated
 from deskbase.core.tenancy import tenant_atomic
 from deskbase.organizations.models import Organization
 from deskbase.tickets.access import access_attachment
-from deskbase.tickets.models import Ticket, TicketAttachment, TicketComment
+from deskbase.tickets.models import Status, Ticket, TicketAttachment, TicketComment
 from deskbase.tickets.permissions import ensure_can_view_ticket, is_staff_member, takes_replies
 
 logger = logging.getLogger(__name__)
@@ -127,10 +128,12 @@ def path_for(sha256: str) -> Path:
 
 def size_limit_message(limit: int) -> str:
     if limit >= 1024 * 1024:
-        return f"The file is larger than {round(limit / (1024 * 1024), 1):g} MB."
+        size = f"{round(limit / (1024 * 1024), 1):g}"
+        return gettext("The file is larger than %(size)s MB.") % {"size": size}
     if limit >= 1024:
-        return f"The file is larger than {round(limit / 1024, 1):g} KB."
-    return f"The file is larger than {limit} bytes."
+        size = f"{round(limit / 1024, 1):g}"
+        return gettext("The file is larger than %(size)s KB.") % {"size": size}
+    return gettext("The file is larger than %(size)s bytes.") % {"size": limit}
 
 
 def store(stream: Readable) -> StoredFile:
@@ -151,7 +154,7 @@ def store(stream: Readable) -> StoredFile:
             # On disk before it gets its final name: dedupe trusts an existing file.
             os.fsync(out.fileno())
         if size == 0:
-            raise ValidationFailed.one("file", "The file is empty.")
+            raise ValidationFailed.one("file", gettext("The file is empty."))
         target = path_for(sha256)
         _move_into_place(temp, target, size)
     finally:
@@ -196,12 +199,14 @@ def _attachable_ticket(
     or one they take part in by mail (deskbase.mail.Participant, checked by the mail intake)."""
     current = Ticket.objects.filter(pk=ticket.pk, organization_id=organization.id).first()
     if current is None:
-        raise NotFound(f"no ticket #{ticket.number}", field="number")
+        raise NotFound(gettext("no ticket #%(number)s") % {"number": ticket.number}, field="number")
     if not (mail_participant and actor.organization_id == organization.id):
         ensure_can_view_ticket(actor, current)
     if not takes_replies(current):
         raise Conflict(
-            f"ticket #{current.number} is {current.status}; open a new ticket", field="ticket"
+            gettext("ticket #%(number)s is %(status)s; open a new ticket")
+            % {"number": current.number, "status": Status(current.status).label.lower()},
+            field="ticket",
         )
     return current
 
@@ -215,7 +220,7 @@ def _linkable_comment(
     found = TicketComment.objects.filter(pk=comment.pk, ticket_id=ticket.id).first()
     if found is None or (not is_staff_member(actor) and found.author_id != actor.id):
         # One message for "absent" and "not yours": it reveals nothing about other comments.
-        raise ValidationFailed.one("comment", "No such comment on this ticket.")
+        raise ValidationFailed.one("comment", gettext("No such comment on this ticket."))
     return found
 
 
@@ -260,13 +265,13 @@ def attachment_open(
     (access.access_attachment).
     """
     if actor.organization_id != organization.id:
-        raise NotFound("no such attachment", field="attachment")
+        raise NotFound(gettext("no such attachment"), field="attachment")
     attachment = access_attachment(actor, attachment_id)
     try:
         handle = path_for(attachment.sha256).open("rb")
     except FileNotFoundError:
         logger.error("attachment %s: content %s is missing", attachment.pk, attachment.sha256)
-        raise NotFound("the attachment's content is missing", field="attachment") from None
+        raise NotFound(gettext("the attachment's content is missing"), field="attachment") from None
     try:
         # In SQL, so concurrent downloads never lose a count.
         TicketAttachment.objects.filter(pk=attachment.pk).update(

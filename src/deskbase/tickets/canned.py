@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils.translation import gettext, gettext_lazy
 
 from deskbase import cached
 from deskbase.accounts.models import Role, User
@@ -45,7 +46,7 @@ PLACEHOLDERS: dict[str, Callable[[Ticket, User, Organization], str]] = {
 # Anything between {{ and }} is a placeholder; only the names above are known.
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 SHARED_MANAGERS = (Role.ADMIN, Role.MANAGER)
-_DUPLICATE = "A canned response with this name already exists."
+_DUPLICATE = gettext_lazy("A canned response with this name already exists.")
 
 
 def placeholder_names(body: str) -> list[str]:
@@ -58,7 +59,9 @@ def check_placeholders(body: str) -> None:
         if name not in PLACEHOLDERS:
             known = ", ".join(f"{{{{ {known} }}}}" for known in PLACEHOLDERS)
             raise ValidationFailed.one(
-                "body", f"Unknown placeholder {{{{ {name} }}}}; use one of {known}."
+                "body",
+                gettext("Unknown placeholder {{ %(name)s }}; use one of %(known)s.")
+                % {"name": name, "known": known},
             )
 
 
@@ -81,9 +84,11 @@ def render_body(body: str, *, ticket: Ticket, agent: User, organization: Organiz
 
 
 def _ensure_may_manage(actor: User, *, shared: bool) -> None:
-    ensure_staff(actor, "manage canned responses")
+    ensure_staff(actor, gettext("manage canned responses"))
     if shared and actor.role not in SHARED_MANAGERS:
-        raise PermissionDenied("only admins and managers may manage shared canned responses")
+        raise PermissionDenied(
+            gettext("only admins and managers may manage shared canned responses")
+        )
 
 
 def _current(actor: User, canned: CannedResponse) -> CannedResponse:
@@ -103,7 +108,7 @@ def _save(canned: CannedResponse, fields: list[str] | None = None) -> None:
             canned.save(update_fields=fields)
     except IntegrityError as error:
         if "tickets_cannedresponse_name_unique" in str(error):
-            raise ValidationFailed.one("name", _DUPLICATE) from None
+            raise ValidationFailed.one("name", str(_DUPLICATE)) from None
         raise
 
 
@@ -136,7 +141,7 @@ def canned_response_update(
     body: str | None = None,
 ) -> CannedResponse:
     """Rename and/or rewrite a response; None leaves a field as it is."""
-    ensure_staff(actor, "manage canned responses")
+    ensure_staff(actor, gettext("manage canned responses"))
     current = _current(actor, canned)
     _ensure_may_manage(actor, shared=current.owner_id is None)
     wanted = {"name": name, "body": body}
@@ -158,7 +163,7 @@ def canned_response_delete(
     *, organization: Organization, actor: User, canned: CannedResponse, reason: str = ""
 ) -> CannedResponse:
     """Soft delete: the row stays (restorable), hidden from lists and rendering."""
-    ensure_staff(actor, "manage canned responses")
+    ensure_staff(actor, gettext("manage canned responses"))
     current = _current(actor, canned)
     _ensure_may_manage(actor, shared=current.owner_id is None)
     with events.announce(events.CANNED_RESPONSE_SOFT_DELETED, organization, actor, current):
@@ -171,11 +176,11 @@ def canned_response_render(
     *, organization: Organization, actor: User, canned: CannedResponse, ticket: Ticket
 ) -> str:
     """The body with the ticket's values filled in, as plain text; counts the use."""
-    ensure_staff(actor, "use canned responses")
+    ensure_staff(actor, gettext("use canned responses"))
     found = access_canned_response(actor, canned.pk)
     current = Ticket.objects.select_related("customer").filter(pk=ticket.pk).first()
     if current is None:
-        raise NotFound("no such ticket", field="ticket")
+        raise NotFound(gettext("no such ticket"), field="ticket")
     ensure_can_view_ticket(actor, current)
     # Callers may pass the organization by id only: {{ organization.name }} needs the row
     # (cached, so no query on a hit).
@@ -191,7 +196,7 @@ def canned_response_render(
 @tenant_atomic
 def canned_responses_for(*, organization: Organization, actor: User) -> list[CannedResponse]:
     """Shared responses and the actor's personal ones, by name (cached; one query on a miss)."""
-    ensure_staff(actor, "use canned responses")
+    ensure_staff(actor, gettext("use canned responses"))
     # The organization's whole list is cached (deskbase.cached); pick the usable.
     return [
         canned

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import User
 from deskbase.core.errors import ValidationFailed
@@ -64,7 +65,7 @@ def parse_cursor(cursor: str | None) -> tuple[int, int]:
         return START
     values = _decode(cursor, 2)
     if not all(type(v) is int and 0 <= v <= MAX_XID8 for v in values):
-        raise ValidationFailed.one("cursor", "This cursor is not one the server gave out.")
+        raise ValidationFailed.one("cursor", gettext("This cursor is not one the server gave out."))
     return values[0], values[1]
 
 

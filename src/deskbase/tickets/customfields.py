@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from django.db.models.functions import Now
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from deskbase.accounts import audit
@@ -38,7 +39,7 @@ UNSET = object()
 
 def _ensure_may_define(actor: User) -> None:
     if actor.role not in DEFINING_ROLES:
-        raise PermissionDenied("only admins and managers may define custom fields")
+        raise PermissionDenied(_("only admins and managers may define custom fields"))
 
 
 # ------------------------------------------------------------------ reads
@@ -47,7 +48,7 @@ def custom_fields_for(
     include_archived: bool = False,
 ) -> list[CustomField]:  # fmt: skip
     """The organization's fields of one target, in their position order. 1 query."""
-    ensure_staff(actor, "read custom fields")
+    ensure_staff(actor, gettext("read custom fields"))
     with tenant(organization, actor, savepoint=False):
         rows = CustomField.objects.filter(organization_id=organization.id, applies_to=applies_to)
         if not include_archived:
@@ -56,11 +57,11 @@ def custom_fields_for(
 
 
 def custom_field_get(*, organization: Organization, actor: User, field_id: int) -> CustomField:
-    ensure_staff(actor, "read custom fields")
+    ensure_staff(actor, gettext("read custom fields"))
     with tenant(organization, actor, savepoint=False):
         field = CustomField.objects.filter(organization_id=organization.id, id=field_id).first()
     if field is None:
-        raise NotFound(f"no custom field {field_id}", field="id")
+        raise NotFound(_("no custom field %(field_id)s") % {"field_id": field_id}, field="id")
     return field
 
 
@@ -124,7 +125,7 @@ def custom_field_update(
     """Label, options, position, archived. Key and type stay: stored values depend on them."""
     _ensure_may_define(actor)
     if field.organization_id != organization.id:
-        raise NotFound(f"no custom field {field.id}", field="id")
+        raise NotFound(_("no custom field %(id)s") % {"id": field.id}, field="id")
     changed = []
     before = {"label": field.label, "options": list(field.options), "position": field.position,
               "archived": field.archived_at is not None}  # fmt: skip

@@ -21,6 +21,7 @@ from typing import Any
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskbase.accounts import audit
 from deskbase.accounts.models import AuditAction, User
@@ -83,7 +84,11 @@ def export_sql(
 ) -> tuple[str, list[Any]]:
     """The list's SQL for every matching ticket, in the list's order (no page, no LIMIT)."""
     if sort not in SORTS:
-        raise ValidationFailed.one("sort", f"Unknown sort {sort!r}; use {', '.join(SORTS)}.")
+        raise ValidationFailed.one(
+            "sort",
+            gettext("Unknown sort %(sort)r; use %(choices)s.")
+            % {"sort": sort, "choices": ", ".join(SORTS)},
+        )
     where, params = conditions(filters, actor)
     order = ", ".join(f"{KEY_SQL[name]}{' DESC' if desc else ''}" for name, desc in KEYSETS[sort])
     sql = "".join([SELECT_SQL, *(f" AND {clause}" for clause in where), f" ORDER BY {order}"])
@@ -142,7 +147,7 @@ def ticket_export(
     Staff only. The checks and the audit row happen now; the rows are read while the
     returned iterator is consumed (one statement, a server-side cursor).
     """
-    ensure_staff(actor, "export tickets")
+    ensure_staff(actor, gettext("export tickets"))
     sql, params = export_sql(organization, actor, filters, sort)
     audit.record(
         AuditAction.TICKETS_EXPORTED, organization_id=organization.id, actor_id=actor.id,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import User
 from deskbase.core import events
@@ -53,13 +54,16 @@ def link_add(
     *, organization: Organization, actor: User, ticket: Ticket, other: Ticket, relation: str
 ) -> TicketLink:
     """Link `ticket` to `other`: `other` becomes its child, its parent, or related to it."""
-    ensure_staff(actor, "link tickets")
+    ensure_staff(actor, gettext("link tickets"))
     if relation not in RELATIONS:
-        raise ValidationFailed.one("relation", f"Relation is one of {', '.join(RELATIONS)}.")
+        raise ValidationFailed.one(
+            "relation",
+            gettext("Relation is one of %(choices)s.") % {"choices": ", ".join(RELATIONS)},
+        )
     if other.organization_id != organization.id or ticket.organization_id != organization.id:
-        raise NotFound("no such ticket", field="ticket")
+        raise NotFound(gettext("no such ticket"), field="ticket")
     if other.id == ticket.id:
-        raise ValidationFailed.one("target", "A ticket cannot be linked to itself.")
+        raise ValidationFailed.one("target", gettext("A ticket cannot be linked to itself."))
     locked = lock_tickets([ticket.id, other.id])
     here, there = locked[ticket.id], locked[other.id]
     if relation == "parent":
@@ -80,14 +84,18 @@ def link_add(
 
 @tenant_atomic
 def link_remove(*, organization: Organization, actor: User, ticket: Ticket, link_id: int) -> None:
-    ensure_staff(actor, "unlink tickets")
+    ensure_staff(actor, gettext("unlink tickets"))
     link = (
         TicketLink.objects.select_related("source", "target")
         .filter(Q(source=ticket) | Q(target=ticket), organization=organization, pk=link_id)
         .first()
     )
     if link is None:
-        raise NotFound(f"no link {link_id} on ticket #{ticket.number}", field="link_id")
+        raise NotFound(
+            gettext("no link %(link_id)s on ticket #%(number)s")
+            % {"link_id": link_id, "number": ticket.number},
+            field="link_id",
+        )
     source, target = link.source, link.target
     with events.announce(events.TICKET_LINK_REMOVED, organization, actor, link):
         link.delete()
@@ -107,7 +115,7 @@ class LinkView:
 
 def ticket_links(*, organization: Organization, actor: User, ticket: Ticket) -> list[LinkView]:
     """The ticket's links, both directions, with the other ticket. Budget: 1 query."""
-    ensure_staff(actor, "see ticket links")
+    ensure_staff(actor, gettext("see ticket links"))
     with tenant(organization, actor, savepoint=False):
         rows = list(
             TicketLink.objects.filter(Q(source=ticket) | Q(target=ticket),
@@ -132,13 +140,17 @@ def ticket_split(
     by the new ticket (the bytes are stored once); both tickets get a note and a
     history row. The comment stays where it was.
     """
-    ensure_staff(actor, "split tickets")
+    ensure_staff(actor, gettext("split tickets"))
     comment = (
         TicketComment.objects.filter(organization=organization, ticket=ticket, pk=comment_id)
         .exclude(kind=CommentKind.SYSTEM).first()
     )  # fmt: skip
     if comment is None:
-        raise NotFound(f"no comment {comment_id} on ticket #{ticket.number}", field="comment_id")
+        raise NotFound(
+            gettext("no comment %(comment_id)s on ticket #%(number)s")
+            % {"comment_id": comment_id, "number": ticket.number},
+            field="comment_id",
+        )
     internal = comment.kind == CommentKind.INTERNAL
     new = services.ticket_create(
         organization=organization, actor=actor,

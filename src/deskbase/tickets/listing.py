@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import User
 from deskbase.core.errors import ValidationFailed
@@ -148,7 +149,7 @@ def _conditions(filters: TicketFilters, actor: User) -> tuple[list[str], list[An
         add("t.assignee_id IS NULL")
     elif filters.assignee is not None:
         if not filters.assignee.isdigit():
-            raise ValidationFailed.one("assignee", "Use me, unassigned or an agent's id.")
+            raise ValidationFailed.one("assignee", gettext("Use me, unassigned or an agent's id."))
         add("t.assignee_id = %s", int(filters.assignee))
     for field in ("team_id", "customer_id", "category_id"):
         if getattr(filters, field) is not None:
@@ -179,7 +180,7 @@ def _conditions(filters: TicketFilters, actor: User) -> tuple[list[str], list[An
             soon,
         )  # fmt: skip
     elif filters.sla is not None:
-        raise ValidationFailed.one("sla", "Use breached or at_risk.")
+        raise ValidationFailed.one("sla", gettext("Use breached or at_risk."))
     if not is_staff_member(actor):
         add("t.customer_id = %s", actor.id)
     return where, params
@@ -191,7 +192,11 @@ def list_sql(
 ) -> tuple[str, list[Any], list[tuple[str, bool]]]:  # fmt: skip
     """(SQL, parameters, keyset) of one page: `limit` + 1 rows, to know whether more follow."""
     if sort not in SORTS:
-        raise ValidationFailed.one("sort", f"Unknown sort {sort!r}; use {', '.join(SORTS)}.")
+        raise ValidationFailed.one(
+            "sort",
+            gettext("Unknown sort %(sort)r; use %(choices)s.")
+            % {"sort": sort, "choices": ", ".join(SORTS)},
+        )
     keys = KEYSETS[sort]
     where, params = _conditions(filters, actor)
     columns = ", ".join(_KEY_SQL[name] for name, _ in keys)

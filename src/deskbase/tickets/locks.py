@@ -7,6 +7,7 @@ import contextvars
 from collections.abc import Iterable, Iterator
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import User
 from deskbase.core.errors import NotFound
@@ -40,7 +41,7 @@ def lock_tickets(ids: Iterable[int]) -> dict[int, Ticket]:
     }
     missing = [i for i in wanted if i not in rows]
     if missing:
-        raise NotFound("no such ticket", field="ticket")
+        raise NotFound(gettext("no such ticket"), field="ticket")
     return rows
 
 

@@ -79,7 +79,7 @@ class Category(TenantModel, TimestampedModel):
                 nulls_distinct=False,
                 name="tickets_category_name_unique_per_parent",
                 violation_error_code="name",
-                violation_error_message="A category with this name already exists here.",
+                violation_error_message=_("A category with this name already exists here."),
             ),
             models.UniqueConstraint(
                 fields=["organization", "id"], name="tickets_category_org_id_unique"
@@ -88,7 +88,7 @@ class Category(TenantModel, TimestampedModel):
                 condition=~Q(parent=models.F("id")),
                 name="tickets_category_not_own_parent",
                 violation_error_code="parent",
-                violation_error_message="A category cannot be its own parent.",
+                violation_error_message=_("A category cannot be its own parent."),
             ),
         ]
 
@@ -212,7 +212,7 @@ class Ticket(TenantModel, TimestampedModel, SoftDeleteModel):
                 fields=["organization", "number"],
                 name="tickets_ticket_number_unique",
                 violation_error_code="number",
-                violation_error_message="This ticket number is taken.",
+                violation_error_message=_("This ticket number is taken."),
             ),
             models.UniqueConstraint(
                 fields=["organization", "id"], name="tickets_ticket_org_id_unique"
@@ -221,82 +221,82 @@ class Ticket(TenantModel, TimestampedModel, SoftDeleteModel):
                 "status",
                 Status,
                 name="tickets_ticket_status_valid",
-                message="Unknown status.",
+                message=_("Unknown status."),
             ),
             choice_constraint(
                 "priority",
                 Priority,
                 name="tickets_ticket_priority_valid",
-                message="Unknown priority.",
+                message=_("Unknown priority."),
             ),
             choice_constraint(
                 "channel",
                 Channel,
                 name="tickets_ticket_channel_valid",
-                message="Unknown channel.",
+                message=_("Unknown channel."),
             ),
             models.CheckConstraint(
                 condition=Q(satisfaction__isnull=True)
                 | Q(satisfaction__gte=1, satisfaction__lte=5),
                 name="tickets_ticket_satisfaction_range",
                 violation_error_code="satisfaction",
-                violation_error_message="Satisfaction is a rating from 1 to 5.",
+                violation_error_message=_("Satisfaction is a rating from 1 to 5."),
             ),
             models.CheckConstraint(
                 condition=Q(time_to_first_response__isnull=True)
                 | Q(time_to_first_response__gte="0 seconds"),
                 name="tickets_ticket_ttfr_not_negative",
                 violation_error_code="time_to_first_response",
-                violation_error_message="Time to first response cannot be negative.",
+                violation_error_message=_("Time to first response cannot be negative."),
             ),
             models.CheckConstraint(
                 condition=Q(updated_at__gte=models.F("created_at")),
                 name="tickets_ticket_updated_after_created",
                 violation_error_code="updated_at",
-                violation_error_message="A ticket cannot be updated before it was created.",
+                violation_error_message=_("A ticket cannot be updated before it was created."),
             ),
             models.CheckConstraint(
                 condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=models.F("created_at")),
                 name="tickets_ticket_resolved_after_created",
                 violation_error_code="resolved_at",
-                violation_error_message="A ticket cannot be resolved before it was created.",
+                violation_error_message=_("A ticket cannot be resolved before it was created."),
             ),
             models.CheckConstraint(
                 condition=Q(closed_at__isnull=True) | Q(closed_at__gte=models.F("created_at")),
                 name="tickets_ticket_closed_after_created",
                 violation_error_code="closed_at",
-                violation_error_message="A ticket cannot be closed before it was created.",
+                violation_error_message=_("A ticket cannot be closed before it was created."),
             ),
             models.CheckConstraint(
                 condition=Q(first_response_at__isnull=True)
                 | Q(first_response_at__gte=models.F("created_at")),
                 name="tickets_ticket_first_response_after_created",
                 violation_error_code="first_response_at",
-                violation_error_message="A ticket cannot be answered before it was created.",
+                violation_error_message=_("A ticket cannot be answered before it was created."),
             ),
             models.CheckConstraint(
                 condition=Q(number__gt=0),
                 name="tickets_ticket_number_positive",
                 violation_error_code="number",
-                violation_error_message="Ticket numbers start at 1.",
+                violation_error_message=_("Ticket numbers start at 1."),
             ),
             models.CheckConstraint(
                 condition=Q(version__gte=1),
                 name="tickets_ticket_version_positive",
                 violation_error_code="version",
-                violation_error_message="Version starts at 1.",
+                violation_error_message=_("Version starts at 1."),
             ),
             models.CheckConstraint(
                 condition=~Q(merged_into=models.F("id")),
                 name="tickets_ticket_not_merged_into_itself",
                 violation_error_code="merged_into",
-                violation_error_message="A ticket cannot be merged into itself.",
+                violation_error_message=_("A ticket cannot be merged into itself."),
             ),
             models.CheckConstraint(
                 condition=Q(subject__regex=r"\S"),
                 name="tickets_ticket_subject_not_blank",
                 violation_error_code="subject",
-                violation_error_message="A ticket needs a subject.",
+                violation_error_message=_("A ticket needs a subject."),
             ),
         ]
 
@@ -390,19 +390,19 @@ class TicketComment(TenantModel, TimestampedModel, SoftDeleteModel):
                 "kind",
                 CommentKind,
                 name="tickets_ticketcomment_kind_valid",
-                message="Unknown comment kind.",
+                message=_("Unknown comment kind."),
             ),
             models.CheckConstraint(
                 condition=Q(body_text__regex=r"\S"),
                 name="tickets_ticketcomment_body_not_blank",
                 violation_error_code="body",
-                violation_error_message="A comment needs a body.",
+                violation_error_message=_("A comment needs a body."),
             ),
             models.CheckConstraint(
                 condition=Q(author__isnull=False) | Q(kind=CommentKind.SYSTEM),
                 name="tickets_ticketcomment_author_required",
                 violation_error_code="author",
-                violation_error_message="Only system comments have no author.",
+                violation_error_message=_("Only system comments have no author."),
             ),
         ]
 
@@ -437,25 +437,25 @@ class TicketAttachment(TenantModel):
                 condition=Q(size__gt=0),
                 name="tickets_ticketattachment_size_positive",
                 violation_error_code="file",
-                violation_error_message="An attachment cannot be empty.",
+                violation_error_message=_("An attachment cannot be empty."),
             ),
             models.CheckConstraint(
                 condition=Q(download_count__gte=0),
                 name="tickets_ticketattachment_downloads_not_negative",
                 violation_error_code="download_count",
-                violation_error_message="Download count cannot be negative.",
+                violation_error_message=_("Download count cannot be negative."),
             ),
             models.CheckConstraint(
                 condition=Q(sha256__regex=r"^[0-9a-f]{64}$"),
                 name="tickets_ticketattachment_sha256_format",
                 violation_error_code="sha256",
-                violation_error_message="Not a sha256 digest.",
+                violation_error_message=_("Not a sha256 digest."),
             ),
             models.CheckConstraint(
                 condition=Q(file_name__regex=r"^[^/\\\x00]+$"),
                 name="tickets_ticketattachment_file_name_safe",
                 violation_error_code="file_name",
-                violation_error_message="A file name cannot contain slashes.",
+                violation_error_message=_("A file name cannot contain slashes."),
             ),
         ]
 
@@ -509,13 +509,13 @@ class CannedResponse(TenantModel, TimestampedModel, SoftDeleteModel):
                 condition=Q(deleted_at__isnull=True),
                 name="tickets_cannedresponse_name_unique",
                 violation_error_code="name",
-                violation_error_message="A canned response with this name already exists.",
+                violation_error_message=_("A canned response with this name already exists."),
             ),
             models.CheckConstraint(
                 condition=Q(usage_count__gte=0),
                 name="tickets_cannedresponse_usage_not_negative",
                 violation_error_code="usage_count",
-                violation_error_message="Usage count cannot be negative.",
+                violation_error_message=_("Usage count cannot be negative."),
             ),
         ]
 
@@ -539,7 +539,7 @@ class CsatResponse(TenantModel):
                 condition=Q(rating__gte=1, rating__lte=5),
                 name="tickets_csatresponse_rating_range",
                 violation_error_code="rating",
-                violation_error_message="Satisfaction is a rating from 1 to 5.",
+                violation_error_message=_("Satisfaction is a rating from 1 to 5."),
             ),
         ]
 
@@ -582,7 +582,7 @@ class TicketLink(TenantModel):
                 condition=~Q(source=models.F("target")),
                 name="tickets_ticketlink_not_self",
                 violation_error_code="target",
-                violation_error_message="A ticket cannot be linked to itself.",
+                violation_error_message=_("A ticket cannot be linked to itself."),
             ),
             models.UniqueConstraint(
                 "organization",
@@ -590,17 +590,20 @@ class TicketLink(TenantModel):
                 Greatest("source", "target"),
                 name="tickets_ticketlink_one_per_pair",
                 violation_error_code="target",
-                violation_error_message="These tickets are already linked.",
+                violation_error_message=_("These tickets are already linked."),
             ),
             models.UniqueConstraint(
                 fields=["organization", "target"],
                 condition=Q(kind=LinkKind.PARENT),
                 name="tickets_ticketlink_one_parent",
                 violation_error_code="target",
-                violation_error_message="This ticket already has a parent.",
+                violation_error_message=_("This ticket already has a parent."),
             ),
             choice_constraint(
-                "kind", LinkKind, name="tickets_ticketlink_kind_valid", message="Unknown link kind."
+                "kind",
+                LinkKind,
+                name="tickets_ticketlink_kind_valid",
+                message=_("Unknown link kind."),
             ),
         ]
 
@@ -638,22 +641,22 @@ class TimeEntry(TenantModel, TimestampedModel):
                 condition=Q(minutes__gt=0, minutes__lte=MAX_ENTRY_MINUTES),
                 name="tickets_timeentry_minutes_range",
                 violation_error_code="minutes",
-                violation_error_message="Minutes are between 1 and 1440 (a day).",
+                violation_error_message=_("Minutes are between 1 and 1440 (a day)."),
             ),
         ]
 
 
 class FieldType(models.TextChoices):
-    TEXT = "text", "Text"
-    NUMBER = "number", "Number"
-    DATE = "date", "Date"
-    SELECT = "select", "Choice from a list"
-    CHECKBOX = "checkbox", "Checkbox"
+    TEXT = "text", _("Text")
+    NUMBER = "number", _("Number")
+    DATE = "date", _("Date")
+    SELECT = "select", _("Choice from a list")
+    CHECKBOX = "checkbox", _("Checkbox")
 
 
 class FieldTarget(models.TextChoices):
-    TICKET = "ticket", "Tickets"
-    COMPANY = "company", "Companies"
+    TICKET = "ticket", _("Tickets")
+    COMPANY = "company", _("Companies")
 
 
 # A key as it is stored in custom_fields (and filtered on as cf.<key>).
@@ -686,29 +689,30 @@ class CustomField(TenantModel, TimestampedModel):
             models.UniqueConstraint(
                 "organization", "applies_to", "key", name="tickets_customfield_key_unique",
                 violation_error_code="key",
-                violation_error_message="A field with this key already exists.",
+                violation_error_message=_("A field with this key already exists."),
             ),
             models.CheckConstraint(
                 condition=Q(key__regex=CUSTOM_FIELD_KEY), name="tickets_customfield_key_format",
                 violation_error_code="key",
-                violation_error_message="A key is a lower-case letter, then up to 39 lower-case "
-                "letters, digits or underscores.",
+                violation_error_message=_("A key is a lower-case letter, then up to 39 lower-case "
+                                          "letters, digits or underscores."),
             ),
             models.CheckConstraint(
                 condition=Q(label__regex=r"\S"), name="tickets_customfield_label_not_blank",
-                violation_error_code="label", violation_error_message="A field needs a label.",
+                violation_error_code="label", violation_error_message=_("A field needs a label."),
             ),
             choice_constraint("field_type", FieldType, name="tickets_customfield_type_valid",
-                              message="Unknown field type."),
+                              message=_("Unknown field type.")),
             choice_constraint("applies_to", FieldTarget, name="tickets_customfield_target_valid",
-                              message="A field applies to tickets or companies."),
+                              message=_("A field applies to tickets or companies.")),
             models.CheckConstraint(
                 condition=Q(field_type=FieldType.SELECT, options__len__gt=0,
                             options__len__lte=MAX_FIELD_OPTIONS)
                 | (~Q(field_type=FieldType.SELECT) & Q(options=[])),
                 name="tickets_customfield_options_for_select",
                 violation_error_code="options",
-                violation_error_message="A choice field needs 1 to 100 options; other types none.",
+                violation_error_message=_("A choice field needs 1 to 100 options; "
+                                          "other types none."),
             ),
         ]  # fmt: skip
         indexes = [

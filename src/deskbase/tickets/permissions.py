@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+
 from deskbase.accounts.models import STAFF_ROLES, User
 from deskbase.core.errors import NotFound, PermissionDenied
 from deskbase.tickets.models import TRANSITIONS, Status, Ticket
@@ -31,12 +33,14 @@ def ensure_can_view_ticket(user: User, ticket: Ticket) -> None:
     very words of a number that exists nowhere (selectors.ticket_detail), so that the
     answer does not tell another customer's ticket from a missing one."""
     if not can_view_ticket(user, ticket):
-        raise NotFound(f"no ticket #{ticket.number}", field="number")
+        raise NotFound(gettext("no ticket #%(number)s") % {"number": ticket.number}, field="number")
 
 
 def ensure_staff(user: User, action: str) -> None:
     if not is_staff_member(user):
-        raise PermissionDenied(f"only agents, managers and admins may {action}")
+        raise PermissionDenied(
+            gettext("only agents, managers and admins may %(action)s") % {"action": action}
+        )
 
 
 def takes_replies(ticket: Ticket) -> bool:

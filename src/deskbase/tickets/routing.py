@@ -8,6 +8,7 @@ see the same free slot and push an agent past max_concurrent_tickets.
 from __future__ import annotations
 
 from django.db.models import Count, Q
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import STAFF_ROLES, Availability, User
 from deskbase.core.errors import ValidationFailed
@@ -19,9 +20,11 @@ from deskbase.tickets.models import ACTIVE_STATUSES, Ticket
 def check_assignable(*, organization: Organization, agent: User) -> None:
     """Hand assignment: any active staff member of the organization."""
     if agent.organization_id != organization.id:
-        raise ValidationFailed.one("assignee", "No such agent in this organization.")
+        raise ValidationFailed.one("assignee", gettext("No such agent in this organization."))
     if agent.role not in STAFF_ROLES or not agent.is_active or agent.deleted_at is not None:
-        raise ValidationFailed.one("assignee", "Tickets can only be assigned to active agents.")
+        raise ValidationFailed.one(
+            "assignee", gettext("Tickets can only be assigned to active agents.")
+        )
 
 
 def candidates(*, organization: Organization, ticket: Ticket):

@@ -26,6 +26,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Least
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import User
 from deskbase.core.db.router import replica_read
@@ -68,10 +69,10 @@ def _decode(cursor: str, size: int) -> list[Any]:
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ValidationFailed.one(
-            "cursor", "This cursor is not one the server gave out."
+            "cursor", gettext("This cursor is not one the server gave out.")
         ) from None
     if not isinstance(values, list) or len(values) != size:
-        raise ValidationFailed.one("cursor", "This cursor is not one the server gave out.")
+        raise ValidationFailed.one("cursor", gettext("This cursor is not one the server gave out."))
     return values
 
 
@@ -82,7 +83,7 @@ def _queue_filter(queue: str, actor: User, team_id: int | None) -> Q:
         return Q(assignee__isnull=True, status__in=ACTIVE_STATUSES)
     if queue == "team":
         if team_id is None:
-            raise ValidationFailed.one("team", "The team queue needs a team.")
+            raise ValidationFailed.one("team", gettext("The team queue needs a team."))
         return Q(team_id=team_id, status__in=ACTIVE_STATUSES)
     if queue == "open":
         return Q(status__in=ACTIVE_STATUSES)
@@ -107,11 +108,21 @@ def ticket_queue(
     `sla_due` by resolution due time (soonest first) on tickets_queue_sla_due.
     """
     if queue not in QUEUES:
-        raise ValidationFailed.one("queue", f"Unknown queue {queue!r}; use {', '.join(QUEUES)}.")
+        raise ValidationFailed.one(
+            "queue",
+            gettext("Unknown queue %(queue)r; use %(choices)s.")
+            % {"queue": queue, "choices": ", ".join(QUEUES)},
+        )
     if order not in ORDERS:
-        raise ValidationFailed.one("order", f"Unknown order {order!r}; use {', '.join(ORDERS)}.")
+        raise ValidationFailed.one(
+            "order",
+            gettext("Unknown order %(order)r; use %(choices)s.")
+            % {"order": order, "choices": ", ".join(ORDERS)},
+        )
     if status is not None and status not in Status.values:
-        raise ValidationFailed.one("status", f"Unknown status {status!r}.")
+        raise ValidationFailed.one(
+            "status", gettext("Unknown status %(status)r.") % {"status": status}
+        )
     limit = max(1, min(int(limit), 100))
     with tenant(organization, actor, savepoint=False):
         queryset = Ticket.objects.filter(organization=organization)
@@ -197,7 +208,7 @@ def ticket_detail(*, organization: Organization, actor: User, number: int) -> Ti
             .first()
         )
     if ticket is None:
-        raise NotFound(f"no ticket #{number}", field="number")
+        raise NotFound(gettext("no ticket #%(number)s") % {"number": number}, field="number")
     ensure_can_view_ticket(actor, ticket)
     return TicketDetail(
         ticket=ticket,
@@ -278,9 +289,13 @@ def custom_matches(name: str, value: str) -> list[dict[str, Any]]:
     itself, and the number or boolean it spells, since a query string has no JSON type."""
     name = name.strip()
     if not name or len(name) > 100:
-        raise ValidationFailed.one(f"cf.{name[:20]}", "A custom field name is 1 to 100 characters.")
+        raise ValidationFailed.one(
+            f"cf.{name[:20]}", gettext("A custom field name is 1 to 100 characters.")
+        )
     if len(value) > 200:
-        raise ValidationFailed.one(f"cf.{name}", "A custom field value is at most 200 characters.")
+        raise ValidationFailed.one(
+            f"cf.{name}", gettext("A custom field value is at most 200 characters.")
+        )
     matches: list[dict[str, Any]] = [{name: value}]
     if value in ("true", "false"):
         matches.append({name: value == "true"})
@@ -317,7 +332,11 @@ def custom_filters(params: Any) -> tuple[tuple[str, str], ...]:
         if key.startswith("cf.") and str(value) != ""
     )
     if len(pairs) > MAX_CUSTOM_FILTERS:
-        raise ValidationFailed.one("cf", f"At most {MAX_CUSTOM_FILTERS} custom field filters.")
+        raise ValidationFailed.one(
+            "cf",
+            gettext("At most %(max_custom_filters)s custom field filters.")
+            % {"max_custom_filters": MAX_CUSTOM_FILTERS},
+        )
     for name, value in pairs:
         custom_matches(name, value)  # refuses a bad one, naming it
     return pairs
@@ -335,7 +354,7 @@ def _filter_q(filters: TicketFilters, actor: User) -> Q:
         q &= Q(assignee__isnull=True)
     elif filters.assignee is not None:
         if not filters.assignee.isdigit():
-            raise ValidationFailed.one("assignee", "Use me, unassigned or an agent's id.")
+            raise ValidationFailed.one("assignee", gettext("Use me, unassigned or an agent's id."))
         q &= Q(assignee_id=int(filters.assignee))
     for field in ("team_id", "customer_id", "category_id", "channel"):
         if getattr(filters, field) is not None:
@@ -386,7 +405,7 @@ def _sla_q(state: str | None) -> Q:
             status__in=ACTIVE_STATUSES,
             sla_paused_at__isnull=True,
         )
-    raise ValidationFailed.one("sla", "Use breached or at_risk.")
+    raise ValidationFailed.one("sla", gettext("Use breached or at_risk."))
 
 
 def _keyset_after(keys: list[tuple[str, bool]], values: list[Any]) -> Q:
@@ -418,7 +437,7 @@ def _parse_cursor(cursor: str, keys: list[tuple[str, bool]]) -> list[Any]:
             )
         except (TypeError, ValueError):
             raise ValidationFailed.one(
-                "cursor", "This cursor is not one the server gave out."
+                "cursor", gettext("This cursor is not one the server gave out.")
             ) from None
     return parsed
 
@@ -427,7 +446,11 @@ def _list_queryset(
     organization: Organization, actor: User, filters: TicketFilters, sort: str, after: str | None
 ) -> tuple[QuerySet, list[tuple[str, bool]]]:
     if sort not in SORTS:
-        raise ValidationFailed.one("sort", f"Unknown sort {sort!r}; use {', '.join(SORTS)}.")
+        raise ValidationFailed.one(
+            "sort",
+            gettext("Unknown sort %(sort)r; use %(choices)s.")
+            % {"sort": sort, "choices": ", ".join(SORTS)},
+        )
     keys = KEYSETS[sort]
     queryset = Ticket.objects.filter(organization=organization).filter(_filter_q(filters, actor))
     if not is_staff_member(actor):

@@ -23,6 +23,7 @@ from django.db import connection
 from django.db.models import F
 from django.db.models.functions import Now
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import User
 from deskbase.core import events, jsonbounds
@@ -72,7 +73,9 @@ def _check_same_tenant(organization: Organization, **references: Any) -> None:
     """A reference to another tenant's row is an error naming the field (RLS hides it anyway)."""
     for field, obj in references.items():
         if obj is not None and getattr(obj, "organization_id", None) != organization.id:
-            raise ValidationFailed.one(field, f"No such {field} in this organization.")
+            raise ValidationFailed.one(
+                field, gettext("No such %(field)s in this organization.") % {"field": field}
+            )
 
 
 def _validated(instance: Any, exclude: Iterable[str] = ()) -> None:
@@ -98,8 +101,11 @@ def _locked(ticket: Ticket, version: int | None) -> Ticket:
     current = lock_tickets([ticket.id])[ticket.id]
     if version is not None and current.version != version:
         raise Conflict(
-            f"ticket #{current.number} was changed by someone else: you edited version "
-            f"{version}, the latest is {current.version}; reload and try again",
+            gettext(
+                "ticket #%(number)s was changed by someone else: you edited version "
+                "%(version)s, the latest is %(latest)s; reload and try again"
+            )
+            % {"number": current.number, "version": version, "latest": current.version},
             field="version",
         )
     return current
@@ -134,9 +140,11 @@ def _now() -> datetime:
 def _past(at: datetime, *, not_before: datetime | None = None) -> datetime:
     """An imported time: aware, not in the future, not before the ticket was opened."""
     if timezone.is_naive(at) or at > _now():
-        raise ValidationFailed.one("at", "An import time must be an aware time in the past.")
+        raise ValidationFailed.one(
+            "at", gettext("An import time must be an aware time in the past.")
+        )
     if not_before is not None and at < not_before:
-        raise ValidationFailed.one("at", "This happened before the ticket was opened.")
+        raise ValidationFailed.one("at", gettext("This happened before the ticket was opened."))
     return at
 
 
@@ -167,12 +175,20 @@ def ticket_create(
     tags = list(tags or ())
     if not is_staff_member(actor):
         if customer is not None and customer.id != actor.id:
-            raise PermissionDenied("customers open tickets only for themselves", field="customer")
-        _refuse_customer_choices(priority=priority, channel=channel, team=team, tags=tags,
-                                 assignee=assignee, auto_assign=auto_assign)  # fmt: skip
+            raise PermissionDenied(
+                gettext("customers open tickets only for themselves"), field="customer"
+            )
+        _refuse_customer_choices(
+            priority=priority,
+            channel=channel,
+            team=team,
+            tags=tags,
+            assignee=assignee,
+            auto_assign=auto_assign,
+        )
         customer = actor
     if customer is None:
-        raise ValidationFailed.one("customer", "A ticket needs a customer.")
+        raise ValidationFailed.one("customer", gettext("A ticket needs a customer."))
     _check_same_tenant(
         organization, customer=customer, category=category, team=team, assignee=assignee
     )
@@ -228,13 +244,15 @@ def _refuse_customer_choices(
     ]
     for field, what, given in refused:
         if given:
-            raise PermissionDenied(f"customers cannot set {what}: the desk decides it",
-                                   field=field)  # fmt: skip
+            raise PermissionDenied(
+                gettext("customers cannot set %(what)s: the desk decides it") % {"what": what},
+                field=field,
+            )
 
 
 def _check_custom_fields(value: Any) -> None:
     if not isinstance(value, dict):
-        raise ValidationFailed.one("custom_fields", "Custom fields are a JSON object.")
+        raise ValidationFailed.one("custom_fields", gettext("Custom fields are a JSON object."))
     jsonbounds.check("custom_fields", value, jsonbounds.CUSTOM_FIELDS)
 
 
@@ -245,7 +263,9 @@ def _normalized_tags(tags: Iterable[str]) -> list[str]:
         if not cleaned:
             continue
         if len(cleaned) > 50:
-            raise ValidationFailed.one("tags", f"Tag {cleaned[:20]!r}... is longer than 50.")
+            raise ValidationFailed.one(
+                "tags", gettext("Tag %(cleaned)r... is longer than 50.") % {"cleaned": cleaned[:20]}
+            )
         seen[cleaned] = None
     return list(seen)
 
@@ -265,11 +285,13 @@ def ticket_update(
 
     `at` records an imported change at the time it was really made.
     """
-    ensure_staff(actor, "edit tickets")
+    ensure_staff(actor, gettext("edit tickets"))
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         field = sorted(unknown)[0]
-        raise ValidationFailed.one(field, f"{field} cannot be changed here.")
+        raise ValidationFailed.one(
+            field, gettext("%(field)s cannot be changed here.") % {"field": field}
+        )
     _check_same_tenant(organization, category=changes.get("category"), team=changes.get("team"))
     if "custom_fields" in changes:
         _check_custom_fields(changes["custom_fields"])
@@ -302,10 +324,17 @@ def ticket_update(
 # ------------------------------------------------------------------ status
 def _check_transition(ticket: Ticket, status: str) -> None:
     if status not in Status.values:
-        raise ValidationFailed.one("status", f"Unknown status {status!r}.")
+        raise ValidationFailed.one(
+            "status", gettext("Unknown status %(status)r.") % {"status": status}
+        )
     if status not in TRANSITIONS[ticket.status]:
         raise ValidationFailed.one(
-            "status", f"A ticket cannot go from {ticket.status} to {status}."
+            "status",
+            gettext("A ticket cannot go from %(status)s to %(status2)s.")
+            % {
+                "status": Status(ticket.status).label.lower(),
+                "status2": Status(status).label.lower(),
+            },
         )
 
 
@@ -326,7 +355,10 @@ def ticket_change_status(
         return current
     _check_transition(current, status)
     if not is_staff_member(actor) and not customer_may_set_status(current, status):
-        raise PermissionDenied(f"customers cannot set a ticket to {status}")
+        raise PermissionDenied(
+            gettext("customers cannot set a ticket to %(status)s")
+            % {"status": Status(status).label.lower()}
+        )
     change = {"status": (current.status, status)}
     with events.announce(events.TICKET_UPDATED, organization, actor, current, **change):
         when = _now() if at is None else _past(at, not_before=current.created_at)
@@ -373,7 +405,7 @@ def ticket_assign(
     at: datetime | None = None,
 ) -> Ticket:
     """Assign by hand (assignee, or None to unassign) or automatically (auto=True)."""
-    ensure_staff(actor, "assign tickets")
+    ensure_staff(actor, gettext("assign tickets"))
     _check_same_tenant(organization, assignee=assignee)
     current = _locked(ticket, version)
     if at is not None:
@@ -382,8 +414,10 @@ def ticket_assign(
         assignee = routing.pick_agent(organization=organization, ticket=current)
         if assignee is None:
             raise Conflict(
-                "no available agent can take this ticket now (all offline, at their "
-                "limit of concurrent tickets, or lacking the category's skill)",
+                gettext(
+                    "no available agent can take this ticket now (all offline, at their "
+                    "limit of concurrent tickets, or lacking the category's skill)"
+                ),
                 field="assignee",
             )
     elif assignee is not None:
@@ -404,10 +438,12 @@ def ticket_apply_sla_policy(
 ) -> Ticket:
     """Put an active SLA policy of the organization on the ticket and recompute its due
     times (an automation rule's action, docs/automation.md)."""
-    ensure_staff(actor, "apply SLA policies")
+    ensure_staff(actor, gettext("apply SLA policies"))
     _check_same_tenant(organization, policy=policy)
     if not policy.is_active:
-        raise ValidationFailed.one("policy", f"The SLA policy {policy.name!r} is not active.")
+        raise ValidationFailed.one(
+            "policy", gettext("The SLA policy %(name)r is not active.") % {"name": policy.name}
+        )
     current = _locked(ticket, None)
     if current.sla_policy_id == policy.id:
         return current
@@ -443,9 +479,11 @@ def comment_add(
         ensure_can_view_ticket(actor, ticket)
     staff = is_staff_member(actor)
     if kind not in (CommentKind.PUBLIC, CommentKind.INTERNAL):
-        raise ValidationFailed.one("kind", f"Unknown comment kind {kind!r}.")
+        raise ValidationFailed.one(
+            "kind", gettext("Unknown comment kind %(kind)r.") % {"kind": kind}
+        )
     if kind == CommentKind.INTERNAL and not staff:
-        raise PermissionDenied("customers cannot write internal notes")
+        raise PermissionDenied(gettext("customers cannot write internal notes"))
     text, html = _sanitized_body(body or "", is_html=body_is_html)
     comment = TicketComment(
         organization=organization, ticket=ticket, author=actor, kind=kind,
@@ -456,7 +494,10 @@ def comment_add(
     if at is not None:
         comment.created_at = comment.updated_at = _past(at, not_before=current.created_at)
     if not takes_replies(current):
-        raise Conflict(f"ticket #{current.number} is {current.status}; open a new ticket")
+        raise Conflict(
+            gettext("ticket #%(number)s is %(status)s; open a new ticket")
+            % {"number": current.number, "status": Status(current.status).label.lower()}
+        )
     with events.announce(events.COMMENT_ADDED, organization, actor, comment):
         comment.save()
         fields = _after_reply(current, comment, staff=staff, at=comment_time(comment))
@@ -510,18 +551,21 @@ def csat_record(
 ) -> CsatResponse:
     """The customer rates their resolved ticket, once."""
     if ticket.customer_id != actor.id:
-        raise PermissionDenied("only the ticket's customer may rate it")
+        raise PermissionDenied(gettext("only the ticket's customer may rate it"))
     if not isinstance(rating, int) or not 1 <= rating <= 5:
-        raise ValidationFailed.one("rating", "Satisfaction is a rating from 1 to 5.")
+        raise ValidationFailed.one("rating", gettext("Satisfaction is a rating from 1 to 5."))
     current = _locked(ticket, None)
     if not is_rateable(current):
-        raise Conflict("a ticket can be rated once it is resolved", field="status")
+        raise Conflict(gettext("a ticket can be rated once it is resolved"), field="status")
     if CsatResponse.objects.filter(ticket=current).exists():
-        raise Conflict("this ticket has already been rated", field="rating")
+        raise Conflict(gettext("this ticket has already been rated"), field="rating")
     response = CsatResponse(
-        organization=organization, ticket=current, customer=actor, rating=rating,
+        organization=organization,
+        ticket=current,
+        customer=actor,
+        rating=rating,
         comment=comment.strip(),
-    )  # fmt: skip
+    )
     if at is not None:
         response.created_at = _past(at, not_before=current.resolved_at)
     with events.announce(events.CSAT_RECORDED, organization, actor, response):
@@ -538,15 +582,19 @@ def ticket_merge(
     *, organization: Organization, actor: User, source: Ticket, target: Ticket
 ) -> Ticket:
     """Move the source's conversation into the target; close the source with a link."""
-    ensure_staff(actor, "merge tickets")
+    ensure_staff(actor, gettext("merge tickets"))
     _check_same_tenant(organization, source=source, target=target)
     if source.id == target.id:
-        raise ValidationFailed.one("target", "A ticket cannot be merged into itself.")
+        raise ValidationFailed.one("target", gettext("A ticket cannot be merged into itself."))
     locked = lock_tickets([source.id, target.id])
     src, dst = locked[source.id], locked[target.id]
     for ticket, field in ((src, "source"), (dst, "target")):
         if ticket.status in (Status.CLOSED, Status.CANCELLED):
-            raise ValidationFailed.one(field, f"Ticket #{ticket.number} is {ticket.status}.")
+            raise ValidationFailed.one(
+                field,
+                gettext("Ticket #%(number)s is %(status)s.")
+                % {"number": ticket.number, "status": Status(ticket.status).label.lower()},
+            )
     with events.announce(
         events.TICKET_MERGED, organization, actor, src, merged_into=(None, dst.id)
     ):
@@ -645,7 +693,7 @@ def _copy_history(source: Ticket, target: Ticket) -> None:
 def ticket_soft_delete(
     *, organization: Organization, actor: User, ticket: Ticket, reason: str = ""
 ) -> Ticket:
-    ensure_staff(actor, "delete tickets")
+    ensure_staff(actor, gettext("delete tickets"))
     current = Ticket.all_objects.select_for_update().get(pk=ticket.pk)
     with events.announce(events.TICKET_SOFT_DELETED, organization, actor, current):
         current.soft_delete(actor, reason)
@@ -654,7 +702,7 @@ def ticket_soft_delete(
 
 @tenant_atomic
 def ticket_restore(*, organization: Organization, actor: User, ticket: Ticket) -> Ticket:
-    ensure_staff(actor, "restore tickets")
+    ensure_staff(actor, gettext("restore tickets"))
     current = Ticket.all_objects.select_for_update().get(pk=ticket.pk)
     with events.announce(events.TICKET_RESTORED, organization, actor, current):
         current.restore(actor)
@@ -694,7 +742,7 @@ def comment_soft_delete(
     """Hide a comment (staff, or the customer who wrote a public reply)."""
     current = TicketComment.all_objects.select_for_update().get(pk=comment.pk)
     if not is_staff_member(actor) and current.author_id != actor.id:
-        raise PermissionDenied("only staff or the author may delete a comment")
+        raise PermissionDenied(gettext("only staff or the author may delete a comment"))
     with events.announce(events.COMMENT_SOFT_DELETED, organization, actor, current):
         current.soft_delete(actor, reason)
         _recount_last_customer_reply(current.ticket_id)
@@ -705,7 +753,7 @@ def comment_soft_delete(
 def comment_restore(
     *, organization: Organization, actor: User, comment: TicketComment
 ) -> TicketComment:
-    ensure_staff(actor, "restore comments")
+    ensure_staff(actor, gettext("restore comments"))
     current = TicketComment.all_objects.select_for_update().get(pk=comment.pk)
     with events.announce(events.COMMENT_RESTORED, organization, actor, current):
         current.restore(actor)

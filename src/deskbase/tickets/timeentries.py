@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import Role, User
 from deskbase.core import events
@@ -27,18 +28,18 @@ MANAGERS = (Role.ADMIN, Role.MANAGER)
 
 def _check_day(worked_on: Any) -> date:
     if not isinstance(worked_on, date):
-        raise ValidationFailed.one("worked_on", "Give the day worked as a date.")
+        raise ValidationFailed.one("worked_on", gettext("Give the day worked as a date."))
     # A day ahead of UTC at most: somewhere it is already tomorrow.
     if worked_on > timezone.now().date() + timedelta(days=1):
-        raise ValidationFailed.one("worked_on", "Time cannot be logged for a future day.")
+        raise ValidationFailed.one("worked_on", gettext("Time cannot be logged for a future day."))
     return worked_on
 
 
 def _check_minutes(minutes: Any) -> int:
     if isinstance(minutes, bool) or not isinstance(minutes, int):
-        raise ValidationFailed.one("minutes", "Minutes are a whole number.")
+        raise ValidationFailed.one("minutes", gettext("Minutes are a whole number."))
     if not 0 < minutes <= MAX_ENTRY_MINUTES:
-        raise ValidationFailed.one("minutes", "Minutes are between 1 and 1440 (a day).")
+        raise ValidationFailed.one("minutes", gettext("Minutes are between 1 and 1440 (a day)."))
     return minutes
 
 
@@ -53,9 +54,9 @@ def time_entry_add(
     billable: bool = True,
     worked_on: date | None = None,
 ) -> TimeEntry:
-    ensure_staff(actor, "log time")
+    ensure_staff(actor, gettext("log time"))
     if ticket.organization_id != organization.id:
-        raise NotFound("no such ticket", field="number")
+        raise NotFound(gettext("no such ticket"), field="number")
     entry = TimeEntry(
         organization=organization, ticket=ticket, user=actor, minutes=_check_minutes(minutes),
         note=(note or "").strip(), billable=bool(billable),
@@ -70,14 +71,16 @@ def time_entry_add(
 
 def _own_entry(organization: Organization, actor: User, entry_id: int) -> TimeEntry:
     """The entry, locked; someone else's is a 403 for an agent (a 404 if it does not exist)."""
-    ensure_staff(actor, "change logged time")
+    ensure_staff(actor, gettext("change logged time"))
     entry = (
         TimeEntry.objects.select_for_update().filter(organization=organization, pk=entry_id).first()
     )
     if entry is None:
-        raise NotFound(f"no time entry {entry_id}", field="entry_id")
+        raise NotFound(
+            gettext("no time entry %(entry_id)s") % {"entry_id": entry_id}, field="entry_id"
+        )
     if entry.user_id != actor.id and actor.role not in MANAGERS:
-        raise PermissionDenied("only managers and admins change other people's time")
+        raise PermissionDenied(gettext("only managers and admins change other people's time"))
     return entry
 
 
@@ -88,7 +91,9 @@ def time_entry_update(
     unknown = set(changes) - FIELDS
     if unknown:
         field = sorted(unknown)[0]
-        raise ValidationFailed.one(field, f"{field} cannot be changed here.")
+        raise ValidationFailed.one(
+            field, gettext("%(field)s cannot be changed here.") % {"field": field}
+        )
     entry = _own_entry(organization, actor, entry_id)
     before = {f: getattr(entry, f) for f in ("minutes", "worked_on", "note", "billable")}
     if "minutes" in changes:
@@ -127,7 +132,7 @@ class TicketTime:
 
 def ticket_time(*, organization: Organization, actor: User, ticket: Ticket) -> TicketTime:
     """A ticket's entries (newest first, with who) and totals. Budget: 1 query."""
-    ensure_staff(actor, "see logged time")
+    ensure_staff(actor, gettext("see logged time"))
     with tenant(organization, actor, savepoint=False):
         entries = list(
             TimeEntry.objects.filter(organization=organization, ticket=ticket)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskbase.accounts.models import User
 from deskbase.core.errors import NotFound
@@ -30,7 +31,7 @@ def endpoint_of(*, organization: Organization, actor: User | None, endpoint_id: 
     with tenant(organization, actor, savepoint=False):
         found = Endpoint.objects.filter(organization_id=organization.id, pk=endpoint_id).first()
     if found is None:
-        raise NotFound("no such webhook endpoint", field="endpoint")
+        raise NotFound(gettext("no such webhook endpoint"), field="endpoint")
     return found
 
 
@@ -70,7 +71,7 @@ def delivery_of(*, organization: Organization, actor: User | None, delivery_id: 
     with tenant(organization, actor, savepoint=False):
         found = Delivery.objects.filter(organization_id=organization.id, pk=delivery_id).first()
     if found is None:
-        raise NotFound("no such webhook delivery", field="delivery")
+        raise NotFound(gettext("no such webhook delivery"), field="delivery")
     return found
 
 

@@ -27,6 +27,7 @@ import orjson
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskbase import outbox
 from deskbase.accounts import audit
@@ -59,53 +60,64 @@ def _setting(name: str, default: Any) -> Any:
 def ensure_may_manage(actor: User | None) -> None:
     """Admins and managers manage webhooks; None is an operator command or the system."""
     if actor is not None and actor.role not in (Role.ADMIN, Role.MANAGER):
-        raise PermissionDenied("only admins and managers may manage webhooks")
+        raise PermissionDenied(gettext("only admins and managers may manage webhooks"))
 
 
 # ------------------------------------------------------------------ validation
 def clean_url(url: Any) -> str:
     """A URL deliveries may go to, or ValidationFailed naming `url`."""
     if not isinstance(url, str) or not url.strip():
-        raise ValidationFailed.one("url", "Give the receiver's URL (https://...).")
+        raise ValidationFailed.one("url", gettext("Give the receiver's URL (https://...)."))
     url = url.strip()
     if len(url) > MAX_URL_LENGTH or any(ch.isspace() or ord(ch) < 32 for ch in url):
-        raise ValidationFailed.one("url", f"A URL has at most {MAX_URL_LENGTH} characters"
-                                          " and no spaces.")  # fmt: skip
+        raise ValidationFailed.one(
+            "url",
+            gettext("A URL has at most %(count)s characters and no spaces.")
+            % {"count": MAX_URL_LENGTH},
+        )
     parts = urlsplit(url)
     plain_http = parts.scheme == "http" and client.allow_private()
     if parts.scheme != "https" and not plain_http:
-        raise ValidationFailed.one("url", "A webhook URL starts with https://.")
+        raise ValidationFailed.one("url", gettext("A webhook URL starts with https://."))
     if parts.username is not None or parts.password is not None:
-        raise ValidationFailed.one("url", "Put no user name or password in the URL.")
+        raise ValidationFailed.one("url", gettext("Put no user name or password in the URL."))
     if parts.fragment:
-        raise ValidationFailed.one("url", "A webhook URL has no #fragment.")
+        raise ValidationFailed.one("url", gettext("A webhook URL has no #fragment."))
     try:
         parts.port  # noqa: B018 (raises on a bad port)
     except ValueError:
-        raise ValidationFailed.one("url", "The URL's port is a number from 1 to 65535.") from None
+        raise ValidationFailed.one(
+            "url", gettext("The URL's port is a number from 1 to 65535.")
+        ) from None
     if not parts.hostname:
-        raise ValidationFailed.one("url", "The URL names no host.")
+        raise ValidationFailed.one("url", gettext("The URL names no host."))
     try:
         client.check_address(url)
     except HostRefused:
         raise
     except OSError as exc:
-        raise ValidationFailed.one("url", f"{parts.hostname} cannot be resolved ({exc}).") from None
+        raise ValidationFailed.one(
+            "url",
+            gettext("%(hostname)s cannot be resolved (%(exc)s).")
+            % {"hostname": parts.hostname, "exc": exc},
+        ) from None
     return url
 
 
 def clean_event_types(value: Any) -> list[str]:
     if not isinstance(value, list | tuple) or not value:
         raise ValidationFailed.one(
-            "event_types", f"Subscribe to one or more of: {', '.join((WILDCARD, *CARRIED))}."
+            "event_types",
+            gettext("Subscribe to one or more of: %(choices)s.")
+            % {"choices": ", ".join((WILDCARD, *CARRIED))},
         )
     found: list[str] = []
     for name in value:
         if name not in (WILDCARD, *CARRIED):
             raise ValidationFailed.one(
                 "event_types",
-                f"{name!r} is not an event webhooks carry; known: "
-                + ", ".join((WILDCARD, *CARRIED)),
+                gettext("%(name)r is not an event webhooks carry; known: %(choices)s")
+                % {"name": name, "choices": ", ".join((WILDCARD, *CARRIED))},
             )
         if name not in found:
             found.append(name)
@@ -116,7 +128,11 @@ def _clean_text(field: str, value: Any, limit: int) -> str:
     if value is None:
         return ""
     if not isinstance(value, str) or len(value) > limit or "\x00" in value:
-        raise ValidationFailed.one(field, f"{field} is text of at most {limit} characters.")
+        raise ValidationFailed.one(
+            field,
+            gettext("%(field)s is text of at most %(limit)s characters.")
+            % {"field": field, "limit": limit},
+        )
     return value.strip()
 
 
@@ -127,7 +143,7 @@ def _locked(organization: Organization, endpoint_id: int) -> Endpoint:
         .first()
     )
     if found is None:
-        raise NotFound("no such webhook endpoint", field="endpoint")
+        raise NotFound(gettext("no such webhook endpoint"), field="endpoint")
     return found
 
 
@@ -167,7 +183,7 @@ def endpoint_update(
     ensure_may_manage(actor)
     unknown = set(changes) - {"url", "description", "event_types", "enabled"}
     if unknown:
-        raise ValidationFailed.one(sorted(unknown)[0], "This field cannot be changed.")
+        raise ValidationFailed.one(sorted(unknown)[0], gettext("This field cannot be changed."))
     endpoint = _locked(organization, endpoint_id)
     before = {name: getattr(endpoint, name) for name in ("url", "event_types", "enabled")}
     fields: list[str] = []
@@ -183,7 +199,7 @@ def endpoint_update(
     if "enabled" in changes:
         enabled = changes["enabled"]
         if not isinstance(enabled, bool):
-            raise ValidationFailed.one("enabled", "Say true or false.")
+            raise ValidationFailed.one("enabled", gettext("Say true or false."))
         if enabled and not endpoint.enabled:
             endpoint.enabled, endpoint.disabled_at, endpoint.disabled_reason = True, None, ""
             endpoint.failing_since = None
@@ -221,7 +237,7 @@ def endpoint_rotate_secret(
     `keep_previous_hours` (0: at once invalid), messages being signed with both."""
     ensure_may_manage(actor)
     if not isinstance(keep_previous_hours, int) or not 0 <= keep_previous_hours <= 24 * 7:
-        raise ValidationFailed.one("keep_previous_hours", "Keep it 0 to 168 hours.")
+        raise ValidationFailed.one("keep_previous_hours", gettext("Keep it 0 to 168 hours."))
     endpoint = _locked(organization, endpoint_id)
     secret = signing.new_secret()
     if keep_previous_hours:
@@ -289,17 +305,21 @@ def send_event(
     """
     if not isinstance(event_type, str) or not EVENT_TYPE.match(event_type):
         raise ValidationFailed.one(
-            "event_type", "An event type is <noun>.<verb>, e.g. ticket.updated."
+            "event_type", gettext("An event type is <noun>.<verb>, e.g. ticket.updated.")
         )
     if not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY_LENGTH:
-        raise ValidationFailed.one("key", f"A key has 1 to {MAX_KEY_LENGTH} characters.")
+        raise ValidationFailed.one(
+            "key",
+            gettext("A key has 1 to %(max_key_length)s characters.")
+            % {"max_key_length": MAX_KEY_LENGTH},
+        )
     if not isinstance(data, dict):
-        raise ValidationFailed.one("data", "The data is a JSON object.")
+        raise ValidationFailed.one("data", gettext("The data is a JSON object."))
     endpoint_id = endpoint if isinstance(endpoint, int) else endpoint.pk
     with tenant(organization, savepoint=False):
         # Always read: an Endpoint in hand may be another tenant's, or deleted since.
         if not Endpoint.objects.filter(organization_id=organization.id, pk=endpoint_id).exists():
-            raise NotFound("no such webhook endpoint", field="endpoint")
+            raise NotFound(gettext("no such webhook endpoint"), field="endpoint")
         return _enqueue(organization.id, endpoint_id, event_type, data, key)
 
 
@@ -338,9 +358,11 @@ def delivery_replay(*, organization: Organization, actor: User | None, delivery_
     ensure_may_manage(actor)
     found = Delivery.objects.filter(organization_id=organization.id, pk=delivery_id).first()
     if found is None:
-        raise NotFound("no such webhook delivery", field="delivery")
+        raise NotFound(gettext("no such webhook delivery"), field="delivery")
     if not Endpoint.objects.filter(organization_id=organization.id, pk=found.endpoint_id).exists():
-        raise ValidationFailed.one("delivery", "Its endpoint was removed: it cannot be replayed.")
+        raise ValidationFailed.one(
+            "delivery", gettext("Its endpoint was removed: it cannot be replayed.")
+        )
     replays = Delivery.objects.filter(organization_id=organization.id, replay_of=found.pk).count()
     payload = {
         "endpoint": found.endpoint_id, "message_id": found.message_id, "type": found.event_type,
@@ -358,7 +380,7 @@ def endpoint_test(*, organization: Organization, actor: User | None, endpoint_id
     with tenant(organization, actor):
         endpoint = Endpoint.objects.filter(organization_id=organization.id, pk=endpoint_id).first()
         if endpoint is None:
-            raise NotFound("no such webhook endpoint", field="endpoint")
+            raise NotFound(gettext("no such webhook endpoint"), field="endpoint")
     body = body_of(TEST_TYPE, {"endpoint": endpoint.pk, "test": True})
     payload = {
         "endpoint": endpoint.pk, "type": TEST_TYPE, "body": body, "replay_of": None, "force": True,
@@ -367,7 +389,7 @@ def endpoint_test(*, organization: Organization, actor: User | None, endpoint_id
     with tenant(organization, actor):
         outcome = attempt(payload)
         if outcome is None:  # removed meanwhile
-            raise NotFound("no such webhook endpoint", field="endpoint")
+            raise NotFound(gettext("no such webhook endpoint"), field="endpoint")
         return Delivery.objects.get(organization_id=organization.id, pk=outcome.delivery_id)
 
 

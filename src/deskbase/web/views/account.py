@@ -125,7 +125,9 @@ def sign_in_verify(request: HttpRequest) -> HttpResponse:
             messages.error(request, gettext("Too many wrong codes: sign in again."))
             return redirect("login")
         request.session[PENDING] = pending
-        error = "That code is not valid. Try the code your app shows now, or a recovery code."
+        error = gettext(
+            "That code is not valid. Try the code your app shows now, or a recovery code."
+        )
     status = 422 if error else 200
     with tenant(pending["org"], savepoint=False):
         has_passkey = Passkey.objects.filter(user_id=pending["user"]).exists()
@@ -207,7 +209,7 @@ def two_factor_setup(request: AuthedRequest) -> HttpResponse:
                 request=request,
             )  # fmt: skip
         except ValidationFailed as failed:
-            error = " ".join(failed.errors.get("code", ["That code is not valid."]))
+            error = " ".join(failed.errors.get("code", [gettext("That code is not valid.")]))
         else:
             request.session.pop(ENROL, None)
             return render(request, "web/account/recovery_codes.html", {"codes": codes})
@@ -289,7 +291,7 @@ def sso_begin(request: HttpRequest) -> HttpResponse:
     slug = request.GET.get("organization", "")[:63]
     org_id = organization_id_for_slug(slug) if slug else None
     if org_id is None:
-        return _sso_refused(request, "This organization does not use single sign-on.")
+        return _sso_refused(request, gettext("This organization does not use single sign-on."))
     try:
         target = oidc.begin(
             session=request.session, organization_id=org_id,
@@ -305,7 +307,7 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
     """Back from the identity provider: verify its answer and sign the person in."""
     if request.GET.get("error"):
         oidc.abandon(session=request.session, state=request.GET.get("state", ""))
-        return _sso_refused(request, "The identity provider did not sign you in.")
+        return _sso_refused(request, gettext("The identity provider did not sign you in."))
     try:
         done = oidc.complete(
             session=request.session, state=request.GET.get("state", ""),
@@ -354,7 +356,7 @@ def passkey_options(request: AuthedRequest) -> HttpResponse:
 def passkey_add(request: AuthedRequest) -> HttpResponse:
     challenge = request.session.pop(REGISTERING, None)
     if challenge is None:
-        return _refused("Start adding the passkey again.")
+        return _refused(gettext("Start adding the passkey again."))
     rp_id, origin = relying_party(request)
     body = _json_body(request)
     try:
@@ -364,7 +366,7 @@ def passkey_add(request: AuthedRequest) -> HttpResponse:
             rp_id=rp_id, origin=origin, name=str(body.get("name") or ""), request=request,
         )  # fmt: skip
     except ValidationFailed as failed:
-        return _refused(" ".join(failed.errors.get("credential", ["Not accepted."])))
+        return _refused(" ".join(failed.errors.get("credential", [gettext("Not accepted.")])))
     request.session.pop(ENROL, None)
     return JsonResponse({"codes": codes})
 
@@ -385,12 +387,12 @@ def sign_in_passkey(request: HttpRequest) -> HttpResponse:
     """The second step by passkey: GET the options, POST the browser's answer."""
     pending = _pending(request)
     if pending is None:
-        return _refused("Sign in again: the first step has expired.", 403)
+        return _refused(gettext("Sign in again: the first step has expired."), 403)
     rp_id, origin = relying_party(request)
     with tenant(pending["org"], savepoint=False):
         user = User.objects.filter(id=pending["user"], is_active=True).first()
     if user is None:
-        return _refused("Sign in again.", 403)
+        return _refused(gettext("Sign in again."), 403)
     if request.method == "GET":
         with tenant(pending["org"], savepoint=False):
             options, challenge = passkeys.authentication_options(user=user, rp_id=rp_id)
@@ -408,9 +410,9 @@ def sign_in_passkey(request: HttpRequest) -> HttpResponse:
         pending["tries"] += 1
         if pending["tries"] >= PENDING_TRIES:
             del request.session[PENDING]
-            return _refused("Too many failed attempts: sign in again.", 403)
+            return _refused(gettext("Too many failed attempts: sign in again."), 403)
         request.session[PENDING] = pending
-        return _refused("That passkey was not accepted.")
+        return _refused(gettext("That passkey was not accepted."))
     del request.session[PENDING]
     set_tenant(user.tenant_id)
     finish_sign_in(request, user)

@@ -70,7 +70,9 @@ def _selected(values: list[str]) -> list[bulk.Selected]:
     for value in values:
         number, _, version = value.partition(":")
         if not number.isdigit() or (version and not version.isdigit()):
-            raise ValidationFailed.one("tickets", "A selected ticket is not one of this page.")
+            raise ValidationFailed.one(
+                "tickets", gettext("A selected ticket is not one of this page.")
+            )
         chosen.append(bulk.Selected(int(number), int(version) if version else None))
     return chosen
 
@@ -114,10 +116,16 @@ def bulk_start(request: AuthedRequest) -> HttpResponse:
     else:
         tickets = _selected(post.getlist("t"))
         if not tickets:
-            raise ValidationFailed.one("tickets", "Tick at least one ticket first.")
+            raise ValidationFailed.one("tickets", gettext("Tick at least one ticket first."))
     organization = caller_organization(user)
-    job = bulk.bulk_start(organization=organization, actor=user, action=action, params=params,
-                          tickets=tickets, filters=filters)  # fmt: skip
+    job = bulk.bulk_start(
+        organization=organization,
+        actor=user,
+        action=action,
+        params=params,
+        tickets=tickets,
+        filters=filters,
+    )
     if job.total <= bulk.INLINE_MAX:
         bulk.bulk_run(organization=organization, job_id=job.id)
     return redirect("web:bulk_job", job_id=job.id)

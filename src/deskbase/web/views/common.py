@@ -11,11 +11,19 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext, gettext_lazy
 
 from deskbase.accounts.models import Role, User
 from deskbase.accounts.requests import AuthedRequest
-from deskbase.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from deskbase.core.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from deskbase.tickets.permissions import is_staff_member
 
 MANAGERS = (Role.ADMIN, Role.MANAGER)
@@ -25,13 +33,13 @@ def forbidden(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "403.html", {"message": message}, status=403)
 
 
-def _guard(test: Callable[[User], bool], message: str) -> Callable:
+def _guard(test: Callable[[User], bool], message: str | Promise) -> Callable:
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @login_required
         @functools.wraps(view)
         def wrapped(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not test(request.user):
-                return forbidden(request, message)
+                return forbidden(request, str(message))
             return view(request, *args, **kwargs)
 
         return wrapped
@@ -39,9 +47,15 @@ def _guard(test: Callable[[User], bool], message: str) -> Callable:
     return decorator
 
 
-staff_required = _guard(is_staff_member, "This page is for agents, managers and admins.")
-manager_required = _guard(lambda u: u.role in MANAGERS, "This page is for admins and managers.")
-customer_required = _guard(lambda u: not is_staff_member(u), "The portal is for customers.")
+staff_required = _guard(
+    is_staff_member, gettext_lazy("This page is for agents, managers and admins.")
+)
+manager_required = _guard(
+    lambda u: u.role in MANAGERS, gettext_lazy("This page is for admins and managers.")
+)
+customer_required = _guard(
+    lambda u: not is_staff_member(u), gettext_lazy("The portal is for customers.")
+)
 
 
 def back(request: HttpRequest, fallback: str) -> HttpResponse:
@@ -66,6 +80,11 @@ def page_of(path: str) -> str:
 
 
 def error_text(error: DomainError) -> str:
+    if isinstance(error, Conflict) and error.field == "version":
+        # The service names the versions (API clients compare them); people just reload.
+        return gettext(
+            "Someone else changed this since you opened it: reload the page and try again."
+        )
     if isinstance(error, ValidationFailed):
         return "; ".join(
             f"{field.replace('_', ' ')}: {' '.join(texts)}"

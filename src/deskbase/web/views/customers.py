@@ -15,7 +15,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskbase.accounts.models import CustomerTier, Role, User
@@ -58,7 +57,7 @@ def company_list(request: AuthedRequest) -> HttpResponse:
     user, organization = request.user, caller_organization(request.user)
     if request.method == "POST":
         if user.role not in MANAGERS:
-            raise PermissionDenied("only admins and managers may manage companies")
+            raise PermissionDenied(gettext("only admins and managers may manage companies"))
         post = request.POST
         company = services.company_create(
             organization=organization, actor=user, name=post.get("name", ""),
@@ -128,7 +127,7 @@ def company_fields(request: AuthedRequest, company_id: int) -> HttpResponse:
     merged = customfields.merged_values(company.custom_fields or {}, updates)
     services.company_update(organization=organization, actor=user, company_id=company_id,
                             custom_fields=merged)  # fmt: skip
-    messages.success(request, _("Company fields saved."))
+    messages.success(request, gettext("Company fields saved."))
     return redirect("web:company", company_id=company_id)
 
 
@@ -172,9 +171,13 @@ def customer_company(request: AuthedRequest, user_id: int) -> HttpResponse:
     card = selectors.customer_get(organization=organization, actor=user, user_id=user_id)
     raw = request.POST.get("company", "")
     if raw and not raw.isdigit():
-        raise ValidationFailed.one("company", "Choose a company.")
-    services.customer_set_company(organization=organization, actor=user, customer=card.customer,
-                                  company_id=int(raw) if raw else None)  # fmt: skip
+        raise ValidationFailed.one("company", gettext("Choose a company."))
+    services.customer_set_company(
+        organization=organization,
+        actor=user,
+        customer=card.customer,
+        company_id=int(raw) if raw else None,
+    )
     messages.success(request, gettext("Company saved."))
     return redirect("web:customer", user_id=user_id)
 
@@ -188,7 +191,7 @@ def ticket_link_add(request: AuthedRequest, number: int) -> HttpResponse:
         other = access_ticket_reference(user, request.POST.get("other", ""), field="other")
         links.link_add(organization=caller_organization(user), actor=user, ticket=ticket,
                        other=other, relation=request.POST.get("relation", ""))  # fmt: skip
-        return Done(f"Linked to #{other.number}.")
+        return Done(gettext("Linked to #%(number)s.") % {"number": other.number})
 
     return ticket_action(request, number, act)
 
@@ -200,7 +203,7 @@ def ticket_link_remove(request: AuthedRequest, number: int, link_id: int) -> Htt
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         links.link_remove(organization=caller_organization(user), actor=user, ticket=ticket,
                           link_id=link_id)  # fmt: skip
-        return Done("Link removed.")
+        return Done(gettext("Link removed."))
 
     return ticket_action(request, number, act)
 
@@ -213,7 +216,10 @@ def ticket_split(request: AuthedRequest, number: int, comment_id: int) -> HttpRe
         new = links.ticket_split(organization=caller_organization(user), actor=user,
                                  ticket=ticket, comment_id=comment_id,
                                  subject=request.POST.get("subject", "")[:300])  # fmt: skip
-        return Done(f"Split off into ticket #{new.number}.", to=ticket_url(new))
+        return Done(
+            gettext("Split off into ticket #%(number)s.") % {"number": new.number},
+            to=ticket_url(new),
+        )
 
     return ticket_action(request, number, act)
 
@@ -224,7 +230,7 @@ def _day(raw: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise ValidationFailed.one("worked_on", "Give the day as YYYY-MM-DD.") from None
+        raise ValidationFailed.one("worked_on", gettext("Give the day as YYYY-MM-DD.")) from None
 
 
 @staff_required
@@ -235,13 +241,13 @@ def ticket_time_add(request: AuthedRequest, number: int) -> HttpResponse:
         post = request.POST
         raw = post.get("minutes", "").strip()
         if not raw.isdigit():
-            raise ValidationFailed.one("minutes", "Minutes are a whole number.")
+            raise ValidationFailed.one("minutes", gettext("Minutes are a whole number."))
         timeentries.time_entry_add(
             organization=caller_organization(user), actor=user, ticket=ticket,
             minutes=int(raw[:6]), note=post.get("note", "")[:500],
             billable=post.get("billable") == "on", worked_on=_day(post.get("worked_on", "")),
         )  # fmt: skip
-        return Done(f"{int(raw[:6])} minutes logged.")
+        return Done(gettext("%(minutes)s minutes logged.") % {"minutes": int(raw[:6])})
 
     return ticket_action(request, number, act)
 
@@ -253,7 +259,7 @@ def ticket_time_delete(request: AuthedRequest, number: int, entry_id: int) -> Ht
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         timeentries.time_entry_delete(organization=caller_organization(user), actor=user,
                                       entry_id=entry_id)  # fmt: skip
-        return Done("Time entry deleted.")
+        return Done(gettext("Time entry deleted."))
 
     return ticket_action(request, number, act)
 

@@ -15,7 +15,6 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext, gettext_lazy
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from deskbase.accounts.models import Availability, Role, Team, User
@@ -56,10 +55,11 @@ PAGE_SIZE = 25
 def editor_labels() -> str:
     """The reply editor's words (web/static/web/editor.js), in the request's language."""
     return json.dumps({
-        "toolbar": _("Formatting"), "message": _("Message"), "bold": _("Bold"),
-        "italic": _("Italic"), "insertUnorderedList": _("Bulleted list"),
-        "insertOrderedList": _("Numbered list"), "link": _("Link"), "code": _("Inline code"),
-        "pre": _("Code block"), "linkPrompt": _("Link address (https://…)"),
+        "toolbar": gettext("Formatting"), "message": gettext("Message"), "bold": gettext("Bold"),
+        "italic": gettext("Italic"), "insertUnorderedList": gettext("Bulleted list"),
+        "insertOrderedList": gettext("Numbered list"), "link": gettext("Link"),
+        "code": gettext("Inline code"),
+        "pre": gettext("Code block"), "linkPrompt": gettext("Link address (https://…)"),
     })  # fmt: skip
 
 
@@ -218,7 +218,9 @@ def _conflict(request: AuthedRequest, number: int, error: Conflict, mine: dict) 
 def _version(request: AuthedRequest) -> int:
     raw = request.POST.get("version", "")
     if not raw.isdigit():
-        raise ValidationFailed.one("version", "The form lacks the ticket's version; reload.")
+        raise ValidationFailed.one(
+            "version", gettext("The form lacks the ticket's version; reload.")
+        )
     return int(raw)
 
 
@@ -242,7 +244,7 @@ def ticket_edit(request: AuthedRequest, number: int) -> HttpResponse:
             organization=caller_organization(user), actor=user, ticket=ticket,
             version=_version(request), **changes,
         )  # fmt: skip
-        return Done(f"Ticket #{number} saved.")
+        return Done(gettext("Ticket #%(number)s saved.") % {"number": number})
 
     return ticket_action(request, number, act, conflict_page=_conflict)
 
@@ -259,8 +261,14 @@ def ticket_status(request: AuthedRequest, number: int) -> HttpResponse:
         )  # fmt: skip
         if status == ticket.status:
             stays = ticket.get_status_display().lower()
-            return Done(f"Ticket #{number} stays {stays}.", level=messages.INFO)
-        return Done(f"Ticket #{number} is now {status}.")
+            return Done(
+                gettext("Ticket #%(number)s stays %(stays)s.") % {"number": number, "stays": stays},
+                level=messages.INFO,
+            )
+        return Done(
+            gettext("Ticket #%(number)s is now %(status)s.")
+            % {"number": number, "status": Status(status).label.lower()}
+        )
 
     return ticket_action(request, number, act, conflict_page=_conflict)
 
@@ -282,7 +290,7 @@ def ticket_assign(request: AuthedRequest, number: int) -> HttpResponse:
             organization=caller_organization(user), actor=user, ticket=ticket, assignee=assignee,
             auto=choice == "auto", version=version,
         )  # fmt: skip
-        return Done(f"Ticket #{number} assigned.")
+        return Done(gettext("Ticket #%(number)s assigned.") % {"number": number})
 
     return ticket_action(request, number, act, conflict_page=_conflict, stale_only=True)
 
@@ -300,7 +308,7 @@ def ticket_reply(request: AuthedRequest, number: int) -> HttpResponse:
         # sanitizes it (nh3). Without JavaScript the text is all there is.
         html = request.POST.get("body_html", "")
         if not body.strip():
-            raise ValidationFailed.one("body", "Write something first.")
+            raise ValidationFailed.one("body", gettext("Write something first."))
         check_files(request)
         comment = services.comment_add(
             organization=caller_organization(user), actor=user, ticket=ticket,
@@ -308,13 +316,16 @@ def ticket_reply(request: AuthedRequest, number: int) -> HttpResponse:
         )  # fmt: skip
         upload_files(request, ticket, comment)
         # Said now: should resolving fail below, the reply was still sent.
-        messages.success(request, "Internal note added." if kind == "internal" else "Reply sent.")
+        messages.success(
+            request,
+            gettext("Internal note added.") if kind == "internal" else gettext("Reply sent."),
+        )
         if request.POST.get("then") != "resolve":
             return Done()
         services.ticket_change_status(
             organization=caller_organization(user), actor=user, ticket=ticket, status="resolved"
         )
-        return Done(f"Ticket #{number} resolved.")
+        return Done(gettext("Ticket #%(number)s resolved.") % {"number": number})
 
     return ticket_action(request, number, act)
 
@@ -325,8 +336,8 @@ def ticket_reply(request: AuthedRequest, number: int) -> HttpResponse:
 def ticket_attach(request: AuthedRequest, number: int) -> HttpResponse:
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         if not upload_files(request, ticket, None):
-            raise ValidationFailed.one("file", "Choose a file to attach.")
-        return Done("File attached.")
+            raise ValidationFailed.one("file", gettext("Choose a file to attach."))
+        return Done(gettext("File attached."))
 
     return ticket_action(request, number, act)
 
@@ -339,7 +350,11 @@ def ticket_merge(request: AuthedRequest, number: int) -> HttpResponse:
         target = access_ticket_reference(user, request.POST.get("into", ""), field="into")
         services.ticket_merge(organization=caller_organization(user), actor=user, source=source,
                               target=target)  # fmt: skip
-        return Done(f"Ticket #{number} merged into #{target.number}.", to=ticket_url(target))
+        return Done(
+            gettext("Ticket #%(number)s merged into #%(number2)s.")
+            % {"number": number, "number2": target.number},
+            to=ticket_url(target),
+        )
 
     return ticket_action(request, number, act)
 
@@ -354,7 +369,9 @@ def ticket_delete(request: AuthedRequest, number: int) -> HttpResponse:
             reason=request.POST.get("reason", "")[:500],
         )  # fmt: skip
         trash = reverse("web:queue", kwargs={"slug": "trash"})
-        return Done(f"Ticket #{number} moved to the trash.", to=trash)
+        return Done(
+            gettext("Ticket #%(number)s moved to the trash.") % {"number": number}, to=trash
+        )
 
     return ticket_action(request, number, act)
 
@@ -365,7 +382,7 @@ def ticket_delete(request: AuthedRequest, number: int) -> HttpResponse:
 def ticket_restore(request: AuthedRequest, number: int) -> HttpResponse:
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         services.ticket_restore(organization=caller_organization(user), actor=user, ticket=ticket)
-        return Done(f"Ticket #{number} restored.")
+        return Done(gettext("Ticket #%(number)s restored.") % {"number": number})
 
     return ticket_action(request, number, act, only_deleted=True)
 
@@ -378,7 +395,7 @@ def availability(request: AuthedRequest) -> HttpResponse:
     user = request.user
     choice = request.POST.get("availability", "")
     if choice not in Availability.values:
-        raise ValidationFailed.one("availability", "Choose online, away or offline.")
+        raise ValidationFailed.one("availability", gettext("Choose online, away or offline."))
     user_update(organization=caller_organization(user), actor=user, user=user, availability=choice)
     messages.success(
         request, gettext("You are now %(choice)s.") % {"choice": Availability(choice).label.lower()}

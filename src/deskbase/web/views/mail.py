@@ -78,7 +78,9 @@ def review_assign(request: AuthedRequest, message_id: int) -> HttpResponse:
     message = _message(request, message_id)  # another tenant's: a 404 whatever was typed
     typed = request.POST.get("ticket", "").strip()
     if not typed:
-        raise ValidationFailed.one("ticket", "Type the number of the ticket it belongs to.")
+        raise ValidationFailed.one(
+            "ticket", gettext("Type the number of the ticket it belongs to.")
+        )
     ticket = access_ticket_reference(user, typed, field="ticket")
     done = review.review_assign(organization=caller_organization(user), actor=user,
                                 message=message, ticket=ticket)  # fmt: skip

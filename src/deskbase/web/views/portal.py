@@ -114,14 +114,14 @@ def reply(request: AuthedRequest, number: int) -> HttpResponse:
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         body = request.POST.get("body", "")
         if not body.strip():
-            raise ValidationFailed.one("body", "Write something first.")
+            raise ValidationFailed.one("body", gettext("Write something first."))
         check_files(request)
         comment = services.comment_add(
             organization=caller_organization(user), actor=user, ticket=ticket, body=body,
             kind="public",
         )  # fmt: skip
         upload_files(request, ticket, comment)
-        return Done("Reply sent.")
+        return Done(gettext("Reply sent."))
 
     return ticket_action(request, number, act, page=_page)
 
@@ -135,7 +135,7 @@ def close(request: AuthedRequest, number: int) -> HttpResponse:
             organization=caller_organization(user), actor=user, ticket=ticket,
             status=Status.CLOSED, reason="closed by the customer",
         )  # fmt: skip
-        return Done(f"Ticket #{number} closed.")
+        return Done(gettext("Ticket #%(number)s closed.") % {"number": number})
 
     return ticket_action(request, number, act, page=_page)
 
@@ -147,13 +147,13 @@ def rate(request: AuthedRequest, number: int) -> HttpResponse:
     """CSAT: the ticket's customer rates it once, after it is resolved."""
     raw = request.POST.get("rating", "")
     if not raw.isdigit():
-        raise ValidationFailed.one("rating", "Choose a rating from 1 to 5.")
+        raise ValidationFailed.one("rating", gettext("Choose a rating from 1 to 5."))
 
     def act(user: User, ticket: Ticket, attempted: Attempted) -> Done:
         services.csat_record(
             organization=caller_organization(user), actor=user, ticket=ticket,
             rating=int(raw), comment=request.POST.get("comment", "")[:5000],
         )  # fmt: skip
-        return Done("Thank you for your rating.")
+        return Done(gettext("Thank you for your rating."))
 
     return ticket_action(request, number, act, page=_page)

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from deskbase.accounts.models import User
@@ -28,17 +29,24 @@ from deskbase.web.views.common import MANAGERS, error_text, staff_required
 
 PAGE_SIZE = 10
 TITLES = {
-    "tickets": "Tickets", "comments": "Replies and notes", "canned_responses": "Canned responses",
-    "users": "People", "attachments": "Files", "organizations": "Organization",
-    "articles": "Knowledge base articles",
-}  # fmt: skip
+    "tickets": gettext_lazy("Tickets"),
+    "comments": gettext_lazy("Replies and notes"),
+    "canned_responses": gettext_lazy("Canned responses"),
+    "users": gettext_lazy("People"),
+    "attachments": gettext_lazy("Files"),
+    "organizations": gettext_lazy("Organization"),
+    "articles": gettext_lazy("Knowledge base articles"),
+}
 # The search log's name of each group's results (services.OPENED_TYPES); articles are
 # not reported (the help center's own search and views measure them).
 OPENED_TYPE = {
     "tickets": "ticket", "comments": "comment", "canned_responses": "canned_response",
     "users": "user", "attachments": "attachment", "organizations": "organization",
 }  # fmt: skip
-SUGGESTION_LABELS = {"subject": "ticket", "canned_response": "canned response"}
+SUGGESTION_LABELS = {
+    "subject": gettext_lazy("ticket"),
+    "canned_response": gettext_lazy("canned response"),
+}
 
 
 def _target(kind: str, item: dict[str, Any], manager: bool) -> str | None:
@@ -111,7 +119,7 @@ def search_page(request: AuthedRequest) -> HttpResponse:
         more = None
         if group.next_cursor:
             more = "?" + urlencode({"q": text, "type": name, "cursor": group.next_cursor})
-        groups.append({"kind": name, "title": TITLES[name], "items": items, "more": more})
+        groups.append({"kind": name, "title": str(TITLES[name]), "items": items, "more": more})
     context.update(groups=groups, did_you_mean=found.did_you_mean, count=found.count,
                    paged=cursor is not None)  # fmt: skip
     return render(request, "web/desk/search.html", context)

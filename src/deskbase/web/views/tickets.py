@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
 
@@ -32,7 +33,9 @@ def reference(model: type, user: User, raw: Any, field: str) -> Any:
     if raw in (None, ""):
         return None
     if not str(raw).isdigit():
-        raise ValidationFailed.one(field, f"Choose a {field} from the list.")
+        raise ValidationFailed.one(
+            field, gettext("Choose a %(field)s from the list.") % {"field": field}
+        )
     return access_row(model, user, int(raw), field=field)
 
 
@@ -45,13 +48,21 @@ def check_files(request: AuthedRequest) -> list:
     or reply is not written before its files turn out to be unacceptable."""
     files = request.FILES.getlist("files")
     if len(files) > MAX_FILES:
-        raise ValidationFailed.one("files", f"Attach at most {MAX_FILES} files at once.")
+        raise ValidationFailed.one(
+            "files",
+            gettext("Attach at most %(max_files)s files at once.") % {"max_files": MAX_FILES},
+        )
     for upload in files:
         if (upload.size or 0) > settings.MAX_ATTACHMENT_BYTES:
             message = size_limit_message(settings.MAX_ATTACHMENT_BYTES)
-            raise ValidationFailed.one("files", f"{upload.name}: {message}")
+            raise ValidationFailed.one(
+                "files",
+                gettext("%(name)s: %(message)s") % {"name": upload.name, "message": message},
+            )
         if upload.size == 0:
-            raise ValidationFailed.one("files", f"{upload.name}: The file is empty.")
+            raise ValidationFailed.one(
+                "files", gettext("%(name)s: The file is empty.") % {"name": upload.name}
+            )
     return files
 
 

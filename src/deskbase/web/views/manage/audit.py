@@ -9,6 +9,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext
 
 from deskbase.accounts import audit_log
 from deskbase.accounts.models import AuditAction, User
@@ -22,7 +23,7 @@ def _day(raw: str, field: str, *, end: bool = False) -> datetime | None:
         return None
     day = parse_date(raw)
     if day is None:
-        raise ValidationFailed.one(field, "A date as YYYY-MM-DD.")
+        raise ValidationFailed.one(field, gettext("A date as YYYY-MM-DD."))
     start = timezone.make_aware(datetime.combine(day, time.min))
     return start + timedelta(days=1) if end else start
 

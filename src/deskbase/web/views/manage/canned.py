@@ -61,9 +61,11 @@ def canned_edit(request: AuthedRequest, canned_id: int) -> HttpResponse:
     user = request.user
     found = selectors.canned_response_of(actor=user, canned_id=canned_id)
     if found is None:
-        raise NotFound("no such canned response")
+        raise NotFound(gettext("no such canned response"))
     if found.owner_id is None and user.role not in MANAGERS:
-        raise PermissionDenied("only admins and managers may manage shared canned responses")
+        raise PermissionDenied(
+            gettext("only admins and managers may manage shared canned responses")
+        )
     values = {"name": found.name, "body": found.body}
     if request.method == "POST":
         values = {"name": request.POST.get("name", ""), "body": request.POST.get("body", "")}
@@ -71,9 +73,12 @@ def canned_edit(request: AuthedRequest, canned_id: int) -> HttpResponse:
     def save() -> str:
         for field, text in values.items():
             if not text.strip():
-                raise ValidationFailed.one(field, f"The {field} cannot be empty.")
-        canned.canned_response_update(organization=caller_organization(user), actor=user,
-                                      canned=found, **values)  # fmt: skip
+                raise ValidationFailed.one(
+                    field, gettext("The %(field)s cannot be empty.") % {"field": field}
+                )
+        canned.canned_response_update(
+            organization=caller_organization(user), actor=user, canned=found, **values
+        )
         return gettext("Canned response saved.")
 
     return form_page(

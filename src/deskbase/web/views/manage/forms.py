@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from deskbase.accounts.models import User
@@ -58,7 +59,7 @@ def owned(model: type, user: User, pk: int, what: str) -> Any:
     """A row of the caller's organization named in the address; any other id is a 404."""
     found = selectors.owned_row(model, actor=user, pk=pk)
     if found is None:
-        raise NotFound(f"no such {what}")
+        raise NotFound(gettext("no such %(what)s") % {"what": what})
     return found
 
 

@@ -19,10 +19,10 @@ def holiday_add(request: AuthedRequest) -> str:
     try:
         day = date.fromisoformat(request.POST.get("date", ""))
     except ValueError:
-        raise ValidationFailed.one("date", "Give the date as YYYY-MM-DD.") from None
+        raise ValidationFailed.one("date", gettext("Give the date as YYYY-MM-DD.")) from None
     name = request.POST.get("name", "").strip()
     if not name:
-        raise ValidationFailed.one("name", "Name the holiday.")
+        raise ValidationFailed.one("name", gettext("Name the holiday."))
     org_services.holiday_add(
         organization=caller_organization(user), actor=user, date=day, name=name
     )

@@ -35,7 +35,9 @@ def _edit_url(article_id: int, language: str) -> str:
 def _int(request: AuthedRequest, field: str) -> int:
     raw = request.POST.get(field, "").strip()
     if not raw.isdigit():
-        raise ValidationFailed.one(field, f"Choose a {field.removesuffix('_id')}.")
+        raise ValidationFailed.one(
+            field, gettext("Choose a %(field)s.") % {"field": field.removesuffix("_id")}
+        )
     return int(raw)
 
 
@@ -152,9 +154,12 @@ def attachment_upload(request: AuthedRequest, article_id: int, language: str) ->
     user = request.user
     files = request.FILES.getlist("files")
     if not files:
-        raise ValidationFailed.one("files", "Choose a file to upload.")
+        raise ValidationFailed.one("files", gettext("Choose a file to upload."))
     if len(files) > MAX_FILES:
-        raise ValidationFailed.one("files", f"Upload at most {MAX_FILES} files at once.")
+        raise ValidationFailed.one(
+            "files",
+            gettext("Upload at most %(max_files)s files at once.") % {"max_files": MAX_FILES},
+        )
     names = []
     for upload in files:
         try:
@@ -175,11 +180,15 @@ def translation_add(request: AuthedRequest, article_id: int) -> tuple[str, str]:
     language = request.POST.get("language", "").strip().lower()
     article = selectors.article_detail(user=user, article_id=article_id)
     if any(t.language == language for t in article.translations.all()):
-        raise ValidationFailed.one("language", "This article already has that language.")
+        raise ValidationFailed.one("language", gettext("This article already has that language."))
     services.translation_save(
-        organization=caller_organization(user), actor=user, article_id=article_id,
-        language=language, title=request.POST.get("title", ""), body="",
-    )  # fmt: skip
+        organization=caller_organization(user),
+        actor=user,
+        article_id=article_id,
+        language=language,
+        title=request.POST.get("title", ""),
+        body="",
+    )
     return gettext("Translation added."), _edit_url(article_id, language)
 
 
@@ -201,7 +210,8 @@ def review(request: AuthedRequest, article_id: int, language: str) -> tuple[str,
         organization=caller_organization(user), actor=user, article_id=article_id,
         language=language, state=state,
     )  # fmt: skip
-    return f"Review state: {state.replace('_', ' ')}.", _edit_url(article_id, language)
+    said = gettext("Review state: %(state)s.") % {"state": ReviewState(state).label}
+    return said, _edit_url(article_id, language)
 
 
 def _when(raw: str) -> datetime | None:
@@ -210,7 +220,9 @@ def _when(raw: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(raw.strip())
     except ValueError:
-        raise ValidationFailed.one("at", "Give a date and time such as 2030-01-31T09:00.") from None
+        raise ValidationFailed.one(
+            "at", gettext("Give a date and time such as 2030-01-31T09:00.")
+        ) from None
     if moment.tzinfo is None:
         moment = timezone.make_aware(moment)
     return moment
@@ -224,7 +236,11 @@ def publish(request: AuthedRequest, article_id: int, language: str) -> tuple[str
         organization=caller_organization(user), actor=user, article_id=article_id,
         language=language, at=at,
     )  # fmt: skip
-    said = f"Publication scheduled for {at:%Y-%m-%d %H:%M %Z}." if at else "Published."
+    said = (
+        gettext("Publication scheduled for %(at)s.") % {"at": f"{at:%Y-%m-%d %H:%M %Z}"}
+        if at
+        else gettext("Published.")
+    )
     return said, _edit_url(article_id, language)
 
 
@@ -272,7 +288,8 @@ def revision_restore(
         organization=caller_organization(user), actor=user, article_id=article_id,
         language=language, number=number,
     )  # fmt: skip
-    return f"Revision {number} is the draft again.", _edit_url(article_id, language)
+    said = gettext("Revision %(number)s is the draft again.") % {"number": number}
+    return said, _edit_url(article_id, language)
 
 
 @manager_required

@@ -6,12 +6,12 @@ empty input keeps the stored one (deskbase.mail.services).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from deskbase.accounts.models import Role
@@ -23,42 +23,96 @@ from deskbase.tickets.access import caller_organization
 from deskbase.web.views.common import domain_errors, manager_required
 from deskbase.web.views.manage.forms import action, form_page
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 FORM_FIELDS = (*services.TEXT_FIELDS, *services.PORTS)
 # The form, in groups: (group, [(input name, label, kind, hint)]); kind: text, port,
 # secret (write-only), pem (write-only), inbound / security (choices).
 GROUPS = [
-    ("Mailbox", [
-        ("name", "Name", "text", ""),
-        ("address", "Support address", "text", "Customers write here; replies come from it."),
-        ("from_name", "Sender name", "text", "Shown as the From name of replies."),
-        ("inbound", "How mail arrives", "inbound", ""),
-    ]),
-    ("Receiving by IMAP", [
-        ("imap_host", "IMAP server", "text", ""),
-        ("imap_port", "IMAP port", "port", "993 with TLS, 143 with STARTTLS."),
-        ("imap_security", "IMAP security", "security", ""),
-        ("imap_username", "IMAP user name", "text", ""),
-        ("imap_password", "IMAP password", "secret", ""),
-        ("imap_folder", "Folder", "text", ""),
-        ("imap_archive_folder", "Move processed mail to", "text",
-         "Blank: processed mail is flagged and stays in the folder."),
-        ("authserv_id", "Trusted Authentication-Results server", "text",
-         "The authserv-id your receiving server writes; only its verdicts are trusted."),
-    ]),
-    ("Sending by SMTP", [
-        ("smtp_host", "SMTP server", "text", ""),
-        ("smtp_port", "SMTP port", "port", "587 with STARTTLS, 465 with TLS."),
-        ("smtp_security", "SMTP security", "security", ""),
-        ("smtp_username", "SMTP user name", "text", "Blank: no login."),
-        ("smtp_password", "SMTP password", "secret", ""),
-    ]),
-    ("DKIM signing (optional)", [
-        ("dkim_domain", "Signing domain", "text", ""),
-        ("dkim_selector", "Selector", "text", ""),
-        ("dkim_private_key", "Private key (PEM)", "pem",
-         "Clear domain and selector to stop signing."),
-    ]),
-]  # fmt: skip
+    (
+        gettext_lazy("Mailbox"),
+        [
+            ("name", gettext_lazy("Name"), "text", ""),
+            (
+                "address",
+                gettext_lazy("Support address"),
+                "text",
+                gettext_lazy("Customers write here; replies come from it."),
+            ),
+            (
+                "from_name",
+                gettext_lazy("Sender name"),
+                "text",
+                gettext_lazy("Shown as the From name of replies."),
+            ),
+            ("inbound", gettext_lazy("How mail arrives"), "inbound", ""),
+        ],
+    ),
+    (
+        gettext_lazy("Receiving by IMAP"),
+        [
+            ("imap_host", gettext_lazy("IMAP server"), "text", ""),
+            (
+                "imap_port",
+                gettext_lazy("IMAP port"),
+                "port",
+                gettext_lazy("993 with TLS, 143 with STARTTLS."),
+            ),
+            ("imap_security", gettext_lazy("IMAP security"), "security", ""),
+            ("imap_username", gettext_lazy("IMAP user name"), "text", ""),
+            ("imap_password", gettext_lazy("IMAP password"), "secret", ""),
+            ("imap_folder", gettext_lazy("Folder"), "text", ""),
+            (
+                "imap_archive_folder",
+                gettext_lazy("Move processed mail to"),
+                "text",
+                gettext_lazy("Blank: processed mail is flagged and stays in the folder."),
+            ),
+            (
+                "authserv_id",
+                gettext_lazy("Trusted Authentication-Results server"),
+                "text",
+                gettext_lazy(
+                    "The authserv-id your receiving server writes; only its verdicts are trusted."
+                ),
+            ),
+        ],
+    ),
+    (
+        gettext_lazy("Sending by SMTP"),
+        [
+            ("smtp_host", gettext_lazy("SMTP server"), "text", ""),
+            (
+                "smtp_port",
+                gettext_lazy("SMTP port"),
+                "port",
+                gettext_lazy("587 with STARTTLS, 465 with TLS."),
+            ),
+            ("smtp_security", gettext_lazy("SMTP security"), "security", ""),
+            (
+                "smtp_username",
+                gettext_lazy("SMTP user name"),
+                "text",
+                gettext_lazy("Blank: no login."),
+            ),
+            ("smtp_password", gettext_lazy("SMTP password"), "secret", ""),
+        ],
+    ),
+    (
+        gettext_lazy("DKIM signing (optional)"),
+        [
+            ("dkim_domain", gettext_lazy("Signing domain"), "text", ""),
+            ("dkim_selector", gettext_lazy("Selector"), "text", ""),
+            (
+                "dkim_private_key",
+                gettext_lazy("Private key (PEM)"),
+                "pem",
+                gettext_lazy("Clear domain and selector to stop signing."),
+            ),
+        ],
+    ),
+]
 INPUTS = {name for _, rows in GROUPS for name, *_ in rows} | {"is_active"}
 
 
@@ -87,7 +141,7 @@ def _shown(mailbox: Mailbox | None) -> dict[str, Any]:
 
 def _rows(
     mailbox: Mailbox | None, values: dict[str, Any], errors: dict[str, str]
-) -> list[tuple[str, list[dict[str, Any]]]]:
+) -> list[tuple[StrOrPromise, list[dict[str, Any]]]]:
     """The form's groups with each input's value (never a secret's) and error."""
     return [
         (group, [
@@ -134,7 +188,7 @@ def mailboxes(request: AuthedRequest) -> HttpResponse:
 def _edit_page(request: AuthedRequest, mailbox: Mailbox | None) -> HttpResponse:
     user = request.user
     if not _may_edit(request):
-        raise PermissionDenied("only admins may manage mailboxes")
+        raise PermissionDenied(gettext("only admins may manage mailboxes"))
     values = _posted(request) if request.method == "POST" else _shown(mailbox)
 
     def save() -> str:

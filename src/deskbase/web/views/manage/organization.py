@@ -38,7 +38,9 @@ def _parse_hours(post: Any) -> dict[str, list[list[str]]]:
             match = _SPAN.match(part)
             if match is None:
                 raise ValidationFailed.one(
-                    "business_hours", f"{day}: write spans as 09:00-17:00, separated by commas."
+                    "business_hours",
+                    gettext("%(day)s: write spans as 09:00-17:00, separated by commas.")
+                    % {"day": day},
                 )
             spans.append([match.group(1), match.group(2)])
         hours[day] = spans

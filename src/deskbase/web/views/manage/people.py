@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from deskbase.accounts import services as people
 from deskbase.accounts import session_control, two_factor
@@ -71,7 +71,7 @@ def _profile_changes(post: Any, person: User) -> dict[str, Any]:
         wanted["availability"] = post.get("availability") or person.availability
         raw = post.get("max_concurrent_tickets", "")
         if not raw.isdigit() or not 1 <= int(raw) <= 100:
-            raise ValidationFailed.one("max_concurrent_tickets", "A number from 1 to 100.")
+            raise ValidationFailed.one("max_concurrent_tickets", gettext("A number from 1 to 100."))
         wanted["max_concurrent_tickets"] = int(raw)
     return {k: v for k, v in wanted.items() if getattr(person, k) != v}
 
@@ -103,7 +103,7 @@ def person_remove(request: AuthedRequest, user_id: int) -> str:
     user = request.user
     target = owned(User, user, user_id, "person")
     people.user_soft_delete(organization=caller_organization(user), actor=user, user=target)
-    return f"{target.email} removed."
+    return gettext("%(email)s removed.") % {"email": target.email}
 
 
 @action("manage_people")
@@ -111,9 +111,9 @@ def person_restore(request: AuthedRequest, user_id: int) -> str:
     user = request.user
     target = selectors.removed_person(actor=user, user_id=user_id)
     if target is None:
-        raise ValidationFailed.one("user", "No such removed person here.")
+        raise ValidationFailed.one("user", gettext("No such removed person here."))
     people.user_restore(organization=caller_organization(user), actor=user, user=target)
-    return f"{target.email} restored."
+    return gettext("%(email)s restored.") % {"email": target.email}
 
 
 @action("manage_people")
@@ -136,4 +136,7 @@ def person_sessions_end(request: AuthedRequest, user_id: int) -> str:
     ended = session_control.sessions_end_for(
         organization=caller_organization(user), actor=user, user=target, request=request
     )
-    return f"{ended} session(s) of {target.email} ended."
+    said = ngettext(
+        "%(count)s session of %(email)s ended.", "%(count)s sessions of %(email)s ended.", ended
+    )
+    return said % {"count": ended, "email": target.email}

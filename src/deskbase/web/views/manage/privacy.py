@@ -13,7 +13,7 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from deskbase.accounts.models import Role
@@ -26,7 +26,7 @@ from deskbase.tickets.access import caller_organization
 from deskbase.web.views.common import _guard, domain_errors, error_text
 from deskbase.web.views.manage.forms import form_page
 
-admin_required = _guard(lambda u: u.role == Role.ADMIN, "This page is for admins.")
+admin_required = _guard(lambda u: u.role == Role.ADMIN, gettext_lazy("This page is for admins."))
 
 
 @admin_required
@@ -103,10 +103,11 @@ def retention(request: AuthedRequest) -> HttpResponse:
 
     def save() -> str:
         if typed and not typed.isdigit():
-            raise ValidationFailed.one("closed_ticket_months", "A whole number of months.")
+            raise ValidationFailed.one("closed_ticket_months", gettext("A whole number of months."))
         months = int(typed) if typed else None
-        services.retention_set(organization=organization, actor=user,
-                               closed_ticket_months=months, request=request)  # fmt: skip
+        services.retention_set(
+            organization=organization, actor=user, closed_ticket_months=months, request=request
+        )
         return (
             gettext("Retention saved.")
             if months

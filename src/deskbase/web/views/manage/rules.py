@@ -190,12 +190,20 @@ def definition_from(post: Any) -> dict[str, Any]:
         try:
             data = yaml.safe_load(post.get("yaml", "") or "{}")
         except yaml.YAMLError as error:
-            raise ValidationFailed.one("yaml", f"Not valid YAML: {error}") from None
+            raise ValidationFailed.one(
+                "yaml", gettext("Not valid YAML: %(error)s") % {"error": error}
+            ) from None
         if not isinstance(data, dict):
-            raise ValidationFailed.one("yaml", "The definition is a mapping.")
+            raise ValidationFailed.one("yaml", gettext("The definition is a mapping."))
         return data
-    rows = zip(post.getlist("c_kind"), post.getlist("c_subject"), post.getlist("c_op"),
-               post.getlist("c_value"), post.getlist("c_business"), strict=False)  # fmt: skip
+    rows = zip(
+        post.getlist("c_kind"),
+        post.getlist("c_subject"),
+        post.getlist("c_op"),
+        post.getlist("c_value"),
+        post.getlist("c_business"),
+        strict=False,
+    )
     groups = post.getlist("c_group")
     leaves: list[dict[str, Any]] = []
     grouped: dict[str, list[dict[str, Any]]] = {}
@@ -394,9 +402,10 @@ def ticket_macro(request: AuthedRequest, number: int) -> HttpResponse:
     ticket = access_ticket_by_number(user, number)
     raw = request.POST.get("macro", "")
     if not raw.isdigit():
-        raise NotFound("no such macro")
-    (result,) = services.macro_apply(organization=caller_organization(user), actor=user,
-                                     macro_id=int(raw), tickets=[ticket])  # fmt: skip
+        raise NotFound(gettext("no such macro"))
+    (result,) = services.macro_apply(
+        organization=caller_organization(user), actor=user, macro_id=int(raw), tickets=[ticket]
+    )
     said = ", ".join(result.changes) or "nothing changed"
     if result.errors:
         messages.error(

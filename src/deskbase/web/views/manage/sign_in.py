@@ -29,7 +29,7 @@ def _minutes(post: Any, field: str) -> int | None:
     if not raw:
         return None
     if not raw.isdigit():
-        raise ValidationFailed.one(field, "A whole number, or empty for none.")
+        raise ValidationFailed.one(field, gettext("A whole number, or empty for none."))
     return int(raw)
 
 
@@ -39,7 +39,7 @@ def _role_map(text: str) -> dict[str, str]:
     for line in (ln.strip() for ln in text.splitlines() if ln.strip()):
         claim, sep, role = line.partition("=")
         if not sep or not claim.strip():
-            raise ValidationFailed.one("role_map", "Write one claim value=role per line.")
+            raise ValidationFailed.one("role_map", gettext("Write one claim value=role per line."))
         mapping[claim.strip()] = role.strip()
     return mapping
 

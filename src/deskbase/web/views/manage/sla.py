@@ -33,7 +33,7 @@ def _minutes(post: Any, field: str) -> int:
     """A whole number; its bounds are the service's (sla.models.MAX_TARGET_MINUTES)."""
     raw = post.get(field, "").strip()
     if not raw.isdigit():
-        raise ValidationFailed.one(field, TARGET_RANGE)
+        raise ValidationFailed.one(field, str(TARGET_RANGE))
     return int(raw)
 
 
@@ -54,7 +54,7 @@ def _sla_input(post: Any) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     name = post.get("name", "").strip()
     if not name or len(name) > 120:
-        errors["name"] = ["Name the policy (at most 120 characters)."]
+        errors["name"] = [gettext("Name the policy (at most 120 characters).")]
     minutes = {}
     for field in ("first_response_minutes", "resolution_minutes"):
         try:

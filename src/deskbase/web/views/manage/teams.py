@@ -40,10 +40,12 @@ def team_member_add(request: AuthedRequest, team_id: int) -> str:
     team = reference(Team, user, team_id, "team")
     member = reference(User, user, request.POST.get("user"), "user")
     if member is None:
-        raise ValidationFailed.one("user", "Choose an agent.")
-    people.team_add_member(organization=caller_organization(user), actor=user, team=team,
-                           user=member)  # fmt: skip
-    return f"{member.full_name or member.email} joined {team.name}."
+        raise ValidationFailed.one("user", gettext("Choose an agent."))
+    people.team_add_member(
+        organization=caller_organization(user), actor=user, team=team, user=member
+    )
+    said = gettext("%(person)s joined %(team)s.")
+    return said % {"person": member.full_name or member.email, "team": team.name}
 
 
 @action("manage_teams")
@@ -53,4 +55,5 @@ def team_member_remove(request: AuthedRequest, team_id: int, user_id: int) -> st
     member = owned(User, user, user_id, "user")
     people.team_remove_member(organization=caller_organization(user), actor=user, team=team,
                               user=member)  # fmt: skip
-    return f"{member.full_name or member.email} left {team.name}."
+    said = gettext("%(person)s left %(team)s.")
+    return said % {"person": member.full_name or member.email, "team": team.name}

@@ -16,6 +16,7 @@
   var FORM = "properties-form";
   var kept = null;
   var unsent = null;
+  var settling = null;
 
   function current(el) {
     return el.type === "checkbox" ? (el.checked ? "on" : "") : el.value;
@@ -107,11 +108,21 @@
     // One at a time (the answer of each keeps and sends what is still unsaved), once
     // htmx has set the new form up (at settle).
     unsent = resend.length ? resend[0] : null;
+    settling = state.ok ? form : null;
   });
 
   document.addEventListener("htmx:afterSettle", function () {
     var el = unsent;
+    var form = settling;
     unsent = null;
+    settling = null;
+    // A control changed between the swap and now: htmx had not bound the new form
+    // yet, so its change went nowhere. Send it now, like the carried-over ones.
+    if (!el && form && form.isConnected) {
+      el = controls(form).filter(function (c) {
+        return c !== document.activeElement && current(c) !== lastSaved(c);
+      })[0];
+    }
     if (el && el.isConnected) el.dispatchEvent(new Event("change", { bubbles: true }));
   });
 

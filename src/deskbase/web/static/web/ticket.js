@@ -111,7 +111,11 @@
     settling = state.ok ? form : null;
   });
 
-  document.addEventListener("htmx:afterSettle", function () {
+  document.addEventListener("htmx:afterSettle", function (event) {
+    // Only the panel's own settle: the timeline's or the presence poll's may come
+    // first, before htmx has bound the new form.
+    var settled = event.detail.target;
+    if (!settled || settled.id !== "properties") return;
     var el = unsent;
     var form = settling;
     unsent = null;

@@ -204,6 +204,12 @@ def test_merge_delete_and_restore(tenant_a):
     client = signed_in(tenant_a.agent)
     client.post(f"/desk/tickets/{source.number}/merge", {"into": f"#{target.number}"})
     assert _fresh(source).merged_into_id == target.id
+    # The merged ticket's page names its target, in the timeline and through the API
+    page = client.get(f"/desk/tickets/{source.number}/")
+    assert page.context["detail"].ticket.merged_into_number == target.number
+    assert f"#{target.number}" in page.content.decode()
+    api = signed_in(tenant_a.agent).get(f"/api/v1/tickets/{source.number}")
+    assert api.json()["merged_into_number"] == target.number
     client.post(f"/desk/tickets/{target.number}/delete", {"reason": "spam"})
     assert _fresh(target).deleted_at is not None
     trash = client.get("/desk/queues/trash/")

@@ -42,12 +42,11 @@ def ticket(t: Any) -> dict[str, Any]:
 def ticket_detail(detail: TicketDetail) -> dict[str, Any]:
     """TicketDetailOut."""
     t = detail.ticket
-    merged_into = t.merged_into if t.merged_into_id is not None else None
     return {
         **ticket(t),
         "description": t.description,
         "description_html": t.description_html,
-        "merged_into_number": merged_into.number if merged_into is not None else None,
+        "merged_into_number": getattr(t, "merged_into_number", None),
         "comments": [
             {"id": c.id, "kind": c.kind, "author": person(c.author), "body_text": c.body_text,
              "body_html": c.body_html, "created_at": c.created_at}

@@ -179,9 +179,9 @@ def page_context(request: AuthedRequest, number: int) -> dict[str, Any]:
         "teams": {t.id: t.name for t in teams},
         "categories": {c.id: c.name for c in categories},
         "fields": {f.key: f.label for f in panel["definitions"]},
-        # merged_into is selected with the ticket: its number costs no query.
-        "tickets": {ticket.merged_into.id: f"#{ticket.merged_into.number}"}
-        if ticket.merged_into is not None
+        # The merged-into ticket's number comes with the ticket: it costs no query.
+        "tickets": {ticket.merged_into_id: f"#{getattr(ticket, 'merged_into_number', '')}"}
+        if ticket.merged_into_id is not None
         else {},
     }
     # The ticket's mail, both directions, with decisions and states: 2 queries.

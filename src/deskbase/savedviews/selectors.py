@@ -19,9 +19,7 @@ from deskbase.tickets.permissions import ensure_staff
 from deskbase.tickets.selectors import TicketFilters, custom_value_keys
 
 MAX_VIEWS = 100  # per person: their own and the shared ones, shown in the sidebar
-# A count stops here ("10,000+"): each view's count then reads at most this many index
-# entries, whatever the size of the tenant (docs/saved-views.md, "Counts").
-COUNT_CAP = 10_000
+COUNT_CAP = listing.COUNT_CAP  # shown "10,000+" (docs/saved-views.md, "Counts")
 TAG_COUNT_SQL = (
     "SELECT count(*) FROM (SELECT 1 FROM tickets_tickettag g"
     " WHERE g.organization_id = %s AND g.tag = %s"

@@ -73,6 +73,11 @@ PRIORITY_RANK_SQL = (
     )
     + " ELSE 1 END"
 )
+# The active statuses written out, for the partial indexes' predicates to be proved.
+ACTIVE_SQL = ", ".join(repr(str(status)) for status in ACTIVE_STATUSES)
+# A count stops here ("10,000+"): a count of a queue or a saved view then reads at most
+# this many index entries, whatever the size of the tenant (docs/saved-views.md).
+COUNT_CAP = 10_000
 # selectors.NEXT_DUE in SQL: the index tickets_queue_at_risk's expression.
 NEXT_DUE_SQL = (
     "least(t.resolution_due_at, CASE WHEN t.first_response_at IS NULL"
@@ -173,9 +178,8 @@ def _conditions(filters: TicketFilters, actor: User) -> tuple[list[str], list[An
         add("t.sla_breach")
     elif filters.sla == "at_risk":
         soon = timezone.now() + AT_RISK_WINDOW
-        active = ", ".join(repr(str(s)) for s in ACTIVE_STATUSES)
         add(
-            f"NOT t.sla_breach AND t.status IN ({active}) AND t.sla_paused_at IS NULL"
+            f"NOT t.sla_breach AND t.status IN ({ACTIVE_SQL}) AND t.sla_paused_at IS NULL"
             f" AND {NEXT_DUE_SQL} <= %s",
             soon,
         )  # fmt: skip

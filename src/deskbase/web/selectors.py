@@ -18,8 +18,8 @@ from deskbase.accounts.models import STAFF_ROLES, Availability, Team, TeamMember
 from deskbase.core.tenancy import tenant
 from deskbase.organizations.models import Holiday, Organization
 from deskbase.sla.models import SlaPolicy
-from deskbase.tickets.listing import NEXT_DUE_SQL
-from deskbase.tickets.models import ACTIVE_STATUSES, CannedResponse
+from deskbase.tickets.listing import ACTIVE_SQL, COUNT_CAP, NEXT_DUE_SQL
+from deskbase.tickets.models import CannedResponse
 from deskbase.tickets.selectors import AT_RISK_WINDOW
 
 PRESENCE_SECONDS = 30  # a viewer counts as present this long after their last poll
@@ -40,7 +40,6 @@ def team_ids_of(*, organization: Organization, actor: User) -> list[int]:
 # saved views' counts are). "At risk" is a range of tickets_queue_at_risk (running,
 # not breached, by next due time): LEAST ignores a NULL, so it is the same test as
 # the queue filter's "first response or resolution due within the window".
-QUEUE_COUNT_CAP = 10_000
 _QUEUE_CONDITIONS = {
     "mine": "t.assignee_id = %(me)s",
     "unassigned": "t.assignee_id IS NULL",
@@ -50,26 +49,25 @@ _QUEUE_CONDITIONS = {
     "breached": "t.sla_breach",
 }
 # One capped count; the text is this module's constants, every value a bound parameter.
-_ACTIVE_SQL = ", ".join(repr(str(status)) for status in ACTIVE_STATUSES)
 _CAPPED_COUNT = (
     "(SELECT count(*) FROM (SELECT 1 FROM tickets_ticket t WHERE t.organization_id = %(org)s"
     " AND t.deleted_at IS NULL AND t.status IN ({active}) AND {condition} LIMIT {limit}) capped)"
 )
 _QUEUE_COUNTS_SQL = "SELECT " + ", ".join(
     _CAPPED_COUNT.format(
-        active=_ACTIVE_SQL,
-        condition=condition, limit=QUEUE_COUNT_CAP + 1,
+        active=ACTIVE_SQL,
+        condition=condition, limit=COUNT_CAP + 1,
     )
     for condition in _QUEUE_CONDITIONS.values()
 )  # fmt: skip
 
 
 def queue_counts(*, organization: Organization, actor: User, team_ids: list[int]) -> dict[str, int]:
-    """Tickets in each active queue, each capped at QUEUE_COUNT_CAP + 1, in one statement.
+    """Tickets in each active queue, each capped at COUNT_CAP + 1, in one statement.
 
     Only active (new, open, pending), live tickets are counted, each queue from the
     partial index that holds it (tickets_queue_assignee, tickets_queue_team,
-    tickets_queue_open, tickets_queue_at_risk): at most QUEUE_COUNT_CAP + 1 index
+    tickets_queue_open, tickets_queue_at_risk): at most COUNT_CAP + 1 index
     entries a queue, whatever the size of the tenant. Budget: 1 query (plus the
     tenant check).
     """
@@ -128,7 +126,7 @@ CROSS JOIN LATERAL (
     SELECT count(*) AS n FROM (
         SELECT 1 FROM tickets_ticket t
         WHERE t.organization_id = %(org)s AND t.assignee_id = u.id
-          AND t.deleted_at IS NULL AND t.status IN ({_ACTIVE_SQL})
+          AND t.deleted_at IS NULL AND t.status IN ({ACTIVE_SQL})
         LIMIT u.max_concurrent_tickets + 1
     ) capped
 ) l

@@ -85,7 +85,7 @@ def _sidebar(request: AuthedRequest, slug: str | None) -> dict[str, Any]:
         "availabilities": Availability.choices, "bulk_actions": BulkAction.choices,
         "agents": web_selectors.staff_names(organization=organization, actor=user),
         "teams": teams, "may_share": user.role in (Role.ADMIN, Role.MANAGER),
-        "team_ids": team_ids, "queue_cap": web_selectors.QUEUE_COUNT_CAP,
+        "team_ids": team_ids,
     }  # fmt: skip
 
 
